@@ -1,0 +1,279 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
+
+namespace Workflows.Durable.Worker;
+
+/// <summary>
+/// Runs orchestrations and activities from a storage provider: an orchestration dispatcher and an activity
+/// dispatcher, each with bounded concurrency, plus the extended-session cache. Any number of workers may share
+/// one provider; the provider's locks keep each instance on one worker at a time.
+/// </summary>
+public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
+{
+    private readonly IStorageProvider _provider;
+    private readonly DurableTaskRegistry _registry;
+    private readonly DurableTaskWorkerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly EpisodeProcessor _episodes;
+    private readonly OrchestrationCache _cache;
+    private readonly CancellationTokenSource _stopFetching = new();
+    private readonly CancellationTokenSource _abortActivities = new();
+    private readonly List<Task> _loops = [];
+    private int _started;
+
+    /// <summary>Creates a worker; call <see cref="StartAsync"/> to begin processing.</summary>
+    public DurableTaskWorker(
+        IStorageProvider provider,
+        DurableTaskRegistry registry,
+        DurableTaskWorkerOptions? options = null,
+        ILoggerFactory? loggerFactory = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(registry);
+        _options = options ?? new DurableTaskWorkerOptions();
+        _options.Validate();
+        _provider = provider;
+        _registry = registry;
+        _time = timeProvider ?? TimeProvider.System;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger("Workflows.Durable.Worker");
+        _episodes = new EpisodeProcessor(registry, _options.DataConverter, loggerFactory, _time);
+        _cache = new OrchestrationCache(_options.ExtendedSessionsEnabled ? _options.MaxCachedOrchestrations : 0);
+    }
+
+    /// <summary>Counters for tests, benchmarks and metrics.</summary>
+    public WorkerStatistics Statistics { get; } = new();
+
+    /// <summary>Orchestrations currently held in the extended-session cache.</summary>
+    public int CachedOrchestrations => _cache.Count;
+
+    /// <summary>Starts the dispatchers.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 1)
+        {
+            throw new InvalidOperationException("The worker was already started.");
+        }
+
+        await _provider.CreateIfNotExistsAsync(cancellationToken);
+        for (var i = 0; i < _options.MaxConcurrentOrchestratorFunctions; i++)
+        {
+            _loops.Add(Task.Run(OrchestrationLoopAsync, CancellationToken.None));
+        }
+
+        for (var i = 0; i < _options.MaxConcurrentActivityFunctions; i++)
+        {
+            _loops.Add(Task.Run(ActivityLoopAsync, CancellationToken.None));
+        }
+
+        WorkerLog.WorkerStarted(_logger, _registry.OrchestratorNames.Count, _registry.ActivityNames.Count, _options.MaxConcurrentOrchestratorFunctions, _options.MaxConcurrentActivityFunctions);
+    }
+
+    /// <summary>
+    /// Stops fetching work and waits for work in flight to finish. When <paramref name="cancellationToken"/> fires
+    /// first, running activities are cancelled and their work items abandoned, to be re-run by another worker.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopFetching.CancelAsync();
+        using (cancellationToken.Register(() => _abortActivities.Cancel()))
+        {
+            await Task.WhenAll(_loops);
+        }
+
+        WorkerLog.WorkerStopped(_logger);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_started == 1 && !_stopFetching.IsCancellationRequested)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await StopAsync(timeout.Token);
+        }
+
+        _stopFetching.Dispose();
+        _abortActivities.Dispose();
+    }
+
+    private async Task OrchestrationLoopAsync()
+    {
+        var token = _stopFetching.Token;
+        while (!token.IsCancellationRequested)
+        {
+            OrchestrationWorkItem workItem;
+            try
+            {
+                workItem = await _provider.LockNextOrchestrationWorkItemAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                WorkerLog.DispatcherError(_logger, exception);
+                await BackOffAsync(token);
+                continue;
+            }
+
+            await ProcessOrchestrationAsync(workItem);
+        }
+    }
+
+    internal async Task ProcessOrchestrationAsync(OrchestrationWorkItem workItem)
+    {
+        try
+        {
+            var cached = _cache.Take(workItem.InstanceId, workItem.HistoryETag);
+            IReadOnlyList<HistoryEvent>? history = null;
+            if (cached is null)
+            {
+                history = await _provider.LoadHistoryAsync(workItem);
+            }
+
+            var outcome = _episodes.Process(workItem, cached, history);
+            var etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit);
+            Statistics.OnEpisode(outcome.CacheHit, outcome.EventsReplayed, outcome.EventsApplied);
+            if (outcome.ExecutorToKeep is { } executor)
+            {
+                _cache.Put(workItem.InstanceId, etag, executor);
+            }
+        }
+        catch (WorkItemLockLostException)
+        {
+            WorkerLog.LockLost(_logger, workItem.InstanceId);
+        }
+        catch (Exception exception)
+        {
+            WorkerLog.OrchestrationWorkItemError(_logger, workItem.InstanceId, exception);
+            await TryAsync(() => _provider.AbandonOrchestrationWorkItemAsync(workItem));
+        }
+    }
+
+    private async Task ActivityLoopAsync()
+    {
+        var token = _stopFetching.Token;
+        while (!token.IsCancellationRequested)
+        {
+            ActivityWorkItem workItem;
+            try
+            {
+                workItem = await _provider.LockNextActivityWorkItemAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                WorkerLog.DispatcherError(_logger, exception);
+                await BackOffAsync(token);
+                continue;
+            }
+
+            await RunActivityAsync(workItem);
+        }
+    }
+
+    private async Task RunActivityAsync(ActivityWorkItem workItem)
+    {
+        var message = workItem.Message;
+        var scheduled = message.Event;
+        HistoryEvent result;
+        if (!_registry.TryCreateActivity(scheduled.Name, out var activity))
+        {
+            result = new TaskFailed(Now(), scheduled.EventId, new FailureDetails(
+                typeof(InvalidOperationException).FullName!,
+                $"No activity named '{scheduled.Name}' is registered with this worker.",
+                IsNonRetriable: true));
+        }
+        else
+        {
+            try
+            {
+                var input = _options.DataConverter.Deserialize(scheduled.Input, activity!.InputType);
+                var context = new TaskActivityContext(scheduled.Name, message.InstanceId, scheduled.EventId, message.IdempotencyKey, _abortActivities.Token);
+                var run = activity.RunAsync(context, input);
+                object? output;
+                if (run.IsCompleted)
+                {
+                    output = await run;
+                }
+                else
+                {
+                    await using var renewal = _time.CreateTimer(
+                        static state =>
+                        {
+                            var (worker, item) = ((DurableTaskWorker, ActivityWorkItem))state!;
+                            worker.RenewActivityLock(item);
+                        },
+                        (this, workItem),
+                        _options.ActivityLockRenewalInterval,
+                        _options.ActivityLockRenewalInterval);
+                    output = await run;
+                }
+
+                result = new TaskCompleted(Now(), scheduled.EventId, _options.DataConverter.Serialize(output));
+            }
+            catch (OperationCanceledException) when (_abortActivities.IsCancellationRequested)
+            {
+                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+                return;
+            }
+            catch (Exception exception)
+            {
+                result = new TaskFailed(Now(), scheduled.EventId, FailureDetails.FromException(exception));
+            }
+        }
+
+        try
+        {
+            await _provider.CompleteActivityWorkItemAsync(workItem, new OrchestrationMessage(message.InstanceId, message.ExecutionId, result));
+            Statistics.OnActivity();
+        }
+        catch (Exception exception)
+        {
+            WorkerLog.ActivityWorkItemError(_logger, scheduled.Name, message.InstanceId, exception);
+            if (exception is not WorkItemLockLostException)
+            {
+                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+            }
+        }
+    }
+
+    private void RenewActivityLock(ActivityWorkItem workItem) =>
+        _ = TryAsync(() => _provider.RenewActivityWorkItemLockAsync(workItem));
+
+    private DateTime Now() => _time.GetUtcNow().UtcDateTime;
+
+    private async Task BackOffAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private async Task TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception exception)
+        {
+            WorkerLog.DispatcherError(_logger, exception);
+        }
+    }
+}
