@@ -43,7 +43,11 @@ public abstract class TaskOrchestrationContext
     public Task CallSubOrchestratorAsync(string orchestratorName, object? input = null, TaskOptions? options = null) =>
         CallSubOrchestratorAsync<object?>(orchestratorName, input, options);
 
-    /// <summary>A durable timer that completes at <paramref name="fireAt"/> (UTC); cancelling the token cancels the returned task.</summary>
+    /// <summary>
+    /// A durable timer that completes at <paramref name="fireAt"/> (UTC); cancelling the token cancels the returned task.
+    /// Cancel with <see cref="CancellationTokenSource.Cancel()"/> from orchestrator code, never CancelAsync: callbacks
+    /// must run on the orchestrator's thread.
+    /// </summary>
     public abstract Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken);
 
     /// <summary>A durable timer that completes after <paramref name="delay"/>.</summary>
@@ -63,13 +67,14 @@ public abstract class TaskOrchestrationContext
         var timer = CreateTimer(timeout, cancellation.Token);
         var eventTask = WaitForExternalEvent<T>(eventName, cancellation.Token);
         var winner = await Task.WhenAny(eventTask, timer);
+        // Cancel synchronously: orchestrator state may only change on the orchestrator's own thread
+        // (CancelAsync would run the callbacks on the thread pool).
+        cancellation.Cancel();
         if (winner == eventTask)
         {
-            await cancellation.CancelAsync();
             return await eventTask;
         }
 
-        await cancellation.CancelAsync();
         throw new TaskCanceledException($"External event '{eventName}' did not arrive within {timeout}.");
     }
 

@@ -129,9 +129,11 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
 
     internal async Task ProcessOrchestrationAsync(OrchestrationWorkItem workItem)
     {
+        string? etag = null;
+        OrchestrationExecutor? keep = null;
+        var cached = await _cache.CheckOutAsync(workItem.InstanceId, workItem.HistoryETag);
         try
         {
-            var cached = _cache.Take(workItem.InstanceId, workItem.HistoryETag);
             IReadOnlyList<HistoryEvent>? history = null;
             if (cached is null)
             {
@@ -139,12 +141,9 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             }
 
             var outcome = _episodes.Process(workItem, cached, history);
-            var etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit);
+            etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit);
+            keep = outcome.ExecutorToKeep;
             Statistics.OnEpisode(outcome.CacheHit, outcome.EventsReplayed, outcome.EventsApplied);
-            if (outcome.ExecutorToKeep is { } executor)
-            {
-                _cache.Put(workItem.InstanceId, etag, executor);
-            }
         }
         catch (WorkItemLockLostException)
         {
@@ -154,6 +153,11 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         {
             WorkerLog.OrchestrationWorkItemError(_logger, workItem.InstanceId, exception);
             await TryAsync(() => _provider.AbandonOrchestrationWorkItemAsync(workItem));
+        }
+        finally
+        {
+            // Only an executor whose episode was committed is still valid; anything else is replayed next time.
+            _cache.Return(workItem.InstanceId, etag, keep);
         }
     }
 

@@ -2,11 +2,14 @@ namespace Workflows.Durable.Worker;
 
 /// <summary>
 /// Bounded LRU cache of live orchestration executors keyed by instance id, each valid for one history ETag.
-/// An entry is taken out while a work item uses it, so it is never shared.
+/// A work item checks its instance's entry out and returns it after its commit; a work item for the same
+/// instance that starts in between (the provider may hand it out as soon as the commit lands) waits for the
+/// return instead of missing the cache and replaying.
 /// </summary>
 internal sealed class OrchestrationCache(int capacity)
 {
     private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource> _checkedOut = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _lru = new();
     private readonly Lock _gate = new();
 
@@ -21,43 +24,67 @@ internal sealed class OrchestrationCache(int capacity)
         }
     }
 
-    /// <summary>Removes and returns the executor cached for <paramref name="instanceId"/> if it matches <paramref name="etag"/>.</summary>
-    public OrchestrationExecutor? Take(string instanceId, string etag)
+    /// <summary>
+    /// Checks out the executor cached for <paramref name="instanceId"/> if it matches <paramref name="etag"/>
+    /// (else null). Every call must be followed by <see cref="Return"/>.
+    /// </summary>
+    public async ValueTask<OrchestrationExecutor?> CheckOutAsync(string instanceId, string etag)
     {
-        lock (_gate)
+        if (capacity == 0)
         {
-            if (!_entries.Remove(instanceId, out var node))
+            return null;
+        }
+
+        while (true)
+        {
+            Task busy;
+            lock (_gate)
             {
-                return null;
+                if (!_checkedOut.TryGetValue(instanceId, out var holder))
+                {
+                    _checkedOut[instanceId] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (!_entries.Remove(instanceId, out var node))
+                    {
+                        return null;
+                    }
+
+                    _lru.Remove(node);
+                    return string.Equals(node.Value.ETag, etag, StringComparison.Ordinal) ? node.Value.Executor : null;
+                }
+
+                busy = holder.Task;
             }
 
-            _lru.Remove(node);
-            return string.Equals(node.Value.ETag, etag, StringComparison.Ordinal) ? node.Value.Executor : null;
+            await busy;
         }
     }
 
-    public void Put(string instanceId, string etag, OrchestrationExecutor executor)
+    /// <summary>Ends a checkout, caching <paramref name="executor"/> at <paramref name="etag"/> when given.</summary>
+    public void Return(string instanceId, string? etag, OrchestrationExecutor? executor)
     {
         if (capacity == 0)
         {
             return;
         }
 
+        TaskCompletionSource? holder;
         lock (_gate)
         {
-            if (_entries.Remove(instanceId, out var existing))
+            if (executor is not null && etag is not null)
             {
-                _lru.Remove(existing);
+                while (_entries.Count >= capacity && _lru.Last is { } oldest)
+                {
+                    _lru.RemoveLast();
+                    _entries.Remove(oldest.Value.InstanceId);
+                }
+
+                _entries[instanceId] = _lru.AddFirst(new Entry(instanceId, etag, executor));
             }
 
-            while (_entries.Count >= capacity && _lru.Last is { } oldest)
-            {
-                _lru.RemoveLast();
-                _entries.Remove(oldest.Value.InstanceId);
-            }
-
-            _entries[instanceId] = _lru.AddFirst(new Entry(instanceId, etag, executor));
+            _checkedOut.Remove(instanceId, out holder);
         }
+
+        holder?.TrySetResult();
     }
 
     private sealed record Entry(string InstanceId, string ETag, OrchestrationExecutor Executor);
