@@ -25,6 +25,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     private readonly AsyncWaitQueue _activityWaiters = new();
     private readonly AsyncWaitQueue _stateWaiters = new();
     private readonly ITimer _wakeTimer;
+    private readonly ITimer _lockSweepTimer;
     private DateTime _wakeTimerDue = DateTime.MaxValue;
     private long _nextToken;
     private long _nextETag;
@@ -37,6 +38,11 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _lockTimeout = lockTimeout ?? TimeSpan.FromMinutes(5);
         _wakeTimer = _time.CreateTimer(static state => ((InMemoryStorageProvider)state!).OnWakeTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        // Expired locks are swept on a fixed period rather than by re-arming a timer per lock: locking stays cheap,
+        // and a fake clock advanced by a test can never race a re-arm and miss the expiry.
+        var sweep = TimeSpan.FromTicks(Math.Max(_lockTimeout.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks));
+        _lockSweepTimer = _time.CreateTimer(static state => ((InMemoryStorageProvider)state!).OnWakeTimer(), this, sweep, sweep);
     }
 
     /// <summary>Number of activity requests waiting or running.</summary>
@@ -52,7 +58,11 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _wakeTimer.Dispose();
+    public void Dispose()
+    {
+        _wakeTimer.Dispose();
+        _lockSweepTimer.Dispose();
+    }
 
     /// <inheritdoc/>
     public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -270,7 +280,6 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     record.InFlight = record.Pending;
                     record.Pending = [];
                     _instanceLockExpiries.Enqueue(record, record.LockExpiry);
-                    ArmWakeTimer(record.LockExpiry, now);
                     return new OrchestrationWorkItem
                     {
                         InstanceId = record.InstanceId,
@@ -386,7 +395,6 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     entry.LockExpiry = now + _lockTimeout;
                     _lockedActivities[entry.LockToken] = entry;
                     _activityLockExpiries.Enqueue(entry, entry.LockExpiry);
-                    ArmWakeTimer(entry.LockExpiry, now);
                     return new ActivityWorkItem { Message = entry.Message, DequeueCount = entry.DequeueCount, LockState = new ActivityLock(entry, entry.LockToken) };
                 }
 
@@ -407,7 +415,6 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
             var entry = RequireLock(workItem, now);
             entry.LockExpiry = now + _lockTimeout;
             _activityLockExpiries.Enqueue(entry, entry.LockExpiry);
-            ArmWakeTimer(entry.LockExpiry, now);
         }
 
         return Task.CompletedTask;
@@ -591,24 +598,11 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
             }
         }
 
-        var next = DateTime.MaxValue;
-        if (_delayedMessages.TryPeek(out _, out var due))
-        {
-            next = due;
-        }
-
-        if (_instanceLockExpiries.TryPeek(out _, out due) && due < next)
-        {
-            next = due;
-        }
-
-        if (_activityLockExpiries.TryPeek(out _, out due) && due < next)
-        {
-            next = due;
-        }
-
         _wakeTimerDue = DateTime.MaxValue;
-        ArmWakeTimer(next, now);
+        if (_delayedMessages.TryPeek(out _, out var next))
+        {
+            ArmWakeTimer(next, now);
+        }
     }
 
     private void ArmWakeTimer(DateTime due, DateTime now)
