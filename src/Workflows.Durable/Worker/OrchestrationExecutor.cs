@@ -122,6 +122,12 @@ internal sealed class OrchestrationExecutor
         }
         catch (NonDeterministicOrchestrationException exception)
         {
+            // Divergence outranks an outcome the code reached on the way (e.g. it now returns earlier than history shows).
+            if (!_completionReported)
+            {
+                _completion = null;
+            }
+
             Fail(exception);
         }
         finally
