@@ -5,12 +5,24 @@ internal sealed class AsyncWaitQueue
 {
     private readonly Queue<TaskCompletionSource> _waiters = new();
 
-    /// <summary>Registers a waiter; call under the owner's lock, await outside it.</summary>
-    public Task Wait()
+    /// <summary>Registers a waiter; call under the owner's lock, then await it with <see cref="WaitAsync"/> outside the lock.</summary>
+    public TaskCompletionSource Enqueue()
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiters.Enqueue(waiter);
-        return waiter.Task;
+        return waiter;
+    }
+
+    /// <summary>
+    /// Awaits a waiter. Cancellation cancels the waiter itself, so a later wake-up skips it instead of being
+    /// spent on a caller that has gone (a stopped worker's loops must not swallow new work's wake-ups).
+    /// </summary>
+    public static async Task WaitAsync(TaskCompletionSource waiter, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetCanceled(), waiter))
+        {
+            await waiter.Task;
+        }
     }
 
     /// <summary>Wakes up to <paramref name="count"/> waiters; call under the owner's lock.</summary>
@@ -18,7 +30,7 @@ internal sealed class AsyncWaitQueue
     {
         while (count > 0 && _waiters.TryDequeue(out var waiter))
         {
-            // A waiter whose caller gave up is gone already; it does not use up a wake-up.
+            // A cancelled waiter does not use up a wake-up.
             if (waiter.TrySetResult())
             {
                 count--;

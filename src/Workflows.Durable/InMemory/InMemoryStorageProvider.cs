@@ -208,7 +208,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
         ArgumentNullException.ThrowIfNull(condition);
         while (true)
         {
-            Task changed;
+            TaskCompletionSource changed;
             lock (_gate)
             {
                 if (_instances.TryGetValue(instanceId, out var record))
@@ -220,10 +220,10 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     }
                 }
 
-                changed = _stateWaiters.Wait();
+                changed = _stateWaiters.Enqueue();
             }
 
-            await changed.WaitAsync(cancellationToken);
+            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
         }
     }
 
@@ -236,7 +236,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
         ArgumentNullException.ThrowIfNull(condition);
         while (true)
         {
-            Task changed;
+            TaskCompletionSource changed;
             lock (_gate)
             {
                 if (_instances.TryGetValue(instanceId, out var record))
@@ -248,10 +248,10 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     }
                 }
 
-                changed = _stateWaiters.Wait();
+                changed = _stateWaiters.Enqueue();
             }
 
-            await changed.WaitAsync(cancellationToken);
+            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
         }
     }
 
@@ -260,8 +260,18 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     {
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Task available;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // This caller may have been woken for an instance it will not take: pass the wake-up on.
+                lock (_gate)
+                {
+                    _orchestrationWaiters.Wake(_readyInstances.Count);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            TaskCompletionSource available;
             lock (_gate)
             {
                 var now = Now();
@@ -290,10 +300,10 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     };
                 }
 
-                available = _orchestrationWaiters.Wait();
+                available = _orchestrationWaiters.Enqueue();
             }
 
-            await available.WaitAsync(cancellationToken);
+            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
         }
     }
 
@@ -383,8 +393,17 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     {
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            Task available;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                lock (_gate)
+                {
+                    _activityWaiters.Wake(_activityQueue.Count);
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            TaskCompletionSource available;
             lock (_gate)
             {
                 var now = Now();
@@ -398,10 +417,10 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                     return new ActivityWorkItem { Message = entry.Message, DequeueCount = entry.DequeueCount, LockState = new ActivityLock(entry, entry.LockToken) };
                 }
 
-                available = _activityWaiters.Wait();
+                available = _activityWaiters.Enqueue();
             }
 
-            await available.WaitAsync(cancellationToken);
+            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
         }
     }
 
