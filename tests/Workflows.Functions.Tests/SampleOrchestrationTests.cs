@@ -1,0 +1,42 @@
+using Workflows.Durable;
+using Workflows.Durable.Conformance;
+using Workflows.Durable.InMemory;
+using Workflows.Functions.Samples;
+using Xunit;
+
+namespace Workflows.Functions.Tests;
+
+public sealed class SampleOrchestrationTests
+{
+    [Fact]
+    public async Task HelloSequence_GreetsInputCityThenSeattleAndLondon()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+
+        var result = await harness.RunAsync(HelloSequenceOrchestrator.Name, "Lisbon");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal(["Hello Lisbon!", "Hello Seattle!", "Hello London!"], result.ReadOutputAs<string[]>()!);
+    }
+
+    [Fact]
+    public async Task FanOutFanIn_SumsSquares()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+
+        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, 500);
+
+        Assert.Equal(Enumerable.Range(0, 500).Sum(i => (long)i * i), result.ReadOutputAs<long>());
+    }
+
+    [Fact]
+    public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+
+        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, -1);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.Contains("count must be between 0 and 100000", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+    }
+}
