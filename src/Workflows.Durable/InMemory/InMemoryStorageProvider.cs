@@ -199,113 +199,33 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     }
 
     /// <inheritdoc/>
-    public async Task<OrchestrationMetadata> WaitForInstanceAsync(
+    public Task<OrchestrationMetadata> WaitForInstanceAsync(
         string instanceId,
         Func<OrchestrationMetadata, bool> condition,
         bool fetchInputsAndOutputs,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        while (true)
-        {
-            TaskCompletionSource changed;
-            lock (_gate)
-            {
-                if (_instances.TryGetValue(instanceId, out var record))
-                {
-                    var metadata = record.ToMetadata(fetchInputsAndOutputs);
-                    if (condition(metadata))
-                    {
-                        return metadata;
-                    }
-                }
-
-                changed = _stateWaiters.Enqueue();
-            }
-
-            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
-        }
+        return WaitForStateAsync(
+            () => _instances.TryGetValue(instanceId, out var record) && record.ToMetadata(fetchInputsAndOutputs) is { } metadata && condition(metadata) ? metadata : null,
+            cancellationToken);
     }
 
     /// <summary>Waits until the instance's committed history satisfies <paramref name="condition"/> (for tests and tools).</summary>
-    public async Task<IReadOnlyList<HistoryEvent>> WaitForHistoryAsync(
+    public Task<IReadOnlyList<HistoryEvent>> WaitForHistoryAsync(
         string instanceId,
         Func<IReadOnlyList<HistoryEvent>, bool> condition,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        while (true)
-        {
-            TaskCompletionSource changed;
-            lock (_gate)
-            {
-                if (_instances.TryGetValue(instanceId, out var record))
-                {
-                    var history = record.History.ToArray();
-                    if (condition(history))
-                    {
-                        return history;
-                    }
-                }
-
-                changed = _stateWaiters.Enqueue();
-            }
-
-            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
-        }
+        return WaitForStateAsync<IReadOnlyList<HistoryEvent>>(
+            () => _instances.TryGetValue(instanceId, out var record) && record.History.ToArray() is { } history && condition(history) ? history : null,
+            cancellationToken);
     }
 
     /// <inheritdoc/>
-    public async Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                // This caller may have been woken for an instance it will not take: pass the wake-up on.
-                lock (_gate)
-                {
-                    _orchestrationWaiters.Wake(_readyInstances.Count);
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            TaskCompletionSource available;
-            lock (_gate)
-            {
-                var now = Now();
-                ReleaseDue(now);
-                while (_readyInstances.TryDequeue(out var record))
-                {
-                    record.Queued = false;
-                    if (record.Locked || record.Pending.Count == 0 || !IsCurrent(record) || !record.Dispatchable)
-                    {
-                        continue;
-                    }
-
-                    record.Locked = true;
-                    record.LockToken = ++_nextToken;
-                    record.LockExpiry = now + _lockTimeout;
-                    record.InFlight = record.Pending;
-                    record.Pending = [];
-                    _instanceLockExpiries.Enqueue(record, record.LockExpiry);
-                    return new OrchestrationWorkItem
-                    {
-                        InstanceId = record.InstanceId,
-                        Messages = record.InFlight,
-                        HistoryETag = record.ETag,
-                        DequeueCount = record.DequeueCount,
-                        LockState = new InstanceLock(record, record.LockToken),
-                    };
-                }
-
-                available = _orchestrationWaiters.Enqueue();
-            }
-
-            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
-        }
-    }
+    public Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken) =>
+        TakeWhenAvailableAsync(_orchestrationWaiters, () => _readyInstances.Count, TryLockInstance, cancellationToken);
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<HistoryEvent>> LoadHistoryAsync(OrchestrationWorkItem workItem, CancellationToken cancellationToken = default)
@@ -389,40 +309,8 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     }
 
     /// <inheritdoc/>
-    public async Task<ActivityWorkItem> LockNextActivityWorkItemAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                lock (_gate)
-                {
-                    _activityWaiters.Wake(_activityQueue.Count);
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            TaskCompletionSource available;
-            lock (_gate)
-            {
-                var now = Now();
-                ReleaseDue(now);
-                if (_activityQueue.TryDequeue(out var entry))
-                {
-                    entry.LockToken = ++_nextToken;
-                    entry.LockExpiry = now + _lockTimeout;
-                    _lockedActivities[entry.LockToken] = entry;
-                    _activityLockExpiries.Enqueue(entry, entry.LockExpiry);
-                    return new ActivityWorkItem { Message = entry.Message, DequeueCount = entry.DequeueCount, LockState = new ActivityLock(entry, entry.LockToken) };
-                }
-
-                available = _activityWaiters.Enqueue();
-            }
-
-            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
-        }
-    }
+    public Task<ActivityWorkItem> LockNextActivityWorkItemAsync(CancellationToken cancellationToken) =>
+        TakeWhenAvailableAsync(_activityWaiters, () => _activityQueue.Count, TryLockActivity, cancellationToken);
 
     /// <inheritdoc/>
     public Task RenewActivityWorkItemLockAsync(ActivityWorkItem workItem, CancellationToken cancellationToken = default)
@@ -467,6 +355,104 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Returns <paramref name="check"/>'s first non-null answer, re-checking after every state change.</summary>
+    private async Task<T> WaitForStateAsync<T>(Func<T?> check, CancellationToken cancellationToken)
+        where T : class
+    {
+        while (true)
+        {
+            TaskCompletionSource changed;
+            lock (_gate)
+            {
+                if (check() is { } result)
+                {
+                    return result;
+                }
+
+                changed = _stateWaiters.Enqueue();
+            }
+
+            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
+        }
+    }
+
+    /// <summary>Takes the next work item as soon as <paramref name="tryTake"/> finds one.</summary>
+    private async Task<T> TakeWhenAvailableAsync<T>(AsyncWaitQueue waiters, Func<int> backlog, Func<DateTime, T?> tryTake, CancellationToken cancellationToken)
+        where T : class
+    {
+        while (true)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // This caller may have been woken for work it will not take: pass the wake-up on.
+                lock (_gate)
+                {
+                    waiters.Wake(backlog());
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            TaskCompletionSource available;
+            lock (_gate)
+            {
+                var now = Now();
+                ReleaseDue(now);
+                if (tryTake(now) is { } item)
+                {
+                    return item;
+                }
+
+                available = waiters.Enqueue();
+            }
+
+            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
+        }
+    }
+
+    private OrchestrationWorkItem? TryLockInstance(DateTime now)
+    {
+        while (_readyInstances.TryDequeue(out var record))
+        {
+            record.Queued = false;
+            if (record.Locked || record.Pending.Count == 0 || !IsCurrent(record) || !record.Dispatchable)
+            {
+                continue;
+            }
+
+            record.Locked = true;
+            record.LockToken = ++_nextToken;
+            record.LockExpiry = now + _lockTimeout;
+            record.InFlight = record.Pending;
+            record.Pending = [];
+            _instanceLockExpiries.Enqueue(record, record.LockExpiry);
+            return new OrchestrationWorkItem
+            {
+                InstanceId = record.InstanceId,
+                Messages = record.InFlight,
+                HistoryETag = record.ETag,
+                DequeueCount = record.DequeueCount,
+                LockState = new InstanceLock(record, record.LockToken),
+            };
+        }
+
+        return null;
+    }
+
+    private ActivityWorkItem? TryLockActivity(DateTime now)
+    {
+        if (!_activityQueue.TryDequeue(out var entry))
+        {
+            return null;
+        }
+
+        entry.LockToken = ++_nextToken;
+        entry.LockExpiry = now + _lockTimeout;
+        _lockedActivities[entry.LockToken] = entry;
+        _activityLockExpiries.Enqueue(entry, entry.LockExpiry);
+        return new ActivityWorkItem { Message = entry.Message, DequeueCount = entry.DequeueCount, LockState = new ActivityLock(entry, entry.LockToken) };
     }
 
     private static string EncodeToken(string lastInstanceId) => Convert.ToBase64String(Encoding.UTF8.GetBytes(lastInstanceId));

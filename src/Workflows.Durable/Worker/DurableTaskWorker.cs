@@ -63,12 +63,12 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         await _provider.CreateIfNotExistsAsync(cancellationToken);
         for (var i = 0; i < _options.MaxConcurrentOrchestratorFunctions; i++)
         {
-            _loops.Add(Task.Run(OrchestrationLoopAsync, CancellationToken.None));
+            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextOrchestrationWorkItemAsync, ProcessOrchestrationAsync), CancellationToken.None));
         }
 
         for (var i = 0; i < _options.MaxConcurrentActivityFunctions; i++)
         {
-            _loops.Add(Task.Run(ActivityLoopAsync, CancellationToken.None));
+            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextActivityWorkItemAsync, RunActivityAsync), CancellationToken.None));
         }
 
         WorkerLog.WorkerStarted(_logger, _registry.OrchestratorNames.Count, _registry.ActivityNames.Count, _options.MaxConcurrentOrchestratorFunctions, _options.MaxConcurrentActivityFunctions);
@@ -102,15 +102,16 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         _abortActivities.Dispose();
     }
 
-    private async Task OrchestrationLoopAsync()
+    /// <summary>One dispatcher slot: lock the next work item, process it, repeat until stopping.</summary>
+    private async Task DispatchLoopAsync<TWorkItem>(Func<CancellationToken, Task<TWorkItem>> lockNext, Func<TWorkItem, Task> process)
     {
         var token = _stopFetching.Token;
         while (!token.IsCancellationRequested)
         {
-            OrchestrationWorkItem workItem;
+            TWorkItem workItem;
             try
             {
-                workItem = await _provider.LockNextOrchestrationWorkItemAsync(token);
+                workItem = await lockNext(token);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -123,7 +124,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            await ProcessOrchestrationAsync(workItem);
+            await process(workItem);
         }
     }
 
@@ -158,31 +159,6 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         {
             // Only an executor whose episode was committed is still valid; anything else is replayed next time.
             _cache.Return(workItem.InstanceId, etag, keep);
-        }
-    }
-
-    private async Task ActivityLoopAsync()
-    {
-        var token = _stopFetching.Token;
-        while (!token.IsCancellationRequested)
-        {
-            ActivityWorkItem workItem;
-            try
-            {
-                workItem = await _provider.LockNextActivityWorkItemAsync(token);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception exception)
-            {
-                WorkerLog.DispatcherError(_logger, exception);
-                await BackOffAsync(token);
-                continue;
-            }
-
-            await RunActivityAsync(workItem);
         }
     }
 
