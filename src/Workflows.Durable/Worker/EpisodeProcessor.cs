@@ -66,9 +66,10 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
                 case ExecutionStarted duplicate:
                     // A start for an id that is already running: the client path throws a conflict; a sub-orchestration
                     // start reaches here and fails its parent's call instead of hijacking this instance.
+                    // A redelivery of the start that created this instance (messages are at-least-once) is only dropped.
                     WorkerLog.RejectedDuplicateStart(_logger, workItem.InstanceId);
                     dropped++;
-                    if (duplicate.ParentInstance is { } parent)
+                    if (duplicate.ParentInstance is { } parent && !IsSameParentCall(parent, started.ParentInstance))
                     {
                         outgoing.Add(new OrchestrationMessage(
                             parent.InstanceId,
@@ -361,6 +362,12 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
 
         return (started, finished);
     }
+
+    private static bool IsSameParentCall(ParentInstanceInfo parent, ParentInstanceInfo? current) =>
+        current is not null
+        && string.Equals(parent.InstanceId, current.InstanceId, StringComparison.Ordinal)
+        && string.Equals(parent.ExecutionId, current.ExecutionId, StringComparison.Ordinal)
+        && parent.TaskScheduledId == current.TaskScheduledId;
 
     private static string NewExecutionId() => Guid.NewGuid().ToString("N");
 }
