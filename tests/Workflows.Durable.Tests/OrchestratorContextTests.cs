@@ -40,15 +40,16 @@ public sealed class OrchestratorContextTests
     }
 
     [Fact]
-    public async Task AwaitingANonDurableTask_FailsTheOrchestration_WithAnExplanation()
+    public async Task AwaitingANonDurableTask_WhileOthersArePending_FailsAtTheNextEpisode()
     {
         var outside = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var engine = await EngineFixture.StartAsync(registry => registry
             .AddOrchestratorFunc<string?, int>("AwaitsOutside", async (context, _) =>
             {
+                var next = context.WaitForExternalEvent<int>("Next");
                 context.SetCustomStatus("awaiting");
                 var value = await outside.Task;
-                return value + await context.WaitForExternalEvent<int>("Next");
+                return value + await next;
             }));
         var id = await engine.Client.ScheduleNewOrchestrationInstanceAsync("AwaitsOutside");
         await engine.Harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"awaiting\"");
@@ -58,6 +59,25 @@ public sealed class OrchestratorContextTests
         await engine.Client.RaiseEventAsync(id, "Next", 2);
 
         var result = await engine.Client.WaitForInstanceCompletionAsync(id, true, WorkerHarness.Timeout());
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.Contains("awaited a task that is not durable", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AwaitingOnlyANonDurableTask_FailsAtOnce_InsteadOfHanging(bool extendedSessions)
+    {
+        await using var engine = await EngineFixture.StartAsync(
+            registry => registry.AddOrchestratorFunc<string?, int>("Sleeps", async (_, _) =>
+            {
+                await Task.Delay(10);
+                return 1;
+            }),
+            extendedSessions ? null : EngineFixture.NoCache());
+
+        var result = await engine.Harness.RunAsync("Sleeps");
+
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
         Assert.Contains("awaited a task that is not durable", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
     }

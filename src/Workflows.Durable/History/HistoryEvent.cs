@@ -68,8 +68,12 @@ public sealed record ExecutionSuspended(DateTime Timestamp, string? Reason) : Hi
 /// <summary>A client resumed a suspended instance.</summary>
 public sealed record ExecutionResumed(DateTime Timestamp, string? Reason) : HistoryEvent(Timestamp);
 
-/// <summary>A client rewound a failed instance: failed work is retried from the point of first failure.</summary>
-public sealed record ExecutionRewound(DateTime Timestamp, string? Reason) : HistoryEvent(Timestamp);
+/// <summary>
+/// A client rewound a failed instance: failed work is retried from the point of first failure.
+/// <paramref name="NextEventId"/>, set when the rewind is applied, is the first id later durable calls may use,
+/// so they never collide with calls made before the rewind whose results may still arrive.
+/// </summary>
+public sealed record ExecutionRewound(DateTime Timestamp, string? Reason, int? NextEventId = null) : HistoryEvent(Timestamp);
 
 /// <summary>The orchestrator scheduled activity <paramref name="Name"/>; <paramref name="EventId"/> is its task id.</summary>
 public sealed record TaskScheduled(DateTime Timestamp, int EventId, string Name, string? Input) : HistoryEvent(Timestamp);

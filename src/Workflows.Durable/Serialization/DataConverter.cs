@@ -12,6 +12,6 @@ public abstract class DataConverter
     /// <summary>Deserializes a value of <paramref name="targetType"/>; null stays null.</summary>
     public abstract object? Deserialize(string? data, Type targetType);
 
-    /// <summary>Deserializes a value of <typeparamref name="T"/>.</summary>
-    public T? Deserialize<T>(string? data) => (T?)Deserialize(data, typeof(T));
+    /// <summary>Deserializes a value of <typeparamref name="T"/>; null data gives <c>default(T)</c>.</summary>
+    public T? Deserialize<T>(string? data) => Deserialize(data, typeof(T)) is T value ? value : default;
 }

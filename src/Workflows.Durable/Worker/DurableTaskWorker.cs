@@ -23,6 +23,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopFetching = new();
     private readonly CancellationTokenSource _abortActivities = new();
     private readonly List<Task> _loops = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ActivityWorkItem, byte> _activitiesInFlight = new();
     private int _started;
 
     /// <summary>Creates a worker; call <see cref="StartAsync"/> to begin processing.</summary>
@@ -83,7 +84,19 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         await _stopFetching.CancelAsync();
         using (cancellationToken.Register(() => _abortActivities.Cancel()))
         {
-            await Task.WhenAll(_loops);
+            try
+            {
+                await Task.WhenAll(_loops).WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Activities that ignore their cancellation token are not waited for: give their work items back
+                // so another worker re-runs them now instead of after the lock expires.
+                foreach (var workItem in _activitiesInFlight.Keys)
+                {
+                    await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+                }
+            }
         }
 
         WorkerLog.WorkerStopped(_logger);
@@ -124,7 +137,15 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            await process(workItem);
+            try
+            {
+                await process(workItem);
+            }
+            catch (Exception exception)
+            {
+                // A dispatcher slot must survive anything a work item does.
+                WorkerLog.DispatcherError(_logger, exception);
+            }
         }
     }
 
@@ -141,7 +162,18 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 history = await _provider.LoadHistoryAsync(workItem);
             }
 
-            var outcome = _episodes.Process(workItem, cached, history);
+            EpisodeOutcome outcome;
+            try
+            {
+                outcome = _episodes.Process(workItem, cached, history);
+            }
+            catch (Exception exception)
+            {
+                // Not a storage problem: retrying would fail the same way forever, so the execution fails instead.
+                WorkerLog.OrchestrationWorkItemError(_logger, workItem.InstanceId, exception);
+                outcome = _episodes.FailOnError(workItem, cached, history, exception);
+            }
+
             etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit);
             keep = outcome.ExecutorToKeep;
             Statistics.OnEpisode(outcome.CacheHit, outcome.EventsReplayed, outcome.EventsApplied);
@@ -166,55 +198,16 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     {
         var message = workItem.Message;
         var scheduled = message.Event;
-        HistoryEvent result;
-        if (!_registry.TryCreateActivity(scheduled.Name, out var activity))
+        _activitiesInFlight[workItem] = 0;
+        try
         {
-            result = new TaskFailed(Now(), scheduled.EventId, new FailureDetails(
-                typeof(InvalidOperationException).FullName!,
-                $"No activity named '{scheduled.Name}' is registered with this worker.",
-                IsNonRetriable: true));
-        }
-        else
-        {
-            try
-            {
-                var input = _options.DataConverter.Deserialize(scheduled.Input, activity!.InputType);
-                var context = new TaskActivityContext(scheduled.Name, message.InstanceId, scheduled.EventId, message.IdempotencyKey, _abortActivities.Token);
-                var run = activity.RunAsync(context, input);
-                object? output;
-                if (run.IsCompleted)
-                {
-                    output = await run;
-                }
-                else
-                {
-                    await using var renewal = _time.CreateTimer(
-                        static state =>
-                        {
-                            var (worker, item) = ((DurableTaskWorker, ActivityWorkItem))state!;
-                            worker.RenewActivityLock(item);
-                        },
-                        (this, workItem),
-                        _options.ActivityLockRenewalInterval,
-                        _options.ActivityLockRenewalInterval);
-                    output = await run;
-                }
-
-                result = new TaskCompleted(Now(), scheduled.EventId, _options.DataConverter.Serialize(output));
-            }
-            catch (OperationCanceledException) when (_abortActivities.IsCancellationRequested)
+            var result = await InvokeActivityAsync(workItem);
+            if (result is null)
             {
                 await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
                 return;
             }
-            catch (Exception exception)
-            {
-                result = new TaskFailed(Now(), scheduled.EventId, FailureDetails.FromException(exception));
-            }
-        }
 
-        try
-        {
             await _provider.CompleteActivityWorkItemAsync(workItem, new OrchestrationMessage(message.InstanceId, message.ExecutionId, result));
             Statistics.OnActivity();
         }
@@ -225,6 +218,60 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             {
                 await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
             }
+        }
+        finally
+        {
+            _activitiesInFlight.TryRemove(workItem, out _);
+        }
+    }
+
+    /// <summary>Runs the activity; returns its result event, or null when it was cancelled by a forced shutdown.</summary>
+    private async Task<HistoryEvent?> InvokeActivityAsync(ActivityWorkItem workItem)
+    {
+        var message = workItem.Message;
+        var scheduled = message.Event;
+        try
+        {
+            if (!_registry.TryCreateActivity(scheduled.Name, out var activity))
+            {
+                return new TaskFailed(Now(), scheduled.EventId, new FailureDetails(
+                    typeof(InvalidOperationException).FullName!,
+                    $"No activity named '{scheduled.Name}' is registered with this worker.",
+                    IsNonRetriable: true));
+            }
+
+            var input = _options.DataConverter.Deserialize(scheduled.Input, activity!.InputType);
+            var context = new TaskActivityContext(scheduled.Name, message.InstanceId, scheduled.EventId, message.IdempotencyKey, _abortActivities.Token);
+            var run = activity.RunAsync(context, input);
+            object? output;
+            if (run.IsCompleted)
+            {
+                output = await run;
+            }
+            else
+            {
+                await using var renewal = _time.CreateTimer(
+                    static state =>
+                    {
+                        var (worker, item) = ((DurableTaskWorker, ActivityWorkItem))state!;
+                        worker.RenewActivityLock(item);
+                    },
+                    (this, workItem),
+                    _options.ActivityLockRenewalInterval,
+                    _options.ActivityLockRenewalInterval);
+                output = await run;
+            }
+
+            return new TaskCompleted(Now(), scheduled.EventId, _options.DataConverter.Serialize(output));
+        }
+        catch (OperationCanceledException) when (_abortActivities.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (Exception exception)
+        {
+            // Factory, input conversion and activity failures all become the task's failure, seen by the orchestrator.
+            return new TaskFailed(Now(), scheduled.EventId, FailureDetails.FromException(exception));
         }
     }
 

@@ -135,10 +135,10 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         }
 
         var outgoing = new List<OrchestrationMessage>();
-        if (rewind is not null && started.ParentInstance is { } parent && finished.Status == OrchestrationRuntimeStatus.Completed)
+        if (rewind is not null && started.ParentInstance is { } parent)
         {
-            // The parent was rewound past this child's completion: report the result again.
-            outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, new SubOrchestrationInstanceCompleted(now, parent.TaskScheduledId, finished.Result)));
+            // The parent was rewound past this child's outcome: report it again (a terminated child stays terminated).
+            outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, ToParent(workItem.InstanceId, parent, finished.Status, finished.Result, finished.FailureDetails, now)));
         }
 
         WorkerLog.DroppedMessages(_logger, workItem.InstanceId, workItem.Messages.Count);
@@ -186,6 +186,21 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         outgoing.AddRange(children.Values.Select(c => new OrchestrationMessage(c.InstanceId, null, new ExecutionRewound(now, rewind.Reason))));
         outgoing.AddRange(history.Skip(cut).OfType<EventRaised>().Select(e => new OrchestrationMessage(workItem.InstanceId, started.ExecutionId, e)));
 
+        var nextEventId = 0;
+        foreach (var historyEvent in history)
+        {
+            var id = historyEvent switch
+            {
+                TaskScheduled s => s.EventId,
+                TimerCreated t => t.EventId,
+                SubOrchestrationInstanceCreated c => c.EventId,
+                EventSent e => e.EventId,
+                _ => -1,
+            };
+            nextEventId = Math.Max(nextEventId, id + 1);
+        }
+
+        rewind = rewind with { NextEventId = nextEventId };
         var executor = CreateExecutor(started, workItem.InstanceId);
         if (executor is null)
         {
@@ -256,6 +271,17 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
                 outgoing.Add(new OrchestrationMessage(instanceId, nextExecutionId, carried));
             }
 
+            // Messages of this batch that came after the orchestrator returned belong to the next execution:
+            // control operations always, external events when unprocessed events are preserved.
+            foreach (var late in executor.IgnoredAfterCompletion)
+            {
+                if (late is ExecutionTerminated or ExecutionSuspended or ExecutionResumed
+                    || (late is EventRaised && completion.PreserveUnprocessedEvents))
+                {
+                    outgoing.Add(new OrchestrationMessage(instanceId, nextExecutionId, late));
+                }
+            }
+
             var commit = new OrchestrationCommit
             {
                 ExecutionId = nextExecutionId,
@@ -277,12 +303,7 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
             events.Add(new ExecutionCompleted(now, status, output, failure));
             if (started.ParentInstance is { } parent)
             {
-                HistoryEvent toParent = status == OrchestrationRuntimeStatus.Completed
-                    ? new SubOrchestrationInstanceCompleted(now, parent.TaskScheduledId, output)
-                    : new SubOrchestrationInstanceFailed(now, parent.TaskScheduledId, failure ?? new FailureDetails(
-                        "Workflows.Durable.OrchestrationTerminated",
-                        $"Sub-orchestration '{instanceId}' was terminated: {output}"));
-                outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, toParent));
+                outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, ToParent(instanceId, parent, status, output, failure, now)));
             }
 
             if (status == OrchestrationRuntimeStatus.Terminated && accepted.OfType<ExecutionTerminated>().Any(t => t.Recursive))
@@ -338,6 +359,60 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         return new EpisodeOutcome(commit, null, false, 0, accepted.Count);
     }
 
+    /// <summary>
+    /// The commit for a work item whose processing threw (a converter, factory or engine fault): the execution
+    /// fails with the error as its reason, rather than the work item being retried forever.
+    /// </summary>
+    public EpisodeOutcome FailOnError(OrchestrationWorkItem workItem, OrchestrationExecutor? cached, IReadOnlyList<HistoryEvent>? history, Exception error)
+    {
+        var now = timeProvider.GetUtcNow().UtcDateTime;
+        var started = cached?.Started;
+        var finished = false;
+        if (started is null && history is not null)
+        {
+            var scan = Scan(history);
+            started = scan.Started;
+            finished = scan.Finished is not null;
+        }
+
+        var events = new List<HistoryEvent> { new OrchestratorStarted(now) };
+        if (started is null)
+        {
+            started = workItem.Messages.Select(m => m.Event).OfType<ExecutionStarted>().FirstOrDefault();
+            if (started is not null)
+            {
+                events.Add(started);
+            }
+        }
+
+        if (started is null || finished)
+        {
+            return EpisodeOutcome.DropAll(null);
+        }
+
+        var failure = new FailureDetails(
+            error.GetType().FullName ?? error.GetType().Name,
+            $"The worker could not process orchestration '{started.Name}': {error.Message}",
+            error.StackTrace,
+            IsNonRetriable: true);
+        events.Add(new ExecutionCompleted(now, OrchestrationRuntimeStatus.Failed, null, failure));
+        events.Add(new OrchestratorCompleted(now));
+        var outgoing = new List<OrchestrationMessage>();
+        if (started.ParentInstance is { } parent)
+        {
+            outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, new SubOrchestrationInstanceFailed(now, parent.TaskScheduledId, failure)));
+        }
+
+        var commit = new OrchestrationCommit
+        {
+            ExecutionId = started.ExecutionId,
+            NewEvents = events,
+            State = new InstanceStateUpdate(started.Name, OrchestrationRuntimeStatus.Failed, started.Input, null, cached?.CustomStatus, failure, started.ParentInstance?.InstanceId),
+            OrchestrationMessages = outgoing,
+        };
+        return new EpisodeOutcome(commit, null, false, 0, 0);
+    }
+
     private OrchestrationExecutor? CreateExecutor(ExecutionStarted started, string instanceId) =>
         registry.TryCreateOrchestrator(started.Name, out var orchestrator)
             ? new OrchestrationExecutor(started.Name, instanceId, orchestrator!, converter, loggerFactory)
@@ -362,6 +437,13 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
 
         return (started, finished);
     }
+
+    private static HistoryEvent ToParent(string instanceId, ParentInstanceInfo parent, OrchestrationRuntimeStatus status, string? output, FailureDetails? failure, DateTime now) =>
+        status == OrchestrationRuntimeStatus.Completed
+            ? new SubOrchestrationInstanceCompleted(now, parent.TaskScheduledId, output)
+            : new SubOrchestrationInstanceFailed(now, parent.TaskScheduledId, failure ?? new FailureDetails(
+                "Workflows.Durable.OrchestrationTerminated",
+                $"Sub-orchestration '{instanceId}' was terminated: {output}"));
 
     private static bool IsSameParentCall(ParentInstanceInfo parent, ParentInstanceInfo? current) =>
         current is not null

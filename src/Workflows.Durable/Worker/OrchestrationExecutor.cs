@@ -26,6 +26,7 @@ internal sealed class OrchestrationExecutor
     private readonly Dictionary<string, LinkedList<IEventWaiter>> _waiters = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<EventRaised> _unconsumedEvents = [];
     private readonly List<HistoryEvent> _heldWhileSuspended = [];
+    private readonly List<HistoryEvent> _ignoredAfterCompletion = [];
     private readonly ContextImpl _context;
     private Task<object?>? _runTask;
     private int _nextSequence;
@@ -63,6 +64,12 @@ internal sealed class OrchestrationExecutor
     /// <summary>How many history events this executor applied (replayed or new): the cost measure of replay.</summary>
     public long EventsApplied { get; private set; }
 
+    /// <summary>
+    /// Events of the latest episode that arrived after the orchestration had already finished in that episode
+    /// (ContinueAsNew passes them on to the next execution).
+    /// </summary>
+    public IReadOnlyList<HistoryEvent> IgnoredAfterCompletion => _ignoredAfterCompletion;
+
     /// <summary>Sub-orchestrations started and not yet finished (for recursive terminate).</summary>
     public IReadOnlyCollection<string> OpenSubOrchestrationInstanceIds => _openSubOrchestrations.Values;
 
@@ -77,7 +84,9 @@ internal sealed class OrchestrationExecutor
     public EpisodeResult Execute(IReadOnlyList<HistoryEvent> newEvents)
     {
         _isReplaying = false;
+        _ignoredAfterCompletion.Clear();
         Apply(newEvents);
+        FailIfNothingDurableIsPending();
 
         OrchestratorAction[] actions;
         if (_pendingActions.Count == 0)
@@ -110,8 +119,9 @@ internal sealed class OrchestrationExecutor
             if (_scheduler.ForeignContinuationQueued && _completion is null)
             {
                 Fail(new InvalidOperationException(
-                    $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O or ConfigureAwait(false)). "
-                    + "Orchestrator code may only await tasks returned by its TaskOrchestrationContext; move other work into an activity."));
+                    $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O, ConfigureAwait(false)) "
+                    + "or was cancelled from another thread. Orchestrator code may only await tasks returned by its "
+                    + "TaskOrchestrationContext and must cancel with CancellationTokenSource.Cancel(); move other work into an activity."));
             }
 
             for (var i = 0; i < events.Count; i++)
@@ -158,6 +168,13 @@ internal sealed class OrchestrationExecutor
             case EventSent sent:
                 Match<SendEventAction>(sent.EventId, $"EventSent '{sent.Name}'", a => NamesEqual(a.Name, sent.Name));
                 break;
+            case ExecutionSuspended or ExecutionResumed when _completion is not null:
+                if (!_isReplaying)
+                {
+                    _ignoredAfterCompletion.Add(historyEvent);
+                }
+
+                break;
             case ExecutionSuspended:
                 IsSuspended = true;
                 break;
@@ -165,10 +182,18 @@ internal sealed class OrchestrationExecutor
                 IsSuspended = false;
                 ReleaseHeldEvents();
                 break;
+            case ExecutionRewound { NextEventId: { } floor }:
+                // Calls made after a rewind never reuse ids of calls from before it, whose results may still arrive.
+                _nextSequence = Math.Max(_nextSequence, floor);
+                break;
             case ExecutionTerminated terminated:
                 if (_completion is null)
                 {
                     _completion = new OrchestrationCompletion(OrchestrationRuntimeStatus.Terminated, _converter.Serialize(terminated.Reason), null);
+                }
+                else if (!_isReplaying)
+                {
+                    _ignoredAfterCompletion.Add(terminated);
                 }
 
                 break;
@@ -187,6 +212,30 @@ internal sealed class OrchestrationExecutor
                 // OrchestratorCompleted, ExecutionCompleted and ExecutionRewound carry no input for the code.
                 break;
         }
+    }
+
+    /// <summary>
+    /// Code that is still running but awaits nothing durable can never be resumed by an event: it awaited a
+    /// non-durable task. Fail now rather than leave the instance Running forever.
+    /// </summary>
+    private void FailIfNothingDurableIsPending()
+    {
+        if (_completion is not null || _runTask is not { IsCompleted: false } || _openTasks.Count > 0)
+        {
+            return;
+        }
+
+        foreach (var waiters in _waiters.Values)
+        {
+            if (waiters.Count > 0)
+            {
+                return;
+            }
+        }
+
+        Fail(new InvalidOperationException(
+            $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O or ConfigureAwait(false)). "
+            + "Orchestrator code may only await tasks returned by its TaskOrchestrationContext; move other work into an activity."));
     }
 
     private void ReleaseHeldEvents()
@@ -245,27 +294,38 @@ internal sealed class OrchestrationExecutor
     {
         if (_completion is not null)
         {
+            if (!_isReplaying)
+            {
+                _ignoredAfterCompletion.Add(historyEvent);
+            }
+
             return;
         }
 
         switch (historyEvent)
         {
             case TaskCompleted completed:
-                CompleteOpenTask(completed.TaskScheduledId, historyEvent, task => task.Complete(completed.Result));
+                CompleteOpenTask(completed.TaskScheduledId, OpenTaskKind.Activity, historyEvent, task => task.Complete(completed.Result));
                 break;
             case TaskFailed failed:
-                CompleteOpenTask(failed.TaskScheduledId, historyEvent, task => task.Fail(failed.FailureDetails));
+                CompleteOpenTask(failed.TaskScheduledId, OpenTaskKind.Activity, historyEvent, task => task.Fail(failed.FailureDetails));
                 break;
             case SubOrchestrationInstanceCompleted completed:
-                _openSubOrchestrations.Remove(completed.TaskScheduledId);
-                CompleteOpenTask(completed.TaskScheduledId, historyEvent, task => task.Complete(completed.Result));
+                if (CompleteOpenTask(completed.TaskScheduledId, OpenTaskKind.SubOrchestration, historyEvent, task => task.Complete(completed.Result)))
+                {
+                    _openSubOrchestrations.Remove(completed.TaskScheduledId);
+                }
+
                 break;
             case SubOrchestrationInstanceFailed failed:
-                _openSubOrchestrations.Remove(failed.TaskScheduledId);
-                CompleteOpenTask(failed.TaskScheduledId, historyEvent, task => task.Fail(failed.FailureDetails));
+                if (CompleteOpenTask(failed.TaskScheduledId, OpenTaskKind.SubOrchestration, historyEvent, task => task.Fail(failed.FailureDetails)))
+                {
+                    _openSubOrchestrations.Remove(failed.TaskScheduledId);
+                }
+
                 break;
             case TimerFired fired:
-                CompleteOpenTask(fired.TimerId, historyEvent, static task => task.Complete(null));
+                CompleteOpenTask(fired.TimerId, OpenTaskKind.Timer, historyEvent, static task => task.Complete(null));
                 break;
             case EventRaised raised:
                 DeliverExternalEvent(raised);
@@ -275,17 +335,23 @@ internal sealed class OrchestrationExecutor
         DrainAndCheckCompletion();
     }
 
-    private void CompleteOpenTask(int id, HistoryEvent historyEvent, Action<IOpenTask> complete)
+    private bool CompleteOpenTask(int id, OpenTaskKind kind, HistoryEvent historyEvent, Action<IOpenTask> complete)
     {
-        if (_openTasks.Remove(id, out var task))
+        // The kind must match too: a stale result from before a rewind must not complete a different kind of call.
+        if (_openTasks.TryGetValue(id, out var task) && task.Kind == kind)
         {
+            _openTasks.Remove(id);
             complete(task);
+            return true;
         }
-        else if (!_isReplaying)
+
+        if (!_isReplaying)
         {
             // A redelivered activity result, or a timer whose wait was cancelled: nothing awaits it any more.
             WorkerLog.IgnoredEvent(_logger, InstanceId, historyEvent.GetType().Name, id);
         }
+
+        return false;
     }
 
     private void DeliverExternalEvent(EventRaised raised)
@@ -325,7 +391,8 @@ internal sealed class OrchestrationExecutor
                 null,
                 null,
                 next.Input,
-                next.Preserve ? _unconsumedEvents.ToArray() : []);
+                next.Preserve ? _unconsumedEvents.ToArray() : [],
+                next.Preserve);
         }
         else
         {
@@ -366,8 +433,34 @@ internal sealed class OrchestrationExecutor
 
     private int NextId() => _nextSequence++;
 
+    /// <summary>
+    /// Runs a cancellation callback inline when orchestrator code cancelled on its own thread; from any other
+    /// thread it is queued to the orchestrator's scheduler, which flags it so the next episode fails the instance
+    /// instead of racing the executor's state.
+    /// </summary>
+    private void OnOrchestratorThread(Action action)
+    {
+        if (_scheduler.IsOwnerThread)
+        {
+            action();
+        }
+        else
+        {
+            _ = Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.DenyChildAttach, _scheduler);
+        }
+    }
+
+    private enum OpenTaskKind
+    {
+        Activity,
+        SubOrchestration,
+        Timer,
+    }
+
     private interface IOpenTask
     {
+        OpenTaskKind Kind { get; }
+
         void Complete(string? result);
 
         void Fail(FailureDetails failure);
@@ -378,9 +471,11 @@ internal sealed class OrchestrationExecutor
         void Complete(string? input);
     }
 
-    private sealed class OpenTask<T>(string name, int id, DataConverter converter) : IOpenTask
+    private sealed class OpenTask<T>(string name, int id, OpenTaskKind kind, DataConverter converter) : IOpenTask
     {
         private readonly TaskCompletionSource<T> _completion = new();
+
+        public OpenTaskKind Kind => kind;
 
         public Task<T> Task => _completion.Task;
 
@@ -390,8 +485,9 @@ internal sealed class OrchestrationExecutor
             {
                 _completion.SetResult(converter.Deserialize<T>(result)!);
             }
-            catch (Exception exception) when (exception is System.Text.Json.JsonException or NotSupportedException or InvalidCastException)
+            catch (Exception exception)
             {
+                // Whatever the converter throws becomes the awaited task's exception, never an escape from the executor.
                 _completion.SetException(new InvalidOperationException($"The result of '{name}' (#{id}) could not be read as {typeof(T).Name}: {exception.Message}", exception));
             }
         }
@@ -402,6 +498,8 @@ internal sealed class OrchestrationExecutor
     private sealed class OpenTimer : IOpenTask
     {
         private readonly TaskCompletionSource _completion = new();
+
+        public OpenTaskKind Kind => OpenTaskKind.Timer;
 
         public Task Task => _completion.Task;
 
@@ -426,13 +524,16 @@ internal sealed class OrchestrationExecutor
 
         public LinkedListNode<IEventWaiter>? Node { get; set; }
 
+        public CancellationTokenRegistration Registration { get; set; }
+
         public void Complete(string? input)
         {
+            Registration.Dispose();
             try
             {
                 _completion.TrySetResult(converter.Deserialize<T>(input)!);
             }
-            catch (Exception exception) when (exception is System.Text.Json.JsonException or NotSupportedException or InvalidCastException)
+            catch (Exception exception)
             {
                 _completion.TrySetException(new InvalidOperationException($"The payload of event '{name}' could not be read as {typeof(T).Name}: {exception.Message}", exception));
             }
@@ -484,11 +585,11 @@ internal sealed class OrchestrationExecutor
             executor._openTasks[id] = timer;
             if (cancellationToken.CanBeCanceled)
             {
-                timer.Registration = cancellationToken.Register(() =>
+                timer.Registration = cancellationToken.Register(() => executor.OnOrchestratorThread(() =>
                 {
                     executor._openTasks.Remove(id);
                     timer.Cancel();
-                });
+                }));
             }
 
             return timer.Task;
@@ -516,7 +617,7 @@ internal sealed class OrchestrationExecutor
             waiter.Node = waiters.AddLast(waiter);
             if (cancellationToken.CanBeCanceled)
             {
-                cancellationToken.Register(() =>
+                waiter.Registration = cancellationToken.Register(() => executor.OnOrchestratorThread(() =>
                 {
                     if (waiter.Node.List is not null)
                     {
@@ -524,7 +625,7 @@ internal sealed class OrchestrationExecutor
                     }
 
                     waiter.Cancel();
-                });
+                }));
             }
 
             return waiter.Task;
@@ -554,7 +655,7 @@ internal sealed class OrchestrationExecutor
         {
             var id = executor.NextId();
             executor._pendingActions[id] = new ScheduleTaskAction(id, name, serializedInput);
-            var task = new OpenTask<TResult>(name, id, executor._converter);
+            var task = new OpenTask<TResult>(name, id, OpenTaskKind.Activity, executor._converter);
             executor._openTasks[id] = task;
             return task.Task;
         }
@@ -565,7 +666,7 @@ internal sealed class OrchestrationExecutor
             var childId = instanceId ?? $"{InstanceId}:{id:D4}";
             executor._pendingActions[id] = new CreateSubOrchestrationAction(id, name, childId, serializedInput);
             executor._openSubOrchestrations[id] = childId;
-            var task = new OpenTask<TResult>(name, id, executor._converter);
+            var task = new OpenTask<TResult>(name, id, OpenTaskKind.SubOrchestration, executor._converter);
             executor._openTasks[id] = task;
             return task.Task;
         }

@@ -16,6 +16,9 @@ internal sealed class OrchestrationTaskScheduler : TaskScheduler
 
     public override int MaximumConcurrencyLevel => 1;
 
+    /// <summary>True on the thread currently executing this orchestration's episode.</summary>
+    public bool IsOwnerThread => Environment.CurrentManagedThreadId == _ownerThreadId;
+
     /// <summary>Marks the calling thread as the one executing this orchestration now.</summary>
     public void Enter() => _ownerThreadId = Environment.CurrentManagedThreadId;
 

@@ -47,7 +47,8 @@ internal sealed record OrchestrationCompletion(
     string? Output,
     FailureDetails? Failure,
     string? NewInput = null,
-    IReadOnlyList<EventRaised>? CarryoverEvents = null)
+    IReadOnlyList<EventRaised>? CarryoverEvents = null,
+    bool PreserveUnprocessedEvents = false)
 {
     public bool ContinuedAsNew => Status == OrchestrationRuntimeStatus.ContinuedAsNew;
 }
