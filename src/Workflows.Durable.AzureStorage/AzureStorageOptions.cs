@@ -1,0 +1,43 @@
+namespace Workflows.Durable.AzureStorage;
+
+/// <summary>
+/// Settings of the Azure Storage task hub; names follow host.json's <c>extensions.durableTask</c> and
+/// <c>storageProvider</c> sections.
+/// </summary>
+public sealed class AzureStorageOptions
+{
+    /// <summary>Most control-queue partitions (as Durable Functions).</summary>
+    public const int MaxPartitionCount = 16;
+
+    /// <summary>Storage connection string; <c>UseDevelopmentStorage=true</c> means Azurite on its default ports.</summary>
+    public string ConnectionString { get; set; } = "UseDevelopmentStorage=true";
+
+    /// <summary>Task hub name: 3–45 characters, letters and digits, starting with a letter. Names tables, queues and containers.</summary>
+    public string TaskHubName { get; set; } = "WorkflowsHub";
+
+    /// <summary>Number of control queues (partitions), 1–16.</summary>
+    public int PartitionCount { get; set; } = 4;
+
+    /// <summary>Upper bound of the idle polling interval (polling backs off to it when there is no work).</summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and why.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new ArgumentException("AzureWebJobsStorage (the storage connection string) is empty.");
+        }
+
+        TaskHubNames.Validate(TaskHubName);
+        if (PartitionCount is < 1 or > MaxPartitionCount)
+        {
+            throw new ArgumentException($"storageProvider.partitionCount must be between 1 and {MaxPartitionCount}; got {PartitionCount}.");
+        }
+
+        if (MaxQueuePollingInterval < TimeSpan.FromMilliseconds(100) || MaxQueuePollingInterval > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"storageProvider.maxQueuePollingInterval must be between 100 ms and 10 minutes; got {MaxQueuePollingInterval}.");
+        }
+    }
+}
