@@ -149,7 +149,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
     }
 
-    internal async Task ProcessOrchestrationAsync(OrchestrationWorkItem workItem)
+    private async Task ProcessOrchestrationAsync(OrchestrationWorkItem workItem)
     {
         string? etag = null;
         OrchestrationExecutor? keep = null;
