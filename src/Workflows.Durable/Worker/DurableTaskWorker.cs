@@ -23,7 +23,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopFetching = new();
     private readonly CancellationTokenSource _abortActivities = new();
     private readonly List<Task> _loops = [];
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<ActivityWorkItem, byte> _activitiesInFlight = new();
+    private readonly ActivityWorkItem?[] _activitiesInFlight;
     private int _started;
 
     /// <summary>Creates a worker; call <see cref="StartAsync"/> to begin processing.</summary>
@@ -44,6 +44,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Workflows.Durable.Worker");
         _episodes = new EpisodeProcessor(registry, _options.DataConverter, loggerFactory, _time);
+        _activitiesInFlight = new ActivityWorkItem?[_options.MaxConcurrentActivityFunctions];
         _cache = new OrchestrationCache(_options.ExtendedSessionsEnabled ? _options.MaxCachedOrchestrations : 0);
     }
 
@@ -69,7 +70,9 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
 
         for (var i = 0; i < _options.MaxConcurrentActivityFunctions; i++)
         {
-            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextActivityWorkItemAsync, RunActivityAsync), CancellationToken.None));
+            // Each slot records its running activity without contention, for a forced stop to give back.
+            var slot = i;
+            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextActivityWorkItemAsync, workItem => RunActivityAsync(workItem, slot)), CancellationToken.None));
         }
 
         WorkerLog.WorkerStarted(_logger, _registry.OrchestratorNames.Count, _registry.ActivityNames.Count, _options.MaxConcurrentOrchestratorFunctions, _options.MaxConcurrentActivityFunctions);
@@ -92,8 +95,13 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             {
                 // Activities that ignore their cancellation token are not waited for: give their work items back
                 // so another worker re-runs them now instead of after the lock expires.
-                foreach (var workItem in _activitiesInFlight.Keys)
+                foreach (var workItem in _activitiesInFlight)
                 {
+                    if (workItem is null)
+                    {
+                        continue;
+                    }
+
                     await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
                 }
             }
@@ -194,11 +202,11 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task RunActivityAsync(ActivityWorkItem workItem)
+    private async Task RunActivityAsync(ActivityWorkItem workItem, int slot)
     {
         var message = workItem.Message;
         var scheduled = message.Event;
-        _activitiesInFlight[workItem] = 0;
+        Volatile.Write(ref _activitiesInFlight[slot], workItem);
         try
         {
             var result = await InvokeActivityAsync(workItem);
@@ -221,7 +229,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         }
         finally
         {
-            _activitiesInFlight.TryRemove(workItem, out _);
+            Volatile.Write(ref _activitiesInFlight[slot], null);
         }
     }
 
