@@ -1,0 +1,77 @@
+using Workflows.Durable.Conformance;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
+using Xunit;
+
+namespace Workflows.Durable.AzureStorage.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class CrashSafetyTests(AzuriteFixture azurite)
+{
+    private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public async Task CrashAfterCommitBeforeMessageDeletion_RedeliveredEventIsNotAppliedTwice()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var crashing = new AzureStorageProvider(hub, lockTimeout: TimeSpan.FromSeconds(1)) { SimulateCrashBeforeMessageDeletion = true };
+        await crashing.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var first = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await crashing.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
+        {
+            ExecutionId = "e1",
+            NewEvents = [new OrchestratorStarted(T0), first.Messages[0].Event, new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+        });
+
+        // A new process on the same hub: the start message reappears once its visibility timeout ends, but its
+        // event is already in history, so it is discarded instead of being applied again.
+        var restarted = new AzureStorageProvider(hub, lockTimeout: TimeSpan.FromSeconds(1));
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => restarted.LockNextOrchestrationWorkItemAsync(wait.Token));
+        }
+
+        var left = await restarted.Clients.ControlQueues[0].PeekMessagesAsync(32);
+        Assert.Empty(left.Value);
+        Assert.Single((await restarted.GetHistoryAsync(id)).OfType<ExecutionStarted>());
+        await restarted.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task CommitByAWorkerThatLostTheRace_IsRejectedByTheHistoryETag()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var one = new AzureStorageProvider(hub);
+        var two = new AzureStorageProvider(hub);
+        await one.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await one.CompleteOrchestrationWorkItemAsync(item, Running(item, new OrchestratorStarted(T0), item.Messages[0].Event));
+
+        // Both "workers" hold a work item built on the same history (split brain); the second commit must fail.
+        await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
+        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
+        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);
+
+        await one.CompleteOrchestrationWorkItemAsync(fromOne, Running(fromOne, new OrchestratorStarted(T0), new EventRaised(T0, "A", null)));
+        await Assert.ThrowsAsync<WorkItemLockLostException>(() =>
+            two.CompleteOrchestrationWorkItemAsync(fromTwo, Running(fromTwo, new OrchestratorStarted(T0), new EventRaised(T0, "B", null))));
+
+        var history = await one.GetHistoryAsync(id);
+        Assert.Single(history.OfType<EventRaised>());
+        await one.Clients.DeleteAsync();
+    }
+
+    private static OrchestrationCommit Running(OrchestrationWorkItem item, params HistoryEvent[] events) => new()
+    {
+        ExecutionId = "e1",
+        NewEvents = [.. events, new OrchestratorCompleted(T0)],
+        State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+    };
+}

@@ -1,0 +1,43 @@
+using Workflows.Durable.Conformance;
+using Xunit;
+
+namespace Workflows.Durable.AzureStorage.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class LargePayloadOrchestrationTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task OneMegabyteInputAndOutput_RoundTripThroughBlobs_AndPurgeRemovesThem()
+    {
+        var provider = new AzureStorageProvider(azurite.NewHub(partitionCount: 2));
+        await using (var harness = await WorkerHarness.StartAsync(provider, registry => registry
+            .AddActivityFunc<string, string>("Reverse", (_, text) => new string(text.Reverse().ToArray()))
+            .AddOrchestratorFunc<string, string>("Big", (context, text) => context.CallActivityAsync<string>("Reverse", text))))
+        {
+            var input = string.Concat(Enumerable.Range(0, 1024 * 1024 / 8).Select(i => (i % 100_000).ToString("D8", System.Globalization.CultureInfo.InvariantCulture)));
+
+            var result = await harness.RunAsync("Big", input);
+
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+            Assert.Equal(new string(input.Reverse().ToArray()), result.ReadOutputAs<string>());
+            Assert.Equal(input, result.ReadInputAs<string>());
+            Assert.True(await CountBlobsAsync(provider, result.InstanceId) > 0);
+
+            Assert.True(await harness.Client.PurgeInstanceAsync(result.InstanceId));
+            Assert.Equal(0, await CountBlobsAsync(provider, result.InstanceId));
+        }
+
+        await provider.Clients.DeleteAsync();
+    }
+
+    private static async Task<int> CountBlobsAsync(AzureStorageProvider provider, string instanceId)
+    {
+        var count = 0;
+        await foreach (var _ in provider.Clients.LargeMessages.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Uri.EscapeDataString(instanceId) + "/", CancellationToken.None))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
