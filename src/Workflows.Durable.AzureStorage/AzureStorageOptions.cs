@@ -18,6 +18,12 @@ public sealed class AzureStorageOptions
     /// <summary>Number of control queues (partitions), 1–16.</summary>
     public int PartitionCount { get; set; } = 4;
 
+    /// <summary>
+    /// How many times a message may be handed out without being completed before it is poison: it moves to the
+    /// poison queue and its instance (or the activity call) fails with the reason.
+    /// </summary>
+    public int MaxDequeueCount { get; set; } = 5;
+
     /// <summary>Upper bound of the idle polling interval (polling backs off to it when there is no work).</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -33,6 +39,11 @@ public sealed class AzureStorageOptions
         if (PartitionCount is < 1 or > MaxPartitionCount)
         {
             throw new ArgumentException($"storageProvider.partitionCount must be between 1 and {MaxPartitionCount}; got {PartitionCount}.");
+        }
+
+        if (MaxDequeueCount is < 1 or > 100)
+        {
+            throw new ArgumentException($"storageProvider.maxDequeueCount must be between 1 and 100; got {MaxDequeueCount}.");
         }
 
         if (MaxQueuePollingInterval < TimeSpan.FromMilliseconds(100) || MaxQueuePollingInterval > TimeSpan.FromMinutes(10))

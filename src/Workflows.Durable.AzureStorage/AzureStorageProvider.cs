@@ -33,6 +33,7 @@ public sealed class AzureStorageProvider : IStorageProvider
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxPollingInterval;
     private readonly TimeSpan _lockTimeout;
+    private readonly int _maxDequeueCount;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
     private readonly Queue<ReceivedActivity> _activities = new();
@@ -48,6 +49,7 @@ public sealed class AzureStorageProvider : IStorageProvider
         _time = timeProvider ?? TimeProvider.System;
         _maxPollingInterval = options.MaxQueuePollingInterval;
         _lockTimeout = lockTimeout ?? TimeSpan.FromMinutes(5);
+        _maxDequeueCount = options.MaxDequeueCount;
     }
 
     /// <summary>Tests only: stop a commit after its history and state writes, as a crash there would.</summary>
@@ -342,8 +344,28 @@ public sealed class AzureStorageProvider : IStorageProvider
             {
                 foreach (var message in received.Value)
                 {
-                    var envelope = QueueEnvelope.FromJson(message.Body.ToString());
-                    var scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+                    QueueEnvelope envelope;
+                    TaskScheduled scheduled;
+                    try
+                    {
+                        envelope = QueueEnvelope.FromJson(message.Body.ToString());
+                        scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+                    }
+                    catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException)
+                    {
+                        await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken);
+                        continue;
+                    }
+
+                    if (message.DequeueCount > _maxDequeueCount)
+                    {
+                        // Handed out again and again without completing (its worker died each time): fail the call.
+                        var reason = $"Activity '{scheduled.Name}' was started {message.DequeueCount - 1} times without completing (poison message; limit {_maxDequeueCount}).";
+                        await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, new FailureDetails("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true))), cancellationToken);
+                        await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken);
+                        continue;
+                    }
+
                     lock (_gate)
                     {
                         _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), message.MessageId, message.PopReceipt, (int)message.DequeueCount));
@@ -471,11 +493,22 @@ public sealed class AzureStorageProvider : IStorageProvider
             QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken)).Value;
             foreach (var message in batch)
             {
-                var envelope = QueueEnvelope.FromJson(message.Body.ToString());
+                QueueEnvelope envelope;
+                HistoryEvent historyEvent;
+                try
+                {
+                    envelope = QueueEnvelope.FromJson(message.Body.ToString());
+                    historyEvent = await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+                }
+                catch (Exception exception) when (exception is JsonException or RequestFailedException or NotSupportedException)
+                {
+                    await PoisonAsync(queue, message, $"unreadable control message: {exception.Message}", cancellationToken);
+                    continue;
+                }
+
                 if (envelope.VisibleAt is { } visibleAt && visibleAt > Now().AddSeconds(1))
                 {
                     // A timer further out than the queue's delay limit: send it on again for the remaining time.
-                    var historyEvent = await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
                     await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent, visibleAt), cancellationToken);
                     await DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken);
                     continue;
@@ -487,7 +520,7 @@ public sealed class AzureStorageProvider : IStorageProvider
                     message.PopReceipt,
                     (int)message.DequeueCount,
                     envelope.Id,
-                    new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken)));
+                    new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent));
                 lock (_gate)
                 {
                     if (!_buffers.TryGetValue(envelope.InstanceId, out var buffer))
@@ -514,7 +547,7 @@ public sealed class AzureStorageProvider : IStorageProvider
         {
             foreach (var (instanceId, buffer) in _buffers)
             {
-                if (!buffer.Locked && buffer.Pending.Count > 0 && !buffer.Parked)
+                if (!buffer.Locked && buffer.Pending.Count > 0 && !buffer.Parked && buffer.NotBefore <= Now())
                 {
                     buffer.Locked = true;
                     buffer.Token = ++_nextToken;
@@ -526,6 +559,12 @@ public sealed class AzureStorageProvider : IStorageProvider
 
         foreach (var (instanceId, buffer, token) in candidates)
         {
+            if (buffer.Abandons >= _maxDequeueCount)
+            {
+                await PoisonInstanceAsync(instanceId, buffer, cancellationToken);
+                continue;
+            }
+
             var sentinel = await ReadSentinelAsync(instanceId, cancellationToken);
             List<ReceivedMessage> messages;
             lock (_gate)
@@ -638,6 +677,9 @@ public sealed class AzureStorageProvider : IStorageProvider
                 requeue.AddRange(buffer.Pending);
                 buffer.Pending = requeue;
                 buffer.Abandons++;
+
+                // Back off before the next attempt: 1, 2, 4 ... seconds, at most a minute.
+                buffer.NotBefore = Now().AddSeconds(Math.Min(60, Math.Pow(2, buffer.Abandons - 1)));
             }
             else
             {
@@ -654,6 +696,54 @@ public sealed class AzureStorageProvider : IStorageProvider
         if (requeue is not null)
         {
             SignalLocalSend();
+        }
+    }
+
+    /// <summary>Moves a message to the poison queue (with the reason) and deletes it from its queue.</summary>
+    private async Task PoisonAsync(QueueClient source, QueueMessage message, string reason, CancellationToken cancellationToken)
+    {
+        var record = JsonSerializer.Serialize(new { queue = source.Name, reason, body = message.Body.ToString(), dequeueCount = message.DequeueCount });
+        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
+        await DeleteQuietlyAsync(source, message.MessageId, message.PopReceipt, cancellationToken);
+    }
+
+    /// <summary>
+    /// An instance whose work items keep failing to commit: its messages go to the poison queue and the
+    /// instance is marked Failed with the reason, so the rest of the hub keeps working.
+    /// </summary>
+    private async Task PoisonInstanceAsync(string instanceId, InstanceBuffer buffer, CancellationToken cancellationToken)
+    {
+        List<ReceivedMessage> messages;
+        lock (_gate)
+        {
+            messages = buffer.Pending;
+            buffer.Pending = [];
+        }
+
+        var reason = $"Instance '{instanceId}' could not be processed after {buffer.Abandons} attempts (poison messages moved to '{_clients.Names.PoisonQueue}').";
+        foreach (var received in messages)
+        {
+            var record = JsonSerializer.Serialize(new { queue = received.Queue.Name, reason, @event = HistorySerializer.Serialize(received.Message.Event) });
+            await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
+            await DeleteQuietlyAsync(received.Queue, received.MessageId, received.PopReceipt, cancellationToken);
+        }
+
+        if (await ReadInstanceRowAsync(instanceId, cancellationToken) is { } row)
+        {
+            row["RuntimeStatus"] = nameof(OrchestrationRuntimeStatus.Failed);
+            row["LastUpdatedTime"] = _time.GetUtcNow();
+            row["FailureDetails"] = JsonSerializer.Serialize(new FailureDetails("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true), HistorySerializer.Options);
+            await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+        }
+
+        lock (_gate)
+        {
+            buffer.Locked = false;
+            buffer.Abandons = 0;
+            if (buffer.Pending.Count == 0)
+            {
+                _buffers.Remove(instanceId);
+            }
         }
     }
 
@@ -900,6 +990,8 @@ public sealed class AzureStorageProvider : IStorageProvider
         public long Token { get; set; }
 
         public int Abandons { get; set; }
+
+        public DateTime NotBefore { get; set; }
 
         /// <summary>Adds a message, replacing an earlier copy of the same queue message (re-received after its visibility expired).</summary>
         public void Add(ReceivedMessage message)

@@ -32,6 +32,7 @@ public sealed class TaskHubClients
         Instances = Tables.GetTableClient(Names.InstancesTable);
         History = Tables.GetTableClient(Names.HistoryTable);
         WorkItems = Queues.GetQueueClient(Names.WorkItemQueue);
+        Poison = Queues.GetQueueClient(Names.PoisonQueue);
         ControlQueues = Names.ControlQueues.Select(Queues.GetQueueClient).ToArray();
         LargeMessages = Blobs.GetBlobContainerClient(Names.LargeMessagesContainer);
         Leases = Blobs.GetBlobContainerClient(Names.LeasesContainer);
@@ -61,6 +62,9 @@ public sealed class TaskHubClients
     /// <summary>Activity work-item queue.</summary>
     public QueueClient WorkItems { get; }
 
+    /// <summary>Poison-message queue.</summary>
+    public QueueClient Poison { get; }
+
     /// <summary>Control queues by partition.</summary>
     public IReadOnlyList<QueueClient> ControlQueues { get; }
 
@@ -77,6 +81,7 @@ public sealed class TaskHubClients
             Instances.CreateIfNotExistsAsync(cancellationToken),
             History.CreateIfNotExistsAsync(cancellationToken),
             WorkItems.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            Poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             LargeMessages.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             Leases.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
         await Task.WhenAll(ControlQueues.Select(q => q.CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
@@ -89,6 +94,7 @@ public sealed class TaskHubClients
             Instances.DeleteAsync(cancellationToken),
             History.DeleteAsync(cancellationToken),
             WorkItems.DeleteIfExistsAsync(cancellationToken),
+            Poison.DeleteIfExistsAsync(cancellationToken),
             LargeMessages.DeleteIfExistsAsync(cancellationToken: cancellationToken),
             Leases.DeleteIfExistsAsync(cancellationToken: cancellationToken));
         await Task.WhenAll(ControlQueues.Select(q => q.DeleteIfExistsAsync(cancellationToken)));

@@ -28,6 +28,7 @@ public sealed class TaskHubNames
         WorkItemQueue = lower + "-workitems";
         LargeMessagesContainer = lower + "-largemessages";
         LeasesContainer = lower + "-leases";
+        PoisonQueue = lower + "-poison";
         ControlQueues = Enumerable.Range(0, partitionCount)
             .Select(i => $"{lower}-control-{i.ToString("D2", CultureInfo.InvariantCulture)}")
             .ToArray();
@@ -50,6 +51,9 @@ public sealed class TaskHubNames
 
     /// <summary>Container of partition lease blobs.</summary>
     public string LeasesContainer { get; }
+
+    /// <summary>Messages that could not be processed after the maximum number of attempts, kept for inspection.</summary>
+    public string PoisonQueue { get; }
 
     /// <summary>Control queues, one per partition.</summary>
     public IReadOnlyList<string> ControlQueues { get; }
