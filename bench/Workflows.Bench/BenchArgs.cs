@@ -9,7 +9,8 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class BenchArgs
 {
     public const string Usage =
-        "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]";
+        "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
+        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]";
 
     private readonly Dictionary<string, string> _options;
 

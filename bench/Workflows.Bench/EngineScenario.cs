@@ -13,11 +13,11 @@ namespace Workflows.Bench;
 /// </summary>
 internal static class EngineScenario
 {
-    private const string FanOutOrchestrator = "FanOutNoop";
-    private const string SequenceOrchestrator = "SequenceNoop";
+    internal const string FanOutOrchestrator = "FanOutNoop";
+    internal const string SequenceOrchestrator = "SequenceNoop";
+    internal const int WarmUpCount = 100;
     private const string NoopActivity = "Noop";
-    private const int WarmUpCount = 100;
-    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
+    internal static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
 
     public static async Task<int> RunAsync(EngineOptions options)
     {
@@ -47,7 +47,8 @@ internal static class EngineScenario
         return 0;
     }
 
-    private static DurableTaskRegistry CreateRegistry()
+    /// <summary>The two no-op orchestrators and the no-op activity; shared by every backend.</summary>
+    internal static DurableTaskRegistry CreateRegistry()
     {
         var registry = new DurableTaskRegistry();
         registry.AddOrchestratorFunc<int, long>(FanOutOrchestrator, async (context, count) =>
@@ -96,19 +97,7 @@ internal static class EngineScenario
             var metadata = await WaitAsync(client, instanceId, count, timeout.Token);
             stopwatch.Stop();
 
-            var expected = (long)count * (count + 1) / 2;
-            if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-            {
-                throw new BenchFailedException(
-                    $"{orchestrator}({count}) ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage ?? metadata.SerializedOutput}");
-            }
-
-            var output = metadata.ReadOutputAs<long>(client.DataConverter);
-            if (output != expected)
-            {
-                throw new BenchFailedException($"{orchestrator}({count}) returned {output}, expected {expected}.");
-            }
-
+            Verify(client, metadata, orchestrator, count);
             var history = await client.GetOrchestrationHistoryAsync(instanceId, CancellationToken.None);
 
             // Statistics are counted after each commit returns, so read them once the worker has stopped.
@@ -130,7 +119,24 @@ internal static class EngineScenario
         }
     }
 
-    private static async Task<Durable.Storage.OrchestrationMetadata> WaitAsync(DurableTaskClient client, string instanceId, int count, CancellationToken cancellationToken)
+    /// <summary>Throws unless the orchestration completed with the sum 1 + 2 + … + count.</summary>
+    internal static void Verify(DurableTaskClient client, Durable.Storage.OrchestrationMetadata metadata, string orchestrator, int count)
+    {
+        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+        {
+            throw new BenchFailedException(
+                $"{orchestrator}({count}) ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage ?? metadata.SerializedOutput}");
+        }
+
+        var expected = (long)count * (count + 1) / 2;
+        var output = metadata.ReadOutputAs<long>(client.DataConverter);
+        if (output != expected)
+        {
+            throw new BenchFailedException($"{orchestrator}({count}) returned {output}, expected {expected}.");
+        }
+    }
+
+    internal static async Task<Durable.Storage.OrchestrationMetadata> WaitAsync(DurableTaskClient client, string instanceId, int count, CancellationToken cancellationToken)
     {
         try
         {
@@ -144,7 +150,7 @@ internal static class EngineScenario
         }
     }
 
-    private static async Task StopAsync(DurableTaskWorker worker)
+    internal static async Task StopAsync(DurableTaskWorker worker)
     {
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await worker.StopAsync(stopTimeout.Token);

@@ -17,8 +17,9 @@ internal static class Program
                 throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine).");
             }
 
-            var options = EngineOptions.From(parsed);
-            return await EngineScenario.RunAsync(options);
+            return AzuriteOptions.IsSelected(parsed)
+                ? await AzuriteScenario.RunAsync(AzuriteOptions.From(parsed))
+                : await EngineScenario.RunAsync(EngineOptions.From(parsed));
         }
         catch (UsageException exception)
         {

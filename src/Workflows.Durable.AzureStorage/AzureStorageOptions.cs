@@ -24,6 +24,12 @@ public sealed class AzureStorageOptions
     /// </summary>
     public int MaxDequeueCount { get; set; } = 5;
 
+    /// <summary>Duration of a partition lease, 15 to 60 seconds (blob lease limits).</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often leases are renewed and partitions rebalanced; less than half the lease duration.</summary>
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Upper bound of the idle polling interval (polling backs off to it when there is no work).</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -39,6 +45,16 @@ public sealed class AzureStorageOptions
         if (PartitionCount is < 1 or > MaxPartitionCount)
         {
             throw new ArgumentException($"storageProvider.partitionCount must be between 1 and {MaxPartitionCount}; got {PartitionCount}.");
+        }
+
+        if (LeaseDuration < TimeSpan.FromSeconds(15) || LeaseDuration > TimeSpan.FromSeconds(60))
+        {
+            throw new ArgumentException($"storageProvider.leaseDuration must be between 15 and 60 seconds; got {LeaseDuration}.");
+        }
+
+        if (LeaseRenewInterval <= TimeSpan.Zero || LeaseRenewInterval * 2 > LeaseDuration)
+        {
+            throw new ArgumentException($"storageProvider.leaseRenewInterval must be positive and at most half the lease duration; got {LeaseRenewInterval}.");
         }
 
         if (MaxDequeueCount is < 1 or > 100)

@@ -15,10 +15,11 @@ namespace Workflows.Durable.AzureStorage;
 /// See COMMIT-PROTOCOL.md for the order of writes and why a crash loses nothing.
 /// </summary>
 /// <remarks>
-/// This slice runs one provider instance per task hub: it polls every control queue and keeps instance locks in
-/// memory. Partition leases (several workers per hub) are the next slice.
+/// Any number of workers share a hub: each owns a share of the control-queue partitions by blob lease
+/// (<see cref="PartitionLeaseManager"/>) and only polls and locks instances of its own partitions. Clients
+/// that never fetch work items take no leases.
 /// </remarks>
-public sealed class AzureStorageProvider : IStorageProvider
+public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 {
     private const string SentinelRowKey = "sentinel";
     private const int BatchLimit = 100;
@@ -34,6 +35,11 @@ public sealed class AzureStorageProvider : IStorageProvider
     private readonly TimeSpan _maxPollingInterval;
     private readonly TimeSpan _lockTimeout;
     private readonly int _maxDequeueCount;
+    private readonly PartitionLeaseManager? _leases;
+    private readonly SharedPoller _controlPoller;
+    private readonly SharedPoller _activityPoller;
+    private readonly SemaphoreSlim _leaseStart = new(1, 1);
+    private bool _leasesStarted;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
     private readonly Queue<ReceivedActivity> _activities = new();
@@ -42,6 +48,12 @@ public sealed class AzureStorageProvider : IStorageProvider
 
     /// <summary>Creates the provider; call <see cref="CreateIfNotExistsAsync"/> (the worker does) before use.</summary>
     public AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider = null, TimeSpan? lockTimeout = null)
+        : this(options, timeProvider, lockTimeout, usePartitionLeases: true)
+    {
+    }
+
+    /// <summary>Tests only: without leases, every provider instance polls every partition (to provoke split brain).</summary>
+    internal AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider, TimeSpan? lockTimeout, bool usePartitionLeases)
     {
         ArgumentNullException.ThrowIfNull(options);
         _clients = new TaskHubClients(options);
@@ -50,6 +62,26 @@ public sealed class AzureStorageProvider : IStorageProvider
         _maxPollingInterval = options.MaxQueuePollingInterval;
         _lockTimeout = lockTimeout ?? TimeSpan.FromMinutes(5);
         _maxDequeueCount = options.MaxDequeueCount;
+        _controlPoller = new SharedPoller(ReceiveControlMessagesAsync, LocalSendTask, MinPollingInterval, _maxPollingInterval, _time);
+        _activityPoller = new SharedPoller(ReceiveActivitiesAsync, LocalSendTask, MinPollingInterval, _maxPollingInterval, _time);
+        if (usePartitionLeases)
+        {
+            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleaseBufferedAsync);
+        }
+    }
+
+    /// <summary>Partitions this provider currently owns (all of them when leases are off).</summary>
+    public IReadOnlyCollection<int> OwnedPartitions => _leases?.Owned ?? Enumerable.Range(0, _clients.ControlQueues.Count).ToArray();
+
+    /// <summary>Releases the partition leases (so other workers take over at once) and stops renewing them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_leases is not null && _leasesStarted)
+        {
+            await _leases.DisposeAsync();
+        }
+
+        _leaseStart.Dispose();
     }
 
     /// <summary>Tests only: stop a commit after its history and state writes, as a crash there would.</summary>
@@ -217,7 +249,7 @@ public sealed class AzureStorageProvider : IStorageProvider
     /// <inheritdoc/>
     public async Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken)
     {
-        var delay = MinPollingInterval;
+        await EnsureLeasesAsync(cancellationToken);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -227,21 +259,7 @@ public sealed class AzureStorageProvider : IStorageProvider
                 return item;
             }
 
-            Task localSend;
-            lock (_gate)
-            {
-                localSend = _localSend.Task;
-            }
-
-            if (await ReceiveControlMessagesAsync(cancellationToken) > 0)
-            {
-                delay = MinPollingInterval;
-                continue;
-            }
-
-            // Idle: back off towards the maximum polling interval; a message this process sends wakes us at once.
-            await Task.WhenAny(localSend, Task.Delay(delay, _time, cancellationToken));
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxPollingInterval.Ticks));
+            await _controlPoller.PollOrWaitAsync(cancellationToken);
         }
     }
 
@@ -321,7 +339,6 @@ public sealed class AzureStorageProvider : IStorageProvider
     /// <inheritdoc/>
     public async Task<ActivityWorkItem> LockNextActivityWorkItemAsync(CancellationToken cancellationToken)
     {
-        var delay = MinPollingInterval;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -333,12 +350,14 @@ public sealed class AzureStorageProvider : IStorageProvider
                 }
             }
 
-            Task localSend;
-            lock (_gate)
-            {
-                localSend = _localSend.Task;
-            }
+            await _activityPoller.PollOrWaitAsync(cancellationToken);
+        }
+    }
 
+    /// <summary>Receives a batch of activity requests into the local queue; returns how many arrived.</summary>
+    private async Task<int> ReceiveActivitiesAsync(CancellationToken cancellationToken)
+    {
+        {
             var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken);
             if (received.Value.Length > 0)
             {
@@ -371,13 +390,9 @@ public sealed class AzureStorageProvider : IStorageProvider
                         _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), message.MessageId, message.PopReceipt, (int)message.DequeueCount));
                     }
                 }
-
-                delay = MinPollingInterval;
-                continue;
             }
 
-            await Task.WhenAny(localSend, Task.Delay(delay, _time, cancellationToken));
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxPollingInterval.Ticks));
+            return received.Value.Length;
         }
     }
 
@@ -446,6 +461,14 @@ public sealed class AzureStorageProvider : IStorageProvider
 
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;
 
+    private Task LocalSendTask()
+    {
+        lock (_gate)
+        {
+            return _localSend.Task;
+        }
+    }
+
     private void SignalLocalSend()
     {
         TaskCompletionSource signal;
@@ -488,8 +511,9 @@ public sealed class AzureStorageProvider : IStorageProvider
     private async Task<int> ReceiveControlMessagesAsync(CancellationToken cancellationToken)
     {
         var total = 0;
-        foreach (var queue in _clients.ControlQueues)
+        foreach (var partition in OwnedPartitions)
         {
+            var queue = _clients.ControlQueues[partition];
             QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken)).Value;
             foreach (var message in batch)
             {
@@ -547,7 +571,7 @@ public sealed class AzureStorageProvider : IStorageProvider
         {
             foreach (var (instanceId, buffer) in _buffers)
             {
-                if (!buffer.Locked && buffer.Pending.Count > 0 && !buffer.Parked && buffer.NotBefore <= Now())
+                if (!buffer.Locked && buffer.Pending.Count > 0 && !buffer.Parked && buffer.NotBefore <= Now() && Owns(instanceId))
                 {
                     buffer.Locked = true;
                     buffer.Token = ++_nextToken;
@@ -660,6 +684,11 @@ public sealed class AzureStorageProvider : IStorageProvider
             {
                 throw new WorkItemLockLostException($"The lock on instance '{instanceId}' was lost; nothing was committed.");
             }
+
+            if (!Owns(instanceId))
+            {
+                throw new WorkItemLockLostException($"This worker no longer owns the partition of instance '{instanceId}'; nothing was committed.");
+            }
         }
     }
 
@@ -690,6 +719,11 @@ public sealed class AzureStorageProvider : IStorageProvider
             if (buffer.Pending.Count == 0)
             {
                 _buffers.Remove(instanceId);
+            }
+            else
+            {
+                // Messages arrived while it was locked: wake the loops instead of waiting for the next poll.
+                requeue ??= [];
             }
         }
 
@@ -743,6 +777,65 @@ public sealed class AzureStorageProvider : IStorageProvider
             if (buffer.Pending.Count == 0)
             {
                 _buffers.Remove(instanceId);
+            }
+        }
+    }
+
+    private bool Owns(string instanceId) => _leases?.Owns(_clients.Names.PartitionOf(instanceId)) ?? true;
+
+    private async Task EnsureLeasesAsync(CancellationToken cancellationToken)
+    {
+        if (_leases is null || _leasesStarted)
+        {
+            return;
+        }
+
+        await _leaseStart.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_leasesStarted)
+            {
+                await _leases.StartAsync(cancellationToken);
+                _leasesStarted = true;
+            }
+        }
+        finally
+        {
+            _leaseStart.Release();
+        }
+    }
+
+    /// <summary>A partition may be handed to another worker only while none of its instances is mid-episode.</summary>
+    private bool CanReleasePartition(int partition)
+    {
+        lock (_gate)
+        {
+            return !_buffers.Any(b => b.Value.Locked && _clients.Names.PartitionOf(b.Key) == partition);
+        }
+    }
+
+    /// <summary>Gives a released or lost partition's buffered messages back to the queue, visible at once to the new owner.</summary>
+    private async Task ReleaseBufferedAsync(int partition)
+    {
+        List<ReceivedMessage> handBack = [];
+        lock (_gate)
+        {
+            foreach (var (instanceId, buffer) in _buffers.Where(b => !b.Value.Locked && _clients.Names.PartitionOf(b.Key) == partition).ToList())
+            {
+                handBack.AddRange(buffer.Pending);
+                _buffers.Remove(instanceId);
+            }
+        }
+
+        foreach (var message in handBack)
+        {
+            try
+            {
+                await message.Queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+            }
+            catch (RequestFailedException)
+            {
+                // Already visible again or deleted.
             }
         }
     }

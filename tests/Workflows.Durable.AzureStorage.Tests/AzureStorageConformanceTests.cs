@@ -10,7 +10,12 @@ public sealed class AzureStorageProviderConformanceTests(AzuriteFixture azurite)
     protected override Task<IStorageProvider> CreateProviderAsync() =>
         Task.FromResult<IStorageProvider>(new AzureStorageProvider(azurite.NewHub()));
 
-    protected override Task DisposeProviderAsync(IStorageProvider provider) => ((AzureStorageProvider)provider).Clients.DeleteAsync();
+    protected override async Task DisposeProviderAsync(IStorageProvider provider)
+    {
+        var azure = (AzureStorageProvider)provider;
+        await azure.DisposeAsync();
+        await azure.Clients.DeleteAsync();
+    }
 }
 
 [Collection(AzuriteCollection.Name)]
@@ -19,5 +24,10 @@ public sealed class AzureStorageOrchestrationConformanceTests(AzuriteFixture azu
     protected override Task<IStorageProvider> CreateProviderAsync() =>
         Task.FromResult<IStorageProvider>(new AzureStorageProvider(azurite.NewHub()));
 
-    protected override Task DisposeProviderAsync(IStorageProvider provider) => ((AzureStorageProvider)provider).Clients.DeleteAsync();
+    protected override async Task DisposeProviderAsync(IStorageProvider provider)
+    {
+        var azure = (AzureStorageProvider)provider;
+        await azure.DisposeAsync();
+        await azure.Clients.DeleteAsync();
+    }
 }

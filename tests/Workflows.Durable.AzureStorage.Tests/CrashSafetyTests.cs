@@ -14,7 +14,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     public async Task CrashAfterCommitBeforeMessageDeletion_RedeliveredEventIsNotAppliedTwice()
     {
         var hub = azurite.NewHub(partitionCount: 1);
-        var crashing = new AzureStorageProvider(hub, lockTimeout: TimeSpan.FromSeconds(1)) { SimulateCrashBeforeMessageDeletion = true };
+        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { SimulateCrashBeforeMessageDeletion = true };
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
@@ -28,7 +28,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
 
         // A new process on the same hub: the start message reappears once its visibility timeout ends, but its
         // event is already in history, so it is discarded instead of being applied again.
-        var restarted = new AzureStorageProvider(hub, lockTimeout: TimeSpan.FromSeconds(1));
+        var restarted = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false);
         using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => restarted.LockNextOrchestrationWorkItemAsync(wait.Token));
@@ -44,8 +44,9 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     public async Task CommitByAWorkerThatLostTheRace_IsRejectedByTheHistoryETag()
     {
         var hub = azurite.NewHub(partitionCount: 1);
-        var one = new AzureStorageProvider(hub);
-        var two = new AzureStorageProvider(hub);
+        // Leases off: both poll the one partition, as two workers would if a lease were lost mid-episode.
+        var one = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        var two = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
         await one.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));

@@ -65,14 +65,14 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         await _provider.CreateIfNotExistsAsync(cancellationToken);
         for (var i = 0; i < _options.MaxConcurrentOrchestratorFunctions; i++)
         {
-            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextOrchestrationWorkItemAsync, ProcessOrchestrationAsync), CancellationToken.None));
+            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextOrchestrationWorkItemAsync, ProcessOrchestrationAsync, _provider.AbandonOrchestrationWorkItemAsync), CancellationToken.None));
         }
 
         for (var i = 0; i < _options.MaxConcurrentActivityFunctions; i++)
         {
             // Each slot records its running activity without contention, for a forced stop to give back.
             var slot = i;
-            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextActivityWorkItemAsync, workItem => RunActivityAsync(workItem, slot)), CancellationToken.None));
+            _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextActivityWorkItemAsync, workItem => RunActivityAsync(workItem, slot), _provider.AbandonActivityWorkItemAsync), CancellationToken.None));
         }
 
         WorkerLog.WorkerStarted(_logger, _registry.OrchestratorNames.Count, _registry.ActivityNames.Count, _options.MaxConcurrentOrchestratorFunctions, _options.MaxConcurrentActivityFunctions);
@@ -124,7 +124,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     }
 
     /// <summary>One dispatcher slot: lock the next work item, process it, repeat until stopping.</summary>
-    private async Task DispatchLoopAsync<TWorkItem>(Func<CancellationToken, Task<TWorkItem>> lockNext, Func<TWorkItem, Task> process)
+    private async Task DispatchLoopAsync<TWorkItem>(Func<CancellationToken, Task<TWorkItem>> lockNext, Func<TWorkItem, Task> process, Func<TWorkItem, CancellationToken, Task> abandon)
     {
         var token = _stopFetching.Token;
         while (!token.IsCancellationRequested)
@@ -143,6 +143,13 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 WorkerLog.DispatcherError(_logger, exception);
                 await BackOffAsync(token);
                 continue;
+            }
+
+            if (token.IsCancellationRequested)
+            {
+                // Locked while stopping: give it back rather than start work after StopAsync was asked to stop.
+                await TryAsync(() => abandon(workItem, CancellationToken.None));
+                break;
             }
 
             try

@@ -1,0 +1,209 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace Workflows.Durable.AzureStorage;
+
+/// <summary>
+/// Which control-queue partitions this worker owns, by blob leases (<c>{hub}-leases/control-NN</c>). Every
+/// renewal period it renews its leases, writes a heartbeat (<c>workers/{id}</c>), counts the live workers and
+/// moves towards an equal share: it releases leases beyond its share and acquires free ones below it. A lease
+/// that cannot be renewed is dropped at once, so the worker stops touching that partition.
+/// </summary>
+internal sealed class PartitionLeaseManager : IAsyncDisposable
+{
+    private readonly TaskHubClients _clients;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _leaseDuration;
+    private readonly TimeSpan _renewInterval;
+    private readonly string _leaseId;
+    private readonly Func<int, bool> _canRelease;
+    private readonly Func<int, Task> _onReleased;
+    private readonly Lock _gate = new();
+    private readonly HashSet<int> _owned = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    public PartitionLeaseManager(TaskHubClients clients, AzureStorageOptions options, TimeProvider time, Func<int, bool> canRelease, Func<int, Task> onReleased)
+    {
+        _clients = clients;
+        _time = time;
+        _leaseDuration = options.LeaseDuration;
+        _renewInterval = options.LeaseRenewInterval;
+        _leaseId = Guid.NewGuid().ToString();
+        _canRelease = canRelease;
+        _onReleased = onReleased;
+    }
+
+    /// <summary>This worker's id (also its lease id).</summary>
+    public string WorkerId => _leaseId;
+
+    public IReadOnlyCollection<int> Owned
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _owned.ToArray();
+            }
+        }
+    }
+
+    public bool Owns(int partition)
+    {
+        lock (_gate)
+        {
+            return _owned.Contains(partition);
+        }
+    }
+
+    /// <summary>Creates the lease blobs, takes a first share and starts the renewal loop.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var partition = 0; partition < _clients.ControlQueues.Count; partition++)
+        {
+            try
+            {
+                await LeaseBlob(partition).UploadAsync(BinaryData.FromString(string.Empty), overwrite: false, cancellationToken);
+            }
+            catch (RequestFailedException exception) when (exception.Status is 409 or 412)
+            {
+                // Exists already (and may be leased by another worker).
+            }
+        }
+
+        await BalanceAsync(cancellationToken);
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
+        foreach (var partition in Owned)
+        {
+            await ReleaseAsync(partition, CancellationToken.None);
+        }
+
+        await _clients.Leases.DeleteBlobIfExistsAsync(HeartbeatName, cancellationToken: CancellationToken.None);
+        _stop.Dispose();
+    }
+
+    private string HeartbeatName => "workers/" + _leaseId;
+
+    private BlobClient LeaseBlob(int partition) => _clients.Leases.GetBlobClient($"control-{partition:D2}");
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_renewInterval, _time, _stop.Token);
+                await BalanceAsync(_stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RequestFailedException)
+            {
+                // Storage hiccup: the next round retries; leases last several renewal periods.
+            }
+        }
+    }
+
+    private async Task BalanceAsync(CancellationToken cancellationToken)
+    {
+        await _clients.Leases.GetBlobClient(HeartbeatName).UploadAsync(BinaryData.FromString(_time.GetUtcNow().ToString("O")), overwrite: true, cancellationToken);
+
+        foreach (var partition in Owned)
+        {
+            try
+            {
+                await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).RenewAsync(cancellationToken: cancellationToken);
+            }
+            catch (RequestFailedException)
+            {
+                // Lost (expired and taken by another worker): stop touching it at once.
+                lock (_gate)
+                {
+                    _owned.Remove(partition);
+                }
+
+                await _onReleased(partition);
+            }
+        }
+
+        var workers = await CountLiveWorkersAsync(cancellationToken);
+        var partitions = _clients.ControlQueues.Count;
+        var share = (partitions + workers - 1) / workers;
+        var owned = Owned.OrderByDescending(p => p).ToList();
+        for (var i = 0; owned.Count - i > share; i++)
+        {
+            if (_canRelease(owned[i]))
+            {
+                await ReleaseAsync(owned[i], cancellationToken);
+            }
+        }
+
+        for (var partition = 0; partition < partitions && Owned.Count < share; partition++)
+        {
+            if (Owns(partition))
+            {
+                continue;
+            }
+
+            try
+            {
+                await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken);
+                lock (_gate)
+                {
+                    _owned.Add(partition);
+                }
+            }
+            catch (RequestFailedException exception) when (exception.Status == 409)
+            {
+                // Leased by another worker.
+            }
+        }
+    }
+
+    private async Task<int> CountLiveWorkersAsync(CancellationToken cancellationToken)
+    {
+        var live = 0;
+        var cutoff = _time.GetUtcNow() - (3 * _renewInterval) - TimeSpan.FromSeconds(5);
+        await foreach (var blob in _clients.Leases.GetBlobsAsync(BlobTraits.None, BlobStates.None, "workers/", cancellationToken))
+        {
+            if (blob.Properties.LastModified is { } modified && modified >= cutoff)
+            {
+                live++;
+            }
+        }
+
+        return Math.Max(1, live);
+    }
+
+    private async Task ReleaseAsync(int partition, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _owned.Remove(partition);
+        }
+
+        await _onReleased(partition);
+        try
+        {
+            await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).ReleaseAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException)
+        {
+            // Already expired or taken.
+        }
+    }
+}
