@@ -7,24 +7,26 @@ namespace Workflows.Durable.AzureStorage.Tests;
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureStorageProviderConformanceTests(AzuriteFixture azurite) : StorageProviderConformanceTests
 {
-    protected override Task<IStorageProvider> CreateProviderAsync() =>
-        Task.FromResult<IStorageProvider>(new AzureStorageProvider(azurite.NewHub()));
+    protected override Task<IStorageProvider> CreateProviderAsync() => FreshHub.CreateAsync(azurite);
 
-    protected override async Task DisposeProviderAsync(IStorageProvider provider)
-    {
-        var azure = (AzureStorageProvider)provider;
-        await azure.DisposeAsync();
-        await azure.Clients.DeleteAsync();
-    }
+    protected override Task DisposeProviderAsync(IStorageProvider provider) => FreshHub.DeleteAsync(provider);
 }
 
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureStorageOrchestrationConformanceTests(AzuriteFixture azurite) : OrchestrationConformanceTests
 {
-    protected override Task<IStorageProvider> CreateProviderAsync() =>
+    protected override Task<IStorageProvider> CreateProviderAsync() => FreshHub.CreateAsync(azurite);
+
+    protected override Task DisposeProviderAsync(IStorageProvider provider) => FreshHub.DeleteAsync(provider);
+}
+
+/// <summary>A provider on a new, uniquely named task hub, and its removal.</summary>
+internal static class FreshHub
+{
+    public static Task<IStorageProvider> CreateAsync(AzuriteFixture azurite) =>
         Task.FromResult<IStorageProvider>(new AzureStorageProvider(azurite.NewHub()));
 
-    protected override async Task DisposeProviderAsync(IStorageProvider provider)
+    public static async Task DeleteAsync(IStorageProvider provider)
     {
         var azure = (AzureStorageProvider)provider;
         await azure.DisposeAsync();
