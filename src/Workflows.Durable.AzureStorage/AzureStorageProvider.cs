@@ -87,6 +87,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Tests only: stop a commit after its history and state writes, as a crash there would.</summary>
     internal bool SimulateCrashBeforeMessageDeletion { get; set; }
 
+    /// <summary>Tests only: stop a commit right after its commit point, before the instance row is written.</summary>
+    internal bool SimulateCrashAfterHistoryCommit { get; set; }
+
     /// <summary>The hub's clients, names and transaction counter.</summary>
     public TaskHubClients Clients => _clients;
 
@@ -301,6 +304,11 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         if (commit.ReplaceHistory || commit.NewEvents.Count > 0)
         {
             etag = await AppendHistoryAsync(workItem.InstanceId, state.Sentinel, commit, state.Messages.Select(m => m.EnvelopeId), cancellationToken);
+        }
+
+        if (SimulateCrashAfterHistoryCommit)
+        {
+            return etag;
         }
 
         // 3. Instance state.
@@ -616,6 +624,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             if (duplicates.Count > 0)
             {
+                // A commit died after its commit point: its instance row may not have been written. Repair it
+                // from the copy of the state the commit point stored in the sentinel.
+                await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken);
                 messages = messages.Except(duplicates).ToList();
                 if (messages.Count == 0)
                 {
@@ -781,6 +792,17 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
+    private async Task RepairInstanceStateAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
+    {
+        var json = sentinel.GetString("StateBlob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken) : sentinel.GetString("State");
+        if (json is null || JsonSerializer.Deserialize<InstanceStateUpdate>(json, HistorySerializer.Options) is not { } state)
+        {
+            return;
+        }
+
+        await WriteInstanceStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, cancellationToken);
+    }
+
     private bool Owns(string instanceId) => _leases?.Owns(_clients.Names.PartitionOf(instanceId)) ?? true;
 
     private async Task EnsureLeasesAsync(CancellationToken cancellationToken)
@@ -929,6 +951,21 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             ["ExecutionId"] = commit.ExecutionId,
             ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(processedIds).TakeLast(MaxRememberedMessageIds)),
         };
+        if (commit.State is { } state)
+        {
+            // The committed instance state travels with the commit point, so a crash before the instance row is
+            // written can be repaired (RepairInstanceStateAsync).
+            var stateJson = JsonSerializer.Serialize(state, HistorySerializer.Options);
+            if (LargePayloadStore.NeedsBlob(stateJson))
+            {
+                newSentinel["StateBlob"] = await _payloads.StoreAsync(instanceId, stateJson, cancellationToken);
+            }
+            else
+            {
+                newSentinel["State"] = stateJson;
+            }
+        }
+
         var last = rows.Skip(leading).Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
         last.Add(sentinel is null
             ? new TableTransactionAction(TableTransactionActionType.Add, newSentinel)

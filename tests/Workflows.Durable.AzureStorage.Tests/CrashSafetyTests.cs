@@ -76,3 +76,39 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
     };
 }
+
+[Collection(AzuriteCollection.Name)]
+public sealed class InstanceStateRepairTests(AzuriteFixture azurite)
+{
+    private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    [Fact]
+    public async Task CrashBetweenHistoryCommitAndInstanceRow_IsRepairedWhenTheMessagesComeBack()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { SimulateCrashAfterHistoryCommit = true };
+        await crashing.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var item = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await crashing.CompleteOrchestrationWorkItemAsync(item, new OrchestrationCommit
+        {
+            ExecutionId = "e1",
+            NewEvents = [new OrchestratorStarted(T0), item.Messages[0].Event, new ExecutionCompleted(T0, OrchestrationRuntimeStatus.Completed, "\"done\""), new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Completed, null, "\"done\"", "\"last words\"", null, null),
+        });
+        Assert.Equal(OrchestrationRuntimeStatus.Pending, (await crashing.GetInstanceAsync(id, false))!.RuntimeStatus);
+
+        var restarted = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false);
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => restarted.LockNextOrchestrationWorkItemAsync(wait.Token));
+        }
+
+        var repaired = await restarted.GetInstanceAsync(id, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, repaired!.RuntimeStatus);
+        Assert.Equal("\"done\"", repaired.SerializedOutput);
+        Assert.Equal("\"last words\"", repaired.SerializedCustomStatus);
+        await restarted.Clients.DeleteAsync();
+    }
+}
