@@ -14,7 +14,8 @@ namespace Workflows.Bench;
 /// </summary>
 internal static class AzuriteScenario
 {
-    private static readonly TimeSpan IdleSettle = TimeSpan.FromSeconds(5);
+    // Polling backs off from 10 ms, doubling, to the 30 s maximum in about 41 s: measure after that, in steady state.
+    private static readonly TimeSpan IdleSettle = TimeSpan.FromSeconds(45);
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
