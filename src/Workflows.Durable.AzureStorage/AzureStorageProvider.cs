@@ -365,43 +365,38 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Receives a batch of activity requests into the local queue; returns how many arrived.</summary>
     private async Task<int> ReceiveActivitiesAsync(CancellationToken cancellationToken)
     {
+        var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken);
+        foreach (var message in received.Value)
         {
-            var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken);
-            if (received.Value.Length > 0)
+            QueueEnvelope envelope;
+            TaskScheduled scheduled;
+            try
             {
-                foreach (var message in received.Value)
-                {
-                    QueueEnvelope envelope;
-                    TaskScheduled scheduled;
-                    try
-                    {
-                        envelope = QueueEnvelope.FromJson(message.Body.ToString());
-                        scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
-                    }
-                    catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException)
-                    {
-                        await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken);
-                        continue;
-                    }
-
-                    if (message.DequeueCount > _maxDequeueCount)
-                    {
-                        // Handed out again and again without completing (its worker died each time): fail the call.
-                        var reason = $"Activity '{scheduled.Name}' was started {message.DequeueCount - 1} times without completing (poison message; limit {_maxDequeueCount}).";
-                        await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, new FailureDetails("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true))), cancellationToken);
-                        await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken);
-                        continue;
-                    }
-
-                    lock (_gate)
-                    {
-                        _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), message.MessageId, message.PopReceipt, (int)message.DequeueCount));
-                    }
-                }
+                envelope = QueueEnvelope.FromJson(message.Body.ToString());
+                scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+            }
+            catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException)
+            {
+                await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken);
+                continue;
             }
 
-            return received.Value.Length;
+            if (message.DequeueCount > _maxDequeueCount)
+            {
+                // Handed out again and again without completing (its worker died each time): fail the call.
+                var reason = $"Activity '{scheduled.Name}' was started {message.DequeueCount - 1} times without completing (poison message; limit {_maxDequeueCount}).";
+                await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason))), cancellationToken);
+                await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), message.MessageId, message.PopReceipt, (int)message.DequeueCount));
+            }
         }
+
+        return received.Value.Length;
     }
 
     /// <inheritdoc/>
@@ -455,6 +450,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     // ---- internals ---------------------------------------------------------------------------------------
+
+    private static FailureDetails PoisonFailure(string reason) => new("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -777,7 +774,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             row["RuntimeStatus"] = nameof(OrchestrationRuntimeStatus.Failed);
             row["LastUpdatedTime"] = _time.GetUtcNow();
-            row["FailureDetails"] = JsonSerializer.Serialize(new FailureDetails("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true), HistorySerializer.Options);
+            row["FailureDetails"] = JsonSerializer.Serialize(PoisonFailure(reason), HistorySerializer.Options);
             await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
         }
 

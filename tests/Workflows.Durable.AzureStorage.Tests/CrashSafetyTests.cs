@@ -51,7 +51,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         var id = Guid.NewGuid().ToString("N");
         await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
         var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-        await one.CompleteOrchestrationWorkItemAsync(item, Running(item, new OrchestratorStarted(T0), item.Messages[0].Event));
+        await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
 
         // Both "workers" hold a work item built on the same history (split brain); the second commit must fail.
         await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
@@ -60,27 +60,14 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
         Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);
 
-        await one.CompleteOrchestrationWorkItemAsync(fromOne, Running(fromOne, new OrchestratorStarted(T0), new EventRaised(T0, "A", null)));
+        await one.CompleteOrchestrationWorkItemAsync(fromOne, Running(new OrchestratorStarted(T0), new EventRaised(T0, "A", null)));
         await Assert.ThrowsAsync<WorkItemLockLostException>(() =>
-            two.CompleteOrchestrationWorkItemAsync(fromTwo, Running(fromTwo, new OrchestratorStarted(T0), new EventRaised(T0, "B", null))));
+            two.CompleteOrchestrationWorkItemAsync(fromTwo, Running(new OrchestratorStarted(T0), new EventRaised(T0, "B", null))));
 
         var history = await one.GetHistoryAsync(id);
         Assert.Single(history.OfType<EventRaised>());
         await one.Clients.DeleteAsync();
     }
-
-    private static OrchestrationCommit Running(OrchestrationWorkItem item, params HistoryEvent[] events) => new()
-    {
-        ExecutionId = "e1",
-        NewEvents = [.. events, new OrchestratorCompleted(T0)],
-        State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
-    };
-}
-
-[Collection(AzuriteCollection.Name)]
-public sealed class InstanceStateRepairTests(AzuriteFixture azurite)
-{
-    private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     [Fact]
     public async Task CrashBetweenHistoryCommitAndInstanceRow_IsRepairedWhenTheMessagesComeBack()
@@ -111,4 +98,11 @@ public sealed class InstanceStateRepairTests(AzuriteFixture azurite)
         Assert.Equal("\"last words\"", repaired.SerializedCustomStatus);
         await restarted.Clients.DeleteAsync();
     }
+
+    private static OrchestrationCommit Running(params HistoryEvent[] events) => new()
+    {
+        ExecutionId = "e1",
+        NewEvents = [.. events, new OrchestratorCompleted(T0)],
+        State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+    };
 }

@@ -118,10 +118,7 @@ internal sealed class OrchestrationExecutor
         {
             if (_scheduler.ForeignContinuationQueued && _completion is null)
             {
-                Fail(new InvalidOperationException(
-                    $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O, ConfigureAwait(false)) "
-                    + "or was cancelled from another thread. Orchestrator code may only await tasks returned by its "
-                    + "TaskOrchestrationContext and must cancel with CancellationTokenSource.Cancel(); move other work into an activity."));
+                FailNonDurableAwait();
             }
 
             for (var i = 0; i < events.Count; i++)
@@ -233,10 +230,14 @@ internal sealed class OrchestrationExecutor
             }
         }
 
-        Fail(new InvalidOperationException(
-            $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O or ConfigureAwait(false)). "
-            + "Orchestrator code may only await tasks returned by its TaskOrchestrationContext; move other work into an activity."));
+        FailNonDurableAwait();
     }
+
+    private void FailNonDurableAwait() =>
+        Fail(new InvalidOperationException(
+            $"Orchestrator '{Name}' awaited a task that is not durable (Task.Delay, Task.Run, I/O, ConfigureAwait(false)) "
+            + "or was cancelled from another thread. Orchestrator code may only await tasks returned by its "
+            + "TaskOrchestrationContext and must cancel with CancellationTokenSource.Cancel(); move other work into an activity."));
 
     private void ReleaseHeldEvents()
     {
