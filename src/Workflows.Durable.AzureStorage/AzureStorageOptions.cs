@@ -24,11 +24,23 @@ public sealed class AzureStorageOptions
     /// </summary>
     public int MaxDequeueCount { get; set; } = 5;
 
-    /// <summary>Duration of a partition lease, 15 to 60 seconds (blob lease limits).</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Duration of a partition lease, 15 to 60 seconds (blob lease limits). Also how long the in-process activities
+    /// of a crashed worker wait before another worker recovers them.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How often leases are renewed and partitions rebalanced; less than half the lease duration.</summary>
-    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How often leases (and recovery markers) are renewed; at most two thirds of the lease duration. Partitions
+    /// are rebalanced every other renewal. The default keeps the idle cost of 4 partitions near 400 transactions an hour.
+    /// </summary>
+    public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(40);
+
+    /// <summary>
+    /// Activities of instances in this worker's partitions run in-process. While other workers are alive and more
+    /// than this many are queued here, new calls go to the shared work-item queue for any worker to take.
+    /// </summary>
+    public int MaxLocalActivityBacklog { get; set; } = 100;
 
     /// <summary>Upper bound of the idle polling interval (polling backs off to it when there is no work).</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -52,14 +64,19 @@ public sealed class AzureStorageOptions
             throw new ArgumentException($"storageProvider.leaseDuration must be between 15 and 60 seconds; got {LeaseDuration}.");
         }
 
-        if (LeaseRenewInterval <= TimeSpan.Zero || LeaseRenewInterval * 2 > LeaseDuration)
+        if (LeaseRenewInterval <= TimeSpan.Zero || LeaseRenewInterval * 3 > LeaseDuration * 2)
         {
-            throw new ArgumentException($"storageProvider.leaseRenewInterval must be positive and at most half the lease duration; got {LeaseRenewInterval}.");
+            throw new ArgumentException($"storageProvider.leaseRenewInterval must be positive and at most two thirds of the lease duration; got {LeaseRenewInterval}.");
         }
 
         if (MaxDequeueCount is < 1 or > 100)
         {
             throw new ArgumentException($"storageProvider.maxDequeueCount must be between 1 and 100; got {MaxDequeueCount}.");
+        }
+
+        if (MaxLocalActivityBacklog < 0)
+        {
+            throw new ArgumentException($"storageProvider.maxLocalActivityBacklog must not be negative; got {MaxLocalActivityBacklog}.");
         }
 
         if (MaxQueuePollingInterval < TimeSpan.FromMilliseconds(100) || MaxQueuePollingInterval > TimeSpan.FromMinutes(10))

@@ -26,6 +26,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     /// <summary>Envelope ids of recently committed messages kept in the sentinel (32 characters each, well within a 64 KB property).</summary>
     private const int MaxRememberedMessageIds = 800;
+
+    /// <summary>Bound of the per-instance caches (last committed sentinel, last written instance state).</summary>
+    private const int MaxCachedInstances = 10_000;
     private static readonly TimeSpan MaxQueueDelay = TimeSpan.FromDays(6);
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(10);
 
@@ -34,16 +37,25 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxPollingInterval;
     private readonly TimeSpan _lockTimeout;
+    private readonly TimeSpan _markerVisibility;
+    private readonly TimeSpan _markerRenewInterval;
     private readonly int _maxDequeueCount;
+    private readonly int _maxLocalActivityBacklog;
     private readonly PartitionLeaseManager? _leases;
-    private readonly SharedPoller _controlPoller;
-    private readonly SharedPoller _activityPoller;
-    private readonly SemaphoreSlim _leaseStart = new(1, 1);
-    private bool _leasesStarted;
+    private readonly QueuePoller _controlPoller;
+    private readonly QueuePoller _activityPoller;
+    private readonly SemaphoreSlim _startGate = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private bool _started;
+    private Task? _markerLoop;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
     private readonly Queue<ReceivedActivity> _activities = new();
-    private TaskCompletionSource _localSend = NewSignal();
+    private readonly Dictionary<string, InFlightActivities> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TableEntity> _sentinels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string ExecutionId, InstanceStateUpdate State)> _writtenStates = new(StringComparer.Ordinal);
+    private TaskCompletionSource _orchestrationWork = NewSignal();
+    private TaskCompletionSource _activityWork = NewSignal();
     private long _nextToken;
 
     /// <summary>Creates the provider; call <see cref="CreateIfNotExistsAsync"/> (the worker does) before use.</summary>
@@ -61,27 +73,43 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _maxPollingInterval = options.MaxQueuePollingInterval;
         _lockTimeout = lockTimeout ?? TimeSpan.FromMinutes(5);
+        _markerVisibility = options.LeaseDuration;
+        _markerRenewInterval = options.LeaseRenewInterval;
         _maxDequeueCount = options.MaxDequeueCount;
-        _controlPoller = new SharedPoller(ReceiveControlMessagesAsync, LocalSendTask, MinPollingInterval, _maxPollingInterval, _time);
-        _activityPoller = new SharedPoller(ReceiveActivitiesAsync, LocalSendTask, MinPollingInterval, _maxPollingInterval, _time);
+        _maxLocalActivityBacklog = options.MaxLocalActivityBacklog;
+        _controlPoller = new QueuePoller(ReceiveControlMessagesAsync, MinPollingInterval, () => _maxPollingInterval, _time);
+
+        // Activities of owned instances run in-process; the shared work-item queue holds only what a busy worker
+        // spilled for others. Alone on the hub, a worker finds there only what dead workers left behind (spilled
+        // activities reappear after the lock timeout), so it polls that queue four times less often when idle.
+        _activityPoller = new QueuePoller(ReceiveActivitiesAsync, MinPollingInterval, () => _leases is { LiveWorkers: > 1 } ? _maxPollingInterval : _maxPollingInterval * 4, _time);
         if (usePartitionLeases)
         {
-            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleaseBufferedAsync);
+            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleasePartitionAsync);
         }
     }
 
     /// <summary>Partitions this provider currently owns (all of them when leases are off).</summary>
     public IReadOnlyCollection<int> OwnedPartitions => _leases?.Owned ?? Enumerable.Range(0, _clients.ControlQueues.Count).ToArray();
 
-    /// <summary>Releases the partition leases (so other workers take over at once) and stops renewing them.</summary>
+    /// <summary>Stops polling, releases the partition leases (so other workers take over at once) and stops renewing them.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_leases is not null && _leasesStarted)
+        await _stop.CancelAsync();
+        await _controlPoller.DisposeAsync();
+        await _activityPoller.DisposeAsync();
+        if (_markerLoop is not null)
+        {
+            await _markerLoop;
+        }
+
+        if (_leases is not null && _started)
         {
             await _leases.DisposeAsync();
         }
 
-        _leaseStart.Dispose();
+        _startGate.Dispose();
+        _stop.Dispose();
     }
 
     /// <summary>Tests only: stop a commit after its history and state writes, as a crash there would.</summary>
@@ -252,17 +280,34 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken)
     {
-        await EnsureLeasesAsync(cancellationToken);
+        await EnsureStartedAsync(cancellationToken);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            Task changed;
+            lock (_gate)
+            {
+                changed = _orchestrationWork.Task;
+            }
+
             var item = await TryLockBufferedInstanceAsync(cancellationToken);
             if (item is not null)
             {
                 return item;
             }
 
-            await _controlPoller.PollOrWaitAsync(cancellationToken);
+            // Buffers change when the poller receives messages or an in-process activity finishes; an instance
+            // backing off after abandoned work items becomes eligible again by the clock.
+            var retryAt = NextBackOffEnd();
+            if (retryAt is { } at)
+            {
+                await Task.WhenAny(changed, Task.Delay(Max(at - Now(), MinPollingInterval), _time, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                await changed.WaitAsync(cancellationToken);
+            }
         }
     }
 
@@ -279,11 +324,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(commit);
+        var instanceId = workItem.InstanceId;
         var state = (InstanceLock)workItem.LockState;
-        RequireLock(workItem.InstanceId, state);
+        RequireLock(instanceId, state);
+        var plan = PlanActivities(instanceId, state, commit);
 
         // 1. Outgoing messages first: a crash after this point re-runs the episode, and the duplicates it sends
         //    are dropped by their receivers (activities are at-least-once; results and starts are de-duplicated).
+        //    The recovery marker exists before the commit point whenever committed history will hold activity
+        //    calls that only this worker knows it is running.
         foreach (var message in commit.OrchestrationMessages)
         {
             if (message.Event is ExecutionStarted { ParentInstance: not null } child)
@@ -294,27 +343,51 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             await SendAsync(message, cancellationToken);
         }
 
-        foreach (var activity in commit.ActivityMessages)
+        foreach (var activity in plan.ToSpill)
         {
             await SendActivityAsync(activity, cancellationToken);
         }
+
+        var marker = plan.Local.Count > 0 ? await EnsureMarkerAsync(instanceId, plan, cancellationToken) : plan.Marker;
 
         // 2. History, guarded by the sentinel's ETag: the sentinel update is the commit point.
         var etag = state.Sentinel?.ETag.ToString() ?? string.Empty;
         if (commit.ReplaceHistory || commit.NewEvents.Count > 0)
         {
-            etag = await AppendHistoryAsync(workItem.InstanceId, state.Sentinel, commit, state.Messages.Select(m => m.EnvelopeId), cancellationToken);
+            try
+            {
+                var sentinel = await AppendHistoryAsync(instanceId, state.Sentinel, commit, state.Messages, cancellationToken);
+                etag = sentinel.ETag.ToString();
+                lock (_gate)
+                {
+                    RememberBounded(_sentinels, instanceId, sentinel);
+                }
+            }
+            catch (WorkItemLockLostException)
+            {
+                // Another worker wrote this instance: forget what this one believed about it (its marker is left
+                // to expire, so whoever owns the instance now recovers its activities).
+                Forget(instanceId);
+                throw;
+            }
         }
+
+        // 2b. In-process activities start only now that their TaskScheduled events are committed.
+        StartLocalActivities(instanceId, commit.ExecutionId, plan, marker);
 
         if (SimulateCrashAfterHistoryCommit)
         {
             return etag;
         }
 
-        // 3. Instance state.
-        if (commit.State is { } update)
+        // 3. Instance state (skipped when this worker already wrote exactly this state).
+        if (commit.State is { } update && !AlreadyWritten(instanceId, commit.ExecutionId, update))
         {
-            await WriteInstanceStateAsync(workItem.InstanceId, commit.ExecutionId, update, cancellationToken);
+            await WriteInstanceStateAsync(instanceId, commit.ExecutionId, update, cancellationToken);
+            lock (_gate)
+            {
+                RememberBounded(_writtenStates, instanceId, (commit.ExecutionId, update));
+            }
         }
 
         // 4. Only now are the processed messages removed from their queues.
@@ -325,10 +398,16 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var received in state.Messages)
         {
-            await DeleteQuietlyAsync(received.Queue, received.MessageId, received.PopReceipt, cancellationToken);
+            await DeleteQuietlyAsync(received, cancellationToken);
         }
 
-        Unlock(workItem.InstanceId, state, requeue: null);
+        // 5. No activity of this instance runs here any more: the marker has done its job.
+        if (plan.Local.Count == 0 && marker is { } done)
+        {
+            await DeleteQuietlyAsync(_clients.ControlQueues[_clients.Names.PartitionOf(instanceId)], done.Id, done.Receipt, cancellationToken);
+        }
+
+        Unlock(instanceId, state, requeue: null);
         return etag;
     }
 
@@ -347,18 +426,30 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<ActivityWorkItem> LockNextActivityWorkItemAsync(CancellationToken cancellationToken)
     {
+        await EnsureStartedAsync(cancellationToken);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            Task changed;
+            ReceivedActivity? ready;
             lock (_gate)
             {
-                if (_activities.TryDequeue(out var ready))
-                {
-                    return ready.ToWorkItem();
-                }
+                _activities.TryDequeue(out ready);
+                changed = _activityWork.Task;
             }
 
-            await _activityPoller.PollOrWaitAsync(cancellationToken);
+            if (ready is null)
+            {
+                await changed.WaitAsync(cancellationToken);
+            }
+            else if (ready.MessageId is null && ready.DequeueCount > _maxDequeueCount)
+            {
+                await PoisonLocalActivityAsync(ready, cancellationToken);
+            }
+            else
+            {
+                return ready.ToWorkItem();
+            }
         }
     }
 
@@ -375,7 +466,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 envelope = QueueEnvelope.FromJson(message.Body.ToString());
                 scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
             }
-            catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException)
+            catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException or ArgumentException)
             {
                 await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken);
                 continue;
@@ -384,7 +475,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             if (message.DequeueCount > _maxDequeueCount)
             {
                 // Handed out again and again without completing (its worker died each time): fail the call.
-                var reason = $"Activity '{scheduled.Name}' was started {message.DequeueCount - 1} times without completing (poison message; limit {_maxDequeueCount}).";
+                var reason = ActivityPoisonReason(scheduled.Name, (int)message.DequeueCount - 1);
                 await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason))), cancellationToken);
                 await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken);
                 continue;
@@ -396,6 +487,11 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
         }
 
+        if (received.Value.Length > 0)
+        {
+            SignalActivityWork();
+        }
+
         return received.Value.Length;
     }
 
@@ -403,6 +499,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     public async Task RenewActivityWorkItemLockAsync(ActivityWorkItem workItem, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
+        if (workItem.LockState is LocalActivityLock local)
+        {
+            // In-process activities are kept recoverable by the instance's marker, renewed for all of them at once.
+            RequireOwnership(local.Message.InstanceId);
+            return;
+        }
+
         var state = (ActivityLock)workItem.LockState;
         try
         {
@@ -420,6 +523,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
+        if (workItem.LockState is LocalActivityLock local)
+        {
+            DeliverLocalResult(local, result);
+            return;
+        }
+
         var state = (ActivityLock)workItem.LockState;
 
         // The result is sent before the request is deleted: a crash in between re-runs the activity, never loses it.
@@ -438,6 +547,22 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     public async Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
+        if (workItem.LockState is LocalActivityLock local)
+        {
+            lock (_gate)
+            {
+                if (!IsCurrentAttempt(local))
+                {
+                    throw new WorkItemLockLostException("The in-process activity was already released or is no longer needed.");
+                }
+
+                EnqueueLocal(local.Message, workItem.DequeueCount + 2);
+            }
+
+            SignalActivityWork();
+            return;
+        }
+
         var state = (ActivityLock)workItem.LockState;
         try
         {
@@ -466,40 +591,49 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;
 
-    private Task LocalSendTask()
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>The task id an activity result answers, or null for any other event.</summary>
+    private static int? ResultFor(HistoryEvent historyEvent) => historyEvent switch
     {
+        TaskCompleted completed => completed.TaskScheduledId,
+        TaskFailed failed => failed.TaskScheduledId,
+        _ => null,
+    };
+
+    private void SignalOrchestrationWork() => Signal(ref _orchestrationWork);
+
+    private void SignalActivityWork() => Signal(ref _activityWork);
+
+    private void Signal(ref TaskCompletionSource signal)
+    {
+        TaskCompletionSource fired;
         lock (_gate)
         {
-            return _localSend.Task;
-        }
-    }
-
-    private void SignalLocalSend()
-    {
-        TaskCompletionSource signal;
-        lock (_gate)
-        {
-            signal = _localSend;
-            _localSend = NewSignal();
+            fired = signal;
+            signal = NewSignal();
         }
 
-        signal.TrySetResult();
+        fired.TrySetResult();
     }
 
     private async Task SendAsync(OrchestrationMessage message, CancellationToken cancellationToken)
     {
-        var queue = _clients.ControlQueues[_clients.Names.PartitionOf(message.InstanceId)];
+        var partition = _clients.Names.PartitionOf(message.InstanceId);
         var json = await ToEnvelopeJsonAsync(message.InstanceId, message.ExecutionId, message.Event, message.VisibleAt, cancellationToken);
         var delay = message.VisibleAt is { } visibleAt ? visibleAt - Now() : TimeSpan.Zero;
-        await queue.SendMessageAsync(json, delay <= TimeSpan.Zero ? null : (delay > MaxQueueDelay ? MaxQueueDelay : delay), TimeSpan.FromSeconds(-1), cancellationToken);
-        SignalLocalSend();
+        await _clients.ControlQueues[partition].SendMessageAsync(json, delay <= TimeSpan.Zero ? null : (delay > MaxQueueDelay ? MaxQueueDelay : delay), TimeSpan.FromSeconds(-1), cancellationToken);
+        if (delay <= TimeSpan.Zero && Owns(partition))
+        {
+            _controlPoller.Wake();
+        }
     }
 
     private async Task SendActivityAsync(ActivityMessage activity, CancellationToken cancellationToken)
     {
         var json = await ToEnvelopeJsonAsync(activity.InstanceId, activity.ExecutionId, activity.Event, null, cancellationToken);
         await _clients.WorkItems.SendMessageAsync(json, null, TimeSpan.FromSeconds(-1), cancellationToken);
-        SignalLocalSend();
+        _activityPoller.Wake();
     }
 
     private async Task<string> ToEnvelopeJsonAsync(string instanceId, string? executionId, HistoryEvent historyEvent, DateTime? visibleAt, CancellationToken cancellationToken)
@@ -527,9 +661,22 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 try
                 {
                     envelope = QueueEnvelope.FromJson(message.Body.ToString());
+                    if (envelope.Kind == QueueEnvelope.RecoveryMarker)
+                    {
+                        // The owner of this instance's in-process activities stopped renewing it: recover them.
+                        var marker = new ReceivedMarker(queue, message.MessageId, message.PopReceipt, (int)message.DequeueCount, envelope.Spilled ?? []);
+                        lock (_gate)
+                        {
+                            BufferOf(envelope.InstanceId).AddMarker(marker);
+                        }
+
+                        total++;
+                        continue;
+                    }
+
                     historyEvent = await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
                 }
-                catch (Exception exception) when (exception is JsonException or RequestFailedException or NotSupportedException)
+                catch (Exception exception) when (exception is JsonException or RequestFailedException or NotSupportedException or ArgumentException)
                 {
                     await PoisonAsync(queue, message, $"unreadable control message: {exception.Message}", cancellationToken);
                     continue;
@@ -552,102 +699,197 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                     new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent));
                 lock (_gate)
                 {
-                    if (!_buffers.TryGetValue(envelope.InstanceId, out var buffer))
-                    {
-                        buffer = new InstanceBuffer();
-                        _buffers[envelope.InstanceId] = buffer;
-                    }
-
-                    buffer.Add(received);
+                    BufferOf(envelope.InstanceId).Add(received);
                 }
 
                 total++;
             }
         }
 
+        if (total > 0)
+        {
+            SignalOrchestrationWork();
+        }
+
         return total;
+    }
+
+    private InstanceBuffer BufferOf(string instanceId)
+    {
+        if (!_buffers.TryGetValue(instanceId, out var buffer))
+        {
+            buffer = new InstanceBuffer();
+            _buffers[instanceId] = buffer;
+        }
+
+        return buffer;
     }
 
     /// <summary>Locks an unlocked instance that has buffered messages and may run; null when there is none.</summary>
     private async Task<OrchestrationWorkItem?> TryLockBufferedInstanceAsync(CancellationToken cancellationToken)
     {
-        List<(string InstanceId, InstanceBuffer Buffer, long Token)> candidates = [];
-        lock (_gate)
+        while (true)
         {
-            foreach (var (instanceId, buffer) in _buffers)
-            {
-                if (!buffer.Locked && buffer.Pending.Count > 0 && !buffer.Parked && buffer.NotBefore <= Now() && Owns(instanceId))
-                {
-                    buffer.Locked = true;
-                    buffer.Token = ++_nextToken;
-                    candidates.Add((instanceId, buffer, buffer.Token));
-                    break;
-                }
-            }
-        }
-
-        foreach (var (instanceId, buffer, token) in candidates)
-        {
-            if (buffer.Abandons >= _maxDequeueCount)
-            {
-                await PoisonInstanceAsync(instanceId, buffer, cancellationToken);
-                continue;
-            }
-
-            var sentinel = await ReadSentinelAsync(instanceId, cancellationToken);
-            List<ReceivedMessage> messages;
+            string? instanceId = null;
+            InstanceBuffer? buffer = null;
+            long token = 0;
+            TableEntity? cached = null;
             lock (_gate)
             {
-                var hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
-                if (sentinel is null && !hasStart)
+                foreach (var (id, candidate) in _buffers)
                 {
-                    // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not exist).
+                    if (!candidate.Locked && candidate.HasWork && !candidate.Parked && candidate.NotBefore <= Now() && Owns(id))
+                    {
+                        candidate.Locked = true;
+                        candidate.Token = ++_nextToken;
+                        (instanceId, buffer, token) = (id, candidate, candidate.Token);
+                        _sentinels.TryGetValue(id, out cached);
+                        break;
+                    }
+                }
+            }
+
+            if (instanceId is null || buffer is null)
+            {
+                await DropOrphansAsync(cancellationToken);
+                return null;
+            }
+
+            try
+            {
+                var item = await TryBuildWorkItemAsync(instanceId, buffer, token, cached, cancellationToken);
+                if (item is not null)
+                {
+                    return item;
+                }
+            }
+            catch
+            {
+                lock (_gate)
+                {
                     buffer.Locked = false;
-                    buffer.Parked = true;
-                    continue;
                 }
 
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Turns a locked buffer into a work item; null when nothing is left to deliver (the buffer is unlocked then).</summary>
+    private async Task<OrchestrationWorkItem?> TryBuildWorkItemAsync(string instanceId, InstanceBuffer buffer, long token, TableEntity? cached, CancellationToken cancellationToken)
+    {
+        if (buffer.Abandons >= _maxDequeueCount)
+        {
+            await PoisonInstanceAsync(instanceId, buffer, cancellationToken);
+            return null;
+        }
+
+        // The sentinel this worker committed last is still current while it owns the partition (a commit by
+        // anyone else would fail its ETag check, and that failure drops the cache); a start message always reads it.
+        bool hasStart;
+        lock (_gate)
+        {
+            hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
+        }
+
+        var sentinel = cached is not null && !hasStart ? cached : await ReadSentinelAsync(instanceId, cancellationToken);
+        List<ReceivedMessage> messages;
+        List<ReceivedMarker> markers;
+        lock (_gate)
+        {
+            markers = buffer.Markers;
+            buffer.Markers = [];
+            if (sentinel is null && !hasStart)
+            {
+                // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not
+                // exist). A marker of an instance without history has nothing to recover.
+                buffer.Locked = false;
+                buffer.Parked = buffer.Pending.Count > 0;
+                if (!buffer.HasWork)
+                {
+                    _buffers.Remove(instanceId);
+                }
+
+                messages = [];
+            }
+            else
+            {
                 messages = buffer.Pending;
                 buffer.Pending = [];
             }
+        }
 
-            // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-            var processed = ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
-            var duplicates = messages.Where(m => processed.Contains(m.EnvelopeId)).ToList();
-            foreach (var duplicate in duplicates)
+        if (sentinel is null && !hasStart)
+        {
+            foreach (var marker in markers)
             {
-                await DeleteQuietlyAsync(duplicate.Queue, duplicate.MessageId, duplicate.PopReceipt, cancellationToken);
+                await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken);
             }
 
-            if (duplicates.Count > 0)
-            {
-                // A commit died after its commit point: its instance row may not have been written. Repair it
-                // from the copy of the state the commit point stored in the sentinel.
-                await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken);
-                messages = messages.Except(duplicates).ToList();
-                if (messages.Count == 0)
-                {
-                    lock (_gate)
-                    {
-                        buffer.Locked = false;
-                    }
+            return null;
+        }
 
-                    continue;
+        if (markers.Count > 0)
+        {
+            messages.AddRange(await RecoverActivitiesAsync(instanceId, sentinel, markers, messages, cancellationToken));
+        }
+
+        // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
+        var processed = ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
+        var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
+        foreach (var duplicate in duplicates)
+        {
+            await DeleteQuietlyAsync(duplicate, cancellationToken);
+        }
+
+        if (duplicates.Count > 0)
+        {
+            // A commit died after its commit point: its instance row may not have been written. Repair it
+            // from the copy of the state the commit point stored in the sentinel.
+            await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken);
+            messages = messages.Except(duplicates).ToList();
+        }
+
+        if (messages.Count == 0)
+        {
+            lock (_gate)
+            {
+                buffer.Locked = false;
+                if (!buffer.HasWork && !buffer.Parked)
+                {
+                    _buffers.Remove(instanceId);
                 }
             }
 
-            return new OrchestrationWorkItem
-            {
-                InstanceId = instanceId,
-                Messages = messages.Select(m => m.Message).ToArray(),
-                HistoryETag = sentinel?.ETag.ToString() ?? string.Empty,
-                DequeueCount = buffer.Abandons,
-                LockState = new InstanceLock(token, sentinel, messages),
-            };
+            return null;
         }
 
-        await DropOrphansAsync(cancellationToken);
-        return null;
+        return new OrchestrationWorkItem
+        {
+            InstanceId = instanceId,
+            Messages = messages.Select(m => m.Message).ToArray(),
+            HistoryETag = sentinel?.ETag.ToString() ?? string.Empty,
+            DequeueCount = buffer.Abandons,
+            LockState = new InstanceLock(token, sentinel, messages),
+        };
+    }
+
+    /// <summary>When the earliest instance that is backing off after abandoned work items may run again.</summary>
+    private DateTime? NextBackOffEnd()
+    {
+        DateTime? earliest = null;
+        lock (_gate)
+        {
+            foreach (var buffer in _buffers.Values)
+            {
+                if (!buffer.Locked && buffer.HasWork && buffer.NotBefore > Now() && (earliest is null || buffer.NotBefore < earliest))
+                {
+                    earliest = buffer.NotBefore;
+                }
+            }
+        }
+
+        return earliest;
     }
 
     /// <summary>Parked buffers wait for their ExecutionStarted; those whose instance does not exist are dropped.</summary>
@@ -679,7 +921,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             foreach (var orphan in orphans)
             {
-                await DeleteQuietlyAsync(orphan.Queue, orphan.MessageId, orphan.PopReceipt, cancellationToken);
+                await DeleteQuietlyAsync(orphan, cancellationToken);
             }
         }
     }
@@ -692,16 +934,22 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 throw new WorkItemLockLostException($"The lock on instance '{instanceId}' was lost; nothing was committed.");
             }
+        }
 
-            if (!Owns(instanceId))
-            {
-                throw new WorkItemLockLostException($"This worker no longer owns the partition of instance '{instanceId}'; nothing was committed.");
-            }
+        RequireOwnership(instanceId);
+    }
+
+    private void RequireOwnership(string instanceId)
+    {
+        if (!Owns(instanceId))
+        {
+            throw new WorkItemLockLostException($"This worker no longer owns the partition of instance '{instanceId}'; nothing was committed.");
         }
     }
 
     private void Unlock(string instanceId, InstanceLock state, List<ReceivedMessage>? requeue)
     {
+        var wake = false;
         lock (_gate)
         {
             if (!_buffers.TryGetValue(instanceId, out var buffer) || buffer.Token != state.Token)
@@ -724,20 +972,20 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
 
             buffer.Locked = false;
-            if (buffer.Pending.Count == 0)
+            if (!buffer.HasWork)
             {
                 _buffers.Remove(instanceId);
             }
             else
             {
-                // Messages arrived while it was locked: wake the loops instead of waiting for the next poll.
-                requeue ??= [];
+                // Messages arrived while it was locked: wake the dispatchers instead of waiting for the next change.
+                wake = true;
             }
         }
 
-        if (requeue is not null)
+        if (wake)
         {
-            SignalLocalSend();
+            SignalOrchestrationWork();
         }
     }
 
@@ -765,9 +1013,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var reason = $"Instance '{instanceId}' could not be processed after {buffer.Abandons} attempts (poison messages moved to '{_clients.Names.PoisonQueue}').";
         foreach (var received in messages)
         {
-            var record = JsonSerializer.Serialize(new { queue = received.Queue.Name, reason, @event = HistorySerializer.Serialize(received.Message.Event) });
+            var record = JsonSerializer.Serialize(new { queue = received.Queue?.Name ?? "in-process", reason, @event = HistorySerializer.Serialize(received.Message.Event) });
             await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
-            await DeleteQuietlyAsync(received.Queue, received.MessageId, received.PopReceipt, cancellationToken);
+            await DeleteQuietlyAsync(received, cancellationToken);
         }
 
         if (await ReadInstanceRowAsync(instanceId, cancellationToken) is { } row)
@@ -778,11 +1026,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
         }
 
+        Forget(instanceId);
         lock (_gate)
         {
             buffer.Locked = false;
             buffer.Abandons = 0;
-            if (buffer.Pending.Count == 0)
+            if (!buffer.HasWork)
             {
                 _buffers.Remove(instanceId);
             }
@@ -800,27 +1049,37 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         await WriteInstanceStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, cancellationToken);
     }
 
-    private bool Owns(string instanceId) => _leases?.Owns(_clients.Names.PartitionOf(instanceId)) ?? true;
+    private bool Owns(string instanceId) => Owns(_clients.Names.PartitionOf(instanceId));
 
-    private async Task EnsureLeasesAsync(CancellationToken cancellationToken)
+    private bool Owns(int partition) => _leases?.Owns(partition) ?? true;
+
+    /// <summary>Takes partition leases, starts the receive loops and the marker renewal, once.</summary>
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
     {
-        if (_leases is null || _leasesStarted)
+        if (_started)
         {
             return;
         }
 
-        await _leaseStart.WaitAsync(cancellationToken);
+        await _startGate.WaitAsync(cancellationToken);
         try
         {
-            if (!_leasesStarted)
+            if (!_started)
             {
-                await _leases.StartAsync(cancellationToken);
-                _leasesStarted = true;
+                if (_leases is not null)
+                {
+                    await _leases.StartAsync(cancellationToken);
+                }
+
+                _controlPoller.Start();
+                _activityPoller.Start();
+                _markerLoop = Task.Run(RenewMarkersLoopAsync, CancellationToken.None);
+                _started = true;
             }
         }
         finally
         {
-            _leaseStart.Release();
+            _startGate.Release();
         }
     }
 
@@ -833,24 +1092,53 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
-    /// <summary>Gives a released or lost partition's buffered messages back to the queue, visible at once to the new owner.</summary>
-    private async Task ReleaseBufferedAsync(int partition)
+    /// <summary>
+    /// A released or lost partition: its buffered messages and recovery markers are made visible at once for the
+    /// new owner, which re-runs the in-process activities whose results this worker had not committed; whatever
+    /// this worker still runs for that partition is refused when it finishes.
+    /// </summary>
+    private async Task ReleasePartitionAsync(int partition)
     {
-        List<ReceivedMessage> handBack = [];
+        List<(QueueClient Queue, string Id, string Receipt)> handBack = [];
         lock (_gate)
         {
-            foreach (var (instanceId, buffer) in _buffers.Where(b => !b.Value.Locked && _clients.Names.PartitionOf(b.Key) == partition).ToList())
+            bool InPartition(string instanceId) => _clients.Names.PartitionOf(instanceId) == partition;
+            foreach (var (instanceId, buffer) in _buffers.Where(b => !b.Value.Locked && InPartition(b.Key)).ToList())
             {
-                handBack.AddRange(buffer.Pending);
+                handBack.AddRange(buffer.Pending.Where(m => m.Queue is not null).Select(m => (m.Queue!, m.MessageId!, m.PopReceipt!)));
+                handBack.AddRange(buffer.Markers.Select(m => (m.Queue, m.MessageId, m.PopReceipt)));
                 _buffers.Remove(instanceId);
+            }
+
+            foreach (var (instanceId, inFlight) in _inFlight.Where(e => InPartition(e.Key)).ToList())
+            {
+                if (inFlight is { MarkerId: { } id, MarkerReceipt: { } receipt })
+                {
+                    handBack.Add((_clients.ControlQueues[partition], id, receipt));
+                }
+
+                _inFlight.Remove(instanceId);
+            }
+
+            var keep = _activities.Where(a => a.MessageId is not null || !InPartition(a.Message.InstanceId)).ToList();
+            _activities.Clear();
+            keep.ForEach(_activities.Enqueue);
+            foreach (var instanceId in _sentinels.Keys.Where(InPartition).ToList())
+            {
+                _sentinels.Remove(instanceId);
+            }
+
+            foreach (var instanceId in _writtenStates.Keys.Where(InPartition).ToList())
+            {
+                _writtenStates.Remove(instanceId);
             }
         }
 
-        foreach (var message in handBack)
+        foreach (var (queue, id, receipt) in handBack)
         {
             try
             {
-                await message.Queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+                await queue.UpdateMessageAsync(id, receipt, visibilityTimeout: TimeSpan.Zero);
             }
             catch (RequestFailedException)
             {
@@ -858,6 +1146,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
         }
     }
+
+    private static Task DeleteQuietlyAsync(ReceivedMessage message, CancellationToken cancellationToken) =>
+        message.Queue is null ? Task.CompletedTask : DeleteQuietlyAsync(message.Queue, message.MessageId!, message.PopReceipt!, cancellationToken);
 
     private static async Task DeleteQuietlyAsync(QueueClient queue, string messageId, string popReceipt, CancellationToken cancellationToken)
     {
@@ -869,6 +1160,382 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             // Already deleted, or re-received under a new pop receipt: the redelivery is de-duplicated downstream.
         }
+    }
+
+    // ---- in-process activities ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// Decides, for one commit, which new activities run in this process and which are spilled to the shared
+    /// work-item queue (only while other workers are alive and the local backlog is long), and which activities of
+    /// the instance will still be outstanding after the commit.
+    /// </summary>
+    private ActivityPlan PlanActivities(string instanceId, InstanceLock state, OrchestrationCommit commit)
+    {
+        lock (_gate)
+        {
+            _inFlight.TryGetValue(instanceId, out var entry);
+            var sameExecution = entry is not null && entry.ExecutionId == commit.ExecutionId && !commit.ReplaceHistory;
+            var local = sameExecution ? new HashSet<int>(entry!.Local) : [];
+            var spilled = sameExecution ? new HashSet<int>(entry!.Spilled) : [];
+            foreach (var received in state.Messages)
+            {
+                if (received.Message.ExecutionId is { } target && target != commit.ExecutionId)
+                {
+                    continue;
+                }
+
+                if (ResultFor(received.Message.Event) is { } done)
+                {
+                    local.Remove(done);
+                    spilled.Remove(done);
+                }
+            }
+
+            if (commit.State?.Status.IsTerminal() == true)
+            {
+                local.Clear();
+                spilled.Clear();
+            }
+
+            var othersAlive = _leases is { LiveWorkers: > 1 };
+            var backlog = _activities.Count;
+            List<ActivityMessage> runHere = [];
+            List<ActivityMessage> toSpill = [];
+            foreach (var activity in commit.ActivityMessages)
+            {
+                if (othersAlive && backlog >= _maxLocalActivityBacklog)
+                {
+                    toSpill.Add(activity);
+                    spilled.Add(activity.Event.EventId);
+                }
+                else
+                {
+                    runHere.Add(activity);
+                    local.Add(activity.Event.EventId);
+                    backlog++;
+                }
+            }
+
+            var marker = entry is { MarkerId: { } id, MarkerReceipt: { } receipt } ? new MarkerRef(id, receipt) : null;
+            return new ActivityPlan(local, spilled, runHere, toSpill, marker);
+        }
+    }
+
+    /// <summary>Sends the instance's recovery marker if it has none, or records newly spilled task ids in it.</summary>
+    private async Task<MarkerRef> EnsureMarkerAsync(string instanceId, ActivityPlan plan, CancellationToken cancellationToken)
+    {
+        var queue = _clients.ControlQueues[_clients.Names.PartitionOf(instanceId)];
+        var body = new QueueEnvelope(Guid.NewGuid().ToString("N"), instanceId, null, null, null, null, QueueEnvelope.RecoveryMarker, plan.Spilled.Order().ToArray()).ToJson();
+        if (plan.Marker is { } existing)
+        {
+            if (plan.ToSpill.Count == 0)
+            {
+                return existing;
+            }
+
+            try
+            {
+                var updated = await queue.UpdateMessageAsync(existing.Id, existing.Receipt, body, _markerVisibility, cancellationToken);
+                return existing with { Receipt = updated.Value.PopReceipt };
+            }
+            catch (RequestFailedException exception) when (exception.Status is 404 or 400)
+            {
+                // The marker was received meanwhile (its renewal came late): a fresh one replaces it.
+            }
+        }
+
+        var receipt = await queue.SendMessageAsync(body, _markerVisibility, TimeSpan.FromSeconds(-1), cancellationToken);
+        return new MarkerRef(receipt.Value.MessageId, receipt.Value.PopReceipt);
+    }
+
+    /// <summary>After the commit point: records what is outstanding and queues the activities that run here.</summary>
+    private void StartLocalActivities(string instanceId, string executionId, ActivityPlan plan, MarkerRef? marker)
+    {
+        lock (_gate)
+        {
+            if (!Owns(instanceId) || (plan.Local.Count == 0 && plan.Spilled.Count == 0))
+            {
+                _inFlight.Remove(instanceId);
+                return;
+            }
+
+            var entry = new InFlightActivities(executionId) { MarkerId = plan.Local.Count > 0 ? marker?.Id : null, MarkerReceipt = plan.Local.Count > 0 ? marker?.Receipt : null };
+            entry.Local.UnionWith(plan.Local);
+            entry.Spilled.UnionWith(plan.Spilled);
+            if (_inFlight.TryGetValue(instanceId, out var previous) && previous.ExecutionId == executionId)
+            {
+                foreach (var (taskId, attempt) in previous.Attempts)
+                {
+                    if (entry.Local.Contains(taskId))
+                    {
+                        entry.Attempts[taskId] = attempt;
+                    }
+                }
+            }
+
+            _inFlight[instanceId] = entry;
+            foreach (var activity in plan.RunHere)
+            {
+                EnqueueLocal(activity, 1);
+            }
+        }
+
+        if (plan.RunHere.Count > 0)
+        {
+            SignalActivityWork();
+        }
+    }
+
+    /// <summary>Queues an in-process activity under a new attempt number (caller holds the lock).</summary>
+    private void EnqueueLocal(ActivityMessage activity, int dequeueCount)
+    {
+        var attempt = ++_nextToken;
+        if (_inFlight.TryGetValue(activity.InstanceId, out var entry))
+        {
+            entry.Attempts[activity.Event.EventId] = attempt;
+        }
+
+        _activities.Enqueue(new ReceivedActivity(activity, null, null, dequeueCount, attempt));
+    }
+
+    /// <summary>An in-process activity finished: its result goes straight into the instance's buffer, no queue involved.</summary>
+    private void DeliverLocalResult(LocalActivityLock local, OrchestrationMessage result)
+    {
+        var activity = local.Message;
+        lock (_gate)
+        {
+            RequireOwnership(activity.InstanceId);
+            if (!_inFlight.TryGetValue(activity.InstanceId, out var entry) || entry.ExecutionId != activity.ExecutionId || !entry.Local.Contains(activity.Event.EventId))
+            {
+                // The execution moved on (finished, continued as new, rewound): nobody waits for this result.
+                return;
+            }
+
+            if (!IsCurrentAttempt(local))
+            {
+                throw new WorkItemLockLostException($"A newer attempt of activity '{activity.Event.Name}' ({activity.IdempotencyKey}) is queued or running; this result is dropped.");
+            }
+
+            entry.Attempts.Remove(activity.Event.EventId);
+            BufferOf(activity.InstanceId).Add(new ReceivedMessage(null, null, null, 1, null, result));
+        }
+
+        SignalOrchestrationWork();
+    }
+
+    private bool IsCurrentAttempt(LocalActivityLock local) =>
+        _inFlight.TryGetValue(local.Message.InstanceId, out var entry)
+        && entry.ExecutionId == local.Message.ExecutionId
+        && entry.Attempts.TryGetValue(local.Message.Event.EventId, out var attempt)
+        && attempt == local.Attempt;
+
+    /// <summary>An in-process activity handed out too often without finishing: its call fails with the reason.</summary>
+    private async Task PoisonLocalActivityAsync(ReceivedActivity activity, CancellationToken cancellationToken)
+    {
+        var scheduled = activity.Message.Event;
+        var reason = ActivityPoisonReason(scheduled.Name, activity.DequeueCount - 1);
+        var record = JsonSerializer.Serialize(new { queue = "in-process", reason, key = activity.Message.IdempotencyKey, @event = HistorySerializer.Serialize(scheduled) });
+        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
+        var failed = new OrchestrationMessage(activity.Message.InstanceId, activity.Message.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason)));
+        try
+        {
+            DeliverLocalResult(new LocalActivityLock(activity.Message, activity.Attempt), failed);
+        }
+        catch (WorkItemLockLostException)
+        {
+            // The partition moved on meanwhile: its new owner recovers the call.
+        }
+    }
+
+    private string ActivityPoisonReason(string activityName, int attempts) =>
+        $"Activity '{activityName}' was started {attempts} times without completing (poison message; limit {_maxDequeueCount}).";
+
+    /// <summary>
+    /// A recovery marker became visible: whoever ran the instance's in-process activities stopped renewing it
+    /// (crashed, lost or gave up the partition). Every activity call in committed history without a committed
+    /// result, that is neither running here nor spilled to the work-item queue, runs again here (activities are
+    /// at-least-once). After too many such recoveries the calls fail instead, as a poison work item would.
+    /// Returns failure results to deliver with this work item.
+    /// </summary>
+    private async Task<List<ReceivedMessage>> RecoverActivitiesAsync(string instanceId, TableEntity? sentinel, List<ReceivedMarker> markers, List<ReceivedMessage> arrived, CancellationToken cancellationToken)
+    {
+        var history = sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken);
+        var executionId = sentinel?.GetString("ExecutionId") ?? string.Empty;
+        var resolved = new HashSet<int>();
+        foreach (var received in arrived)
+        {
+            if (ResultFor(received.Message.Event) is { } done)
+            {
+                resolved.Add(done);
+            }
+        }
+
+        var spilled = markers.SelectMany(m => m.Spilled).ToHashSet();
+        var poisoned = markers.Max(m => m.DequeueCount) > _maxDequeueCount;
+        List<ReceivedMessage> failures = [];
+        MarkerRef? adopted = null;
+        List<ReceivedMarker> discard = [];
+        var rerun = 0;
+        lock (_gate)
+        {
+            if (!_inFlight.TryGetValue(instanceId, out var entry) || entry.ExecutionId != executionId)
+            {
+                entry = new InFlightActivities(executionId);
+                _inFlight[instanceId] = entry;
+            }
+
+            foreach (var call in InFlightActivities.Outstanding(history))
+            {
+                if (resolved.Contains(call.EventId) || entry.Local.Contains(call.EventId))
+                {
+                    continue;
+                }
+
+                if (spilled.Contains(call.EventId))
+                {
+                    entry.Spilled.Add(call.EventId);
+                    continue;
+                }
+
+                entry.Local.Add(call.EventId);
+                if (poisoned)
+                {
+                    // Every recovery means the worker running these calls stopped: after too many, they fail.
+                    var reason = ActivityPoisonReason(call.Name, _maxDequeueCount);
+                    failures.Add(new ReceivedMessage(null, null, null, 1, null, new OrchestrationMessage(instanceId, executionId, new TaskFailed(Now(), call.EventId, PoisonFailure(reason)))));
+                }
+                else
+                {
+                    EnqueueLocal(new ActivityMessage(instanceId, executionId, call), 1);
+                    rerun++;
+                }
+            }
+
+            foreach (var marker in markers)
+            {
+                var ours = entry.MarkerId is null || entry.MarkerId == marker.MessageId;
+                if (entry.Local.Count > 0 && adopted is null && ours)
+                {
+                    adopted = new MarkerRef(marker.MessageId, marker.PopReceipt);
+                    entry.MarkerId = marker.MessageId;
+                    entry.MarkerReceipt = marker.PopReceipt;
+                }
+                else if (entry.MarkerId != marker.MessageId)
+                {
+                    discard.Add(marker);
+                }
+            }
+
+            if (entry.IsEmpty && entry.MarkerId is null)
+            {
+                _inFlight.Remove(instanceId);
+            }
+        }
+
+        if (rerun > 0)
+        {
+            SignalActivityWork();
+        }
+
+        foreach (var marker in discard)
+        {
+            await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken);
+        }
+
+        if (adopted is not null)
+        {
+            // Received with the long lock timeout: back to the marker's short visibility, so a crash of this worker
+            // is recovered as quickly as the crash of the previous one.
+            await RenewMarkerAsync(instanceId, adopted, cancellationToken);
+        }
+
+        return failures;
+    }
+
+    /// <summary>Keeps the markers of instances with in-process activities invisible while this worker runs them.</summary>
+    private async Task RenewMarkersLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_markerRenewInterval, _time, _stop.Token);
+                List<(string InstanceId, MarkerRef Marker)> due;
+                lock (_gate)
+                {
+                    due = _inFlight.Where(e => e.Value is { MarkerId: not null, MarkerReceipt: not null }).Select(e => (e.Key, new MarkerRef(e.Value.MarkerId!, e.Value.MarkerReceipt!))).ToList();
+                }
+
+                foreach (var (instanceId, marker) in due)
+                {
+                    await RenewMarkerAsync(instanceId, marker, _stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is RequestFailedException or HttpRequestException or IOException)
+            {
+                // Storage hiccup: the next round retries well within the marker's visibility.
+            }
+        }
+    }
+
+    private async Task RenewMarkerAsync(string instanceId, MarkerRef marker, CancellationToken cancellationToken)
+    {
+        var queue = _clients.ControlQueues[_clients.Names.PartitionOf(instanceId)];
+        string? receipt = null;
+        try
+        {
+            receipt = (await queue.UpdateMessageAsync(marker.Id, marker.Receipt, visibilityTimeout: _markerVisibility, cancellationToken: cancellationToken)).Value.PopReceipt;
+        }
+        catch (RequestFailedException exception) when (exception.Status is 404 or 400)
+        {
+            // Received by a poll after a late renewal: the work item built from it adopts it again.
+        }
+
+        lock (_gate)
+        {
+            if (_inFlight.TryGetValue(instanceId, out var entry) && entry.MarkerId == marker.Id && entry.MarkerReceipt == marker.Receipt)
+            {
+                entry.MarkerReceipt = receipt;
+                if (receipt is null)
+                {
+                    entry.MarkerId = null;
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops what this worker believed about an instance after another worker wrote it.</summary>
+    private void Forget(string instanceId)
+    {
+        lock (_gate)
+        {
+            _inFlight.Remove(instanceId);
+            _sentinels.Remove(instanceId);
+            _writtenStates.Remove(instanceId);
+        }
+    }
+
+    private bool AlreadyWritten(string instanceId, string executionId, InstanceStateUpdate update)
+    {
+        lock (_gate)
+        {
+            return _writtenStates.TryGetValue(instanceId, out var written) && written.ExecutionId == executionId && written.State == update;
+        }
+    }
+
+    /// <summary>Caches per instance, bounded: past the bound the cache starts over (it only saves reads and writes).</summary>
+    private static void RememberBounded<T>(Dictionary<string, T> cache, string instanceId, T value)
+    {
+        if (cache.Count >= MaxCachedInstances && !cache.ContainsKey(instanceId))
+        {
+            cache.Clear();
+        }
+
+        cache[instanceId] = value;
     }
 
     // ---- tables ------------------------------------------------------------------------------------------
@@ -905,7 +1572,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// Writes new history rows, then moves the sentinel (with an ETag check) in the last batch: rows beyond the
     /// sentinel's count are invisible, so a crash or a lost race leaves the committed history as it was.
     /// </summary>
-    private async Task<string> AppendHistoryAsync(string instanceId, TableEntity? sentinel, OrchestrationCommit commit, IEnumerable<string> processedIds, CancellationToken cancellationToken)
+    private async Task<TableEntity> AppendHistoryAsync(string instanceId, TableEntity? sentinel, OrchestrationCommit commit, List<ReceivedMessage> delivered, CancellationToken cancellationToken)
     {
         var generation = sentinel?.GetInt32("Generation") ?? 0;
         var start = sentinel?.GetInt32("Count") ?? 0;
@@ -946,7 +1613,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             ["Generation"] = generation,
             ["Count"] = start + commit.NewEvents.Count,
             ["ExecutionId"] = commit.ExecutionId,
-            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(processedIds).TakeLast(MaxRememberedMessageIds)),
+            // Only queue messages can be redelivered; in-process results have no envelope to remember.
+            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(delivered.Where(m => m.EnvelopeId is not null).Select(m => m.EnvelopeId!)).TakeLast(MaxRememberedMessageIds)),
         };
         if (commit.State is { } state)
         {
@@ -970,9 +1638,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         try
         {
             var response = await _clients.History.SubmitTransactionAsync(last, cancellationToken);
-            return response.Value[^1].Headers.ETag?.ToString() ?? string.Empty;
+            newSentinel.ETag = response.Value[^1].Headers.ETag ?? default;
+            return newSentinel;
         }
-        catch (TableTransactionFailedException exception) when (exception.Status is 409 or 412)
+        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409 or 412)
         {
             throw new WorkItemLockLostException($"Instance '{instanceId}': history changed under this work item (split brain); nothing was committed.", exception);
         }
@@ -1102,13 +1771,29 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
     };
 
-    private sealed record ReceivedMessage(QueueClient Queue, string MessageId, string PopReceipt, int DequeueCount, string EnvelopeId, OrchestrationMessage Message);
+    /// <summary>A message for an instance: from a control queue, or (Queue null) an in-process activity result.</summary>
+    private sealed record ReceivedMessage(QueueClient? Queue, string? MessageId, string? PopReceipt, int DequeueCount, string? EnvelopeId, OrchestrationMessage Message);
+
+    /// <summary>A recovery marker received from a control queue.</summary>
+    private sealed record ReceivedMarker(QueueClient Queue, string MessageId, string PopReceipt, int DequeueCount, IReadOnlyList<int> Spilled);
+
+    private sealed record MarkerRef(string Id, string Receipt);
+
+    /// <summary>
+    /// One commit's activity decisions: outstanding in-process (<paramref name="Local"/>) and spilled task ids after
+    /// the commit, the new calls that run here and the ones that go to the work-item queue, the current marker.
+    /// </summary>
+    private sealed record ActivityPlan(HashSet<int> Local, HashSet<int> Spilled, List<ActivityMessage> RunHere, List<ActivityMessage> ToSpill, MarkerRef? Marker);
 
     private sealed record InstanceLock(long Token, TableEntity? Sentinel, List<ReceivedMessage> Messages);
 
     private sealed class InstanceBuffer
     {
         public List<ReceivedMessage> Pending { get; set; } = [];
+
+        public List<ReceivedMarker> Markers { get; set; } = [];
+
+        public bool HasWork => Pending.Count > 0 || Markers.Count > 0;
 
         public bool Locked { get; set; }
 
@@ -1123,7 +1808,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         /// <summary>Adds a message, replacing an earlier copy of the same queue message (re-received after its visibility expired).</summary>
         public void Add(ReceivedMessage message)
         {
-            var index = Pending.FindIndex(m => m.MessageId == message.MessageId);
+            var index = message.MessageId is null ? -1 : Pending.FindIndex(m => m.MessageId == message.MessageId);
             if (index >= 0)
             {
                 Pending[index] = message;
@@ -1135,17 +1820,26 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             Parked = false;
         }
+
+        public void AddMarker(ReceivedMarker marker)
+        {
+            Markers.RemoveAll(m => m.MessageId == marker.MessageId);
+            Markers.Add(marker);
+        }
     }
 
-    private sealed record ReceivedActivity(ActivityMessage Message, string MessageId, string PopReceipt, int DequeueCount)
+    /// <summary>An activity to run: from the work-item queue, or (MessageId null) an in-process one of an owned instance.</summary>
+    private sealed record ReceivedActivity(ActivityMessage Message, string? MessageId, string? PopReceipt, int DequeueCount, long Attempt = 0)
     {
         public ActivityWorkItem ToWorkItem() => new()
         {
             Message = Message,
             DequeueCount = DequeueCount - 1,
-            LockState = new ActivityLock(MessageId, PopReceipt),
+            LockState = MessageId is null ? new LocalActivityLock(Message, Attempt) : new ActivityLock(MessageId, PopReceipt!),
         };
     }
+
+    private sealed record LocalActivityLock(ActivityMessage Message, long Attempt);
 
     private sealed class ActivityLock(string messageId, string popReceipt)
     {

@@ -24,6 +24,8 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     private readonly HashSet<int> _owned = [];
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private int _liveWorkers = 1;
+    private int _round;
 
     public PartitionLeaseManager(TaskHubClients clients, AzureStorageOptions options, TimeProvider time, Func<int, bool> canRelease, Func<int, Task> onReleased)
     {
@@ -38,6 +40,9 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
 
     /// <summary>This worker's id (also its lease id).</summary>
     public string WorkerId => _leaseId;
+
+    /// <summary>Live workers on the hub (this one included) as of the latest membership listing.</summary>
+    public int LiveWorkers => Volatile.Read(ref _liveWorkers);
 
     public IReadOnlyCollection<int> Owned
     {
@@ -94,7 +99,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private string HeartbeatName => "workers/" + _leaseId;
+    private const string HeartbeatPrefix = "workers/";
+    private const string OwnerKey = "owner";
+
+    private string HeartbeatName => HeartbeatPrefix + _leaseId;
 
     private BlobClient LeaseBlob(int partition) => _clients.Leases.GetBlobClient($"control-{partition:D2}");
 
@@ -118,10 +126,13 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One round: renew the owned leases, and every other round (or while owning nothing) look at who is alive and
+    /// move towards an equal share. Idle cost per round is one renewal per owned partition plus half a listing; a
+    /// heartbeat blob is written only by a worker that owns no partition, since an owner shows in its leases.
+    /// </summary>
     private async Task BalanceAsync(CancellationToken cancellationToken)
     {
-        await _clients.Leases.GetBlobClient(HeartbeatName).UploadAsync(BinaryData.FromString(_time.GetUtcNow().ToString("O")), overwrite: true, cancellationToken);
-
         foreach (var partition in Owned)
         {
             try
@@ -140,7 +151,18 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             }
         }
 
+        if (_round++ % 2 != 0 && Owned.Count > 0)
+        {
+            return;
+        }
+
+        if (Owned.Count == 0)
+        {
+            await _clients.Leases.GetBlobClient(HeartbeatName).UploadAsync(BinaryData.FromString(_time.GetUtcNow().ToString("O")), overwrite: true, cancellationToken);
+        }
+
         var workers = await CountLiveWorkersAsync(cancellationToken);
+        Volatile.Write(ref _liveWorkers, workers);
         var partitions = _clients.ControlQueues.Count;
         var share = (partitions + workers - 1) / workers;
         var owned = Owned.OrderByDescending(p => p).ToList();
@@ -161,7 +183,11 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
 
             try
             {
-                await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken);
+                var blob = LeaseBlob(partition);
+                await blob.GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken);
+
+                // The owner's id on the leased blob is how the other workers count this one as alive.
+                await blob.SetMetadataAsync(new Dictionary<string, string> { [OwnerKey] = _leaseId }, new BlobRequestConditions { LeaseId = _leaseId }, cancellationToken);
                 lock (_gate)
                 {
                     _owned.Add(partition);
@@ -174,19 +200,27 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Owners of leased partitions plus workers with a fresh heartbeat (those that own none yet).</summary>
     private async Task<int> CountLiveWorkersAsync(CancellationToken cancellationToken)
     {
-        var live = 0;
+        var live = new HashSet<string>(StringComparer.Ordinal) { _leaseId };
         var cutoff = _time.GetUtcNow() - (3 * _renewInterval) - TimeSpan.FromSeconds(5);
-        await foreach (var blob in _clients.Leases.GetBlobsAsync(BlobTraits.None, BlobStates.None, "workers/", cancellationToken))
+        await foreach (var blob in _clients.Leases.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix: null, cancellationToken))
         {
-            if (blob.Properties.LastModified is { } modified && modified >= cutoff)
+            if (blob.Name.StartsWith(HeartbeatPrefix, StringComparison.Ordinal))
             {
-                live++;
+                if (blob.Properties.LastModified is { } modified && modified >= cutoff)
+                {
+                    live.Add(blob.Name[HeartbeatPrefix.Length..]);
+                }
+            }
+            else if (blob.Properties.LeaseState == LeaseState.Leased && blob.Metadata.TryGetValue(OwnerKey, out var owner))
+            {
+                live.Add(owner);
             }
         }
 
-        return Math.Max(1, live);
+        return live.Count;
     }
 
     private async Task ReleaseAsync(int partition, CancellationToken cancellationToken)

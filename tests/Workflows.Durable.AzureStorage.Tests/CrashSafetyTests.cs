@@ -26,6 +26,8 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
             State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
         });
 
+        await crashing.DisposeAsync(); // the crashed process polls no more
+
         // A new process on the same hub: the start message reappears once its visibility timeout ends, but its
         // event is already in history, so it is discarded instead of being applied again.
         var restarted = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false);
@@ -85,6 +87,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
             State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Completed, null, "\"done\"", "\"last words\"", null, null),
         });
         Assert.Equal(OrchestrationRuntimeStatus.Pending, (await crashing.GetInstanceAsync(id, false))!.RuntimeStatus);
+        await crashing.DisposeAsync(); // the crashed process polls no more
 
         var restarted = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false);
         using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
