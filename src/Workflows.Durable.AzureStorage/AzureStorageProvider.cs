@@ -1601,12 +1601,18 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         var lastBatchRows = Math.Min(rows.Count, BatchLimit - 1);
         var leading = rows.Count - lastBatchRows;
+
+        // Rows beyond the sentinel's count are invisible until the commit point, so the leading batches may be
+        // written in any order and at once (a 1,000-call fan-out is ten batches).
+        var batches = new List<Task>();
         for (var offset = 0; offset < leading; offset += BatchLimit)
         {
             var batch = rows.Skip(offset).Take(Math.Min(BatchLimit, leading - offset))
-                .Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r));
-            await _clients.History.SubmitTransactionAsync(batch, cancellationToken);
+                .Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
+            batches.Add(_clients.History.SubmitTransactionAsync(batch, cancellationToken));
         }
+
+        await Task.WhenAll(batches);
 
         var newSentinel = new TableEntity(instanceId, SentinelRowKey)
         {

@@ -41,6 +41,23 @@ public sealed class EpisodeProcessorTests
     }
 
     [Fact]
+    public void DuplicateActivityResultInALaterEpisode_IsNotRecordedInHistory()
+    {
+        var start = new ExecutionStarted(T0, "HelloSequence", "seq", "seq-exec", null);
+        var first = _processor.Process(WorkItem(new OrchestrationMessage("seq", "seq-exec", start)), null, []);
+        var firstResult = new OrchestrationMessage("seq", "seq-exec", new TaskCompleted(T0, 0, "\"Hello Tokyo!\""));
+        var second = _processor.Process(WorkItem(firstResult), first.ExecutorToKeep, null);
+        Assert.Contains(second.Commit.NewEvents, e => e is TaskCompleted { TaskScheduledId: 0 });
+
+        // The same result again (an at-least-once redelivery): nothing awaits it, so history does not record it.
+        var again = new OrchestrationMessage("seq", "seq-exec", new TaskCompleted(T0, 0, "\"Hello again!\""));
+        var third = _processor.Process(WorkItem(again), second.ExecutorToKeep, null);
+
+        Assert.DoesNotContain(third.Commit.NewEvents, e => e is TaskCompleted);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, third.Commit.State!.Status);
+    }
+
+    [Fact]
     public void RedeliveredStartFromTheSameParentCall_IsDroppedSilently()
     {
         var (executor, start) = StartChild();

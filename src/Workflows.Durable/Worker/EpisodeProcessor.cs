@@ -228,7 +228,14 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         long replayed)
     {
         var events = prefix ?? new List<HistoryEvent>(accepted.Count + result.NewActions.Count + 2);
-        events.AddRange(accepted);
+        foreach (var historyEvent in accepted)
+        {
+            if (!executor.IsDuplicateResult(historyEvent))
+            {
+                events.Add(historyEvent);
+            }
+        }
+
         var executionId = started.ExecutionId;
         foreach (var action in result.NewActions)
         {

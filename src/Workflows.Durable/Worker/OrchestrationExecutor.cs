@@ -27,6 +27,7 @@ internal sealed class OrchestrationExecutor
     private readonly List<EventRaised> _unconsumedEvents = [];
     private readonly List<HistoryEvent> _heldWhileSuspended = [];
     private readonly List<HistoryEvent> _ignoredAfterCompletion = [];
+    private readonly HashSet<HistoryEvent> _duplicateResults = new(ReferenceEqualityComparer.Instance);
     private readonly ContextImpl _context;
     private Task<object?>? _runTask;
     private int _nextSequence;
@@ -70,6 +71,12 @@ internal sealed class OrchestrationExecutor
     /// </summary>
     public IReadOnlyList<HistoryEvent> IgnoredAfterCompletion => _ignoredAfterCompletion;
 
+    /// <summary>
+    /// True for a result of the latest episode that completed nothing (a second delivery of an activity or
+    /// sub-orchestration result that is already in history): it is not recorded, so history never holds two results for one call.
+    /// </summary>
+    public bool IsDuplicateResult(HistoryEvent historyEvent) => _duplicateResults.Contains(historyEvent);
+
     /// <summary>Sub-orchestrations started and not yet finished (for recursive terminate).</summary>
     public IReadOnlyCollection<string> OpenSubOrchestrationInstanceIds => _openSubOrchestrations.Values;
 
@@ -85,6 +92,7 @@ internal sealed class OrchestrationExecutor
     {
         _isReplaying = false;
         _ignoredAfterCompletion.Clear();
+        _duplicateResults.Clear();
         Apply(newEvents);
         FailIfNothingDurableIsPending();
 
@@ -350,6 +358,10 @@ internal sealed class OrchestrationExecutor
         {
             // A redelivered activity result, or a timer whose wait was cancelled: nothing awaits it any more.
             WorkerLog.IgnoredEvent(_logger, InstanceId, historyEvent.GetType().Name, id);
+            if (historyEvent is TaskCompleted or TaskFailed or SubOrchestrationInstanceCompleted or SubOrchestrationInstanceFailed)
+            {
+                _duplicateResults.Add(historyEvent);
+            }
         }
 
         return false;
