@@ -47,6 +47,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private bool _started;
+    private int _disposed;
     private Task? _markerLoop;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
@@ -95,6 +96,11 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Stops polling, releases the partition leases (so other workers take over at once) and stops renewing them.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         await _controlPoller.DisposeAsync();
         await _activityPoller.DisposeAsync();
