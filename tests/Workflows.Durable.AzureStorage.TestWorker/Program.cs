@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Workflows.Durable;
 using Workflows.Durable.AzureStorage;
 using Workflows.Durable.AzureStorage.TestWorker;
@@ -6,7 +7,7 @@ using Workflows.Durable.Worker;
 
 // A worker process for the multi-process tests. Protocol on stdout, one line each: "ready <pid>" once the worker
 // runs, "owned <p,q,...|none>" whenever its set of partitions changes, "executed <n>" after each recorded activity,
-// "stopped" after a graceful stop. It stops gracefully (finishing work in flight and releasing its leases) on a
+// "stopped" after a graceful stop. The worker's warnings and errors go to stderr, which the tests show on failure. It stops gracefully (finishing work in flight and releasing its leases) on a
 // "stop" line or when stdin closes, so it never outlives a test process that dies; tests kill it to crash it.
 TestWorkerArgs settings;
 try
@@ -34,12 +35,26 @@ using var journal = new ExecutionJournal(settings.JournalPath);
 var registry = new DurableTaskRegistry();
 TestOrchestrations.RegisterAll(registry);
 RecordedWork.Register(registry, journal, settings.ActivityDelay, stdout);
-var worker = new DurableTaskWorker(provider, registry, new DurableTaskWorkerOptions
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .SetMinimumLevel(LogLevel.Warning)
+    .AddSimpleConsole(console =>
+    {
+        console.SingleLine = true;
+        console.TimestampFormat = "HH:mm:ss.fff ";
+    })
+    .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
+var workerOptions = new DurableTaskWorkerOptions
 {
     MaxConcurrentActivityFunctions = settings.MaxConcurrentActivities,
     MaxConcurrentOrchestratorFunctions = 4,
-    ActivityLockRenewalInterval = settings.LockTimeout / 3,
-});
+};
+if (settings.LockTimeout is { } lockTimeout)
+{
+    // A running activity's lock is renewed well before it would expire.
+    workerOptions.ActivityLockRenewalInterval = lockTimeout / 3;
+}
+
+var worker = new DurableTaskWorker(provider, registry, workerOptions, loggerFactory);
 
 await worker.StartAsync(CancellationToken.None);
 await stdout.WriteLineAsync($"ready {Environment.ProcessId}");

@@ -10,7 +10,7 @@ internal sealed class TestWorkerArgs
 {
     public const string Usage =
         "usage: Workflows.Durable.AzureStorage.TestWorker worker --connection-string CS --hub NAME --journal PATH [--partitions 4] "
-        + "[--lease-duration-s 15] [--lease-renew-ms 1000] [--lock-timeout-s 15] [--activity-delay-ms 5] [--max-activities 8]";
+        + "[--lease-duration-s 15] [--lease-renew-ms 1000] [--lock-timeout-s S] [--activity-delay-ms 5] [--max-activities 8]";
 
     private static readonly string[] Known =
         ["connection-string", "hub", "journal", "partitions", "lease-duration-s", "lease-renew-ms", "lock-timeout-s", "activity-delay-ms", "max-activities"];
@@ -27,8 +27,11 @@ internal sealed class TestWorkerArgs
 
     public TimeSpan LeaseRenewInterval { get; init; }
 
-    /// <summary>How long a received message stays invisible to other workers; a killed worker's messages come back after it.</summary>
-    public TimeSpan LockTimeout { get; init; }
+    /// <summary>
+    /// How long a received message stays invisible to other workers, so a killed worker's messages come back after
+    /// it; null for the provider's default.
+    /// </summary>
+    public TimeSpan? LockTimeout { get; init; }
 
     public TimeSpan ActivityDelay { get; init; }
 
@@ -67,7 +70,7 @@ internal sealed class TestWorkerArgs
             Partitions = Int(options, "partitions", 4),
             LeaseDuration = TimeSpan.FromSeconds(Int(options, "lease-duration-s", 15)),
             LeaseRenewInterval = TimeSpan.FromMilliseconds(Int(options, "lease-renew-ms", 1000)),
-            LockTimeout = TimeSpan.FromSeconds(Int(options, "lock-timeout-s", 15)),
+            LockTimeout = options.ContainsKey("lock-timeout-s") ? TimeSpan.FromSeconds(Int(options, "lock-timeout-s", 0)) : null,
             ActivityDelay = TimeSpan.FromMilliseconds(Int(options, "activity-delay-ms", 5)),
             MaxConcurrentActivities = Int(options, "max-activities", 8),
         };
