@@ -7,8 +7,9 @@ using Workflows.Durable.Worker;
 
 // A worker process for the multi-process tests. Protocol on stdout, one line each: "ready <pid>" once the worker
 // runs, "owned <p,q,...|none>" whenever its set of partitions changes, "executed <n>" after each recorded activity,
-// "stopped" after a graceful stop. The worker's warnings and errors go to stderr, which the tests show on failure. It stops gracefully (finishing work in flight and releasing its leases) on a
-// "stop" line or when stdin closes, so it never outlives a test process that dies; tests kill it to crash it.
+// "stopped" after a graceful stop. The worker's warnings and errors go to stderr, which the tests show on failure.
+// It stops gracefully (finishing work in flight and releasing its leases) on a "stop" line or when stdin closes, so
+// it never outlives a test process that dies; tests kill it to crash it.
 TestWorkerArgs settings;
 try
 {

@@ -116,7 +116,13 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
         var process = new Process { StartInfo = start };
         var worker = new TestWorkerProcess(name, journalPath, process);
         process.OutputDataReceived += (_, e) => worker.OnOutput(e.Data);
-        process.ErrorDataReceived += (_, e) => worker.Remember("stderr: " + e.Data);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                worker.Remember("stderr: " + e.Data);
+            }
+        };
         try
         {
             process.Start();
