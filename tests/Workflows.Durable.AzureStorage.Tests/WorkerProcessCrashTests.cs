@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Workflows.Durable.AzureStorage.TestWorker;
+using Workflows.Durable.Client;
+using Workflows.Durable.History;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Workflows.Durable.AzureStorage.Tests;
+
+/// <summary>A worker process killed in the middle of a large fan-out; a new process finishes it.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputHelper output) : IDisposable
+{
+    private const int Activities = 1000;
+
+    /// <summary>Sum of i² for i in [0, 1000).</summary>
+    private const long ExpectedSum = 332_833_500;
+
+    /// <summary>A quarter of the fan-out: late enough that some results may be committed, early enough that most are not.</summary>
+    private const int KillAfterExecutions = 250;
+
+    /// <summary>Half the fan-out: the kill does not wait for a committed result beyond this.</summary>
+    private const int KillAtLatestAfterExecutions = 500;
+
+    private readonly string _journals = Directory.CreateTempSubdirectory("workflows-crash-").FullName;
+
+    // Un-skip with the provider rewrite. On the engine of 8d2f526 it fails every time (4 of 4 runs): the kill lands
+    // in step 1 of the first episode's commit (1,000 work items are sent before the history commit point), so the
+    // activities run from an episode that never commits; the new worker re-runs that episode, and every result, the
+    // killed worker's and the re-runs', is appended to history instead of being dropped:
+    // "506 TaskScheduled events have more than one committed result. History: OrchestratorStarted ExecutionStarted
+    // TaskCompleted×31 TaskScheduled×1000 OrchestratorCompleted OrchestratorStarted TaskCompleted×1476 ...".
+    [Fact(Skip = "Fails on the current provider: results for calls that are already complete, or not yet in history, are appended to history (see the comment above).")]
+    public async Task KillWorkerProcess_MidFanOutOfOneThousand_NewWorkerFinishesWithOneCommittedCompletionPerTask()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(240));
+        var clock = Stopwatch.StartNew();
+        var hub = azurite.NewHub(partitionCount: 4);
+        // 20 ms per activity and 8 at a time: at least 2.5 s of activity work, so the kill lands mid-run. The
+        // killed worker's leases expire after 15 s and its received messages come back after 15 s.
+        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.FromMilliseconds(20))
+        {
+            LockTimeout = TimeSpan.FromSeconds(15),
+        };
+        await using var clientProvider = new AzureStorageProvider(hub);
+        var client = new DurableTaskClient(clientProvider);
+        var transcripts = new List<TestWorkerProcess>();
+        try
+        {
+            await using var crashing = await TestWorkerProcess.StartAsync("crashing", settings, deadline.Token);
+            transcripts.Add(crashing);
+            var id = await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, Activities, cancellationToken: deadline.Token);
+            output.WriteLine($"{clock.Elapsed}: scheduled");
+
+            // Kill by observation, not by time: once the worker has run a quarter of the activities and some of
+            // their results are committed, or has run half of them (an engine that commits results late). The
+            // assertions below hold wherever the kill lands, also before the first commit or after the last.
+            await crashing.WaitUntilAsync(w => w.Executed >= KillAfterExecutions, $"execute {KillAfterExecutions} activities", deadline.Token);
+            output.WriteLine($"{clock.Elapsed}: executed {crashing.Executed}");
+            await UntilAsync(async () => crashing.Executed >= KillAtLatestAfterExecutions || await HasCommittedCompletionAsync(client, id, deadline.Token), deadline.Token);
+            await crashing.KillAsync();
+            var atKill = await client.GetOrchestrationHistoryAsync(id, deadline.Token);
+            output.WriteLine(
+                $"{clock.Elapsed}: killed after {crashing.Executed} executions; committed then: {atKill.OfType<TaskScheduled>().Count()} scheduled, "
+                + $"{atKill.OfType<TaskCompleted>().Count()} completed");
+
+            await using var recovering = await TestWorkerProcess.StartAsync("recovering", settings, deadline.Token);
+            transcripts.Add(recovering);
+            output.WriteLine($"{clock.Elapsed}: new worker ready");
+            var result = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, deadline.Token);
+            output.WriteLine($"{clock.Elapsed}: completed");
+
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+            Assert.Equal(ExpectedSum, result.ReadOutputAs<long>());
+            HistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), Activities);
+
+            var executions = ExecutionJournal.Read(crashing.JournalPath, crashing.Name)
+                .Concat(ExecutionJournal.Read(recovering.JournalPath, recovering.Name))
+                .ToList();
+            Assert.Equal(Activities, executions.Select(e => e.IdempotencyKey).Distinct(StringComparer.Ordinal).Count());
+            output.WriteLine(
+                $"executions: {executions.Count(e => e.Worker == crashing.Name)} by the killed worker, "
+                + $"{executions.Count(e => e.Worker == recovering.Name)} by the new one ({executions.Count - Activities} re-runs)");
+        }
+        catch
+        {
+            transcripts.ForEach(w => output.WriteLine(w.Transcript));
+            throw;
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_journals, recursive: true);
+
+    private static async Task<bool> HasCommittedCompletionAsync(DurableTaskClient client, string instanceId, CancellationToken cancellationToken)
+    {
+        var history = await client.GetOrchestrationHistoryAsync(instanceId, cancellationToken);
+        return history.Any(e => e is TaskCompleted or ExecutionCompleted);
+    }
+
+    /// <summary>Polls storage (external state, no event to wait on) until the condition holds or the deadline passes.</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken deadline)
+    {
+        while (!await condition())
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), deadline);
+        }
+    }
+}
