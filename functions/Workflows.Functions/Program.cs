@@ -4,7 +4,7 @@ using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Durable.InMemory;
 using Workflows.Durable.Worker;
-using Workflows.Functions;
+using Workflows.Host;
 using Workflows.Functions.Samples;
 
 // Until the Functions-style host and the Azure Storage task hub land, the app runs its samples on the
@@ -18,21 +18,21 @@ using var loggerFactory = LoggerFactory.Create(builder => builder
 var logger = loggerFactory.CreateLogger("Workflows.Functions");
 
 using var provider = new InMemoryStorageProvider();
-var registry = new DurableTaskRegistry().AddWorkflowFunctions();
+var registry = new DurableTaskRegistry().AddFunctions(typeof(HelloSequence).Assembly);
 var worker = new DurableTaskWorker(provider, registry, new DurableTaskWorkerOptions(), loggerFactory);
 await worker.StartAsync(CancellationToken.None);
 var client = new DurableTaskClient(provider);
 
 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
 var clock = Stopwatch.StartNew();
-var hello = await client.ScheduleNewOrchestrationInstanceAsync(HelloSequenceOrchestrator.Name, "Amsterdam");
+var hello = await client.ScheduleNewOrchestrationInstanceAsync(HelloSequence.Name, "Amsterdam");
 var helloResult = await client.WaitForInstanceCompletionAsync(hello, true, timeout.Token);
-Console.WriteLine($"{HelloSequenceOrchestrator.Name} {hello}: {helloResult.RuntimeStatus} {helloResult.SerializedOutput}");
+Console.WriteLine($"{HelloSequence.Name} {hello}: {helloResult.RuntimeStatus} {helloResult.SerializedOutput}");
 
 clock.Restart();
-var fan = await client.ScheduleNewOrchestrationInstanceAsync(FanOutFanInOrchestrator.Name, fanOutCount);
+var fan = await client.ScheduleNewOrchestrationInstanceAsync(FanOutFanIn.Name, fanOutCount);
 var fanResult = await client.WaitForInstanceCompletionAsync(fan, true, timeout.Token);
-Console.WriteLine($"{FanOutFanInOrchestrator.Name}({fanOutCount}) {fan}: {fanResult.RuntimeStatus} {fanResult.SerializedOutput} in {clock.Elapsed.TotalMilliseconds:F0} ms");
+Console.WriteLine($"{FanOutFanIn.Name}({fanOutCount}) {fan}: {fanResult.RuntimeStatus} {fanResult.SerializedOutput} in {clock.Elapsed.TotalMilliseconds:F0} ms");
 
 foreach (var historyEvent in await client.GetOrchestrationHistoryAsync(hello))
 {

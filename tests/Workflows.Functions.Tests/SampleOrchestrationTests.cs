@@ -2,6 +2,7 @@ using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
 using Workflows.Functions.Samples;
+using Workflows.Host;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -11,9 +12,9 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task HelloSequence_GreetsInputCityThenSeattleAndLondon()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
 
-        var result = await harness.RunAsync(HelloSequenceOrchestrator.Name, "Lisbon");
+        var result = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal(["Hello Lisbon!", "Hello Seattle!", "Hello London!"], result.ReadOutputAs<string[]>()!);
@@ -22,9 +23,9 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_SumsSquares()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
 
-        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, 500);
+        var result = await harness.RunAsync(FanOutFanIn.Name, 500);
 
         Assert.Equal(Enumerable.Range(0, 500).Sum(i => (long)i * i), result.ReadOutputAs<long>());
     }
@@ -32,9 +33,9 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
 
-        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, -1);
+        var result = await harness.RunAsync(FanOutFanIn.Name, -1);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
         Assert.Contains("count must be between 0 and 100000", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
