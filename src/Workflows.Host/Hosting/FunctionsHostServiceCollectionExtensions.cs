@@ -1,0 +1,59 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Workflows.Durable.Client;
+
+namespace Workflows.Host;
+
+/// <summary>Registers the Functions-style host.</summary>
+public static class FunctionsHostServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the host for the functions of <paramref name="functionsAssembly"/>: options from
+    /// <paramref name="configuration"/> (host.json under <c>AzureFunctionsJobHost</c>, app settings), validated
+    /// now; function discovery; the task hub and worker; the <see cref="DurableTaskClient"/>.
+    /// </summary>
+    /// <exception cref="HostConfigurationException">A setting is invalid; the message names it.</exception>
+    /// <exception cref="FunctionIndexingException">A function is malformed; the message names it.</exception>
+    public static IServiceCollection AddFunctionsHost(
+        this IServiceCollection services, Assembly functionsAssembly, IConfiguration configuration, string? scriptRoot = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(functionsAssembly);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var warnings = new HostStartupWarnings();
+        var options = new FunctionsHostOptions { ScriptRoot = scriptRoot ?? Directory.GetCurrentDirectory() };
+        HostJsonConfiguration.Bind(configuration, options, warnings);
+        options.Validate();
+        var catalog = FunctionDiscovery.Discover(functionsAssembly, key => configuration[key]);
+
+        services.AddSingleton(warnings);
+        services.AddSingleton(catalog);
+        services.AddSingleton(Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TaskHubRuntime>();
+        services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
+        services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
+        services.AddHostedService<FunctionListing>();
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
+        services.AddLogging(logging =>
+        {
+            foreach (var (category, level) in options.LogLevels)
+            {
+                if (string.Equals(category, "default", StringComparison.OrdinalIgnoreCase))
+                {
+                    logging.SetMinimumLevel(level);
+                }
+                else
+                {
+                    logging.AddFilter(category, level);
+                }
+            }
+        });
+        return services;
+    }
+}
