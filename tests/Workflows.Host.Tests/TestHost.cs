@@ -51,7 +51,7 @@ internal sealed class TestHost : IAsyncDisposable
         args.AddRange(settings.Select(static s => "--" + s));
         try
         {
-            var builder = FunctionsHost.CreateBuilder([.. args], typeof(HelloSequence).Assembly);
+            var builder = new FunctionsHostBuilder([.. args], typeof(HelloSequence).Assembly.GetTypes().Append(typeof(TestFunctions)));
             configureServices?.Invoke(builder.Services);
             var app = builder.Build();
             await app.StartAsync();
@@ -81,6 +81,45 @@ internal sealed class TestHost : IAsyncDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
         }
     }
+
+    /// <summary>Polls the instance's status until <paramref name="condition"/> holds; returns that status JSON.</summary>
+    public async Task<JsonElement> WaitForStatusAsync(string instanceId, Func<JsonElement, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        while (true)
+        {
+            using var response = await Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{instanceId}", UriKind.Relative), timeout.Token);
+            if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
+            {
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>(timeout.Token);
+                if (condition(body))
+                {
+                    return body;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+        }
+    }
+
+    /// <summary>POSTs <paramref name="json"/> (raw) and returns the response.</summary>
+    public Task<HttpResponseMessage> PostAsync(string path, string? json = null) =>
+        Http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json ?? string.Empty, System.Text.Encoding.UTF8, "application/json"));
+
+    /// <summary>Starts <paramref name="orchestrator"/> through the generic starter and returns its instance id.</summary>
+    public async Task<string> StartAsync(string orchestrator, string? json = null, string? instanceId = null)
+    {
+        using var response = await PostAsync(instanceId is null ? $"api/orchestrators/{orchestrator}" : $"api/orchestrators/{orchestrator}/{instanceId}", json);
+        if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"Start of {orchestrator} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    public static bool IsStatus(JsonElement status, string runtimeStatus) =>
+        status.GetProperty("runtimeStatus").GetString() == runtimeStatus;
 
     public async ValueTask DisposeAsync()
     {

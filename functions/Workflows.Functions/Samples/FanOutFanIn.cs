@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Http;
 using Workflows.Durable;
+using Workflows.Durable.Client;
 using Workflows.Host;
 
 namespace Workflows.Functions.Samples;
@@ -43,4 +45,17 @@ public static class FanOutFanIn
 
     [Function(SquareName)]
     public static int Square([ActivityTrigger] int value) => value * value;
+
+    /// <summary>Typed starter: <c>POST /api/fanout/{count}</c> answers 202 with the check-status links.</summary>
+    [Function("FanOutFanIn_HttpStart")]
+    public static async Task<IResult> HttpStart(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "fanout/{count:int}")] HttpRequest request,
+        [DurableClient] DurableTaskClient client,
+        int count,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, count, cancellationToken: cancellationToken);
+        return client.CreateCheckStatusResponse(request, instanceId);
+    }
 }

@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Workflows.Durable;
+using Workflows.Durable.Client;
 using Workflows.Host;
 
 namespace Workflows.Functions.Samples;
@@ -34,4 +36,17 @@ public static class HelloSequence
 
     [Function(SayHelloName)]
     public static string SayHello([ActivityTrigger] string city) => $"Hello {city}!";
+
+    /// <summary>Typed starter: <c>POST /api/hello/{city}</c> answers 202 with the check-status links.</summary>
+    [Function("HelloSequence_HttpStart")]
+    public static async Task<IResult> HttpStart(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "hello/{city?}")] HttpRequest request,
+        [DurableClient] DurableTaskClient client,
+        string? city,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, city, cancellationToken: cancellationToken);
+        return client.CreateCheckStatusResponse(request, instanceId);
+    }
 }

@@ -62,7 +62,7 @@ internal sealed class FunctionListing(
         }
 
         text.AppendLine()
-            .Append("Start any orchestrator: [POST] ").Append(baseAddress).AppendLine("/api/orchestrators/{name}[/{instanceId}]")
+            .Append("Start any orchestrator: [POST] ").Append(baseAddress).Append('/').Append(options.Value.RoutePrefix.Length == 0 ? string.Empty : options.Value.RoutePrefix + "/").AppendLine("orchestrators/{name}[/{instanceId}]")
             .Append("Durable Functions HTTP API: ").Append(baseAddress).AppendLine("/runtime/webhooks/durabletask/")
             .AppendLine();
         return text.ToString();

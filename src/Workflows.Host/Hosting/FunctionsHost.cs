@@ -11,5 +11,9 @@ public static class FunctionsHost
     /// <summary>Creates a builder for the functions of <paramref name="functionsAssembly"/>.</summary>
     /// <exception cref="HostConfigurationException">A setting is invalid; the message names it.</exception>
     /// <exception cref="FunctionIndexingException">A function is malformed; the message names it.</exception>
-    public static FunctionsHostBuilder CreateBuilder(string[] args, Assembly functionsAssembly) => new(args, functionsAssembly);
+    public static FunctionsHostBuilder CreateBuilder(string[] args, Assembly functionsAssembly)
+    {
+        ArgumentNullException.ThrowIfNull(functionsAssembly);
+        return new(args, functionsAssembly.GetTypes());
+    }
 }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -21,9 +20,8 @@ public sealed class FunctionsHostBuilder
 
     private readonly WebApplicationBuilder _builder;
 
-    internal FunctionsHostBuilder(string[] args, Assembly functionsAssembly)
+    internal FunctionsHostBuilder(string[] args, IEnumerable<Type> functionTypes)
     {
-        ArgumentNullException.ThrowIfNull(functionsAssembly);
         _builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
         var scriptRoot = _builder.Configuration["AzureWebJobsScriptRoot"] ?? FindScriptRoot();
         var exportToEnvironment = !string.Equals(_builder.Configuration["WorkflowsExportLocalSettings"], "false", StringComparison.OrdinalIgnoreCase);
@@ -34,7 +32,7 @@ public sealed class FunctionsHostBuilder
         }
 
         _builder.Logging.AddSimpleConsole(static console => console.SingleLine = true);
-        _builder.Services.AddFunctionsHost(functionsAssembly, _builder.Configuration, scriptRoot);
+        _builder.Services.AddFunctionsHost(functionTypes, _builder.Configuration, scriptRoot);
     }
 
     /// <summary>Services, for the app's own registrations and test doubles (e.g. a fake <see cref="TimeProvider"/>).</summary>
@@ -55,6 +53,7 @@ public sealed class FunctionsHostBuilder
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRouting();
         app.MapHttpFunctions(catalog, options);
+        app.MapDurableHttpApi(catalog, options);
         return app;
     }
 

@@ -22,14 +22,20 @@ public static class FunctionsHostServiceCollectionExtensions
     public static IServiceCollection AddFunctionsHost(
         this IServiceCollection services, Assembly functionsAssembly, IConfiguration configuration, string? scriptRoot = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(functionsAssembly);
+        return services.AddFunctionsHost(functionsAssembly.GetTypes(), configuration, scriptRoot);
+    }
+
+    /// <summary>As the public overload, for the functions of the given types only (tests mix apps).</summary>
+    internal static IServiceCollection AddFunctionsHost(this IServiceCollection services, IEnumerable<Type> functionTypes, IConfiguration configuration, string? scriptRoot)
+    {
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var warnings = new HostStartupWarnings();
         var options = new FunctionsHostOptions { ScriptRoot = scriptRoot ?? Directory.GetCurrentDirectory() };
         HostJsonConfiguration.Bind(configuration, options, warnings);
         options.Validate();
-        var catalog = FunctionDiscovery.Discover(functionsAssembly, key => configuration[key]);
+        var catalog = FunctionDiscovery.Discover(functionTypes, key => configuration[key]);
 
         services.AddSingleton(warnings);
         services.AddSingleton(catalog);
@@ -39,6 +45,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
         services.AddHostedService<FunctionListing>();
+        services.AddSingleton<CheckStatusLinks>();
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
         services.AddLogging(logging =>
         {
