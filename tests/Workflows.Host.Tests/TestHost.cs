@@ -46,6 +46,8 @@ internal sealed class TestHost : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
             "--WorkflowsExportLocalSettings=false",
+            // Local development over loopback: keys unchecked unless a test turns them on (WorkflowsEnforceKeys=true).
+            "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
             storageConnectionString is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + storageConnectionString,
         };
         args.AddRange(settings.Select(static s => "--" + s));
@@ -117,6 +119,9 @@ internal sealed class TestHost : IAsyncDisposable
 
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
+
+    /// <summary>The host's keys, as stored.</summary>
+    internal HostKeys Keys => App.Services.GetRequiredService<HostKeyProvider>().Keys;
 
     public static bool IsStatus(JsonElement status, string runtimeStatus) =>
         status.GetProperty("runtimeStatus").GetString() == runtimeStatus;

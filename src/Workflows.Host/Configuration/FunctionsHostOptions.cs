@@ -48,6 +48,16 @@ public sealed class FunctionsHostOptions
     /// <summary>Storage connection string (app setting <c>AzureWebJobsStorage</c>); <c>UseDevelopmentStorage=true</c> is Azurite.</summary>
     public string? StorageConnectionString { get; set; }
 
+    /// <summary>
+    /// Whether HTTP endpoints check keys (app setting <c>WorkflowsEnforceKeys</c>). Defaults to true; false only in
+    /// local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>), and even then only loopback requests
+    /// go unchecked.
+    /// </summary>
+    public bool EnforceKeys { get; set; } = true;
+
+    /// <summary>True in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>, as the Core Tools set it).</summary>
+    public bool IsLocalDevelopment { get; set; }
+
     /// <summary>Folder with host.json and local.settings.json (the function app's root).</summary>
     public string ScriptRoot { get; set; } = Directory.GetCurrentDirectory();
 
@@ -81,6 +91,11 @@ public sealed class FunctionsHostOptions
         if (FunctionTimeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1)))
         {
             throw new HostConfigurationException($"functionTimeout must be positive and at most 1.00:00:00 (or -1 for none); got {timeout}.");
+        }
+
+        if (!EnforceKeys && !IsLocalDevelopment)
+        {
+            throw new HostConfigurationException("WorkflowsEnforceKeys=false is allowed only in local development (AZURE_FUNCTIONS_ENVIRONMENT=Development).");
         }
 
         if (StorageKind == HostStorageKind.AzureStorage && string.IsNullOrWhiteSpace(StorageConnectionString))

@@ -99,6 +99,11 @@ internal static class HostJsonConfiguration
                 ? parsedKind
                 : throw new HostConfigurationException($"WorkflowsStorageProvider must be AzureStorage or InMemory; got '{kind}'.");
         options.StorageConnectionString = configuration["AzureWebJobsStorage"] ?? options.StorageConnectionString;
+        options.IsLocalDevelopment = string.Equals(configuration["AZURE_FUNCTIONS_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
+        var enforce = configuration["WorkflowsEnforceKeys"];
+        options.EnforceKeys = enforce is null
+            ? !options.IsLocalDevelopment
+            : bool.TryParse(enforce, out var parsedEnforce) ? parsedEnforce : throw new HostConfigurationException($"WorkflowsEnforceKeys must be true or false; got '{enforce}'.");
     }
 
     private static List<KeyValuePair<string, string?>> Flatten(string path, string fileName, string? prefix)

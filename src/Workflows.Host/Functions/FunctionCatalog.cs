@@ -16,21 +16,22 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
     /// <summary>Registers the orchestrators and activities with the engine's registry.</summary>
     public void AddTo(DurableTaskRegistry registry, IServiceProvider? services)
     {
+        var metrics = services?.GetService<FunctionMetrics>();
         foreach (var function in Functions)
         {
             switch (function.Kind)
             {
-                case FunctionKind.Orchestrator when function.Method is null:
-                    registry.AddOrchestrator(function.Name, () => (ITaskOrchestrator)Create(function.ImplementationType, services));
-                    break;
                 case FunctionKind.Orchestrator:
-                    registry.AddOrchestrator(function.Name, () => new MethodOrchestrator(function, services));
-                    break;
-                case FunctionKind.Activity when function.Method is null:
-                    registry.AddActivity(function.Name, () => (ITaskActivity)Create(function.ImplementationType, services));
+                    registry.AddOrchestrator(function.Name, () => new MeasuredOrchestrator(
+                        function.Method is null ? (ITaskOrchestrator)Create(function.ImplementationType, services) : new MethodOrchestrator(function, services),
+                        function.Name,
+                        metrics));
                     break;
                 case FunctionKind.Activity:
-                    registry.AddActivity(function.Name, () => new MethodActivity(function, services));
+                    registry.AddActivity(function.Name, () => new MeasuredActivity(
+                        function.Method is null ? (ITaskActivity)Create(function.ImplementationType, services) : new MethodActivity(function, services),
+                        function.Name,
+                        metrics));
                     break;
                 default:
                     break;
@@ -48,6 +49,24 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
 
         public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
             function.InvokeAsync(new InvocationContext { FunctionName = function.Name, Services = services, Orchestration = context, TriggerValue = input });
+    }
+
+    /// <summary>Counts and times an orchestrator's executions when the host has metrics.</summary>
+    private sealed class MeasuredOrchestrator(ITaskOrchestrator inner, string name, FunctionMetrics? metrics) : ITaskOrchestrator
+    {
+        public Type InputType => inner.InputType;
+
+        public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
+            metrics is null ? inner.RunAsync(context, input) : metrics.MeasureAsync(name, "orchestrationTrigger", () => inner.RunAsync(context, input));
+    }
+
+    /// <summary>Counts and times an activity's invocations when the host has metrics.</summary>
+    private sealed class MeasuredActivity(ITaskActivity inner, string name, FunctionMetrics? metrics) : ITaskActivity
+    {
+        public Type InputType => inner.InputType;
+
+        public Task<object?> RunAsync(TaskActivityContext context, object? input) =>
+            metrics is null ? inner.RunAsync(context, input) : metrics.MeasureAsync(name, "activityTrigger", () => inner.RunAsync(context, input));
     }
 
     /// <summary>An activity function method seen as the engine's activity shape.</summary>

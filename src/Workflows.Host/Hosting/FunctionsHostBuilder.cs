@@ -52,8 +52,10 @@ public sealed class FunctionsHostBuilder
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<KeyAuthorizationMiddleware>();
         app.MapHttpFunctions(catalog, options);
         app.MapDurableHttpApi(catalog, options);
+        app.MapHostAdminEndpoints();
         return app;
     }
 

@@ -44,11 +44,16 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
+        services.AddSingleton<HostKeyProvider>();
+        services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
+        services.AddSingleton<FunctionMetrics>();
         services.AddHostedService<FunctionListing>();
         services.AddSingleton<CheckStatusLinks>();
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
         services.AddLogging(logging =>
         {
+            // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
             foreach (var (category, level) in options.LogLevels)
             {
                 if (string.Equals(category, "default", StringComparison.OrdinalIgnoreCase))

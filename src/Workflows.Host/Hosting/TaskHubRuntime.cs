@@ -29,10 +29,17 @@ internal sealed class TaskHubRuntime(
     private IStorageProvider? _provider;
     private DurableTaskWorker? _worker;
     private DurableTaskClient? _client;
+    private IHostStateStore? _state;
 
     public IStorageProvider Provider => _provider ?? throw NotStarted();
 
     public DurableTaskClient Client => _client ?? throw NotStarted();
+
+    /// <summary>Keys, timer schedules and timer leases, next to the task hub.</summary>
+    public IHostStateStore State => _state ?? throw NotStarted();
+
+    /// <summary>Storage requests of the hub and the host state; null on the in-memory backend.</summary>
+    public StorageTransactionCounter? TransactionCounter => AzureClients?.Counter;
 
     /// <summary>The Azure Storage clients of the hub; null on the in-memory backend.</summary>
     public TaskHubClients? AzureClients => (_provider as AzureStorageProvider)?.Clients;
@@ -44,6 +51,7 @@ internal sealed class TaskHubRuntime(
         if (settings.StorageKind == HostStorageKind.InMemory)
         {
             _provider = new InMemoryStorageProvider();
+            _state = new InMemoryHostStateStore(timeProvider);
             storage = "the in-memory backend";
         }
         else
@@ -60,6 +68,7 @@ internal sealed class TaskHubRuntime(
             var provider = new AzureStorageProvider(azure, timeProvider);
             await provider.CreateIfNotExistsAsync(cancellationToken);
             _provider = provider;
+            _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken);
             storage = _azurite is null ? "Azure Storage" : "Azurite (started by the host)";
         }
 

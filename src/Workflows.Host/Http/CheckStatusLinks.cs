@@ -6,9 +6,9 @@ namespace Workflows.Host;
 
 /// <summary>
 /// Builds Durable Functions' check-status payload: the management URLs of one instance on this host, with the
-/// task hub and the connection name in the query, as DF does.
+/// task hub, the connection name and (when keys are enforced) the system key in the query, as DF does.
 /// </summary>
-internal sealed class CheckStatusLinks(IOptions<FunctionsHostOptions> options)
+internal sealed class CheckStatusLinks(IOptions<FunctionsHostOptions> options, HostKeyProvider keys)
 {
     public const string WebhookBase = "runtime/webhooks/durabletask";
 
@@ -20,6 +20,11 @@ internal sealed class CheckStatusLinks(IOptions<FunctionsHostOptions> options)
         ArgumentNullException.ThrowIfNull(request);
         var instance = $"{request.Scheme}://{request.Host}{request.PathBase}/{WebhookBase}/instances/{Uri.EscapeDataString(instanceId)}";
         var query = $"taskHub={Uri.EscapeDataString(options.Value.HubName)}&connection=Storage";
+        if (options.Value.EnforceKeys)
+        {
+            // As DF: the links carry the system key of the management API, so whoever started the run can follow them.
+            query += "&code=" + Uri.EscapeDataString(keys.Keys.SystemKeys[HostKeys.DurableTaskExtensionKey]);
+        }
         return new CheckStatusPayload(
             instanceId,
             $"{instance}?{query}",

@@ -26,9 +26,9 @@ internal static class DurableHttpApi
     {
         var prefix = options.RoutePrefix.Length == 0 ? string.Empty : options.RoutePrefix + "/";
         RequestDelegate start = context => StartAsync(context, catalog);
-        endpoints.MapPost(prefix + "orchestrators/{functionName}/{instanceId?}", start).WithMetadata(AuthorizationLevel.Function);
+        endpoints.MapPost(prefix + "orchestrators/{functionName}/{instanceId?}", start).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function));
 
-        var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(AuthorizationLevel.Admin);
+        var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint());
         api.MapPost("orchestrators/{functionName}/{instanceId?}", start);
         api.MapGet("instances/{instanceId}", GetAsync);
         api.MapGet("instances", (Func<HttpContext, Task<IResult>>)ListAsync);

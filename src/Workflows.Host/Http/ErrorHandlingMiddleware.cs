@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Workflows.Host;
 
@@ -8,12 +9,19 @@ namespace Workflows.Host;
 /// Turns failures into problem+json answers so the host stays up: a bad request (malformed JSON, bad route value)
 /// is 400 naming the problem, a body over the limit 413, anything else 500 with an error id that is also logged.
 /// </summary>
-internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFactory loggerFactory)
+internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFactory loggerFactory, IOptions<FunctionsHostOptions> options)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Workflows.Host.Http");
 
     public async Task InvokeAsync(HttpContext context)
     {
+        // A declared length over the limit is refused before anything runs; a chunked body hits Kestrel's limit on read.
+        if (context.Request.ContentLength > options.Value.MaxRequestBodySize)
+        {
+            await TooLarge(context.Request.ContentLength.Value).ExecuteAsync(context);
+            return;
+        }
+
         try
         {
             await next(context);
@@ -26,7 +34,8 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFacto
         {
             var result = exception switch
             {
-                BadHttpRequestException bad => Problems.Create(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request", bad.Message),
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(null),
+                BadHttpRequestException bad => Problems.Create(bad.StatusCode, "Bad request", bad.Message),
                 JsonException json => Problems.Create(StatusCodes.Status400BadRequest, "Malformed JSON", $"The request body is not valid JSON: {json.Message}"),
                 _ => Failed(context, exception),
             };
@@ -34,6 +43,11 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFacto
             await result.ExecuteAsync(context);
         }
     }
+
+    private IResult TooLarge(long? length) => Problems.Create(
+        StatusCodes.Status413PayloadTooLarge,
+        "Request body too large",
+        $"The request body{(length is null ? string.Empty : $" ({length} bytes)")} is over the limit of {options.Value.MaxRequestBodySize} bytes (extensions.http.maxRequestBodySize).");
 
     private IResult Failed(HttpContext context, Exception exception)
     {

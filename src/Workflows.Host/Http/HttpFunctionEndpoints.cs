@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Workflows.Host;
@@ -31,13 +32,14 @@ internal static class HttpFunctionEndpoints
             timeout.CancelAfter(limit);
         }
 
-        var result = await function.InvokeAsync(new InvocationContext
+        var invocation = new InvocationContext
         {
             FunctionName = function.Name,
             Services = context.RequestServices,
             CancellationToken = timeout.Token,
             Http = context,
-        });
+        };
+        var result = await context.RequestServices.GetRequiredService<FunctionMetrics>().MeasureAsync(function.Name, "httpTrigger", () => function.InvokeAsync(invocation));
         await WriteAsync(context, result);
     }
 
