@@ -38,4 +38,10 @@ public static class TestFunctions
         var numbers = await request.ReadFromJsonAsync<int[]>(cancellationToken) ?? [];
         return numbers.Sum();
     }
+
+    [Function("EveryFiveMinutes")]
+    public static void EveryFiveMinutes([TimerTrigger("0 */5 * * * *")] TimerInfo timer, TimerProbe? probe = null) => probe?.Record("EveryFiveMinutes", timer);
+
+    [Function("OnStartup")]
+    public static void OnStartup([TimerTrigger("0 0 0 1 1 *", RunOnStartup = true)] TimerInfo timer, TimerProbe? probe = null) => probe?.Record("OnStartup", timer);
 }

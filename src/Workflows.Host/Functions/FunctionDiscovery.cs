@@ -317,7 +317,10 @@ internal static class FunctionDiscovery
             throw new FunctionIndexingException($"Function '{name}' ({where}): parameter '{parameter.Name}' has a trigger that does not match the function's trigger.");
         }
 
-        return c => Services(c).GetRequiredService(type);
+        // An optional service parameter (= null) binds to null when the service is not registered.
+        return parameter.HasDefaultValue && parameter.DefaultValue is null
+            ? c => Services(c).GetService(type)
+            : c => Services(c).GetRequiredService(type);
     }
 
     private static IServiceProvider Services(InvocationContext context) =>

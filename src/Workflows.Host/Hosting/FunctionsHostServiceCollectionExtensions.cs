@@ -47,6 +47,8 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton<HostKeyProvider>();
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
         services.AddSingleton<FunctionMetrics>();
+        services.AddSingleton<TimerScheduler>();
+        services.AddHostedService(static sp => sp.GetRequiredService<TimerScheduler>());
         services.AddHostedService<FunctionListing>();
         services.AddSingleton<CheckStatusLinks>();
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);

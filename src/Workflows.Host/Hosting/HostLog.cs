@@ -22,4 +22,16 @@ internal static partial class HostLog
 
     [LoggerMessage(6, LogLevel.Error, "Request {Method} {Path} failed; error id {ErrorId}")]
     public static partial void RequestFailed(ILogger logger, Exception exception, string method, string path, string errorId);
+
+    [LoggerMessage(7, LogLevel.Information, "Timer {FunctionName} fired for {ScheduledTime:O} (past due: {IsPastDue})")]
+    public static partial void TimerFired(ILogger logger, string functionName, DateTimeOffset scheduledTime, bool isPastDue);
+
+    [LoggerMessage(8, LogLevel.Information, "This host now runs timer {FunctionName}; next occurrence {Next:O}")]
+    public static partial void TimerLeaseAcquired(ILogger logger, string functionName, DateTimeOffset next);
+
+    [LoggerMessage(9, LogLevel.Warning, "Timer {FunctionName}: lost its singleton lease; another host runs it now")]
+    public static partial void TimerLeaseLost(ILogger logger, string functionName);
+
+    [LoggerMessage(10, LogLevel.Warning, "Timer {FunctionName}: storage call failed; retrying")]
+    public static partial void TimerStorageFailed(ILogger logger, Exception exception, string functionName);
 }
