@@ -18,7 +18,7 @@ internal sealed class FunctionMetrics
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
-        _invocations = factory.CreateCounter("workflows_function_invocations_total", "Function invocations (orchestrators: episodes).", "function", "trigger");
+        _invocations = factory.CreateCounter("workflows_function_invocations_total", "Function invocations (orchestrators: executions).", "function", "trigger");
         _failures = factory.CreateCounter("workflows_function_failures_total", "Function invocations that threw.", "function", "trigger");
         _durations = factory.CreateHistogram(
             "workflows_function_duration_seconds",
