@@ -66,43 +66,46 @@ internal sealed class TestHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Polls <paramref name="statusUri"/> until the instance has finished; returns the final status JSON.</summary>
-    public async Task<JsonElement> WaitForCompletionAsync(string statusUri)
+    /// <summary>Polls <paramref name="statusUri"/> until the instance has finished (200); returns the final status JSON.</summary>
+    public Task<JsonElement> WaitForCompletionAsync(string statusUri) =>
+        PollAsync(async cancellationToken =>
+        {
+            using var response = await Http.GetAsync(new Uri(statusUri), cancellationToken);
+            return response.StatusCode == System.Net.HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken) : (JsonElement?)null;
+        });
+
+    /// <summary>
+    /// Calls <paramref name="probe"/> until it returns a value, pausing briefly between calls (the polling a client of
+    /// the status API does anyway); fails after <see cref="SafetyTimeout"/>.
+    /// </summary>
+    public static async Task<T> PollAsync<T>(Func<CancellationToken, Task<T?>> probe)
+        where T : struct
     {
         using var timeout = new CancellationTokenSource(SafetyTimeout);
         while (true)
         {
-            using var response = await Http.GetAsync(new Uri(statusUri), timeout.Token);
-            var body = await response.Content.ReadFromJsonAsync<JsonElement>(timeout.Token);
-            if (response.StatusCode == System.Net.HttpStatusCode.OK)
+            if (await probe(timeout.Token) is { } value)
             {
-                return body;
+                return value;
             }
 
-            // 202 while running; polling with a short pause is the documented client pattern (Retry-After).
             await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
         }
     }
 
     /// <summary>Polls the instance's status until <paramref name="condition"/> holds; returns that status JSON.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string instanceId, Func<JsonElement, bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(SafetyTimeout);
-        while (true)
+    public Task<JsonElement> WaitForStatusAsync(string instanceId, Func<JsonElement, bool> condition) =>
+        PollAsync(async cancellationToken =>
         {
-            using var response = await Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{instanceId}", UriKind.Relative), timeout.Token);
-            if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
+            using var response = await Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{instanceId}", UriKind.Relative), cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             {
-                var body = await response.Content.ReadFromJsonAsync<JsonElement>(timeout.Token);
-                if (condition(body))
-                {
-                    return body;
-                }
+                return null;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
-        }
-    }
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            return condition(body) ? body : (JsonElement?)null;
+        });
 
     /// <summary>POSTs <paramref name="json"/> (raw) and returns the response.</summary>
     public Task<HttpResponseMessage> PostAsync(string path, string? json = null) =>

@@ -87,19 +87,13 @@ public sealed class TimerTests(AzuriteFixture azurite)
         });
 
     /// <summary>Polls the persisted timer status until its next occurrence is <paramref name="expected"/>.</summary>
-    private static async Task WaitForNextAsync(TestHost host, DateTimeOffset expected)
+    private static Task<bool> WaitForNextAsync(TestHost host, DateTimeOffset expected)
     {
         var store = host.App.Services.GetRequiredService<TaskHubRuntime>().State;
-        using var timeout = new CancellationTokenSource(TestHost.SafetyTimeout);
-        while (true)
+        return TestHost.PollAsync(async cancellationToken =>
         {
-            var stored = await store.ReadAsync(TimerScheduler.StatusName(Timer), timeout.Token);
-            if (stored is not null && JsonSerializer.Deserialize<TimerStatus>(stored)?.Next == expected)
-            {
-                return;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
-        }
+            var stored = await store.ReadAsync(TimerScheduler.StatusName(Timer), cancellationToken);
+            return stored is not null && JsonSerializer.Deserialize<TimerStatus>(stored)?.Next == expected ? true : (bool?)null;
+        });
     }
 }

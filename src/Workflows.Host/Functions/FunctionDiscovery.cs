@@ -58,7 +58,7 @@ internal static class FunctionDiscovery
     {
         if (!names.TryAdd(function.Name, where))
         {
-            throw new FunctionIndexingException($"Function '{function.Name}' ({where}): the name is already used by {names[function.Name]}; function names must be unique (case-insensitive).");
+            throw Malformed(function.Name, where, $"the name is already used by {names[function.Name]}; function names must be unique (case-insensitive).");
         }
 
         functions.Add(function);
@@ -70,7 +70,7 @@ internal static class FunctionDiscovery
         CheckName(name, type.FullName!);
         if (type.IsAbstract || type.GetConstructors().Length == 0)
         {
-            throw new FunctionIndexingException($"Function '{name}' ({type.FullName}): a [DurableTask] class must be a concrete class with a public constructor.");
+            throw Malformed(name, type.FullName!, $"a [DurableTask] class must be a concrete class with a public constructor.");
         }
 
         if (typeof(ITaskOrchestrator).IsAssignableFrom(type))
@@ -83,7 +83,7 @@ internal static class FunctionDiscovery
             return new FunctionDescriptor(name, FunctionKind.Activity, type);
         }
 
-        throw new FunctionIndexingException($"Function '{name}' ({type.FullName}): a [DurableTask] class must derive from TaskOrchestrator<TInput, TOutput> or TaskActivity<TInput, TOutput>.");
+        throw Malformed(name, type.FullName!, $"a [DurableTask] class must derive from TaskOrchestrator<TInput, TOutput> or TaskActivity<TInput, TOutput>.");
     }
 
     private static FunctionDescriptor FromMethod(MethodInfo method, string name, Func<string, string?> appSetting)
@@ -94,13 +94,15 @@ internal static class FunctionDiscovery
         var triggers = parameters.Where(static p => TriggerOf(p) is not null).ToArray();
         if (triggers.Length != 1)
         {
-            throw new FunctionIndexingException(
-                $"Function '{name}' ({where}): needs exactly one trigger parameter ([HttpTrigger], [TimerTrigger], [OrchestrationTrigger] or [ActivityTrigger]); found {triggers.Length}.");
+            throw Malformed(
+                name,
+                where,
+                $"needs exactly one trigger parameter ([HttpTrigger], [TimerTrigger], [OrchestrationTrigger] or [ActivityTrigger]); found {triggers.Length}.");
         }
 
         if (method.IsGenericMethodDefinition || (!method.IsStatic && method.DeclaringType!.IsAbstract))
         {
-            throw new FunctionIndexingException($"Function '{name}' ({where}): must be a non-generic method of a concrete class.");
+            throw Malformed(name, where, $"must be a non-generic method of a concrete class.");
         }
 
         var returnsValue = ReturnsValue(method.ReturnType);
@@ -124,7 +126,7 @@ internal static class FunctionDiscovery
         }
         catch (RoutePatternException exception)
         {
-            throw new FunctionIndexingException($"Function '{name}' ({where}): route '{http.Route}' is invalid: {exception.Message}", exception);
+            throw Malformed(name, where, $"route '{http.Route}' is invalid: {exception.Message}", exception);
         }
 
         var methods = new List<string>();
@@ -132,7 +134,7 @@ internal static class FunctionDiscovery
         {
             if (string.IsNullOrWhiteSpace(verb) || !verb.All(char.IsAsciiLetter))
             {
-                throw new FunctionIndexingException($"Function '{name}' ({where}): '{verb}' is not an HTTP method.");
+                throw Malformed(name, where, $"'{verb}' is not an HTTP method.");
             }
 
             methods.Add(verb.ToUpperInvariant());
@@ -152,14 +154,14 @@ internal static class FunctionDiscovery
                     return static c => c.Http;
                 }
 
-                throw new FunctionIndexingException($"Function '{name}' ({where}): the [HttpTrigger] parameter must be HttpRequest or HttpContext, not {p.ParameterType.Name}.");
+                throw Malformed(name, where, $"the [HttpTrigger] parameter must be HttpRequest or HttpContext, not {p.ParameterType.Name}.");
             }
 
             if (IsRouteValueType(p.ParameterType))
             {
                 if (route.GetParameter(p.Name!) is null)
                 {
-                    throw new FunctionIndexingException($"Function '{name}' ({where}): parameter '{p.Name}' is not a parameter of route '{template}'.");
+                    throw Malformed(name, where, $"parameter '{p.Name}' is not a parameter of route '{template}'.");
                 }
 
                 return RouteValue(p);
@@ -187,7 +189,7 @@ internal static class FunctionDiscovery
         {
             var setting = text[1..^1];
             text = appSetting(setting)?.Trim()
-                ?? throw new FunctionIndexingException($"Function '{name}' ({where}): the schedule reads app setting '{setting}', which is not set.");
+                ?? throw Malformed(name, where, $"the schedule reads app setting '{setting}', which is not set.");
         }
 
         CronExpression schedule;
@@ -197,15 +199,17 @@ internal static class FunctionDiscovery
         }
         catch (CronFormatException exception)
         {
-            throw new FunctionIndexingException(
-                $"Function '{name}' ({where}): schedule '{text}' is not a six-field NCRONTAB expression (second minute hour day month day-of-week): {exception.Message}", exception);
+            throw Malformed(
+                name,
+                where,
+                $"schedule '{text}' is not a six-field NCRONTAB expression (second minute hour day month day-of-week): {exception.Message}", exception);
         }
 
         var bindings = Bind(name, where, parameters, p => p.GetCustomAttribute<TimerTriggerAttribute>() is null
             ? null
             : p.ParameterType == typeof(TimerInfo)
                 ? static c => c.TriggerValue
-                : throw new FunctionIndexingException($"Function '{name}' ({where}): the [TimerTrigger] parameter must be TimerInfo, not {p.ParameterType.Name}."));
+                : throw Malformed(name, where, $"the [TimerTrigger] parameter must be TimerInfo, not {p.ParameterType.Name}."));
         return new FunctionDescriptor(name, FunctionKind.Timer, method.DeclaringType!)
         {
             Method = method,
@@ -226,7 +230,7 @@ internal static class FunctionDiscovery
             {
                 return p.ParameterType == typeof(TaskOrchestrationContext)
                     ? static c => c.Orchestration
-                    : throw new FunctionIndexingException($"Function '{name}' ({where}): the [OrchestrationTrigger] parameter must be TaskOrchestrationContext, not {p.ParameterType.Name}.");
+                    : throw Malformed(name, where, $"the [OrchestrationTrigger] parameter must be TaskOrchestrationContext, not {p.ParameterType.Name}.");
             }
 
             if (p.ParameterType == typeof(ILogger))
@@ -238,7 +242,7 @@ internal static class FunctionDiscovery
             // Orchestrators must not use services (I/O is not deterministic): any other parameter is the input.
             if (inputType != typeof(object))
             {
-                throw new FunctionIndexingException($"Function '{name}' ({where}): an orchestrator takes the context and at most one input parameter; '{p.Name}' is one too many.");
+                throw Malformed(name, where, $"an orchestrator takes the context and at most one input parameter; '{p.Name}' is one too many.");
             }
 
             inputType = p.ParameterType;
@@ -277,7 +281,7 @@ internal static class FunctionDiscovery
         {
             if (parameter.ParameterType.IsByRef)
             {
-                throw new FunctionIndexingException($"Function '{name}' ({where}): parameter '{parameter.Name}' is by-reference, which functions cannot take.");
+                throw Malformed(name, where, $"parameter '{parameter.Name}' is by-reference, which functions cannot take.");
             }
 
             var binding = specific(parameter) ?? Common(name, where, parameter);
@@ -294,7 +298,7 @@ internal static class FunctionDiscovery
         {
             return type == typeof(DurableTaskClient)
                 ? static c => Services(c).GetRequiredService<DurableTaskClient>()
-                : throw new FunctionIndexingException($"Function '{name}' ({where}): the [DurableClient] parameter must be DurableTaskClient, not {type.Name}.");
+                : throw Malformed(name, where, $"the [DurableClient] parameter must be DurableTaskClient, not {type.Name}.");
         }
 
         if (type == typeof(CancellationToken))
@@ -314,7 +318,7 @@ internal static class FunctionDiscovery
 
         if (TriggerOf(parameter) is not null || parameter.GetCustomAttribute<OrchestrationTriggerAttribute>() is not null)
         {
-            throw new FunctionIndexingException($"Function '{name}' ({where}): parameter '{parameter.Name}' has a trigger that does not match the function's trigger.");
+            throw Malformed(name, where, $"parameter '{parameter.Name}' has a trigger that does not match the function's trigger.");
         }
 
         // An optional service parameter (= null) binds to null when the service is not registered.
@@ -365,12 +369,19 @@ internal static class FunctionDiscovery
         };
     }
 
+    private static FunctionIndexingException Malformed(string name, string where, string problem, Exception? cause = null) =>
+        cause is null
+            ? new FunctionIndexingException($"Function '{name}' ({where}): {problem}")
+            : new FunctionIndexingException($"Function '{name}' ({where}): {problem}", cause);
+
     private static void CheckName(string name, string where)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Length > 128 || !char.IsAsciiLetter(name[0]) || !name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
         {
-            throw new FunctionIndexingException(
-                $"Function '{name}' ({where}): a function name must start with a letter and hold only letters, digits, '_' and '-' (at most 128 characters).");
+            throw Malformed(
+                name,
+                where,
+                $"a function name must start with a letter and hold only letters, digits, '_' and '-' (at most 128 characters).");
         }
     }
 }
