@@ -2,4 +2,4 @@ using Workflows.Host;
 
 // The function app: the Functions-style host discovers the [Function] methods and [DurableTask] classes of this
 // assembly, reads host.json and local.settings.json, and serves on http://127.0.0.1:7071 (see README).
-FunctionsHost.CreateBuilder(args, typeof(Program).Assembly).Build().Run();
+return FunctionsHost.Run(args, typeof(Program).Assembly);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
@@ -51,6 +52,20 @@ public sealed class FunctionDiscoveryTests
         Assert.Equal(42, result.ReadOutputAs<int>());
     }
 
+    [Fact]
+    public async Task AddFunctions_ActivityWithFunctionContextAndServices_BindsThem()
+    {
+        var services = new ServiceCollection()
+            .AddSingleton(new Greeting("Ahoy"))
+            .BuildServiceProvider();
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => FunctionDiscovery.Discover([typeof(ServiceFunctions)]).AddTo(r, services));
+
+        var result = await harness.RunAsync("GreetOrchestrator", "Ada");
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal("Ahoy Ada from Greet", result.ReadOutputAs<string>());
+    }
+
     [Theory]
     [InlineData(typeof(BadRoute), "BadRoute", "route")]
     [InlineData(typeof(BadCron), "BadCron", "NCRONTAB")]
@@ -84,6 +99,19 @@ public sealed class FunctionDiscoveryTests
         public static void Nightly([TimerTrigger("%Schedule%")] TimerInfo timer)
         {
         }
+    }
+
+    public sealed record Greeting(string Word);
+
+    private static class ServiceFunctions
+    {
+        [Function("GreetOrchestrator")]
+        public static Task<string> Run([OrchestrationTrigger] TaskOrchestrationContext context, string name) =>
+            context.CallActivityAsync<string>("Greet", name);
+
+        [Function("Greet")]
+        public static string Greet([ActivityTrigger] string name, FunctionContext context, Greeting greeting) =>
+            $"{greeting.Word} {name} from {context.FunctionName}";
     }
 
     private static class BadRoute

@@ -35,7 +35,13 @@ public static class HelloSequence
     }
 
     [Function(SayHelloName)]
-    public static string SayHello([ActivityTrigger] string city) => $"Hello {city}!";
+    public static string SayHello([ActivityTrigger] string city, FunctionContext executionContext)
+    {
+        ArgumentNullException.ThrowIfNull(executionContext);
+        var logger = executionContext.GetLogger(SayHelloName);
+        logger.LogInformation("Saying hello to {City}.", city);
+        return $"Hello {city}!";
+    }
 
     /// <summary>Typed starter: <c>POST /api/hello/{city}</c> answers 202 with the check-status links.</summary>
     [Function("HelloSequence_HttpStart")]

@@ -311,6 +311,11 @@ internal static class FunctionDiscovery
             return static c => c.Activity;
         }
 
+        if (type == typeof(FunctionContext))
+        {
+            return static c => new FunctionContext(c.FunctionName, c.Services, c.Activity?.CancellationToken ?? c.CancellationToken);
+        }
+
         if (type == typeof(ILogger))
         {
             return c => (c.Services?.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("Function." + name);
