@@ -100,12 +100,17 @@ public sealed class SecurityAndOperationsTests(AzuriteFixture azurite)
         using var status = await Send(host, HttpMethod.Get, "admin/host/status", id);
         var statusBody = await status.Content.ReadFromJsonAsync<JsonElement>();
         using var health = await host.Http.GetAsync(new Uri("health", UriKind.Relative));
+        using var dashboard = await host.Http.GetAsync(new Uri("/", UriKind.Relative));
+        using var instancesWithoutKey = await host.Http.GetAsync(new Uri("runtime/webhooks/durabletask/instances", UriKind.Relative));
         var metrics = await host.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.Unauthorized, statusWithoutKey.StatusCode);
         Assert.Equal("Running", statusBody.GetProperty("state").GetString());
         Assert.Contains("HelloSequence", statusBody.GetProperty("functions").EnumerateArray().Select(static f => f.GetString()));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("text/html", dashboard.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("runtime/webhooks/durabletask/instances", await dashboard.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, instancesWithoutKey.StatusCode);
         Assert.Contains("workflows_function_invocations_total{function=\"SayHello\",trigger=\"activityTrigger\"} 3", metrics, StringComparison.Ordinal);
         Assert.Contains("workflows_function_duration_seconds_count{function=\"HelloSequence\",trigger=\"orchestrationTrigger\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("workflows_function_failures_total", metrics, StringComparison.Ordinal);

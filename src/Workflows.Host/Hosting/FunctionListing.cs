@@ -64,6 +64,7 @@ internal sealed class FunctionListing(
         text.AppendLine()
             .Append("Start any orchestrator: [POST] ").Append(baseAddress).Append('/').Append(options.Value.RoutePrefix.Length == 0 ? string.Empty : options.Value.RoutePrefix + "/").AppendLine("orchestrators/{name}[/{instanceId}]")
             .Append("Durable Functions HTTP API: ").Append(baseAddress).AppendLine("/runtime/webhooks/durabletask/")
+            .Append("Dashboard: ").Append(baseAddress).AppendLine("/")
             .AppendLine();
         return text.ToString();
     }

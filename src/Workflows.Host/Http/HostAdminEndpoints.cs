@@ -8,7 +8,10 @@ using Prometheus;
 
 namespace Workflows.Host;
 
-/// <summary>Operational endpoints: <c>/admin/host/status</c> (admin key), <c>/health</c> and <c>/metrics</c> (no key).</summary>
+/// <summary>
+/// Operational endpoints: <c>/admin/host/status</c> (admin key), <c>/health</c> and <c>/metrics</c> (no key), and the
+/// dashboard at <c>/</c> (a static page; the data it fetches needs the management API's key).
+/// </summary>
 internal static class HostAdminEndpoints
 {
     private static readonly DateTimeOffset ProcessStarted = DateTimeOffset.UtcNow;
@@ -34,7 +37,18 @@ internal static class HostAdminEndpoints
             return Results.Json(new { status = "Healthy" });
         });
 
+        var dashboard = ReadDashboard();
+        endpoints.MapGet(string.Empty, () => Results.Content(dashboard, "text/html; charset=utf-8"));
+
         var registry = endpoints.ServiceProvider.GetRequiredService<FunctionMetrics>().Registry;
         endpoints.MapMetrics("metrics", registry);
+    }
+
+    private static string ReadDashboard()
+    {
+        using var stream = typeof(HostAdminEndpoints).Assembly.GetManifestResourceStream("Workflows.Host.Dashboard.html")
+            ?? throw new InvalidOperationException("The dashboard page is missing from the assembly.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 }
