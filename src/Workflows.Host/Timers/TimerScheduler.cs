@@ -119,13 +119,20 @@ internal sealed class TimerScheduler : BackgroundService
         if (status.Next is { } missed && missed <= _time.GetUtcNow())
         {
             // However many occurrences were missed, the run fires once, as Azure Functions' schedule monitor does.
-            await FireAsync(timer, missed, last, isPastDue: true, stoppingToken);
+            if (!await FireAsync(timer, leaseName, lease, missed, last, isPastDue: true, stoppingToken))
+            {
+                return;
+            }
+
             last = missed;
         }
         else if (runOnStartup)
         {
             var now = _time.GetUtcNow();
-            await FireAsync(timer, now, last, isPastDue: false, stoppingToken);
+            if (!await FireAsync(timer, leaseName, lease, now, last, isPastDue: false, stoppingToken))
+            {
+                return;
+            }
         }
 
         var renewedAt = _time.GetUtcNow();
@@ -160,14 +167,45 @@ internal sealed class TimerScheduler : BackgroundService
                 }
             }
 
-            await FireAsync(timer, next, last, isPastDue: false, stoppingToken);
+            if (!await FireAsync(timer, leaseName, lease, next, last, isPastDue: false, stoppingToken))
+            {
+                return;
+            }
+
             last = next;
         }
     }
 
-    private async Task FireAsync(FunctionDescriptor timer, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
+    /// <summary>
+    /// Runs one occurrence, renewing the lease while it runs so a long run keeps the timer on this host; false when
+    /// the lease was lost meanwhile (another host runs the timer from now on).
+    /// </summary>
+    private async Task<bool> FireAsync(
+        FunctionDescriptor timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
     {
         HostLog.TimerFired(_logger, timer.Name, scheduled, isPastDue);
+        var invocation = InvokeAsync(timer, new TimerInfo { ScheduledTime = scheduled, Last = last, Next = Next(timer, scheduled), IsPastDue = isPastDue }, stoppingToken);
+        var held = true;
+        while (!invocation.IsCompleted)
+        {
+            using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var tick = Task.Delay(RenewInterval, _time, tickCancel.Token);
+            var first = await Task.WhenAny(invocation, tick);
+            await tickCancel.CancelAsync();
+            stoppingToken.ThrowIfCancellationRequested();
+            if (first == tick && held && !await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken))
+            {
+                HostLog.TimerLeaseLost(_logger, timer.Name);
+                held = false;
+            }
+        }
+
+        await invocation;
+        return held;
+    }
+
+    private async Task InvokeAsync(FunctionDescriptor timer, TimerInfo info, CancellationToken stoppingToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         if (_options.FunctionTimeout is { } limit)
         {
@@ -175,7 +213,6 @@ internal sealed class TimerScheduler : BackgroundService
         }
 
         await using var scope = _scopes.CreateAsyncScope();
-        var info = new TimerInfo { ScheduledTime = scheduled, Last = last, Next = Next(timer, scheduled), IsPastDue = isPastDue };
         try
         {
             await _metrics.MeasureAsync(timer.Name, "timerTrigger", () => timer.InvokeAsync(new InvocationContext
