@@ -48,3 +48,22 @@ public sealed class HostStartupTests(AzuriteFixture azurite)
         Assert.Contains("extensions.durableTask.maxConcurrentActivityFunctions", error.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class HostUrlTests
+{
+    [Theory]
+    [InlineData(null, "http://127.0.0.1:7071")]
+    [InlineData("http://127.0.0.1:8088", "http://127.0.0.1:8088")]
+    public void Builder_BindsLoopback7071UnlessUrlsAreGiven(string? urls, string expected)
+    {
+        var args = new List<string> { "--WorkflowsStorageProvider=InMemory", "--WorkflowsExportLocalSettings=false", "--AzureWebJobsScriptRoot=" + AppContext.BaseDirectory };
+        if (urls is not null)
+        {
+            args.Add("--urls=" + urls);
+        }
+
+        var builder = new FunctionsHostBuilder([.. args], [typeof(Workflows.Functions.Samples.HelloSequence)]);
+
+        Assert.Equal(expected, builder.ConfiguredUrls);
+    }
+}

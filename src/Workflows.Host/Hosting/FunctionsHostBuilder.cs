@@ -44,6 +44,9 @@ public sealed class FunctionsHostBuilder
     /// <summary>Logging.</summary>
     public ILoggingBuilder Logging => _builder.Logging;
 
+    /// <summary>The URLs Kestrel will bind (the default, or what <c>--urls</c> / <c>ASPNETCORE_URLS</c> said).</summary>
+    internal string? ConfiguredUrls => _builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
+
     /// <summary>Builds the host with every function and the Durable Functions HTTP API mapped.</summary>
     public WebApplication Build()
     {
