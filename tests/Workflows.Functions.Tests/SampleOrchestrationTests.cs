@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
@@ -39,5 +40,19 @@ public sealed class SampleOrchestrationTests
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
         Assert.Contains("count must be between 0 and 100000", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PurgeHistory_RemovesFinishedInstancesOlderThanTheRetentionOnly()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
+        var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
+
+        var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
+        var due = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention + TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
+
+        Assert.Equal(0, tooEarly);
+        Assert.Equal(1, due);
+        Assert.Null(await harness.Client.GetInstanceAsync(finished.InstanceId));
     }
 }
