@@ -62,4 +62,17 @@ public sealed class BadInputTests(AzuriteFixture azurite)
 
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
+
+    [Fact]
+    public async Task FunctionOverFunctionTimeout_IsCancelledAndAnswers500_HostStaysUp()
+    {
+        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:00.2", "extensions": { "durableTask": { "hubName": "timeouts" } } }""");
+
+        using var slow = await host.Http.GetAsync(new Uri("api/Slow", UriKind.Relative));
+        using var after = await host.PostAsync("api/Sum", "[4]");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, slow.StatusCode);
+        Assert.True((await slow.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("errorId", out _));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
 }

@@ -31,6 +31,13 @@ public static class TestFunctions
     public static string Boom([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
         throw new InvalidOperationException("secret internal detail");
 
+    [Function("Slow")]
+    public static async Task<string> Slow([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        return "never";
+    }
+
     [Function("Sum")]
     public static async Task<int> Sum([HttpTrigger(AuthorizationLevel.Anonymous, "post")] HttpRequest request, CancellationToken cancellationToken)
     {

@@ -39,7 +39,17 @@ internal static class HttpFunctionEndpoints
             CancellationToken = timeout.Token,
             Http = context,
         };
-        var result = await context.RequestServices.GetRequiredService<FunctionMetrics>().MeasureAsync(function.Name, "httpTrigger", () => function.InvokeAsync(invocation));
+        object? result;
+        try
+        {
+            result = await context.RequestServices.GetRequiredService<FunctionMetrics>().MeasureAsync(function.Name, "httpTrigger", () => function.InvokeAsync(invocation));
+        }
+        catch (OperationCanceledException exception) when (timeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Said plainly in the log (under the error id the 500 carries) instead of a bare cancellation.
+            throw new TimeoutException($"Function '{function.Name}' ran longer than functionTimeout ({options.FunctionTimeout}).", exception);
+        }
+
         await WriteAsync(context, result);
     }
 
