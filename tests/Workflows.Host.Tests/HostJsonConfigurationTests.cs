@@ -58,6 +58,28 @@ public sealed class HostJsonConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void AddFiles_LocalSettingsValues_AreExportedToTheEnvironmentUnlessAlreadySet()
+    {
+        var fresh = "WorkflowsTestFresh_" + Guid.NewGuid().ToString("N");
+        var existing = "WorkflowsTestExisting_" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable(existing, "from-environment");
+        try
+        {
+            File.WriteAllText(Path.Combine(_root, "local.settings.json"), $$"""{ "Values": { "{{fresh}}": "from-file", "{{existing}}": "from-file" } }""");
+
+            HostJsonConfiguration.AddFiles(new ConfigurationManager(), _root, exportValuesToEnvironment: true);
+
+            Assert.Equal("from-file", Environment.GetEnvironmentVariable(fresh));
+            Assert.Equal("from-environment", Environment.GetEnvironmentVariable(existing));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(fresh, null);
+            Environment.SetEnvironmentVariable(existing, null);
+        }
+    }
+
+    [Fact]
     public void Bind_UnknownKey_Warns()
     {
         File.WriteAllText(Path.Combine(_root, "host.json"), """{ "extensions": { "durableTask": { "hubName": "Hub1", "maxConcurrentActivityFunctionz": 5 } } }""");
