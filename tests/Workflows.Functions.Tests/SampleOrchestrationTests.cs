@@ -13,7 +13,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task HelloSequence_GreetsInputCityThenSeattleAndLondon()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
         var result = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
@@ -24,7 +24,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_SumsSquares()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
         var result = await harness.RunAsync(FanOutFanIn.Name, 500);
 
@@ -34,7 +34,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
         var result = await harness.RunAsync(FanOutFanIn.Name, -1);
 
@@ -45,7 +45,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task PurgeHistory_RemovesFinishedInstancesOlderThanTheRetentionOnly()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddFunctions(typeof(HelloSequence).Assembly));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
         var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
         var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
