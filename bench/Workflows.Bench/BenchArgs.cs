@@ -10,7 +10,8 @@ internal sealed class BenchArgs
 {
     public const string Usage =
         "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
-        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]";
+        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
+        + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]";
 
     private readonly Dictionary<string, string> _options;
 

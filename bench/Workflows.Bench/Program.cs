@@ -12,9 +12,14 @@ internal static class Program
         try
         {
             parsed = BenchArgs.Parse(args);
+            if (string.Equals(parsed.Scenario, "http-start", StringComparison.OrdinalIgnoreCase))
+            {
+                return await HttpStartScenario.RunAsync(parsed);
+            }
+
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

@@ -31,7 +31,15 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// Starts Azurite from <paramref name="repositoryRoot"/> (the folder with package.json). With
     /// <paramref name="location"/> it persists there; without, it keeps everything in memory.
     /// </summary>
-    public static async Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location = null, CancellationToken cancellationToken = default)
+    public static Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location = null, CancellationToken cancellationToken = default) =>
+        StartAsync(repositoryRoot, location, FreePort(), FreePort(), FreePort(), cancellationToken);
+
+    /// <summary>
+    /// Starts Azurite on the given loopback ports, e.g. its defaults 10000–10002 so that
+    /// <c>UseDevelopmentStorage=true</c> finds it; persists under <paramref name="location"/> when given.
+    /// </summary>
+    public static async Task<AzuriteProcess> StartAsync(
+        string repositoryRoot, string? location, int blobPort, int queuePort, int tablePort, CancellationToken cancellationToken = default)
     {
         var script = Path.Combine(repositoryRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(script))
@@ -39,7 +47,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             await RunToCompletionAsync("npm", "ci --no-audit --no-fund", repositoryRoot, cancellationToken);
         }
 
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var (blob, queue, table) = (blobPort, queuePort, tablePort);
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = repositoryRoot,

@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
 using Workflows.Functions.Samples;
+using Workflows.Host;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -13,7 +15,7 @@ public sealed class SampleOrchestrationTests
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
-        var result = await harness.RunAsync(HelloSequenceOrchestrator.Name, "Lisbon");
+        var result = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal(["Hello Lisbon!", "Hello Seattle!", "Hello London!"], result.ReadOutputAs<string[]>()!);
@@ -24,7 +26,7 @@ public sealed class SampleOrchestrationTests
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
-        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, 500);
+        var result = await harness.RunAsync(FanOutFanIn.Name, 500);
 
         Assert.Equal(Enumerable.Range(0, 500).Sum(i => (long)i * i), result.ReadOutputAs<long>());
     }
@@ -34,9 +36,23 @@ public sealed class SampleOrchestrationTests
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
 
-        var result = await harness.RunAsync(FanOutFanInOrchestrator.Name, -1);
+        var result = await harness.RunAsync(FanOutFanIn.Name, -1);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
         Assert.Contains("count must be between 0 and 100000", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PurgeHistory_RemovesFinishedInstancesOlderThanTheRetentionOnly()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
+
+        var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
+        var due = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention + TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
+
+        Assert.Equal(0, tooEarly);
+        Assert.Equal(1, due);
+        Assert.Null(await harness.Client.GetInstanceAsync(finished.InstanceId));
     }
 }

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Http;
+using Workflows.Durable;
+using Workflows.Durable.Client;
+using Workflows.Host;
+
+namespace Workflows.Functions.Samples;
+
+/// <summary>The smallest fan-out/fan-in: squares 0..count-1 in parallel activities and sums the squares.</summary>
+public static class FanOutFanIn
+{
+    /// <summary>Orchestrator name.</summary>
+    public const string Name = "FanOutFanIn";
+
+    /// <summary>Activity name.</summary>
+    public const string SquareName = "Square";
+
+    /// <summary>Largest accepted count; bigger fan-outs belong in sub-orchestrations.</summary>
+    public const int MaxCount = 100_000;
+
+    [Function(Name)]
+    public static async Task<long> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context, int count)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (count is < 0 or > MaxCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 0 and {MaxCount}.");
+        }
+
+        var work = new Task<int>[count];
+        for (var i = 0; i < count; i++)
+        {
+            work[i] = context.CallActivityAsync<int>(SquareName, i);
+        }
+
+        context.SetCustomStatus(new { scheduled = count });
+        var results = await Task.WhenAll(work);
+        long sum = 0;
+        foreach (var result in results)
+        {
+            sum += result;
+        }
+
+        return sum;
+    }
+
+    [Function(SquareName)]
+    public static int Square([ActivityTrigger] int value) => value * value;
+
+    /// <summary>Typed starter: <c>POST /api/fanout/{count}</c> answers 202 with the check-status links.</summary>
+    [Function("FanOutFanIn_HttpStart")]
+    public static async Task<IResult> HttpStart(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "fanout/{count:int}")] HttpRequest request,
+        [DurableClient] DurableTaskClient client,
+        int count,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, count, cancellationToken: cancellationToken);
+        return client.CreateCheckStatusResponse(request, instanceId);
+    }
+}

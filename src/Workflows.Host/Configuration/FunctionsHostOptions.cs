@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+
+namespace Workflows.Host;
+
+/// <summary>
+/// Settings of the Functions-style host, read from host.json (<c>extensions.durableTask</c>, <c>extensions.http</c>,
+/// <c>functionTimeout</c>, <c>logging.logLevel</c>) and app settings (<c>AzureWebJobsStorage</c>, ...); environment
+/// variables override both. <see cref="Validate"/> names the first invalid key.
+/// </summary>
+public sealed class FunctionsHostOptions
+{
+    /// <summary>Task hub name (<c>extensions.durableTask.hubName</c>).</summary>
+    public string HubName { get; set; } = "WorkflowsHub";
+
+    /// <summary>Concurrent activities per host (<c>extensions.durableTask.maxConcurrentActivityFunctions</c>).</summary>
+    public int MaxConcurrentActivityFunctions { get; set; } = 10 * Environment.ProcessorCount;
+
+    /// <summary>Concurrent orchestration episodes per host (<c>extensions.durableTask.maxConcurrentOrchestratorFunctions</c>).</summary>
+    public int MaxConcurrentOrchestratorFunctions { get; set; } = 10 * Environment.ProcessorCount;
+
+    /// <summary>Extended sessions (<c>extensions.durableTask.extendedSessionsEnabled</c>).</summary>
+    public bool ExtendedSessionsEnabled { get; set; } = true;
+
+    /// <summary>Executor cache size (<c>extensions.durableTask.maxCachedOrchestrations</c>).</summary>
+    public int MaxCachedOrchestrations { get; set; } = 1024;
+
+    /// <summary>Control-queue partitions (<c>extensions.durableTask.storageProvider.partitionCount</c>).</summary>
+    public int PartitionCount { get; set; } = 4;
+
+    /// <summary>Longest idle queue-polling interval (<c>extensions.durableTask.storageProvider.maxQueuePollingInterval</c>).</summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Prefix of HTTP function routes (<c>extensions.http.routePrefix</c>), default <c>api</c>; may be empty.</summary>
+    public string RoutePrefix { get; set; } = "api";
+
+    /// <summary>Largest accepted request body in bytes (<c>extensions.http.maxRequestBodySize</c>); larger gets 413.</summary>
+    public long MaxRequestBodySize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Longest run of an HTTP or timer function (<c>functionTimeout</c>); null: no limit.</summary>
+    public TimeSpan? FunctionTimeout { get; set; }
+
+    /// <summary>Log levels by category prefix (<c>logging.logLevel</c>; <c>default</c> is the minimum level).</summary>
+    public IDictionary<string, LogLevel> LogLevels { get; } = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Backend (app setting <c>WorkflowsStorageProvider</c>: <c>AzureStorage</c> or <c>InMemory</c>).</summary>
+    public HostStorageKind StorageKind { get; set; } = HostStorageKind.AzureStorage;
+
+    /// <summary>Storage connection string (app setting <c>AzureWebJobsStorage</c>); <c>UseDevelopmentStorage=true</c> is Azurite.</summary>
+    public string? StorageConnectionString { get; set; }
+
+    /// <summary>
+    /// Whether HTTP endpoints check keys (app setting <c>WorkflowsEnforceKeys</c>). Defaults to true; false only in
+    /// local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>), and even then only loopback requests
+    /// go unchecked.
+    /// </summary>
+    public bool EnforceKeys { get; set; } = true;
+
+    /// <summary>True in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>, as the Core Tools set it).</summary>
+    public bool IsLocalDevelopment { get; set; }
+
+    /// <summary>Folder with host.json and local.settings.json (the function app's root).</summary>
+    public string ScriptRoot { get; set; } = Directory.GetCurrentDirectory();
+
+    /// <summary>Throws <see cref="HostConfigurationException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        CheckRange("extensions.durableTask.maxConcurrentActivityFunctions", MaxConcurrentActivityFunctions, 1, 10_000);
+        CheckRange("extensions.durableTask.maxConcurrentOrchestratorFunctions", MaxConcurrentOrchestratorFunctions, 1, 10_000);
+        CheckRange("extensions.durableTask.maxCachedOrchestrations", MaxCachedOrchestrations, 0, 1_000_000);
+        CheckRange("extensions.durableTask.storageProvider.partitionCount", PartitionCount, 1, 16);
+        if (string.IsNullOrEmpty(HubName) || HubName.Length is < 3 or > 45 || !char.IsAsciiLetter(HubName[0]) || !HubName.All(char.IsAsciiLetterOrDigit))
+        {
+            throw new HostConfigurationException($"extensions.durableTask.hubName must be 3 to 45 letters and digits starting with a letter; got '{HubName}'.");
+        }
+
+        if (MaxQueuePollingInterval < TimeSpan.FromMilliseconds(100) || MaxQueuePollingInterval > TimeSpan.FromMinutes(10))
+        {
+            throw new HostConfigurationException($"extensions.durableTask.storageProvider.maxQueuePollingInterval must be between 00:00:00.1 and 00:10:00; got {MaxQueuePollingInterval}.");
+        }
+
+        if (RoutePrefix.Contains('{', StringComparison.Ordinal) || RoutePrefix.Contains('?', StringComparison.Ordinal) || RoutePrefix.StartsWith("runtime", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HostConfigurationException($"extensions.http.routePrefix must be a plain path (no parameters, not 'runtime'); got '{RoutePrefix}'.");
+        }
+
+        if (MaxRequestBodySize is < 1024 or > 1024L * 1024 * 1024)
+        {
+            throw new HostConfigurationException($"extensions.http.maxRequestBodySize must be between 1024 and 1073741824 bytes; got {MaxRequestBodySize}.");
+        }
+
+        if (FunctionTimeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1)))
+        {
+            throw new HostConfigurationException($"functionTimeout must be positive and at most 1.00:00:00 (or -1 for none); got {timeout}.");
+        }
+
+        if (!EnforceKeys && !IsLocalDevelopment)
+        {
+            throw new HostConfigurationException("WorkflowsEnforceKeys=false is allowed only in local development (AZURE_FUNCTIONS_ENVIRONMENT=Development).");
+        }
+
+        if (StorageKind == HostStorageKind.AzureStorage && string.IsNullOrWhiteSpace(StorageConnectionString))
+        {
+            throw new HostConfigurationException(
+                "AzureWebJobsStorage is not set: put it in local.settings.json's Values (UseDevelopmentStorage=true for Azurite) or the environment, or set WorkflowsStorageProvider=InMemory.");
+        }
+    }
+
+    private static void CheckRange(string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            throw new HostConfigurationException($"{key} must be between {min} and {max}; got {value}.");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Logging;
+
+namespace Workflows.Host;
+
+/// <summary>
+/// host.json and local.settings.json as Azure Functions reads them: host.json lands under the
+/// <c>AzureFunctionsJobHost</c> section (so <c>AzureFunctionsJobHost__extensions__durableTask__hubName</c> in the
+/// environment overrides it), local.settings.json's <c>Values</c> become app settings; both rank below environment
+/// variables and the command line.
+/// </summary>
+internal static class HostJsonConfiguration
+{
+    public const string Section = "AzureFunctionsJobHost";
+
+    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "version",
+        "functionTimeout",
+        "extensions:durableTask:hubName",
+        "extensions:durableTask:maxConcurrentActivityFunctions",
+        "extensions:durableTask:maxConcurrentOrchestratorFunctions",
+        "extensions:durableTask:extendedSessionsEnabled",
+        "extensions:durableTask:maxCachedOrchestrations",
+        "extensions:durableTask:storageProvider:partitionCount",
+        "extensions:durableTask:storageProvider:maxQueuePollingInterval",
+        "extensions:http:routePrefix",
+        "extensions:http:maxRequestBodySize",
+    };
+
+    /// <summary>Adds host.json (when present) and local.settings.json's Values below every existing source.</summary>
+    public static void AddFiles(IConfigurationBuilder configuration, string scriptRoot, bool exportValuesToEnvironment)
+    {
+        var hostJson = Path.Combine(scriptRoot, "host.json");
+        if (File.Exists(hostJson))
+        {
+            configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Flatten(hostJson, "host.json", Section) });
+        }
+
+        var localSettings = Path.Combine(scriptRoot, "local.settings.json");
+        if (File.Exists(localSettings))
+        {
+            var values = Flatten(localSettings, "local.settings.json", prefix: null)
+                .Where(static pair => pair.Key.StartsWith("Values:", StringComparison.OrdinalIgnoreCase))
+                .Select(static pair => new KeyValuePair<string, string?>(pair.Key["Values:".Length..], pair.Value))
+                .ToList();
+            configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = values });
+            if (exportValuesToEnvironment)
+            {
+                // As the Core Tools do: code that reads the environment sees the settings too; the environment wins.
+                foreach (var (key, value) in values)
+                {
+                    if (Environment.GetEnvironmentVariable(key) is null)
+                    {
+                        Environment.SetEnvironmentVariable(key, value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Fills <paramref name="options"/> from configuration; unknown host.json keys become warnings.</summary>
+    public static void Bind(IConfiguration configuration, FunctionsHostOptions options, ICollection<string> warnings)
+    {
+        var host = configuration.GetSection(Section);
+        foreach (var (key, value) in host.AsEnumerable(makePathsRelative: true))
+        {
+            if (value is not null && !KnownKeys.Contains(key) && !key.StartsWith("logging:logLevel:", StringComparison.OrdinalIgnoreCase))
+            {
+                warnings.Add($"host.json: unknown key '{Dotted(key)}' is ignored.");
+            }
+        }
+
+        options.HubName = host["extensions:durableTask:hubName"] ?? options.HubName;
+        options.MaxConcurrentActivityFunctions = Int(host, "extensions:durableTask:maxConcurrentActivityFunctions") ?? options.MaxConcurrentActivityFunctions;
+        options.MaxConcurrentOrchestratorFunctions = Int(host, "extensions:durableTask:maxConcurrentOrchestratorFunctions") ?? options.MaxConcurrentOrchestratorFunctions;
+        options.ExtendedSessionsEnabled = Bool(host, "extensions:durableTask:extendedSessionsEnabled") ?? options.ExtendedSessionsEnabled;
+        options.MaxCachedOrchestrations = Int(host, "extensions:durableTask:maxCachedOrchestrations") ?? options.MaxCachedOrchestrations;
+        options.PartitionCount = Int(host, "extensions:durableTask:storageProvider:partitionCount") ?? options.PartitionCount;
+        options.MaxQueuePollingInterval = Time(host, "extensions:durableTask:storageProvider:maxQueuePollingInterval") ?? options.MaxQueuePollingInterval;
+        options.RoutePrefix = (host["extensions:http:routePrefix"] ?? options.RoutePrefix).Trim('/');
+        options.MaxRequestBodySize = Long(host, "extensions:http:maxRequestBodySize") ?? options.MaxRequestBodySize;
+        var timeout = host["functionTimeout"];
+        options.FunctionTimeout = timeout is null ? options.FunctionTimeout : timeout.Trim() == "-1" ? null : Time(host, "functionTimeout");
+        foreach (var level in host.GetSection("logging:logLevel").GetChildren())
+        {
+            options.LogLevels[level.Key] = Enum.TryParse<LogLevel>(level.Value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+                ? parsed
+                : throw Invalid($"logging:logLevel:{level.Key}", level.Value, "a log level (Trace, Debug, Information, Warning, Error, Critical, None)");
+        }
+
+        var kind = configuration["WorkflowsStorageProvider"];
+        options.StorageKind = kind is null
+            ? options.StorageKind
+            : Enum.TryParse<HostStorageKind>(kind, ignoreCase: true, out var parsedKind) && Enum.IsDefined(parsedKind)
+                ? parsedKind
+                : throw new HostConfigurationException($"WorkflowsStorageProvider must be AzureStorage or InMemory; got '{kind}'.");
+        options.StorageConnectionString = configuration["AzureWebJobsStorage"] ?? options.StorageConnectionString;
+        options.IsLocalDevelopment = string.Equals(configuration["AZURE_FUNCTIONS_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
+        var enforce = configuration["WorkflowsEnforceKeys"];
+        options.EnforceKeys = enforce is null
+            ? !options.IsLocalDevelopment
+            : bool.TryParse(enforce, out var parsedEnforce) ? parsedEnforce : throw new HostConfigurationException($"WorkflowsEnforceKeys must be true or false; got '{enforce}'.");
+    }
+
+    private static List<KeyValuePair<string, string?>> Flatten(string path, string fileName, string? prefix)
+    {
+        IConfigurationRoot root;
+        try
+        {
+            root = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
+        }
+        catch (Exception exception) when (exception is FormatException or InvalidDataException or JsonException)
+        {
+            throw new HostConfigurationException($"{fileName} is not valid JSON: {exception.InnerException?.Message ?? exception.Message}", exception);
+        }
+
+        return root.AsEnumerable()
+            .Where(static pair => pair.Value is not null)
+            .Select(pair => new KeyValuePair<string, string?>(prefix is null ? pair.Key : $"{prefix}:{pair.Key}", pair.Value))
+            .ToList();
+    }
+
+    private static int? Int(IConfiguration host, string key) =>
+        host[key] is not { } raw ? null
+        : int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
+        : throw Invalid(key, raw, "an integer");
+
+    private static long? Long(IConfiguration host, string key) =>
+        host[key] is not { } raw ? null
+        : long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value
+        : throw Invalid(key, raw, "an integer");
+
+    private static bool? Bool(IConfiguration host, string key) =>
+        host[key] is not { } raw ? null
+        : bool.TryParse(raw, out var value) ? value
+        : throw Invalid(key, raw, "true or false");
+
+    private static TimeSpan? Time(IConfiguration host, string key) =>
+        host[key] is not { } raw ? null
+        : TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out var value) ? value
+        : throw Invalid(key, raw, "a time span hh:mm:ss");
+
+    private static HostConfigurationException Invalid(string key, string? raw, string expected) =>
+        new($"{Dotted(key)} must be {expected}; got '{raw}'.");
+
+    private static string Dotted(string key) => key.Replace(':', '.');
+}

@@ -1,0 +1,5 @@
+namespace Workflows.Host;
+
+/// <summary>Binds a <see cref="Workflows.Durable.Client.DurableTaskClient"/> of the host's task hub.</summary>
+[AttributeUsage(AttributeTargets.Parameter, AllowMultiple = false, Inherited = false)]
+public sealed class DurableClientAttribute : Attribute;

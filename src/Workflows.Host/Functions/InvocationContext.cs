@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Http;
+using Workflows.Durable;
+
+namespace Workflows.Host;
+
+/// <summary>Everything a parameter of one invocation can be bound from.</summary>
+internal sealed class InvocationContext
+{
+    public required string FunctionName { get; init; }
+
+    public IServiceProvider? Services { get; init; }
+
+    public CancellationToken CancellationToken { get; init; }
+
+    public HttpContext? Http { get; init; }
+
+    public TaskOrchestrationContext? Orchestration { get; init; }
+
+    public TaskActivityContext? Activity { get; init; }
+
+    /// <summary>The trigger's value: activity or orchestrator input, or the <see cref="TimerInfo"/>.</summary>
+    public object? TriggerValue { get; init; }
+}

@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Workflows.Host;
+
+/// <summary>
+/// Builds the host: configuration from host.json and local.settings.json in the script root (the first folder
+/// holding host.json, from the working directory up, or <c>AzureWebJobsScriptRoot</c>), environment variables and
+/// the command line over them; Kestrel on http://127.0.0.1:7071 unless <c>--urls</c> or <c>ASPNETCORE_URLS</c> say
+/// otherwise.
+/// </summary>
+public sealed class FunctionsHostBuilder
+{
+    /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
+    private readonly WebApplicationBuilder _builder;
+
+    internal FunctionsHostBuilder(string[] args, IEnumerable<Type> functionTypes)
+    {
+        _builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        var scriptRoot = _builder.Configuration["AzureWebJobsScriptRoot"] ?? FindScriptRoot();
+        var exportToEnvironment = !string.Equals(_builder.Configuration["WorkflowsExportLocalSettings"], "false", StringComparison.OrdinalIgnoreCase);
+        HostJsonConfiguration.AddFiles(_builder.Configuration, scriptRoot, exportToEnvironment);
+        if (string.IsNullOrEmpty(_builder.Configuration["urls"]))
+        {
+            _builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        _builder.Logging.AddSimpleConsole(static console => console.SingleLine = true);
+        _builder.Services.AddFunctionsHost(functionTypes, _builder.Configuration, scriptRoot);
+    }
+
+    /// <summary>Services, for the app's own registrations and test doubles (e.g. a fake <see cref="TimeProvider"/>).</summary>
+    public IServiceCollection Services => _builder.Services;
+
+    /// <summary>The configuration (host.json under <c>AzureFunctionsJobHost</c>, app settings at the root).</summary>
+    public IConfigurationManager Configuration => _builder.Configuration;
+
+    /// <summary>Logging.</summary>
+    public ILoggingBuilder Logging => _builder.Logging;
+
+    /// <summary>The URLs Kestrel will bind (the default, or what <c>--urls</c> / <c>ASPNETCORE_URLS</c> said).</summary>
+    internal string? ConfiguredUrls => _builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
+
+    /// <summary>Builds the host with every function and the Durable Functions HTTP API mapped.</summary>
+    public WebApplication Build()
+    {
+        var app = _builder.Build();
+        var options = app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value;
+        var catalog = app.Services.GetRequiredService<FunctionCatalog>();
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<KeyAuthorizationMiddleware>();
+        app.MapHttpFunctions(catalog, options);
+        app.MapDurableHttpApi(catalog, options);
+        app.MapHostAdminEndpoints();
+        return app;
+    }
+
+    private static string FindScriptRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "host.json")))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,73 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Workflows.Durable.Client;
+
+namespace Workflows.Host;
+
+/// <summary>Registers the Functions-style host.</summary>
+public static class FunctionsHostServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the host for the functions of <paramref name="functionsAssembly"/>: options from
+    /// <paramref name="configuration"/> (host.json under <c>AzureFunctionsJobHost</c>, app settings), validated
+    /// now; function discovery; the task hub and worker; the <see cref="DurableTaskClient"/>.
+    /// </summary>
+    /// <exception cref="HostConfigurationException">A setting is invalid; the message names it.</exception>
+    /// <exception cref="FunctionIndexingException">A function is malformed; the message names it.</exception>
+    public static IServiceCollection AddFunctionsHost(
+        this IServiceCollection services, Assembly functionsAssembly, IConfiguration configuration, string? scriptRoot = null)
+    {
+        ArgumentNullException.ThrowIfNull(functionsAssembly);
+        return services.AddFunctionsHost(functionsAssembly.GetTypes(), configuration, scriptRoot);
+    }
+
+    /// <summary>As the public overload, for the functions of the given types only (tests mix apps).</summary>
+    internal static IServiceCollection AddFunctionsHost(this IServiceCollection services, IEnumerable<Type> functionTypes, IConfiguration configuration, string? scriptRoot)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var warnings = new HostStartupWarnings();
+        var options = new FunctionsHostOptions { ScriptRoot = scriptRoot ?? Directory.GetCurrentDirectory() };
+        HostJsonConfiguration.Bind(configuration, options, warnings);
+        options.Validate();
+        var catalog = FunctionDiscovery.Discover(functionTypes, key => configuration[key]);
+
+        services.AddSingleton(warnings);
+        services.AddSingleton(catalog);
+        services.AddSingleton(Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TaskHubRuntime>();
+        services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
+        services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
+        services.AddSingleton<HostKeyProvider>();
+        services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
+        services.AddSingleton<FunctionMetrics>();
+        services.AddSingleton<TimerScheduler>();
+        services.AddHostedService(static sp => sp.GetRequiredService<TimerScheduler>());
+        services.AddHostedService<FunctionListing>();
+        services.AddSingleton<CheckStatusLinks>();
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
+        services.AddLogging(logging =>
+        {
+            // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            foreach (var (category, level) in options.LogLevels)
+            {
+                if (string.Equals(category, "default", StringComparison.OrdinalIgnoreCase))
+                {
+                    logging.SetMinimumLevel(level);
+                }
+                else
+                {
+                    logging.AddFilter(category, level);
+                }
+            }
+        });
+        return services;
+    }
+}

@@ -1,0 +1,4 @@
+namespace Workflows.Host;
+
+/// <summary>Configuration warnings found before logging exists; logged once the host starts.</summary>
+internal sealed class HostStartupWarnings : List<string>;

@@ -1,0 +1,172 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Workflows.Durable;
+using Workflows.Durable.AzureStorage;
+using Workflows.Durable.Client;
+using Workflows.Durable.InMemory;
+using Workflows.Durable.Storage;
+using Workflows.Durable.Worker;
+
+namespace Workflows.Host;
+
+/// <summary>
+/// The host's task hub: connects the storage (starting Azurite for <c>UseDevelopmentStorage=true</c> when no
+/// emulator listens), fills the registry from the discovered functions and runs the worker. Starts before the
+/// HTTP server accepts requests and stops after it.
+/// </summary>
+internal sealed class TaskHubRuntime(
+    IOptions<FunctionsHostOptions> options,
+    FunctionCatalog catalog,
+    IServiceProvider services,
+    ILoggerFactory loggerFactory,
+    TimeProvider timeProvider) : IHostedService, IAsyncDisposable
+{
+    private const int AzuriteBlobPort = 10000;
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Workflows.Host");
+    private AzuriteProcess? _azurite;
+    private IStorageProvider? _provider;
+    private DurableTaskWorker? _worker;
+    private DurableTaskClient? _client;
+    private IHostStateStore? _state;
+
+    public IStorageProvider Provider => _provider ?? throw NotStarted();
+
+    public DurableTaskClient Client => _client ?? throw NotStarted();
+
+    /// <summary>Keys, timer schedules and timer leases, next to the task hub.</summary>
+    public IHostStateStore State => _state ?? throw NotStarted();
+
+    /// <summary>Storage requests of the hub and the host state; null on the in-memory backend.</summary>
+    public StorageTransactionCounter? TransactionCounter => AzureClients?.Counter;
+
+    /// <summary>The Azure Storage clients of the hub; null on the in-memory backend.</summary>
+    public TaskHubClients? AzureClients => (_provider as AzureStorageProvider)?.Clients;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        string storage;
+        if (settings.StorageKind == HostStorageKind.InMemory)
+        {
+            _provider = new InMemoryStorageProvider();
+            _state = new InMemoryHostStateStore(timeProvider);
+            storage = "the in-memory backend";
+        }
+        else
+        {
+            var connectionString = await ConnectAsync(settings, cancellationToken);
+            var azure = new AzureStorageOptions
+            {
+                ConnectionString = connectionString,
+                TaskHubName = settings.HubName,
+                PartitionCount = settings.PartitionCount,
+                MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
+            };
+            azure.Validate();
+            var provider = new AzureStorageProvider(azure, timeProvider);
+            await provider.CreateIfNotExistsAsync(cancellationToken);
+            _provider = provider;
+            _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken);
+            storage = _azurite is null ? "Azure Storage" : "Azurite (started by the host)";
+        }
+
+        var registry = new DurableTaskRegistry();
+        catalog.AddTo(registry, services);
+        var workerOptions = new DurableTaskWorkerOptions
+        {
+            MaxConcurrentActivityFunctions = settings.MaxConcurrentActivityFunctions,
+            MaxConcurrentOrchestratorFunctions = settings.MaxConcurrentOrchestratorFunctions,
+            ExtendedSessionsEnabled = settings.ExtendedSessionsEnabled,
+            MaxCachedOrchestrations = settings.MaxCachedOrchestrations,
+        };
+        _client = new DurableTaskClient(_provider, workerOptions.DataConverter, timeProvider);
+        _worker = new DurableTaskWorker(_provider, registry, workerOptions, loggerFactory, timeProvider);
+        await _worker.StartAsync(cancellationToken);
+        HostLog.TaskHubStarted(_logger, settings.HubName, storage, registry.OrchestratorNames.Count, registry.ActivityNames.Count);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_worker is not null)
+        {
+            await _worker.StopAsync(cancellationToken);
+        }
+
+        await DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+            _worker = null;
+        }
+
+        switch (_provider)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync();
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+
+        _provider = null;
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+            _azurite = null;
+            HostLog.StoppedAzurite(_logger);
+        }
+    }
+
+    private async Task<string> ConnectAsync(FunctionsHostOptions settings, CancellationToken cancellationToken)
+    {
+        var connectionString = settings.StorageConnectionString!;
+        if (!connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)
+            || await IsListeningAsync(AzuriteBlobPort, cancellationToken))
+        {
+            return connectionString;
+        }
+
+        string root;
+        try
+        {
+            root = AzuriteProcess.FindRepositoryRoot(settings.ScriptRoot);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new HostConfigurationException(
+                "AzureWebJobsStorage is UseDevelopmentStorage=true but no emulator listens on 127.0.0.1:10000, and there is no package.json to start Azurite from.", exception);
+        }
+
+        // On disk under the git-ignored .azurite/ folder, so local debugging state survives restarts.
+        var location = Path.Combine(root, ".azurite");
+        Directory.CreateDirectory(location);
+        HostLog.StartingAzurite(_logger, location);
+        _azurite = await AzuriteProcess.StartAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, cancellationToken);
+        return connectionString;
+    }
+
+    private static async Task<bool> IsListeningAsync(int port, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await client.ConnectAsync("127.0.0.1", port, timeout.Token);
+            return true;
+        }
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static InvalidOperationException NotStarted() => new("The task hub has not started yet.");
+}

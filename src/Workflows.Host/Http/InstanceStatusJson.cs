@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Workflows.Durable;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
+
+namespace Workflows.Host;
+
+/// <summary>An instance's state in Durable Functions' status JSON (<c>name</c>, <c>instanceId</c>, <c>runtimeStatus</c>, ...).</summary>
+internal static class InstanceStatusJson
+{
+    public static JsonObject Create(OrchestrationMetadata metadata, bool showInput, IReadOnlyList<HistoryEvent>? history = null, bool showHistoryOutput = false)
+    {
+        var status = new JsonObject
+        {
+            ["name"] = metadata.Name,
+            ["instanceId"] = metadata.InstanceId,
+            ["runtimeStatus"] = metadata.RuntimeStatus.ToString(),
+            ["input"] = showInput ? Parse(metadata.SerializedInput) : null,
+            ["customStatus"] = Parse(metadata.SerializedCustomStatus),
+            ["output"] = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Failed && metadata.FailureDetails is { } failure
+                ? JsonValue.Create($"Orchestrator function '{metadata.Name}' failed: {failure.ErrorMessage}")
+                : Parse(metadata.SerializedOutput),
+            ["createdTime"] = Time(metadata.CreatedAt),
+            ["lastUpdatedTime"] = Time(metadata.LastUpdatedAt),
+        };
+        if (metadata.RuntimeStatus == OrchestrationRuntimeStatus.Failed && metadata.FailureDetails is { } details)
+        {
+            status["failureDetails"] = new JsonObject { ["errorType"] = details.ErrorType, ["errorMessage"] = details.ErrorMessage };
+        }
+
+        if (history is not null)
+        {
+            status["historyEvents"] = History(history, showInput, showHistoryOutput);
+        }
+
+        return status;
+    }
+
+    private static JsonArray History(IReadOnlyList<HistoryEvent> history, bool showInput, bool showHistoryOutput)
+    {
+        var events = new JsonArray();
+        foreach (var historyEvent in history)
+        {
+            // Episode markers are bookkeeping of the engine, not steps of the orchestration (DF leaves them out too).
+            if (historyEvent is OrchestratorStarted or OrchestratorCompleted)
+            {
+                continue;
+            }
+
+            var node = JsonNode.Parse(HistorySerializer.Serialize(historyEvent))!.AsObject();
+            if (!showHistoryOutput)
+            {
+                node.Remove("result");
+            }
+
+            if (!showInput)
+            {
+                node.Remove("input");
+            }
+
+            events.Add(node);
+        }
+
+        return events;
+    }
+
+    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    private static JsonNode? Parse(string? serialized)
+    {
+        if (serialized is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(serialized);
+        }
+        catch (JsonException)
+        {
+            // A custom data converter may write non-JSON text: show it as a string rather than fail the request.
+            return JsonValue.Create(serialized);
+        }
+    }
+}

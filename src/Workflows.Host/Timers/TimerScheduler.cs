@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Workflows.Host;
+
+/// <summary>
+/// Runs the timer functions. Each timer is a singleton across the hosts sharing a task hub: only the holder of
+/// its blob lease runs it. The last and next occurrence are persisted, so an occurrence missed while no host was
+/// up fires once (past due) when a host next takes the lease. Time comes from a <see cref="TimeProvider"/> (the
+/// keyed service <see cref="ClockKey"/> when registered, else the host's), so tests fire timers with a fake clock.
+/// </summary>
+internal sealed class TimerScheduler : BackgroundService
+{
+    /// <summary>Service key of a <see cref="TimeProvider"/> used by timers only.</summary>
+    public const string ClockKey = "Workflows.Timers";
+
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan RenewInterval = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan AcquireRetryInterval = TimeSpan.FromSeconds(15);
+
+    private readonly TaskHubRuntime _taskHub;
+    private readonly FunctionCatalog _catalog;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly FunctionMetrics _metrics;
+    private readonly FunctionsHostOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, bool> _holding = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _firstAttempts = new(StringComparer.OrdinalIgnoreCase);
+
+    public TimerScheduler(
+        TaskHubRuntime taskHub,
+        FunctionCatalog catalog,
+        IServiceProvider services,
+        FunctionMetrics metrics,
+        IOptions<FunctionsHostOptions> options,
+        ILoggerFactory loggerFactory)
+    {
+        _taskHub = taskHub;
+        _catalog = catalog;
+        _scopes = services.GetRequiredService<IServiceScopeFactory>();
+        _metrics = metrics;
+        _options = options.Value;
+        _time = services.GetKeyedService<TimeProvider>(ClockKey) ?? services.GetRequiredService<TimeProvider>();
+        _logger = loggerFactory.CreateLogger("Workflows.Host.Timers");
+        foreach (var timer in catalog.OfKind(FunctionKind.Timer))
+        {
+            _firstAttempts[timer.Name] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>True while this host holds the timer's singleton lease.</summary>
+    public bool Holds(string functionName) => _holding.TryGetValue(functionName, out var holds) && holds;
+
+    /// <summary>Completes once this host has tried to take the timer's lease the first time.</summary>
+    public Task FirstLeaseAttempt(string functionName) => _firstAttempts[functionName].Task;
+
+    public static string StatusName(string functionName) => $"timers/{functionName}.status.json";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_catalog.OfKind(FunctionKind.Timer).Select(timer => RunAsync(timer, stoppingToken)));
+
+    private async Task RunAsync(FunctionDescriptor timer, CancellationToken stoppingToken)
+    {
+        var leaseName = $"timers/{timer.Name}.lease";
+        var runOnStartup = timer.TimerTrigger!.RunOnStartup;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            string? lease = null;
+            try
+            {
+                lease = await _taskHub.State.TryAcquireLeaseAsync(leaseName, LeaseDuration, stoppingToken);
+                _holding[timer.Name] = lease is not null;
+                _firstAttempts[timer.Name].TrySetResult();
+                if (lease is not null)
+                {
+                    await RunWhileHoldingAsync(timer, leaseName, lease, runOnStartup, stoppingToken);
+                    runOnStartup = false;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                HostLog.TimerStorageFailed(_logger, exception, timer.Name);
+            }
+            finally
+            {
+                _holding[timer.Name] = false;
+                if (lease is not null)
+                {
+                    await ReleaseAsync(leaseName, lease);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(AcquireRetryInterval, _time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task RunWhileHoldingAsync(FunctionDescriptor timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
+    {
+        var statusName = StatusName(timer.Name);
+        var stored = await _taskHub.State.ReadAsync(statusName, stoppingToken);
+        var status = stored is null ? new TimerStatus(null, null) : JsonSerializer.Deserialize<TimerStatus>(stored) ?? new TimerStatus(null, null);
+        var last = status.Last;
+        if (status.Next is { } missed && missed <= _time.GetUtcNow())
+        {
+            // However many occurrences were missed, the run fires once, as Azure Functions' schedule monitor does.
+            if (!await FireAsync(timer, leaseName, lease, missed, last, isPastDue: true, stoppingToken))
+            {
+                return;
+            }
+
+            last = missed;
+        }
+        else if (runOnStartup)
+        {
+            var now = _time.GetUtcNow();
+            if (!await FireAsync(timer, leaseName, lease, now, last, isPastDue: false, stoppingToken))
+            {
+                return;
+            }
+        }
+
+        var renewedAt = _time.GetUtcNow();
+        var announced = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (Next(timer, _time.GetUtcNow()) is not { } next)
+            {
+                return;
+            }
+
+            await _taskHub.State.WriteAsync(statusName, JsonSerializer.Serialize(new TimerStatus(last, next)), stoppingToken);
+            if (!announced)
+            {
+                HostLog.TimerLeaseAcquired(_logger, timer.Name, next);
+                announced = true;
+            }
+
+            while (_time.GetUtcNow() < next)
+            {
+                var wait = next - _time.GetUtcNow();
+                await Task.Delay(wait < RenewInterval ? wait : RenewInterval, _time, stoppingToken);
+                if (_time.GetUtcNow() - renewedAt >= RenewInterval)
+                {
+                    if (!await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken))
+                    {
+                        HostLog.TimerLeaseLost(_logger, timer.Name);
+                        return;
+                    }
+
+                    renewedAt = _time.GetUtcNow();
+                }
+            }
+
+            if (!await FireAsync(timer, leaseName, lease, next, last, isPastDue: false, stoppingToken))
+            {
+                return;
+            }
+
+            last = next;
+        }
+    }
+
+    /// <summary>
+    /// Runs one occurrence, renewing the lease while it runs so a long run keeps the timer on this host; false when
+    /// the lease was lost meanwhile (another host runs the timer from now on).
+    /// </summary>
+    private async Task<bool> FireAsync(
+        FunctionDescriptor timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
+    {
+        HostLog.TimerFired(_logger, timer.Name, scheduled, isPastDue);
+        var invocation = InvokeAsync(timer, new TimerInfo { ScheduledTime = scheduled, Last = last, Next = Next(timer, scheduled), IsPastDue = isPastDue }, stoppingToken);
+        var held = true;
+        while (!invocation.IsCompleted)
+        {
+            using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var tick = Task.Delay(RenewInterval, _time, tickCancel.Token);
+            var first = await Task.WhenAny(invocation, tick);
+            await tickCancel.CancelAsync();
+            stoppingToken.ThrowIfCancellationRequested();
+            if (first == tick && held && !await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken))
+            {
+                HostLog.TimerLeaseLost(_logger, timer.Name);
+                held = false;
+            }
+        }
+
+        await invocation;
+        return held;
+    }
+
+    private async Task InvokeAsync(FunctionDescriptor timer, TimerInfo info, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        if (_options.FunctionTimeout is { } limit)
+        {
+            timeout.CancelAfter(limit);
+        }
+
+        await using var scope = _scopes.CreateAsyncScope();
+        try
+        {
+            await _metrics.MeasureAsync(timer.Name, "timerTrigger", () => timer.InvokeAsync(new InvocationContext
+            {
+                FunctionName = timer.Name,
+                Services = scope.ServiceProvider,
+                CancellationToken = timeout.Token,
+                TriggerValue = info,
+            }));
+        }
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        {
+            // A failing run is logged and counted; the schedule goes on, as in Azure Functions.
+            HostLog.FunctionFailed(_logger, exception, timer.Name, Guid.NewGuid().ToString("N"));
+        }
+    }
+
+    private static DateTimeOffset? Next(FunctionDescriptor timer, DateTimeOffset after) =>
+        timer.Schedule!.GetNextOccurrence(after.UtcDateTime) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
+
+    private async Task ReleaseAsync(string leaseName, string lease)
+    {
+        try
+        {
+            // Released at once on shutdown, so another host takes over without waiting for the lease to expire.
+            await _taskHub.State.ReleaseLeaseAsync(leaseName, lease, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            HostLog.TimerStorageFailed(_logger, exception, leaseName);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Workflows.Durable.AzureStorage.Tests;
+using Xunit;
+
+namespace Workflows.Host.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class BadInputTests(AzuriteFixture azurite)
+{
+    [Theory]
+    [InlineData("api/orchestrators/HelloSequence")]
+    [InlineData("runtime/webhooks/durabletask/orchestrators/HelloSequence")]
+    [InlineData("api/Sum")]
+    public async Task MalformedJson_Answers400ProblemNamingTheProblem(string path)
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var response = await host.PostAsync(path, "{\"city\": ");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidInstanceIdOnStart_Answers400()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var response = await host.PostAsync("api/orchestrators/HelloSequence/" + new string('x', 300));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ExceptionInFunction_Answers500WithErrorIdAndNoDetail_HostStaysUp()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var boom = await host.Http.GetAsync(new Uri("api/Boom", UriKind.Relative));
+        var problem = await boom.Content.ReadFromJsonAsync<JsonElement>();
+        using var after = await host.PostAsync("api/Sum", "[1, 2, 3]");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, boom.StatusCode);
+        Assert.Equal(32, problem.GetProperty("errorId").GetString()!.Length);
+        Assert.DoesNotContain("secret internal detail", problem.ToString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal(6, await after.Content.ReadFromJsonAsync<int>());
+    }
+
+    [Fact]
+    public async Task StartingAnInstanceIdThatIsRunning_Answers409()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        var id = await host.StartAsync("WaitForApproval");
+        await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
+
+        using var again = await host.PostAsync($"api/orchestrators/WaitForApproval/{id}");
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task FunctionOverFunctionTimeout_IsCancelledAndAnswers500_HostStaysUp()
+    {
+        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:00.2", "extensions": { "durableTask": { "hubName": "timeouts" } } }""");
+
+        using var slow = await host.Http.GetAsync(new Uri("api/Slow", UriKind.Relative));
+        using var after = await host.PostAsync("api/Sum", "[4]");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, slow.StatusCode);
+        Assert.True((await slow.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("errorId", out _));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+}

@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Workflows.Host.Tests;
+
+public sealed class HostJsonConfigurationTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("workflows-host-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public void Bind_HostJsonAndLocalSettings_FillOptions()
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), """
+            {
+              "version": "2.0",
+              "functionTimeout": "00:02:00",
+              "logging": { "logLevel": { "default": "Warning", "Workflows.Durable": "Error" } },
+              "extensions": {
+                "durableTask": { "hubName": "ConfigHub", "maxConcurrentActivityFunctions": 7, "maxConcurrentOrchestratorFunctions": 3, "storageProvider": { "partitionCount": 2 } },
+                "http": { "routePrefix": "/fn/", "maxRequestBodySize": 2048 }
+              }
+            }
+            """);
+        File.WriteAllText(Path.Combine(_root, "local.settings.json"), """{ "IsEncrypted": false, "Values": { "AzureWebJobsStorage": "UseDevelopmentStorage=true" } }""");
+
+        var (options, warnings) = Bind();
+
+        Assert.Empty(warnings);
+        Assert.Equal("ConfigHub", options.HubName);
+        Assert.Equal(7, options.MaxConcurrentActivityFunctions);
+        Assert.Equal(3, options.MaxConcurrentOrchestratorFunctions);
+        Assert.Equal(2, options.PartitionCount);
+        Assert.Equal("fn", options.RoutePrefix);
+        Assert.Equal(2048, options.MaxRequestBodySize);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.FunctionTimeout);
+        Assert.Equal(LogLevel.Warning, options.LogLevels["default"]);
+        Assert.Equal(LogLevel.Error, options.LogLevels["Workflows.Durable"]);
+        Assert.Equal("UseDevelopmentStorage=true", options.StorageConnectionString);
+    }
+
+    [Fact]
+    public void Bind_EnvironmentStyleOverride_WinsOverHostJsonAndLocalSettings()
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), """{ "extensions": { "durableTask": { "hubName": "FileHub" } } }""");
+        File.WriteAllText(Path.Combine(_root, "local.settings.json"), """{ "Values": { "AzureWebJobsStorage": "UseDevelopmentStorage=true" } }""");
+
+        var (options, _) = Bind(new Dictionary<string, string?>
+        {
+            ["AzureFunctionsJobHost:extensions:durableTask:hubName"] = "EnvHub",
+            ["AzureWebJobsStorage"] = "DefaultEndpointsProtocol=http;AccountName=x",
+        });
+
+        Assert.Equal("EnvHub", options.HubName);
+        Assert.Equal("DefaultEndpointsProtocol=http;AccountName=x", options.StorageConnectionString);
+    }
+
+    [Fact]
+    public void AddFiles_LocalSettingsValues_AreExportedToTheEnvironmentUnlessAlreadySet()
+    {
+        var fresh = "WorkflowsTestFresh_" + Guid.NewGuid().ToString("N");
+        var existing = "WorkflowsTestExisting_" + Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable(existing, "from-environment");
+        try
+        {
+            File.WriteAllText(Path.Combine(_root, "local.settings.json"), $$"""{ "Values": { "{{fresh}}": "from-file", "{{existing}}": "from-file" } }""");
+
+            HostJsonConfiguration.AddFiles(new ConfigurationManager(), _root, exportValuesToEnvironment: true);
+
+            Assert.Equal("from-file", Environment.GetEnvironmentVariable(fresh));
+            Assert.Equal("from-environment", Environment.GetEnvironmentVariable(existing));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(fresh, null);
+            Environment.SetEnvironmentVariable(existing, null);
+        }
+    }
+
+    [Fact]
+    public void Bind_UnknownKey_Warns()
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), """{ "extensions": { "durableTask": { "hubName": "Hub1", "maxConcurrentActivityFunctionz": 5 } } }""");
+
+        var (_, warnings) = Bind();
+
+        Assert.Equal(["host.json: unknown key 'extensions.durableTask.maxConcurrentActivityFunctionz' is ignored."], warnings);
+    }
+
+    [Theory]
+    [InlineData("""{ "extensions": { "durableTask": { "maxConcurrentActivityFunctions": "many" } } }""", "extensions.durableTask.maxConcurrentActivityFunctions must be an integer")]
+    [InlineData("""{ "extensions": { "durableTask": { "maxConcurrentOrchestratorFunctions": 0 } } }""", "extensions.durableTask.maxConcurrentOrchestratorFunctions must be between 1")]
+    [InlineData("""{ "extensions": { "durableTask": { "storageProvider": { "partitionCount": 17 } } } }""", "extensions.durableTask.storageProvider.partitionCount must be between 1 and 16")]
+    [InlineData("""{ "extensions": { "durableTask": { "hubName": "9lives" } } }""", "extensions.durableTask.hubName")]
+    [InlineData("""{ "functionTimeout": "soon" }""", "functionTimeout must be a time span")]
+    [InlineData("""{ "logging": { "logLevel": { "default": "Loud" } } }""", "logging.logLevel.default must be a log level")]
+    [InlineData("""{ "extensions": { "http": { "routePrefix": "runtime" } } }""", "extensions.http.routePrefix")]
+    [InlineData("""{ "extensions": { "durableTask": """, "host.json is not valid JSON")]
+    public void Bind_InvalidValue_FailsNamingTheKey(string hostJson, string expected)
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), hostJson);
+
+        var error = Assert.Throws<HostConfigurationException>(() =>
+        {
+            var (options, _) = Bind();
+            options.Validate();
+        });
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_AzureStorageWithoutConnectionString_FailsNamingAzureWebJobsStorage()
+    {
+        var error = Assert.Throws<HostConfigurationException>(() => new FunctionsHostOptions().Validate());
+
+        Assert.Contains("AzureWebJobsStorage is not set", error.Message, StringComparison.Ordinal);
+    }
+
+    private (FunctionsHostOptions Options, List<string> Warnings) Bind(Dictionary<string, string?>? environment = null)
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(environment ?? []);
+        HostJsonConfiguration.AddFiles(configuration, _root, exportValuesToEnvironment: false);
+        var options = new FunctionsHostOptions();
+        var warnings = new List<string>();
+        HostJsonConfiguration.Bind(configuration, options, warnings);
+        return (options, warnings);
+    }
+}

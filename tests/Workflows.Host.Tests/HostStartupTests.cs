@@ -1,0 +1,69 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Workflows.Durable;
+using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Durable.Client;
+using Workflows.Functions.Samples;
+using Xunit;
+
+namespace Workflows.Host.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public sealed class HostStartupTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Start_OnAzurite_RunsDiscoveredOrchestrationsThroughTheDurableClient()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        var client = host.App.Services.GetRequiredService<DurableTaskClient>();
+
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(HelloSequence.Name, "Lisbon");
+        using var timeout = new CancellationTokenSource(TestHost.SafetyTimeout);
+        var result = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal(["Hello Lisbon!", "Hello Seattle!", "Hello London!"], result.ReadOutputAs<string[]>()!);
+    }
+
+    [Fact]
+    public async Task Start_InMemory_ListsFunctionsWithUrlsAndAnswers404ForUnknownRoutes()
+    {
+        await using var host = await TestHost.StartAsync();
+
+        var listing = host.App.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<FunctionListing>().Single().Describe(host.BaseAddress);
+        using var response = await host.Http.GetAsync(new Uri("api/no-such-function", UriKind.Relative));
+
+        Assert.Contains("HelloSequence: orchestrationTrigger", listing, StringComparison.Ordinal);
+        Assert.Contains("SayHello: activityTrigger", listing, StringComparison.Ordinal);
+        Assert.Contains($"{host.BaseAddress}/runtime/webhooks/durabletask/", listing, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Start_InvalidHostJson_FailsBeforeServingNamingTheKey()
+    {
+        var error = await Assert.ThrowsAsync<HostConfigurationException>(() =>
+            TestHost.StartAsync(hostJson: """{ "extensions": { "durableTask": { "maxConcurrentActivityFunctions": -3 } } }"""));
+
+        Assert.Contains("extensions.durableTask.maxConcurrentActivityFunctions", error.Message, StringComparison.Ordinal);
+    }
+}
+
+public sealed class HostUrlTests
+{
+    [Theory]
+    [InlineData(null, "http://127.0.0.1:7071")]
+    [InlineData("http://127.0.0.1:8088", "http://127.0.0.1:8088")]
+    public void Builder_BindsLoopback7071UnlessUrlsAreGiven(string? urls, string expected)
+    {
+        var args = new List<string> { "--WorkflowsStorageProvider=InMemory", "--WorkflowsExportLocalSettings=false", "--AzureWebJobsScriptRoot=" + AppContext.BaseDirectory };
+        if (urls is not null)
+        {
+            args.Add("--urls=" + urls);
+        }
+
+        var builder = new FunctionsHostBuilder([.. args], [typeof(Workflows.Functions.Samples.HelloSequence)]);
+
+        Assert.Equal(expected, builder.ConfiguredUrls);
+    }
+}

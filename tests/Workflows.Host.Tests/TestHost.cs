@@ -1,0 +1,139 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Workflows.Functions.Samples;
+
+namespace Workflows.Host.Tests;
+
+/// <summary>
+/// The sample function app on the real host, in process, listening on a free loopback port: tests talk to it
+/// over real HTTP. In memory unless a storage connection string is given (Azurite).
+/// </summary>
+internal sealed class TestHost : IAsyncDisposable
+{
+    public static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly string _root;
+
+    private TestHost(WebApplication app, string root)
+    {
+        App = app;
+        _root = root;
+        BaseAddress = app.Urls.First().TrimEnd('/');
+        Http = new HttpClient { BaseAddress = new Uri(BaseAddress + "/"), Timeout = SafetyTimeout };
+    }
+
+    public WebApplication App { get; }
+
+    public string BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public static async Task<TestHost> StartAsync(
+        string? storageConnectionString = null,
+        string? hostJson = null,
+        Action<IServiceCollection>? configureServices = null,
+        params string[] settings)
+    {
+        var root = Directory.CreateTempSubdirectory("workflows-host-").FullName;
+        var hub = "h" + Guid.NewGuid().ToString("N")[..20];
+        await File.WriteAllTextAsync(
+            Path.Combine(root, "host.json"),
+            hostJson ?? $$"""{ "version": "2.0", "extensions": { "durableTask": { "hubName": "{{hub}}", "maxConcurrentActivityFunctions": 8, "maxConcurrentOrchestratorFunctions": 4, "storageProvider": { "partitionCount": 2, "maxQueuePollingInterval": "00:00:01" } } } }""");
+        var args = new List<string>
+        {
+            "--urls=http://127.0.0.1:0",
+            "--AzureWebJobsScriptRoot=" + root,
+            "--WorkflowsExportLocalSettings=false",
+            // Local development over loopback: keys unchecked unless a test turns them on (WorkflowsEnforceKeys=true).
+            "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
+            storageConnectionString is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + storageConnectionString,
+        };
+        args.AddRange(settings.Select(static s => "--" + s));
+        try
+        {
+            var builder = new FunctionsHostBuilder([.. args], typeof(HelloSequence).Assembly.GetTypes().Append(typeof(TestFunctions)));
+            configureServices?.Invoke(builder.Services);
+            var app = builder.Build();
+            await app.StartAsync();
+            return new TestHost(app, root);
+        }
+        catch
+        {
+            Directory.Delete(root, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Polls <paramref name="statusUri"/> until the instance has finished (200); returns the final status JSON.</summary>
+    public Task<JsonElement> WaitForCompletionAsync(string statusUri) =>
+        PollAsync(async cancellationToken =>
+        {
+            using var response = await Http.GetAsync(new Uri(statusUri), cancellationToken);
+            return response.StatusCode == System.Net.HttpStatusCode.OK ? await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken) : (JsonElement?)null;
+        });
+
+    /// <summary>
+    /// Calls <paramref name="probe"/> until it returns a value, pausing briefly between calls (the polling a client of
+    /// the status API does anyway); fails after <see cref="SafetyTimeout"/>.
+    /// </summary>
+    public static async Task<T> PollAsync<T>(Func<CancellationToken, Task<T?>> probe)
+        where T : struct
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        while (true)
+        {
+            if (await probe(timeout.Token) is { } value)
+            {
+                return value;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+        }
+    }
+
+    /// <summary>Polls the instance's status until <paramref name="condition"/> holds; returns that status JSON.</summary>
+    public Task<JsonElement> WaitForStatusAsync(string instanceId, Func<JsonElement, bool> condition) =>
+        PollAsync(async cancellationToken =>
+        {
+            using var response = await Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{instanceId}", UriKind.Relative), cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            return condition(body) ? body : (JsonElement?)null;
+        });
+
+    /// <summary>POSTs <paramref name="json"/> (raw) and returns the response.</summary>
+    public Task<HttpResponseMessage> PostAsync(string path, string? json = null) =>
+        Http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json ?? string.Empty, System.Text.Encoding.UTF8, "application/json"));
+
+    /// <summary>Starts <paramref name="orchestrator"/> through the generic starter and returns its instance id.</summary>
+    public async Task<string> StartAsync(string orchestrator, string? json = null, string? instanceId = null)
+    {
+        using var response = await PostAsync(instanceId is null ? $"api/orchestrators/{orchestrator}" : $"api/orchestrators/{orchestrator}/{instanceId}", json);
+        if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"Start of {orchestrator} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The host's keys, as stored.</summary>
+    internal HostKeys Keys => App.Services.GetRequiredService<HostKeyProvider>().Keys;
+
+    public static bool IsStatus(JsonElement status, string runtimeStatus) =>
+        status.GetProperty("runtimeStatus").GetString() == runtimeStatus;
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}
