@@ -1741,8 +1741,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             ["ExecutionId"] = executionId,
             ["RuntimeStatus"] = update.Status.ToString(),
             ["LastUpdatedTime"] = _time.GetUtcNow(),
-            ["FailureDetails"] = update.FailureDetails is null ? null : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
-            ["ParentInstanceId"] = update.ParentInstanceId,
+            // A merge leaves a property alone when the new value is null, so "none" is written as an empty string
+            // (read back as null): a rewound or restarted instance must not keep its old failure or output.
+            ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
+            ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
         };
         await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken);
         await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken);
@@ -1754,18 +1756,21 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         if (LargePayloadStore.NeedsBlob(value))
         {
-            row[name] = null;
+            row[name] = string.Empty;
             row[name + "Blob"] = await _payloads.StoreAsync(instanceId, value!, cancellationToken);
         }
         else
         {
-            row[name] = value;
-            row[name + "Blob"] = null;
+            row[name] = value ?? string.Empty;
+            row[name + "Blob"] = string.Empty;
         }
     }
 
     private async Task<string?> GetPayloadAsync(TableEntity row, string name, CancellationToken cancellationToken) =>
-        row.GetString(name + "Blob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken) : row.GetString(name);
+        row.GetString(name + "Blob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken) : NullIfEmpty(row.GetString(name));
+
+    /// <summary>Payloads are JSON (never empty), so an empty string stands for "none" (see <see cref="WriteInstanceStateAsync"/>).</summary>
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private async Task<OrchestrationMetadata> ToMetadataAsync(TableEntity row, bool withPayloads, CancellationToken cancellationToken) => new()
     {
@@ -1776,7 +1781,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         CreatedAt = row.GetDateTimeOffset("CreatedTime") ?? DateTimeOffset.MinValue,
         LastUpdatedAt = row.GetDateTimeOffset("LastUpdatedTime") ?? DateTimeOffset.MinValue,
         ScheduledStartTime = row.GetDateTimeOffset("ScheduledStartTime"),
-        ParentInstanceId = row.GetString("ParentInstanceId"),
+        ParentInstanceId = NullIfEmpty(row.GetString("ParentInstanceId")),
         SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken) : null,
         SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken) : null,
         SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken) : null,

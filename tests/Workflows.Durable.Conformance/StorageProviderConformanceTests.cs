@@ -177,6 +177,35 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StateUpdateWithoutFailureOrOutput_ClearsTheOldOnes()
+    {
+        // As after a rewind: the instance was Failed with an output and custom status, and runs again without them.
+        var id = NewId();
+        var executionId = await CreateAsync(id, "Hello");
+        var first = await LockAsync();
+        await Provider.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
+        {
+            ExecutionId = executionId,
+            NewEvents = [new OrchestratorStarted(T0), first.Messages[0].Event, new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Failed, null, "\"out\"", "\"status\"", new FailureDetails("IOException", "share offline"), null),
+        });
+        await Provider.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "Again", null)));
+        var second = await LockAsync();
+        await Provider.CompleteOrchestrationWorkItemAsync(second, new OrchestrationCommit
+        {
+            ExecutionId = executionId,
+            NewEvents = [new OrchestratorStarted(T0), second.Messages[0].Event, new OrchestratorCompleted(T0)],
+            State = Running(),
+        });
+
+        var state = await Provider.GetInstanceAsync(id, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Running, state!.RuntimeStatus);
+        Assert.Null(state.FailureDetails);
+        Assert.Null(state.SerializedOutput);
+        Assert.Null(state.SerializedCustomStatus);
+    }
+
+    [Fact]
     public async Task ActivityAbandon_RedeliversRequest()
     {
         var (id, executionId) = await StartWithActivityAsync("Act");
