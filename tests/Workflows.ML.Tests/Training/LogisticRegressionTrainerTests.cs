@@ -15,8 +15,8 @@ public sealed class LogisticRegressionTrainerTests
         var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, LearningRate: 0.5f, Seed: 7);
 
-        var state = Training.Run(options, standardization, train.Chunks(500), epochs: 3);
-        var metrics = Training.Evaluate(state, standardization, holdout.Chunks(300));
+        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 3);
+        var metrics = TrainingRuns.Evaluate(state, standardization, holdout.Chunks(300));
 
         Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
         Assert.True(metrics.RocAuc > 0.97, $"AUC {metrics.RocAuc}");
@@ -32,8 +32,8 @@ public sealed class LogisticRegressionTrainerTests
         var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 4, LearningRate: 0.5f, Seed: 7);
 
-        var state = Training.Run(options, standardization, train.Chunks(500), epochs: 3);
-        var metrics = Training.Evaluate(state, standardization, holdout.Chunks(1000));
+        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 3);
+        var metrics = TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000));
 
         Assert.Equal(4 * Features, state.Weights.Length);
         Assert.True(metrics.Accuracy > 0.85, $"accuracy {metrics.Accuracy}");
@@ -50,9 +50,9 @@ public sealed class LogisticRegressionTrainerTests
         var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, schedule, learningRate, L2: 1e-3f, Seed: 7);
 
-        var state = Training.Run(options, standardization, train.Chunks(500), epochs: 2);
+        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 2);
 
-        Assert.True(Training.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
+        Assert.True(TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
     }
 
     [Theory]
@@ -64,9 +64,9 @@ public sealed class LogisticRegressionTrainerTests
         var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 3, Seed: 11);
 
-        var first = Training.Run(options, standardization, train.Chunks(256), epochs: 2, workers);
-        var second = Training.Run(options, standardization, train.Chunks(256), epochs: 2, workers);
-        var otherSeed = Training.Run(options with { Seed = 12 }, standardization, train.Chunks(256), epochs: 2, workers);
+        var first = TrainingRuns.Run(options, standardization, train.Chunks(256), epochs: 2, workers);
+        var second = TrainingRuns.Run(options, standardization, train.Chunks(256), epochs: 2, workers);
+        var otherSeed = TrainingRuns.Run(options with { Seed = 12 }, standardization, train.Chunks(256), epochs: 2, workers);
 
         Assert.Equal(first.Weights.ToArray(), second.Weights.ToArray());
         Assert.Equal(first.Bias.ToArray(), second.Bias.ToArray());
@@ -97,9 +97,9 @@ public sealed class LogisticRegressionTrainerTests
         var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, LearningRate: 0.5f, Seed: 7);
 
-        var state = Training.Run(options, standardization, train.Chunks(250), epochs: 3, workers: 4);
+        var state = TrainingRuns.Run(options, standardization, train.Chunks(250), epochs: 3, workers: 4);
 
-        Assert.True(Training.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
+        Assert.True(TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
         Assert.Equal(3 * 4000, state.RowsSeen);
     }
 

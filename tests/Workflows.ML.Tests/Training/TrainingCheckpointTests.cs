@@ -18,11 +18,11 @@ public sealed class TrainingCheckpointTests
         var options = new TrainingOptions(Features, classes, LearningRateSchedule.InverseScaling, 0.3f, BatchSize: 16, Seed: 99);
         var chunks = train.Chunks(300);
 
-        var uninterrupted = Training.Run(options, standardization, chunks, epochs: 2, workers);
-        var afterOne = Training.Run(options, standardization, chunks, epochs: 1, workers);
+        var uninterrupted = TrainingRuns.Run(options, standardization, chunks, epochs: 2, workers);
+        var afterOne = TrainingRuns.Run(options, standardization, chunks, epochs: 1, workers);
         var json = new TrainingCheckpoint(1, afterOne, []).ToJson();
         var restored = TrainingCheckpoint.FromJson(json);
-        var resumed = Training.Run(options, standardization, chunks, epochs: 1, workers, restored.State, firstEpoch: restored.EpochsCompleted);
+        var resumed = TrainingRuns.Run(options, standardization, chunks, epochs: 1, workers, restored.State, firstEpoch: restored.EpochsCompleted);
 
         Assert.Equal(uninterrupted.Weights.ToArray(), resumed.Weights.ToArray());
         Assert.Equal(uninterrupted.Bias.ToArray(), resumed.Bias.ToArray());

@@ -3,7 +3,7 @@ using Workflows.ML.Training;
 namespace Workflows.ML.Tests.Training;
 
 /// <summary>Runs whole trainings over in-memory chunks for the tests.</summary>
-internal static class Training
+internal static class TrainingRuns
 {
     public static TrainerState Run(TrainingOptions options, FeatureStandardization standardization, TrainingChunk[] chunks, int epochs, int workers = 1, TrainerState? start = null, int firstEpoch = 0)
     {
