@@ -12,9 +12,14 @@ internal static class Program
         try
         {
             parsed = BenchArgs.Parse(args);
+            if (string.Equals(parsed.Scenario, "train", StringComparison.OrdinalIgnoreCase))
+            {
+                return TrainScenario.Run(TrainOptions.From(parsed));
+            }
+
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

@@ -81,7 +81,7 @@ public sealed class LogisticRegressionModel
         for (var row = 0; row < rowCount; row++)
         {
             var output = probabilities.Slice(row * OutputCount, OutputCount);
-            LinearKernel.Logits(features.Slice(row * FeatureCount, FeatureCount), _mean, _scaledWeights, _bias, centered, output, chunkIndex, row);
+            LinearKernel.Logits(features.Slice(row * FeatureCount, FeatureCount), _mean, _scaledWeights, _bias, centered, output, center: true, chunkIndex, row);
             LinearKernel.ToProbabilities(output);
         }
     }

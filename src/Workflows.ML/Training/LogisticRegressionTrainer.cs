@@ -17,10 +17,11 @@ public sealed class LogisticRegressionTrainer
 {
     private readonly FeatureStandardization _standardization;
     private readonly float[] _scaledWeights;
+    private readonly float[] _foldedBias;
     private readonly float[] _gradient;
     private readonly float[] _gradientSum;
     private readonly float[] _logits;
-    private readonly float[] _centered;
+    private readonly float[] _rowScratch;
     private readonly double _optimalOffset;
     private int[] _rowOrder = [];
 
@@ -42,8 +43,9 @@ public sealed class LogisticRegressionTrainer
         _scaledWeights = new float[outputs * options.FeatureCount];
         _gradient = new float[outputs * options.FeatureCount];
         _gradientSum = new float[outputs];
+        _foldedBias = new float[outputs];
         _logits = new float[outputs];
-        _centered = new float[options.FeatureCount];
+        _rowScratch = new float[options.FeatureCount];
 
         // scikit-learn's "optimal" schedule: t0 from Bottou's heuristic for a typical weight of 1/sqrt(sqrt(alpha)).
         if (options.Schedule == LearningRateSchedule.Optimal)
@@ -116,17 +118,20 @@ public sealed class LogisticRegressionTrainer
         var bias = state.BiasBuffer;
         var outputs = bias.Length;
 
-        // Folding 1/std into the weights once per step saves a pass over every row.
+        // Folding the standardization into the weights and bias once per step, W' = W / std and
+        // b' = b - W'·mean, leaves two passes per row (a dot product and a gradient update) instead of four.
         for (var c = 0; c < outputs; c++)
         {
-            TensorPrimitives.Multiply(weights.AsSpan(c * featureCount, featureCount), inverseStd, _scaledWeights.AsSpan(c * featureCount, featureCount));
+            var scaled = _scaledWeights.AsSpan(c * featureCount, featureCount);
+            TensorPrimitives.Multiply(weights.AsSpan(c * featureCount, featureCount), inverseStd, scaled);
+            _foldedBias[c] = bias[c] - TensorPrimitives.Dot(scaled, mean);
         }
 
         Array.Clear(_gradient);
         Array.Clear(_gradientSum);
         foreach (var row in batch)
         {
-            LinearKernel.Logits(features.Slice(row * featureCount, featureCount), mean, _scaledWeights, bias, _centered, _logits, chunkIndex, row);
+            var x = LinearKernel.Logits(features.Slice(row * featureCount, featureCount), mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
             LinearKernel.ToProbabilities(_logits);
             var label = labels[row];
             for (var c = 0; c < outputs; c++)
@@ -134,7 +139,8 @@ public sealed class LogisticRegressionTrainer
                 // d(log loss)/d(logit) = p - y, with y the one-hot label (binary: y = label, one output).
                 var target = outputs == 1 ? label : (c == label ? 1 : 0);
                 var g = _logits[c] - target;
-                TensorPrimitives.MultiplyAdd(_centered, g, _gradient.AsSpan(c * featureCount, featureCount), _gradient.AsSpan(c * featureCount, featureCount));
+                var gradient = _gradient.AsSpan(c * featureCount, featureCount);
+                TensorPrimitives.MultiplyAdd(x, g, gradient, gradient);
                 _gradientSum[c] += g;
             }
         }
@@ -147,8 +153,9 @@ public sealed class LogisticRegressionTrainer
             var gradient = _gradient.AsSpan(c * featureCount, featureCount);
             var w = weights.AsSpan(c * featureCount, featureCount);
 
-            // The gradient was taken w.r.t. the scaled weights on centered rows; the chain rule through 1/std brings
-            // it back to the standardized-space weights.
+            // Sum of g·x minus (sum of g)·mean is the sum of g·(x - mean); the chain rule through W' = W / std then
+            // scales it by 1/std to give the gradient of the standardized-space weights.
+            TensorPrimitives.MultiplyAdd(mean, -_gradientSum[c], gradient, gradient);
             TensorPrimitives.Multiply(gradient, inverseStd, gradient);
             TensorPrimitives.Multiply(w, decay, w);
             TensorPrimitives.MultiplyAdd(gradient, scale, w, w);
