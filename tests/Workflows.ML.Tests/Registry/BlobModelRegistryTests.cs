@@ -1,4 +1,5 @@
 using Azure.Storage.Blobs;
+using Workflows.Durable.AzureStorage.Tests;
 using Workflows.ML.Registry;
 using Xunit;
 

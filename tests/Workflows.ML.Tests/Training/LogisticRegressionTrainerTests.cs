@@ -10,13 +10,9 @@ public sealed class LogisticRegressionTrainerTests
     [Fact]
     public void TrainChunk_SeparableBinaryData_HoldoutAccuracyAbove90Percent()
     {
-        var train = LinearProblem.Create(4000, Features, 2, seed: 1);
-        var holdout = LinearProblem.Create(1000, Features, 2, seed: 2);
-        var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, LearningRate: 0.5f, Seed: 7);
 
-        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 3);
-        var metrics = TrainingRuns.Evaluate(state, standardization, holdout.Chunks(300));
+        var (_, metrics) = TrainingRuns.TrainAndEvaluate(options, trainRows: 4000, chunkRows: 500, epochs: 3);
 
         Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
         Assert.True(metrics.RocAuc > 0.97, $"AUC {metrics.RocAuc}");
@@ -27,13 +23,9 @@ public sealed class LogisticRegressionTrainerTests
     [Fact]
     public void TrainChunk_MultinomialData_HoldoutAccuracyAbove85Percent()
     {
-        var train = LinearProblem.Create(6000, Features, 4, seed: 3);
-        var holdout = LinearProblem.Create(1000, Features, 4, seed: 4);
-        var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 4, LearningRate: 0.5f, Seed: 7);
 
-        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 3);
-        var metrics = TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000));
+        var (state, metrics) = TrainingRuns.TrainAndEvaluate(options, trainRows: 6000, chunkRows: 500, epochs: 3);
 
         Assert.Equal(4 * Features, state.Weights.Length);
         Assert.True(metrics.Accuracy > 0.85, $"accuracy {metrics.Accuracy}");
@@ -45,14 +37,11 @@ public sealed class LogisticRegressionTrainerTests
     [InlineData(LearningRateSchedule.Optimal, 0f)]
     public void TrainChunk_OtherSchedules_Converge(LearningRateSchedule schedule, float learningRate)
     {
-        var train = LinearProblem.Create(4000, Features, 2, seed: 1);
-        var holdout = LinearProblem.Create(1000, Features, 2, seed: 2);
-        var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, schedule, learningRate, L2: 1e-3f, Seed: 7);
 
-        var state = TrainingRuns.Run(options, standardization, train.Chunks(500), epochs: 2);
+        var (_, metrics) = TrainingRuns.TrainAndEvaluate(options, trainRows: 4000, chunkRows: 500, epochs: 2);
 
-        Assert.True(TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
+        Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
     }
 
     [Theory]
@@ -92,14 +81,11 @@ public sealed class LogisticRegressionTrainerTests
     [Fact]
     public void Run_FourWorkers_StillConverges()
     {
-        var train = LinearProblem.Create(4000, Features, 2, seed: 1);
-        var holdout = LinearProblem.Create(1000, Features, 2, seed: 2);
-        var standardization = train.Standardization();
         var options = new TrainingOptions(Features, 2, LearningRate: 0.5f, Seed: 7);
 
-        var state = TrainingRuns.Run(options, standardization, train.Chunks(250), epochs: 3, workers: 4);
+        var (state, metrics) = TrainingRuns.TrainAndEvaluate(options, trainRows: 4000, chunkRows: 250, epochs: 3, workers: 4);
 
-        Assert.True(TrainingRuns.Evaluate(state, standardization, holdout.Chunks(1000)).Accuracy > 0.9);
+        Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
         Assert.Equal(3 * 4000, state.RowsSeen);
     }
 

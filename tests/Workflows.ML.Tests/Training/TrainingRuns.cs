@@ -16,6 +16,16 @@ internal static class TrainingRuns
         return state;
     }
 
+    /// <summary>Trains on a fresh problem of the options' shape and evaluates on a 1,000-row holdout of the same problem.</summary>
+    public static (TrainerState State, EvaluationMetrics Holdout) TrainAndEvaluate(TrainingOptions options, int trainRows, int chunkRows, int epochs, int workers = 1)
+    {
+        var train = LinearProblem.Create(trainRows, options.FeatureCount, options.ClassCount, seed: 1);
+        var holdout = LinearProblem.Create(1000, options.FeatureCount, options.ClassCount, seed: 2);
+        var standardization = train.Standardization();
+        var state = Run(options, standardization, train.Chunks(chunkRows), epochs, workers);
+        return (state, Evaluate(state, standardization, holdout.Chunks(300)));
+    }
+
     public static EvaluationMetrics Evaluate(TrainerState state, FeatureStandardization standardization, TrainingChunk[] holdout)
     {
         var evaluator = new HoldoutEvaluator(LogisticRegressionModel.FromState(state, standardization));
