@@ -61,7 +61,7 @@ internal static class LinearKernel
     {
         if (logits.Length == 1)
         {
-            logits[0] = 1f / (1f + MathF.Exp(-logits[0]));
+            logits[0] = Sigmoid(logits[0]);
             return;
         }
 
@@ -71,6 +71,9 @@ internal static class LinearKernel
         TensorPrimitives.Exp(logits, logits);
         TensorPrimitives.Divide(logits, TensorPrimitives.Sum(logits), logits);
     }
+
+    /// <summary>The logistic function.</summary>
+    public static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
 
     /// <summary>Predicted class from one row of probabilities: P(class 1) &gt; 0.5 for binary, the arg-max otherwise.</summary>
     public static int Label(ReadOnlySpan<float> probabilities) =>

@@ -87,8 +87,7 @@ public sealed class LogisticRegressionTrainer
         var order = RowOrder(epoch, chunkIndex, rowCount);
         for (var start = 0; start < rowCount; start += Options.BatchSize)
         {
-            var batch = order.Slice(start, Math.Min(Options.BatchSize, rowCount - start));
-            Step(state, batch, chunkIndex, features, labels);
+            Step(state, order, start, Math.Min(Options.BatchSize, rowCount - start), chunkIndex, features, labels);
         }
     }
 
@@ -109,7 +108,8 @@ public sealed class LogisticRegressionTrainer
         return order;
     }
 
-    private void Step(TrainerState state, ReadOnlySpan<int> batch, int chunkIndex, ReadOnlySpan<float> features, ReadOnlySpan<int> labels)
+    /// <summary>One SGD step on the rows <c>order[start..start+count]</c>.</summary>
+    private void Step(TrainerState state, ReadOnlySpan<int> order, int start, int count, int chunkIndex, ReadOnlySpan<float> features, ReadOnlySpan<int> labels)
     {
         var featureCount = Options.FeatureCount;
         var inverseStd = _standardization.InverseStd;
@@ -129,25 +129,28 @@ public sealed class LogisticRegressionTrainer
 
         Array.Clear(_gradient);
         Array.Clear(_gradientSum);
-        foreach (var row in batch)
+        for (var k = start; k < start + count; k++)
         {
-            var x = LinearKernel.Logits(features.Slice(row * featureCount, featureCount), mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
-            LinearKernel.ToProbabilities(_logits);
-            var label = labels[row];
-            for (var c = 0; c < outputs; c++)
+            if (k + RowPrefetch.Distance < order.Length)
             {
-                // d(log loss)/d(logit) = p - y, with y the one-hot label (binary: y = label, one output).
-                var target = outputs == 1 ? label : (c == label ? 1 : 0);
-                var g = _logits[c] - target;
-                var gradient = _gradient.AsSpan(c * featureCount, featureCount);
-                TensorPrimitives.MultiplyAdd(x, g, gradient, gradient);
-                _gradientSum[c] += g;
+                RowPrefetch.Prefetch(features.Slice(order[k + RowPrefetch.Distance] * featureCount, featureCount));
+            }
+
+            var row = order[k];
+            var input = features.Slice(row * featureCount, featureCount);
+            if (outputs == 1)
+            {
+                AccumulateBinary(input, labels[row], chunkIndex, row);
+            }
+            else
+            {
+                AccumulateMultinomial(input, labels[row], chunkIndex, row);
             }
         }
 
         var rate = LearningRateAt(state.Steps);
         var decay = 1f - (rate * Options.L2);
-        var scale = -rate / batch.Length;
+        var scale = -rate / count;
         for (var c = 0; c < outputs; c++)
         {
             var gradient = _gradient.AsSpan(c * featureCount, featureCount);
@@ -163,6 +166,40 @@ public sealed class LogisticRegressionTrainer
         }
 
         state.Steps++;
-        state.RowsSeen += batch.Length;
+        state.RowsSeen += count;
+    }
+
+    /// <summary>
+    /// The binary case inlined: one dot product, one sigmoid, one gradient update per row. Only a non-finite logit
+    /// (a NaN or infinite feature) takes the general path, which imputes or rejects.
+    /// </summary>
+    private void AccumulateBinary(ReadOnlySpan<float> input, int label, int chunkIndex, int row)
+    {
+        var z = TensorPrimitives.Dot(_scaledWeights, input) + _foldedBias[0];
+        if (!float.IsFinite(z))
+        {
+            input = LinearKernel.Logits(input, _standardization.Mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
+            z = _logits[0];
+        }
+
+        // d(log loss)/d(logit) = p - y.
+        var g = LinearKernel.Sigmoid(z) - label;
+        TensorPrimitives.MultiplyAdd(input, g, _gradient, _gradient);
+        _gradientSum[0] += g;
+    }
+
+    private void AccumulateMultinomial(ReadOnlySpan<float> input, int label, int chunkIndex, int row)
+    {
+        var featureCount = Options.FeatureCount;
+        var x = LinearKernel.Logits(input, _standardization.Mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
+        LinearKernel.ToProbabilities(_logits);
+        for (var c = 0; c < _logits.Length; c++)
+        {
+            // d(log loss)/d(logit c) = p_c - y_c, with y the one-hot label.
+            var g = _logits[c] - (c == label ? 1f : 0f);
+            var gradient = _gradient.AsSpan(c * featureCount, featureCount);
+            TensorPrimitives.MultiplyAdd(x, g, gradient, gradient);
+            _gradientSum[c] += g;
+        }
     }
 }
