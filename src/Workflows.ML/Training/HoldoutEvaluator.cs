@@ -9,7 +9,6 @@ public sealed class HoldoutEvaluator
 {
     private const double ProbabilityClip = 1e-15;
     private readonly LogisticRegressionModel _model;
-    private float[] _probabilities = [];
     private float[] _scores = [];
     private int[] _labels = [];
     private long _rows;
@@ -28,14 +27,11 @@ public sealed class HoldoutEvaluator
     {
         ChunkValidation.Validate(_model.FeatureCount, _model.ClassCount, chunkIndex, features, labels, rowCount);
         var width = _model.OutputCount;
-        if (_probabilities.Length < rowCount * width)
-        {
-            _probabilities = new float[rowCount * width];
-        }
-
-        var probabilities = _probabilities.AsSpan(0, rowCount * width);
-        _model.PredictProbabilities(features, rowCount, probabilities, chunkIndex);
         EnsureCapacity(_rows + rowCount, width);
+
+        // Scored straight into the kept scores: the AUC needs them later anyway.
+        var probabilities = _scores.AsSpan((int)(_rows * width), rowCount * width);
+        _model.PredictProbabilities(features, rowCount, probabilities, chunkIndex);
         for (var row = 0; row < rowCount; row++)
         {
             var rowProbabilities = probabilities.Slice(row * width, width);
@@ -43,10 +39,10 @@ public sealed class HoldoutEvaluator
             _correct += LinearKernel.Label(rowProbabilities) == label ? 1 : 0;
             double labelProbability = width == 1 ? (label == 1 ? rowProbabilities[0] : 1.0 - rowProbabilities[0]) : rowProbabilities[label];
             _logLossSum -= Math.Log(Math.Clamp(labelProbability, ProbabilityClip, 1 - ProbabilityClip));
-            rowProbabilities.CopyTo(_scores.AsSpan((int)(_rows * width)));
-            _labels[_rows] = label;
-            _rows++;
+            _labels[_rows + row] = label;
         }
+
+        _rows += rowCount;
     }
 
     /// <summary>The metrics over every row added so far.</summary>

@@ -5,8 +5,9 @@ namespace Workflows.ML.Training;
 /// <summary>
 /// Mini-batch SGD for logistic regression (binary sigmoid or multinomial softmax) on standardized features, one
 /// chunk at a time. Rows of a chunk are visited in an order shuffled from (seed, epoch, chunk), so a chunk trained
-/// again after a crash, on any worker, gives bit-identical weights. Not thread-safe: one trainer per worker; it
-/// owns its scratch buffers so the hot loop allocates nothing.
+/// again after a crash, on any worker with the same kind of CPU, gives bit-identical weights (TensorPrimitives
+/// sums in another order on AVX-512 than on AVX2). Not thread-safe: one trainer per worker; it owns its scratch
+/// buffers so the hot loop allocates nothing.
 /// </summary>
 /// <remarks>
 /// Missing values: a NaN feature is imputed with the feature mean (0 after standardization), in training and in
