@@ -40,7 +40,8 @@ internal sealed class SyntheticLinearData
         {
             var start = (int)((long)rows * chunk / chunkCount);
             var count = (int)((long)rows * (chunk + 1) / chunkCount) - start;
-            var random = new Random(HashCode.Combine(seed, chunk));
+            // Not HashCode.Combine: it is salted per process, and the data must be the same in every run.
+            var random = new Random((seed * 1_000_003) + chunk);
             var features = new float[count * _features];
             var labels = new int[count];
             for (var row = 0; row < count; row++)
