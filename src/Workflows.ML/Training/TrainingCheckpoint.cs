@@ -11,7 +11,8 @@ namespace Workflows.ML.Training;
 /// <param name="EpochsCompleted">Epochs fully trained; the next epoch to run is this number (epochs count from 0).</param>
 /// <param name="State">The trainer state at the end of that epoch.</param>
 /// <param name="LearningCurve">Holdout metrics after each completed epoch.</param>
-public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State, IReadOnlyList<EpochMetrics> LearningCurve)
+/// <param name="Options">The hyper-parameters that produced the state, so a resume can refuse different ones.</param>
+public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State, IReadOnlyList<EpochMetrics> LearningCurve, TrainingOptions? Options = null)
 {
     private const int CurrentFormat = 1;
 
@@ -21,6 +22,7 @@ public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State,
 
         // An undefined AUC (single-class holdout) is NaN; JSON has no NaN literal of its own.
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
     };
 
     /// <summary>The checkpoint as UTF-8 JSON.</summary>
@@ -36,7 +38,8 @@ public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State,
             State.Steps,
             State.RowsSeen,
             State.ClassCountsBuffer,
-            LearningCurve);
+            LearningCurve,
+            Options);
         return JsonSerializer.SerializeToUtf8Bytes(document, SerializerOptions);
     }
 
@@ -58,7 +61,22 @@ public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State,
             document.Steps,
             document.RowsSeen,
             document.ClassCounts);
-        return new TrainingCheckpoint(document.EpochsCompleted, state, document.LearningCurve);
+        return new TrainingCheckpoint(document.EpochsCompleted, state, document.LearningCurve, document.Options);
+    }
+
+    /// <summary>
+    /// Throws <see cref="InvalidOperationException"/> when this checkpoint was written with hyper-parameters other
+    /// than <paramref name="options"/>: resuming with them would give a model that neither run describes.
+    /// </summary>
+    public void EnsureResumableWith(TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        State.EnsureShape(options.FeatureCount, options.ClassCount);
+        if (Options is not null && Options != options)
+        {
+            throw new InvalidOperationException(
+                $"The checkpoint after epoch {EpochsCompleted} was written with {Options}; resuming with {options} would mix two trainings.");
+        }
     }
 
     /// <summary>The stored shape; kept separate so the public record can hold a live <see cref="TrainerState"/>.</summary>
@@ -72,5 +90,6 @@ public sealed record TrainingCheckpoint(int EpochsCompleted, TrainerState State,
         long Steps,
         long RowsSeen,
         long[] ClassCounts,
-        IReadOnlyList<EpochMetrics> LearningCurve);
+        IReadOnlyList<EpochMetrics> LearningCurve,
+        TrainingOptions? Options);
 }

@@ -20,8 +20,9 @@ public sealed class TrainingCheckpointTests
 
         var uninterrupted = TrainingRuns.Run(options, standardization, chunks, epochs: 2, workers);
         var afterOne = TrainingRuns.Run(options, standardization, chunks, epochs: 1, workers);
-        var json = new TrainingCheckpoint(1, afterOne, []).ToJson();
+        var json = new TrainingCheckpoint(1, afterOne, [], options).ToJson();
         var restored = TrainingCheckpoint.FromJson(json);
+        restored.EnsureResumableWith(options);
         var resumed = TrainingRuns.Run(options, standardization, chunks, epochs: 1, workers, restored.State, firstEpoch: restored.EpochsCompleted);
 
         Assert.Equal(uninterrupted.Weights.ToArray(), resumed.Weights.ToArray());
@@ -46,6 +47,20 @@ public sealed class TrainingCheckpointTests
         Assert.Equal([5L, 0L, 7L], restored.State.ClassCounts.ToArray());
         Assert.Equal(4, restored.EpochsCompleted);
         Assert.Equal(curve[0], Assert.Single(restored.LearningCurve));
+    }
+
+    [Fact]
+    public void EnsureResumableWith_OtherHyperParameters_Throws()
+    {
+        var options = new TrainingOptions(Features, 2, LearningRateSchedule.Constant, 0.1f, Seed: 5);
+        var restored = TrainingCheckpoint.FromJson(new TrainingCheckpoint(2, TrainerState.CreateInitial(options), [], options).ToJson());
+
+        restored.EnsureResumableWith(options);
+        var error = Assert.Throws<InvalidOperationException>(() => restored.EnsureResumableWith(options with { Seed = 6 }));
+
+        Assert.Equal(options, restored.Options);
+        Assert.Contains("after epoch 2", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => restored.EnsureResumableWith(options with { FeatureCount = Features + 1 }));
     }
 
     [Fact]
