@@ -68,10 +68,12 @@ public sealed class OnnxModelExporterTests : IDisposable
         Assert.Equal(expected.Labels, predictions.Select(p => Assert.Single(p.Label)).ToArray());
     }
 
-    [Fact]
-    public void Export_NaNFeature_ImputedWithTheMeanLikeOurScorer()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Export_NaNFeature_ImputedWithTheMeanLikeOurScorer(int classes)
     {
-        var (model, holdout) = TrainModel(2);
+        var (model, holdout) = TrainModel(classes);
         var withNaN = (float[])holdout.Features.Clone();
         withNaN[(3 * Features) + 2] = float.NaN;
         var withMean = (float[])holdout.Features.Clone();
@@ -81,10 +83,10 @@ public sealed class OnnxModelExporterTests : IDisposable
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelExporter.FeaturesInput, new DenseTensor<float>(withNaN, [Rows, Features]))]);
         var probabilities = results.Single(r => r.Name == OnnxModelExporter.ProbabilitiesOutput).AsTensor<float>().ToArray();
 
-        var expected = new float[Rows];
+        var expected = new float[Rows * model.OutputCount];
         model.PredictProbabilities(withMean, Rows, expected);
         AssertClose(expected, probabilities);
-        Assert.False(float.IsNaN(probabilities[3]));
+        Assert.False(float.IsNaN(probabilities[3 * model.OutputCount]));
     }
 
     private static (LogisticRegressionModel Model, LinearProblem Holdout) TrainModel(int classes)
