@@ -89,6 +89,24 @@ public sealed class LogisticRegressionTrainerTests
         Assert.Equal(3 * 4000, state.RowsSeen);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void TrainChunk_SecondChunkOfTheSameSize_AllocatesNothing(int classes)
+    {
+        var train = LinearProblem.Create(2000, Features, classes, seed: 9);
+        var options = new TrainingOptions(Features, classes, BatchSize: 16);
+        var trainer = new LogisticRegressionTrainer(options, train.Standardization());
+        var state = TrainerState.CreateInitial(options);
+        trainer.TrainChunk(state, 0, 0, train.Features, train.Labels, train.Rows);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        trainer.TrainChunk(state, 0, 1, train.Features, train.Labels, train.Rows);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public void TrainChunk_NaNFeature_TrainsAsIfTheFeatureWereItsMean()
     {
