@@ -11,7 +11,8 @@ internal sealed class BenchArgs
     public const string Usage =
         "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
         + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
-        + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]";
+        + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
+        + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--noise S] [--baseline on|off] [--seed S]";
 
     private readonly Dictionary<string, string> _options;
 
@@ -27,7 +28,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: engine).");
+            throw new UsageException("missing scenario (available: engine, train).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

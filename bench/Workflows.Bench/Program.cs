@@ -17,9 +17,14 @@ internal static class Program
                 return await HttpStartScenario.RunAsync(parsed);
             }
 
+            if (string.Equals(parsed.Scenario, "train", StringComparison.OrdinalIgnoreCase))
+            {
+                return TrainScenario.Run(TrainOptions.From(parsed));
+            }
+
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

@@ -1,0 +1,18 @@
+namespace Workflows.ML.Registry;
+
+/// <summary>A model to register: the registry assigns the next version of <paramref name="Name"/>.</summary>
+/// <param name="Name">Model name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 100 characters.</param>
+/// <param name="Format">Artifact format, e.g. "onnx" (lower-case letters and digits).</param>
+/// <param name="Metrics">Holdout metrics, e.g. accuracy, logLoss, rocAuc.</param>
+/// <param name="Lineage">Dataset, stats artifact, parameters and commit.</param>
+/// <param name="IdempotencyKey">
+/// Optional key of the registering operation (e.g. the activity's idempotency key): registering again with a key
+/// that a version already carries returns that version instead of adding one, so an at-least-once activity
+/// registers its model once.
+/// </param>
+public sealed record ModelRegistration(
+    string Name,
+    string Format,
+    IReadOnlyDictionary<string, double> Metrics,
+    ModelLineage Lineage,
+    string? IdempotencyKey = null);
