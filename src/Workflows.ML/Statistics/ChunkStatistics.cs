@@ -1,0 +1,68 @@
+using Workflows.ML.Data;
+using Workflows.ML.Kernels;
+
+namespace Workflows.ML.Statistics;
+
+/// <summary>
+/// The two passes over a group of chunks, as one activity runs them: read each chunk, reduce it with a kernel,
+/// fold it into a partial. Chunks are read one at a time, so memory stays at one chunk per group.
+/// </summary>
+public static class ChunkStatistics
+{
+    /// <summary>First pass: moments, optional quantile sketches and label counts of <paramref name="chunks"/>.</summary>
+    public static async Task<MomentsPartial> ComputeMomentsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        bool withSketches,
+        IStatisticsKernel kernel,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(columns);
+        var partial = MomentsPartial.Create(Names(columns), withSketches);
+        foreach (var chunk in chunks)
+        {
+            var data = await reader.ReadChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+            partial.Add(data, kernel);
+        }
+
+        return partial;
+    }
+
+    /// <summary>Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found.</summary>
+    public static async Task<HistogramPartial> ComputeHistogramsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        IReadOnlyList<Moments> firstPass,
+        int bins,
+        IStatisticsKernel kernel,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(chunks);
+        var partial = HistogramPartial.Create(firstPass, bins);
+        foreach (var chunk in chunks)
+        {
+            var data = await reader.ReadChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+            partial.Add(data, kernel);
+        }
+
+        return partial;
+    }
+
+    private static string[] Names(IReadOnlyList<DatasetColumn> columns)
+    {
+        var names = new string[columns.Count];
+        for (var i = 0; i < names.Length; i++)
+        {
+            names[i] = columns[i].Name;
+        }
+
+        return names;
+    }
+}

@@ -1,0 +1,92 @@
+using Workflows.ML.Data;
+using Workflows.ML.Kernels;
+
+namespace Workflows.ML.Statistics;
+
+/// <summary>
+/// Second-pass statistics of some chunks: fixed-bin histogram counts per column over the global [min, max] that
+/// the first pass found. Counts add, so partials merge exactly in any order.
+/// </summary>
+public sealed class HistogramPartial
+{
+    /// <summary>Lower end of each column's range.</summary>
+    public required double[] Min { get; init; }
+
+    /// <summary>Upper end of each column's range.</summary>
+    public required double[] Max { get; init; }
+
+    /// <summary>Bin counts per column.</summary>
+    public required long[][] Counts { get; init; }
+
+    /// <summary>Chunks seen.</summary>
+    public int Chunks { get; set; }
+
+    /// <summary>An empty partial with <paramref name="bins"/> bins over each column's range of <paramref name="first"/>.</summary>
+    public static HistogramPartial Create(IReadOnlyList<Moments> first, int bins)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
+        var min = new double[first.Count];
+        var max = new double[first.Count];
+        var counts = new long[first.Count][];
+        for (var i = 0; i < first.Count; i++)
+        {
+            min[i] = first[i].Min;
+            max[i] = first[i].Max;
+            counts[i] = new long[bins];
+        }
+
+        return new HistogramPartial { Min = min, Max = max, Counts = counts };
+    }
+
+    /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
+    public void Add(DataChunk chunk, IStatisticsKernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentNullException.ThrowIfNull(kernel);
+        if (chunk.Columns.Count != Counts.Length)
+        {
+            throw new ArgumentException($"chunk {chunk.Index} has {chunk.Columns.Count} columns, the histograms {Counts.Length}.", nameof(chunk));
+        }
+
+        for (var i = 0; i < Counts.Length; i++)
+        {
+            var column = chunk.Columns[i];
+            if (column.IsFloat32)
+            {
+                kernel.AddToHistogram(column.Float32Values, Min[i], Max[i], Counts[i]);
+            }
+            else
+            {
+                kernel.AddToHistogram(column.Float64Values, Min[i], Max[i], Counts[i]);
+            }
+        }
+
+        Chunks++;
+    }
+
+    /// <summary>Adds the counts of <paramref name="other"/> (same ranges and bins).</summary>
+    public void Merge(HistogramPartial other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Counts.Length != Counts.Length)
+        {
+            throw new ArgumentException("histogram partials of different columns cannot merge.", nameof(other));
+        }
+
+        for (var i = 0; i < Counts.Length; i++)
+        {
+            if (other.Min[i] != Min[i] || other.Max[i] != Max[i] || other.Counts[i].Length != Counts[i].Length)
+            {
+                throw new ArgumentException($"histogram of column {i} has another range or bin count.", nameof(other));
+            }
+
+            for (var b = 0; b < Counts[i].Length; b++)
+            {
+                Counts[i][b] += other.Counts[i][b];
+            }
+        }
+
+        Chunks += other.Chunks;
+    }
+}
