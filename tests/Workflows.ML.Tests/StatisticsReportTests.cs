@@ -22,7 +22,7 @@ public sealed class StatisticsReportTests
         var first = MomentsPartial.Create(["f1", "f3"], withSketches: true);
         foreach (var group in groups)
         {
-            first.Merge(await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, true, SimdStatisticsKernel.Instance, CancellationToken.None));
+            first.Merge(await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, QuantileSketch.DefaultCapacity, SimdStatisticsKernel.Instance, CancellationToken.None));
         }
 
         var histograms = HistogramPartial.Create(first.Moments, bins: 10);

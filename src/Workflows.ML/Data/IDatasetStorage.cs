@@ -21,7 +21,4 @@ public interface IDatasetStorage
 
     /// <summary>Joins a folder and a file name the way this storage does.</summary>
     string Combine(string folder, string name);
-
-    /// <summary>The folder that holds <paramref name="path"/> (a file) or <paramref name="path"/> itself (a folder).</summary>
-    string FolderOf(string path);
 }

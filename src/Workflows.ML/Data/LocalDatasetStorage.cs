@@ -56,7 +56,4 @@ public sealed class LocalDatasetStorage : IDatasetStorage
 
     /// <inheritdoc/>
     public string Combine(string folder, string name) => Path.Combine(folder, name);
-
-    /// <inheritdoc/>
-    public string FolderOf(string path) => Directory.Exists(path) ? path : Path.GetDirectoryName(path) ?? ".";
 }

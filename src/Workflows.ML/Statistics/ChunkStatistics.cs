@@ -9,20 +9,23 @@ namespace Workflows.ML.Statistics;
 /// </summary>
 public static class ChunkStatistics
 {
-    /// <summary>First pass: moments, optional quantile sketches and label counts of <paramref name="chunks"/>.</summary>
+    /// <summary>
+    /// First pass: moments, label counts and, when <paramref name="sketchCapacity"/> is given, quantile sketches of
+    /// that capacity, over <paramref name="chunks"/>.
+    /// </summary>
     public static async Task<MomentsPartial> ComputeMomentsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
         IReadOnlyList<DatasetChunk> chunks,
         IReadOnlyList<DatasetColumn> columns,
-        bool withSketches,
+        int? sketchCapacity,
         IStatisticsKernel kernel,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(columns);
-        var partial = MomentsPartial.Create(Names(columns), withSketches);
+        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         foreach (var chunk in chunks)
         {
             var data = await reader.ReadChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Workflows.ML.Statistics;
 
 /// <summary>
@@ -17,15 +19,19 @@ public readonly record struct Moments(long Count, long Missing, double Mean, dou
     public static Moments Empty => default;
 
     /// <summary>Population variance M2/n; NaN when there are no values.</summary>
+    [JsonIgnore]
     public double PopulationVariance => Count > 0 ? M2 / Count : double.NaN;
 
     /// <summary>Sample (Bessel-corrected) variance M2/(n-1); NaN below two values.</summary>
+    [JsonIgnore]
     public double SampleVariance => Count > 1 ? M2 / (Count - 1) : double.NaN;
 
     /// <summary>Population standard deviation.</summary>
+    [JsonIgnore]
     public double PopulationStd => Math.Sqrt(PopulationVariance);
 
     /// <summary>Sample standard deviation.</summary>
+    [JsonIgnore]
     public double SampleStd => Math.Sqrt(SampleVariance);
 
     /// <summary>

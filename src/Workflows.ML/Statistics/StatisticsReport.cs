@@ -18,8 +18,21 @@ public sealed record StatisticsReport(
     IReadOnlyList<ColumnSummary> Columns,
     IReadOnlyDictionary<string, long> LabelDistribution)
 {
-    /// <summary>File name of the stats artifact written into the dataset folder.</summary>
+    /// <summary>File name of the stats artifact written into a dataset folder.</summary>
     public const string ArtifactFileName = "_statistics.json";
+
+    /// <summary>
+    /// Where the artifact of a dataset goes: <c>{folder}/_statistics.json</c> for a folder (readers list only
+    /// .parquet/.csv files, so it is never taken for data), <c>{file}.statistics.json</c> next to a single file.
+    /// </summary>
+    public static string ArtifactPath(Data.IDatasetStorage storage, string datasetRoot)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(datasetRoot);
+        return datasetRoot.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || datasetRoot.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
+            ? datasetRoot + ".statistics.json"
+            : storage.Combine(datasetRoot, ArtifactFileName);
+    }
 
     private static readonly JsonSerializerOptions ArtifactJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
