@@ -10,7 +10,8 @@ internal sealed class BenchArgs
 {
     public const string Usage =
         "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
-        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]";
+        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
+        + "       Workflows.Bench stats [--rows N] [--features F] [--chunks C] [--repeat R] [--kernel-rows N] [--chunks-per-activity K]";
 
     private readonly Dictionary<string, string> _options;
 
@@ -26,7 +27,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: engine).");
+            throw new UsageException("missing scenario (available: engine, stats).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -12,9 +12,14 @@ internal static class Program
         try
         {
             parsed = BenchArgs.Parse(args);
+            if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))
+            {
+                return await StatsScenario.RunAsync(StatsOptions.From(parsed));
+            }
+
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, stats).");
             }
 
             return AzuriteOptions.IsSelected(parsed)
