@@ -54,19 +54,38 @@ internal static class StatsScenario
         var bytes = Directory.GetFiles(folder, "*.parquet").Sum(f => new FileInfo(f).Length);
         Console.WriteLine($"  generated {bytes / 1e6:F1} MB of Snappy Parquet in {generateSeconds:F2} s (GenerateDataset orchestration, in-memory engine)");
 
-        var decode = await MedianAsync(options.Repeat, () => TimePassAsync(reader, dataset, _ => { }));
-        Console.WriteLine($"  decode only                        {options.Rows / decode,14:N0} rows/s");
-
+        // The machine is shared, so the passes are interleaved round by round and each share is the median of
+        // per-round ratios: load that comes and goes hits decode and statistics alike.
         MomentsPartial? moments = null;
-        var momentsSeconds = await MedianAsync(options.Repeat, () => TimeMomentsAsync(reader, dataset, sketchCapacity: null, m => moments = m));
-        Console.WriteLine($"  decode + moments (SIMD)            {options.Rows / momentsSeconds,14:N0} rows/s  ({decode / momentsSeconds:P0} of decode)");
+        var names = new[] { "decode", "moments", "sketch", "histograms" };
+        var rounds = new List<double[]>();
+        for (var round = 0; round <= options.Repeat; round++)
+        {
+            var decodeSeconds = await TimePassAsync(reader, dataset, _ => { });
+            var momentsRound = await TimeMomentsAsync(reader, dataset, sketchCapacity: null, m => moments = m);
+            var sketchRound = await TimeMomentsAsync(reader, dataset, QuantileSketch.DefaultCapacity, _ => { });
+            var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments);
 
-        var sketchSeconds = await MedianAsync(options.Repeat, () => TimeMomentsAsync(reader, dataset, QuantileSketch.DefaultCapacity, _ => { }));
-        Console.WriteLine($"  decode + moments + quantile sketch {options.Rows / sketchSeconds,14:N0} rows/s  ({decode / sketchSeconds:P0} of decode)");
+            // Round 0 only warms up: JIT tiering and the OS file cache.
+            if (round > 0)
+            {
+                rounds.Add([decodeSeconds, momentsRound, sketchRound, histogramRound]);
+                Console.WriteLine($"  round {round}: " + string.Join("  ", names.Select((n, i) => $"{n} {rounds[^1][i]:F2} s")));
+            }
+        }
 
+        var decode = Median(rounds.Select(r => r[0]));
+        var momentsSeconds = Median(rounds.Select(r => r[1]));
+        var sketchSeconds = Median(rounds.Select(r => r[2]));
+        var histogramSeconds = Median(rounds.Select(r => r[3]));
+        var momentsShare = Median(rounds.Select(r => r[0] / r[1]));
+        var sketchShare = Median(rounds.Select(r => r[0] / r[2]));
+        var histogramShare = Median(rounds.Select(r => r[0] / r[3]));
         var ranges = moments!.Moments;
-        var histogramSeconds = await MedianAsync(options.Repeat, () => TimeHistogramsAsync(reader, dataset, ranges));
-        Console.WriteLine($"  decode + histograms (2nd pass)     {options.Rows / histogramSeconds,14:N0} rows/s  ({decode / histogramSeconds:P0} of decode)");
+        Console.WriteLine($"  decode only                        {options.Rows / decode,14:N0} rows/s");
+        Console.WriteLine($"  decode + moments (SIMD)            {options.Rows / momentsSeconds,14:N0} rows/s  ({momentsShare:P0} of decode)");
+        Console.WriteLine($"  decode + moments + quantile sketch {options.Rows / sketchSeconds,14:N0} rows/s  ({sketchShare:P0} of decode)");
+        Console.WriteLine($"  decode + histograms (2nd pass)     {options.Rows / histogramSeconds,14:N0} rows/s  ({histogramShare:P0} of decode)");
         var twoPass = options.Rows / (sketchSeconds + histogramSeconds);
         Console.WriteLine($"  both passes (all statistics)       {twoPass,14:N0} rows/s");
 
@@ -85,10 +104,12 @@ internal static class StatsScenario
             ["generateSeconds"] = Math.Round(generateSeconds, 3),
             ["decodeRowsPerSecond"] = Math.Round(options.Rows / decode),
             ["momentsRowsPerSecond"] = Math.Round(options.Rows / momentsSeconds),
-            ["momentsShareOfDecode"] = Math.Round(decode / momentsSeconds, 3),
+            ["momentsShareOfDecode"] = Math.Round(momentsShare, 3),
             ["momentsAndSketchRowsPerSecond"] = Math.Round(options.Rows / sketchSeconds),
-            ["momentsAndSketchShareOfDecode"] = Math.Round(decode / sketchSeconds, 3),
+            ["momentsAndSketchShareOfDecode"] = Math.Round(sketchShare, 3),
             ["histogramRowsPerSecond"] = Math.Round(options.Rows / histogramSeconds),
+            ["histogramShareOfDecode"] = Math.Round(histogramShare, 3),
+            ["loadAverage1m"] = LoadAverage(),
             ["bothPassesRowsPerSecond"] = Math.Round(twoPass),
             ["kernelRowsPerSecond"] = kernels,
             ["orchestrationSecondsInMemory"] = Math.Round(orchestrationSeconds, 3),
@@ -263,17 +284,11 @@ internal static class StatsScenario
         return (momentsSeconds, clock.Elapsed.TotalSeconds);
     }
 
-    private static async Task<double> MedianAsync(int repeat, Func<Task<double>> measure)
+    /// <summary>The 1-minute load average (Linux), so a reader can tell a quiet machine's figures from a busy one's.</summary>
+    private static double LoadAverage()
     {
-        // One untimed round first: the code under test must be fully optimised (tiered JIT) before it is timed.
-        await measure();
-        var values = new List<double>(repeat);
-        for (var i = 0; i < repeat; i++)
-        {
-            values.Add(await measure());
-        }
-
-        return Median(values);
+        const string path = "/proc/loadavg";
+        return File.Exists(path) && double.TryParse(File.ReadAllText(path).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : -1;
     }
 
     private static double Median(IEnumerable<double> values)

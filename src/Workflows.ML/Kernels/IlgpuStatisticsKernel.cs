@@ -17,6 +17,12 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
     /// <summary>Values per thread: long enough to amortise the per-segment merge on the host.</summary>
     private const int SegmentLength = 1024;
 
+    /// <summary>
+    /// Values per histogram thread: a thread per value drowns ILGPU's CPU accelerator in thread switches, while
+    /// 256 still leaves a GPU thousands of threads per chunk column.
+    /// </summary>
+    private const int HistogramSegmentLength = 256;
+
     private const int Fields = SegmentReducer.Fields;
 
     private readonly Context _context;
@@ -113,7 +119,7 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
             input.View.CopyFromCPU(_accelerator.DefaultStream, values);
             using var bins = _accelerator.Allocate1D<long>(counts.Length);
             bins.MemSetToZero();
-            _histogramFloat(values.Length, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
+            _histogramFloat((values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
             CollectHistogram(bins, counts);
         }
     }
@@ -132,7 +138,7 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
             input.View.CopyFromCPU(_accelerator.DefaultStream, values);
             using var bins = _accelerator.Allocate1D<long>(counts.Length);
             bins.MemSetToZero();
-            _histogramDouble(values.Length, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
+            _histogramDouble((values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
             CollectHistogram(bins, counts);
         }
     }
@@ -184,21 +190,29 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
         reducer.Write(output, segment);
     }
 
-    private static void HistogramKernel(Index1D index, ArrayView<float> values, double min, double scale, int bins, ArrayView<long> counts)
+    private static void HistogramKernel(Index1D segment, ArrayView<float> values, double min, double scale, int bins, ArrayView<long> counts)
     {
-        double value = values[index];
-        if (!double.IsNaN(value))
+        var end = Math.Min((segment + 1) * HistogramSegmentLength, (int)values.Length);
+        for (var i = segment * HistogramSegmentLength; i < end; i++)
         {
-            Atomic.Add(ref counts[SegmentReducer.Bin(value, min, scale, bins)], 1L);
+            double value = values[i];
+            if (!double.IsNaN(value))
+            {
+                Atomic.Add(ref counts[SegmentReducer.Bin(value, min, scale, bins)], 1L);
+            }
         }
     }
 
-    private static void HistogramKernel(Index1D index, ArrayView<double> values, double min, double scale, int bins, ArrayView<long> counts)
+    private static void HistogramKernel(Index1D segment, ArrayView<double> values, double min, double scale, int bins, ArrayView<long> counts)
     {
-        var value = values[index];
-        if (!double.IsNaN(value))
+        var end = Math.Min((segment + 1) * HistogramSegmentLength, (int)values.Length);
+        for (var i = segment * HistogramSegmentLength; i < end; i++)
         {
-            Atomic.Add(ref counts[SegmentReducer.Bin(value, min, scale, bins)], 1L);
+            var value = values[i];
+            if (!double.IsNaN(value))
+            {
+                Atomic.Add(ref counts[SegmentReducer.Bin(value, min, scale, bins)], 1L);
+            }
         }
     }
 

@@ -20,9 +20,11 @@ public sealed class QuantileSketch
     /// <summary>Default capacity per level.</summary>
     public const int DefaultCapacity = 1024;
 
-    private readonly List<double[]> _levels = [];
-    private readonly List<int> _sizes = [];
-    private readonly List<bool> _oddOffset = [];
+    private double[][] _levels = [];
+    private int[] _sizes = [];
+    private bool[] _oddOffset = [];
+    private double[] _scratch = [];
+    private int _height;
 
     /// <summary>Creates an empty sketch with <paramref name="capacity"/> items per level (even, at least 8).</summary>
     public QuantileSketch(int capacity = DefaultCapacity)
@@ -48,6 +50,9 @@ public sealed class QuantileSketch
             EnsureLevel(h);
             levels[h].CopyTo(_levels[h], 0);
             _sizes[h] = levels[h].Length;
+
+            // Levels above 0 are kept sorted; do not trust that of a payload.
+            Array.Sort(_levels[h], 0, _sizes[h]);
         }
     }
 
@@ -65,7 +70,7 @@ public sealed class QuantileSketch
     {
         get
         {
-            var levels = new double[_levels.Count][];
+            var levels = new double[_height][];
             for (var h = 0; h < levels.Length; h++)
             {
                 levels[h] = _levels[h].AsSpan(0, _sizes[h]).ToArray();
@@ -79,12 +84,20 @@ public sealed class QuantileSketch
     public void Add(ReadOnlySpan<float> values)
     {
         EnsureLevel(0);
-        foreach (var value in values)
+        while (!values.IsEmpty)
         {
-            if (!float.IsNaN(value))
+            var take = Math.Min(Capacity - _sizes[0], values.Length);
+            var target = _levels[0].AsSpan(_sizes[0], take);
+            var kept = 0;
+            foreach (var value in values[..take])
             {
-                AddToLevelZero(value);
+                // Branch-free NaN skip: write always, advance only for a number.
+                target[kept] = value;
+                kept += float.IsNaN(value) ? 0 : 1;
             }
+
+            Absorb(kept);
+            values = values[take..];
         }
     }
 
@@ -92,12 +105,19 @@ public sealed class QuantileSketch
     public void Add(ReadOnlySpan<double> values)
     {
         EnsureLevel(0);
-        foreach (var value in values)
+        while (!values.IsEmpty)
         {
-            if (!double.IsNaN(value))
+            var take = Math.Min(Capacity - _sizes[0], values.Length);
+            var target = _levels[0].AsSpan(_sizes[0], take);
+            var kept = 0;
+            foreach (var value in values[..take])
             {
-                AddToLevelZero(value);
+                target[kept] = value;
+                kept += double.IsNaN(value) ? 0 : 1;
             }
+
+            Absorb(kept);
+            values = values[take..];
         }
     }
 
@@ -112,13 +132,30 @@ public sealed class QuantileSketch
 
         Count += other.Count;
         MaxRankError += other.MaxRankError;
-        for (var h = 0; h < other._levels.Count; h++)
+        if (other._height == 0)
+        {
+            return;
+        }
+
+        EnsureLevel(0);
+        var level0 = other._levels[0].AsSpan(0, other._sizes[0]);
+        while (!level0.IsEmpty)
+        {
+            var take = Math.Min(Capacity - _sizes[0], level0.Length);
+            level0[..take].CopyTo(_levels[0].AsSpan(_sizes[0]));
+            _sizes[0] += take;
+            if (_sizes[0] >= Capacity)
+            {
+                Compact(0);
+            }
+
+            level0 = level0[take..];
+        }
+
+        for (var h = 1; h < other._height; h++)
         {
             EnsureLevel(h);
-            for (var i = 0; i < other._sizes[h]; i++)
-            {
-                Append(h, other._levels[h][i]);
-            }
+            AppendSorted(h, other._levels[h].AsSpan(0, other._sizes[h]));
         }
     }
 
@@ -134,15 +171,15 @@ public sealed class QuantileSketch
     public void Quantiles(ReadOnlySpan<double> qs, Span<double> results)
     {
         var total = 0;
-        foreach (var size in _sizes)
+        for (var h = 0; h < _height; h++)
         {
-            total += size;
+            total += _sizes[h];
         }
 
         var values = new double[total];
         var weights = new long[total];
         var at = 0;
-        for (var h = 0; h < _levels.Count; h++)
+        for (var h = 0; h < _height; h++)
         {
             for (var i = 0; i < _sizes[h]; i++)
             {
@@ -180,60 +217,98 @@ public sealed class QuantileSketch
         return values.Length - 1;
     }
 
-    private void AddToLevelZero(double value)
+    private void Absorb(int added)
     {
-        Count++;
-        Append(0, value);
+        _sizes[0] += added;
+        Count += added;
+        if (_sizes[0] >= Capacity)
+        {
+            Compact(0);
+        }
     }
 
-    private void Append(int level, double value)
+    /// <summary>
+    /// Halves a full level into the next. Level 0 is sorted first; higher levels are always sorted (they only ever
+    /// receive sorted runs, merged in linear time), which is what keeps the sketch cheap per value.
+    /// </summary>
+    private void Compact(int level)
     {
-        _levels[level][_sizes[level]++] = value;
+        EnsureLevel(level + 1);
+        var buffer = _levels[level];
+        var size = _sizes[level];
+        if (level == 0)
+        {
+            Array.Sort(buffer, 0, size);
+        }
+
+        // An odd item out (the largest) stays behind at its weight; the rest halve. The offset alternates per level
+        // so that the rounding of successive compactions cancels instead of always favouring the low end.
+        var pairs = size / 2;
+        var offset = _oddOffset[level] ? 1 : 0;
+        _oddOffset[level] = !_oddOffset[level];
+        MaxRankError += 1L << level;
+        for (var p = 0; p < pairs; p++)
+        {
+            buffer[p] = buffer[(2 * p) + offset];
+        }
+
+        var leftover = buffer[size - 1];
+        AppendSorted(level + 1, buffer.AsSpan(0, pairs));
+        _sizes[level] = 0;
+        if (size % 2 == 1)
+        {
+            buffer[_sizes[level]++] = leftover;
+        }
+    }
+
+    /// <summary>Merges a sorted run into sorted level <paramref name="level"/> (≥ 1), compacting it when full.</summary>
+    private void AppendSorted(int level, ReadOnlySpan<double> run)
+    {
+        var existing = _levels[level].AsSpan(0, _sizes[level]);
+        var merged = _scratch.AsSpan(0, existing.Length + run.Length);
+        int a = 0, b = 0, m = 0;
+        while (a < existing.Length && b < run.Length)
+        {
+            merged[m++] = existing[a] <= run[b] ? existing[a++] : run[b++];
+        }
+
+        existing[a..].CopyTo(merged[m..]);
+        m += existing.Length - a;
+        run[b..].CopyTo(merged[m..]);
+        (_levels[level], _scratch) = (_scratch, _levels[level]);
+        _sizes[level] = merged.Length;
         if (_sizes[level] >= Capacity)
         {
             Compact(level);
         }
     }
 
-    private void Compact(int level)
-    {
-        EnsureLevel(level + 1);
-        var buffer = _levels[level];
-        var size = _sizes[level];
-        Array.Sort(buffer, 0, size);
-
-        // An odd item out stays behind at its weight; the rest halve. The offset alternates per level so that the
-        // rounding of successive compactions cancels instead of always favouring the low end.
-        var pairs = size / 2;
-        var offset = _oddOffset[level] ? 1 : 0;
-        _oddOffset[level] = !_oddOffset[level];
-        var leftover = size % 2 == 1 ? buffer[size - 1] : double.NaN;
-        _sizes[level] = 0;
-        MaxRankError += 1L << level;
-        for (var p = 0; p < pairs; p++)
-        {
-            _levels[level + 1][_sizes[level + 1]++] = buffer[(2 * p) + offset];
-        }
-
-        if (size % 2 == 1)
-        {
-            buffer[_sizes[level]++] = leftover;
-        }
-
-        if (_sizes[level + 1] >= Capacity)
-        {
-            Compact(level + 1);
-        }
-    }
-
     private void EnsureLevel(int level)
     {
-        while (_levels.Count <= level)
+        if (_scratch.Length == 0)
         {
-            // Twice the capacity: a level may receive a merge's items before it is compacted.
-            _levels.Add(new double[2 * Capacity]);
-            _sizes.Add(0);
-            _oddOffset.Add(false);
+            _scratch = new double[2 * Capacity];
         }
+
+        if (level < _height)
+        {
+            return;
+        }
+
+        if (level >= _levels.Length)
+        {
+            var grown = Math.Max(4, 2 * (level + 1));
+            Array.Resize(ref _levels, grown);
+            Array.Resize(ref _sizes, grown);
+            Array.Resize(ref _oddOffset, grown);
+        }
+
+        for (var h = _height; h <= level; h++)
+        {
+            // Twice the capacity: a level may receive a merge's run before it is compacted.
+            _levels[h] = new double[2 * Capacity];
+        }
+
+        _height = level + 1;
     }
 }
