@@ -31,8 +31,13 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             var widened = block[..source.Length];
 
             // Double accumulation: a float sum over thousands of values would lose the digits the variance needs.
+            // NaN test, min and max run on the float source: half the bytes of the widened block.
             Widen(source, widened);
-            total = Moments.Merge(total, BlockMoments(widened, widened));
+            total = Moments.Merge(
+                total,
+                TensorPrimitives.IsNaNAny(source)
+                    ? BlockMoments(widened, widened)
+                    : Reduce(widened, widened, TensorPrimitives.Min(source), TensorPrimitives.Max(source), missing: 0));
         }
 
         return total;
@@ -129,9 +134,13 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             return Moments.Empty with { Missing = missing };
         }
 
+        return Reduce(source, scratch, TensorPrimitives.Min(source), TensorPrimitives.Max(source), missing);
+    }
+
+    /// <summary>Corrected two-pass over NaN-free <paramref name="source"/>; <paramref name="scratch"/> may alias it.</summary>
+    private static Moments Reduce(ReadOnlySpan<double> source, Span<double> scratch, double min, double max, long missing)
+    {
         var mean = TensorPrimitives.Sum(source) / source.Length;
-        var min = TensorPrimitives.Min(source);
-        var max = TensorPrimitives.Max(source);
         TensorPrimitives.Subtract(source, mean, scratch);
 
         // Corrected two-pass (Chan, Golub & LeVeque): the residuals' sum c is the rounding error of the first

@@ -238,7 +238,7 @@ public sealed class QuantileSketch
         var size = _sizes[level];
         if (level == 0)
         {
-            Array.Sort(buffer, 0, size);
+            RadixSort.Sort(buffer.AsSpan(0, size));
         }
 
         // An odd item out (the largest) stays behind at its weight; the rest halve. The offset alternates per level
