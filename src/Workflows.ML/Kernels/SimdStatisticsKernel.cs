@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 using Workflows.ML.Statistics;
 
@@ -13,6 +14,9 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
 {
     /// <summary>Values per block: small enough for L1/L2 and the stack, large enough to amortise the merges.</summary>
     public const int BlockLength = 2048;
+
+    /// <summary>Histograms up to this many bins count into stack-local sub-histograms first.</summary>
+    private const int MaxLocalBins = 1024;
 
     /// <summary>The shared instance; the kernel holds no state.</summary>
     public static SimdStatisticsKernel Instance { get; } = new();
@@ -66,7 +70,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
             var widened = block[..source.Length];
             Widen(source, widened);
-            BlockHistogram(widened, min, max, counts);
+            BlockHistogram(widened, min, max, counts, TensorPrimitives.IsNaNAny(source));
         }
     }
 
@@ -79,7 +83,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
             var copy = block[..source.Length];
             source.CopyTo(copy);
-            BlockHistogram(copy, min, max, counts);
+            BlockHistogram(copy, min, max, counts, TensorPrimitives.IsNaNAny(source));
         }
     }
 
@@ -152,11 +156,11 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     }
 
     /// <summary>Bin positions computed vector-wide, then counted; <paramref name="block"/> is overwritten.</summary>
-    private static void BlockHistogram(Span<double> block, double min, double max, Span<long> counts)
+    private static void BlockHistogram(Span<double> block, double min, double max, Span<long> counts, bool hasNaN)
     {
-        if (TensorPrimitives.IsNaNAny((ReadOnlySpan<double>)block))
+        if (hasNaN)
         {
-            // Rare path: squeeze the NaNs out first; MaxNumber below would otherwise turn them into bin 0.
+            // Rare path: squeeze the NaNs out first; the clamp below would otherwise turn them into a bin.
             var kept = 0;
             foreach (var value in block)
             {
@@ -169,11 +173,13 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             block = block[..kept];
         }
 
-        // One fused vector pass (subtract, scale, clamp to [0, bins - 1], truncate), then one increment per value.
-        // Separate TensorPrimitives passes measured slower than the scalar kernel here: binning is memory-bound.
-        // The arithmetic is the scalar kernel's, operation for operation, so both pick the same bin.
+        // One fused vector pass (subtract, scale, clamp to [0, bins - 1], truncate) writes every bin index, in
+        // place over the block; the arithmetic is the scalar kernel's, operation for operation, so both pick the
+        // same bin. Counting then alternates between four sub-histograms so that runs of the same bin do not wait
+        // on each other's increments.
         var bins = counts.Length;
         var scale = HistogramBins.Scale(min, max, bins);
+        var indices = MemoryMarshal.Cast<double, long>(block);
         var i = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -183,17 +189,43 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             for (; i <= block.Length - Vector<double>.Count; i += Vector<double>.Count)
             {
                 var position = (new Vector<double>(block[i..]) - lowest) * factor;
-                var bin = Vector.ConvertToInt64(Vector.Min(Vector.Max(position, Vector<double>.Zero), top));
-                for (var lane = 0; lane < Vector<long>.Count; lane++)
-                {
-                    counts[(int)bin[lane]]++;
-                }
+                Vector.ConvertToInt64(Vector.Min(Vector.Max(position, Vector<double>.Zero), top)).CopyTo(indices[i..]);
             }
         }
 
         for (; i < block.Length; i++)
         {
-            counts[HistogramBins.Bin(block[i], min, scale, bins)]++;
+            indices[i] = HistogramBins.Bin(block[i], min, scale, bins);
+        }
+
+        if (bins > MaxLocalBins)
+        {
+            foreach (var index in indices)
+            {
+                counts[(int)index]++;
+            }
+
+            return;
+        }
+
+        Span<int> local = stackalloc int[4 * bins];
+        var j = 0;
+        for (; j <= indices.Length - 4; j += 4)
+        {
+            local[(int)indices[j]]++;
+            local[bins + (int)indices[j + 1]]++;
+            local[(2 * bins) + (int)indices[j + 2]]++;
+            local[(3 * bins) + (int)indices[j + 3]]++;
+        }
+
+        for (; j < indices.Length; j++)
+        {
+            local[(int)indices[j]]++;
+        }
+
+        for (var b = 0; b < bins; b++)
+        {
+            counts[b] += local[b] + local[bins + b] + local[(2 * bins) + b] + local[(3 * bins) + b];
         }
     }
 }
