@@ -68,80 +68,18 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
     }
 
     /// <inheritdoc/>
-    public Moments ComputeMoments(ReadOnlySpan<float> values)
-    {
-        if (values.IsEmpty)
-        {
-            return Moments.Empty;
-        }
-
-        lock (_gate)
-        {
-            using var input = _accelerator.Allocate1D<float>(values.Length);
-            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
-            var segments = Segments(values.Length);
-            using var output = _accelerator.Allocate1D<double>(segments * Fields);
-            _momentsFloat(segments, input.View, values.Length, output.View);
-            return CollectMoments(output, segments);
-        }
-    }
+    public Moments ComputeMoments(ReadOnlySpan<float> values) => RunMoments(values, _momentsFloat);
 
     /// <inheritdoc/>
-    public Moments ComputeMoments(ReadOnlySpan<double> values)
-    {
-        if (values.IsEmpty)
-        {
-            return Moments.Empty;
-        }
-
-        lock (_gate)
-        {
-            using var input = _accelerator.Allocate1D<double>(values.Length);
-            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
-            var segments = Segments(values.Length);
-            using var output = _accelerator.Allocate1D<double>(segments * Fields);
-            _momentsDouble(segments, input.View, values.Length, output.View);
-            return CollectMoments(output, segments);
-        }
-    }
+    public Moments ComputeMoments(ReadOnlySpan<double> values) => RunMoments(values, _momentsDouble);
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts)
-    {
-        if (values.IsEmpty)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            using var input = _accelerator.Allocate1D<float>(values.Length);
-            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
-            using var bins = _accelerator.Allocate1D<long>(counts.Length);
-            bins.MemSetToZero();
-            _histogramFloat((values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
-            CollectHistogram(bins, counts);
-        }
-    }
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts) =>
+        RunHistogram(values, min, max, counts, _histogramFloat);
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts)
-    {
-        if (values.IsEmpty)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            using var input = _accelerator.Allocate1D<double>(values.Length);
-            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
-            using var bins = _accelerator.Allocate1D<long>(counts.Length);
-            bins.MemSetToZero();
-            _histogramDouble((values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
-            CollectHistogram(bins, counts);
-        }
-    }
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts) =>
+        RunHistogram(values, min, max, counts, _histogramDouble);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -152,6 +90,9 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
 
     private static int Segments(int length) => (length + SegmentLength - 1) / SegmentLength;
 
+    // The kernels come in float and double twins on purpose: ILGPU compiles a kernel for one concrete element
+    // type, and generic-math conversions inside a kernel do not compile for the GPU. The shared work is in
+    // SegmentReducer.
     private static void MomentsKernel(Index1D segment, ArrayView<float> values, int length, ArrayView<double> output)
     {
         var start = segment * SegmentLength;
@@ -216,26 +157,55 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
         }
     }
 
-    private Moments CollectMoments(MemoryBuffer1D<double, Stride1D.Dense> output, int segments)
+    private Moments RunMoments<T>(ReadOnlySpan<T> values, Action<Index1D, ArrayView<T>, int, ArrayView<double>> kernel)
+        where T : unmanaged
     {
-        _accelerator.Synchronize();
-        var results = output.GetAsArray1D();
-        var total = Moments.Empty;
-        for (var s = 0; s < segments; s++)
+        if (values.IsEmpty)
         {
-            total = Moments.Merge(total, SegmentReducer.Read(results, s));
+            return Moments.Empty;
         }
 
-        return total;
+        lock (_gate)
+        {
+            using var input = _accelerator.Allocate1D<T>(values.Length);
+            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
+            var segments = Segments(values.Length);
+            using var output = _accelerator.Allocate1D<double>(segments * Fields);
+            kernel(segments, input.View, values.Length, output.View);
+            _accelerator.Synchronize();
+            var results = output.GetAsArray1D();
+            var total = Moments.Empty;
+            for (var s = 0; s < segments; s++)
+            {
+                total = Moments.Merge(total, SegmentReducer.Read(results, s));
+            }
+
+            return total;
+        }
     }
 
-    private void CollectHistogram(MemoryBuffer1D<long, Stride1D.Dense> bins, Span<long> counts)
+    private void RunHistogram<T>(ReadOnlySpan<T> values, double min, double max, Span<long> counts, Action<Index1D, ArrayView<T>, double, double, int, ArrayView<long>> kernel)
+        where T : unmanaged
     {
-        _accelerator.Synchronize();
-        var added = bins.GetAsArray1D();
-        for (var b = 0; b < counts.Length; b++)
+        if (values.IsEmpty)
         {
-            counts[b] += added[b];
+            return;
+        }
+
+        lock (_gate)
+        {
+            using var input = _accelerator.Allocate1D<T>(values.Length);
+            input.View.CopyFromCPU(_accelerator.DefaultStream, values);
+            using var bins = _accelerator.Allocate1D<long>(counts.Length);
+            bins.MemSetToZero();
+            var segments = (values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength;
+            kernel(segments, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
+            _accelerator.Synchronize();
+            var added = bins.GetAsArray1D();
+            for (var b = 0; b < counts.Length; b++)
+            {
+                counts[b] += added[b];
+            }
         }
     }
 }

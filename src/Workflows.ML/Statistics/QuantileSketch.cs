@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text.Json.Serialization;
 
 namespace Workflows.ML.Statistics;
@@ -81,45 +82,10 @@ public sealed class QuantileSketch
     }
 
     /// <summary>Adds every non-NaN value.</summary>
-    public void Add(ReadOnlySpan<float> values)
-    {
-        EnsureLevel(0);
-        while (!values.IsEmpty)
-        {
-            var take = Math.Min(Capacity - _sizes[0], values.Length);
-            var target = _levels[0].AsSpan(_sizes[0], take);
-            var kept = 0;
-            foreach (var value in values[..take])
-            {
-                // Branch-free NaN skip: write always, advance only for a number.
-                target[kept] = value;
-                kept += float.IsNaN(value) ? 0 : 1;
-            }
-
-            Absorb(kept);
-            values = values[take..];
-        }
-    }
+    public void Add(ReadOnlySpan<float> values) => AddValues(values);
 
     /// <summary>Adds every non-NaN value.</summary>
-    public void Add(ReadOnlySpan<double> values)
-    {
-        EnsureLevel(0);
-        while (!values.IsEmpty)
-        {
-            var take = Math.Min(Capacity - _sizes[0], values.Length);
-            var target = _levels[0].AsSpan(_sizes[0], take);
-            var kept = 0;
-            foreach (var value in values[..take])
-            {
-                target[kept] = value;
-                kept += double.IsNaN(value) ? 0 : 1;
-            }
-
-            Absorb(kept);
-            values = values[take..];
-        }
-    }
+    public void Add(ReadOnlySpan<double> values) => AddValues(values);
 
     /// <summary>Adds the items of <paramref name="other"/> (same capacity) to this sketch.</summary>
     public void Merge(QuantileSketch other)
@@ -215,6 +181,27 @@ public sealed class QuantileSketch
         }
 
         return values.Length - 1;
+    }
+
+    private void AddValues<T>(ReadOnlySpan<T> values)
+        where T : struct, IFloatingPointIeee754<T>
+    {
+        EnsureLevel(0);
+        while (!values.IsEmpty)
+        {
+            var take = Math.Min(Capacity - _sizes[0], values.Length);
+            var target = _levels[0].AsSpan(_sizes[0], take);
+            var kept = 0;
+            foreach (var value in values[..take])
+            {
+                // Branch-free NaN skip: write always, advance only for a number.
+                target[kept] = double.CreateTruncating(value);
+                kept += T.IsNaN(value) ? 0 : 1;
+            }
+
+            Absorb(kept);
+            values = values[take..];
+        }
     }
 
     private void Absorb(int added)
