@@ -66,6 +66,24 @@ public sealed class DatasetReaderTests
         Assert.Contains("column 's'", error.Message, StringComparison.Ordinal);
         Assert.Contains("is not numeric", error.Message, StringComparison.Ordinal);
         Assert.Contains("has no column 'nope'", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("asked for twice", Assert.Throws<DatasetException>(() => DatasetReader.ResolveColumns(dataset, ["d", "d"])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadChunkAsync_CsvWithoutFinalNewlineAndBlankLines_ReadsEveryRow()
+    {
+        using var temp = new TempFolder();
+        var path = temp.File("data.csv");
+        await File.WriteAllTextAsync(path, "x,y\n1,2\n\n3,4\r\n5, 6");
+
+        var dataset = await Reader.DescribeAsync(new DatasetSpec(path, "y", CsvChunkRows: 2), CancellationToken.None);
+        var first = await Reader.ReadChunkAsync(dataset, dataset.Chunks[0], null, CancellationToken.None);
+        var second = await Reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None);
+
+        Assert.Equal([2L, 1L], dataset.Chunks.Select(c => c.Rows));
+        Assert.Equal([1.0, 3.0], first.Columns[0].Float64Values.ToArray());
+        Assert.Equal([5.0], second.Columns[0].Float64Values.ToArray());
+        Assert.Equal([6.0], second.Label!.Float64Values.ToArray());
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Parquet;
 using Parquet.Schema;
 
@@ -97,6 +95,11 @@ public sealed class DatasetReader
         foreach (var name in names)
         {
             var column = FindColumn(dataset.Columns, name);
+            if (column is not null && resolved.Contains(column))
+            {
+                throw new DatasetException($"column '{name}' is asked for twice.");
+            }
+
             if (column is not null)
             {
                 resolved.Add(column);
@@ -316,65 +319,34 @@ public sealed class DatasetReader
         {
             var (header, _) = await CsvScanner.ReadHeaderAsync(stream, cancellationToken).ConfigureAwait(false);
             var rows = checked((int)chunk.Rows);
-            var wanted = new int[columns.Count];
-            var values = new double[columns.Count][];
-            for (var i = 0; i < columns.Count; i++)
+            var hasLabel = dataset.LabelColumn is not null;
+            var targets = new double[columns.Count + (hasLabel ? 1 : 0)][];
+            var names = new string[targets.Length];
+            var targetOfField = new int[header.Length];
+            Array.Fill(targetOfField, -1);
+            for (var i = 0; i < targets.Length; i++)
             {
-                wanted[i] = Array.IndexOf(header, columns[i].Name);
-                if (wanted[i] < 0)
+                names[i] = i < columns.Count ? columns[i].Name : dataset.LabelColumn!;
+                var field = Array.IndexOf(header, names[i]);
+                if (field < 0)
                 {
-                    throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{columns[i].Name}'.");
+                    throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{names[i]}'.");
                 }
 
-                values[i] = new double[rows];
+                targetOfField[field] = i;
+                targets[i] = new double[rows];
             }
 
-            var labelIndex = dataset.LabelColumn is null ? -1 : Array.IndexOf(header, dataset.LabelColumn);
-            var labels = labelIndex >= 0 ? new double[rows] : null;
             stream.Position = chunk.ByteOffset;
-            using var text = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
-            var fields = new Range[header.Length + 1];
-            for (var row = 0; row < rows; row++)
-            {
-                var line = await text.ReadLineAsync(cancellationToken).ConfigureAwait(false)
-                    ?? throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' ended after {row} of {rows} rows; the dataset changed after it was described.");
-                var span = line.AsSpan();
-                if (span.Split(fields, ',') != header.Length)
-                {
-                    throw new DatasetException($"chunk {chunk.Index}, row {row} of '{chunk.File}': expected {header.Length} fields.");
-                }
-
-                for (var i = 0; i < wanted.Length; i++)
-                {
-                    values[i][row] = ParseCell(span[fields[wanted[i]]], columns[i].Name, chunk, row);
-                }
-
-                if (labels is not null)
-                {
-                    labels[row] = ParseCell(span[fields[labelIndex]], dataset.LabelColumn!, chunk, row);
-                }
-            }
-
+            await new CsvChunkParser(chunk, header.Length, targetOfField, names, targets).ParseAsync(stream, cancellationToken).ConfigureAwait(false);
+            var labels = hasLabel ? targets[^1] : null;
             var result = new ChunkColumn[columns.Count];
             for (var i = 0; i < columns.Count; i++)
             {
-                result[i] = new ChunkColumn(columns[i].Name, ColumnType.Float64, values[i]);
+                result[i] = new ChunkColumn(columns[i].Name, ColumnType.Float64, targets[i]);
             }
 
             return new DataChunk(chunk.Index, rows, result, labels is null ? null : new ChunkColumn(dataset.LabelColumn!, ColumnType.Float64, labels));
         }
-    }
-
-    private static double ParseCell(ReadOnlySpan<char> cell, string column, DatasetChunk chunk, int row)
-    {
-        cell = cell.Trim();
-        if (cell.IsEmpty)
-        {
-            return double.NaN;
-        }
-
-        return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new DatasetException($"column '{column}' is not numeric: chunk {chunk.Index}, row {row} of '{chunk.File}' holds '{cell}'.");
     }
 }
