@@ -8,16 +8,6 @@ public static class KernelSelector
     /// <summary>The kernel for this process, chosen once.</summary>
     public static IStatisticsKernel Default => Best.Value;
 
-    /// <summary>A kernel by report name: scalar, simd, ilgpu-cpu, ilgpu-cuda (the last two must be disposed by the caller).</summary>
-    public static IStatisticsKernel Create(string name) => name switch
-    {
-        "scalar" => ScalarStatisticsKernel.Instance,
-        "simd" => SimdStatisticsKernel.Instance,
-        "ilgpu-cpu" => IlgpuStatisticsKernel.CreateCpu(),
-        "ilgpu-cuda" => IlgpuStatisticsKernel.TryCreateCuda() ?? throw new InvalidOperationException("no CUDA device."),
-        _ => throw new ArgumentException($"unknown kernel '{name}' (scalar, simd, ilgpu-cpu, ilgpu-cuda).", nameof(name)),
-    };
-
     private static IStatisticsKernel Select()
     {
         try
