@@ -61,7 +61,7 @@ internal static class StatsScenario
         var rounds = new List<double[]>();
         for (var round = 0; round <= options.Repeat; round++)
         {
-            var decodeSeconds = await TimePassAsync(reader, dataset, _ => { });
+            var decodeSeconds = await TimeDecodeAsync(reader, dataset);
             var momentsRound = await TimeMomentsAsync(reader, dataset, sketchCapacity: null, m => moments = m);
             var sketchRound = await TimeMomentsAsync(reader, dataset, QuantileSketch.DefaultCapacity, _ => { });
             var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments);
@@ -166,30 +166,44 @@ internal static class StatsScenario
         }
     }
 
-    /// <summary>Reads every chunk, all cores in parallel, and hands each to <paramref name="consume"/>.</summary>
-    private static async Task<double> TimePassAsync(DatasetReader reader, DatasetDescription dataset, Action<DataChunk> consume)
+    /// <summary>
+    /// Reads every chunk, all cores in parallel. <paramref name="sinkFor"/> gives, per chunk, what to do with each
+    /// column as it is decoded (null: nothing, the decode-only pass) and with the whole chunk afterwards.
+    /// </summary>
+    private static async Task<double> TimePassAsync(
+        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete)> sinkFor)
     {
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(
             dataset.Chunks,
             new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (chunk, token) => consume(await reader.ReadChunkAsync(dataset, chunk, null, token)));
+            async (chunk, token) =>
+            {
+                var (onColumn, complete) = sinkFor();
+                complete(await reader.ReadChunkAsync(dataset, chunk, null, onColumn, token));
+            });
         return clock.Elapsed.TotalSeconds;
     }
+
+    private static Task<double> TimeDecodeAsync(DatasetReader reader, DatasetDescription dataset) =>
+        TimePassAsync(reader, dataset, static () => (null, static _ => { }));
 
     private static async Task<double> TimeMomentsAsync(DatasetReader reader, DatasetDescription dataset, int? sketchCapacity, Action<MomentsPartial> result)
     {
         var names = dataset.Columns.Select(c => c.Name).ToArray();
         var total = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         var gate = new Lock();
-        var seconds = await TimePassAsync(reader, dataset, chunk =>
+        var seconds = await TimePassAsync(reader, dataset, () =>
         {
             var partial = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
-            partial.Add(chunk, SimdStatisticsKernel.Instance);
-            lock (gate)
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
             {
-                total.Merge(partial);
-            }
+                partial.CompleteChunk(chunk);
+                lock (gate)
+                {
+                    total.Merge(partial);
+                }
+            });
         });
         result(total);
         return seconds;
@@ -199,14 +213,17 @@ internal static class StatsScenario
     {
         var total = HistogramPartial.Create(ranges, bins: 20);
         var gate = new Lock();
-        return TimePassAsync(reader, dataset, chunk =>
+        return TimePassAsync(reader, dataset, () =>
         {
             var partial = HistogramPartial.Create(ranges, bins: 20);
-            partial.Add(chunk, SimdStatisticsKernel.Instance);
-            lock (gate)
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
             {
-                total.Merge(partial);
-            }
+                partial.CompleteChunk(chunk);
+                lock (gate)
+                {
+                    total.Merge(partial);
+                }
+            });
         });
     }
 

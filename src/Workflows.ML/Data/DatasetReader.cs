@@ -57,10 +57,23 @@ public sealed class DatasetReader
     /// Reads <paramref name="columns"/> (all feature columns when <see langword="null"/>) and the label of one chunk.
     /// Throws <see cref="DatasetException"/> naming the chunk, file and row group when the chunk cannot be decoded.
     /// </summary>
+    public Task<DataChunk> ReadChunkAsync(
+        DatasetDescription dataset,
+        DatasetChunk chunk,
+        IReadOnlyList<DatasetColumn>? columns,
+        CancellationToken cancellationToken) =>
+        ReadChunkAsync(dataset, chunk, columns, null, cancellationToken);
+
+    /// <summary>
+    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
+    /// and hands each feature column to <paramref name="onColumnRead"/> (with its index in <paramref name="columns"/>)
+    /// as soon as it is decoded, while its values are still in the CPU cache.
+    /// </summary>
     public async Task<DataChunk> ReadChunkAsync(
         DatasetDescription dataset,
         DatasetChunk chunk,
         IReadOnlyList<DatasetColumn>? columns,
+        Action<int, ChunkColumn>? onColumnRead,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -69,8 +82,14 @@ public sealed class DatasetReader
         try
         {
             return dataset.Format == DatasetFormat.Parquet
-                ? await ReadParquetChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false)
-                : await ReadCsvChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+                ? await ReadParquetChunkAsync(dataset, chunk, columns, onColumnRead, cancellationToken).ConfigureAwait(false)
+                : await ReadCsvChunkAsync(dataset, chunk, columns, onColumnRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ColumnConsumerException consumer)
+        {
+            // The caller's own failure, not a corrupt chunk: rethrow it as it was.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(consumer.InnerException!);
+            throw;
         }
         catch (Exception exception) when (exception is not (DatasetException or OperationCanceledException))
         {
@@ -266,7 +285,20 @@ public sealed class DatasetReader
         return new DatasetDescription(spec.Path, DatasetFormat.Csv, columns, spec.LabelColumn, chunks);
     }
 
-    private async Task<DataChunk> ReadParquetChunkAsync(DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
+    private static void Hand(Action<int, ChunkColumn>? onColumnRead, int index, ChunkColumn column)
+    {
+        try
+        {
+            onColumnRead?.Invoke(index, column);
+        }
+        catch (Exception exception)
+        {
+            throw new ColumnConsumerException(exception);
+        }
+    }
+
+    private async Task<DataChunk> ReadParquetChunkAsync(
+        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -285,6 +317,7 @@ public sealed class DatasetReader
             for (var i = 0; i < columns.Count; i++)
             {
                 result[i] = await ParquetColumnReader.ReadAsync(rowGroup, Field(fields, columns[i].Name, chunk), columns[i].Type, rows, cancellationToken).ConfigureAwait(false);
+                Hand(onColumnRead, i, result[i]);
             }
 
             ChunkColumn? label = null;
@@ -312,7 +345,8 @@ public sealed class DatasetReader
         throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{name}'.");
     }
 
-    private async Task<DataChunk> ReadCsvChunkAsync(DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
+    private async Task<DataChunk> ReadCsvChunkAsync(
+        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -344,6 +378,7 @@ public sealed class DatasetReader
             for (var i = 0; i < columns.Count; i++)
             {
                 result[i] = new ChunkColumn(columns[i].Name, ColumnType.Float64, targets[i]);
+                Hand(onColumnRead, i, result[i]);
             }
 
             return new DataChunk(chunk.Index, rows, result, labels is null ? null : new ChunkColumn(dataset.LabelColumn!, ColumnType.Float64, labels));

@@ -28,8 +28,9 @@ public static class ChunkStatistics
         var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         foreach (var chunk in chunks)
         {
-            var data = await reader.ReadChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
-            partial.Add(data, kernel);
+            // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
+            var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            partial.CompleteChunk(data);
         }
 
         return partial;
@@ -51,8 +52,8 @@ public static class ChunkStatistics
         var partial = HistogramPartial.Create(firstPass, bins);
         foreach (var chunk in chunks)
         {
-            var data = await reader.ReadChunkAsync(dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
-            partial.Add(data, kernel);
+            var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            partial.CompleteChunk(data);
         }
 
         return partial;

@@ -43,26 +43,44 @@ public sealed class HistogramPartial
     public void Add(DataChunk chunk, IStatisticsKernel kernel)
     {
         ArgumentNullException.ThrowIfNull(chunk);
+        CheckColumns(chunk);
+        for (var i = 0; i < Counts.Length; i++)
+        {
+            AddColumn(i, chunk.Columns[i], kernel);
+        }
+
+        CompleteChunk(chunk);
+    }
+
+    /// <summary>Adds column <paramref name="index"/> of a chunk; call <see cref="CompleteChunk"/> after the last one.</summary>
+    public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(column);
         ArgumentNullException.ThrowIfNull(kernel);
+        if (column.IsFloat32)
+        {
+            kernel.AddToHistogram(column.Float32Values, Min[index], Max[index], Counts[index]);
+        }
+        else
+        {
+            kernel.AddToHistogram(column.Float64Values, Min[index], Max[index], Counts[index]);
+        }
+    }
+
+    /// <summary>Counts the chunk once its columns were added with <see cref="AddColumn"/>.</summary>
+    public void CompleteChunk(DataChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        CheckColumns(chunk);
+        Chunks++;
+    }
+
+    private void CheckColumns(DataChunk chunk)
+    {
         if (chunk.Columns.Count != Counts.Length)
         {
             throw new ArgumentException($"chunk {chunk.Index} has {chunk.Columns.Count} columns, the histograms {Counts.Length}.", nameof(chunk));
         }
-
-        for (var i = 0; i < Counts.Length; i++)
-        {
-            var column = chunk.Columns[i];
-            if (column.IsFloat32)
-            {
-                kernel.AddToHistogram(column.Float32Values, Min[i], Max[i], Counts[i]);
-            }
-            else
-            {
-                kernel.AddToHistogram(column.Float64Values, Min[i], Max[i], Counts[i]);
-            }
-        }
-
-        Chunks++;
     }
 
     /// <summary>Adds the counts of <paramref name="other"/> (same ranges and bins).</summary>

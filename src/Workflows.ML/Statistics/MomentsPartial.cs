@@ -49,26 +49,44 @@ public sealed class MomentsPartial
     public void Add(DataChunk chunk, IStatisticsKernel kernel)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        ArgumentNullException.ThrowIfNull(kernel);
         CheckColumns(chunk, Columns);
         for (var i = 0; i < Columns.Count; i++)
         {
-            var column = chunk.Columns[i];
-            var moments = column.IsFloat32 ? kernel.ComputeMoments(column.Float32Values) : kernel.ComputeMoments(column.Float64Values);
-            Moments[i] = Statistics.Moments.Merge(Moments[i], moments);
-            if (Sketches is not null)
-            {
-                if (column.IsFloat32)
-                {
-                    Sketches[i].Add(column.Float32Values);
-                }
-                else
-                {
-                    Sketches[i].Add(column.Float64Values);
-                }
-            }
+            AddColumn(i, chunk.Columns[i], kernel);
         }
 
+        CompleteChunk(chunk);
+    }
+
+    /// <summary>
+    /// Adds column <paramref name="index"/> of a chunk (as a reader hands it over, see
+    /// <see cref="DatasetReader.ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>);
+    /// call <see cref="CompleteChunk"/> once the chunk's columns are in.
+    /// </summary>
+    public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        ArgumentNullException.ThrowIfNull(kernel);
+        var moments = column.IsFloat32 ? kernel.ComputeMoments(column.Float32Values) : kernel.ComputeMoments(column.Float64Values);
+        Moments[index] = Statistics.Moments.Merge(Moments[index], moments);
+        if (Sketches is not null)
+        {
+            if (column.IsFloat32)
+            {
+                Sketches[index].Add(column.Float32Values);
+            }
+            else
+            {
+                Sketches[index].Add(column.Float64Values);
+            }
+        }
+    }
+
+    /// <summary>Counts the chunk's rows and labels once its columns were added with <see cref="AddColumn"/>.</summary>
+    public void CompleteChunk(DataChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        CheckColumns(chunk, Columns);
         if (chunk.Label is not null)
         {
             LabelCounts.Add(chunk.Label, Labels);
