@@ -124,6 +124,23 @@ public sealed class DatasetReaderTests
     }
 
     [Fact]
+    public async Task ReadChunkAsync_ColumnCallback_GetsEachColumnInOrderAndItsOwnErrorsUnwrapped()
+    {
+        using var temp = new TempFolder();
+        await TestDatasets.WriteParquetFolderAsync(temp.Path, new ClassificationSpec(Features: 3, Informative: 2, Redundant: 0), chunks: 1, rowsPerChunk: 50);
+        var dataset = await Reader.DescribeAsync(new DatasetSpec(temp.Path, "label"), CancellationToken.None);
+        var seen = new List<(int Index, string Name)>();
+
+        var chunk = await Reader.ReadChunkAsync(dataset, dataset.Chunks[0], null, (i, column) => seen.Add((i, column.Name)), CancellationToken.None);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => Reader.ReadChunkAsync(dataset, dataset.Chunks[0], null, (_, _) => throw new InvalidOperationException("consumer bug"), CancellationToken.None));
+
+        Assert.Equal([(0, "f0"), (1, "f1"), (2, "f2")], seen);
+        Assert.Equal(3, chunk.Columns.Count);
+        Assert.Equal("consumer bug", error.Message);
+    }
+
+    [Fact]
     public async Task DescribeAsync_MissingPath_ThrowsDoesNotExist()
     {
         var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.DescribeAsync(new DatasetSpec("/no/such/dataset"), CancellationToken.None));
