@@ -7,7 +7,7 @@ namespace Workflows.ML.Statistics;
 /// Second-pass statistics of some chunks: fixed-bin histogram counts per column over the global [min, max] that
 /// the first pass found. Counts add, so partials merge exactly in any order.
 /// </summary>
-public sealed class HistogramPartial
+public sealed class HistogramPartial : IChunkAccumulator
 {
     /// <summary>Lower end of each column's range.</summary>
     public required double[] Min { get; init; }
@@ -39,18 +39,11 @@ public sealed class HistogramPartial
         return new HistogramPartial { Min = min, Max = max, Counts = counts };
     }
 
-    /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
-    public void Add(DataChunk chunk, IStatisticsKernel kernel)
-    {
-        ArgumentNullException.ThrowIfNull(chunk);
-        CheckColumns(chunk);
-        for (var i = 0; i < Counts.Length; i++)
-        {
-            AddColumn(i, chunk.Columns[i], kernel);
-        }
+    /// <inheritdoc/>
+    int IChunkAccumulator.ColumnCount => Counts.Length;
 
-        CompleteChunk(chunk);
-    }
+    /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
+    public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
 
     /// <summary>Adds column <paramref name="index"/> of a chunk; call <see cref="CompleteChunk"/> after the last one.</summary>
     public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
@@ -71,16 +64,8 @@ public sealed class HistogramPartial
     public void CompleteChunk(DataChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        CheckColumns(chunk);
+        ChunkAccumulator.CheckColumns(this, chunk);
         Chunks++;
-    }
-
-    private void CheckColumns(DataChunk chunk)
-    {
-        if (chunk.Columns.Count != Counts.Length)
-        {
-            throw new ArgumentException($"chunk {chunk.Index} has {chunk.Columns.Count} columns, the histograms {Counts.Length}.", nameof(chunk));
-        }
     }
 
     /// <summary>Adds the counts of <paramref name="other"/> (same ranges and bins).</summary>

@@ -8,7 +8,7 @@ namespace Workflows.ML.Statistics;
 /// distribution. Partials of disjoint chunk sets merge in any order or grouping; serializable as JSON so that an
 /// activity can return one.
 /// </summary>
-public sealed class MomentsPartial
+public sealed class MomentsPartial : IChunkAccumulator
 {
     /// <summary>Column names, in order.</summary>
     public required IReadOnlyList<string> Columns { get; init; }
@@ -45,18 +45,11 @@ public sealed class MomentsPartial
         return new MomentsPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches };
     }
 
-    /// <summary>Adds a chunk whose columns are <see cref="Columns"/>, in that order.</summary>
-    public void Add(DataChunk chunk, IStatisticsKernel kernel)
-    {
-        ArgumentNullException.ThrowIfNull(chunk);
-        CheckColumns(chunk, Columns);
-        for (var i = 0; i < Columns.Count; i++)
-        {
-            AddColumn(i, chunk.Columns[i], kernel);
-        }
+    /// <inheritdoc/>
+    int IChunkAccumulator.ColumnCount => Columns.Count;
 
-        CompleteChunk(chunk);
-    }
+    /// <summary>Adds a chunk whose columns are <see cref="Columns"/>, in that order.</summary>
+    public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
 
     /// <summary>
     /// Adds column <paramref name="index"/> of a chunk (as a reader hands it over, see
@@ -86,7 +79,7 @@ public sealed class MomentsPartial
     public void CompleteChunk(DataChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        CheckColumns(chunk, Columns);
+        ChunkAccumulator.CheckColumns(this, chunk);
         if (chunk.Label is not null)
         {
             LabelCounts.Add(chunk.Label, Labels);
@@ -114,13 +107,5 @@ public sealed class MomentsPartial
         LabelCounts.Merge(other.Labels, Labels);
         Rows += other.Rows;
         Chunks += other.Chunks;
-    }
-
-    internal static void CheckColumns(DataChunk chunk, IReadOnlyList<string> columns)
-    {
-        if (chunk.Columns.Count != columns.Count)
-        {
-            throw new ArgumentException($"chunk {chunk.Index} has {chunk.Columns.Count} columns, the statistics {columns.Count}.", nameof(chunk));
-        }
     }
 }
