@@ -64,6 +64,18 @@ public sealed class StatisticsReportTests
     }
 
     [Fact]
+    public void Add_LabelsOfEveryKind_CountedByInvariantText()
+    {
+        var first = MomentsPartial.Create(["a"], withSketches: false);
+        double[] labels = [0, 1, 1, 255, 256, -1, 2.5, double.NaN, 1];
+        first.Add(new DataChunk(0, labels.Length, [new ChunkColumn("a", new float[labels.Length])], new ChunkColumn("y", ColumnType.Float64, labels)), ScalarStatisticsKernel.Instance);
+
+        Assert.Equal(
+            new Dictionary<string, long> { ["0"] = 1, ["1"] = 3, ["255"] = 1, ["256"] = 1, ["-1"] = 1, ["2.5"] = 1, ["missing"] = 1 },
+            first.Labels);
+    }
+
+    [Fact]
     public void ToArtifactJson_RoundTrip_KeepsMeansAndStds()
     {
         var first = MomentsPartial.Create(["a"], withSketches: true);

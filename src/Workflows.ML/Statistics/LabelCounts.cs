@@ -8,33 +8,50 @@ internal static class LabelCounts
 {
     public const string MissingKey = "missing";
 
+    /// <summary>Class ids 0..SmallClasses-1 are counted in an array; any other value in a dictionary.</summary>
+    private const int SmallClasses = 256;
+
     public static void Add(ChunkColumn label, Dictionary<string, long> into)
     {
-        // Few distinct labels: count per double first (no string per row), name them once per chunk.
-        var counts = new Dictionary<double, long>();
+        // Labels are nearly always small class ids: count those in a stack array (no hashing per row) and name
+        // each distinct value once per chunk.
+        Span<long> small = stackalloc long[SmallClasses];
+        Dictionary<double, long>? other = null;
         long missing = 0;
         for (var row = 0; row < label.Length; row++)
         {
             var value = label[row];
-            if (double.IsNaN(value))
+            if (value is >= 0 and < SmallClasses && value == Math.Floor(value))
+            {
+                small[(int)value]++;
+            }
+            else if (double.IsNaN(value))
             {
                 missing++;
             }
             else
             {
-                counts[value] = counts.GetValueOrDefault(value) + 1;
+                other ??= [];
+                other[value] = other.GetValueOrDefault(value) + 1;
             }
         }
 
-        foreach (var (value, count) in counts)
+        for (var id = 0; id < SmallClasses; id++)
         {
-            var key = value.ToString("R", CultureInfo.InvariantCulture);
-            into[key] = into.GetValueOrDefault(key) + count;
+            if (small[id] > 0)
+            {
+                AddTo(into, id.ToString(CultureInfo.InvariantCulture), small[id]);
+            }
+        }
+
+        foreach (var (value, count) in other ?? [])
+        {
+            AddTo(into, value.ToString("R", CultureInfo.InvariantCulture), count);
         }
 
         if (missing > 0)
         {
-            into[MissingKey] = into.GetValueOrDefault(MissingKey) + missing;
+            AddTo(into, MissingKey, missing);
         }
     }
 
@@ -42,7 +59,9 @@ internal static class LabelCounts
     {
         foreach (var (key, count) in from)
         {
-            into[key] = into.GetValueOrDefault(key) + count;
+            AddTo(into, key, count);
         }
     }
+
+    private static void AddTo(Dictionary<string, long> into, string key, long count) => into[key] = into.GetValueOrDefault(key) + count;
 }
