@@ -120,6 +120,33 @@ public sealed class DatasetOrchestrationTests : IDisposable
     }
 
     [Fact]
+    public async Task ChunkedStatistics_CsvInChunksOfTenRows_ReportsEveryRowAndWritesArtifactNextToFile()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 1; i <= 25; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{1e9 + (i % 5)},{i % 3}\n");
+        }
+
+        var path = Path.Combine(_folder, "small.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(path, "label", HistogramBins: 5, Quantiles: [0.5], CsvChunkRows: 10));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        Assert.Equal(3, output.Statistics.Chunks);
+        Assert.Equal(13.0, output.Statistics.Columns[0].Mean, 12);
+        Assert.Equal(52.0, output.Statistics.Columns[0].PopulationVariance, 9);
+        Assert.Equal(1e9 + 2, output.Statistics.Columns[1].Mean, 6);
+        Assert.Equal(13.0, output.Statistics.Columns[0].Quantiles![0].Value);
+        Assert.Equal([5L, 5, 5, 5, 5], output.Statistics.Columns[0].Histogram!.Counts);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 8, ["1"] = 9, ["2"] = 8 }, output.Statistics.LabelDistribution);
+        Assert.Equal(path + ".statistics.json", output.ArtifactPath);
+        Assert.True(File.Exists(output.ArtifactPath));
+    }
+
+    [Fact]
     public async Task GenerateDataset_InformativeAboveFeatures_FailsWithReason()
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
