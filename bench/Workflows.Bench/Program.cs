@@ -22,9 +22,14 @@ internal static class Program
                 return TrainScenario.Run(TrainOptions.From(parsed));
             }
 
+            if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))
+            {
+                return await StatsScenario.RunAsync(StatsOptions.From(parsed));
+            }
+
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, stats, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

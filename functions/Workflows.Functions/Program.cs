@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Hosting;
+using Workflows.Functions;
 using Workflows.Host;
 
 // The function app: the Functions-style host discovers the [Function] methods and [DurableTask] classes of this
 // assembly, reads host.json and local.settings.json, and serves on http://127.0.0.1:7071 (see README).
-return FunctionsHost.Run(args, typeof(Program).Assembly);
+return FunctionsHost.Run(args, typeof(Program).Assembly, builder => builder.Services.AddWorkflowServices());

@@ -23,11 +23,20 @@ public static class FunctionsHost
     /// start-up with its message on standard error (no stack trace: the message names the key or function) and
     /// exit code 1.
     /// </summary>
-    public static int Run(string[] args, Assembly functionsAssembly)
+    public static int Run(string[] args, Assembly functionsAssembly) => Run(args, functionsAssembly, static _ => { });
+
+    /// <summary>
+    /// As <see cref="Run(string[], Assembly)"/>, letting <paramref name="configure"/> add the services the app's
+    /// functions take in their constructors first.
+    /// </summary>
+    public static int Run(string[] args, Assembly functionsAssembly, Action<FunctionsHostBuilder> configure)
     {
+        ArgumentNullException.ThrowIfNull(configure);
         try
         {
-            CreateBuilder(args, functionsAssembly).Build().Run();
+            var builder = CreateBuilder(args, functionsAssembly);
+            configure(builder);
+            builder.Build().Run();
             return 0;
         }
         catch (Exception exception) when (exception is HostConfigurationException or FunctionIndexingException)

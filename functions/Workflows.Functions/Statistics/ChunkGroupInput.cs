@@ -1,0 +1,17 @@
+using Workflows.ML.Data;
+using Workflows.ML.Statistics;
+
+namespace Workflows.Functions.Statistics;
+
+/// <summary>Input of the per-group statistics activities.</summary>
+/// <param name="Dataset">The dataset, its chunk list cut down to this group's chunks.</param>
+/// <param name="Columns">Columns to read.</param>
+/// <param name="SketchCapacity">First pass: quantile sketch capacity, or <see langword="null"/> for no sketch.</param>
+/// <param name="Ranges">Second pass: the merged first-pass moments (their min and max bound the histograms).</param>
+/// <param name="Bins">Second pass: histogram bins.</param>
+public sealed record ChunkGroupInput(
+    DatasetDescription Dataset,
+    IReadOnlyList<DatasetColumn> Columns,
+    int? SketchCapacity = null,
+    IReadOnlyList<Moments>? Ranges = null,
+    int Bins = 0);

@@ -1,0 +1,57 @@
+namespace Workflows.Functions.Statistics;
+
+/// <summary>Input of <see cref="ChunkedStatisticsOrchestrator"/>.</summary>
+/// <param name="Dataset">A Parquet file, a folder of Parquet files, or CSV file(s).</param>
+/// <param name="LabelColumn">Label column, whose distribution is reported; <see langword="null"/> for none.</param>
+/// <param name="Columns">Feature columns to describe; <see langword="null"/> or empty for all numeric columns.</param>
+/// <param name="HistogramBins">Bins of the fixed-width histograms (second pass); 0 skips the second pass.</param>
+/// <param name="Quantiles">Quantiles wanted (0..1); <see langword="null"/> for the defaults, empty for none (no sketch).</param>
+/// <param name="ChunksPerActivity">Chunks one activity reads; fewer, larger activities cost less orchestration.</param>
+/// <param name="CsvChunkRows">Rows per chunk for CSV datasets.</param>
+/// <param name="SketchCapacity">Items per level of the quantile sketch (the rank error bound scales as 1/capacity).</param>
+public sealed record ChunkedStatisticsInput(
+    string Dataset,
+    string? LabelColumn = null,
+    IReadOnlyList<string>? Columns = null,
+    int HistogramBins = 20,
+    IReadOnlyList<double>? Quantiles = null,
+    int ChunksPerActivity = 1,
+    int CsvChunkRows = 10_000,
+    int SketchCapacity = 1024)
+{
+    /// <summary>Quantiles reported when none are named.</summary>
+    public static IReadOnlyList<double> DefaultQuantiles { get; } = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+
+    /// <summary>Most histogram bins.</summary>
+    public const int MaxHistogramBins = 10_000;
+
+    /// <summary>The quantiles to compute.</summary>
+    public IReadOnlyList<double> QuantilesOrDefault => Quantiles ?? DefaultQuantiles;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a readable reason for unusable settings.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Dataset))
+        {
+            throw new ArgumentException("dataset is required.");
+        }
+
+        if (HistogramBins is < 0 or > MaxHistogramBins || ChunksPerActivity < 1 || CsvChunkRows < 1)
+        {
+            throw new ArgumentException($"need 0 <= histogramBins <= {MaxHistogramBins}, chunksPerActivity >= 1 and csvChunkRows >= 1; got {HistogramBins}, {ChunksPerActivity}, {CsvChunkRows}.");
+        }
+
+        foreach (var q in QuantilesOrDefault)
+        {
+            if (q is < 0 or > 1 || double.IsNaN(q))
+            {
+                throw new ArgumentException($"quantile {q} is not between 0 and 1.");
+            }
+        }
+
+        if (SketchCapacity < 8 || SketchCapacity % 2 != 0)
+        {
+            throw new ArgumentException($"sketchCapacity must be even and at least 8, not {SketchCapacity}.");
+        }
+    }
+}

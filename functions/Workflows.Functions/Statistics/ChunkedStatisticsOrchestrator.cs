@@ -1,0 +1,86 @@
+using Workflows.Durable;
+using Workflows.ML.Data;
+using Workflows.ML.Statistics;
+
+namespace Workflows.Functions.Statistics;
+
+/// <summary>
+/// Statistics of a dataset too big for one machine's memory: describe it once, fan out one activity per group of
+/// chunks for the first pass (moments, quantile sketches, labels), merge the partials with Chan's formula, fan out
+/// again for the histograms over the global ranges, merge, and write the stats artifact next to the dataset.
+/// Every finished group is in history, so after a crash only unfinished groups run again.
+/// </summary>
+[DurableTask(Name)]
+public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStatisticsInput, ChunkedStatisticsOutput>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "ChunkedStatistics";
+
+    public override async Task<ChunkedStatisticsOutput> RunAsync(TaskOrchestrationContext context, ChunkedStatisticsInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input, "input (dataset, labelColumn, columns, histogramBins, quantiles, chunksPerActivity)");
+        input.Validate();
+        var described = await context.CallActivityAsync<DescribedDataset>(
+            DescribeDatasetActivity.Name, new DescribeDatasetInput(input.Dataset, input.LabelColumn, input.Columns, input.CsvChunkRows));
+        var dataset = described.Dataset;
+        var groups = Group(dataset, input.ChunksPerActivity);
+        var quantiles = input.QuantilesOrDefault;
+        int? sketchCapacity = quantiles.Count > 0 ? input.SketchCapacity : null;
+
+        var firstPass = new List<Task<MomentsPartial>>(groups.Count);
+        foreach (var group in groups)
+        {
+            firstPass.Add(context.CallActivityAsync<MomentsPartial>(ComputeChunkMomentsActivity.Name, new ChunkGroupInput(group, described.Columns, sketchCapacity)));
+        }
+
+        var partials = await new FanInProgress(context, "moments", dataset.Chunks.Count).WhenAllAsync(firstPass, static p => p.Rows, static p => p.Chunks);
+        var merged = partials[0];
+        for (var i = 1; i < partials.Length; i++)
+        {
+            merged.Merge(partials[i]);
+        }
+
+        // An all-NaN column has no mean or range: fail here, with its name, before the second pass.
+        StatisticsReport.EnsureEveryColumnHasValues(merged);
+        HistogramPartial? histograms = null;
+        if (input.HistogramBins > 0)
+        {
+            var secondPass = new List<Task<HistogramPartial>>(groups.Count);
+            foreach (var group in groups)
+            {
+                secondPass.Add(context.CallActivityAsync<HistogramPartial>(
+                    ComputeChunkHistogramsActivity.Name, new ChunkGroupInput(group, described.Columns, Ranges: merged.Moments, Bins: input.HistogramBins)));
+            }
+
+            var histogramPartials = await new FanInProgress(context, "histograms", dataset.Chunks.Count).WhenAllAsync(secondPass, static _ => 0, static p => p.Chunks);
+            histograms = histogramPartials[0];
+            for (var i = 1; i < histogramPartials.Length; i++)
+            {
+                histograms.Merge(histogramPartials[i]);
+            }
+        }
+
+        var report = StatisticsReport.Build(input.Dataset, merged, histograms, quantiles);
+        var artifact = await context.CallActivityAsync<string>(WriteStatisticsArtifactActivity.Name, report);
+        context.SetCustomStatus(new { phase = "done", chunksDone = dataset.Chunks.Count, chunksTotal = dataset.Chunks.Count, rows = merged.Rows });
+        return new ChunkedStatisticsOutput(report, artifact);
+    }
+
+    private static List<DatasetDescription> Group(DatasetDescription dataset, int chunksPerActivity)
+    {
+        var groups = new List<DatasetDescription>();
+        for (var start = 0; start < dataset.Chunks.Count; start += chunksPerActivity)
+        {
+            var chunks = new List<DatasetChunk>(chunksPerActivity);
+            for (var i = start; i < Math.Min(start + chunksPerActivity, dataset.Chunks.Count); i++)
+            {
+                chunks.Add(dataset.Chunks[i]);
+            }
+
+            groups.Add(dataset with { Chunks = chunks });
+        }
+
+        return groups;
+    }
+}

@@ -1,0 +1,23 @@
+using Workflows.Durable;
+using Workflows.ML.Data;
+using Workflows.ML.Kernels;
+using Workflows.ML.Statistics;
+
+namespace Workflows.Functions.Statistics;
+
+/// <summary>Second pass over a group of chunks: histogram counts over the global ranges of the first pass.</summary>
+[DurableTask(Name)]
+public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, IStatisticsKernel kernel) : TaskActivity<ChunkGroupInput, HistogramPartial>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "ComputeChunkHistograms";
+
+    public override Task<HistogramPartial> RunAsync(TaskActivityContext context, ChunkGroupInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
+        return ChunkStatistics.ComputeHistogramsAsync(
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, kernel, context.CancellationToken);
+    }
+}

@@ -1,0 +1,8 @@
+namespace Workflows.Functions.Statistics;
+
+/// <summary>Input of <see cref="DescribeDatasetActivity"/>.</summary>
+/// <param name="Dataset">Dataset path.</param>
+/// <param name="LabelColumn">Label column or <see langword="null"/>.</param>
+/// <param name="Columns">Requested columns or <see langword="null"/> for all.</param>
+/// <param name="CsvChunkRows">Rows per CSV chunk.</param>
+public sealed record DescribeDatasetInput(string Dataset, string? LabelColumn, IReadOnlyList<string>? Columns, int CsvChunkRows);

@@ -1,0 +1,85 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace Workflows.ML.Data;
+
+/// <summary>
+/// Datasets in one Blob storage container (Azure or Azurite), so any worker can read any chunk. Paths are blob
+/// names; a "folder" is a name prefix ending at '/'.
+/// </summary>
+public sealed class BlobDatasetStorage : IDatasetStorage
+{
+    private readonly BlobContainerClient _container;
+
+    /// <summary>Uses <paramref name="container"/>; it is created on the first write if missing.</summary>
+    public BlobDatasetStorage(BlobContainerClient container)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        _container = container;
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<string>> ListFilesAsync(string root, string extension, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        var name = root.TrimEnd('/');
+        var files = new List<string>();
+        try
+        {
+            if (await _container.GetBlobClient(name).ExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return [name];
+            }
+
+            var found = false;
+            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, name + "/", cancellationToken).ConfigureAwait(false))
+            {
+                found = true;
+                var rest = blob.Name.AsSpan(name.Length + 1);
+                if (rest.IndexOf('/') < 0 && blob.Name.EndsWith(extension, StringComparison.Ordinal))
+                {
+                    files.Add(blob.Name);
+                }
+            }
+
+            if (!found)
+            {
+                throw new DatasetException($"dataset '{root}' does not exist in container '{_container.Name}'.");
+            }
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            throw new DatasetException($"dataset '{root}' does not exist: container '{_container.Name}' is missing.", exception);
+        }
+
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <inheritdoc/>
+    public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A seekable stream that fetches ranges on demand: Parquet reads the footer, then only the row group it needs.
+            return await _container.GetBlobClient(path).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            throw new DatasetException($"blob '{path}' does not exist in container '{_container.Name}'.", exception);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        // One upload call: the blob appears whole or not at all, so a crashed writer never leaves half a chunk.
+        await _container.GetBlobClient(path).UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public string Combine(string folder, string name) => folder.TrimEnd('/') + "/" + name;
+}

@@ -1,0 +1,24 @@
+namespace Workflows.ML.Data;
+
+/// <summary>
+/// Where dataset files live (local disk, Blob storage). Paths are the storage's own: file-system paths for
+/// <see cref="LocalDatasetStorage"/>, blob names for Blob storage.
+/// </summary>
+public interface IDatasetStorage
+{
+    /// <summary>
+    /// The files of a dataset: <paramref name="root"/> itself when it is a file, otherwise the files under it whose
+    /// name ends with <paramref name="extension"/>, in ordinal order. Throws <see cref="DatasetException"/> when the
+    /// dataset does not exist.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListFilesAsync(string root, string extension, CancellationToken cancellationToken);
+
+    /// <summary>Opens a file for reading; the stream is seekable (Parquet reads its footer first).</summary>
+    Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/>, replacing it, creating folders as needed.</summary>
+    Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>Joins a folder and a file name the way this storage does.</summary>
+    string Combine(string folder, string name);
+}

@@ -1,0 +1,111 @@
+using Workflows.ML.Data;
+using Workflows.ML.Kernels;
+
+namespace Workflows.ML.Statistics;
+
+/// <summary>
+/// First-pass statistics of some chunks: per column moments and (optionally) a quantile sketch, plus the label
+/// distribution. Partials of disjoint chunk sets merge in any order or grouping; serializable as JSON so that an
+/// activity can return one.
+/// </summary>
+public sealed class MomentsPartial : IChunkAccumulator
+{
+    /// <summary>Column names, in order.</summary>
+    public required IReadOnlyList<string> Columns { get; init; }
+
+    /// <summary>Moments per column.</summary>
+    public required Moments[] Moments { get; init; }
+
+    /// <summary>Quantile sketch per column, or <see langword="null"/> when no quantiles were asked for.</summary>
+    public QuantileSketch[]? Sketches { get; init; }
+
+    /// <summary>Rows per label value (label keys as in <see cref="StatisticsReport"/>).</summary>
+    public Dictionary<string, long> Labels { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Rows seen.</summary>
+    public long Rows { get; set; }
+
+    /// <summary>Chunks seen.</summary>
+    public int Chunks { get; set; }
+
+    /// <summary>An empty partial for <paramref name="columns"/>.</summary>
+    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity = QuantileSketch.DefaultCapacity)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        QuantileSketch[]? sketches = null;
+        if (withSketches)
+        {
+            sketches = new QuantileSketch[columns.Count];
+            for (var i = 0; i < sketches.Length; i++)
+            {
+                sketches[i] = new QuantileSketch(sketchCapacity);
+            }
+        }
+
+        return new MomentsPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches };
+    }
+
+    /// <inheritdoc/>
+    int IChunkAccumulator.ColumnCount => Columns.Count;
+
+    /// <summary>Adds a chunk whose columns are <see cref="Columns"/>, in that order.</summary>
+    public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
+
+    /// <summary>
+    /// Adds column <paramref name="index"/> of a chunk (as a reader hands it over, see
+    /// <see cref="DatasetReader.ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>);
+    /// call <see cref="CompleteChunk"/> once the chunk's columns are in.
+    /// </summary>
+    public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        ArgumentNullException.ThrowIfNull(kernel);
+        var moments = column.IsFloat32 ? kernel.ComputeMoments(column.Float32Values) : kernel.ComputeMoments(column.Float64Values);
+        Moments[index] = Statistics.Moments.Merge(Moments[index], moments);
+        if (Sketches is not null)
+        {
+            if (column.IsFloat32)
+            {
+                Sketches[index].Add(column.Float32Values);
+            }
+            else
+            {
+                Sketches[index].Add(column.Float64Values);
+            }
+        }
+    }
+
+    /// <summary>Counts the chunk's rows and labels once its columns were added with <see cref="AddColumn"/>.</summary>
+    public void CompleteChunk(DataChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ChunkAccumulator.CheckColumns(this, chunk);
+        if (chunk.Label is not null)
+        {
+            LabelCounts.Add(chunk.Label, Labels);
+        }
+
+        Rows += chunk.RowCount;
+        Chunks++;
+    }
+
+    /// <summary>Adds <paramref name="other"/> (disjoint chunks, same columns) into this partial.</summary>
+    public void Merge(MomentsPartial other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (!other.Columns.SequenceEqual(Columns, StringComparer.Ordinal) || (other.Sketches is null) != (Sketches is null))
+        {
+            throw new ArgumentException("partials of different columns or sketch settings cannot merge.", nameof(other));
+        }
+
+        for (var i = 0; i < Columns.Count; i++)
+        {
+            Moments[i] = Statistics.Moments.Merge(Moments[i], other.Moments[i]);
+            Sketches?[i].Merge(other.Sketches![i]);
+        }
+
+        LabelCounts.Merge(other.Labels, Labels);
+        Rows += other.Rows;
+        Chunks += other.Chunks;
+    }
+}

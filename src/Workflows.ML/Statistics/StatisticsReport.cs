@@ -1,0 +1,101 @@
+using System.Text.Json;
+
+namespace Workflows.ML.Statistics;
+
+/// <summary>
+/// The result of the chunked statistics: per column summaries and the label distribution. Serialized as the
+/// stats artifact next to the dataset, from which training takes each feature's mean and standard deviation.
+/// </summary>
+/// <param name="Dataset">The dataset path.</param>
+/// <param name="Rows">Rows in the dataset.</param>
+/// <param name="Chunks">Chunks read.</param>
+/// <param name="Columns">Per column statistics, in the order asked for.</param>
+/// <param name="LabelDistribution">Rows per label value (invariant text of the value; "missing" for NaN); empty without a label.</param>
+public sealed record StatisticsReport(
+    string Dataset,
+    long Rows,
+    int Chunks,
+    IReadOnlyList<ColumnSummary> Columns,
+    IReadOnlyDictionary<string, long> LabelDistribution)
+{
+    /// <summary>File name of the stats artifact written into a dataset folder.</summary>
+    public const string ArtifactFileName = "_statistics.json";
+
+    /// <summary>
+    /// Where the artifact of a dataset goes: <c>{folder}/_statistics.json</c> for a folder (readers list only
+    /// .parquet/.csv files, so it is never taken for data), <c>{file}.statistics.json</c> next to a single file.
+    /// </summary>
+    public static string ArtifactPath(Data.IDatasetStorage storage, string datasetRoot)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(datasetRoot);
+        return datasetRoot.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || datasetRoot.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
+            ? datasetRoot + ".statistics.json"
+            : storage.Combine(datasetRoot, ArtifactFileName);
+    }
+
+    private static readonly JsonSerializerOptions ArtifactJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>
+    /// Builds the report from the merged first pass and (optionally) the merged histograms. Throws
+    /// <see cref="InvalidOperationException"/> naming the column when a column has no values at all: its mean and
+    /// range do not exist, and training could not standardize it.
+    /// </summary>
+    public static StatisticsReport Build(string dataset, MomentsPartial first, HistogramPartial? histograms, IReadOnlyList<double> quantiles)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(quantiles);
+        EnsureEveryColumnHasValues(first);
+        var columns = new ColumnSummary[first.Columns.Count];
+        var estimates = new double[quantiles.Count];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var m = first.Moments[i];
+            List<QuantileValue>? values = null;
+            long? rankError = null;
+            if (first.Sketches is { } sketches && quantiles.Count > 0)
+            {
+                sketches[i].Quantiles(quantiles.ToArray(), estimates);
+                values = new List<QuantileValue>(quantiles.Count);
+                for (var q = 0; q < quantiles.Count; q++)
+                {
+                    values.Add(new QuantileValue(quantiles[q], estimates[q]));
+                }
+
+                rankError = sketches[i].MaxRankError;
+            }
+
+            var histogram = histograms is null ? null : new HistogramSummary(histograms.Min[i], histograms.Max[i], histograms.Counts[i]);
+            columns[i] = new ColumnSummary(
+                first.Columns[i], m.Count, m.Missing, m.Mean, m.PopulationVariance, m.Count > 1 ? m.SampleVariance : null,
+                m.PopulationStd, m.Count > 1 ? m.SampleStd : null, m.Min, m.Max, histogram, values, rankError);
+        }
+
+        return new StatisticsReport(dataset, first.Rows, first.Chunks, columns, new SortedDictionary<string, long>(first.Labels, StringComparer.Ordinal));
+    }
+
+    /// <summary>Throws <see cref="InvalidOperationException"/> naming the first column that has no values at all.</summary>
+    public static void EnsureEveryColumnHasValues(MomentsPartial first)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        if (first.Rows == 0)
+        {
+            throw new InvalidOperationException("the dataset has no rows.");
+        }
+
+        for (var i = 0; i < first.Columns.Count; i++)
+        {
+            if (first.Moments[i].Count == 0)
+            {
+                throw new InvalidOperationException($"column '{first.Columns[i]}' has no values: all {first.Moments[i].Missing} rows are NaN or null.");
+            }
+        }
+    }
+
+    /// <summary>The artifact's JSON (indented, web naming).</summary>
+    public byte[] ToArtifactJson() => JsonSerializer.SerializeToUtf8Bytes(this, ArtifactJson);
+
+    /// <summary>Reads an artifact written by <see cref="ToArtifactJson"/>.</summary>
+    public static StatisticsReport FromArtifactJson(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize<StatisticsReport>(json, ArtifactJson) ?? throw new JsonException("the statistics artifact is empty.");
+}

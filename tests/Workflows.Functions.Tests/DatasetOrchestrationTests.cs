@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Text;
+using Parquet;
+using Parquet.Schema;
+using Workflows.Durable;
+using Workflows.Durable.Conformance;
+using Workflows.Durable.InMemory;
+using Workflows.Durable.Storage;
+using Workflows.Functions.Datasets;
+using Workflows.Functions.Statistics;
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Kernels;
+using Workflows.ML.Statistics;
+using Xunit;
+
+namespace Workflows.Functions.Tests;
+
+public sealed class DatasetOrchestrationTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "workflows-functions-" + Guid.NewGuid().ToString("N"));
+
+    public DatasetOrchestrationTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task GenerateThenChunkedStatistics_SmallDataset_ReportsExactMomentsAndWritesArtifact()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        var destination = Path.Combine(_folder, "data");
+        var generate = new GenerateDatasetInput(Rows: 2_500, Features: 6, Informative: 3, ChunkRows: 500, Seed: 5, Destination: destination, Redundant: 1);
+
+        var generated = await harness.RunAsync(GenerateDatasetOrchestrator.Name, generate);
+        var stats = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(destination, "label", HistogramBins: 8, Quantiles: [0.5], ChunksPerActivity: 2));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, generated.RuntimeStatus);
+        Assert.Equal(new GenerateDatasetOutput(destination, 2_500, 5, 6, generated.ReadOutputAs<GenerateDatasetOutput>()!.Bytes), generated.ReadOutputAs<GenerateDatasetOutput>());
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, stats.RuntimeStatus);
+        var output = stats.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        var generator = new ClassificationGenerator(generate.ToSpec());
+        var f2 = Enumerable.Range(0, 5).SelectMany(c => generator.GenerateChunk(c, 500).Features[2]).Select(v => (double)v).ToArray();
+        var column = output.Statistics.Columns[2];
+        Assert.Equal(2_500, output.Statistics.Rows);
+        Assert.Equal(6, output.Statistics.Columns.Count);
+        Assert.Equal(f2.Average(), column.Mean, 1e-12);
+        Assert.Equal(f2.Min(), column.Min);
+        Assert.Equal(2_500, column.Histogram!.Counts.Sum());
+        Assert.Equal(2_500, output.Statistics.LabelDistribution.Values.Sum());
+        Assert.Equal(Path.Combine(destination, StatisticsReport.ArtifactFileName), output.ArtifactPath);
+        var artifact = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(output.ArtifactPath));
+        Assert.Equal(column.PopulationStd, artifact.Columns[2].PopulationStd);
+        Assert.Contains("\"chunksDone\":5", stats.SerializedCustomStatus, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_MissingDataset_FailsSayingItDoesNotExist()
+    {
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(Path.Combine(_folder, "nothing")));
+
+        AssertFailed(result, "does not exist");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_EmptyFolder_FailsSayingItIsEmpty()
+    {
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder));
+
+        AssertFailed(result, "is empty");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_CorruptRowGroup_FailsNamingRowGroupAndFile()
+    {
+        await WriteGeneratedAsync(chunks: 3);
+        var corrupt = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(1));
+        var bytes = await File.ReadAllBytesAsync(corrupt);
+        Array.Fill(bytes, (byte)0xA5, 4, bytes.Length / 2);
+        await File.WriteAllBytesAsync(corrupt, bytes);
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
+
+        AssertFailed(result, $"chunk 1 (row group 0 of '{corrupt}') is corrupt");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_StringColumn_FailsSayingNotNumeric()
+    {
+        var name = new DataField<string>("name");
+        var x = new DataField<double>("x");
+        await using (var stream = File.Create(Path.Combine(_folder, "people.parquet")))
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(name, x), stream))
+        using (var group = writer.CreateRowGroup())
+        {
+            await group.WriteAsync(name, ["a", "b"], null);
+            await group.WriteAsync<double>(x, new double[] { 1, 2 }.AsMemory(), null, null, CancellationToken.None);
+        }
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, Columns: ["x", "name"]));
+
+        AssertFailed(result, "column 'name' of dataset");
+        AssertFailed(result, "is not numeric");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_AllNaNColumn_FailsNamingColumn()
+    {
+        var csv = new StringBuilder("a,b\n");
+        for (var i = 0; i < 30; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},\n");
+        }
+
+        var path = Path.Combine(_folder, "holes.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(path, CsvChunkRows: 10));
+
+        AssertFailed(result, "column 'b' has no values: all 30 rows are NaN or null.");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_CsvInChunksOfTenRows_ReportsEveryRowAndWritesArtifactNextToFile()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 1; i <= 25; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{1e9 + (i % 5)},{i % 3}\n");
+        }
+
+        var path = Path.Combine(_folder, "small.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(path, "label", HistogramBins: 5, Quantiles: [0.5], CsvChunkRows: 10));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        Assert.Equal(3, output.Statistics.Chunks);
+        Assert.Equal(13.0, output.Statistics.Columns[0].Mean, 12);
+        Assert.Equal(52.0, output.Statistics.Columns[0].PopulationVariance, 9);
+        Assert.Equal(1e9 + 2, output.Statistics.Columns[1].Mean, 6);
+        Assert.Equal(13.0, output.Statistics.Columns[0].Quantiles![0].Value);
+        Assert.Equal([5L, 5, 5, 5, 5], output.Statistics.Columns[0].Histogram!.Counts);
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 8, ["1"] = 9, ["2"] = 8 }, output.Statistics.LabelDistribution);
+        Assert.Equal(path + ".statistics.json", output.ArtifactPath);
+        Assert.True(File.Exists(output.ArtifactPath));
+    }
+
+    [Fact]
+    public async Task GenerateDataset_InformativeAboveFeatures_FailsWithReason()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+
+        var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(100, Features: 3, Informative: 5, ChunkRows: 10, Seed: 1, Destination: _folder));
+
+        AssertFailed(result, "informative + redundant <= features");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_WorkerStoppedMidRun_FinishedChunksAreNotReadAgain()
+    {
+        var files = await WriteGeneratedAsync(chunks: 6);
+        var held = new HashSet<string>(files.Skip(3), StringComparer.Ordinal);
+        // The describe step reads every file once; after that, reads of the last three chunks hang.
+        var firstWorkerStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore > 0 && held.Contains(path));
+        var secondWorkerStorage = new CountingDatasetStorage();
+        var provider = new InMemoryStorageProvider();
+        var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []);
+
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance));
+        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(ChunkedStatisticsOrchestrator.Name, input);
+        await first.WaitAsync(id, m => m.SerializedCustomStatus?.Contains("\"chunksDone\":3,", StringComparison.Ordinal) == true);
+
+        // Stop as a crashing host would: the three held chunk reads are cancelled and their work items given back.
+        await first.Worker.StopAsync(new CancellationToken(canceled: true));
+        await first.Worker.DisposeAsync();
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance));
+        var result = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal(3_000, result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Rows);
+        foreach (var file in files)
+        {
+            // Describe + first pass + second pass: three reads of every chunk over both workers, none repeated.
+            Assert.Equal(3, firstWorkerStorage.Opened(file) + secondWorkerStorage.Opened(file));
+        }
+
+        Assert.All(files.Take(3), file => Assert.Equal(1, secondWorkerStorage.Opened(file)));
+    }
+
+    private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
+        return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+    }
+
+    private async Task<List<string>> WriteGeneratedAsync(int chunks)
+    {
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 8));
+        var files = new List<string>();
+        for (var c = 0; c < chunks; c++)
+        {
+            var chunk = generator.GenerateChunk(c, 500);
+            var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
+            var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(c));
+            await LocalDatasetStorage.Instance.WriteAsync(path, bytes, CancellationToken.None);
+            files.Add(path);
+        }
+
+        return files;
+    }
+
+    private static void AssertFailed(OrchestrationMetadata result, string reason)
+    {
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.True(result.FailureDetails!.ErrorMessage.Contains(reason, StringComparison.Ordinal), result.FailureDetails.ErrorMessage);
+    }
+}

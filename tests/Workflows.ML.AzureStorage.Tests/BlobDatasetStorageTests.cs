@@ -1,0 +1,68 @@
+using Azure.Storage.Blobs;
+using Workflows.Durable.AzureStorage;
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Kernels;
+using Workflows.ML.Statistics;
+using Xunit;
+
+namespace Workflows.ML.AzureStorage.Tests;
+
+/// <summary>Datasets in Blob storage, against Azurite (started by the fixture).</summary>
+public sealed class BlobDatasetStorageTests(BlobDatasetStorageTests.Azurite azurite) : IClassFixture<BlobDatasetStorageTests.Azurite>
+{
+    [Fact]
+    public async Task ReadChunkAsync_ParquetFolderInBlobs_ReturnsWrittenRowsAndStatistics()
+    {
+        var storage = NewStorage();
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 2));
+        for (var c = 0; c < 3; c++)
+        {
+            var chunk = generator.GenerateChunk(c, 300);
+            var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, "label", chunk.Labels, ParquetCompression.ZstdFastest, CancellationToken.None);
+            await storage.WriteAsync(storage.Combine("sets/a", $"part-{c:D5}.parquet"), bytes, CancellationToken.None);
+        }
+
+        var reader = new DatasetReader(storage);
+        var dataset = await reader.DescribeAsync(new DatasetSpec("sets/a", "label"), CancellationToken.None);
+        var second = await reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None);
+        var partial = await ChunkStatistics.ComputeMomentsAsync(reader, dataset, dataset.Chunks, dataset.Columns, null, SimdStatisticsKernel.Instance, CancellationToken.None);
+
+        Assert.Equal(["sets/a/part-00000.parquet", "sets/a/part-00001.parquet", "sets/a/part-00002.parquet"], dataset.Chunks.Select(c => c.File));
+        Assert.Equal(generator.GenerateChunk(1, 300).Features[3], second.Columns[3].Float32Values.ToArray());
+        Assert.Equal(900, partial.Moments[0].Count);
+    }
+
+    [Fact]
+    public async Task DescribeAsync_MissingPrefix_ThrowsDoesNotExist()
+    {
+        var storage = NewStorage();
+        await storage.WriteAsync("other/x.parquet", new byte[] { 1 }, CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<DatasetException>(() => new DatasetReader(storage).DescribeAsync(new DatasetSpec("sets/none"), CancellationToken.None));
+
+        Assert.Contains("'sets/none' does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    private BlobDatasetStorage NewStorage() =>
+        new(new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("d" + Guid.NewGuid().ToString("N")[..20]));
+
+    /// <summary>One Azurite for the class: installed from package.json when missing, in memory, on free ports.</summary>
+    public sealed class Azurite : IAsyncLifetime
+    {
+        private AzuriteProcess? _process;
+
+        public string ConnectionString => _process?.ConnectionString ?? throw new InvalidOperationException("Azurite is not running.");
+
+        public async Task InitializeAsync() =>
+            _process = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+
+        public async Task DisposeAsync()
+        {
+            if (_process is not null)
+            {
+                await _process.DisposeAsync();
+            }
+        }
+    }
+}

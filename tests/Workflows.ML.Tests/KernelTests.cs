@@ -1,0 +1,79 @@
+using Workflows.ML.Kernels;
+using Workflows.ML.Statistics;
+using Xunit;
+
+namespace Workflows.ML.Tests;
+
+public sealed class KernelTests
+{
+    public static TheoryData<int> Lengths => [0, 1, 7, 2048, 2049, 10_001];
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SimdComputeMoments_Doubles_MatchesScalarReference(int length)
+    {
+        var values = TestData.Normal(seed: length, count: length, mean: 50, std: 10, nanFraction: 0.01);
+
+        AssertSame(ScalarStatisticsKernel.Instance.ComputeMoments(values), SimdStatisticsKernel.Instance.ComputeMoments(values));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SimdComputeMoments_Floats_MatchesScalarReference(int length)
+    {
+        var values = TestData.ToFloat(TestData.Normal(seed: length, count: length, mean: -3, std: 2, nanFraction: 0.01));
+
+        AssertSame(ScalarStatisticsKernel.Instance.ComputeMoments(values), SimdStatisticsKernel.Instance.ComputeMoments(values));
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void SimdAddToHistogram_MatchesScalarReferenceExactly(int length)
+    {
+        var values = TestData.Normal(seed: length + 1, count: length, mean: 0, std: 1, nanFraction: 0.02);
+        var floats = TestData.ToFloat(values);
+        var expected = new long[13];
+        var actual = new long[13];
+        var expectedFloat = new long[13];
+        var actualFloat = new long[13];
+
+        ScalarStatisticsKernel.Instance.AddToHistogram(values, -2.5, 2.5, expected);
+        SimdStatisticsKernel.Instance.AddToHistogram(values, -2.5, 2.5, actual);
+        ScalarStatisticsKernel.Instance.AddToHistogram(floats, -2.5, 2.5, expectedFloat);
+        SimdStatisticsKernel.Instance.AddToHistogram(floats, -2.5, 2.5, actualFloat);
+
+        Assert.Equal(expected, actual);
+        Assert.Equal(expectedFloat, actualFloat);
+        Assert.Equal(values.Count(v => !double.IsNaN(v)), actual.Sum());
+    }
+
+    [Fact]
+    public void AddToHistogram_EdgesAndConstantRange_LandInEndBins()
+    {
+        var counts = new long[4];
+        var constant = new long[3];
+
+        SimdStatisticsKernel.Instance.AddToHistogram([0.0, 1.0, 2.0, 3.999, 4.0, -1.0, 9.0], 0, 4, counts);
+        ScalarStatisticsKernel.Instance.AddToHistogram([5.0, 5.0], 5, 5, constant);
+
+        Assert.Equal([2L, 1, 1, 3], counts);
+        Assert.Equal([2L, 0, 0], constant);
+    }
+
+    internal static void AssertSame(Moments expected, Moments actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.Equal(expected.Missing, actual.Missing);
+        Assert.Equal(expected.Min, actual.Min);
+        Assert.Equal(expected.Max, actual.Max);
+        if (expected.Count > 0)
+        {
+            TestData.AssertRelative(expected.Mean, actual.Mean, 1e-12, "mean");
+        }
+
+        if (expected.Count > 1)
+        {
+            TestData.AssertRelative(expected.M2, actual.M2, 1e-11, "M2");
+        }
+    }
+}
