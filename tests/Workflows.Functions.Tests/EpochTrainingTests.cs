@@ -1,0 +1,318 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Workflows.Durable;
+using Workflows.Durable.Conformance;
+using Workflows.Durable.InMemory;
+using Workflows.Durable.Storage;
+using Workflows.Functions.Datasets;
+using Workflows.Functions.Statistics;
+using Workflows.Functions.Training;
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Kernels;
+using Workflows.ML.Onnx;
+using Workflows.ML.Registry;
+using Workflows.ML.Statistics;
+using Workflows.ML.Training;
+using Xunit;
+
+namespace Workflows.Functions.Tests;
+
+public sealed class EpochTrainingTests : IDisposable
+{
+    private const int Features = 6;
+    private const int ChunkRows = 500;
+    private const long DataSeed = 21;
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "workflows-training-" + Guid.NewGuid().ToString("N"));
+    private readonly string _data;
+    private readonly LocalFolderModelRegistry _registry;
+
+    public EpochTrainingTests()
+    {
+        Directory.CreateDirectory(_folder);
+        _data = Path.Combine(_folder, "data");
+        _registry = new LocalFolderModelRegistry(Path.Combine(_folder, "registry"));
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task EpochTraining_AfterGenerateDataset_RegistersOnnxModelThatPredictsLikeOurScorer()
+    {
+        await using var harness = await StartAsync();
+        var generated = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(3_000, Features, Informative: 3, ChunkRows, DataSeed, _data));
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, generated.RuntimeStatus);
+
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 3) with { HoldoutFraction = 0.34 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(3, output.LearningCurve.Count);
+        Assert.Equal([1, 2, 3], output.LearningCurve.Select(m => m.Epoch));
+        Assert.Equal(1_000, output.LearningCurve[0].Holdout.Rows);
+        Assert.All(output.LearningCurve, m => Assert.True(m.Holdout.Accuracy > 0.7 && m.Holdout.RocAuc > 0.75, m.ToString()));
+        Assert.Equal(Path.Combine(_data, StatisticsReport.ArtifactFileName), output.StatsArtifact);
+        Assert.Contains("\"learningCurve\":[{", result.SerializedCustomStatus, StringComparison.Ordinal);
+
+        var registered = await _registry.GetAsync("demo", output.Version);
+        var best = output.LearningCurve[output.BestEpoch - 1];
+        Assert.NotNull(registered);
+        Assert.Equal(1, output.Version);
+        Assert.Equal("onnx", registered.Format);
+        Assert.Equal(best.Holdout.LogLoss, registered.Metrics["logLoss"]);
+        Assert.Equal(_data, registered.Lineage.Dataset);
+        Assert.Equal(output.StatsArtifact, registered.Lineage.StatsArtifact);
+        Assert.Equal("7", registered.Lineage.Parameters["seed"]);
+        Assert.Equal("f0,f1,f2,f3,f4,f5", registered.Lineage.Parameters["featureColumns"]);
+
+        // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
+        var model = await ScorerAsync(output);
+        var holdout = new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows);
+        var rows = RowMajor(holdout);
+        var expected = new float[ChunkRows];
+        model.PredictProbabilities(rows, ChunkRows, expected);
+        using var session = new InferenceSession(await _registry.ReadArtifactAsync("demo", output.Version));
+        using var scored = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelExporter.FeaturesInput, new DenseTensor<float>(rows, [ChunkRows, Features]))]);
+        var probabilities = scored.Single(r => r.Name == OnnxModelExporter.ProbabilitiesOutput).AsTensor<float>().ToArray();
+        Assert.Equal(ChunkRows, probabilities.Length);
+        for (var row = 0; row < ChunkRows; row++)
+        {
+            Assert.Equal(expected[row], probabilities[row], 1e-5f);
+        }
+
+        Assert.Equal(await File.ReadAllBytesAsync(output.ArtifactPath), await _registry.ReadArtifactAsync("demo", output.Version));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task EpochTraining_SameSeedAndK_GivesBitIdenticalWeights(int parallelism)
+    {
+        WriteDataset(chunks: 6);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 2) with { Parallelism = parallelism };
+
+        var first = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var second = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, first.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, second.RuntimeStatus);
+        var a = await FinalCheckpointAsync(first.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        var b = await FinalCheckpointAsync(second.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        Assert.Equal(a.State.Weights.ToArray(), b.State.Weights.ToArray());
+        Assert.Equal(a.State.Bias.ToArray(), b.State.Bias.ToArray());
+        Assert.Equal(a.LearningCurve, b.LearningCurve);
+        Assert.Equal(2, second.ReadOutputAs<EpochTrainingOutput>()!.Version);
+    }
+
+    [Fact]
+    public async Task EpochTraining_TwoWorkers_EqualsInProcessDataParallelEpochs()
+    {
+        WriteDataset(chunks: 6);
+        await using var harness = await StartAsync();
+
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, HoldoutFraction = 1.0 / 6 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.7, output.LearningCurve[^1].ToString());
+        var durable = await FinalCheckpointAsync(output, 2);
+        var generator = new ClassificationGenerator(Spec());
+        var chunks = Enumerable.Range(0, 5).Select(c =>
+        {
+            var generated = generator.GenerateChunk(c, ChunkRows);
+            return new TrainingChunk(c, RowMajor(generated), generated.Labels, ChunkRows);
+        }).ToList();
+        var options = durable.Options!;
+        var state = TrainerState.CreateInitial(options);
+        for (var epoch = 0; epoch < 2; epoch++)
+        {
+            state = DataParallelEpoch.Run(options, await StandardizationAsync(output.StatsArtifact), state, epoch, chunks, workers: 2);
+        }
+
+        Assert.Equal(state.Weights.ToArray(), durable.State.Weights.ToArray());
+        Assert.Equal(state.Steps, durable.State.Steps);
+    }
+
+    [Fact]
+    public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel()
+    {
+        var files = WriteDataset(chunks: 5);
+        var provider = new InMemoryStorageProvider();
+        var stats = await RunStatisticsAsync();
+        var input = Input(epochs: 3) with { StatsArtifact = stats };
+
+        // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs.
+        var firstStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore >= 2 && path.EndsWith(".parquet", StringComparison.Ordinal));
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry));
+        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(EpochTrainingOrchestrator.Name, input);
+        await firstStorage.FirstHold.WaitAsync(WorkerHarness.Timeout());
+        await first.Worker.StopAsync(new CancellationToken(canceled: true));
+        await first.Worker.DisposeAsync();
+        var secondStorage = new CountingDatasetStorage();
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry));
+        var resumed = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
+        await using var fresh = await StartAsync();
+        var uninterrupted = await fresh.RunAsync(EpochTrainingOrchestrator.Name, input);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, resumed.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, uninterrupted.RuntimeStatus);
+        var resumedOutput = resumed.ReadOutputAs<EpochTrainingOutput>()!;
+        var a = await FinalCheckpointAsync(resumedOutput, 3);
+        var b = await FinalCheckpointAsync(uninterrupted.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
+        Assert.Equal(b.State.Bias.ToArray(), a.State.Bias.ToArray());
+        Assert.Equal(b.LearningCurve, a.LearningCurve);
+
+        // The second worker ran epochs 2 and 3 only: every file read twice, never the describe step or epoch 1 again.
+        Assert.All(files, file => Assert.Equal(2, secondStorage.Opened(file)));
+    }
+
+    [Fact]
+    public async Task EpochTraining_UnknownLabelColumn_FailsNamingIt()
+    {
+        WriteDataset(chunks: 3);
+
+        var result = await RunAsync(Input(epochs: 1) with { LabelColumn = "target" });
+
+        AssertFailed(result, "has no label column 'target'");
+    }
+
+    [Fact]
+    public async Task EpochTraining_SingleClassData_FailsSayingSo()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 40; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{i % 7},1\n");
+        }
+
+        var path = Path.Combine(_folder, "one-class.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
+
+        AssertFailed(result, "the training data has a single class");
+    }
+
+    [Fact]
+    public async Task EpochTraining_NaNFeatures_ImputesTheMeanAndCompletes()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 200; i++)
+        {
+            var x = i % 10 == 3 ? string.Empty : (i % 2 == 0 ? 1.0 + (i % 5) : -1.0 - (i % 5)).ToString(CultureInfo.InvariantCulture);
+            csv.Append(CultureInfo.InvariantCulture, $"{x},{i % 7},{i % 2}\n");
+        }
+
+        var path = Path.Combine(_folder, "holes.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 2) with { Dataset = path, CsvChunkRows = 50, HoldoutFraction = 0.25 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var curve = result.ReadOutputAs<EpochTrainingOutput>()!.LearningCurve;
+        Assert.All(curve, m => Assert.True(double.IsFinite(m.Holdout.LogLoss), m.ToString()));
+
+        // Rows with x missing are scored at the mean of x; the others are separable by the sign of x.
+        Assert.True(curve[^1].Holdout.Accuracy >= 0.9, curve[^1].ToString());
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutWithOtherColumns_FailsSayingSchemaDiffers()
+    {
+        WriteDataset(chunks: 3);
+        var holdout = Path.Combine(_folder, "holdout");
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 3));
+        var chunk = generator.GenerateChunk(0, 100);
+        var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
+        await LocalDatasetStorage.Instance.WriteAsync(Path.Combine(holdout, "part-00000.parquet"), bytes, CancellationToken.None);
+
+        var result = await RunAsync(Input(epochs: 1) with { Holdout = holdout });
+
+        AssertFailed(result, "does not match the training schema: it has no numeric column 'f4'");
+    }
+
+    [Theory]
+    [InlineData(0, 1, "epochs must be at least 1, not 0.")]
+    [InlineData(2, 0, "parallelism (K) must be between 1 and 1000, not 0.")]
+    public async Task EpochTraining_EpochsOrParallelismBelowOne_FailsWithReason(int epochs, int parallelism, string reason)
+    {
+        var result = await RunAsync(Input(epochs) with { Parallelism = parallelism });
+
+        AssertFailed(result, reason);
+    }
+
+    private EpochTrainingInput Input(int epochs) => new(_data, "label", "demo", Epochs: epochs, Seed: 7, BatchSize: 16, LearningRate: 0.2f);
+
+    private Task<WorkerHarness> StartAsync() =>
+        WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry));
+
+    private async Task<OrchestrationMetadata> RunAsync(EpochTrainingInput input)
+    {
+        await using var harness = await StartAsync();
+        return await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+    }
+
+    private async Task<string> RunStatisticsAsync()
+    {
+        await using var harness = await StartAsync();
+        var result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(_data, "label", HistogramBins: 0, Quantiles: []));
+        return result.ReadOutputAs<ChunkedStatisticsOutput>()!.ArtifactPath;
+    }
+
+    private static ClassificationSpec Spec() => new GenerateDatasetInput(3_000, Features, 3, ChunkRows, DataSeed, "unused").ToSpec();
+
+    private List<string> WriteDataset(int chunks)
+    {
+        var generator = new ClassificationGenerator(Spec());
+        var files = new List<string>();
+        for (var c = 0; c < chunks; c++)
+        {
+            var chunk = generator.GenerateChunk(c, ChunkRows);
+            var bytes = ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None).GetAwaiter().GetResult();
+            var path = Path.Combine(_data, GenerateDatasetChunkActivity.FileName(c));
+            LocalDatasetStorage.Instance.WriteAsync(path, bytes, CancellationToken.None).GetAwaiter().GetResult();
+            files.Add(path);
+        }
+
+        return files;
+    }
+
+    private static float[] RowMajor(GeneratedChunk chunk)
+    {
+        var rows = new float[chunk.RowCount * chunk.Features.Count];
+        for (var f = 0; f < chunk.Features.Count; f++)
+        {
+            for (var row = 0; row < chunk.RowCount; row++)
+            {
+                rows[(row * chunk.Features.Count) + f] = chunk.Features[f][row];
+            }
+        }
+
+        return rows;
+    }
+
+    private static async Task<FeatureStandardization> StandardizationAsync(string artifact)
+    {
+        var report = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact));
+        return new FeatureStandardization(report.Columns.Select(c => (float)c.Mean).ToArray(), report.Columns.Select(c => (float)c.PopulationStd).ToArray());
+    }
+
+    private static async Task<LogisticRegressionModel> ScorerAsync(EpochTrainingOutput output)
+    {
+        var checkpoint = TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint));
+        return LogisticRegressionModel.FromState(checkpoint.State, await StandardizationAsync(output.StatsArtifact));
+    }
+
+    private static async Task<TrainingCheckpoint> FinalCheckpointAsync(EpochTrainingOutput output, int epoch) =>
+        TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(output.Checkpoint)!, $"epoch-{epoch}.json")));
+
+    private static void AssertFailed(OrchestrationMetadata result, string reason)
+    {
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.True(result.FailureDetails!.ErrorMessage.Contains(reason, StringComparison.Ordinal), result.FailureDetails.ErrorMessage);
+    }
+}
