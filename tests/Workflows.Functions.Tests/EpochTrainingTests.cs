@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
+using Workflows.Durable.Serialization;
 using Workflows.Durable.Storage;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
@@ -243,6 +244,20 @@ public sealed class EpochTrainingTests : IDisposable
         var result = await RunAsync(Input(epochs) with { Parallelism = parallelism });
 
         AssertFailed(result, reason);
+    }
+
+    [Fact]
+    public void EpochTrainingInput_ReadmeRequestBody_DeserializesWithScheduleByName()
+    {
+        const string body = """
+            {"dataset":"/tmp/demo","labelColumn":"label","modelName":"demo","holdoutFraction":0.2,"epochs":5,
+             "schedule":"Optimal","learningRate":0.1,"l2":0.0001,"batchSize":32,"seed":7,"patience":2,"parallelism":2}
+            """;
+
+        var input = (EpochTrainingInput)JsonDataConverter.Default.Deserialize(body, typeof(EpochTrainingInput))!;
+
+        Assert.Equal(new EpochTrainingInput("/tmp/demo", "label", "demo", Epochs: 5, Schedule: LearningRateSchedule.Optimal, L2: 0.0001f, Seed: 7, Patience: 2, Parallelism: 2), input);
+        Assert.Contains("\"schedule\":\"Optimal\"", JsonDataConverter.Default.Serialize(input), StringComparison.Ordinal);
     }
 
     private EpochTrainingInput Input(int epochs) => new(_data, "label", "demo", Epochs: epochs, Seed: 7, BatchSize: 16, LearningRate: 0.2f);
