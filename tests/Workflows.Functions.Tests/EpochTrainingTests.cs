@@ -145,15 +145,16 @@ public sealed class EpochTrainingTests : IDisposable
         var stats = await RunStatisticsAsync();
         var input = Input(epochs: 3) with { StatsArtifact = stats };
 
-        // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs.
+        // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs. No chunk
+        // cache, so that every epoch reads its chunks.
         var firstStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore >= 2 && path.EndsWith(".parquet", StringComparison.Ordinal));
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry));
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(EpochTrainingOrchestrator.Name, input);
         await firstStorage.FirstHold.WaitAsync(WorkerHarness.Timeout());
         await first.Worker.StopAsync(new CancellationToken(canceled: true));
         await first.Worker.DisposeAsync();
         var secondStorage = new CountingDatasetStorage();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry));
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
         var resumed = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
         await using var fresh = await StartAsync();
         var uninterrupted = await fresh.RunAsync(EpochTrainingOrchestrator.Name, input);
@@ -169,6 +170,39 @@ public sealed class EpochTrainingTests : IDisposable
 
         // The second worker ran epochs 2 and 3 only: every file read twice, never the describe step or epoch 1 again.
         Assert.All(files, file => Assert.Equal(2, secondStorage.Opened(file)));
+    }
+
+    [Fact]
+    public async Task EpochTraining_WithChunkCache_DecodesEachChunkOnceAndTrainsTheSameModel()
+    {
+        var files = WriteDataset(chunks: 4);
+        var stats = await RunStatisticsAsync();
+        var input = Input(epochs: 3) with { StatsArtifact = stats, HoldoutFraction = 0.25 };
+        var cachedStorage = new CountingDatasetStorage();
+        var cache = new DecodedChunkCache(1 << 20);
+        OrchestrationMetadata cached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache)))
+        {
+            cached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        }
+
+        OrchestrationMetadata uncached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0))))
+        {
+            uncached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        }
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, cached.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, uncached.RuntimeStatus);
+        var a = await FinalCheckpointAsync(cached.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        var b = await FinalCheckpointAsync(uncached.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
+        Assert.Equal(b.LearningCurve, a.LearningCurve);
+
+        // Opened once to describe the dataset and once to decode; epochs 2 and 3 (and their evaluations) hit the cache.
+        Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
+        Assert.Equal(4, cache.Count);
+        Assert.Equal(8, cache.Hits);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Workflows.Functions.Training;
 /// to have seen two classes, whatever K was.
 /// </summary>
 [DurableTask(Name)]
-public sealed class EvaluateHoldoutActivity(IDatasetStorage storage) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
+public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChunkCache chunkCache) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "EvaluateHoldout";
@@ -28,7 +28,7 @@ public sealed class EvaluateHoldoutActivity(IDatasetStorage storage) : TaskActiv
         var reader = new DatasetReader(storage);
         foreach (var chunk in input.Holdout.Chunks)
         {
-            var data = await TrainingStorage.ReadChunkAsync(reader, input.Holdout, chunk, input.Features, cancellationToken);
+            var data = await TrainingStorage.ReadChunkAsync(chunkCache, input.RunFolder, reader, input.Holdout, chunk, input.Features, cancellationToken);
             evaluator.Add(data.Features.Span, data.Labels.Span, data.RowCount, data.Index);
         }
 

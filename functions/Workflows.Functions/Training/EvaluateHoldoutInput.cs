@@ -10,10 +10,12 @@ namespace Workflows.Functions.Training;
 /// <param name="Options">Hyper-parameters, with the feature and class counts.</param>
 /// <param name="Checkpoint">The epoch's checkpoint; rewritten with the metrics added to its learning curve.</param>
 /// <param name="Epoch">The epoch just trained, from 1.</param>
+/// <param name="RunFolder">The run's folder (scopes the decoded-chunk cache to the run).</param>
 public sealed record EvaluateHoldoutInput(
     DatasetDescription Holdout,
     IReadOnlyList<DatasetColumn> Features,
     string StatsArtifact,
     TrainingOptions Options,
     string Checkpoint,
-    int Epoch);
+    int Epoch,
+    string RunFolder);

@@ -6,11 +6,11 @@ namespace Workflows.Functions.Training;
 
 /// <summary>
 /// Streams a worker's chunks through mini-batch SGD from the start checkpoint and writes the resulting checkpoint;
-/// returns its path. Everything it computes follows from its input and the files it names, so a crashed attempt run
+/// returns its path. Chunks come from the worker's <see cref="DecodedChunkCache"/> when an earlier epoch decoded them. Everything it computes follows from its input and the files it names, so a crashed attempt run
 /// again (activities are at least once) writes the same checkpoint bit for bit.
 /// </summary>
 [DurableTask(Name)]
-public sealed class TrainEpochActivity(IDatasetStorage storage) : TaskActivity<TrainEpochInput, string>
+public sealed class TrainEpochActivity(IDatasetStorage storage, DecodedChunkCache chunkCache) : TaskActivity<TrainEpochInput, string>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "TrainEpoch";
@@ -39,7 +39,7 @@ public sealed class TrainEpochActivity(IDatasetStorage storage) : TaskActivity<T
         var reader = new DatasetReader(storage);
         foreach (var chunk in input.Dataset.Chunks)
         {
-            var data = await TrainingStorage.ReadChunkAsync(reader, input.Dataset, chunk, input.Features, cancellationToken);
+            var data = await TrainingStorage.ReadChunkAsync(chunkCache, input.RunFolder, reader, input.Dataset, chunk, input.Features, cancellationToken);
             trainer.TrainChunk(state, input.Epoch, data.Index, data.Features.Span, data.Labels.Span, data.RowCount);
         }
 

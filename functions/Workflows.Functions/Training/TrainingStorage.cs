@@ -57,10 +57,27 @@ internal static class TrainingStorage
     }
 
     /// <summary>
+    /// One chunk from <paramref name="cache"/>, or decoded and cached. The key holds the run folder, so only epochs of
+    /// the same run share a decoded chunk (a dataset rewritten between runs is decoded afresh), and the chunk's place.
+    /// </summary>
+    public static Task<TrainingChunk> ReadChunkAsync(
+        DecodedChunkCache cache,
+        string runFolder,
+        DatasetReader reader,
+        DatasetDescription dataset,
+        DatasetChunk chunk,
+        IReadOnlyList<DatasetColumn> features,
+        CancellationToken cancellationToken)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{runFolder}|{chunk.File}|{chunk.RowGroup}|{chunk.ByteOffset}|{chunk.Rows}");
+        return cache.GetOrLoadAsync(key, token => DecodeChunkAsync(reader, dataset, chunk, features, token), cancellationToken);
+    }
+
+    /// <summary>
     /// Reads one chunk as row-major features (NaN kept: the trainer and the scorer impute the mean) and class labels.
     /// A missing or non-integer label fails with the chunk and row.
     /// </summary>
-    public static async Task<TrainingChunk> ReadChunkAsync(
+    private static async Task<TrainingChunk> DecodeChunkAsync(
         DatasetReader reader, DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> features, CancellationToken cancellationToken)
     {
         var data = await reader.ReadChunkAsync(dataset, chunk, features, cancellationToken).ConfigureAwait(false);
