@@ -91,7 +91,7 @@ public sealed class EpochTrainingTests : IDisposable
     [InlineData(2)]
     public async Task EpochTraining_SameSeedAndK_GivesBitIdenticalWeights(int parallelism)
     {
-        WriteDataset(chunks: 6);
+        await WriteDatasetAsync(chunks: 6);
         await using var harness = await StartAsync();
         var input = Input(epochs: 2) with { Parallelism = parallelism };
 
@@ -111,7 +111,7 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_TwoWorkers_EqualsInProcessDataParallelEpochs()
     {
-        WriteDataset(chunks: 6);
+        await WriteDatasetAsync(chunks: 6);
         await using var harness = await StartAsync();
 
         var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, HoldoutFraction = 1.0 / 6 });
@@ -140,7 +140,7 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel()
     {
-        var files = WriteDataset(chunks: 5);
+        var files = await WriteDatasetAsync(chunks: 5);
         var provider = new InMemoryStorageProvider();
         var stats = await RunStatisticsAsync();
         var input = Input(epochs: 3) with { StatsArtifact = stats };
@@ -175,7 +175,7 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_WithChunkCache_DecodesEachChunkOnceAndTrainsTheSameModel()
     {
-        var files = WriteDataset(chunks: 4);
+        var files = await WriteDatasetAsync(chunks: 4);
         var stats = await RunStatisticsAsync();
         var input = Input(epochs: 3) with { StatsArtifact = stats, HoldoutFraction = 0.25 };
         var cachedStorage = new CountingDatasetStorage();
@@ -208,7 +208,7 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_UnknownLabelColumn_FailsNamingIt()
     {
-        WriteDataset(chunks: 3);
+        await WriteDatasetAsync(chunks: 3);
 
         var result = await RunAsync(Input(epochs: 1) with { LabelColumn = "target" });
 
@@ -258,12 +258,10 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_HoldoutWithOtherColumns_FailsSayingSchemaDiffers()
     {
-        WriteDataset(chunks: 3);
+        await WriteDatasetAsync(chunks: 3);
         var holdout = Path.Combine(_folder, "holdout");
         var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 3));
-        var chunk = generator.GenerateChunk(0, 100);
-        var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
-        await LocalDatasetStorage.Instance.WriteAsync(Path.Combine(holdout, "part-00000.parquet"), bytes, CancellationToken.None);
+        await TestData.WriteParquetChunkAsync(generator, 0, 100, Path.Combine(holdout, "part-00000.parquet"));
 
         var result = await RunAsync(Input(epochs: 1) with { Holdout = holdout });
 
@@ -314,16 +312,14 @@ public sealed class EpochTrainingTests : IDisposable
 
     private static ClassificationSpec Spec() => new GenerateDatasetInput(3_000, Features, 3, ChunkRows, DataSeed, "unused").ToSpec();
 
-    private List<string> WriteDataset(int chunks)
+    private async Task<List<string>> WriteDatasetAsync(int chunks)
     {
         var generator = new ClassificationGenerator(Spec());
         var files = new List<string>();
         for (var c = 0; c < chunks; c++)
         {
-            var chunk = generator.GenerateChunk(c, ChunkRows);
-            var bytes = ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None).GetAwaiter().GetResult();
             var path = Path.Combine(_data, GenerateDatasetChunkActivity.FileName(c));
-            LocalDatasetStorage.Instance.WriteAsync(path, bytes, CancellationToken.None).GetAwaiter().GetResult();
+            await TestData.WriteParquetChunkAsync(generator, c, ChunkRows, path);
             files.Add(path);
         }
 
@@ -359,9 +355,5 @@ public sealed class EpochTrainingTests : IDisposable
     private static async Task<TrainingCheckpoint> FinalCheckpointAsync(EpochTrainingOutput output, int epoch) =>
         TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(output.Checkpoint)!, $"epoch-{epoch}.json")));
 
-    private static void AssertFailed(OrchestrationMetadata result, string reason)
-    {
-        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
-        Assert.True(result.FailureDetails!.ErrorMessage.Contains(reason, StringComparison.Ordinal), result.FailureDetails.ErrorMessage);
-    }
+    private static void AssertFailed(OrchestrationMetadata result, string reason) => TestData.AssertFailed(result, reason);
 }
