@@ -69,21 +69,43 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal("f0,f1,f2,f3,f4,f5", registered.Lineage.Parameters["featureColumns"]);
 
         // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
-        var model = await ScorerAsync(output);
-        var holdout = new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows);
-        var rows = RowMajor(holdout);
-        var expected = new float[ChunkRows];
-        model.PredictProbabilities(rows, ChunkRows, expected);
-        using var session = new InferenceSession(await _registry.ReadArtifactAsync("demo", output.Version));
-        using var scored = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelExporter.FeaturesInput, new DenseTensor<float>(rows, [ChunkRows, Features]))]);
-        var probabilities = scored.Single(r => r.Name == OnnxModelExporter.ProbabilitiesOutput).AsTensor<float>().ToArray();
-        Assert.Equal(ChunkRows, probabilities.Length);
-        for (var row = 0; row < ChunkRows; row++)
-        {
-            Assert.Equal(expected[row], probabilities[row], 1e-5f);
-        }
-
+        await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows));
         Assert.Equal(await File.ReadAllBytesAsync(output.ArtifactPath), await _registry.ReadArtifactAsync("demo", output.Version));
+    }
+
+    [Fact]
+    public async Task EpochTraining_ThreeClasses_RegistersSoftmaxModelThatPredictsLikeOurScorer()
+    {
+        await WriteDatasetAsync(chunks: 4, classes: 3);
+
+        var result = await RunAsync(Input(epochs: 2) with { HoldoutFraction = 0.25, ModelName = "three" });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(3, TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint)).State.ClassCount);
+        Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.5, output.LearningCurve[^1].ToString());
+        await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec(classes: 3)).GenerateChunk(3, ChunkRows));
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutLossStopsImproving_StopsEarlyAndRegistersTheBestEpoch()
+    {
+        await WriteDatasetAsync(chunks: 4);
+
+        // A constant, far too large step makes the holdout loss jump around instead of settling.
+        var result = await RunAsync(Input(epochs: 10) with { Schedule = LearningRateSchedule.Constant, LearningRate = 20f, L2 = 0, Patience = 1, HoldoutFraction = 0.25 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        var curve = output.LearningCurve;
+        Assert.True(output.StoppedEarly);
+        Assert.InRange(curve.Count, 2, 9);
+        Assert.Equal(curve.Count - 1, output.BestEpoch);
+        Assert.True(curve[^1].Holdout.LogLoss >= curve[^2].Holdout.LogLoss);
+        Assert.Equal(curve.Min(m => m.Holdout.LogLoss), curve[output.BestEpoch - 1].Holdout.LogLoss);
+        var registered = await _registry.GetAsync("demo", output.Version);
+        Assert.Equal(output.BestEpoch, registered!.Metrics["epoch"]);
+        Assert.EndsWith($"epoch-{output.BestEpoch}.json", output.Checkpoint, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -310,11 +332,11 @@ public sealed class EpochTrainingTests : IDisposable
         return result.ReadOutputAs<ChunkedStatisticsOutput>()!.ArtifactPath;
     }
 
-    private static ClassificationSpec Spec() => new GenerateDatasetInput(3_000, Features, 3, ChunkRows, DataSeed, "unused").ToSpec();
+    private static ClassificationSpec Spec(int classes = 2) => new GenerateDatasetInput(3_000, Features, 3, ChunkRows, DataSeed, "unused", Classes: classes).ToSpec();
 
-    private async Task<List<string>> WriteDatasetAsync(int chunks)
+    private async Task<List<string>> WriteDatasetAsync(int chunks, int classes = 2)
     {
-        var generator = new ClassificationGenerator(Spec());
+        var generator = new ClassificationGenerator(Spec(classes));
         var files = new List<string>();
         for (var c = 0; c < chunks; c++)
         {
@@ -344,6 +366,23 @@ public sealed class EpochTrainingTests : IDisposable
     {
         var report = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact));
         return new FeatureStandardization(report.Columns.Select(c => (float)c.Mean).ToArray(), report.Columns.Select(c => (float)c.PopulationStd).ToArray());
+    }
+
+    private async Task AssertOnnxMatchesScorerAsync(EpochTrainingOutput output, GeneratedChunk holdout)
+    {
+        var model = await ScorerAsync(output);
+        var rows = RowMajor(holdout);
+        var expected = new float[ChunkRows * model.OutputCount];
+        model.PredictProbabilities(rows, ChunkRows, expected);
+        using var session = new InferenceSession(await _registry.ReadArtifactAsync(output.ModelName, output.Version));
+        using var scored = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelExporter.FeaturesInput, new DenseTensor<float>(rows, [ChunkRows, Features]))]);
+        var probabilities = scored.Single(r => r.Name == OnnxModelExporter.ProbabilitiesOutput).AsTensor<float>();
+        Assert.Equal([ChunkRows, model.OutputCount], probabilities.Dimensions.ToArray());
+        var actual = probabilities.ToArray();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-5f);
+        }
     }
 
     private static async Task<LogisticRegressionModel> ScorerAsync(EpochTrainingOutput output)
