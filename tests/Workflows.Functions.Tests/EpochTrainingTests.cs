@@ -160,6 +160,29 @@ public sealed class EpochTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task EpochTraining_MoreWorkersThanChunks_EqualsOneWorkerPerChunk()
+    {
+        await WriteDatasetAsync(chunks: 4);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 2) with { HoldoutFraction = 0.25 };
+
+        var perChunk = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Parallelism = 3 });
+        var surplus = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Parallelism = 7 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, perChunk.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, surplus.RuntimeStatus);
+        var a = await FinalCheckpointAsync(perChunk.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        var b = await FinalCheckpointAsync(surplus.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        Assert.Equal(a.State.Weights.ToArray(), b.State.Weights.ToArray());
+        Assert.Equal(a.State.RowsSeen, b.State.RowsSeen);
+
+        // Workers 3 to 6 would have had no chunk: they got no activity and wrote nothing.
+        var run = Path.GetDirectoryName(surplus.ReadOutputAs<EpochTrainingOutput>()!.Checkpoint)!;
+        Assert.True(File.Exists(Path.Combine(run, "epoch-1.worker-2.json")));
+        Assert.False(File.Exists(Path.Combine(run, "epoch-1.worker-3.json")));
+    }
+
+    [Fact]
     public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel()
     {
         var files = await WriteDatasetAsync(chunks: 5);
@@ -252,6 +275,23 @@ public sealed class EpochTrainingTests : IDisposable
         var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
 
         AssertFailed(result, "the training data has a single class");
+    }
+
+    [Fact]
+    public async Task EpochTraining_FractionalLabels_FailsNamingTheValue()
+    {
+        var csv = new StringBuilder("x,label\n");
+        for (var i = 0; i < 40; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{(i % 2 == 0 ? "0" : "0.5")}\n");
+        }
+
+        var path = Path.Combine(_folder, "fractions.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
+
+        AssertFailed(result, "label column 'label' has the value '0.5' (20 rows); labels must be class indices");
     }
 
     [Fact]

@@ -67,13 +67,16 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
         return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve);
     }
 
-    /// <summary>K activities over disjoint, round-robin shares of the epoch's shuffled chunks, then one merge.</summary>
+    /// <summary>
+    /// K activities over disjoint, round-robin shares of the epoch's shuffled chunks, then one merge. A share left
+    /// empty (K above the chunk count) would add nothing to the average, so it gets no activity.
+    /// </summary>
     private static async Task<string> DataParallelEpochAsync(
         TaskOrchestrationContext context, TrainingPlan plan, TrainingOptions options, int epoch, string? previous, int workers, string fileName)
     {
         var shares = EpochPlan.WorkerChunks(options.Seed, epoch, plan.Train.Chunks.Count, workers);
         var tasks = new List<Task<string>>(workers);
-        for (var worker = 0; worker < workers; worker++)
+        for (var worker = 0; worker < workers && shares[worker].Length > 0; worker++)
         {
             var workerFile = string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch + 1}.worker-{worker}.json");
             tasks.Add(context.CallActivityAsync<string>(TrainEpochActivity.Name, WorkerInput(plan, options, epoch, previous, shares[worker], workerFile)));
