@@ -330,6 +330,35 @@ public sealed class EpochTrainingTests : IDisposable
         AssertFailed(result, "does not match the training schema: it has no numeric column 'f4'");
     }
 
+    [Fact]
+    public async Task EpochTraining_CsvHoldoutOfParquetTraining_EvaluatesOnIt()
+    {
+        await WriteDatasetAsync(chunks: 3);
+        var generator = new ClassificationGenerator(Spec());
+        var chunk = generator.GenerateChunk(9, 300);
+        var csv = new StringBuilder(string.Join(',', generator.ColumnNames) + ",label\n");
+        for (var row = 0; row < chunk.RowCount; row++)
+        {
+            foreach (var column in chunk.Features)
+            {
+                csv.Append(column[row].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+            }
+
+            csv.Append(chunk.Labels[row]).Append('\n');
+        }
+
+        var holdout = Path.Combine(_folder, "holdout.csv");
+        await File.WriteAllTextAsync(holdout, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Holdout = holdout, CsvChunkRows = 100 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var metrics = result.ReadOutputAs<EpochTrainingOutput>()!.LearningCurve[0];
+        Assert.Equal(300, metrics.Holdout.Rows);
+        Assert.Equal(1_500, metrics.RowsSeen);
+        Assert.True(metrics.Holdout.Accuracy > 0.7, metrics.ToString());
+    }
+
     [Theory]
     [InlineData(0, 1, "epochs must be at least 1, not 0.")]
     [InlineData(2, 0, "parallelism (K) must be between 1 and 1000, not 0.")]

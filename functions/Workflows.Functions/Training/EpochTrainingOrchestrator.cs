@@ -45,7 +45,7 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
 
             SetStatus(context, "evaluating", epoch, input.Epochs, curve);
             var metrics = await context.CallActivityAsync<EpochMetrics>(
-                EvaluateHoldoutActivity.Name, new EvaluateHoldoutInput(plan.Holdout, plan.Features, plan.StatsArtifact, options, checkpoint, epoch + 1, plan.RunFolder));
+                EvaluateHoldoutActivity.Name, new EvaluateHoldoutInput(plan.Holdout, plan.HoldoutFeatures, plan.StatsArtifact, options, checkpoint, epoch + 1, plan.RunFolder));
             curve.Add(metrics);
             checkpoints.Add(checkpoint);
             previous = checkpoint;

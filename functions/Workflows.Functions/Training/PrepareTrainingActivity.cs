@@ -36,6 +36,7 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
 
         DatasetDescription train;
         DatasetDescription holdout;
+        var holdoutFeatures = features;
         if (training.Holdout is null)
         {
             // The last chunks in dataset order: datasets written by GenerateDataset (or any shuffled source) are
@@ -54,7 +55,7 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
         {
             train = dataset;
             holdout = await reader.DescribeAsync(new DatasetSpec(training.Holdout, training.LabelColumn, training.CsvChunkRows), context.CancellationToken);
-            EnsureSameSchema(holdout, features);
+            holdoutFeatures = MatchColumns(holdout, features);
         }
 
         var statistics = StatisticsReport.FromArtifactJson(await TrainingStorage.ReadAllAsync(storage, input.StatsArtifact, context.CancellationToken));
@@ -65,19 +66,24 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
             ? root + "." + ModelsFolderName
             : storage.Combine(root, ModelsFolderName);
         var runFolder = storage.Combine(storage.Combine(models, training.ModelName), input.RunId);
-        return new TrainingPlan(train, holdout, features, classCount, input.StatsArtifact, runFolder);
+        return new TrainingPlan(train, holdout, features, holdoutFeatures, classCount, input.StatsArtifact, runFolder);
     }
 
-    private static void EnsureSameSchema(DatasetDescription holdout, IReadOnlyList<DatasetColumn> features)
+    /// <summary>
+    /// The holdout's own columns for the training features, in model order: matched by name, each read with the
+    /// holdout file's type (a float64 holdout of a float32 training set is fine; a missing column is not).
+    /// </summary>
+    private static List<DatasetColumn> MatchColumns(DatasetDescription holdout, IReadOnlyList<DatasetColumn> features)
     {
+        var matched = new List<DatasetColumn>(features.Count);
         foreach (var feature in features)
         {
-            var match = holdout.Columns.FirstOrDefault(c => string.Equals(c.Name, feature.Name, StringComparison.Ordinal));
-            if (match is null)
-            {
-                throw new DatasetException($"holdout '{holdout.Root}' does not match the training schema: it has no numeric column '{feature.Name}'.");
-            }
+            var match = holdout.Columns.FirstOrDefault(c => string.Equals(c.Name, feature.Name, StringComparison.Ordinal))
+                ?? throw new DatasetException($"holdout '{holdout.Root}' does not match the training schema: it has no numeric column '{feature.Name}'.");
+            matched.Add(match);
         }
+
+        return matched;
     }
 
     /// <summary>
