@@ -182,13 +182,15 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.False(File.Exists(Path.Combine(run, "epoch-1.worker-3.json")));
     }
 
-    [Fact]
-    public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel(int parallelism)
     {
         var files = await WriteDatasetAsync(chunks: 5);
         var provider = new InMemoryStorageProvider();
         var stats = await RunStatisticsAsync();
-        var input = Input(epochs: 3) with { StatsArtifact = stats };
+        var input = Input(epochs: 3) with { StatsArtifact = stats, Parallelism = parallelism };
 
         // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs. No chunk
         // cache, so that every epoch reads its chunks.
