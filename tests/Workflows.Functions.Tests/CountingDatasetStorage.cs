@@ -5,11 +5,15 @@ namespace Workflows.Functions.Tests;
 
 /// <summary>
 /// Local storage that counts the files it opened, and can hold reads until the caller's token is cancelled (a
-/// worker that stops mid-chunk): <c>holdRead(path, timesOpenedBefore)</c> says which.
+/// worker that stops mid-chunk): <c>holdRead(path, timesOpenedBefore)</c> says which. <see cref="FirstHold"/>
+/// completes when the first read is held, so a test knows the activity is in flight without sleeping.
 /// </summary>
 internal sealed class CountingDatasetStorage(Func<string, int, bool>? holdRead = null) : IDatasetStorage
 {
     private readonly ConcurrentDictionary<string, int> _opened = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _firstHold = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task FirstHold => _firstHold.Task;
 
     public int Opened(string path) => _opened.GetValueOrDefault(path);
 
@@ -20,6 +24,7 @@ internal sealed class CountingDatasetStorage(Func<string, int, bool>? holdRead =
     {
         if (holdRead?.Invoke(path, Opened(path)) == true)
         {
+            _firstHold.TrySetResult();
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 

@@ -200,19 +200,13 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var files = new List<string>();
         for (var c = 0; c < chunks; c++)
         {
-            var chunk = generator.GenerateChunk(c, 500);
-            var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
             var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(c));
-            await LocalDatasetStorage.Instance.WriteAsync(path, bytes, CancellationToken.None);
+            await TestData.WriteParquetChunkAsync(generator, c, 500, path);
             files.Add(path);
         }
 
         return files;
     }
 
-    private static void AssertFailed(OrchestrationMetadata result, string reason)
-    {
-        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
-        Assert.True(result.FailureDetails!.ErrorMessage.Contains(reason, StringComparison.Ordinal), result.FailureDetails.ErrorMessage);
-    }
+    private static void AssertFailed(OrchestrationMetadata result, string reason) => TestData.AssertFailed(result, reason);
 }

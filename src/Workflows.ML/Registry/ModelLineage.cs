@@ -4,5 +4,5 @@ namespace Workflows.ML.Registry;
 /// <param name="Dataset">The training dataset (path or URI).</param>
 /// <param name="StatsArtifact">The statistics artifact whose mean/std standardized the features.</param>
 /// <param name="Parameters">Training parameters as strings (schedule, L2, batch size, seed, epochs, K...).</param>
-/// <param name="Commit">Source commit of the code that trained it.</param>
-public sealed record ModelLineage(string Dataset, string StatsArtifact, IReadOnlyDictionary<string, string> Parameters, string Commit);
+/// <param name="Commit">Source commit of the code that trained it; <see langword="null"/> when the build does not know it.</param>
+public sealed record ModelLineage(string Dataset, string StatsArtifact, IReadOnlyDictionary<string, string> Parameters, string? Commit);

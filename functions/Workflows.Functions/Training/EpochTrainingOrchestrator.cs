@@ -1,0 +1,102 @@
+using System.Globalization;
+using Workflows.Durable;
+using Workflows.Functions.Statistics;
+using Workflows.ML.Training;
+
+namespace Workflows.Functions.Training;
+
+/// <summary>
+/// Trains logistic regression epoch after epoch over a dataset too big for memory. Per epoch: one activity streams
+/// every chunk (K = 1), or K activities train disjoint chunk subsets from the same start and an activity merges them
+/// by weighted averaging; then the holdout is scored. Activities exchange checkpoint paths, never weights, and each
+/// epoch starts from the previous epoch's checkpoint, so a crash mid-epoch re-runs only that epoch's activities and
+/// gives the same model as an uninterrupted run. Ends by exporting the best epoch to ONNX and registering it.
+/// </summary>
+[DurableTask(Name)]
+public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingInput, EpochTrainingOutput>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "EpochTraining";
+
+    public override async Task<EpochTrainingOutput> RunAsync(TaskOrchestrationContext context, EpochTrainingInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input, "input (dataset, labelColumn, modelName, holdout, epochs, parallelism...)");
+        input.Validate();
+        var curve = new List<EpochMetrics>();
+        SetStatus(context, "statistics", 0, input.Epochs, curve);
+        var statsArtifact = input.StatsArtifact ?? (await context.CallSubOrchestratorAsync<ChunkedStatisticsOutput>(
+            ChunkedStatisticsOrchestrator.Name,
+            new ChunkedStatisticsInput(input.Dataset, input.LabelColumn, input.Features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, input.CsvChunkRows))).ArtifactPath;
+
+        var runId = context.NewGuid().ToString("N");
+        var plan = await context.CallActivityAsync<TrainingPlan>(PrepareTrainingActivity.Name, new PrepareTrainingInput(input, statsArtifact, runId));
+        var options = input.ToOptions(plan.Features.Count, plan.ClassCount);
+        var checkpoints = new List<string>(input.Epochs);
+        string? previous = null;
+        var stoppedEarly = false;
+        for (var epoch = 0; epoch < input.Epochs; epoch++)
+        {
+            SetStatus(context, "training", epoch, input.Epochs, curve);
+            var fileName = string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch + 1}.json");
+            var checkpoint = input.Parallelism == 1
+                ? await context.CallActivityAsync<string>(TrainEpochActivity.Name, WorkerInput(plan, options, epoch, previous, EpochPlan.ChunkOrder(options.Seed, epoch, plan.Train.Chunks.Count), fileName))
+                : await DataParallelEpochAsync(context, plan, options, epoch, previous, input.Parallelism, fileName);
+
+            SetStatus(context, "evaluating", epoch, input.Epochs, curve);
+            var metrics = await context.CallActivityAsync<EpochMetrics>(
+                EvaluateHoldoutActivity.Name, new EvaluateHoldoutInput(plan.Holdout, plan.HoldoutFeatures, plan.StatsArtifact, options, checkpoint, epoch + 1, plan.RunFolder));
+            curve.Add(metrics);
+            checkpoints.Add(checkpoint);
+            previous = checkpoint;
+            if (epoch + 1 < input.Epochs && EarlyStopping.ShouldStop(curve, input.Patience))
+            {
+                stoppedEarly = true;
+                break;
+            }
+        }
+
+        var best = EarlyStopping.Best(curve)!;
+        SetStatus(context, "registering", curve.Count, input.Epochs, curve);
+        var bestCheckpoint = checkpoints[best.Epoch - 1];
+        var holdout = input.Holdout ?? string.Create(CultureInfo.InvariantCulture, $"last {plan.Holdout.Chunks.Count} of {plan.Holdout.Chunks.Count + plan.Train.Chunks.Count} chunks");
+        var registered = await context.CallActivityAsync<RegisteredModelReference>(
+            RegisterModelActivity.Name,
+            new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout), plan.RunFolder));
+        SetStatus(context, "done", curve.Count, input.Epochs, curve);
+        return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve);
+    }
+
+    /// <summary>
+    /// K activities over disjoint, round-robin shares of the epoch's shuffled chunks, then one merge. A share left
+    /// empty (K above the chunk count) would add nothing to the average, so it gets no activity.
+    /// </summary>
+    private static async Task<string> DataParallelEpochAsync(
+        TaskOrchestrationContext context, TrainingPlan plan, TrainingOptions options, int epoch, string? previous, int workers, string fileName)
+    {
+        var shares = EpochPlan.WorkerChunks(options.Seed, epoch, plan.Train.Chunks.Count, workers);
+        var tasks = new List<Task<string>>(workers);
+        for (var worker = 0; worker < workers && shares[worker].Length > 0; worker++)
+        {
+            var workerFile = string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch + 1}.worker-{worker}.json");
+            tasks.Add(context.CallActivityAsync<string>(TrainEpochActivity.Name, WorkerInput(plan, options, epoch, previous, shares[worker], workerFile)));
+        }
+
+        var paths = await Task.WhenAll(tasks);
+        return await context.CallActivityAsync<string>(MergeEpochActivity.Name, new MergeEpochInput(options, epoch, previous, paths, plan.RunFolder, fileName));
+    }
+
+    private static TrainEpochInput WorkerInput(TrainingPlan plan, TrainingOptions options, int epoch, string? previous, int[] positions, string fileName)
+    {
+        var chunks = new List<ML.Data.DatasetChunk>(positions.Length);
+        foreach (var position in positions)
+        {
+            chunks.Add(plan.Train.Chunks[position]);
+        }
+
+        return new TrainEpochInput(plan.Train with { Chunks = chunks }, plan.Features, plan.StatsArtifact, options, epoch, previous, plan.RunFolder, fileName);
+    }
+
+    private static void SetStatus(TaskOrchestrationContext context, string phase, int epochsDone, int epochs, List<EpochMetrics> curve) =>
+        context.SetCustomStatus(new { phase, epoch = epochsDone, epochs, latest = curve.Count > 0 ? curve[^1].Holdout : null, learningCurve = curve });
+}

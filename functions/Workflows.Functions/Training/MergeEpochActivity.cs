@@ -1,0 +1,35 @@
+using Workflows.Durable;
+using Workflows.ML.Data;
+using Workflows.ML.Training;
+
+namespace Workflows.Functions.Training;
+
+/// <summary>
+/// Ends a data-parallel epoch: averages the K workers' weights by rows seen (<see cref="ModelAveraging.Merge"/>)
+/// and writes the epoch's checkpoint; returns its path.
+/// </summary>
+[DurableTask(Name)]
+public sealed class MergeEpochActivity(IDatasetStorage storage) : TaskActivity<MergeEpochInput, string>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "MergeEpoch";
+
+    public override async Task<string> RunAsync(TaskActivityContext context, MergeEpochInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var cancellationToken = context.CancellationToken;
+        var start = input.StartCheckpoint is null ? null : await TrainingStorage.ReadCheckpointAsync(storage, input.StartCheckpoint, cancellationToken);
+        var workers = new List<TrainerState>(input.WorkerCheckpoints.Count);
+        foreach (var path in input.WorkerCheckpoints)
+        {
+            var worker = await TrainingStorage.ReadCheckpointAsync(storage, path, cancellationToken);
+            worker.EnsureResumableWith(input.Options);
+            workers.Add(worker.State);
+        }
+
+        var merged = ModelAveraging.Merge(start?.State ?? TrainerState.CreateInitial(input.Options), workers);
+        var checkpoint = new TrainingCheckpoint(input.Epoch + 1, merged, start?.LearningCurve ?? [], input.Options);
+        return await TrainingStorage.WriteCheckpointAsync(storage, input.RunFolder, input.FileName, checkpoint, cancellationToken);
+    }
+}

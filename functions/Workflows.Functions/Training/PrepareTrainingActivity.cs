@@ -1,0 +1,120 @@
+using System.Globalization;
+using Workflows.Durable;
+using Workflows.ML.Data;
+using Workflows.ML.Statistics;
+using Workflows.ML.Training;
+
+namespace Workflows.Functions.Training;
+
+/// <summary>
+/// Checks everything about the data once, before any epoch: the label and feature columns exist, the holdout has
+/// the same columns, the stats artifact covers every feature and shows at least two integer classes. Splits off the
+/// holdout chunks and names the run folder. Fails with a <see cref="DatasetException"/> or
+/// <see cref="TrainingDataException"/> whose message says what is wrong.
+/// </summary>
+[DurableTask(Name)]
+public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActivity<PrepareTrainingInput, TrainingPlan>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "PrepareTraining";
+
+    /// <summary>Folder, inside a dataset folder, of the training runs' checkpoints (readers list only .parquet/.csv files).</summary>
+    public const string ModelsFolderName = "_models";
+
+    public override async Task<TrainingPlan> RunAsync(TaskActivityContext context, PrepareTrainingInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var training = input.Training;
+        var reader = new DatasetReader(storage);
+        var dataset = await reader.DescribeAsync(new DatasetSpec(training.Dataset, training.LabelColumn, training.CsvChunkRows), context.CancellationToken);
+        var features = DatasetReader.ResolveColumns(dataset, training.Features);
+        if (features.Count == 0)
+        {
+            throw new DatasetException($"dataset '{training.Dataset}' has no numeric feature columns.");
+        }
+
+        DatasetDescription train;
+        DatasetDescription holdout;
+        var holdoutFeatures = features;
+        if (training.Holdout is null)
+        {
+            // The last chunks in dataset order: datasets written by GenerateDataset (or any shuffled source) are
+            // exchangeable chunk by chunk, and a fixed rule needs no seed to reproduce the split.
+            var chunks = dataset.Chunks;
+            if (chunks.Count < 2)
+            {
+                throw new DatasetException($"dataset '{training.Dataset}' has {chunks.Count} chunk; holding out a fraction of chunks needs at least 2 (or give a holdout dataset).");
+            }
+
+            var held = Math.Clamp((int)Math.Round(training.HoldoutFraction * chunks.Count), 1, chunks.Count - 1);
+            train = dataset with { Chunks = chunks.Take(chunks.Count - held).ToList() };
+            holdout = dataset with { Chunks = chunks.Skip(chunks.Count - held).ToList() };
+        }
+        else
+        {
+            train = dataset;
+            holdout = await reader.DescribeAsync(new DatasetSpec(training.Holdout, training.LabelColumn, training.CsvChunkRows), context.CancellationToken);
+            holdoutFeatures = MatchColumns(holdout, features);
+        }
+
+        var statistics = StatisticsReport.FromArtifactJson(await TrainingStorage.ReadAllAsync(storage, input.StatsArtifact, context.CancellationToken));
+        _ = TrainingStorage.Standardization(statistics, input.StatsArtifact, features);
+        var classCount = ClassCount(statistics, training.LabelColumn, input.StatsArtifact);
+        var root = training.Dataset;
+        var models = root.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || root.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
+            ? root + "." + ModelsFolderName
+            : storage.Combine(root, ModelsFolderName);
+        var runFolder = storage.Combine(storage.Combine(models, training.ModelName), input.RunId);
+        return new TrainingPlan(train, holdout, features, holdoutFeatures, classCount, input.StatsArtifact, runFolder);
+    }
+
+    /// <summary>
+    /// The holdout's own columns for the training features, in model order: matched by name, each read with the
+    /// holdout file's type (a float64 holdout of a float32 training set is fine; a missing column is not).
+    /// </summary>
+    private static List<DatasetColumn> MatchColumns(DatasetDescription holdout, IReadOnlyList<DatasetColumn> features)
+    {
+        var matched = new List<DatasetColumn>(features.Count);
+        foreach (var feature in features)
+        {
+            var match = holdout.Columns.FirstOrDefault(c => string.Equals(c.Name, feature.Name, StringComparison.Ordinal))
+                ?? throw new DatasetException($"holdout '{holdout.Root}' does not match the training schema: it has no numeric column '{feature.Name}'.");
+            matched.Add(match);
+        }
+
+        return matched;
+    }
+
+    /// <summary>
+    /// Classes from the label distribution of the stats artifact: labels must be integers 0..C-1 and at least two
+    /// of them must occur, or logistic regression has nothing to separate.
+    /// </summary>
+    private static int ClassCount(StatisticsReport statistics, string labelColumn, string artifact)
+    {
+        if (statistics.LabelDistribution.Count == 0)
+        {
+            throw new TrainingDataException($"stats artifact '{artifact}' has no label distribution; run ChunkedStatistics with labelColumn '{labelColumn}'.");
+        }
+
+        var max = -1;
+        var present = 0;
+        foreach (var (value, rows) in statistics.LabelDistribution)
+        {
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            {
+                throw new TrainingDataException($"label column '{labelColumn}' has the value '{value}' ({rows} rows); labels must be class indices 0, 1, 2...");
+            }
+
+            max = Math.Max(max, label);
+            present += rows > 0 ? 1 : 0;
+        }
+
+        if (present < 2)
+        {
+            throw new TrainingDataException($"the training data has a single class: every row of label column '{labelColumn}' is {statistics.LabelDistribution.Keys.First()}. Logistic regression needs at least two classes.");
+        }
+
+        return Math.Max(max + 1, 2);
+    }
+}

@@ -1,0 +1,25 @@
+using Workflows.ML.Data;
+using Workflows.ML.Training;
+
+namespace Workflows.Functions.Training;
+
+/// <summary>Input of <see cref="RegisterModelActivity"/>.</summary>
+/// <param name="ModelName">Name to register under.</param>
+/// <param name="Dataset">The training dataset (lineage).</param>
+/// <param name="Checkpoint">Checkpoint of the epoch to keep.</param>
+/// <param name="Features">Feature columns, in model order.</param>
+/// <param name="StatsArtifact">Stats artifact the features were standardized with (lineage; folded into the ONNX graph).</param>
+/// <param name="Options">Hyper-parameters, with the feature and class counts.</param>
+/// <param name="Best">Holdout metrics of the kept epoch.</param>
+/// <param name="Parameters">Training parameters for the lineage.</param>
+/// <param name="RunFolder">Folder to write the ONNX file into.</param>
+public sealed record RegisterModelInput(
+    string ModelName,
+    string Dataset,
+    string Checkpoint,
+    IReadOnlyList<DatasetColumn> Features,
+    string StatsArtifact,
+    TrainingOptions Options,
+    EpochMetrics Best,
+    IReadOnlyDictionary<string, string> Parameters,
+    string RunFolder);

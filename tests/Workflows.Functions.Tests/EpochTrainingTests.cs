@@ -1,0 +1,469 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Workflows.Durable;
+using Workflows.Durable.Conformance;
+using Workflows.Durable.InMemory;
+using Workflows.Durable.Serialization;
+using Workflows.Durable.Storage;
+using Workflows.Functions.Datasets;
+using Workflows.Functions.Statistics;
+using Workflows.Functions.Training;
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Kernels;
+using Workflows.ML.Onnx;
+using Workflows.ML.Registry;
+using Workflows.ML.Statistics;
+using Workflows.ML.Training;
+using Xunit;
+
+namespace Workflows.Functions.Tests;
+
+public sealed class EpochTrainingTests : IDisposable
+{
+    private const int Features = 6;
+    private const int ChunkRows = 500;
+    private const long DataSeed = 21;
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "workflows-training-" + Guid.NewGuid().ToString("N"));
+    private readonly string _data;
+    private readonly LocalFolderModelRegistry _registry;
+
+    public EpochTrainingTests()
+    {
+        Directory.CreateDirectory(_folder);
+        _data = Path.Combine(_folder, "data");
+        _registry = new LocalFolderModelRegistry(Path.Combine(_folder, "registry"));
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task EpochTraining_AfterGenerateDataset_RegistersOnnxModelThatPredictsLikeOurScorer()
+    {
+        await using var harness = await StartAsync();
+        var generated = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(3_000, Features, Informative: 3, ChunkRows, DataSeed, _data));
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, generated.RuntimeStatus);
+
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 3) with { HoldoutFraction = 0.34 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(3, output.LearningCurve.Count);
+        Assert.Equal([1, 2, 3], output.LearningCurve.Select(m => m.Epoch));
+        Assert.Equal(1_000, output.LearningCurve[0].Holdout.Rows);
+        Assert.All(output.LearningCurve, m => Assert.True(m.Holdout.Accuracy > 0.7 && m.Holdout.RocAuc > 0.75, m.ToString()));
+        Assert.Equal(Path.Combine(_data, StatisticsReport.ArtifactFileName), output.StatsArtifact);
+        Assert.Contains("\"learningCurve\":[{", result.SerializedCustomStatus, StringComparison.Ordinal);
+
+        var registered = await _registry.GetAsync("demo", output.Version);
+        var best = output.LearningCurve[output.BestEpoch - 1];
+        Assert.NotNull(registered);
+        Assert.Equal(1, output.Version);
+        Assert.Equal("onnx", registered.Format);
+        Assert.Equal(best.Holdout.LogLoss, registered.Metrics["logLoss"]);
+        Assert.Equal(_data, registered.Lineage.Dataset);
+        Assert.Equal(output.StatsArtifact, registered.Lineage.StatsArtifact);
+        Assert.Equal("7", registered.Lineage.Parameters["seed"]);
+        Assert.Equal("f0,f1,f2,f3,f4,f5", registered.Lineage.Parameters["featureColumns"]);
+
+        // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
+        await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows));
+        Assert.Equal(await File.ReadAllBytesAsync(output.ArtifactPath), await _registry.ReadArtifactAsync("demo", output.Version));
+    }
+
+    [Fact]
+    public async Task EpochTraining_ThreeClasses_RegistersSoftmaxModelThatPredictsLikeOurScorer()
+    {
+        await WriteDatasetAsync(chunks: 4, classes: 3);
+
+        var result = await RunAsync(Input(epochs: 2) with { HoldoutFraction = 0.25, ModelName = "three" });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(3, TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint)).State.ClassCount);
+        Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.5, output.LearningCurve[^1].ToString());
+        await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec(classes: 3)).GenerateChunk(3, ChunkRows));
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutLossStopsImproving_StopsEarlyAndRegistersTheBestEpoch()
+    {
+        await WriteDatasetAsync(chunks: 4);
+
+        // A constant, far too large step makes the holdout loss jump around instead of settling.
+        var result = await RunAsync(Input(epochs: 10) with { Schedule = LearningRateSchedule.Constant, LearningRate = 20f, L2 = 0, Patience = 1, HoldoutFraction = 0.25 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        var curve = output.LearningCurve;
+        Assert.True(output.StoppedEarly);
+        Assert.InRange(curve.Count, 2, 9);
+        Assert.Equal(curve.Count - 1, output.BestEpoch);
+        Assert.True(curve[^1].Holdout.LogLoss >= curve[^2].Holdout.LogLoss);
+        Assert.Equal(curve.Min(m => m.Holdout.LogLoss), curve[output.BestEpoch - 1].Holdout.LogLoss);
+        var registered = await _registry.GetAsync("demo", output.Version);
+        Assert.Equal(output.BestEpoch, registered!.Metrics["epoch"]);
+        Assert.EndsWith($"epoch-{output.BestEpoch}.json", output.Checkpoint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task EpochTraining_SameSeedAndK_GivesBitIdenticalWeights(int parallelism)
+    {
+        await WriteDatasetAsync(chunks: 6);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 2) with { Parallelism = parallelism };
+
+        var first = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var second = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, first.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, second.RuntimeStatus);
+        var a = await FinalCheckpointAsync(first.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        var b = await FinalCheckpointAsync(second.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        Assert.Equal(a.State.Weights.ToArray(), b.State.Weights.ToArray());
+        Assert.Equal(a.State.Bias.ToArray(), b.State.Bias.ToArray());
+        Assert.Equal(a.LearningCurve, b.LearningCurve);
+        Assert.Equal(2, second.ReadOutputAs<EpochTrainingOutput>()!.Version);
+    }
+
+    [Fact]
+    public async Task EpochTraining_TwoWorkers_EqualsInProcessDataParallelEpochs()
+    {
+        await WriteDatasetAsync(chunks: 6);
+        await using var harness = await StartAsync();
+
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, HoldoutFraction = 1.0 / 6 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.7, output.LearningCurve[^1].ToString());
+        var durable = await FinalCheckpointAsync(output, 2);
+        var generator = new ClassificationGenerator(Spec());
+        var chunks = Enumerable.Range(0, 5).Select(c =>
+        {
+            var generated = generator.GenerateChunk(c, ChunkRows);
+            return new TrainingChunk(c, RowMajor(generated), generated.Labels, ChunkRows);
+        }).ToList();
+        var options = durable.Options!;
+        var state = TrainerState.CreateInitial(options);
+        for (var epoch = 0; epoch < 2; epoch++)
+        {
+            state = DataParallelEpoch.Run(options, await StandardizationAsync(output.StatsArtifact), state, epoch, chunks, workers: 2);
+        }
+
+        Assert.Equal(state.Weights.ToArray(), durable.State.Weights.ToArray());
+        Assert.Equal(state.Steps, durable.State.Steps);
+    }
+
+    [Fact]
+    public async Task EpochTraining_MoreWorkersThanChunks_EqualsOneWorkerPerChunk()
+    {
+        await WriteDatasetAsync(chunks: 4);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 2) with { HoldoutFraction = 0.25 };
+
+        var perChunk = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Parallelism = 3 });
+        var surplus = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Parallelism = 7 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, perChunk.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, surplus.RuntimeStatus);
+        var a = await FinalCheckpointAsync(perChunk.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        var b = await FinalCheckpointAsync(surplus.ReadOutputAs<EpochTrainingOutput>()!, 2);
+        Assert.Equal(a.State.Weights.ToArray(), b.State.Weights.ToArray());
+        Assert.Equal(a.State.RowsSeen, b.State.RowsSeen);
+
+        // Workers 3 to 6 would have had no chunk: they got no activity and wrote nothing.
+        var run = Path.GetDirectoryName(surplus.ReadOutputAs<EpochTrainingOutput>()!.Checkpoint)!;
+        Assert.True(File.Exists(Path.Combine(run, "epoch-1.worker-2.json")));
+        Assert.False(File.Exists(Path.Combine(run, "epoch-1.worker-3.json")));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel(int parallelism)
+    {
+        var files = await WriteDatasetAsync(chunks: 5);
+        var provider = new InMemoryStorageProvider();
+        var stats = await RunStatisticsAsync();
+        var input = Input(epochs: 3) with { StatsArtifact = stats, Parallelism = parallelism };
+
+        // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs. No chunk
+        // cache, so that every epoch reads its chunks.
+        var firstStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore >= 2 && path.EndsWith(".parquet", StringComparison.Ordinal));
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
+        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(EpochTrainingOrchestrator.Name, input);
+        await firstStorage.FirstHold.WaitAsync(WorkerHarness.Timeout());
+        await first.Worker.StopAsync(new CancellationToken(canceled: true));
+        await first.Worker.DisposeAsync();
+        var secondStorage = new CountingDatasetStorage();
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
+        var resumed = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
+        await using var fresh = await StartAsync();
+        var uninterrupted = await fresh.RunAsync(EpochTrainingOrchestrator.Name, input);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, resumed.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, uninterrupted.RuntimeStatus);
+        var resumedOutput = resumed.ReadOutputAs<EpochTrainingOutput>()!;
+        var a = await FinalCheckpointAsync(resumedOutput, 3);
+        var b = await FinalCheckpointAsync(uninterrupted.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
+        Assert.Equal(b.State.Bias.ToArray(), a.State.Bias.ToArray());
+        Assert.Equal(b.LearningCurve, a.LearningCurve);
+
+        // The second worker ran epochs 2 and 3 only: every file read twice, never the describe step or epoch 1 again.
+        Assert.All(files, file => Assert.Equal(2, secondStorage.Opened(file)));
+    }
+
+    [Fact]
+    public async Task EpochTraining_WithChunkCache_DecodesEachChunkOnceAndTrainsTheSameModel()
+    {
+        var files = await WriteDatasetAsync(chunks: 4);
+        var stats = await RunStatisticsAsync();
+        var input = Input(epochs: 3) with { StatsArtifact = stats, HoldoutFraction = 0.25 };
+        var cachedStorage = new CountingDatasetStorage();
+        var cache = new DecodedChunkCache(1 << 20);
+        OrchestrationMetadata cached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache)))
+        {
+            cached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        }
+
+        OrchestrationMetadata uncached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0))))
+        {
+            uncached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        }
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, cached.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, uncached.RuntimeStatus);
+        var a = await FinalCheckpointAsync(cached.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        var b = await FinalCheckpointAsync(uncached.ReadOutputAs<EpochTrainingOutput>()!, 3);
+        Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
+        Assert.Equal(b.LearningCurve, a.LearningCurve);
+
+        // Opened once to describe the dataset and once to decode; epochs 2 and 3 (and their evaluations) hit the cache.
+        Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
+        Assert.Equal(4, cache.Count);
+        Assert.Equal(8, cache.Hits);
+    }
+
+    [Fact]
+    public async Task EpochTraining_UnknownLabelColumn_FailsNamingIt()
+    {
+        await WriteDatasetAsync(chunks: 3);
+
+        var result = await RunAsync(Input(epochs: 1) with { LabelColumn = "target" });
+
+        AssertFailed(result, "has no label column 'target'");
+    }
+
+    [Fact]
+    public async Task EpochTraining_SingleClassData_FailsSayingSo()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 40; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{i % 7},1\n");
+        }
+
+        var path = Path.Combine(_folder, "one-class.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
+
+        AssertFailed(result, "the training data has a single class");
+    }
+
+    [Fact]
+    public async Task EpochTraining_FractionalLabels_FailsNamingTheValue()
+    {
+        var csv = new StringBuilder("x,label\n");
+        for (var i = 0; i < 40; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{(i % 2 == 0 ? "0" : "0.5")}\n");
+        }
+
+        var path = Path.Combine(_folder, "fractions.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
+
+        AssertFailed(result, "label column 'label' has the value '0.5' (20 rows); labels must be class indices");
+    }
+
+    [Fact]
+    public async Task EpochTraining_NaNFeatures_ImputesTheMeanAndCompletes()
+    {
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 200; i++)
+        {
+            var x = i % 10 == 3 ? string.Empty : (i % 2 == 0 ? 1.0 + (i % 5) : -1.0 - (i % 5)).ToString(CultureInfo.InvariantCulture);
+            csv.Append(CultureInfo.InvariantCulture, $"{x},{i % 7},{i % 2}\n");
+        }
+
+        var path = Path.Combine(_folder, "holes.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 2) with { Dataset = path, CsvChunkRows = 50, HoldoutFraction = 0.25 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var curve = result.ReadOutputAs<EpochTrainingOutput>()!.LearningCurve;
+        Assert.All(curve, m => Assert.True(double.IsFinite(m.Holdout.LogLoss), m.ToString()));
+
+        // Rows with x missing are scored at the mean of x; the others are separable by the sign of x.
+        Assert.True(curve[^1].Holdout.Accuracy >= 0.9, curve[^1].ToString());
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutWithOtherColumns_FailsSayingSchemaDiffers()
+    {
+        await WriteDatasetAsync(chunks: 3);
+        var holdout = Path.Combine(_folder, "holdout");
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 3));
+        await TestData.WriteParquetChunkAsync(generator, 0, 100, Path.Combine(holdout, "part-00000.parquet"));
+
+        var result = await RunAsync(Input(epochs: 1) with { Holdout = holdout });
+
+        AssertFailed(result, "does not match the training schema: it has no numeric column 'f4'");
+    }
+
+    [Fact]
+    public async Task EpochTraining_CsvHoldoutOfParquetTraining_EvaluatesOnIt()
+    {
+        await WriteDatasetAsync(chunks: 3);
+        var generator = new ClassificationGenerator(Spec());
+        var chunk = generator.GenerateChunk(9, 300);
+        var csv = new StringBuilder(string.Join(',', generator.ColumnNames) + ",label\n");
+        for (var row = 0; row < chunk.RowCount; row++)
+        {
+            foreach (var column in chunk.Features)
+            {
+                csv.Append(column[row].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+            }
+
+            csv.Append(chunk.Labels[row]).Append('\n');
+        }
+
+        var holdout = Path.Combine(_folder, "holdout.csv");
+        await File.WriteAllTextAsync(holdout, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 1) with { Holdout = holdout, CsvChunkRows = 100 });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var metrics = result.ReadOutputAs<EpochTrainingOutput>()!.LearningCurve[0];
+        Assert.Equal(300, metrics.Holdout.Rows);
+        Assert.Equal(1_500, metrics.RowsSeen);
+        Assert.True(metrics.Holdout.Accuracy > 0.7, metrics.ToString());
+    }
+
+    [Theory]
+    [InlineData(0, 1, "epochs must be at least 1, not 0.")]
+    [InlineData(2, 0, "parallelism (K) must be between 1 and 1000, not 0.")]
+    public async Task EpochTraining_EpochsOrParallelismBelowOne_FailsWithReason(int epochs, int parallelism, string reason)
+    {
+        var result = await RunAsync(Input(epochs) with { Parallelism = parallelism });
+
+        AssertFailed(result, reason);
+    }
+
+    [Fact]
+    public void EpochTrainingInput_ReadmeRequestBody_DeserializesWithScheduleByName()
+    {
+        const string body = """
+            {"dataset":"/tmp/demo","labelColumn":"label","modelName":"demo","holdoutFraction":0.2,"epochs":5,
+             "schedule":"Optimal","learningRate":0.1,"l2":0.0001,"batchSize":32,"seed":7,"patience":2,"parallelism":2}
+            """;
+
+        var input = (EpochTrainingInput)JsonDataConverter.Default.Deserialize(body, typeof(EpochTrainingInput))!;
+
+        Assert.Equal(new EpochTrainingInput("/tmp/demo", "label", "demo", Epochs: 5, Schedule: LearningRateSchedule.Optimal, L2: 0.0001f, Seed: 7, Patience: 2, Parallelism: 2), input);
+        Assert.Contains("\"schedule\":\"Optimal\"", JsonDataConverter.Default.Serialize(input), StringComparison.Ordinal);
+    }
+
+    private EpochTrainingInput Input(int epochs) => new(_data, "label", "demo", Epochs: epochs, Seed: 7, BatchSize: 16, LearningRate: 0.2f);
+
+    private Task<WorkerHarness> StartAsync() =>
+        WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry));
+
+    private async Task<OrchestrationMetadata> RunAsync(EpochTrainingInput input)
+    {
+        await using var harness = await StartAsync();
+        return await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+    }
+
+    private async Task<string> RunStatisticsAsync()
+    {
+        await using var harness = await StartAsync();
+        var result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(_data, "label", HistogramBins: 0, Quantiles: []));
+        return result.ReadOutputAs<ChunkedStatisticsOutput>()!.ArtifactPath;
+    }
+
+    private static ClassificationSpec Spec(int classes = 2) => new GenerateDatasetInput(3_000, Features, 3, ChunkRows, DataSeed, "unused", Classes: classes).ToSpec();
+
+    private async Task<List<string>> WriteDatasetAsync(int chunks, int classes = 2)
+    {
+        var generator = new ClassificationGenerator(Spec(classes));
+        var files = new List<string>();
+        for (var c = 0; c < chunks; c++)
+        {
+            var path = Path.Combine(_data, GenerateDatasetChunkActivity.FileName(c));
+            await TestData.WriteParquetChunkAsync(generator, c, ChunkRows, path);
+            files.Add(path);
+        }
+
+        return files;
+    }
+
+    private static float[] RowMajor(GeneratedChunk chunk)
+    {
+        var rows = new float[chunk.RowCount * chunk.Features.Count];
+        for (var f = 0; f < chunk.Features.Count; f++)
+        {
+            for (var row = 0; row < chunk.RowCount; row++)
+            {
+                rows[(row * chunk.Features.Count) + f] = chunk.Features[f][row];
+            }
+        }
+
+        return rows;
+    }
+
+    private static async Task<FeatureStandardization> StandardizationAsync(string artifact)
+    {
+        var report = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact));
+        return new FeatureStandardization(report.Columns.Select(c => (float)c.Mean).ToArray(), report.Columns.Select(c => (float)c.PopulationStd).ToArray());
+    }
+
+    private async Task AssertOnnxMatchesScorerAsync(EpochTrainingOutput output, GeneratedChunk holdout)
+    {
+        var model = await ScorerAsync(output);
+        var rows = RowMajor(holdout);
+        var expected = new float[ChunkRows * model.OutputCount];
+        model.PredictProbabilities(rows, ChunkRows, expected);
+        using var session = new InferenceSession(await _registry.ReadArtifactAsync(output.ModelName, output.Version));
+        using var scored = session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelExporter.FeaturesInput, new DenseTensor<float>(rows, [ChunkRows, Features]))]);
+        var probabilities = scored.Single(r => r.Name == OnnxModelExporter.ProbabilitiesOutput).AsTensor<float>();
+        Assert.Equal([ChunkRows, model.OutputCount], probabilities.Dimensions.ToArray());
+        var actual = probabilities.ToArray();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-5f);
+        }
+    }
+
+    private static async Task<LogisticRegressionModel> ScorerAsync(EpochTrainingOutput output)
+    {
+        var checkpoint = TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint));
+        return LogisticRegressionModel.FromState(checkpoint.State, await StandardizationAsync(output.StatsArtifact));
+    }
+
+    private static async Task<TrainingCheckpoint> FinalCheckpointAsync(EpochTrainingOutput output, int epoch) =>
+        TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(output.Checkpoint)!, $"epoch-{epoch}.json")));
+
+    private static void AssertFailed(OrchestrationMetadata result, string reason) => TestData.AssertFailed(result, reason);
+}
