@@ -22,6 +22,9 @@ internal static class StatsScenario
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(20);
 
+    /// <summary>Histogram bins, as ChunkedStatistics's default.</summary>
+    private const int Bins = 20;
+
     public static async Task<int> RunAsync(StatsOptions options)
     {
         Console.WriteLine(
@@ -55,21 +58,25 @@ internal static class StatsScenario
         Console.WriteLine($"  generated {bytes / 1e6:F1} MB of Snappy Parquet in {generateSeconds:F2} s (GenerateDataset orchestration, in-memory engine)");
 
         // The machine is shared, so the passes are interleaved round by round and each share is the median of
-        // per-round ratios: load that comes and goes hits decode and statistics alike.
+        // per-round ratios: load that comes and goes hits decode and statistics alike. ChunkedStatistics reads the
+        // data twice: with quantiles from the fine histogram (the default) pass 1 is moments and pass 2 the fine
+        // histogram; with the sketch (the alternative) pass 1 is moments + sketch and pass 2 the plain histogram.
         MomentsPartial? moments = null;
-        var names = new[] { "decode", "moments", "sketch", "histograms" };
+        var subdivisions = HistogramQuantiles.SubdivisionsFor(Bins, new ChunkedStatisticsInput(folder).QuantileBins);
+        var names = new[] { "decode", "moments", "moments+sketch", "histograms", "fine histograms" };
         var rounds = new List<double[]>();
         for (var round = 0; round <= options.Repeat; round++)
         {
             var decodeSeconds = await TimeDecodeAsync(reader, dataset);
             var momentsRound = await TimeMomentsAsync(reader, dataset, sketchCapacity: null, m => moments = m);
             var sketchRound = await TimeMomentsAsync(reader, dataset, QuantileSketch.DefaultCapacity, _ => { });
-            var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments);
+            var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments, subdivisions: 1);
+            var fineRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments, subdivisions);
 
             // Round 0 only warms up: JIT tiering and the OS file cache.
             if (round > 0)
             {
-                rounds.Add([decodeSeconds, momentsRound, sketchRound, histogramRound]);
+                rounds.Add([decodeSeconds, momentsRound, sketchRound, histogramRound, fineRound]);
                 Console.WriteLine($"  round {round}: " + string.Join("  ", names.Select((n, i) => $"{n} {rounds[^1][i]:F2} s")));
             }
         }
@@ -78,16 +85,23 @@ internal static class StatsScenario
         var momentsSeconds = Median(rounds.Select(r => r[1]));
         var sketchSeconds = Median(rounds.Select(r => r[2]));
         var histogramSeconds = Median(rounds.Select(r => r[3]));
+        var fineSeconds = Median(rounds.Select(r => r[4]));
         var momentsShare = Median(rounds.Select(r => r[0] / r[1]));
         var sketchShare = Median(rounds.Select(r => r[0] / r[2]));
         var histogramShare = Median(rounds.Select(r => r[0] / r[3]));
+        var fineShare = Median(rounds.Select(r => r[0] / r[4]));
+
+        // The whole statistics against the decoding it needs: two passes, so two decodes.
+        var wholeShare = Median(rounds.Select(r => 2 * r[0] / (r[1] + r[4])));
+        var wholeSketchShare = Median(rounds.Select(r => 2 * r[0] / (r[2] + r[3])));
         var ranges = moments!.Moments;
-        Console.WriteLine($"  decode only                        {options.Rows / decode,14:N0} rows/s");
-        Console.WriteLine($"  decode + moments (SIMD)            {options.Rows / momentsSeconds,14:N0} rows/s  ({momentsShare:P0} of decode)");
-        Console.WriteLine($"  decode + moments + quantile sketch {options.Rows / sketchSeconds,14:N0} rows/s  ({sketchShare:P0} of decode)");
-        Console.WriteLine($"  decode + histograms (2nd pass)     {options.Rows / histogramSeconds,14:N0} rows/s  ({histogramShare:P0} of decode)");
-        var twoPass = options.Rows / (sketchSeconds + histogramSeconds);
-        Console.WriteLine($"  both passes (all statistics)       {twoPass,14:N0} rows/s");
+        Console.WriteLine($"  decode only                              {options.Rows / decode,14:N0} rows/s");
+        Console.WriteLine($"  pass 1: decode + moments (SIMD)          {options.Rows / momentsSeconds,14:N0} rows/s  ({momentsShare:P0} of decode)");
+        Console.WriteLine($"  pass 2: decode + histograms, {Bins * subdivisions} fine bins {options.Rows / fineSeconds,10:N0} rows/s  ({fineShare:P0} of decode)");
+        Console.WriteLine($"  all statistics, quantiles from histogram {options.Rows / (momentsSeconds + fineSeconds),14:N0} rows/s  ({wholeShare:P0} of two decodes)");
+        Console.WriteLine($"  sketch alternative, pass 1: + sketch     {options.Rows / sketchSeconds,14:N0} rows/s  ({sketchShare:P0} of decode)");
+        Console.WriteLine($"  sketch alternative, pass 2: {Bins} bins      {options.Rows / histogramSeconds,14:N0} rows/s  ({histogramShare:P0} of decode)");
+        Console.WriteLine($"  all statistics, quantiles from sketch    {options.Rows / (sketchSeconds + histogramSeconds),14:N0} rows/s  ({wholeSketchShare:P0} of two decodes)");
 
         var kernels = await MeasureKernelsAsync(options, reader, dataset, ranges);
         var orchestrationSeconds = await RunOrchestrationAsync(options, folder);
@@ -105,12 +119,18 @@ internal static class StatsScenario
             ["decodeRowsPerSecond"] = Math.Round(options.Rows / decode),
             ["momentsRowsPerSecond"] = Math.Round(options.Rows / momentsSeconds),
             ["momentsShareOfDecode"] = Math.Round(momentsShare, 3),
+            ["fineHistogramBins"] = Bins * subdivisions,
+            ["fineHistogramRowsPerSecond"] = Math.Round(options.Rows / fineSeconds),
+            ["fineHistogramShareOfDecode"] = Math.Round(fineShare, 3),
+            ["statisticsRowsPerSecond"] = Math.Round(options.Rows / (momentsSeconds + fineSeconds)),
+            ["statisticsShareOfTwoDecodes"] = Math.Round(wholeShare, 3),
             ["momentsAndSketchRowsPerSecond"] = Math.Round(options.Rows / sketchSeconds),
             ["momentsAndSketchShareOfDecode"] = Math.Round(sketchShare, 3),
             ["histogramRowsPerSecond"] = Math.Round(options.Rows / histogramSeconds),
             ["histogramShareOfDecode"] = Math.Round(histogramShare, 3),
+            ["sketchStatisticsRowsPerSecond"] = Math.Round(options.Rows / (sketchSeconds + histogramSeconds)),
+            ["sketchStatisticsShareOfTwoDecodes"] = Math.Round(wholeSketchShare, 3),
             ["loadAverage1m"] = LoadAverage(),
-            ["bothPassesRowsPerSecond"] = Math.Round(twoPass),
             ["kernelRowsPerSecond"] = kernels,
             ["orchestrationSecondsInMemory"] = Math.Round(orchestrationSeconds, 3),
             ["orchestrationChunksPerActivity"] = options.ChunksPerActivity,
@@ -167,26 +187,37 @@ internal static class StatsScenario
     }
 
     /// <summary>
-    /// Reads every chunk, all cores in parallel. <paramref name="sinkFor"/> gives, per chunk, what to do with each
-    /// column as it is decoded (null: nothing, the decode-only pass) and with the whole chunk afterwards.
+    /// Reads every chunk, one worker per core pulling the next chunk, as activities of several chunks each would.
+    /// <paramref name="sinkFor"/> gives, per worker, what to do with each column as it is decoded (null: nothing, the
+    /// decode-only pass), with each whole chunk afterwards, and with the worker's partial once the chunks run out.
     /// </summary>
     private static async Task<double> TimePassAsync(
-        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete)> sinkFor)
+        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete, Action Finish)> sinkFor)
     {
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(
-            dataset.Chunks,
-            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (chunk, token) =>
+        var next = -1;
+        var workers = new Task[Environment.ProcessorCount];
+        for (var w = 0; w < workers.Length; w++)
+        {
+            workers[w] = Task.Run(async () =>
             {
-                var (onColumn, complete) = sinkFor();
-                complete(await reader.ReadChunkAsync(dataset, chunk, null, onColumn, token));
+                var (onColumn, complete, finish) = sinkFor();
+                int index;
+                while ((index = Interlocked.Increment(ref next)) < dataset.Chunks.Count)
+                {
+                    complete(await reader.ReadChunkAsync(dataset, dataset.Chunks[index], null, onColumn, CancellationToken.None));
+                }
+
+                finish();
             });
+        }
+
+        await Task.WhenAll(workers);
         return clock.Elapsed.TotalSeconds;
     }
 
     private static Task<double> TimeDecodeAsync(DatasetReader reader, DatasetDescription dataset) =>
-        TimePassAsync(reader, dataset, static () => (null, static _ => { }));
+        TimePassAsync(reader, dataset, static () => (null, static _ => { }, static () => { }));
 
     private static async Task<double> TimeMomentsAsync(DatasetReader reader, DatasetDescription dataset, int? sketchCapacity, Action<MomentsPartial> result)
     {
@@ -196,9 +227,8 @@ internal static class StatsScenario
         var seconds = await TimePassAsync(reader, dataset, () =>
         {
             var partial = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
-            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>
             {
-                partial.CompleteChunk(chunk);
                 lock (gate)
                 {
                     total.Merge(partial);
@@ -209,16 +239,15 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static Task<double> TimeHistogramsAsync(DatasetReader reader, DatasetDescription dataset, IReadOnlyList<Moments> ranges)
+    private static Task<double> TimeHistogramsAsync(DatasetReader reader, DatasetDescription dataset, IReadOnlyList<Moments> ranges, int subdivisions)
     {
-        var total = HistogramPartial.Create(ranges, bins: 20);
+        var total = HistogramPartial.Create(ranges, Bins, subdivisions);
         var gate = new Lock();
         return TimePassAsync(reader, dataset, () =>
         {
-            var partial = HistogramPartial.Create(ranges, bins: 20);
-            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
+            var partial = HistogramPartial.Create(ranges, Bins, subdivisions);
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>
             {
-                partial.CompleteChunk(chunk);
                 lock (gate)
                 {
                     total.Merge(partial);

@@ -36,7 +36,10 @@ public static class ChunkStatistics
         return partial;
     }
 
-    /// <summary>Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found.</summary>
+    /// <summary>
+    /// Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found, each of the
+    /// <paramref name="bins"/> bins counted as <paramref name="subdivisions"/> fine bins (see <see cref="HistogramPartial"/>).
+    /// </summary>
     public static async Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
@@ -44,12 +47,13 @@ public static class ChunkStatistics
         IReadOnlyList<DatasetColumn> columns,
         IReadOnlyList<Moments> firstPass,
         int bins,
+        int subdivisions,
         IStatisticsKernel kernel,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
-        var partial = HistogramPartial.Create(firstPass, bins);
+        var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
         foreach (var chunk in chunks)
         {
             var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
