@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable;
+using Workflows.Durable.AzureStorage;
 using Workflows.Durable.Client;
 using Workflows.Durable.InMemory;
+using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
 using Workflows.Functions;
 using Workflows.Functions.Datasets;
@@ -16,7 +18,8 @@ namespace Workflows.Bench;
 /// <summary>
 /// The <c>stats</c> scenario: generates a float32 dataset with the GenerateDataset orchestration, then on that data
 /// measures Parquet decode alone, decode + each statistics pass (all chunks in parallel on every core), each kernel
-/// alone on decoded chunks (one thread), and the ChunkedStatistics orchestration end to end on the in-memory engine.
+/// alone on decoded chunks (one thread), and the ChunkedStatistics orchestration end to end on the in-memory engine
+/// and on an Azure Storage task hub on Azurite (started in memory on free ports), on the same local-disk dataset.
 /// </summary>
 internal static class StatsScenario
 {
@@ -104,8 +107,9 @@ internal static class StatsScenario
         Console.WriteLine($"  all statistics, quantiles from sketch    {options.Rows / (sketchSeconds + histogramSeconds),14:N0} rows/s  ({wholeSketchShare:P0} of two decodes)");
 
         var kernels = await MeasureKernelsAsync(options, reader, dataset, ranges);
-        var orchestrationSeconds = await RunOrchestrationAsync(options, folder);
-        Console.WriteLine($"  ChunkedStatistics orchestration    {orchestrationSeconds,14:F2} s end to end ({options.Rows / orchestrationSeconds:N0} rows/s, in-memory engine, {options.ChunksPerActivity} chunks per activity)");
+        var (inMemorySeconds, azuriteSeconds) = await RunOrchestrationsAsync(options, folder);
+        Console.WriteLine($"  ChunkedStatistics end to end, in-memory engine {inMemorySeconds,8:F2} s ({options.Rows / inMemorySeconds:N0} rows/s, {options.ChunksPerActivity} chunks per activity)");
+        Console.WriteLine($"  ChunkedStatistics end to end, Azurite task hub {azuriteSeconds,8:F2} s ({options.Rows / azuriteSeconds:N0} rows/s; {azuriteSeconds / inMemorySeconds:F2}x in-memory)");
 
         var json = new Dictionary<string, object>
         {
@@ -132,7 +136,9 @@ internal static class StatsScenario
             ["sketchStatisticsShareOfTwoDecodes"] = Math.Round(wholeSketchShare, 3),
             ["loadAverage1m"] = LoadAverage(),
             ["kernelRowsPerSecond"] = kernels,
-            ["orchestrationSecondsInMemory"] = Math.Round(orchestrationSeconds, 3),
+            ["orchestrationSecondsInMemory"] = Math.Round(inMemorySeconds, 3),
+            ["orchestrationSecondsAzurite"] = Math.Round(azuriteSeconds, 3),
+            ["orchestrationAzuriteOverInMemory"] = Math.Round(azuriteSeconds / inMemorySeconds, 3),
             ["orchestrationChunksPerActivity"] = options.ChunksPerActivity,
         };
         Console.WriteLine(JsonSerializer.Serialize(json));
@@ -141,7 +147,9 @@ internal static class StatsScenario
 
     private static async Task<double> GenerateAsync(StatsOptions options, string folder)
     {
+        using var provider = new InMemoryStorageProvider();
         var (seconds, result) = await RunOnEngineAsync(
+            provider,
             GenerateDatasetOrchestrator.Name,
             new GenerateDatasetInput(options.Rows, options.Features, Informative: Math.Min(10, options.Features), options.ChunkRows, Seed: 1, folder));
         if (result.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
@@ -152,10 +160,35 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static async Task<double> RunOrchestrationAsync(StatsOptions options, string folder)
+    /// <summary>ChunkedStatistics end to end on the in-memory engine, then on an Azure Storage task hub on Azurite; the same local-disk data.</summary>
+    private static async Task<(double InMemory, double Azurite)> RunOrchestrationsAsync(StatsOptions options, string folder)
+    {
+        double inMemory;
+        using (var provider = new InMemoryStorageProvider())
+        {
+            inMemory = await RunStatisticsAsync(options, provider, folder);
+        }
+
+        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+        await using var hub = new AzureStorageProvider(new AzureStorageOptions
+        {
+            ConnectionString = azurite.ConnectionString,
+            TaskHubName = "stats" + Guid.NewGuid().ToString("N")[..12],
+        });
+        try
+        {
+            return (inMemory, await RunStatisticsAsync(options, hub, folder));
+        }
+        finally
+        {
+            await hub.Clients.DeleteAsync();
+        }
+    }
+
+    private static async Task<double> RunStatisticsAsync(StatsOptions options, IStorageProvider provider, string folder)
     {
         var (seconds, result) = await RunOnEngineAsync(
-            ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity));
+            provider, ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity));
         var output = result.ReadOutputAs<ChunkedStatisticsOutput>();
         if (result.RuntimeStatus != OrchestrationRuntimeStatus.Completed || output?.Statistics.Rows != options.Rows)
         {
@@ -165,9 +198,8 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static async Task<(double Seconds, Workflows.Durable.Storage.OrchestrationMetadata Result)> RunOnEngineAsync(string name, object input)
+    private static async Task<(double Seconds, OrchestrationMetadata Result)> RunOnEngineAsync(IStorageProvider provider, string name, object input)
     {
-        using var provider = new InMemoryStorageProvider();
         var worker = new DurableTaskWorker(provider, new DurableTaskRegistry().AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
         await worker.StartAsync(CancellationToken.None);
         try
