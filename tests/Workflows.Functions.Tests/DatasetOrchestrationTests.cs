@@ -170,6 +170,19 @@ public sealed class DatasetOrchestrationTests : IDisposable
         Assert.Equal(bins == 0 ? null : new long[] { 100, 100, 100, 100 }, x.Histogram?.Counts);
     }
 
+    [Theory]
+    [InlineData("\"sketch\"", QuantileMethod.Sketch)]
+    [InlineData("\"Histogram\"", QuantileMethod.Histogram)]
+    [InlineData("null", null)]
+    public void ChunkedStatisticsInput_QuantileMethodAsJsonText_ReadsIgnoringCase(string json, QuantileMethod? expected)
+    {
+        var input = System.Text.Json.JsonSerializer.Deserialize<ChunkedStatisticsInput>(
+            "{\"dataset\":\"d\"" + (expected is null ? string.Empty : ",\"quantileMethod\":" + json) + "}", System.Text.Json.JsonSerializerOptions.Web)!;
+
+        Assert.Equal(expected ?? QuantileMethod.Histogram, input.QuantileMethod);
+        Assert.Equal(4096, input.QuantileBins);
+    }
+
     [Fact]
     public async Task GenerateDataset_InformativeAboveFeatures_FailsWithReason()
     {
