@@ -275,7 +275,9 @@ internal static class StatsScenario
     {
         var total = HistogramPartial.Create(ranges, Bins, subdivisions);
         var gate = new Lock();
-        return TimePassAsync(reader, dataset, () =>
+
+        // As ChunkStatistics.ComputeHistogramsAsync: the labels were counted in the first pass.
+        return TimePassAsync(reader, dataset with { LabelColumn = null }, () =>
         {
             var partial = HistogramPartial.Create(ranges, Bins, subdivisions);
             return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>

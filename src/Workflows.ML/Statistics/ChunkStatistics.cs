@@ -53,10 +53,14 @@ public static class ChunkStatistics
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(dataset);
         var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
+
+        // The labels were counted in the first pass: do not decode them again.
+        var features = dataset with { LabelColumn = null };
         foreach (var chunk in chunks)
         {
-            var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
         }
 
