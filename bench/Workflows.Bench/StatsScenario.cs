@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable;
+using Workflows.Durable.AzureStorage;
 using Workflows.Durable.Client;
 using Workflows.Durable.InMemory;
+using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
 using Workflows.Functions;
 using Workflows.Functions.Datasets;
@@ -16,11 +18,15 @@ namespace Workflows.Bench;
 /// <summary>
 /// The <c>stats</c> scenario: generates a float32 dataset with the GenerateDataset orchestration, then on that data
 /// measures Parquet decode alone, decode + each statistics pass (all chunks in parallel on every core), each kernel
-/// alone on decoded chunks (one thread), and the ChunkedStatistics orchestration end to end on the in-memory engine.
+/// alone on decoded chunks (one thread), and the ChunkedStatistics orchestration end to end on the in-memory engine
+/// and on an Azure Storage task hub on Azurite (started in memory on free ports), on the same local-disk dataset.
 /// </summary>
 internal static class StatsScenario
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(20);
+
+    /// <summary>Histogram bins, as ChunkedStatistics's default.</summary>
+    private const int Bins = 20;
 
     public static async Task<int> RunAsync(StatsOptions options)
     {
@@ -55,21 +61,25 @@ internal static class StatsScenario
         Console.WriteLine($"  generated {bytes / 1e6:F1} MB of Snappy Parquet in {generateSeconds:F2} s (GenerateDataset orchestration, in-memory engine)");
 
         // The machine is shared, so the passes are interleaved round by round and each share is the median of
-        // per-round ratios: load that comes and goes hits decode and statistics alike.
+        // per-round ratios: load that comes and goes hits decode and statistics alike. ChunkedStatistics reads the
+        // data twice: with quantiles from the fine histogram (the default) pass 1 is moments and pass 2 the fine
+        // histogram; with the sketch (the alternative) pass 1 is moments + sketch and pass 2 the plain histogram.
         MomentsPartial? moments = null;
-        var names = new[] { "decode", "moments", "sketch", "histograms" };
+        var subdivisions = HistogramQuantiles.SubdivisionsFor(Bins, new ChunkedStatisticsInput(folder).QuantileBins);
+        var names = new[] { "decode", "moments", "moments+sketch", "histograms", "fine histograms" };
         var rounds = new List<double[]>();
         for (var round = 0; round <= options.Repeat; round++)
         {
             var decodeSeconds = await TimeDecodeAsync(reader, dataset);
             var momentsRound = await TimeMomentsAsync(reader, dataset, sketchCapacity: null, m => moments = m);
             var sketchRound = await TimeMomentsAsync(reader, dataset, QuantileSketch.DefaultCapacity, _ => { });
-            var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments);
+            var histogramRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments, subdivisions: 1);
+            var fineRound = await TimeHistogramsAsync(reader, dataset, moments!.Moments, subdivisions);
 
             // Round 0 only warms up: JIT tiering and the OS file cache.
             if (round > 0)
             {
-                rounds.Add([decodeSeconds, momentsRound, sketchRound, histogramRound]);
+                rounds.Add([decodeSeconds, momentsRound, sketchRound, histogramRound, fineRound]);
                 Console.WriteLine($"  round {round}: " + string.Join("  ", names.Select((n, i) => $"{n} {rounds[^1][i]:F2} s")));
             }
         }
@@ -78,20 +88,28 @@ internal static class StatsScenario
         var momentsSeconds = Median(rounds.Select(r => r[1]));
         var sketchSeconds = Median(rounds.Select(r => r[2]));
         var histogramSeconds = Median(rounds.Select(r => r[3]));
+        var fineSeconds = Median(rounds.Select(r => r[4]));
         var momentsShare = Median(rounds.Select(r => r[0] / r[1]));
         var sketchShare = Median(rounds.Select(r => r[0] / r[2]));
         var histogramShare = Median(rounds.Select(r => r[0] / r[3]));
+        var fineShare = Median(rounds.Select(r => r[0] / r[4]));
+
+        // The whole statistics against the decoding it needs: two passes, so two decodes.
+        var wholeShare = Median(rounds.Select(r => 2 * r[0] / (r[1] + r[4])));
+        var wholeSketchShare = Median(rounds.Select(r => 2 * r[0] / (r[2] + r[3])));
         var ranges = moments!.Moments;
-        Console.WriteLine($"  decode only                        {options.Rows / decode,14:N0} rows/s");
-        Console.WriteLine($"  decode + moments (SIMD)            {options.Rows / momentsSeconds,14:N0} rows/s  ({momentsShare:P0} of decode)");
-        Console.WriteLine($"  decode + moments + quantile sketch {options.Rows / sketchSeconds,14:N0} rows/s  ({sketchShare:P0} of decode)");
-        Console.WriteLine($"  decode + histograms (2nd pass)     {options.Rows / histogramSeconds,14:N0} rows/s  ({histogramShare:P0} of decode)");
-        var twoPass = options.Rows / (sketchSeconds + histogramSeconds);
-        Console.WriteLine($"  both passes (all statistics)       {twoPass,14:N0} rows/s");
+        Console.WriteLine($"  decode only                              {options.Rows / decode,14:N0} rows/s");
+        Console.WriteLine($"  pass 1: decode + moments (SIMD)          {options.Rows / momentsSeconds,14:N0} rows/s  ({momentsShare:P0} of decode)");
+        Console.WriteLine($"  pass 2: decode + histograms, {Bins * subdivisions} fine bins {options.Rows / fineSeconds,10:N0} rows/s  ({fineShare:P0} of decode)");
+        Console.WriteLine($"  all statistics, quantiles from histogram {options.Rows / (momentsSeconds + fineSeconds),14:N0} rows/s  ({wholeShare:P0} of two decodes)");
+        Console.WriteLine($"  sketch alternative, pass 1: + sketch     {options.Rows / sketchSeconds,14:N0} rows/s  ({sketchShare:P0} of decode)");
+        Console.WriteLine($"  sketch alternative, pass 2: {Bins} bins      {options.Rows / histogramSeconds,14:N0} rows/s  ({histogramShare:P0} of decode)");
+        Console.WriteLine($"  all statistics, quantiles from sketch    {options.Rows / (sketchSeconds + histogramSeconds),14:N0} rows/s  ({wholeSketchShare:P0} of two decodes)");
 
         var kernels = await MeasureKernelsAsync(options, reader, dataset, ranges);
-        var orchestrationSeconds = await RunOrchestrationAsync(options, folder);
-        Console.WriteLine($"  ChunkedStatistics orchestration    {orchestrationSeconds,14:F2} s end to end ({options.Rows / orchestrationSeconds:N0} rows/s, in-memory engine, {options.ChunksPerActivity} chunks per activity)");
+        var (inMemorySeconds, azuriteSeconds) = await RunOrchestrationsAsync(options, folder);
+        Console.WriteLine($"  ChunkedStatistics end to end, in-memory engine {inMemorySeconds,8:F2} s ({options.Rows / inMemorySeconds:N0} rows/s, {options.ChunksPerActivity} chunks per activity)");
+        Console.WriteLine($"  ChunkedStatistics end to end, Azurite task hub {azuriteSeconds,8:F2} s ({options.Rows / azuriteSeconds:N0} rows/s; {azuriteSeconds / inMemorySeconds:F2}x in-memory)");
 
         var json = new Dictionary<string, object>
         {
@@ -105,14 +123,22 @@ internal static class StatsScenario
             ["decodeRowsPerSecond"] = Math.Round(options.Rows / decode),
             ["momentsRowsPerSecond"] = Math.Round(options.Rows / momentsSeconds),
             ["momentsShareOfDecode"] = Math.Round(momentsShare, 3),
+            ["fineHistogramBins"] = Bins * subdivisions,
+            ["fineHistogramRowsPerSecond"] = Math.Round(options.Rows / fineSeconds),
+            ["fineHistogramShareOfDecode"] = Math.Round(fineShare, 3),
+            ["statisticsRowsPerSecond"] = Math.Round(options.Rows / (momentsSeconds + fineSeconds)),
+            ["statisticsShareOfTwoDecodes"] = Math.Round(wholeShare, 3),
             ["momentsAndSketchRowsPerSecond"] = Math.Round(options.Rows / sketchSeconds),
             ["momentsAndSketchShareOfDecode"] = Math.Round(sketchShare, 3),
             ["histogramRowsPerSecond"] = Math.Round(options.Rows / histogramSeconds),
             ["histogramShareOfDecode"] = Math.Round(histogramShare, 3),
+            ["sketchStatisticsRowsPerSecond"] = Math.Round(options.Rows / (sketchSeconds + histogramSeconds)),
+            ["sketchStatisticsShareOfTwoDecodes"] = Math.Round(wholeSketchShare, 3),
             ["loadAverage1m"] = LoadAverage(),
-            ["bothPassesRowsPerSecond"] = Math.Round(twoPass),
             ["kernelRowsPerSecond"] = kernels,
-            ["orchestrationSecondsInMemory"] = Math.Round(orchestrationSeconds, 3),
+            ["orchestrationSecondsInMemory"] = Math.Round(inMemorySeconds, 3),
+            ["orchestrationSecondsAzurite"] = Math.Round(azuriteSeconds, 3),
+            ["orchestrationAzuriteOverInMemory"] = Math.Round(azuriteSeconds / inMemorySeconds, 3),
             ["orchestrationChunksPerActivity"] = options.ChunksPerActivity,
         };
         Console.WriteLine(JsonSerializer.Serialize(json));
@@ -121,7 +147,9 @@ internal static class StatsScenario
 
     private static async Task<double> GenerateAsync(StatsOptions options, string folder)
     {
+        using var provider = new InMemoryStorageProvider();
         var (seconds, result) = await RunOnEngineAsync(
+            provider,
             GenerateDatasetOrchestrator.Name,
             new GenerateDatasetInput(options.Rows, options.Features, Informative: Math.Min(10, options.Features), options.ChunkRows, Seed: 1, folder));
         if (result.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
@@ -132,10 +160,35 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static async Task<double> RunOrchestrationAsync(StatsOptions options, string folder)
+    /// <summary>ChunkedStatistics end to end on the in-memory engine, then on an Azure Storage task hub on Azurite; the same local-disk data.</summary>
+    private static async Task<(double InMemory, double Azurite)> RunOrchestrationsAsync(StatsOptions options, string folder)
+    {
+        double inMemory;
+        using (var provider = new InMemoryStorageProvider())
+        {
+            inMemory = await RunStatisticsAsync(options, provider, folder);
+        }
+
+        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+        await using var hub = new AzureStorageProvider(new AzureStorageOptions
+        {
+            ConnectionString = azurite.ConnectionString,
+            TaskHubName = "stats" + Guid.NewGuid().ToString("N")[..12],
+        });
+        try
+        {
+            return (inMemory, await RunStatisticsAsync(options, hub, folder));
+        }
+        finally
+        {
+            await hub.Clients.DeleteAsync();
+        }
+    }
+
+    private static async Task<double> RunStatisticsAsync(StatsOptions options, IStorageProvider provider, string folder)
     {
         var (seconds, result) = await RunOnEngineAsync(
-            ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity));
+            provider, ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity));
         var output = result.ReadOutputAs<ChunkedStatisticsOutput>();
         if (result.RuntimeStatus != OrchestrationRuntimeStatus.Completed || output?.Statistics.Rows != options.Rows)
         {
@@ -145,9 +198,8 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static async Task<(double Seconds, Workflows.Durable.Storage.OrchestrationMetadata Result)> RunOnEngineAsync(string name, object input)
+    private static async Task<(double Seconds, OrchestrationMetadata Result)> RunOnEngineAsync(IStorageProvider provider, string name, object input)
     {
-        using var provider = new InMemoryStorageProvider();
         var worker = new DurableTaskWorker(provider, new DurableTaskRegistry().AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
         await worker.StartAsync(CancellationToken.None);
         try
@@ -167,26 +219,37 @@ internal static class StatsScenario
     }
 
     /// <summary>
-    /// Reads every chunk, all cores in parallel. <paramref name="sinkFor"/> gives, per chunk, what to do with each
-    /// column as it is decoded (null: nothing, the decode-only pass) and with the whole chunk afterwards.
+    /// Reads every chunk, one worker per core pulling the next chunk, as activities of several chunks each would.
+    /// <paramref name="sinkFor"/> gives, per worker, what to do with each column as it is decoded (null: nothing, the
+    /// decode-only pass), with each whole chunk afterwards, and with the worker's partial once the chunks run out.
     /// </summary>
     private static async Task<double> TimePassAsync(
-        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete)> sinkFor)
+        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete, Action Finish)> sinkFor)
     {
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(
-            dataset.Chunks,
-            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (chunk, token) =>
+        var next = -1;
+        var workers = new Task[Environment.ProcessorCount];
+        for (var w = 0; w < workers.Length; w++)
+        {
+            workers[w] = Task.Run(async () =>
             {
-                var (onColumn, complete) = sinkFor();
-                complete(await reader.ReadChunkAsync(dataset, chunk, null, onColumn, token));
+                var (onColumn, complete, finish) = sinkFor();
+                int index;
+                while ((index = Interlocked.Increment(ref next)) < dataset.Chunks.Count)
+                {
+                    complete(await reader.ReadChunkAsync(dataset, dataset.Chunks[index], null, onColumn, CancellationToken.None));
+                }
+
+                finish();
             });
+        }
+
+        await Task.WhenAll(workers);
         return clock.Elapsed.TotalSeconds;
     }
 
     private static Task<double> TimeDecodeAsync(DatasetReader reader, DatasetDescription dataset) =>
-        TimePassAsync(reader, dataset, static () => (null, static _ => { }));
+        TimePassAsync(reader, dataset, static () => (null, static _ => { }, static () => { }));
 
     private static async Task<double> TimeMomentsAsync(DatasetReader reader, DatasetDescription dataset, int? sketchCapacity, Action<MomentsPartial> result)
     {
@@ -196,9 +259,8 @@ internal static class StatsScenario
         var seconds = await TimePassAsync(reader, dataset, () =>
         {
             var partial = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
-            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>
             {
-                partial.CompleteChunk(chunk);
                 lock (gate)
                 {
                     total.Merge(partial);
@@ -209,16 +271,17 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static Task<double> TimeHistogramsAsync(DatasetReader reader, DatasetDescription dataset, IReadOnlyList<Moments> ranges)
+    private static Task<double> TimeHistogramsAsync(DatasetReader reader, DatasetDescription dataset, IReadOnlyList<Moments> ranges, int subdivisions)
     {
-        var total = HistogramPartial.Create(ranges, bins: 20);
+        var total = HistogramPartial.Create(ranges, Bins, subdivisions);
         var gate = new Lock();
-        return TimePassAsync(reader, dataset, () =>
+
+        // As ChunkStatistics.ComputeHistogramsAsync: the labels were counted in the first pass.
+        return TimePassAsync(reader, dataset with { LabelColumn = null }, () =>
         {
-            var partial = HistogramPartial.Create(ranges, bins: 20);
-            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), chunk =>
+            var partial = HistogramPartial.Create(ranges, Bins, subdivisions);
+            return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>
             {
-                partial.CompleteChunk(chunk);
                 lock (gate)
                 {
                     total.Merge(partial);

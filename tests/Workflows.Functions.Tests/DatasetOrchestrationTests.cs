@@ -139,11 +139,48 @@ public sealed class DatasetOrchestrationTests : IDisposable
         Assert.Equal(13.0, output.Statistics.Columns[0].Mean, 12);
         Assert.Equal(52.0, output.Statistics.Columns[0].PopulationVariance, 9);
         Assert.Equal(1e9 + 2, output.Statistics.Columns[1].Mean, 6);
-        Assert.Equal(13.0, output.Statistics.Columns[0].Quantiles![0].Value);
+        var x = output.Statistics.Columns[0];
+        Assert.InRange(x.Quantiles![0].Value, 13.0 - x.QuantileMaxValueError!.Value, 13.0 + x.QuantileMaxValueError.Value);
+        Assert.Equal(1, x.QuantileMaxRankError);
         Assert.Equal([5L, 5, 5, 5, 5], output.Statistics.Columns[0].Histogram!.Counts);
         Assert.Equal(new Dictionary<string, long> { ["0"] = 8, ["1"] = 9, ["2"] = 8 }, output.Statistics.LabelDistribution);
         Assert.Equal(path + ".statistics.json", output.ArtifactPath);
         Assert.True(File.Exists(output.ArtifactPath));
+    }
+
+    [Theory]
+    [InlineData(QuantileMethod.Histogram, 0)]
+    [InlineData(QuantileMethod.Sketch, 0)]
+    [InlineData(QuantileMethod.Histogram, 4)]
+    [InlineData(QuantileMethod.Sketch, 4)]
+    public async Task ChunkedStatistics_EitherQuantileMethod_QuantilesWithinReportedBoundAndHistogramOnlyWhenAsked(QuantileMethod method, int bins)
+    {
+        var path = Path.Combine(_folder, "ramp.csv");
+        await File.WriteAllTextAsync(path, "x\n" + string.Join('\n', Enumerable.Range(1, 400).Select(i => (i * 0.5).ToString(CultureInfo.InvariantCulture))) + "\n");
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(path, HistogramBins: bins, Quantiles: [0.25, 0.5], CsvChunkRows: 50, SketchCapacity: 16, QuantileMethod: method));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var x = result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Columns[0];
+        var rankError = x.QuantileMaxRankError!.Value;
+        Assert.Equal([0.25, 0.5], x.Quantiles!.Select(q => q.Q));
+        Assert.InRange(x.Quantiles![0].Value, (100 - rankError) * 0.5, (100 + rankError) * 0.5);
+        Assert.InRange(x.Quantiles[1].Value, (200 - rankError) * 0.5, (200 + rankError) * 0.5);
+        Assert.Equal(method == QuantileMethod.Histogram, x.QuantileMaxValueError is not null);
+        Assert.Equal(bins == 0 ? null : new long[] { 100, 100, 100, 100 }, x.Histogram?.Counts);
+    }
+
+    [Theory]
+    [InlineData("\"sketch\"", QuantileMethod.Sketch)]
+    [InlineData("\"Histogram\"", QuantileMethod.Histogram)]
+    [InlineData("null", null)]
+    public void ChunkedStatisticsInput_QuantileMethodAsJsonText_ReadsIgnoringCase(string json, QuantileMethod? expected)
+    {
+        var input = System.Text.Json.JsonSerializer.Deserialize<ChunkedStatisticsInput>(
+            "{\"dataset\":\"d\"" + (expected is null ? string.Empty : ",\"quantileMethod\":" + json) + "}", System.Text.Json.JsonSerializerOptions.Web)!;
+
+        Assert.Equal(expected ?? QuantileMethod.Histogram, input.QuantileMethod);
+        Assert.Equal(4096, input.QuantileBins);
     }
 
     [Fact]

@@ -27,6 +27,39 @@ public sealed class KernelTests
     }
 
     [Theory]
+    [InlineData(7, -3.0, 2.0)]
+    [InlineData(2048, -3.0, 2.0)]
+    [InlineData(10_001, 0.0, 1.0)]
+    [InlineData(10_001, 1e4, 1e-2)]
+    [InlineData(4_099, 5e3, 1e3)]
+    public void SimdComputeMoments_FloatsWithoutNaN_MatchesScalarReference(int length, double mean, double std)
+    {
+        var values = TestData.ToFloat(TestData.Normal(seed: length, count: length, mean: mean, std: std));
+        values[length / 2] = (float)(mean + (50 * std));
+
+        AssertSame(ScalarStatisticsKernel.Instance.ComputeMoments(values), SimdStatisticsKernel.Instance.ComputeMoments(values));
+    }
+
+    [Theory]
+    [InlineData(13)]
+    [InlineData(5_120)]
+    public void SimdAddToHistogram_FloatsWithoutNaN_MatchesScalarReferenceExactly(int bins)
+    {
+        var floats = TestData.ToFloat(TestData.Normal(seed: bins, count: 10_001, mean: 0, std: 1));
+        var doubles = Array.ConvertAll(floats, v => (double)v);
+        var expected = new long[bins];
+        var actual = new long[bins];
+        var actualDouble = new long[bins];
+
+        ScalarStatisticsKernel.Instance.AddToHistogram(floats, -2.5, 2.5, expected);
+        SimdStatisticsKernel.Instance.AddToHistogram(floats, -2.5, 2.5, actual);
+        SimdStatisticsKernel.Instance.AddToHistogram(doubles, -2.5, 2.5, actualDouble);
+
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected, actualDouble);
+    }
+
+    [Theory]
     [MemberData(nameof(Lengths))]
     public void SimdAddToHistogram_MatchesScalarReferenceExactly(int length)
     {

@@ -78,7 +78,7 @@ public sealed class QuantileSketchTests
         return true;
     }
 
-    private static int LowerBound(double[] sorted, double v)
+    internal static int LowerBound(double[] sorted, double v)
     {
         var index = Array.BinarySearch(sorted, v);
         if (index < 0)
@@ -94,7 +94,7 @@ public sealed class QuantileSketchTests
         return index;
     }
 
-    private static int UpperBound(double[] sorted, double v)
+    internal static int UpperBound(double[] sorted, double v)
     {
         var index = LowerBound(sorted, v);
         while (index < sorted.Length && sorted[index] == v)

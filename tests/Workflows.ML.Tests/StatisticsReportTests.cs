@@ -28,7 +28,7 @@ public sealed class StatisticsReportTests
         var histograms = HistogramPartial.Create(first.Moments, bins: 10);
         foreach (var group in groups.Reverse())
         {
-            histograms.Merge(await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, group, columns, first.Moments, 10, SimdStatisticsKernel.Instance, CancellationToken.None));
+            histograms.Merge(await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, group, columns, first.Moments, 10, 1, SimdStatisticsKernel.Instance, CancellationToken.None));
         }
 
         var report = StatisticsReport.Build(temp.Path, first, histograms, [0.5]);

@@ -9,9 +9,11 @@ namespace Workflows.Functions.Statistics;
 /// <param name="SketchCapacity">First pass: quantile sketch capacity, or <see langword="null"/> for no sketch.</param>
 /// <param name="Ranges">Second pass: the merged first-pass moments (their min and max bound the histograms).</param>
 /// <param name="Bins">Second pass: histogram bins.</param>
+/// <param name="Subdivisions">Second pass: fine bins counted per histogram bin, for the quantiles (a power of two).</param>
 public sealed record ChunkGroupInput(
     DatasetDescription Dataset,
     IReadOnlyList<DatasetColumn> Columns,
     int? SketchCapacity = null,
     IReadOnlyList<Moments>? Ranges = null,
-    int Bins = 0);
+    int Bins = 0,
+    int Subdivisions = 1);

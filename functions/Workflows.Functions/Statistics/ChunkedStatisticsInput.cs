@@ -1,3 +1,5 @@
+using Workflows.ML.Statistics;
+
 namespace Workflows.Functions.Statistics;
 
 /// <summary>Input of <see cref="ChunkedStatisticsOrchestrator"/>.</summary>
@@ -5,10 +7,16 @@ namespace Workflows.Functions.Statistics;
 /// <param name="LabelColumn">Label column, whose distribution is reported; <see langword="null"/> for none.</param>
 /// <param name="Columns">Feature columns to describe; <see langword="null"/> or empty for all numeric columns.</param>
 /// <param name="HistogramBins">Bins of the fixed-width histograms (second pass); 0 skips the second pass.</param>
-/// <param name="Quantiles">Quantiles wanted (0..1); <see langword="null"/> for the defaults, empty for none (no sketch).</param>
+/// <param name="Quantiles">Quantiles wanted (0..1); <see langword="null"/> for the defaults, empty for none.</param>
 /// <param name="ChunksPerActivity">Chunks one activity reads; fewer, larger activities cost less orchestration.</param>
 /// <param name="CsvChunkRows">Rows per chunk for CSV datasets.</param>
 /// <param name="SketchCapacity">Items per level of the quantile sketch (the rank error bound scales as 1/capacity).</param>
+/// <param name="QuantileMethod">
+/// <see cref="QuantileMethod.Histogram"/> (default): from fine histogram bins counted in the second pass, nearly free;
+/// <see cref="QuantileMethod.Sketch"/>: from the first pass's compactor sketch, a rank bound for any data (outliers,
+/// heavy tails) at about ten times the cost of decoding.
+/// </param>
+/// <param name="QuantileBins">Histogram method: at least this many fine bins per column over [min, max] (value error about range / bins).</param>
 public sealed record ChunkedStatisticsInput(
     string Dataset,
     string? LabelColumn = null,
@@ -17,8 +25,13 @@ public sealed record ChunkedStatisticsInput(
     IReadOnlyList<double>? Quantiles = null,
     int ChunksPerActivity = 1,
     int CsvChunkRows = 10_000,
-    int SketchCapacity = 1024)
+    int SketchCapacity = 1024,
+    QuantileMethod QuantileMethod = QuantileMethod.Histogram,
+    int QuantileBins = 4096)
 {
+    /// <summary>Most fine histogram bins for quantiles.</summary>
+    public const int MaxQuantileBins = 65_536;
+
     /// <summary>Quantiles reported when none are named.</summary>
     public static IReadOnlyList<double> DefaultQuantiles { get; } = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
@@ -47,6 +60,11 @@ public sealed record ChunkedStatisticsInput(
             {
                 throw new ArgumentException($"quantile {q} is not between 0 and 1.");
             }
+        }
+
+        if (QuantileBins is < 1 or > MaxQuantileBins || !Enum.IsDefined(QuantileMethod))
+        {
+            throw new ArgumentException($"need a quantileMethod of histogram or sketch and 1 <= quantileBins <= {MaxQuantileBins}; got {QuantileMethod}, {QuantileBins}.");
         }
 
         if (SketchCapacity < 8 || SketchCapacity % 2 != 0)

@@ -6,8 +6,10 @@ namespace Workflows.Functions.Statistics;
 
 /// <summary>
 /// Statistics of a dataset too big for one machine's memory: describe it once, fan out one activity per group of
-/// chunks for the first pass (moments, quantile sketches, labels), merge the partials with Chan's formula, fan out
-/// again for the histograms over the global ranges, merge, and write the stats artifact next to the dataset.
+/// chunks for the first pass (moments, labels, and quantile sketches with <see cref="QuantileMethod.Sketch"/>), merge
+/// the partials with Chan's formula, fan out again for the histograms over the global ranges (fine ones, from which
+/// the quantiles are read, with <see cref="QuantileMethod.Histogram"/>), merge, and write the stats artifact next to
+/// the dataset.
 /// Every finished group is in history, so after a crash only unfinished groups run again.
 /// </summary>
 [DurableTask(Name)]
@@ -26,7 +28,9 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         var dataset = described.Dataset;
         var groups = Group(dataset, input.ChunksPerActivity);
         var quantiles = input.QuantilesOrDefault;
-        int? sketchCapacity = quantiles.Count > 0 ? input.SketchCapacity : null;
+        var sketchQuantiles = quantiles.Count > 0 && input.QuantileMethod == QuantileMethod.Sketch;
+        var histogramQuantiles = quantiles.Count > 0 && !sketchQuantiles;
+        int? sketchCapacity = sketchQuantiles ? input.SketchCapacity : null;
 
         var firstPass = new List<Task<MomentsPartial>>(groups.Count);
         foreach (var group in groups)
@@ -44,13 +48,15 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         // An all-NaN column has no mean or range: fail here, with its name, before the second pass.
         StatisticsReport.EnsureEveryColumnHasValues(merged);
         HistogramPartial? histograms = null;
-        if (input.HistogramBins > 0)
+        if (input.HistogramBins > 0 || histogramQuantiles)
         {
+            var bins = Math.Max(input.HistogramBins, 1);
+            var subdivisions = histogramQuantiles ? HistogramQuantiles.SubdivisionsFor(bins, input.QuantileBins) : 1;
             var secondPass = new List<Task<HistogramPartial>>(groups.Count);
             foreach (var group in groups)
             {
                 secondPass.Add(context.CallActivityAsync<HistogramPartial>(
-                    ComputeChunkHistogramsActivity.Name, new ChunkGroupInput(group, described.Columns, Ranges: merged.Moments, Bins: input.HistogramBins)));
+                    ComputeChunkHistogramsActivity.Name, new ChunkGroupInput(group, described.Columns, Ranges: merged.Moments, Bins: bins, Subdivisions: subdivisions)));
             }
 
             var histogramPartials = await new FanInProgress(context, "histograms", dataset.Chunks.Count).WhenAllAsync(secondPass, static _ => 0, static p => p.Chunks);
@@ -61,7 +67,7 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
             }
         }
 
-        var report = StatisticsReport.Build(input.Dataset, merged, histograms, quantiles);
+        var report = StatisticsReport.Build(input.Dataset, merged, histograms, quantiles, reportHistograms: input.HistogramBins > 0);
         var artifact = await context.CallActivityAsync<string>(WriteStatisticsArtifactActivity.Name, report);
         context.SetCustomStatus(new { phase = "done", chunksDone = dataset.Chunks.Count, chunksTotal = dataset.Chunks.Count, rows = merged.Rows });
         return new ChunkedStatisticsOutput(report, artifact);

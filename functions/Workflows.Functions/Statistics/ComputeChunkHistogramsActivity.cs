@@ -5,7 +5,7 @@ using Workflows.ML.Statistics;
 
 namespace Workflows.Functions.Statistics;
 
-/// <summary>Second pass over a group of chunks: histogram counts over the global ranges of the first pass.</summary>
+/// <summary>Second pass over a group of chunks: histogram counts (fine ones when quantiles are read from them) over the global ranges of the first pass.</summary>
 [DurableTask(Name)]
 public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, IStatisticsKernel kernel) : TaskActivity<ChunkGroupInput, HistogramPartial>
 {
@@ -18,6 +18,6 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
         ArgumentNullException.ThrowIfNull(input);
         var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
         return ChunkStatistics.ComputeHistogramsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, kernel, context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, context.CancellationToken);
     }
 }

@@ -36,7 +36,10 @@ public static class ChunkStatistics
         return partial;
     }
 
-    /// <summary>Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found.</summary>
+    /// <summary>
+    /// Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found, each of the
+    /// <paramref name="bins"/> bins counted as <paramref name="subdivisions"/> fine bins (see <see cref="HistogramPartial"/>).
+    /// </summary>
     public static async Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
@@ -44,15 +47,20 @@ public static class ChunkStatistics
         IReadOnlyList<DatasetColumn> columns,
         IReadOnlyList<Moments> firstPass,
         int bins,
+        int subdivisions,
         IStatisticsKernel kernel,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
-        var partial = HistogramPartial.Create(firstPass, bins);
+        ArgumentNullException.ThrowIfNull(dataset);
+        var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
+
+        // The labels were counted in the first pass: do not decode them again.
+        var features = dataset with { LabelColumn = null };
         foreach (var chunk in chunks)
         {
-            var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
         }
 

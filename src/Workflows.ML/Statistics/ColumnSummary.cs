@@ -14,6 +14,10 @@ namespace Workflows.ML.Statistics;
 /// <param name="Histogram">Fixed-bin histogram over [Min, Max], or <see langword="null"/> when not computed.</param>
 /// <param name="Quantiles">Approximate quantiles, or <see langword="null"/> when none were asked for.</param>
 /// <param name="QuantileMaxRankError">Guaranteed bound on the rank error of <paramref name="Quantiles"/>, in rows.</param>
+/// <param name="QuantileMaxValueError">
+/// Quantiles read from the fine histogram (<see cref="QuantileMethod.Histogram"/>): the width of one fine bin, about
+/// the most an estimate is off in value; <see langword="null"/> for the sketch.
+/// </param>
 public sealed record ColumnSummary(
     string Name,
     long Count,
@@ -27,4 +31,5 @@ public sealed record ColumnSummary(
     double Max,
     HistogramSummary? Histogram,
     IReadOnlyList<QuantileValue>? Quantiles,
-    long? QuantileMaxRankError);
+    long? QuantileMaxRankError,
+    double? QuantileMaxValueError = null);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
 
@@ -5,7 +6,9 @@ namespace Workflows.ML.Statistics;
 
 /// <summary>
 /// Second-pass statistics of some chunks: fixed-bin histogram counts per column over the global [min, max] that
-/// the first pass found. Counts add, so partials merge exactly in any order.
+/// the first pass found. Counts add, so partials merge exactly in any order. With <see cref="Subdivisions"/> above 1
+/// each reported bin is counted as that many fine bins, from which <see cref="HistogramQuantiles"/> reads quantiles;
+/// <see cref="ReportedCounts"/> folds them back into the reported bins.
 /// </summary>
 public sealed class HistogramPartial : IChunkAccumulator
 {
@@ -15,17 +18,32 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// <summary>Upper end of each column's range.</summary>
     public required double[] Max { get; init; }
 
-    /// <summary>Bin counts per column.</summary>
+    /// <summary>Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins.</summary>
     public required long[][] Counts { get; init; }
+
+    /// <summary>Fine bins per reported bin (a power of two; 1 when no quantiles are read from the histogram).</summary>
+    public int Subdivisions { get; init; } = 1;
+
+    /// <summary>Reported bins per column.</summary>
+    [JsonIgnore]
+    public int Bins => Counts.Length == 0 ? 0 : Counts[0].Length / Subdivisions;
 
     /// <summary>Chunks seen.</summary>
     public int Chunks { get; set; }
 
-    /// <summary>An empty partial with <paramref name="bins"/> bins over each column's range of <paramref name="first"/>.</summary>
-    public static HistogramPartial Create(IReadOnlyList<Moments> first, int bins)
+    /// <summary>
+    /// An empty partial with <paramref name="bins"/> bins, each counted as <paramref name="subdivisions"/> fine bins
+    /// (a power of two), over each column's range of <paramref name="first"/>.
+    /// </summary>
+    public static HistogramPartial Create(IReadOnlyList<Moments> first, int bins, int subdivisions = 1)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
+        if (subdivisions < 1 || !int.IsPow2(subdivisions))
+        {
+            throw new ArgumentOutOfRangeException(nameof(subdivisions), subdivisions, "subdivisions must be a power of two.");
+        }
+
         var min = new double[first.Count];
         var max = new double[first.Count];
         var counts = new long[first.Count][];
@@ -33,10 +51,10 @@ public sealed class HistogramPartial : IChunkAccumulator
         {
             min[i] = first[i].Min;
             max[i] = first[i].Max;
-            counts[i] = new long[bins];
+            counts[i] = new long[checked(bins * subdivisions)];
         }
 
-        return new HistogramPartial { Min = min, Max = max, Counts = counts };
+        return new HistogramPartial { Min = min, Max = max, Counts = counts, Subdivisions = subdivisions };
     }
 
     /// <inheritdoc/>
@@ -72,9 +90,9 @@ public sealed class HistogramPartial : IChunkAccumulator
     public void Merge(HistogramPartial other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        if (other.Counts.Length != Counts.Length)
+        if (other.Counts.Length != Counts.Length || other.Subdivisions != Subdivisions)
         {
-            throw new ArgumentException("histogram partials of different columns cannot merge.", nameof(other));
+            throw new ArgumentException("histogram partials of different columns or subdivisions cannot merge.", nameof(other));
         }
 
         for (var i = 0; i < Counts.Length; i++)
@@ -91,5 +109,21 @@ public sealed class HistogramPartial : IChunkAccumulator
         }
 
         Chunks += other.Chunks;
+    }
+
+    /// <summary>
+    /// Column <paramref name="column"/>'s counts in the reported bins: the fine bins summed in runs of
+    /// <see cref="Subdivisions"/>, exactly what counting with <see cref="Bins"/> bins gives.
+    /// </summary>
+    public long[] ReportedCounts(int column)
+    {
+        var fine = Counts[column];
+        var reported = new long[Bins];
+        for (var b = 0; b < fine.Length; b++)
+        {
+            reported[b / Subdivisions] += fine[b];
+        }
+
+        return reported;
     }
 }

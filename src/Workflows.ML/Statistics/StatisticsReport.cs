@@ -37,38 +37,58 @@ public sealed record StatisticsReport(
     private static readonly JsonSerializerOptions ArtifactJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>
-    /// Builds the report from the merged first pass and (optionally) the merged histograms. Throws
-    /// <see cref="InvalidOperationException"/> naming the column when a column has no values at all: its mean and
-    /// range do not exist, and training could not standardize it.
+    /// Builds the report from the merged first pass and (optionally) the merged histograms. Quantiles come from the
+    /// first pass's sketches when it has them, otherwise from the histograms (see <see cref="HistogramQuantiles"/>);
+    /// <paramref name="reportHistograms"/> false leaves the histograms out of the report (they were counted for the
+    /// quantiles only). Throws <see cref="InvalidOperationException"/> naming the column when a column has no values
+    /// at all: its mean and range do not exist, and training could not standardize it.
     /// </summary>
-    public static StatisticsReport Build(string dataset, MomentsPartial first, HistogramPartial? histograms, IReadOnlyList<double> quantiles)
+    public static StatisticsReport Build(
+        string dataset, MomentsPartial first, HistogramPartial? histograms, IReadOnlyList<double> quantiles, bool reportHistograms = true)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(quantiles);
         EnsureEveryColumnHasValues(first);
         var columns = new ColumnSummary[first.Columns.Count];
-        var estimates = new double[quantiles.Count];
+        var qs = quantiles.ToArray();
+        var estimates = new double[qs.Length];
         for (var i = 0; i < columns.Length; i++)
         {
             var m = first.Moments[i];
             List<QuantileValue>? values = null;
             long? rankError = null;
-            if (first.Sketches is { } sketches && quantiles.Count > 0)
+            double? valueError = null;
+            if (qs.Length > 0 && first.Sketches is { } sketches)
             {
-                sketches[i].Quantiles(quantiles.ToArray(), estimates);
-                values = new List<QuantileValue>(quantiles.Count);
-                for (var q = 0; q < quantiles.Count; q++)
-                {
-                    values.Add(new QuantileValue(quantiles[q], estimates[q]));
-                }
-
+                sketches[i].Quantiles(qs, estimates);
                 rankError = sketches[i].MaxRankError;
             }
+            else if (qs.Length > 0 && histograms is not null)
+            {
+                long worst = 0;
+                for (var q = 0; q < qs.Length; q++)
+                {
+                    (estimates[q], var error) = HistogramQuantiles.Estimate(histograms.Counts[i], histograms.Min[i], histograms.Max[i], qs[q]);
+                    worst = Math.Max(worst, error);
+                }
 
-            var histogram = histograms is null ? null : new HistogramSummary(histograms.Min[i], histograms.Max[i], histograms.Counts[i]);
+                rankError = worst;
+                valueError = (histograms.Max[i] - histograms.Min[i]) / histograms.Counts[i].Length;
+            }
+
+            if (rankError is not null)
+            {
+                values = new List<QuantileValue>(qs.Length);
+                for (var q = 0; q < qs.Length; q++)
+                {
+                    values.Add(new QuantileValue(qs[q], estimates[q]));
+                }
+            }
+
+            var histogram = histograms is null || !reportHistograms ? null : new HistogramSummary(histograms.Min[i], histograms.Max[i], histograms.ReportedCounts(i));
             columns[i] = new ColumnSummary(
                 first.Columns[i], m.Count, m.Missing, m.Mean, m.PopulationVariance, m.Count > 1 ? m.SampleVariance : null,
-                m.PopulationStd, m.Count > 1 ? m.SampleStd : null, m.Min, m.Max, histogram, values, rankError);
+                m.PopulationStd, m.Count > 1 ? m.SampleStd : null, m.Min, m.Max, histogram, values, rankError, valueError);
         }
 
         return new StatisticsReport(dataset, first.Rows, first.Chunks, columns, new SortedDictionary<string, long>(first.Labels, StringComparer.Ordinal));

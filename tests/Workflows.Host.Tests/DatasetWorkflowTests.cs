@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Functions;
+using Workflows.ML.Statistics;
+using Xunit;
+
+namespace Workflows.Host.Tests;
+
+/// <summary>The README's datasets walkthrough over real HTTP: a host on Azurite generates a dataset, then computes its statistics.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("workflows-host-data-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task GenerateDatasetThenChunkedStatistics_OverHttp_CompletesWithStatisticsOfEveryRowAndWritesArtifact()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, configureServices: static services => services.AddWorkflowServices());
+        var destination = Path.Combine(_folder, "demo");
+
+        var generated = await RunAsync(host, "GenerateDataset", new { rows = 3_000, features = 5, informative = 2, chunkRows = 500, seed = 7, destination });
+        var statistics = await RunAsync(host, "ChunkedStatistics", new
+        {
+            dataset = destination, labelColumn = "label", histogramBins = 10, quantiles = new[] { 0.1, 0.5, 0.9 }, chunksPerActivity = 2,
+        });
+
+        Assert.Equal(3_000, generated.GetProperty("rows").GetInt64());
+        var report = statistics.GetProperty("statistics");
+        Assert.Equal(3_000, report.GetProperty("rows").GetInt64());
+        Assert.Equal(6, report.GetProperty("chunks").GetInt32());
+        Assert.Equal(3_000, report.GetProperty("labelDistribution").EnumerateObject().Sum(static p => p.Value.GetInt64()));
+        var columns = report.GetProperty("columns").EnumerateArray().ToArray();
+        Assert.Equal(5, columns.Length);
+        foreach (var column in columns)
+        {
+            Assert.Equal(3_000, column.GetProperty("count").GetInt64());
+            Assert.Equal(3_000, column.GetProperty("histogram").GetProperty("counts").EnumerateArray().Sum(static c => c.GetInt64()));
+            var quantiles = column.GetProperty("quantiles").EnumerateArray().Select(static q => q.GetProperty("value").GetDouble()).ToArray();
+            Assert.Equal(3, quantiles.Length);
+            Assert.True(column.GetProperty("min").GetDouble() <= quantiles[0] && quantiles[0] <= quantiles[1] && quantiles[1] <= quantiles[2] && quantiles[2] <= column.GetProperty("max").GetDouble());
+            Assert.True(column.GetProperty("quantileMaxValueError").GetDouble() > 0);
+        }
+
+        var artifact = statistics.GetProperty("artifactPath").GetString()!;
+        Assert.Equal(Path.Combine(destination, StatisticsReport.ArtifactFileName), artifact);
+        Assert.Equal(3_000, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact)).Rows);
+    }
+
+    /// <summary>Starts <paramref name="name"/> through the generic starter, polls its statusQueryGetUri and returns its output.</summary>
+    private static async Task<JsonElement> RunAsync(TestHost host, string name, object input)
+    {
+        using var response = await host.PostAsync($"api/orchestrators/{name}", JsonSerializer.Serialize(input));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var statusUri = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusQueryGetUri").GetString()!;
+        var status = await host.WaitForCompletionAsync(statusUri);
+        Assert.True(TestHost.IsStatus(status, "Completed"), $"{name} ended {status}");
+        return status.GetProperty("output");
+    }
+}
