@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Workflows.Durable;
 using Workflows.Durable.AzureStorage;
 using Workflows.Durable.Client;
+using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
 using Workflows.Functions;
@@ -22,6 +23,8 @@ namespace Workflows.Bench;
 internal sealed class TrainDurableRun : IAsyncDisposable
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(30);
+
+    private static readonly TimeSpan CompletionPollInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly AzuriteProcess _azurite;
     private readonly AzureStorageProvider _provider;
@@ -76,7 +79,7 @@ internal sealed class TrainDurableRun : IAsyncDisposable
     }
 
     /// <summary>EpochTraining to a registered model; fails unless it completed, trained every epoch and registered the model.</summary>
-    public async Task<(EpochTrainingOutput Output, RegisteredModel Model, double Seconds)> RunTrainingAsync(EpochTrainingInput input)
+    public async Task<(EpochTrainingOutput Output, RegisteredModel Model, double Seconds, string InstanceId)> RunTrainingAsync(EpochTrainingInput input)
     {
         var (seconds, result) = await RunAsync(EpochTrainingOrchestrator.Name, input);
         var output = result.ReadOutputAs<EpochTrainingOutput>();
@@ -97,7 +100,37 @@ internal sealed class TrainDurableRun : IAsyncDisposable
             throw new BenchFailedException($"model '{output.ModelName}' version {output.Version} has an empty artifact.");
         }
 
-        return (output, model, seconds);
+        return (output, model, seconds, result.InstanceId);
+    }
+
+    /// <summary>
+    /// Where the wall time of an instance went, from its history: per activity name the sum of scheduled-to-completed
+    /// spans (commit, queue, dequeue, run, reply), and what is left of the wall time between ExecutionStarted and
+    /// ExecutionCompleted (the start's pickup, replays, commits and the orchestrator's dequeues).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Name, int Count, double Seconds)>> BreakdownAsync(string instanceId)
+    {
+        var history = await Client.GetOrchestrationHistoryAsync(instanceId);
+        var scheduled = new Dictionary<int, TaskScheduled>();
+        var spans = new Dictionary<string, (int Count, double Seconds)>(StringComparer.Ordinal);
+        foreach (var item in history)
+        {
+            if (item is TaskScheduled task)
+            {
+                scheduled[task.EventId] = task;
+            }
+            else if (item is TaskCompleted completed && scheduled.TryGetValue(completed.TaskScheduledId, out var start))
+            {
+                var (count, seconds) = spans.GetValueOrDefault(start.Name);
+                spans[start.Name] = (count + 1, seconds + (completed.Timestamp - start.Timestamp).TotalSeconds);
+            }
+        }
+
+        var started = history.OfType<ExecutionStarted>().First().Timestamp;
+        var total = (history.OfType<ExecutionCompleted>().Last().Timestamp - started).TotalSeconds;
+        var rows = spans.Select(s => (s.Key, s.Value.Count, s.Value.Seconds)).ToList();
+        rows.Add(("(between activities)", 0, total - rows.Sum(r => r.Seconds)));
+        return rows;
     }
 
     public async ValueTask DisposeAsync()
@@ -125,8 +158,17 @@ internal sealed class TrainDurableRun : IAsyncDisposable
         var id = await Client.ScheduleNewOrchestrationInstanceAsync(name, input, cancellationToken: timeout.Token);
         try
         {
-            var result = await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
-            return (clock.Elapsed.TotalSeconds, result);
+            // The client's own wait backs off to 1 s between polls, which would add up to a second to a run of a few
+            // seconds: poll at a fixed short interval instead (a table read each), so the clock stops when the run does.
+            while (await Client.GetInstanceAsync(id, getInputsAndOutputs: false, timeout.Token) is not { IsCompleted: true })
+            {
+                await Task.Delay(CompletionPollInterval, timeout.Token);
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            var result = await Client.GetInstanceAsync(id, getInputsAndOutputs: true, timeout.Token)
+                ?? throw new BenchFailedException($"{name} instance {id} disappeared.");
+            return (seconds, result);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {

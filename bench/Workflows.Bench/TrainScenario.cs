@@ -92,15 +92,21 @@ internal static class TrainScenario
         Console.WriteLine($"ChunkedStatistics on Azurite (before the timed runs): {statsSeconds:F2} s, artifact {statsArtifact}");
         var standardization = TrainData.StandardizationFrom(await File.ReadAllBytesAsync(statsArtifact), generator.ColumnNames);
 
-        var (train, decodeSeconds) = await TrainData.DecodeAsync(trainFolder, options.Rows);
+        var (train, decodeBefore) = await TrainData.DecodeAsync(trainFolder, options.Rows);
         var (holdout, _) = await TrainData.DecodeAsync(holdoutFolder, options.HoldoutRows);
-        Console.WriteLine($"one Parquet decode of the training set (one thread, as the K = 1 epoch activity): {decodeSeconds:F2} s");
+        Console.WriteLine($"one Parquet decode of the training set (one thread, as the K = 1 epoch activity): {decodeBefore:F2} s");
 
         var ours = RunOurs(options, trainingOptions, standardization, train, holdout);
 
         var transactionsBefore = durable.Counter.Total;
-        var (output, model, durableSeconds) = await durable.RunTrainingAsync(durableInput with { StatsArtifact = statsArtifact });
+        var (output, model, durableSeconds, instanceId) = await durable.RunTrainingAsync(durableInput with { StatsArtifact = statsArtifact });
         var transactions = durable.Counter.Total - transactionsBefore;
+        var breakdown = await durable.BreakdownAsync(instanceId);
+        foreach (var (name, count, seconds) in breakdown)
+        {
+            Console.WriteLine($"  {name,-22} x{count,-3} {seconds,7:F3} s");
+        }
+
         var durableMetrics = output.LearningCurve[^1].Holdout;
         Console.WriteLine(
             $"EpochTraining on Azurite: {durableSeconds:F2} s, {transactions:N0} storage transactions, chunk cache {durable.Cache.Hits:N0} hits / {durable.Cache.Misses:N0} misses "
@@ -112,11 +118,21 @@ internal static class TrainScenario
 
         await durable.StopAsync();
 
+        // The neighbours' load comes and goes: decode again right after the durable run and take the mean of the two.
+        var (_, decodeAfter) = await TrainData.DecodeAsync(trainFolder, options.Rows);
+        var decodeSeconds = (decodeBefore + decodeAfter) / 2;
+        Console.WriteLine($"the same decode after the durable run: {decodeAfter:F2} s; one decode = mean {decodeSeconds:F2} s");
+
         var baseline = options.Baseline ? RunBaseline(options, standardization, train, holdout) : null;
         var trainedRows = (double)options.Rows * options.Epochs;
         var rowsPerSecond = trainedRows / ours.Seconds;
         var warmRowsPerSecond = options.Epochs > 1 ? options.Rows * (options.Epochs - 1) / ours.WarmSeconds : (double?)null;
         var durableRatio = durableSeconds / (ours.Seconds + decodeSeconds);
+
+        // Stricter: every epoch at the warm epochs' speed (the durable run comes after compute-only, so its JIT is warm).
+        var warmComputeSeconds = options.Epochs > 1 ? ours.WarmSeconds * options.Epochs / (options.Epochs - 1) : ours.Seconds;
+        var durableRatioWarm = durableSeconds / (warmComputeSeconds + decodeSeconds);
+        var historySeconds = breakdown.Sum(r => r.Seconds);
         var loadAtEnd = LoadAverage();
 
         Console.WriteLine();
@@ -145,6 +161,7 @@ internal static class TrainScenario
         Console.WriteLine($"compute rows/s {rowsPerSecond:N0} (warm {warmRowsPerSecond:N0}) vs target {TargetRowsPerSecond:N0} (3x the issue's sklearn reference {ReferenceSklearnRowsPerSecond:N0}, not measured here)");
         Console.WriteLine($"holdout accuracy {ours.Metrics.Accuracy:F4} vs target {TargetAccuracy:F2} (the issue's sklearn reference {ReferenceSklearnAccuracyLow:F2}-{ReferenceSklearnAccuracyHigh:F2}, not measured here)");
         Console.WriteLine($"durable / (compute-only + one decode) = {durableSeconds:F2} / ({ours.Seconds:F2} + {decodeSeconds:F2}) = {durableRatio:F3} (target <= {TargetDurableRatio})");
+        Console.WriteLine($"  stricter, all epochs at warm speed: {durableSeconds:F2} / ({warmComputeSeconds:F2} + {decodeSeconds:F2}) = {durableRatioWarm:F3}; schedule to ExecutionCompleted in the history: {historySeconds:F2} s");
         if (baseline is not null)
         {
             Console.WriteLine($"speed-up over the baseline: x{baseline.Value.Seconds / ours.Seconds:F1} wall, x{baseline.Value.CpuSeconds / ours.CpuSeconds:F1} per CPU second");
@@ -176,11 +193,15 @@ internal static class TrainScenario
             holdoutAuc = Math.Round(ours.Metrics.RocAuc, 4),
             learningCurve = ours.Curve.Select(m => Math.Round(m, 4)).ToArray(),
             decodeSeconds = Math.Round(decodeSeconds, 3),
+            decodeSecondsBeforeAndAfter = new[] { Math.Round(decodeBefore, 3), Math.Round(decodeAfter, 3) },
             statsArtifactFrom = "ChunkedStatistics on Azurite, before the timed runs",
             durableSeconds = Math.Round(durableSeconds, 3),
             durableRatio = Math.Round(durableRatio, 3),
+            durableRatioWarmCompute = Math.Round(durableRatioWarm, 3),
+            durableHistorySeconds = Math.Round(historySeconds, 3),
             durableHoldoutAccuracy = Math.Round(durableMetrics.Accuracy, 4),
             durableTransactions = transactions,
+            durableBreakdownSeconds = breakdown.ToDictionary(r => r.Name, r => Math.Round(r.Seconds, 3)),
             chunkCacheBytes = cacheBytes,
             chunkCacheHits = durable.Cache.Hits,
             chunkCacheMisses = durable.Cache.Misses,
