@@ -100,6 +100,12 @@ internal static class TrainScenario
         CollectGarbage();
         var ours = RunOurs(options, trainingOptions, standardization, train, holdout);
 
+        var majority = MajorityRate(holdout);
+        if (!(ours.Metrics.Accuracy > majority + 0.01))
+        {
+            throw new BenchFailedException($"holdout accuracy {ours.Metrics.Accuracy:F4} is no better than always predicting the majority class ({majority:F4}): the model is wrong.");
+        }
+
         CollectGarbage();
         var transactionsBefore = durable.Counter.Total;
         var (output, model, durableSeconds, instanceId) = await durable.RunTrainingAsync(durableInput with { StatsArtifact = statsArtifact });
@@ -270,6 +276,23 @@ internal static class TrainScenario
         // The first epoch also pays for JIT compilation; a long-running worker only ever runs warm epochs.
         var warmSeconds = options.Epochs > 1 ? (training.Elapsed - firstEpoch).TotalSeconds : double.NaN;
         return (training.Elapsed.TotalSeconds, cpu.TotalSeconds, warmSeconds, metrics!, curve);
+    }
+
+    private static double MajorityRate(TrainingChunk[] holdout)
+    {
+        long ones = 0;
+        long rows = 0;
+        foreach (var chunk in holdout)
+        {
+            foreach (var label in chunk.Labels.Span)
+            {
+                ones += label;
+            }
+
+            rows += chunk.RowCount;
+        }
+
+        return (double)Math.Max(ones, rows - ones) / rows;
     }
 
     /// <summary>
