@@ -19,7 +19,7 @@ internal static class Program
 
             if (string.Equals(parsed.Scenario, "train", StringComparison.OrdinalIgnoreCase))
             {
-                return TrainScenario.Run(TrainOptions.From(parsed));
+                return await TrainScenario.RunAsync(TrainOptions.From(parsed));
             }
 
             if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))

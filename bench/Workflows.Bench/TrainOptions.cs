@@ -2,7 +2,11 @@ using System.Globalization;
 
 namespace Workflows.Bench;
 
-/// <summary>Options of the <c>train</c> scenario; the defaults are issue 7's shape (1,000,000 × 100, 20 informative, 100 chunks, 3 epochs).</summary>
+/// <summary>
+/// Options of the <c>train</c> scenario; the defaults are issue 7's shape (1,000,000 × 100, 20 informative, 100 chunks,
+/// 3 epochs, K = 1). <see cref="CacheMegabytes"/> is the durable worker's decoded-chunk cache; -1 sizes it to hold the
+/// training set and the holdout.
+/// </summary>
 internal sealed record TrainOptions(
     int Rows,
     int Features,
@@ -13,13 +17,13 @@ internal sealed record TrainOptions(
     int BatchSize,
     float LearningRate,
     int Workers,
-    double Noise,
+    int CacheMegabytes,
     bool Baseline,
     ulong Seed)
 {
     public static TrainOptions From(BenchArgs args)
     {
-        args.AllowOnly("rows", "features", "informative", "chunks", "epochs", "holdout-rows", "batch-size", "learning-rate", "workers", "noise", "baseline", "seed");
+        args.AllowOnly("rows", "features", "informative", "chunks", "epochs", "holdout-rows", "batch-size", "learning-rate", "workers", "cache-mb", "baseline", "seed");
         var features = args.GetInt("features", 100, min: 1);
         var informative = args.GetInt("informative", Math.Min(20, features), min: 1);
         if (informative > features)
@@ -44,7 +48,7 @@ internal sealed record TrainOptions(
             args.GetInt("batch-size", 32, min: 1),
             ParseFloat(args, "learning-rate", 0.5f),
             args.GetInt("workers", 1, min: 1),
-            ParseFloat(args, "noise", 0.7f),
+            args.GetInt("cache-mb", -1, min: -1),
             args.GetString("baseline", "on").ToUpperInvariant() switch
             {
                 "ON" => true,
