@@ -410,7 +410,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         // 5. No activity of this instance runs here any more: the marker has done its job.
         if (plan.Local.Count == 0 && marker is { } done)
         {
-            await DeleteQuietlyAsync(_clients.ControlQueues[_clients.Names.PartitionOf(instanceId)], done.Id, done.Receipt, cancellationToken);
+            await DeleteQuietlyAsync(ControlQueueOf(instanceId), done.Id, done.Receipt, cancellationToken);
         }
 
         Unlock(instanceId, state, requeue: null);
@@ -809,12 +809,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not
                 // exist). A marker of an instance without history has nothing to recover.
-                buffer.Locked = false;
                 buffer.Parked = buffer.Pending.Count > 0;
-                if (!buffer.HasWork)
-                {
-                    _buffers.Remove(instanceId);
-                }
+                UnlockBuffer(instanceId, buffer);
 
                 messages = [];
             }
@@ -860,11 +856,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             lock (_gate)
             {
-                buffer.Locked = false;
-                if (!buffer.HasWork && !buffer.Parked)
-                {
-                    _buffers.Remove(instanceId);
-                }
+                UnlockBuffer(instanceId, buffer);
             }
 
             return null;
@@ -953,6 +945,16 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
+    /// <summary>Unlocks a buffer and drops it when nothing waits in it (caller holds the lock).</summary>
+    private void UnlockBuffer(string instanceId, InstanceBuffer buffer)
+    {
+        buffer.Locked = false;
+        if (!buffer.HasWork && !buffer.Parked)
+        {
+            _buffers.Remove(instanceId);
+        }
+    }
+
     private void Unlock(string instanceId, InstanceLock state, List<ReceivedMessage>? requeue)
     {
         var wake = false;
@@ -1035,12 +1037,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         Forget(instanceId);
         lock (_gate)
         {
-            buffer.Locked = false;
             buffer.Abandons = 0;
-            if (!buffer.HasWork)
-            {
-                _buffers.Remove(instanceId);
-            }
+            UnlockBuffer(instanceId, buffer);
         }
     }
 
@@ -1056,6 +1054,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     private bool Owns(string instanceId) => Owns(_clients.Names.PartitionOf(instanceId));
+
+    private QueueClient ControlQueueOf(string instanceId) => _clients.ControlQueues[_clients.Names.PartitionOf(instanceId)];
 
     private bool Owns(int partition) => _leases?.Owns(partition) ?? true;
 
@@ -1116,27 +1116,20 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 _buffers.Remove(instanceId);
             }
 
-            foreach (var (instanceId, inFlight) in _inFlight.Where(e => InPartition(e.Key)).ToList())
+            foreach (var inFlight in _inFlight.Where(e => InPartition(e.Key)).Select(e => e.Value))
             {
                 if (inFlight is { MarkerId: { } id, MarkerReceipt: { } receipt })
                 {
                     handBack.Add((_clients.ControlQueues[partition], id, receipt));
                 }
-
-                _inFlight.Remove(instanceId);
             }
 
             var keep = _activities.Where(a => a.MessageId is not null || !InPartition(a.Message.InstanceId)).ToList();
             _activities.Clear();
             keep.ForEach(_activities.Enqueue);
-            foreach (var instanceId in _sentinels.Keys.Where(InPartition).ToList())
+            foreach (var instanceId in _inFlight.Keys.Concat(_sentinels.Keys).Concat(_writtenStates.Keys).Where(InPartition).Distinct().ToList())
             {
-                _sentinels.Remove(instanceId);
-            }
-
-            foreach (var instanceId in _writtenStates.Keys.Where(InPartition).ToList())
-            {
-                _writtenStates.Remove(instanceId);
+                ForgetLocked(instanceId);
             }
         }
 
@@ -1230,7 +1223,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Sends the instance's recovery marker if it has none, or records newly spilled task ids in it.</summary>
     private async Task<MarkerRef> EnsureMarkerAsync(string instanceId, ActivityPlan plan, CancellationToken cancellationToken)
     {
-        var queue = _clients.ControlQueues[_clients.Names.PartitionOf(instanceId)];
+        var queue = ControlQueueOf(instanceId);
         var body = new QueueEnvelope(Guid.NewGuid().ToString("N"), instanceId, null, null, null, null, QueueEnvelope.RecoveryMarker, plan.Spilled.Order().ToArray()).ToJson();
         if (plan.Marker is { } existing)
         {
@@ -1490,7 +1483,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private async Task RenewMarkerAsync(string instanceId, MarkerRef marker, CancellationToken cancellationToken)
     {
-        var queue = _clients.ControlQueues[_clients.Names.PartitionOf(instanceId)];
+        var queue = ControlQueueOf(instanceId);
         string? receipt = null;
         try
         {
@@ -1519,10 +1512,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         lock (_gate)
         {
-            _inFlight.Remove(instanceId);
-            _sentinels.Remove(instanceId);
-            _writtenStates.Remove(instanceId);
+            ForgetLocked(instanceId);
         }
+    }
+
+    private void ForgetLocked(string instanceId)
+    {
+        _inFlight.Remove(instanceId);
+        _sentinels.Remove(instanceId);
+        _writtenStates.Remove(instanceId);
     }
 
     private bool AlreadyWritten(string instanceId, string executionId, InstanceStateUpdate update)
