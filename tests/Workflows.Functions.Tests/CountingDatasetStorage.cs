@@ -33,6 +33,9 @@ internal sealed class CountingDatasetStorage(Func<string, int, bool>? holdRead =
         return stream;
     }
 
+    public Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken) =>
+        LocalDatasetStorage.Instance.GetContentVersionAsync(path, cancellationToken);
+
     public Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         LocalDatasetStorage.Instance.WriteAsync(path, content, cancellationToken);
 

@@ -12,6 +12,7 @@ using Workflows.ML.Data;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
+using Workflows.ML.Training;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -204,14 +205,15 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var provider = new InMemoryStorageProvider();
         var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []);
 
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance));
+        // No chunk cache: the second pass reads every chunk too, so a repeated read would show.
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0)));
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(ChunkedStatisticsOrchestrator.Name, input);
         await first.WaitAsync(id, m => m.SerializedCustomStatus?.Contains("\"chunksDone\":3,", StringComparison.Ordinal) == true);
 
         // Stop as a crashing host would: the three held chunk reads are cancelled and their work items given back.
         await first.Worker.StopAsync(new CancellationToken(canceled: true));
         await first.Worker.DisposeAsync();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance));
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0)));
         var result = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
@@ -223,6 +225,52 @@ public sealed class DatasetOrchestrationTests : IDisposable
         }
 
         Assert.All(files.Take(3), file => Assert.Equal(1, secondWorkerStorage.Opened(file)));
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_WithChunkCache_DecodesEachChunkOnceAndReportsTheSame()
+    {
+        var files = await WriteGeneratedAsync(chunks: 5);
+        var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: [0.1, 0.5, 0.9], ChunksPerActivity: 2);
+        var cachedStorage = new CountingDatasetStorage();
+        var cache = new DecodedChunkCache(1 << 24);
+        OrchestrationMetadata cached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, chunkCache: cache)))
+        {
+            cached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+        }
+
+        var uncachedStorage = new CountingDatasetStorage();
+        OrchestrationMetadata uncached;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(uncachedStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0))))
+        {
+            uncached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+        }
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, cached.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, uncached.RuntimeStatus);
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(uncached.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics),
+            System.Text.Json.JsonSerializer.Serialize(cached.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics));
+
+        // Describe + first pass; the second pass took every chunk from the cache, which it left empty.
+        Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
+        Assert.All(files, file => Assert.Equal(3, uncachedStorage.Opened(file)));
+        Assert.Equal(5, cache.Hits);
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_NoSecondPass_KeepsNothingInTheCache()
+    {
+        await WriteGeneratedAsync(chunks: 3);
+        var cache = new DecodedChunkCache(1 << 24);
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache));
+
+        var result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(_folder, "label", HistogramBins: 0, Quantiles: []));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal(0, cache.Count);
     }
 
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)

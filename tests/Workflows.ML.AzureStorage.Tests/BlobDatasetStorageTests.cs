@@ -34,6 +34,25 @@ public sealed class BlobDatasetStorageTests(BlobDatasetStorageTests.Azurite azur
     }
 
     [Fact]
+    public async Task GetContentVersionAsync_BlobRewrittenWithTheSameBytes_ChangesAndNamesTheContainer()
+    {
+        var storage = NewStorage();
+        var other = NewStorage();
+        await storage.WriteAsync("sets/v/part-00000.parquet", new byte[] { 1, 2, 3 }, CancellationToken.None);
+        await other.WriteAsync("sets/v/part-00000.parquet", new byte[] { 1, 2, 3 }, CancellationToken.None);
+        var first = await storage.GetContentVersionAsync("sets/v/part-00000.parquet", CancellationToken.None);
+        var again = await storage.GetContentVersionAsync("sets/v/part-00000.parquet", CancellationToken.None);
+
+        await storage.WriteAsync("sets/v/part-00000.parquet", new byte[] { 1, 2, 3 }, CancellationToken.None);
+        var rewritten = await storage.GetContentVersionAsync("sets/v/part-00000.parquet", CancellationToken.None);
+
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, rewritten);
+        Assert.NotEqual(first, await other.GetContentVersionAsync("sets/v/part-00000.parquet", CancellationToken.None));
+        await Assert.ThrowsAsync<DatasetException>(() => storage.GetContentVersionAsync("sets/v/missing.parquet", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task DescribeAsync_MissingPrefix_ThrowsDoesNotExist()
     {
         var storage = NewStorage();

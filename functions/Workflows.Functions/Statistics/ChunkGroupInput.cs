@@ -10,10 +10,12 @@ namespace Workflows.Functions.Statistics;
 /// <param name="Ranges">Second pass: the merged first-pass moments (their min and max bound the histograms).</param>
 /// <param name="Bins">Second pass: histogram bins.</param>
 /// <param name="Subdivisions">Second pass: fine bins counted per histogram bin, for the quantiles (a power of two).</param>
+/// <param name="KeepForSecondPass">First pass: a second pass follows, so keep the decoded chunks in the worker's cache for it.</param>
 public sealed record ChunkGroupInput(
     DatasetDescription Dataset,
     IReadOnlyList<DatasetColumn> Columns,
     int? SketchCapacity = null,
     IReadOnlyList<Moments>? Ranges = null,
     int Bins = 0,
-    int Subdivisions = 1);
+    int Subdivisions = 1,
+    bool KeepForSecondPass = false);

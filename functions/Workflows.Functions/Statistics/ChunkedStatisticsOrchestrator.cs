@@ -9,7 +9,8 @@ namespace Workflows.Functions.Statistics;
 /// chunks for the first pass (moments, labels, and quantile sketches with <see cref="QuantileMethod.Sketch"/>), merge
 /// the partials with Chan's formula, fan out again for the histograms over the global ranges (fine ones, from which
 /// the quantiles are read, with <see cref="QuantileMethod.Histogram"/>), merge, and write the stats artifact next to
-/// the dataset.
+/// the dataset. The first pass keeps its decoded chunks in the worker's cache, so a second pass on the same worker
+/// decodes only what did not fit (one decode per chunk when the data fits the budget).
 /// Every finished group is in history, so after a crash only unfinished groups run again.
 /// </summary>
 [DurableTask(Name)]
@@ -32,10 +33,12 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         var histogramQuantiles = quantiles.Count > 0 && !sketchQuantiles;
         int? sketchCapacity = sketchQuantiles ? input.SketchCapacity : null;
 
+        var secondPassFollows = input.HistogramBins > 0 || histogramQuantiles;
         var firstPass = new List<Task<MomentsPartial>>(groups.Count);
         foreach (var group in groups)
         {
-            firstPass.Add(context.CallActivityAsync<MomentsPartial>(ComputeChunkMomentsActivity.Name, new ChunkGroupInput(group, described.Columns, sketchCapacity)));
+            firstPass.Add(context.CallActivityAsync<MomentsPartial>(
+                ComputeChunkMomentsActivity.Name, new ChunkGroupInput(group, described.Columns, sketchCapacity, KeepForSecondPass: secondPassFollows)));
         }
 
         var partials = await new FanInProgress(context, "moments", dataset.Chunks.Count).WhenAllAsync(firstPass, static p => p.Rows, static p => p.Chunks);
@@ -48,7 +51,7 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         // An all-NaN column has no mean or range: fail here, with its name, before the second pass.
         StatisticsReport.EnsureEveryColumnHasValues(merged);
         HistogramPartial? histograms = null;
-        if (input.HistogramBins > 0 || histogramQuantiles)
+        if (secondPassFollows)
         {
             var bins = Math.Max(input.HistogramBins, 1);
             var subdivisions = histogramQuantiles ? HistogramQuantiles.SubdivisionsFor(bins, input.QuantileBins) : 1;

@@ -2,12 +2,17 @@ using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
+using Workflows.ML.Training;
 
 namespace Workflows.Functions.Statistics;
 
-/// <summary>Second pass over a group of chunks: histogram counts (fine ones when quantiles are read from them) over the global ranges of the first pass.</summary>
+/// <summary>
+/// Second pass over a group of chunks: histogram counts (fine ones when quantiles are read from them) over the global
+/// ranges of the first pass. Chunks the first pass left in this worker's <see cref="DecodedChunkCache"/> are taken
+/// from it; the others (another worker's, or beyond the budget) are decoded again.
+/// </summary>
 [DurableTask(Name)]
-public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, IStatisticsKernel kernel) : TaskActivity<ChunkGroupInput, HistogramPartial>
+public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, HistogramPartial>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkHistograms";
@@ -18,6 +23,6 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
         ArgumentNullException.ThrowIfNull(input);
         var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
         return ChunkStatistics.ComputeHistogramsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, new ChunkCacheScope(chunkCache, context.InstanceId), context.CancellationToken);
     }
 }

@@ -2,12 +2,17 @@ using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
+using Workflows.ML.Training;
 
 namespace Workflows.Functions.Statistics;
 
-/// <summary>First pass over a group of chunks: moments, quantile sketches and label counts.</summary>
+/// <summary>
+/// First pass over a group of chunks: moments, quantile sketches and label counts. When a second pass follows
+/// (<see cref="ChunkGroupInput.KeepForSecondPass"/>) the decoded feature columns stay in the worker's
+/// <see cref="DecodedChunkCache"/>, as chunks of this instance's scan, for <see cref="ComputeChunkHistogramsActivity"/>.
+/// </summary>
 [DurableTask(Name)]
-public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatisticsKernel kernel) : TaskActivity<ChunkGroupInput, MomentsPartial>
+public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, MomentsPartial>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkMoments";
@@ -16,7 +21,8 @@ public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatis
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
+        var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         return ChunkStatistics.ComputeMomentsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, input.SketchCapacity, kernel, context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, input.SketchCapacity, kernel, keep, context.CancellationToken);
     }
 }

@@ -72,6 +72,22 @@ public sealed class BlobDatasetStorage : IDatasetStorage
     }
 
     /// <inheritdoc/>
+    /// <remarks>The blob's URI and ETag: every write of a blob gives it a new ETag.</remarks>
+    public async Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken)
+    {
+        var blob = _container.GetBlobClient(path);
+        try
+        {
+            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return "blob:" + blob.Uri.AbsoluteUri + "|" + properties.Value.ETag.ToString();
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            throw new DatasetException($"blob '{path}' does not exist in container '{_container.Name}'.", exception);
+        }
+    }
+
+    /// <inheritdoc/>
     public async Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Parquet;
 using Parquet.Schema;
 
@@ -96,6 +97,41 @@ public sealed class DatasetReader
             var where = dataset.Format == DatasetFormat.Parquet ? $"row group {chunk.RowGroup} of '{chunk.File}'" : $"'{chunk.File}' at byte {chunk.ByteOffset}";
             throw new DatasetException($"chunk {chunk.Index} ({where}) is corrupt: {exception.Message}", exception);
         }
+    }
+
+    /// <summary>
+    /// A key that names everything <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
+    /// returns for these arguments: the file's current content version (<see cref="IDatasetStorage.GetContentVersionAsync"/>),
+    /// the format, the chunk's place and rows, the columns with their types and the label column. A rewritten file
+    /// gets another key, so a cache keyed by it never serves a stale chunk. <see langword="null"/> when the storage
+    /// cannot version the file (then nothing decoded from it may be cached).
+    /// </summary>
+    public async Task<string?> ChunkContentKeyAsync(
+        DatasetDescription dataset,
+        DatasetChunk chunk,
+        IReadOnlyList<DatasetColumn>? columns,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(chunk);
+        columns ??= dataset.Columns;
+        var version = await _storage.GetContentVersionAsync(chunk.File, cancellationToken).ConfigureAwait(false);
+        if (version is null)
+        {
+            return null;
+        }
+
+        var key = new System.Text.StringBuilder(version.Length + 64 + (columns.Count * 8));
+        key.Append(version).Append('|').Append(dataset.Format)
+            .Append(CultureInfo.InvariantCulture, $"|rg={chunk.RowGroup}|at={chunk.ByteOffset}|rows={chunk.Rows}|label=")
+            .Append(dataset.LabelColumn is null ? "-" : "+" + dataset.LabelColumn).Append("|columns=");
+        foreach (var column in columns)
+        {
+            // Lengths first, so that no name can run into the next one.
+            key.Append(CultureInfo.InvariantCulture, $"{column.Name.Length}:{column.Name}:{column.Type};");
+        }
+
+        return key.ToString();
     }
 
     /// <summary>

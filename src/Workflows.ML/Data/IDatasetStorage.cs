@@ -16,6 +16,14 @@ public interface IDatasetStorage
     /// <summary>Opens a file for reading; the stream is seekable (Parquet reads its footer first).</summary>
     Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A string that names the file's current content: where it is (so two storages or folders never share one) and
+    /// a version that changes whenever the file is written again (local: full path, length and last-write time; Blob:
+    /// container URI, name and ETag). <see langword="null"/> when the storage cannot tell; callers then must not
+    /// cache what they decoded from the file. Throws <see cref="DatasetException"/> when the file does not exist.
+    /// </summary>
+    Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken);
+
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/>, replacing it, creating folders as needed.</summary>
     Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Workflows.ML.Data;
 
 /// <summary>Datasets on the local file system (or a shared mount every worker sees).</summary>
@@ -36,6 +38,23 @@ public sealed class LocalDatasetStorage : IDatasetStorage
         {
             throw new DatasetException($"file '{path}' does not exist.", exception);
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Full path, length and last-write time (100 ns ticks): <see cref="WriteAsync"/> writes a new file and renames it
+    /// over the old one, so a rewrite has a new last-write time unless it lands within the same tick with the same length.
+    /// </remarks>
+    public Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken)
+    {
+        var file = new FileInfo(path);
+        if (!file.Exists)
+        {
+            throw new DatasetException($"file '{path}' does not exist.");
+        }
+
+        return Task.FromResult<string?>(string.Create(
+            CultureInfo.InvariantCulture, $"file:{file.FullName}|{file.Length}|{file.LastWriteTimeUtc.Ticks}"));
     }
 
     /// <inheritdoc/>

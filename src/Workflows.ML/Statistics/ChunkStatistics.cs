@@ -1,17 +1,38 @@
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
+using Workflows.ML.Training;
 
 namespace Workflows.ML.Statistics;
 
 /// <summary>
 /// The two passes over a group of chunks, as one activity runs them: read each chunk, reduce it with a kernel,
-/// fold it into a partial. Chunks are read one at a time, so memory stays at one chunk per group.
+/// fold it into a partial. Chunks are read one at a time, so memory stays at one chunk per group, unless the first
+/// pass keeps its decoded feature columns in a <see cref="ChunkCacheScope"/> for the second pass (which then decodes
+/// only the chunks that are not there).
 /// </summary>
 public static class ChunkStatistics
 {
+    /// <summary>Bookkeeping of a cached column (array header, object) counted against the budget besides its values.</summary>
+    private const long ColumnOverheadBytes = 64;
+
     /// <summary>
     /// First pass: moments, label counts and, when <paramref name="sketchCapacity"/> is given, quantile sketches of
     /// that capacity, over <paramref name="chunks"/>.
+    /// </summary>
+    public static Task<MomentsPartial> ComputeMomentsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        int? sketchCapacity,
+        IStatisticsKernel kernel,
+        CancellationToken cancellationToken) =>
+        ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, kernel, null, cancellationToken);
+
+    /// <summary>
+    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, CancellationToken)"/>,
+    /// keeping each chunk's decoded feature columns in <paramref name="keepForSecondPass"/> (when not null, the storage
+    /// versions its files and the scan's budget allows) for <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>.
     /// </summary>
     public static async Task<MomentsPartial> ComputeMomentsAsync(
         DatasetReader reader,
@@ -20,6 +41,7 @@ public static class ChunkStatistics
         IReadOnlyList<DatasetColumn> columns,
         int? sketchCapacity,
         IStatisticsKernel kernel,
+        ChunkCacheScope? keepForSecondPass,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -28,17 +50,69 @@ public static class ChunkStatistics
         var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         foreach (var chunk in chunks)
         {
+            var key = keepForSecondPass is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+
             // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
             var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
+
+            // Kept only when the file did not change while it was decoded: the key read before must still name it.
+            if (key is not null && string.Equals(key, await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false), StringComparison.Ordinal))
+            {
+                var features = data with { Label = null };
+                keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
+            }
         }
 
         return partial;
     }
 
     /// <summary>
+    /// The bytes a chunk's feature columns cost in a <see cref="DecodedChunkCache"/> (the values, per-column and
+    /// per-entry bookkeeping).
+    /// </summary>
+    public static long SizeOf(DataChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        long bytes = 0;
+        foreach (var column in chunk.Columns)
+        {
+            bytes += ((long)column.Length * (column.IsFloat32 ? sizeof(float) : sizeof(double))) + ColumnOverheadBytes;
+        }
+
+        return DecodedChunkCache.EntryBytes(bytes);
+    }
+
+    /// <summary>
+    /// The cache key of a chunk's feature columns as the second pass reads them (no label): the reader's content key
+    /// (file version, place, columns and types), so a rewritten file is never served from the cache.
+    /// </summary>
+    public static async Task<string?> SecondPassKeyAsync(
+        DatasetReader reader, DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(dataset);
+        var key = await reader.ChunkContentKeyAsync(dataset with { LabelColumn = null }, chunk, columns, cancellationToken).ConfigureAwait(false);
+        return key is null ? null : "statistics|" + key;
+    }
+
+    /// <summary>Second pass without a cache: every chunk is decoded (see the overload with a <see cref="ChunkCacheScope"/>).</summary>
+    public static Task<HistogramPartial> ComputeHistogramsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        IReadOnlyList<Moments> firstPass,
+        int bins,
+        int subdivisions,
+        IStatisticsKernel kernel,
+        CancellationToken cancellationToken) =>
+        ComputeHistogramsAsync(reader, dataset, chunks, columns, firstPass, bins, subdivisions, kernel, null, cancellationToken);
+
+    /// <summary>
     /// Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found, each of the
     /// <paramref name="bins"/> bins counted as <paramref name="subdivisions"/> fine bins (see <see cref="HistogramPartial"/>).
+    /// Chunks that the first pass kept in <paramref name="cache"/> are taken from it, the others decoded.
     /// </summary>
     public static async Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
@@ -49,17 +123,27 @@ public static class ChunkStatistics
         int bins,
         int subdivisions,
         IStatisticsKernel kernel,
+        ChunkCacheScope? cache,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(columns);
         var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
 
         // The labels were counted in the first pass: do not decode them again.
         var features = dataset with { LabelColumn = null };
         foreach (var chunk in chunks)
         {
+            // The first pass's decode when it is still cached (taken: each chunk is read once per pass), else decoded.
+            var key = cache is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+            if (key is not null && cache!.Cache.TryTake<DataChunk>(key, out var cached))
+            {
+                ChunkAccumulator.Add(partial, cached, kernel);
+                continue;
+            }
+
             var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
         }

@@ -4,9 +4,11 @@ namespace Workflows.ML.Training;
 
 /// <summary>
 /// A per-process cache of decoded chunks, bounded by a byte budget and evicting the least recently used chunk first,
-/// so the second and later epochs of a training run on the same worker skip Parquet or CSV decoding. Keys are the
-/// caller's: they must name everything the decoded content depends on (the EpochTraining activities include the run,
-/// so a dataset rewritten between runs is never served stale). Thread-safe; cached chunks are shared read-only.
+/// so the second and later epochs of a training run on the same worker skip Parquet or CSV decoding, and so does the
+/// second pass of the statistics (see <see cref="TryAdmit"/> and <see cref="TryTake"/>). Keys are the caller's: they
+/// must name everything the decoded content depends on (the EpochTraining activities include the run, the statistics
+/// the file's content version, so a dataset rewritten between runs is never served stale). Training chunks and
+/// statistics chunks share the one budget. Thread-safe; cached chunks are shared read-only.
 /// </summary>
 public sealed class DecodedChunkCache
 {
@@ -14,8 +16,8 @@ public sealed class DecodedChunkCache
     private const long EntryOverheadBytes = 256;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, LinkedListNode<(string Key, TrainingChunk Chunk, long Bytes)>> _entries = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Key, TrainingChunk Chunk, long Bytes)> _recency = new();
+    private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
+    private readonly LinkedList<Entry> _recency = new();
     private long _cachedBytes;
     private long _hits;
     private long _misses;
@@ -67,17 +69,20 @@ public sealed class DecodedChunkCache
         return ((long)chunk.Features.Length * sizeof(float)) + ((long)chunk.Labels.Length * sizeof(int)) + EntryOverheadBytes;
     }
 
+    /// <summary>The bytes <paramref name="bytes"/> of arrays cost against the budget as one entry.</summary>
+    public static long EntryBytes(long bytes) => bytes + EntryOverheadBytes;
+
     /// <summary>The cached chunk of <paramref name="key"/>, marked as most recently used.</summary>
     public bool TryGet(string key, [NotNullWhen(true)] out TrainingChunk? chunk)
     {
         ArgumentNullException.ThrowIfNull(key);
         lock (_lock)
         {
-            if (_entries.TryGetValue(key, out var node))
+            if (_entries.TryGetValue(key, out var node) && node.Value.Value is TrainingChunk found)
             {
                 _recency.Remove(node);
                 _recency.AddFirst(node);
-                chunk = node.Value.Chunk;
+                chunk = found;
                 _hits++;
                 return true;
             }
@@ -103,22 +108,91 @@ public sealed class DecodedChunkCache
 
         lock (_lock)
         {
-            if (_entries.Remove(key, out var existing))
-            {
-                _recency.Remove(existing);
-                _cachedBytes -= existing.Value.Bytes;
-            }
-
+            RemoveEntry(key);
             while (_cachedBytes + bytes > BudgetBytes)
             {
-                var oldest = _recency.Last!;
-                _recency.RemoveLast();
-                _entries.Remove(oldest.Value.Key);
-                _cachedBytes -= oldest.Value.Bytes;
+                RemoveNode(_recency.Last!);
             }
 
-            _entries[key] = _recency.AddFirst((key, chunk, bytes));
-            _cachedBytes += bytes;
+            Insert(new Entry(key, chunk, bytes, Scan: null));
+        }
+    }
+
+    /// <summary>
+    /// Caches <paramref name="value"/> (<paramref name="bytes"/> against the budget, see <see cref="EntryBytes"/>)
+    /// under <paramref name="key"/> for one later <see cref="TryTake"/>, with a scan-resistant admission: to make room
+    /// it evicts least recently used entries of other scans (training chunks, leftovers of other statistics runs), never
+    /// an entry of the same <paramref name="scan"/>. When the entries of this scan already fill the budget the value is
+    /// not cached and false is returned: a pass over more data than the budget keeps its first chunks for the next pass
+    /// instead of evicting each one to admit the next, which would leave the next pass (reading in the same order)
+    /// nothing but misses.
+    /// </summary>
+    public bool TryAdmit(string key, object value, long bytes, string scan)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        if (bytes > BudgetBytes)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            RemoveEntry(key);
+            long evictable = 0;
+            foreach (var entry in _recency)
+            {
+                if (!string.Equals(entry.Scan, scan, StringComparison.Ordinal))
+                {
+                    evictable += entry.Bytes;
+                }
+            }
+
+            if (_cachedBytes - evictable + bytes > BudgetBytes)
+            {
+                return false;
+            }
+
+            var node = _recency.Last;
+            while (_cachedBytes + bytes > BudgetBytes)
+            {
+                var previous = node!.Previous;
+                if (!string.Equals(node.Value.Scan, scan, StringComparison.Ordinal))
+                {
+                    RemoveNode(node);
+                }
+
+                node = previous;
+            }
+
+            Insert(new Entry(key, value, bytes, scan));
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Removes and returns the value of <paramref name="key"/> when it is a <typeparamref name="T"/>: each value
+    /// admitted with <see cref="TryAdmit"/> is read once, and its bytes are free again at once.
+    /// </summary>
+    public bool TryTake<T>(string key, [NotNullWhen(true)] out T? value)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(key, out var node) && node.Value.Value is T found)
+            {
+                RemoveNode(node);
+                value = found;
+                _hits++;
+                return true;
+            }
+
+            _misses++;
+            value = null;
+            return false;
         }
     }
 
@@ -138,4 +212,28 @@ public sealed class DecodedChunkCache
         Add(key, chunk);
         return chunk;
     }
+
+    private void Insert(Entry entry)
+    {
+        _entries[entry.Key] = _recency.AddFirst(entry);
+        _cachedBytes += entry.Bytes;
+    }
+
+    private void RemoveEntry(string key)
+    {
+        if (_entries.TryGetValue(key, out var existing))
+        {
+            RemoveNode(existing);
+        }
+    }
+
+    private void RemoveNode(LinkedListNode<Entry> node)
+    {
+        _recency.Remove(node);
+        _entries.Remove(node.Value.Key);
+        _cachedBytes -= node.Value.Bytes;
+    }
+
+    /// <summary>A cached value: a <see cref="TrainingChunk"/> (<paramref name="Scan"/> null) or a statistics pass's chunk.</summary>
+    private sealed record Entry(string Key, object Value, long Bytes, string? Scan);
 }

@@ -84,5 +84,119 @@ public sealed class DecodedChunkCacheTests
         Assert.Equal(0, cache.Count);
     }
 
+    [Fact]
+    public void TryAdmit_ScanFillsBudget_KeepsItsFirstChunksAndRefusesTheRest()
+    {
+        var cache = new DecodedChunkCache(300);
+
+        var admitted = Enumerable.Range(0, 5).Select(i => cache.TryAdmit($"k{i}", new object(), 100, "scan")).ToArray();
+
+        // A scan never evicts its own chunks: the first three stay for the next pass, the rest are refused.
+        Assert.Equal([true, true, true, false, false], admitted);
+        Assert.Equal(300, cache.CachedBytes);
+        Assert.True(cache.TryTake<object>("k0", out _));
+        Assert.False(cache.TryTake<object>("k3", out _));
+    }
+
+    [Fact]
+    public void TryAdmit_FullOfOtherEntries_EvictsOtherScansAndTrainingChunksLeastRecentlyUsedFirst()
+    {
+        var training = Chunk(0, rows: 1);
+        var size = DecodedChunkCache.SizeOf(training);
+        var cache = new DecodedChunkCache(3 * size);
+        cache.Add("training", training);
+        Assert.True(cache.TryAdmit("old-1", new object(), size, "old scan"));
+        Assert.True(cache.TryAdmit("old-2", new object(), size, "old scan"));
+        Assert.True(cache.TryGet("training", out _));
+
+        Assert.True(cache.TryAdmit("new-1", new object(), size, "new scan"));
+        Assert.True(cache.TryAdmit("new-2", new object(), 2 * size, "new scan"));
+
+        // old-1 went first (least recently used), then old-2 and the training chunk; new-1 was never a candidate.
+        Assert.False(cache.TryTake<object>("old-1", out _));
+        Assert.False(cache.TryTake<object>("old-2", out _));
+        Assert.False(cache.TryGet("training", out _));
+        Assert.True(cache.TryTake<object>("new-1", out _));
+        Assert.True(cache.TryTake<object>("new-2", out _));
+    }
+
+    [Fact]
+    public void TryAdmit_OwnScanAloneWouldNotFit_EvictsNothing()
+    {
+        var cache = new DecodedChunkCache(300);
+        Assert.True(cache.TryAdmit("mine", new object(), 200, "scan"));
+        Assert.True(cache.TryAdmit("other", new object(), 100, "other scan"));
+
+        Assert.False(cache.TryAdmit("mine-2", new object(), 150, "scan"));
+
+        // Evicting "other" would not have made room: it stays.
+        Assert.True(cache.TryTake<object>("other", out _));
+        Assert.True(cache.TryTake<object>("mine", out _));
+    }
+
+    [Fact]
+    public void TryTake_Hit_RemovesTheEntryAndFreesItsBytes()
+    {
+        var cache = new DecodedChunkCache(1_000);
+        var value = new object();
+        Assert.True(cache.TryAdmit("k", value, 400, "scan"));
+
+        Assert.True(cache.TryTake<object>("k", out var taken));
+
+        Assert.Same(value, taken);
+        Assert.Equal(0, cache.CachedBytes);
+        Assert.Equal(0, cache.Count);
+        Assert.False(cache.TryTake<object>("k", out _));
+        Assert.Equal(1, cache.Hits);
+        Assert.Equal(1, cache.Misses);
+    }
+
+    [Fact]
+    public void TryTake_ValueOfAnotherType_Misses()
+    {
+        var cache = new DecodedChunkCache(1 << 20);
+        cache.Add("k", Chunk(0, rows: 2));
+
+        Assert.False(cache.TryTake<string>("k", out _));
+        Assert.True(cache.TryGet("k", out _));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void AnyMixOfOperations_NeverExceedsTheBudget(int seed)
+    {
+        const long budget = 10_000;
+        var cache = new DecodedChunkCache(budget);
+        var random = new Random(seed);
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var step = 0; step < 5_000; step++)
+        {
+            var key = "k" + random.Next(40);
+            switch (random.Next(4))
+            {
+                case 0:
+                    var chunk = Chunk(0, rows: random.Next(1, 400));
+                    cache.Add(key, chunk);
+                    break;
+                case 1:
+                    cache.TryAdmit(key, new object(), random.Next(0, 3_000), "scan" + random.Next(3));
+                    break;
+                case 2:
+                    cache.TryTake<object>(key, out _);
+                    break;
+                default:
+                    cache.TryGet(key, out _);
+                    break;
+            }
+
+            Assert.InRange(cache.CachedBytes, 0, budget);
+            Assert.InRange(cache.Count, 0, 40);
+        }
+
+        Assert.True(cache.Hits > 0);
+    }
+
     private static TrainingChunk Chunk(int index, int rows) => new(index, new float[rows * 3], new int[rows], rows);
 }

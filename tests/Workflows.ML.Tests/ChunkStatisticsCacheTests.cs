@@ -1,0 +1,132 @@
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Kernels;
+using Workflows.ML.Statistics;
+using Workflows.ML.Training;
+using Xunit;
+
+namespace Workflows.ML.Tests;
+
+/// <summary>The second statistics pass from the first pass's decoded chunks: same counts, never stale, within budget.</summary>
+public sealed class ChunkStatisticsCacheTests
+{
+    private const int Bins = 8;
+    private const int Subdivisions = 64;
+    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly IStatisticsKernel Kernel = SimdStatisticsKernel.Instance;
+
+    [Fact]
+    public async Task SecondPass_ChunksFromTheCache_CountsExactlyWhatDecodingCounts()
+    {
+        using var temp = new TempFolder();
+        var dataset = await WriteAsync(temp.Path, seed: 3);
+        var cache = new DecodedChunkCache(1 << 24);
+        var scope = new ChunkCacheScope(cache, "instance-1");
+
+        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        Assert.Equal(4, cache.Count);
+        var fromCache = await SecondPassAsync(dataset, first, scope);
+        var decoded = await SecondPassAsync(dataset, first, cache: null);
+
+        Assert.Equal(4, cache.Hits);
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(0, cache.CachedBytes);
+        AssertSameCounts(decoded, fromCache);
+
+        // Exactly what the first pass counted: every non-NaN value once.
+        Assert.All(fromCache.Counts, counts => Assert.Equal(4_000, counts.Sum()));
+    }
+
+    [Fact]
+    public async Task SecondPass_FileRewrittenAfterTheFirstPass_DecodesTheNewFile()
+    {
+        using var temp = new TempFolder();
+        var dataset = await WriteAsync(temp.Path, seed: 3);
+        var cache = new DecodedChunkCache(1 << 24);
+        var scope = new ChunkCacheScope(cache, "instance-1");
+        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var file = dataset.Chunks[1].File;
+        var before = await ChunkStatistics.SecondPassKeyAsync(Reader, dataset, dataset.Chunks[1], dataset.Columns, CancellationToken.None);
+        var written = File.GetLastWriteTimeUtc(file);
+
+        // Other data in the same place: another generator's chunk, with a later write time whatever the file system's clock resolution.
+        await RewriteAsync(file, seed: 99);
+        File.SetLastWriteTimeUtc(file, written.AddSeconds(10));
+        var after = await ChunkStatistics.SecondPassKeyAsync(Reader, dataset, dataset.Chunks[1], dataset.Columns, CancellationToken.None);
+        var fromCache = await SecondPassAsync(dataset, first, scope);
+        var decoded = await SecondPassAsync(dataset, first, cache: null);
+
+        Assert.NotEqual(before, after);
+        Assert.Equal(3, cache.Hits);
+        Assert.Equal(1, cache.Misses);
+        AssertSameCounts(decoded, fromCache);
+    }
+
+    [Fact]
+    public async Task FirstPass_DataLargerThanTheBudget_KeepsTheFirstChunksWithinBudgetAndTheSecondPassStaysExact()
+    {
+        using var temp = new TempFolder();
+        var dataset = await WriteAsync(temp.Path, seed: 5);
+        var probe = await Reader.ReadChunkAsync(dataset with { LabelColumn = null }, dataset.Chunks[0], dataset.Columns, CancellationToken.None);
+        var cache = new DecodedChunkCache((2 * ChunkStatistics.SizeOf(probe)) + 100);
+        var scope = new ChunkCacheScope(cache, "instance-1");
+
+        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        Assert.Equal(2, cache.Count);
+        Assert.InRange(cache.CachedBytes, 0, cache.BudgetBytes);
+        var fromCache = await SecondPassAsync(dataset, first, scope);
+        var decoded = await SecondPassAsync(dataset, first, cache: null);
+
+        // Chunks 0 and 1 (the scan did not evict its own to admit 2 and 3) come from the cache, 2 and 3 are decoded.
+        Assert.Equal(2, cache.Hits);
+        Assert.Equal(2, cache.Misses);
+        AssertSameCounts(decoded, fromCache);
+    }
+
+    [Fact]
+    public async Task FirstPass_ColumnSubset_IsNotServedToASecondPassOfOtherColumns()
+    {
+        using var temp = new TempFolder();
+        var dataset = await WriteAsync(temp.Path, seed: 7);
+        var cache = new DecodedChunkCache(1 << 24);
+        var scope = new ChunkCacheScope(cache, "instance-1");
+        var subset = DatasetReader.ResolveColumns(dataset, ["f0", "f2"]);
+        var other = DatasetReader.ResolveColumns(dataset, ["f0", "f3"]);
+
+        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, subset, null, Kernel, scope, CancellationToken.None);
+        var histograms = await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, other, first.Moments, Bins, Subdivisions, Kernel, scope, CancellationToken.None);
+
+        Assert.Equal(0, cache.Hits);
+        Assert.Equal(4, cache.Count);
+        Assert.All(histograms.Counts, counts => Assert.Equal(4_000, counts.Sum()));
+    }
+
+    private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, MomentsPartial first, ChunkCacheScope? cache) =>
+        await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, first.Moments, Bins, Subdivisions, Kernel, cache, CancellationToken.None);
+
+    private static async Task<DatasetDescription> WriteAsync(string folder, int seed)
+    {
+        await TestDatasets.WriteParquetFolderAsync(folder, Spec(seed), chunks: 4, rowsPerChunk: 1_000);
+        return await Reader.DescribeAsync(new DatasetSpec(folder, "label"), CancellationToken.None);
+    }
+
+    private static async Task RewriteAsync(string file, int seed)
+    {
+        var generator = new ClassificationGenerator(Spec(seed));
+        var chunk = generator.GenerateChunk(1, 1_000);
+        var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
+        await LocalDatasetStorage.Instance.WriteAsync(file, bytes, CancellationToken.None);
+    }
+
+    private static ClassificationSpec Spec(int seed) => new(Features: 5, Informative: 2, Redundant: 1, Seed: seed);
+
+    private static void AssertSameCounts(HistogramPartial expected, HistogramPartial actual)
+    {
+        Assert.Equal(expected.Chunks, actual.Chunks);
+        Assert.Equal(expected.Counts.Length, actual.Counts.Length);
+        for (var column = 0; column < expected.Counts.Length; column++)
+        {
+            Assert.Equal(expected.Counts[column], actual.Counts[column]);
+        }
+    }
+}
