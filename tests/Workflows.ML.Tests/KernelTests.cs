@@ -80,6 +80,60 @@ public sealed class KernelTests
         Assert.Equal(values.Count(v => !double.IsNaN(v)), actual.Sum());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(63)]
+    [InlineData(2047)]
+    [InlineData(9_999)]
+    public void SimdComputeMoments_FloatsWithOneNaN_MatchesScalarReference(int position)
+    {
+        var values = TestData.ToFloat(TestData.Normal(seed: position, count: 10_000, mean: 7, std: 3));
+        values[position] = float.NaN;
+
+        var actual = SimdStatisticsKernel.Instance.ComputeMoments(values);
+
+        AssertSame(ScalarStatisticsKernel.Instance.ComputeMoments(values), actual);
+        Assert.Equal(1, actual.Missing);
+    }
+
+    [Theory]
+    [InlineData(5_120, 0.0)]
+    [InlineData(5_120, 0.02)]
+    [InlineData(1_025, 0.01)]
+    public void SimdAddToHistogram_FineBinsTwiceIntoTheSameCounts_MatchesScalarReferenceExactly(int bins, double nanFraction)
+    {
+        // Two calls add up (the kernel's per-thread row must be empty again after each), values beyond the range clamp.
+        var first = TestData.ToFloat(TestData.Normal(seed: bins, count: 10_001, mean: 0, std: 1.5, nanFraction: nanFraction));
+        var second = TestData.ToFloat(TestData.Normal(seed: bins + 1, count: 4_097, mean: 0.5, std: 1, nanFraction: nanFraction));
+        var expected = new long[bins];
+        var actual = new long[bins];
+
+        foreach (var values in new[] { first, second })
+        {
+            ScalarStatisticsKernel.Instance.AddToHistogram(values, -2.5, 2.5, expected);
+            SimdStatisticsKernel.Instance.AddToHistogram(values, -2.5, 2.5, actual);
+        }
+
+        Assert.Equal(expected, actual);
+        Assert.Equal(first.Concat(second).Count(v => !float.IsNaN(v)), actual.Sum());
+    }
+
+    [Fact]
+    public void SimdAddToHistogram_FineBinsOneOutlierStretchesTheRange_MatchesScalarReferenceExactly()
+    {
+        // Nearly every value in bin 0: the same count incremented back to back.
+        var values = TestData.ToFloat(TestData.Normal(seed: 4, count: 10_000, mean: 0, std: 1));
+        values[5_000] = 1e7f;
+        var expected = new long[5_120];
+        var actual = new long[5_120];
+
+        ScalarStatisticsKernel.Instance.AddToHistogram(values, values.Min(), 1e7, expected);
+        SimdStatisticsKernel.Instance.AddToHistogram(values, values.Min(), 1e7, actual);
+
+        Assert.Equal(expected, actual);
+        Assert.True(actual[0] > 9_900);
+    }
+
     [Fact]
     public void AddToHistogram_EdgesAndConstantRange_LandInEndBins()
     {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Workflows.ML.Statistics;
@@ -23,7 +24,11 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     /// <summary>Histograms up to this many bins count into stack-local sub-histograms first.</summary>
     private const int MaxLocalBins = 1024;
 
-    /// <summary>The shared instance; the kernel holds no state.</summary>
+    /// <summary>This thread's int32 row of fine-bin counts (see <see cref="Count"/>); all zero between calls.</summary>
+    [ThreadStatic]
+    private static int[]? t_fineCounts;
+
+    /// <summary>The shared instance; the kernel holds no state between calls.</summary>
     public static SimdStatisticsKernel Instance { get; } = new();
 
     /// <inheritdoc/>
@@ -72,12 +77,13 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
         Span<int> indices = stackalloc int[BlockLength];
         Span<double> block = stackalloc double[BlockLength];
         var scale = HistogramBins.Scale(min, max, counts.Length);
+        var fine = counts.Length > MaxLocalBins ? FineScratch(counts.Length) : null;
         for (var start = 0; start < values.Length; start += BlockLength)
         {
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
             if (BinIndices(source, min, scale, counts.Length, indices))
             {
-                Count(indices[..source.Length], counts);
+                Count(indices[..source.Length], counts, fine);
                 continue;
             }
 
@@ -92,8 +98,10 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             }
 
             BinIndices(block[..kept], min, scale, counts.Length, indices);
-            Count(indices[..kept], counts);
+            Count(indices[..kept], counts, fine);
         }
+
+        FoldFine(fine, counts);
     }
 
     /// <inheritdoc/>
@@ -102,6 +110,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
         Span<int> indices = stackalloc int[BlockLength];
         Span<double> block = stackalloc double[BlockLength];
         var scale = HistogramBins.Scale(min, max, counts.Length);
+        var fine = counts.Length > MaxLocalBins ? FineScratch(counts.Length) : null;
         for (var start = 0; start < values.Length; start += BlockLength)
         {
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
@@ -117,13 +126,15 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
                 }
 
                 BinIndices(block[..kept], min, scale, counts.Length, indices);
-                Count(indices[..kept], counts);
+                Count(indices[..kept], counts, fine);
                 continue;
             }
 
             BinIndices(source, min, scale, counts.Length, indices);
-            Count(indices[..source.Length], counts);
+            Count(indices[..source.Length], counts, fine);
         }
+
+        FoldFine(fine, counts);
     }
 
     /// <summary>
@@ -228,8 +239,14 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     /// give the variance (max − min)²/(2n)); a float minus c and its square are exact in double, so only the sums
     /// round, and the block result stays within about 1e-12 relative of the two-pass one.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryFloatBlockMoments(ReadOnlySpan<float> source, out Moments moments)
     {
+        if (Avx512F.IsSupported && source.Length >= Vector512<float>.Count)
+        {
+            return TryFloatBlockMomentsAvx512(source, out moments);
+        }
+
         moments = Moments.Empty;
         var width = Vector<float>.Count;
         if (!Vector.IsHardwareAccelerated || source.Length < width)
@@ -325,10 +342,117 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     }
 
     /// <summary>
+    /// <see cref="TryFloatBlockMoments"/> with AVX-512, the same two passes over the floats with independent
+    /// accumulators, so that neither pass waits on its own additions: min and max over four vectors of 16 floats at a
+    /// time (raw vminps / vmaxps; a NaN may slip through them), then the shifted sums over four vectors of 8 doubles,
+    /// the squares by FMA. The NaN test is the second pass's own result: a NaN makes x − c and the sums NaN (an
+    /// infinity makes them infinite or NaN), and such a block is left to the widened path, so the first pass needs no
+    /// compare.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool TryFloatBlockMomentsAvx512(ReadOnlySpan<float> source, out Moments moments)
+    {
+        moments = Moments.Empty;
+        var n = source.Length;
+        ref var start = ref MemoryMarshal.GetReference(source);
+        var low0 = Vector512.LoadUnsafe(ref start);
+        var high0 = low0;
+        Vector512<float> low1 = low0, low2 = low0, low3 = low0, high1 = low0, high2 = low0, high3 = low0;
+        var i = 0;
+        for (; i <= n - (4 * Vector512<float>.Count); i += 4 * Vector512<float>.Count)
+        {
+            var a = Vector512.LoadUnsafe(ref start, (nuint)i);
+            var b = Vector512.LoadUnsafe(ref start, (nuint)(i + 16));
+            var c = Vector512.LoadUnsafe(ref start, (nuint)(i + 32));
+            var d = Vector512.LoadUnsafe(ref start, (nuint)(i + 48));
+            low0 = Avx512F.Min(low0, a);
+            high0 = Avx512F.Max(high0, a);
+            low1 = Avx512F.Min(low1, b);
+            high1 = Avx512F.Max(high1, b);
+            low2 = Avx512F.Min(low2, c);
+            high2 = Avx512F.Max(high2, c);
+            low3 = Avx512F.Min(low3, d);
+            high3 = Avx512F.Max(high3, d);
+        }
+
+        for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+        {
+            var a = Vector512.LoadUnsafe(ref start, (nuint)i);
+            low0 = Avx512F.Min(low0, a);
+            high0 = Avx512F.Max(high0, a);
+        }
+
+        if (i < n)
+        {
+            // The last 16 values again, overlapping: harmless for a minimum and a maximum.
+            var a = Vector512.LoadUnsafe(ref start, (nuint)(n - Vector512<float>.Count));
+            low0 = Avx512F.Min(low0, a);
+            high0 = Avx512F.Max(high0, a);
+        }
+
+        var lowest = Avx512F.Min(Avx512F.Min(low0, low1), Avx512F.Min(low2, low3));
+        var highest = Avx512F.Max(Avx512F.Max(high0, high1), Avx512F.Max(high2, high3));
+        var min = lowest.ToScalar();
+        var max = highest.ToScalar();
+        for (var lane = 1; lane < Vector512<float>.Count; lane++)
+        {
+            min = Math.Min(min, lowest.GetElement(lane));
+            max = Math.Max(max, highest.GetElement(lane));
+        }
+
+        var center = ((double)min + max) / 2;
+        var shift = Vector512.Create(center);
+        Vector512<double> sum0 = Vector512<double>.Zero, sum1 = sum0, sum2 = sum0, sum3 = sum0;
+        Vector512<double> squares0 = sum0, squares1 = sum0, squares2 = sum0, squares3 = sum0;
+        i = 0;
+        for (; i <= n - (4 * Vector256<float>.Count); i += 4 * Vector256<float>.Count)
+        {
+            var d0 = Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref start, (nuint)i)) - shift;
+            var d1 = Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref start, (nuint)(i + 8))) - shift;
+            var d2 = Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref start, (nuint)(i + 16))) - shift;
+            var d3 = Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref start, (nuint)(i + 24))) - shift;
+            sum0 += d0;
+            sum1 += d1;
+            sum2 += d2;
+            sum3 += d3;
+            squares0 = Avx512F.FusedMultiplyAdd(d0, d0, squares0);
+            squares1 = Avx512F.FusedMultiplyAdd(d1, d1, squares1);
+            squares2 = Avx512F.FusedMultiplyAdd(d2, d2, squares2);
+            squares3 = Avx512F.FusedMultiplyAdd(d3, d3, squares3);
+        }
+
+        for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var d0 = Avx512F.ConvertToVector512Double(Vector256.LoadUnsafe(ref start, (nuint)i)) - shift;
+            sum0 += d0;
+            squares0 = Avx512F.FusedMultiplyAdd(d0, d0, squares0);
+        }
+
+        var correction = Vector512.Sum((sum0 + sum1) + (sum2 + sum3));
+        var squares = Vector512.Sum((squares0 + squares1) + (squares2 + squares3));
+        for (; i < n; i++)
+        {
+            var deviation = Unsafe.Add(ref start, i) - center;
+            correction += deviation;
+            squares += deviation * deviation;
+        }
+
+        if (!double.IsFinite(correction) || !double.IsFinite(squares))
+        {
+            return false;
+        }
+
+        var m2 = squares - (correction * correction / n);
+        moments = new Moments(n, 0, center + (correction / n), Math.Max(m2, 0), min, max);
+        return true;
+    }
+
+    /// <summary>
     /// Bin index of each value, one fused vector pass (widen, subtract, scale, clamp to [0, bins − 1], truncate to
     /// int; AVX-512 or AVX when there, else <see cref="Vector{T}"/>); the arithmetic is the scalar kernel's, operation
     /// for operation, so all pick the same bin. False when a value is NaN: its index is then meaningless.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool BinIndices(ReadOnlySpan<float> values, double min, double scale, int bins, Span<int> indices)
     {
         // The NaN test rides along (x == x), so a clean block is read once.
@@ -340,6 +464,19 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             var factor = Vector512.Create(scale);
             var top = Vector512.Create((double)(bins - 1));
             var ordered = Vector256<float>.AllBitsSet;
+            ref var source = ref MemoryMarshal.GetReference(values);
+            ref var target = ref MemoryMarshal.GetReference(indices);
+
+            // Sixteen values a turn, no bounds checks; one vcmpordps tests both halves for NaN.
+            for (; i <= values.Length - (2 * Vector256<float>.Count); i += 2 * Vector256<float>.Count)
+            {
+                var a = Vector256.LoadUnsafe(ref source, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref source, (nuint)(i + Vector256<float>.Count));
+                ordered &= Avx.CompareOrdered(a, b);
+                BinVector(Avx512F.ConvertToVector512Double(a), lowest, factor, top).StoreUnsafe(ref target, (nuint)i);
+                BinVector(Avx512F.ConvertToVector512Double(b), lowest, factor, top).StoreUnsafe(ref target, (nuint)(i + Vector256<float>.Count));
+            }
+
             for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var value = Vector256.Create(values[i..]);
@@ -391,6 +528,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     }
 
     /// <summary>The bin index of each NaN-free double (see the float overload).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BinIndices(ReadOnlySpan<double> values, double min, double scale, int bins, Span<int> indices)
     {
         var i = 0;
@@ -448,17 +586,38 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
         Avx.ConvertToVector128Int32WithTruncation(Avx.Min(Avx.Max((values - lowest) * factor, Vector256<double>.Zero), top));
 
     /// <summary>
-    /// Adds the bin indices to <paramref name="counts"/>. Few bins: four stack-local sub-histograms in turn, so runs
-    /// of the same bin do not wait on each other's increments; many (the fine bins of the quantiles): directly.
+    /// Adds the bin indices (each in [0, counts.Length − 1], as <see cref="BinIndices(ReadOnlySpan{float}, double, double, int, Span{int})"/>
+    /// clamps them) to <paramref name="counts"/>. Few bins: four stack-local sub-histograms in turn, so runs of the same
+    /// bin do not wait on each other's increments. Many (the fine bins of the quantiles): into <paramref name="fine"/>,
+    /// the thread's int32 row that <see cref="FoldFine"/> adds to the counts once per call: half the bytes of the
+    /// int64 counts, so the row stays in L1 next to the block.
     /// </summary>
-    private static void Count(ReadOnlySpan<int> indices, Span<long> counts)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Count(ReadOnlySpan<int> indices, Span<long> counts, int[]? fine)
     {
         var bins = counts.Length;
-        if (bins > MaxLocalBins)
+        ref var index = ref MemoryMarshal.GetReference(indices);
+        var n = indices.Length;
+        if (fine is not null)
         {
-            foreach (var index in indices)
+            // Two indices per 64-bit load, zero-extended (no sign extension): about 10 % fewer instructions per value.
+            ref var row = ref MemoryMarshal.GetArrayDataReference(fine);
+            ref var pairs = ref Unsafe.As<int, ulong>(ref index);
+            nuint pairCount = (uint)n / 2;
+            nuint k = 0;
+            for (; k + 2 <= pairCount; k += 2)
             {
-                counts[index]++;
+                var p0 = Unsafe.Add(ref pairs, k);
+                var p1 = Unsafe.Add(ref pairs, k + 1);
+                Unsafe.Add(ref row, (nuint)(uint)p0)++;
+                Unsafe.Add(ref row, (nuint)(p0 >> 32))++;
+                Unsafe.Add(ref row, (nuint)(uint)p1)++;
+                Unsafe.Add(ref row, (nuint)(p1 >> 32))++;
+            }
+
+            for (var rest = (int)(2 * k); rest < n; rest++)
+            {
+                Unsafe.Add(ref row, (nuint)(uint)Unsafe.Add(ref index, rest))++;
             }
 
             return;
@@ -466,23 +625,74 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
 
         Span<int> local = stackalloc int[4 * bins];
         local.Clear();
+        ref var l0 = ref MemoryMarshal.GetReference(local);
+        ref var l1 = ref Unsafe.Add(ref l0, bins);
+        ref var l2 = ref Unsafe.Add(ref l0, 2 * bins);
+        ref var l3 = ref Unsafe.Add(ref l0, 3 * bins);
         var j = 0;
-        for (; j <= indices.Length - 4; j += 4)
+        for (; j <= n - 4; j += 4)
         {
-            local[indices[j]]++;
-            local[bins + indices[j + 1]]++;
-            local[(2 * bins) + indices[j + 2]]++;
-            local[(3 * bins) + indices[j + 3]]++;
+            Unsafe.Add(ref l0, Unsafe.Add(ref index, j))++;
+            Unsafe.Add(ref l1, Unsafe.Add(ref index, j + 1))++;
+            Unsafe.Add(ref l2, Unsafe.Add(ref index, j + 2))++;
+            Unsafe.Add(ref l3, Unsafe.Add(ref index, j + 3))++;
         }
 
-        for (; j < indices.Length; j++)
+        for (; j < n; j++)
         {
-            local[indices[j]]++;
+            Unsafe.Add(ref l0, Unsafe.Add(ref index, j))++;
         }
 
         for (var b = 0; b < bins; b++)
         {
             counts[b] += local[b] + local[bins + b] + local[(2 * bins) + b] + local[(3 * bins) + b];
         }
+    }
+
+    /// <summary>
+    /// A zeroed int32 row of at least <paramref name="bins"/> counts, this thread's own; <see cref="FoldFine"/> leaves
+    /// it zeroed. One call counts at most <see cref="int.MaxValue"/> values (a span's length), so it cannot overflow.
+    /// </summary>
+    private static int[] FineScratch(int bins)
+    {
+        var scratch = t_fineCounts;
+        if (scratch is null || scratch.Length < bins)
+        {
+            scratch = new int[bins];
+            t_fineCounts = scratch;
+        }
+
+        return scratch;
+    }
+
+    /// <summary>Adds the first <c>counts.Length</c> entries of <paramref name="fine"/> to <paramref name="counts"/> and zeroes them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FoldFine(int[]? fine, Span<long> counts)
+    {
+        if (fine is null)
+        {
+            return;
+        }
+
+        var row = fine.AsSpan(0, counts.Length);
+        var b = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; b <= row.Length - Vector<int>.Count; b += Vector<int>.Count)
+            {
+                Vector.Widen(new Vector<int>(row[b..]), out var low, out var high);
+                var target = counts[b..];
+                (new Vector<long>(target) + low).CopyTo(target);
+                var upper = counts[(b + Vector<long>.Count)..];
+                (new Vector<long>(upper) + high).CopyTo(upper);
+            }
+        }
+
+        for (; b < row.Length; b++)
+        {
+            counts[b] += row[b];
+        }
+
+        row.Clear();
     }
 }

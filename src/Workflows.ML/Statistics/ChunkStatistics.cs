@@ -53,7 +53,8 @@ public static class ChunkStatistics
             var key = keepForSecondPass is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
 
             // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
-            var data = await reader.ReadChunkAsync(dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            var data = await reader.ReadChunkAsync(
+                dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), longLived: key is not null, cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
 
             // Kept only when the file did not change while it was decoded: the key read before must still name it.
@@ -134,16 +135,40 @@ public static class ChunkStatistics
 
         // The labels were counted in the first pass: do not decode them again.
         var features = dataset with { LabelColumn = null };
+        var cached = new List<DataChunk>();
+        var missed = new List<DatasetChunk>();
         foreach (var chunk in chunks)
         {
             // The first pass's decode when it is still cached (taken: each chunk is read once per pass), else decoded.
             var key = cache is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
-            if (key is not null && cache!.Cache.TryTake<DataChunk>(key, out var cached))
+            if (key is not null && cache!.Cache.TryTake<DataChunk>(key, out var hit))
             {
-                ChunkAccumulator.Add(partial, cached, kernel);
-                continue;
+                ChunkAccumulator.CheckColumns(partial, hit);
+                cached.Add(hit);
             }
+            else
+            {
+                missed.Add(chunk);
+            }
+        }
 
+        // Cached chunks column by column: a column's counts (fine bins: 40 KB per column) stay in the CPU cache
+        // across the group's chunks instead of being fetched again for every chunk. Counts add, so the order is free.
+        for (var i = 0; i < columns.Count; i++)
+        {
+            foreach (var chunk in cached)
+            {
+                partial.AddColumn(i, chunk.Columns[i], kernel);
+            }
+        }
+
+        foreach (var chunk in cached)
+        {
+            partial.CompleteChunk(chunk);
+        }
+
+        foreach (var chunk in missed)
+        {
             var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
         }
