@@ -35,6 +35,16 @@ public sealed class ChunkStatisticsCacheTests
 
         // Exactly what the first pass counted: every non-NaN value once.
         Assert.All(fromCache.Counts, counts => Assert.Equal(4_000, counts.Sum()));
+
+        // The buffers went back to the pool; a second run decodes into them and counts the same again.
+        var pooled = cache.PooledBytes;
+        Assert.True(pooled > 0);
+        var again = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, new ChunkCacheScope(cache, "instance-2"), CancellationToken.None);
+        Assert.Equal(0, cache.PooledBytes);
+        Assert.Equal(first.Moments, again.Moments);
+        AssertSameCounts(decoded, await SecondPassAsync(dataset, again, new ChunkCacheScope(cache, "instance-2")));
+        Assert.Equal(8, cache.Hits);
+        Assert.Equal(pooled, cache.PooledBytes);
     }
 
     [Fact]
@@ -68,7 +78,7 @@ public sealed class ChunkStatisticsCacheTests
         using var temp = new TempFolder();
         var dataset = await WriteAsync(temp.Path, seed: 5);
         var probe = await Reader.ReadChunkAsync(dataset with { LabelColumn = null }, dataset.Chunks[0], dataset.Columns, CancellationToken.None);
-        var cache = new DecodedChunkCache((2 * ChunkStatistics.SizeOf(probe)) + 100);
+        var cache = new DecodedChunkCache((2 * ChunkStatistics.SizeOf(new CachedChunk(probe, new float[probe.RowCount * probe.Columns.Count]))) + 100);
         var scope = new ChunkCacheScope(cache, "instance-1");
 
         var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
@@ -99,6 +109,30 @@ public sealed class ChunkStatisticsCacheTests
         Assert.Equal(0, cache.Hits);
         Assert.Equal(4, cache.Count);
         Assert.All(histograms.Counts, counts => Assert.Equal(4_000, counts.Sum()));
+    }
+
+    [Fact]
+    public async Task ReadChunkAsync_IntoAFeatureBuffer_ReadsTheSameValuesAndIgnoresABufferTooSmall()
+    {
+        using var temp = new TempFolder();
+        var dataset = await WriteAsync(temp.Path, seed: 9);
+        var plain = await Reader.ReadChunkAsync(dataset, dataset.Chunks[2], null, CancellationToken.None);
+        var buffer = new float[(1_000 * dataset.Columns.Count) + 3];
+        var small = new float[(1_000 * dataset.Columns.Count) - 1];
+
+        var buffered = await Reader.ReadChunkAsync(dataset, dataset.Chunks[2], null, null, buffer, CancellationToken.None);
+        var unbuffered = await Reader.ReadChunkAsync(dataset, dataset.Chunks[2], null, null, small, CancellationToken.None);
+
+        for (var i = 0; i < dataset.Columns.Count; i++)
+        {
+            Assert.Equal(plain.Columns[i].Float32Values.ToArray(), buffered.Columns[i].Float32Values.ToArray());
+            Assert.Equal(plain.Columns[i].Float32Values.ToArray(), buffer.AsSpan(i * 1_000, 1_000).ToArray());
+            Assert.Equal(plain.Columns[i].Float32Values.ToArray(), unbuffered.Columns[i].Float32Values.ToArray());
+            Assert.Equal(plain.Columns[i][999], buffered.Columns[i][999]);
+        }
+
+        Assert.All(small, v => Assert.Equal(0f, v));
+        Assert.Equal(plain.Label!.Float64Values.ToArray(), buffered.Label!.Float64Values.ToArray());
     }
 
     private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, MomentsPartial first, ChunkCacheScope? cache) =>

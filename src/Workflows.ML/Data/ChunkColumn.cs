@@ -8,6 +8,7 @@ public sealed class ChunkColumn
 {
     private readonly float[]? _float32;
     private readonly double[]? _float64;
+    private readonly int _offset;
 
     /// <summary>Wraps float32 values.</summary>
     public ChunkColumn(string name, float[] values)
@@ -17,6 +18,23 @@ public sealed class ChunkColumn
         Type = ColumnType.Float32;
         _float32 = values;
         Length = values.Length;
+    }
+
+    /// <summary>
+    /// Wraps the float32 values <paramref name="buffer"/>[<paramref name="offset"/> .. <paramref name="offset"/> +
+    /// <paramref name="length"/>): the columns of a chunk decoded into one shared buffer.
+    /// </summary>
+    public ChunkColumn(string name, float[] buffer, int offset, int length)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Length - offset);
+        Name = name;
+        Type = ColumnType.Float32;
+        _float32 = buffer;
+        _offset = offset;
+        Length = length;
     }
 
     /// <summary>Wraps values of a column of type <paramref name="type"/>, widened to double.</summary>
@@ -43,12 +61,12 @@ public sealed class ChunkColumn
 
     /// <summary>The values of a float32 column.</summary>
     public ReadOnlySpan<float> Float32Values =>
-        _float32 ?? throw new InvalidOperationException($"column '{Name}' is held as double; use Float64Values.");
+        _float32 is not null ? new ReadOnlySpan<float>(_float32, _offset, Length) : throw new InvalidOperationException($"column '{Name}' is held as double; use Float64Values.");
 
     /// <summary>The values of a column held as double (every type except float32).</summary>
     public ReadOnlySpan<double> Float64Values =>
         _float64 ?? throw new InvalidOperationException($"column '{Name}' is held as float; use Float32Values.");
 
     /// <summary>The value at <paramref name="row"/> as double, whatever the storage; for tests and small consumers.</summary>
-    public double this[int row] => _float32 is not null ? _float32[row] : _float64![row];
+    public double this[int row] => _float32 is not null ? Float32Values[row] : _float64![row];
 }

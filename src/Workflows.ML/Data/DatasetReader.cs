@@ -76,20 +76,21 @@ public sealed class DatasetReader
         IReadOnlyList<DatasetColumn>? columns,
         Action<int, ChunkColumn>? onColumnRead,
         CancellationToken cancellationToken) =>
-        ReadChunkAsync(dataset, chunk, columns, onColumnRead, longLived: false, cancellationToken);
+        ReadChunkAsync(dataset, chunk, columns, onColumnRead, featureBuffer: null, cancellationToken);
 
     /// <summary>
-    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>;
-    /// with <paramref name="longLived"/> the feature columns' arrays are allocated on the pinned object heap, because
-    /// the caller keeps them (a cache): there the garbage collector never copies them, where short-lived arrays that
-    /// survive are copied into the older generations (for a pass over 400 MB that copying cost as much as the decoding).
+    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>.
+    /// When <paramref name="featureBuffer"/> is given, every feature column is float32 and the buffer holds them all
+    /// (rows × columns), the columns are decoded into it one after the other (column i from i × rows) instead of into
+    /// arrays of their own: a caller that keeps the chunk (a cache) passes a buffer it reuses, so keeping costs no
+    /// allocation and nothing for the garbage collector to copy. Otherwise the buffer is not touched.
     /// </summary>
     public async Task<DataChunk> ReadChunkAsync(
         DatasetDescription dataset,
         DatasetChunk chunk,
         IReadOnlyList<DatasetColumn>? columns,
         Action<int, ChunkColumn>? onColumnRead,
-        bool longLived,
+        float[]? featureBuffer,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -98,8 +99,8 @@ public sealed class DatasetReader
         try
         {
             return dataset.Format == DatasetFormat.Parquet
-                ? await ReadParquetChunkAsync(dataset, chunk, columns, onColumnRead, longLived, cancellationToken).ConfigureAwait(false)
-                : await ReadCsvChunkAsync(dataset, chunk, columns, onColumnRead, longLived, cancellationToken).ConfigureAwait(false);
+                ? await ReadParquetChunkAsync(dataset, chunk, columns, onColumnRead, featureBuffer, cancellationToken).ConfigureAwait(false)
+                : await ReadCsvChunkAsync(dataset, chunk, columns, onColumnRead, cancellationToken).ConfigureAwait(false);
         }
         catch (ColumnConsumerException consumer)
         {
@@ -349,7 +350,7 @@ public sealed class DatasetReader
     }
 
     private async Task<DataChunk> ReadParquetChunkAsync(
-        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, bool longLived, CancellationToken cancellationToken)
+        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, float[]? featureBuffer, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -365,9 +366,10 @@ public sealed class DatasetReader
             var rows = checked((int)rowGroup.RowCount);
             var fields = reader.Schema.GetDataFields();
             var result = new ChunkColumn[columns.Count];
+            var buffer = FitsBuffer(featureBuffer, columns, rows) ? featureBuffer : null;
             for (var i = 0; i < columns.Count; i++)
             {
-                result[i] = await ParquetColumnReader.ReadAsync(rowGroup, Field(fields, columns[i].Name, chunk), columns[i].Type, rows, longLived, cancellationToken).ConfigureAwait(false);
+                result[i] = await ParquetColumnReader.ReadAsync(rowGroup, Field(fields, columns[i].Name, chunk), columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
                 Hand(onColumnRead, i, result[i]);
             }
 
@@ -376,11 +378,31 @@ public sealed class DatasetReader
             {
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
-                label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, longLived: false, cancellationToken).ConfigureAwait(false);
+                label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, null, 0, cancellationToken).ConfigureAwait(false);
             }
 
             return new DataChunk(chunk.Index, rows, result, label);
         }
+    }
+
+    /// <summary>Whether the chunk's feature columns go into <paramref name="buffer"/>: all float32, and room for rows × columns.</summary>
+    public static bool FitsBuffer(float[]? buffer, IReadOnlyList<DatasetColumn> columns, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        if (buffer is null || (long)rows * columns.Count > buffer.Length)
+        {
+            return false;
+        }
+
+        foreach (var column in columns)
+        {
+            if (column.Type != ColumnType.Float32)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static DataField Field(DataField[] fields, string name, DatasetChunk chunk)
@@ -397,7 +419,7 @@ public sealed class DatasetReader
     }
 
     private async Task<DataChunk> ReadCsvChunkAsync(
-        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, bool longLived, CancellationToken cancellationToken)
+        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -419,7 +441,7 @@ public sealed class DatasetReader
                 }
 
                 targetOfField[field] = i;
-                targets[i] = ParquetColumnReader.Allocate<double>(rows, longLived && i < columns.Count);
+                targets[i] = new double[rows];
             }
 
             stream.Position = chunk.ByteOffset;

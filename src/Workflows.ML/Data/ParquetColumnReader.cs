@@ -7,47 +7,47 @@ namespace Workflows.ML.Data;
 internal static class ParquetColumnReader
 {
     /// <summary>
-    /// An array for <paramref name="rows"/> values that the reader fills completely: on the pinned object heap, never
-    /// copied by the collector, when <paramref name="longLived"/>; an ordinary zeroed array otherwise.
+    /// Reads the column; a float32 column goes into <paramref name="buffer"/> at <paramref name="offset"/> when a buffer
+    /// is given (the chunk's shared buffer, see <see cref="DatasetReader"/>), else into an array of its own.
     /// </summary>
-    public static T[] Allocate<T>(int rows, bool longLived) => longLived ? GC.AllocateUninitializedArray<T>(rows, pinned: true) : new T[rows];
-
-    public static async Task<ChunkColumn> ReadAsync(ParquetRowGroupReader rowGroup, DataField field, ColumnType type, int rows, bool longLived, CancellationToken cancellationToken)
+    public static async Task<ChunkColumn> ReadAsync(
+        ParquetRowGroupReader rowGroup, DataField field, ColumnType type, int rows, float[]? buffer, int offset, CancellationToken cancellationToken)
     {
         switch (type)
         {
             case ColumnType.Float32:
-                var floats = Allocate<float>(rows, longLived);
+                var floats = buffer ?? new float[rows];
+                var start = buffer is null ? 0 : offset;
                 if (field.IsNullable)
                 {
                     var nullable = new float?[rows];
                     await rowGroup.ReadAsync<float>(field, nullable.AsMemory(), null, cancellationToken).ConfigureAwait(false);
                     for (var i = 0; i < rows; i++)
                     {
-                        floats[i] = nullable[i] ?? float.NaN;
+                        floats[start + i] = nullable[i] ?? float.NaN;
                     }
                 }
                 else
                 {
-                    await rowGroup.ReadAsync<float>(field, floats.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                    await rowGroup.ReadAsync<float>(field, floats.AsMemory(start, rows), null, cancellationToken).ConfigureAwait(false);
                 }
 
-                return new ChunkColumn(field.Name, floats);
+                return buffer is null ? new ChunkColumn(field.Name, floats) : new ChunkColumn(field.Name, buffer, offset, rows);
             case ColumnType.Float64:
-                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<double>(rowGroup, field, rows, longLived, cancellationToken).ConfigureAwait(false));
+                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<double>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false));
             case ColumnType.Int32:
-                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<int>(rowGroup, field, rows, longLived, cancellationToken).ConfigureAwait(false));
+                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<int>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false));
             case ColumnType.Int64:
-                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<long>(rowGroup, field, rows, longLived, cancellationToken).ConfigureAwait(false));
+                return new ChunkColumn(field.Name, type, await ReadWidenedAsync<long>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false));
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, "unknown column type");
         }
     }
 
-    private static async Task<double[]> ReadWidenedAsync<T>(ParquetRowGroupReader rowGroup, DataField field, int rows, bool longLived, CancellationToken cancellationToken)
+    private static async Task<double[]> ReadWidenedAsync<T>(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
         where T : struct, System.Numerics.INumberBase<T>
     {
-        var result = Allocate<double>(rows, longLived);
+        var result = new double[rows];
         if (field.IsNullable)
         {
             var nullable = new T?[rows];

@@ -52,16 +52,28 @@ public static class ChunkStatistics
         {
             var key = keepForSecondPass is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
 
+            // A chunk to keep is decoded into a buffer the cache reuses (float32 features, the usual case).
+            var buffer = key is not null && chunk.Rows * columns.Count <= Array.MaxLength && columns.All(static c => c.Type == ColumnType.Float32)
+                ? keepForSecondPass!.Cache.RentBuffer((int)(chunk.Rows * columns.Count))
+                : null;
+
             // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
             var data = await reader.ReadChunkAsync(
-                dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), longLived: key is not null, cancellationToken).ConfigureAwait(false);
+                dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), buffer, cancellationToken).ConfigureAwait(false);
             partial.CompleteChunk(data);
+            var usedBuffer = DatasetReader.FitsBuffer(buffer, columns, data.RowCount) ? buffer : null;
 
             // Kept only when the file did not change while it was decoded: the key read before must still name it.
+            var kept = false;
             if (key is not null && string.Equals(key, await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false), StringComparison.Ordinal))
             {
-                var features = data with { Label = null };
-                keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
+                var features = new CachedChunk(data with { Label = null }, usedBuffer);
+                kept = keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
+            }
+
+            if (!kept && buffer is not null)
+            {
+                keepForSecondPass!.Cache.ReturnBuffer(buffer);
             }
         }
 
@@ -69,16 +81,16 @@ public static class ChunkStatistics
     }
 
     /// <summary>
-    /// The bytes a chunk's feature columns cost in a <see cref="DecodedChunkCache"/> (the values, per-column and
-    /// per-entry bookkeeping).
+    /// The bytes a kept chunk costs in a <see cref="DecodedChunkCache"/>: its buffer, or its columns' own arrays, and
+    /// per-column and per-entry bookkeeping.
     /// </summary>
-    public static long SizeOf(DataChunk chunk)
+    public static long SizeOf(CachedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        long bytes = 0;
-        foreach (var column in chunk.Columns)
+        long bytes = chunk.Buffer is null ? 0 : (long)chunk.Buffer.Length * sizeof(float);
+        foreach (var column in chunk.Chunk.Columns)
         {
-            bytes += ((long)column.Length * (column.IsFloat32 ? sizeof(float) : sizeof(double))) + ColumnOverheadBytes;
+            bytes += ColumnOverheadBytes + (chunk.Buffer is not null ? 0 : (long)column.Length * (column.IsFloat32 ? sizeof(float) : sizeof(double)));
         }
 
         return DecodedChunkCache.EntryBytes(bytes);
@@ -135,15 +147,15 @@ public static class ChunkStatistics
 
         // The labels were counted in the first pass: do not decode them again.
         var features = dataset with { LabelColumn = null };
-        var cached = new List<DataChunk>();
+        var cached = new List<CachedChunk>();
         var missed = new List<DatasetChunk>();
         foreach (var chunk in chunks)
         {
             // The first pass's decode when it is still cached (taken: each chunk is read once per pass), else decoded.
             var key = cache is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
-            if (key is not null && cache!.Cache.TryTake<DataChunk>(key, out var hit))
+            if (key is not null && cache!.Cache.TryTake<CachedChunk>(key, out var hit))
             {
-                ChunkAccumulator.CheckColumns(partial, hit);
+                ChunkAccumulator.CheckColumns(partial, hit.Chunk);
                 cached.Add(hit);
             }
             else
@@ -158,13 +170,19 @@ public static class ChunkStatistics
         {
             foreach (var chunk in cached)
             {
-                partial.AddColumn(i, chunk.Columns[i], kernel);
+                partial.AddColumn(i, chunk.Chunk.Columns[i], kernel);
             }
         }
 
         foreach (var chunk in cached)
         {
-            partial.CompleteChunk(chunk);
+            partial.CompleteChunk(chunk.Chunk);
+
+            // Read once: the buffer is the next kept chunk's.
+            if (chunk.Buffer is not null)
+            {
+                cache!.Cache.ReturnBuffer(chunk.Buffer);
+            }
         }
 
         foreach (var chunk in missed)

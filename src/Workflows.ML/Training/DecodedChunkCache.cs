@@ -18,7 +18,9 @@ public sealed class DecodedChunkCache
     private readonly Lock _lock = new();
     private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _recency = new();
+    private readonly List<float[]> _buffers = [];
     private long _cachedBytes;
+    private long _pooledBytes;
     private long _hits;
     private long _misses;
 
@@ -32,7 +34,7 @@ public sealed class DecodedChunkCache
     /// <summary>The byte budget.</summary>
     public long BudgetBytes { get; }
 
-    /// <summary>Bytes held now (never above <see cref="BudgetBytes"/>).</summary>
+    /// <summary>Bytes of cached chunks held now (with <see cref="PooledBytes"/>, never above <see cref="BudgetBytes"/>).</summary>
     public long CachedBytes
     {
         get
@@ -40,6 +42,21 @@ public sealed class DecodedChunkCache
             lock (_lock)
             {
                 return _cachedBytes;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Bytes of reusable chunk buffers held now (see <see cref="RentBuffer"/>); they share the budget with the cached
+    /// chunks: <see cref="CachedBytes"/> + <see cref="PooledBytes"/> never exceeds <see cref="BudgetBytes"/>.
+    /// </summary>
+    public long PooledBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pooledBytes;
             }
         }
     }
@@ -109,6 +126,7 @@ public sealed class DecodedChunkCache
         lock (_lock)
         {
             RemoveEntry(key);
+            DropBuffersFor(bytes);
             while (_cachedBytes + bytes > BudgetBytes)
             {
                 RemoveNode(_recency.Last!);
@@ -125,7 +143,7 @@ public sealed class DecodedChunkCache
     /// an entry of the same <paramref name="scan"/>. When the entries of this scan already fill the budget the value is
     /// not cached and false is returned: a pass over more data than the budget keeps its first chunks for the next pass
     /// instead of evicting each one to admit the next, which would leave the next pass (reading in the same order)
-    /// nothing but misses.
+    /// nothing but misses. Pooled buffers (<see cref="RentBuffer"/>) give way first.
     /// </summary>
     public bool TryAdmit(string key, object value, long bytes, string scan)
     {
@@ -155,6 +173,7 @@ public sealed class DecodedChunkCache
                 return false;
             }
 
+            DropBuffersFor(bytes);
             var node = _recency.Last;
             while (_cachedBytes + bytes > BudgetBytes)
             {
@@ -211,6 +230,69 @@ public sealed class DecodedChunkCache
         var chunk = await load(cancellationToken).ConfigureAwait(false);
         Add(key, chunk);
         return chunk;
+    }
+
+    /// <summary>
+    /// A float buffer of at least <paramref name="length"/> values for a chunk that is to be cached: the smallest pooled
+    /// one that fits (returned by <see cref="ReturnBuffer"/> after an earlier chunk was read), else a new one. Reusing
+    /// buffers spares the allocation, the page faults of fresh memory and the collector's copying of chunks that live
+    /// long. The contents are undefined.
+    /// </summary>
+    public float[] RentBuffer(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        lock (_lock)
+        {
+            var best = -1;
+            for (var i = 0; i < _buffers.Count; i++)
+            {
+                if (_buffers[i].Length >= length && (best < 0 || _buffers[i].Length < _buffers[best].Length))
+                {
+                    best = i;
+                }
+            }
+
+            if (best >= 0)
+            {
+                var buffer = _buffers[best];
+                _buffers[best] = _buffers[^1];
+                _buffers.RemoveAt(_buffers.Count - 1);
+                _pooledBytes -= BufferBytes(buffer);
+                return buffer;
+            }
+        }
+
+        return GC.AllocateUninitializedArray<float>(length);
+    }
+
+    /// <summary>
+    /// Gives a buffer from <see cref="RentBuffer"/> back once nothing reads it any more; it is pooled while the budget
+    /// has room beside the cached chunks, otherwise left to the collector.
+    /// </summary>
+    public void ReturnBuffer(float[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        var bytes = BufferBytes(buffer);
+        lock (_lock)
+        {
+            if (_cachedBytes + _pooledBytes + bytes <= BudgetBytes)
+            {
+                _buffers.Add(buffer);
+                _pooledBytes += bytes;
+            }
+        }
+    }
+
+    private static long BufferBytes(float[] buffer) => ((long)buffer.Length * sizeof(float)) + EntryOverheadBytes;
+
+    /// <summary>Drops pooled buffers until <paramref name="bytes"/> more fit beside the cached chunks, or none is left.</summary>
+    private void DropBuffersFor(long bytes)
+    {
+        while (_buffers.Count > 0 && _cachedBytes + _pooledBytes + bytes > BudgetBytes)
+        {
+            _pooledBytes -= BufferBytes(_buffers[^1]);
+            _buffers.RemoveAt(_buffers.Count - 1);
+        }
     }
 
     private void Insert(Entry entry)

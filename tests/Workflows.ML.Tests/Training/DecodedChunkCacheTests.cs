@@ -161,6 +161,28 @@ public sealed class DecodedChunkCacheTests
         Assert.True(cache.TryGet("k", out _));
     }
 
+    [Fact]
+    public void RentBuffer_AfterReturn_ReusesTheSmallestThatFitsAndGivesWayToChunks()
+    {
+        var cache = new DecodedChunkCache(10_000);
+        var small = cache.RentBuffer(100);
+        var large = cache.RentBuffer(1_000);
+        cache.ReturnBuffer(large);
+        cache.ReturnBuffer(small);
+        Assert.Equal((100 + 1_000) * sizeof(float) + 512, cache.PooledBytes);
+
+        Assert.Same(small, cache.RentBuffer(50));
+        Assert.Same(large, cache.RentBuffer(500));
+        Assert.NotSame(large, cache.RentBuffer(500));
+        Assert.Equal(0, cache.PooledBytes);
+
+        // A pooled buffer is dropped to admit a chunk rather than the chunk refused.
+        cache.ReturnBuffer(large);
+        Assert.True(cache.TryAdmit("k", new object(), 8_000, "scan"));
+        Assert.Equal(0, cache.PooledBytes);
+        Assert.Equal(8_000, cache.CachedBytes);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -170,12 +192,19 @@ public sealed class DecodedChunkCacheTests
         const long budget = 10_000;
         var cache = new DecodedChunkCache(budget);
         var random = new Random(seed);
-        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var rented = new List<float[]>();
         for (var step = 0; step < 5_000; step++)
         {
             var key = "k" + random.Next(40);
-            switch (random.Next(4))
+            switch (random.Next(6))
             {
+                case 4:
+                    rented.Add(cache.RentBuffer(random.Next(0, 700)));
+                    break;
+                case 5 when rented.Count > 0:
+                    cache.ReturnBuffer(rented[^1]);
+                    rented.RemoveAt(rented.Count - 1);
+                    break;
                 case 0:
                     var chunk = Chunk(0, rows: random.Next(1, 400));
                     cache.Add(key, chunk);
@@ -192,6 +221,7 @@ public sealed class DecodedChunkCacheTests
             }
 
             Assert.InRange(cache.CachedBytes, 0, budget);
+            Assert.InRange(cache.PooledBytes, 0, budget - cache.CachedBytes);
             Assert.InRange(cache.Count, 0, 40);
         }
 
