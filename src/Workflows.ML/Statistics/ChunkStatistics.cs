@@ -50,7 +50,10 @@ public static class ChunkStatistics
         var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         foreach (var chunk in chunks)
         {
-            var key = keepForSecondPass is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+            // Nothing to keep when the storage cannot version the file or the scan's share of the budget is full.
+            var key = keepForSecondPass is not null && keepForSecondPass.Cache.WouldAdmit(EstimatedSize(chunk, columns), keepForSecondPass.Scan)
+                ? await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false)
+                : null;
 
             // A chunk to keep is decoded into a buffer the cache reuses (float32 features, the usual case).
             var buffer = key is not null && chunk.Rows * columns.Count <= Array.MaxLength && columns.All(static c => c.Type == ColumnType.Float32)
@@ -91,6 +94,18 @@ public static class ChunkStatistics
         foreach (var column in chunk.Chunk.Columns)
         {
             bytes += ColumnOverheadBytes + (chunk.Buffer is not null ? 0 : (long)column.Length * (column.IsFloat32 ? sizeof(float) : sizeof(double)));
+        }
+
+        return DecodedChunkCache.EntryBytes(bytes);
+    }
+
+    /// <summary>What a chunk of <paramref name="columns"/> will cost kept (its buffer or arrays, as <see cref="SizeOf"/>), from its row count.</summary>
+    private static long EstimatedSize(DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns)
+    {
+        long bytes = 0;
+        foreach (var column in columns)
+        {
+            bytes += ColumnOverheadBytes + (chunk.Rows * (column.Type == ColumnType.Float32 ? sizeof(float) : sizeof(double)));
         }
 
         return DecodedChunkCache.EntryBytes(bytes);

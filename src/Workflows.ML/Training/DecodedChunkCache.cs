@@ -159,16 +159,7 @@ public sealed class DecodedChunkCache
         lock (_lock)
         {
             RemoveEntry(key);
-            long evictable = 0;
-            foreach (var entry in _recency)
-            {
-                if (!string.Equals(entry.Scan, scan, StringComparison.Ordinal))
-                {
-                    evictable += entry.Bytes;
-                }
-            }
-
-            if (_cachedBytes - evictable + bytes > BudgetBytes)
+            if (!Fits(bytes, scan))
             {
                 return false;
             }
@@ -188,6 +179,19 @@ public sealed class DecodedChunkCache
 
             Insert(new Entry(key, value, bytes, scan));
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="TryAdmit"/> of <paramref name="bytes"/> for <paramref name="scan"/> would succeed now (new
+    /// key): a pass asks first and does not decode into a cache buffer what it could not keep.
+    /// </summary>
+    public bool WouldAdmit(long bytes, string scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        lock (_lock)
+        {
+            return bytes <= BudgetBytes && Fits(bytes, scan);
         }
     }
 
@@ -293,6 +297,21 @@ public sealed class DecodedChunkCache
             _pooledBytes -= BufferBytes(_buffers[^1]);
             _buffers.RemoveAt(_buffers.Count - 1);
         }
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> fit once every entry of another scan and every pooled buffer were gone.</summary>
+    private bool Fits(long bytes, string scan)
+    {
+        long ownScan = 0;
+        foreach (var entry in _recency)
+        {
+            if (string.Equals(entry.Scan, scan, StringComparison.Ordinal))
+            {
+                ownScan += entry.Bytes;
+            }
+        }
+
+        return ownScan + bytes <= BudgetBytes;
     }
 
     private void Insert(Entry entry)

@@ -93,6 +93,9 @@ public sealed class DecodedChunkCacheTests
 
         // A scan never evicts its own chunks: the first three stay for the next pass, the rest are refused.
         Assert.Equal([true, true, true, false, false], admitted);
+        Assert.False(cache.WouldAdmit(1, "scan"));
+        Assert.True(cache.WouldAdmit(300, "another scan"));
+        Assert.False(cache.WouldAdmit(301, "another scan"));
         Assert.Equal(300, cache.CachedBytes);
         Assert.True(cache.TryTake<object>("k0", out _));
         Assert.False(cache.TryTake<object>("k3", out _));
