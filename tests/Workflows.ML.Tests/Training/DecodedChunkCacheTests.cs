@@ -190,7 +190,7 @@ public sealed class DecodedChunkCacheTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
-    public void AnyMixOfOperations_NeverExceedsTheBudget(int seed)
+    public void CacheOperations_AnyMixAndOrder_NeverExceedTheBudget(int seed)
     {
         const long budget = 10_000;
         var cache = new DecodedChunkCache(budget);
