@@ -135,6 +135,35 @@ public sealed class ChunkStatisticsCacheTests
         Assert.Equal(plain.Label!.Float64Values.ToArray(), buffered.Label!.Float64Values.ToArray());
     }
 
+    [Fact]
+    public async Task SecondPass_CsvChunksFromTheCache_CountsExactlyWhatDecodingCounts()
+    {
+        // CSV columns are float64 with arrays of their own (no pooled float buffer): kept and counted all the same.
+        using var temp = new TempFolder();
+        var path = Path.Combine(temp.Path, "data.csv");
+        var random = new Random(12);
+        var lines = new List<string> { "x,y,label" };
+        for (var row = 0; row < 2_500; row++)
+        {
+            lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{random.NextDouble() * 10:R},{random.NextDouble() - 0.5:R},{row % 3}"));
+        }
+
+        await File.WriteAllLinesAsync(path, lines);
+        var dataset = await Reader.DescribeAsync(new DatasetSpec(path, "label", CsvChunkRows: 1_000), CancellationToken.None);
+        var cache = new DecodedChunkCache(1 << 24);
+        var scope = new ChunkCacheScope(cache, "instance-1");
+
+        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var fromCache = await SecondPassAsync(dataset, first, scope);
+        var decoded = await SecondPassAsync(dataset, first, cache: null);
+
+        Assert.Equal(3, dataset.Chunks.Count);
+        Assert.Equal(3, cache.Hits);
+        Assert.Equal(0, cache.PooledBytes);
+        AssertSameCounts(decoded, fromCache);
+        Assert.All(fromCache.Counts, counts => Assert.Equal(2_500, counts.Sum()));
+    }
+
     private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, MomentsPartial first, ChunkCacheScope? cache) =>
         await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, first.Moments, Bins, Subdivisions, Kernel, cache, CancellationToken.None);
 

@@ -22,7 +22,10 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
+
+        // No cache, no lookups: each would cost a version read per chunk (a request on Blob storage).
+        var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         return ChunkStatistics.ComputeHistogramsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, new ChunkCacheScope(chunkCache, context.InstanceId), context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, cache, context.CancellationToken);
     }
 }

@@ -386,7 +386,7 @@ public sealed class DatasetReader
     }
 
     /// <summary>Whether the chunk's feature columns go into <paramref name="buffer"/>: all float32, and room for rows × columns.</summary>
-    public static bool FitsBuffer(float[]? buffer, IReadOnlyList<DatasetColumn> columns, int rows)
+    internal static bool FitsBuffer(float[]? buffer, IReadOnlyList<DatasetColumn> columns, int rows)
     {
         ArgumentNullException.ThrowIfNull(columns);
         if (buffer is null || (long)rows * columns.Count > buffer.Length)

@@ -74,7 +74,8 @@ public static class ChunkStatistics
                 kept = keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
             }
 
-            if (!kept && buffer is not null)
+            // Back to the pool unless the kept chunk lives in it.
+            if (buffer is not null && (!kept || usedBuffer is null))
             {
                 keepForSecondPass!.Cache.ReturnBuffer(buffer);
             }
