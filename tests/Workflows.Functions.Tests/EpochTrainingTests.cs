@@ -67,6 +67,9 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(output.StatsArtifact, registered.Lineage.StatsArtifact);
         Assert.Equal("7", registered.Lineage.Parameters["seed"]);
         Assert.Equal("f0,f1,f2,f3,f4,f5", registered.Lineage.Parameters["featureColumns"]);
+        Assert.Equal(HoldoutSplit.Choose(7, 6, 0.34), output.HoldoutChunks);
+        Assert.Equal(string.Join(',', output.HoldoutChunks!), registered.Lineage.Parameters["holdoutChunks"]);
+        Assert.Equal("2 of 6 chunks (holdoutFraction 0.34), chosen by seed 7", registered.Lineage.Parameters["holdout"]);
 
         // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
         await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows));
@@ -133,16 +136,20 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_TwoWorkers_EqualsInProcessDataParallelEpochs()
     {
-        await WriteDatasetAsync(chunks: 6);
+        // A holdout dataset of its own, so that the training chunks are 0..4 as DataParallelEpoch.Run takes them.
+        await WriteDatasetAsync(chunks: 5);
+        var holdout = Path.Combine(_folder, "holdout");
+        await TestData.WriteParquetChunkAsync(new ClassificationGenerator(Spec()), 5, ChunkRows, Path.Combine(holdout, GenerateDatasetChunkActivity.FileName(0)));
         await using var harness = await StartAsync();
 
-        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, HoldoutFraction = 1.0 / 6 });
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, Holdout = holdout });
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         var output = result.ReadOutputAs<EpochTrainingOutput>()!;
         Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.7, output.LearningCurve[^1].ToString());
         var durable = await FinalCheckpointAsync(output, 2);
         var generator = new ClassificationGenerator(Spec());
+        Assert.Null(output.HoldoutChunks);
         var chunks = Enumerable.Range(0, 5).Select(c =>
         {
             var generated = generator.GenerateChunk(c, ChunkRows);
@@ -250,6 +257,91 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
         Assert.Equal(4, cache.Count);
         Assert.Equal(8, cache.Hits);
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutFraction_HoldsOutTheSeededChunksAndTrainsOnTheOthers()
+    {
+        await WriteDatasetAsync(chunks: 10);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 1) with { HoldoutFraction = 0.3 };
+
+        var first = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var again = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var otherSeed = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Seed = 8 });
+
+        var output = first.ReadOutputAs<EpochTrainingOutput>()!;
+        var other = otherSeed.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, first.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, otherSeed.RuntimeStatus);
+        Assert.Equal(HoldoutSplit.Choose(7, 10, 0.3), output.HoldoutChunks);
+        Assert.Equal(output.HoldoutChunks, again.ReadOutputAs<EpochTrainingOutput>()!.HoldoutChunks);
+        Assert.Equal(HoldoutSplit.Choose(8, 10, 0.3), other.HoldoutChunks);
+        Assert.NotEqual(output.HoldoutChunks, other.HoldoutChunks);
+
+        // 3 chunks held out, the other 7 trained on: the rows on each side add up to the chunks' rows.
+        Assert.Equal(3 * ChunkRows, output.LearningCurve[0].Holdout.Rows);
+        Assert.Equal(7 * ChunkRows, output.LearningCurve[0].RowsSeen);
+
+        // The holdout metrics are those of the model on exactly the recorded chunks.
+        var model = await ScorerAsync(output);
+        var evaluator = new HoldoutEvaluator(model);
+        var generator = new ClassificationGenerator(Spec());
+        foreach (var chunk in output.HoldoutChunks!)
+        {
+            var generated = generator.GenerateChunk(chunk, ChunkRows);
+            evaluator.Add(RowMajor(generated), generated.Labels, ChunkRows, chunk);
+        }
+
+        Assert.Equal(evaluator.Compute(), output.LearningCurve[0].Holdout);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(-0.5)]
+    [InlineData(1.5)]
+    public async Task EpochTraining_HoldoutFractionOutsideZeroToOne_FailsWithReason(double fraction)
+    {
+        await WriteDatasetAsync(chunks: 3);
+
+        var result = await RunAsync(Input(epochs: 1) with { HoldoutFraction = fraction });
+
+        AssertFailed(result, string.Create(CultureInfo.InvariantCulture, $"holdoutFraction must be between 0 and 1 (exclusive) when no holdout dataset is given, not {fraction}."));
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutFractionOfOneChunk_FailsSayingTwoAreNeeded()
+    {
+        await WriteDatasetAsync(chunks: 1);
+
+        var result = await RunAsync(Input(epochs: 1) with { HoldoutFraction = 0.5 });
+
+        AssertFailed(result, "has 1 chunk; holding out a fraction of chunks needs at least 2 (or give a holdout dataset).");
+    }
+
+    [Fact]
+    public async Task EpochTraining_HeldOutChunksMissAClass_FailsNamingTheChunksAndTheClass()
+    {
+        // Sorted by label: every chunk of 10 rows holds one class, so any one held-out chunk lacks the other class.
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 60; i++)
+        {
+            var label = i / 10 % 2;
+            csv.Append(CultureInfo.InvariantCulture, $"{(label == 1 ? 1 : -1) * (1 + (i % 3))},{i % 7},{label}\n");
+        }
+
+        var path = Path.Combine(_folder, "sorted.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 2) with { Dataset = path, CsvChunkRows = 10, HoldoutFraction = 1.0 / 6 });
+
+        var held = Assert.Single(HoldoutSplit.Choose(7, 6, 1.0 / 6));
+        var missing = 1 - (held % 2);
+        AssertFailed(result, string.Create(
+            CultureInfo.InvariantCulture,
+            $"the holdout (chunk {held} of '{path}') has no rows of class {missing} (30 training rows); it holds only class {1 - missing}, so its metrics would not measure every class"));
+        AssertFailed(result, "Choose another seed or a larger holdoutFraction, or give a holdout dataset with every class.");
     }
 
     [Fact]
