@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Workflows.Durable;
@@ -88,6 +90,51 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(3, TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint)).State.ClassCount);
         Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.5, output.LearningCurve[^1].ToString());
         await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec(classes: 3)).GenerateChunk(3, ChunkRows));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task EpochTraining_RegisteredModelInMlNetApplyOnnxModel_PredictsLikeOurScorer(int classes)
+    {
+        await WriteDatasetAsync(chunks: 4, classes: classes);
+
+        var result = await RunAsync(Input(epochs: 2) with { HoldoutFraction = 0.25, ModelName = "mlnet" });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal("onnx", (await _registry.GetAsync("mlnet", output.Version))!.Format);
+
+        // The registry's copy (SHA-256 checked on read), not the run folder's, goes to ML.NET.
+        var path = Path.Combine(_folder, "registered.onnx");
+        await File.WriteAllBytesAsync(path, await _registry.ReadArtifactAsync("mlnet", output.Version));
+        var model = await ScorerAsync(output);
+        var rows = RowMajor(new ClassificationGenerator(Spec(classes)).GenerateChunk(7, ChunkRows));
+        var expected = new float[ChunkRows * model.OutputCount];
+        model.PredictProbabilities(rows, ChunkRows, expected);
+        var expectedLabels = new long[ChunkRows];
+        for (var row = 0; row < ChunkRows; row++)
+        {
+            expectedLabels[row] = LogisticRegressionModel.PredictedLabel(expected.AsSpan(row * model.OutputCount, model.OutputCount));
+        }
+
+        // A model that predicted one class everywhere would let a wrong label output pass.
+        Assert.Equal(classes, expectedLabels.Distinct().Count());
+
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable(Enumerable.Range(0, ChunkRows).Select(row => new FeatureRow { Features = rows.AsSpan(row * Features, Features).ToArray() }));
+        using var transformer = context.Transforms.ApplyOnnxModel([OnnxModelExporter.ProbabilitiesOutput, OnnxModelExporter.LabelOutput], [OnnxModelExporter.FeaturesInput], path).Fit(data);
+        var predictions = context.Data.CreateEnumerable<Prediction>(transformer.Transform(data), reuseRowObject: false).ToArray();
+
+        Assert.Equal(ChunkRows, predictions.Length);
+        var actual = predictions.SelectMany(p => p.Probabilities).ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-5f);
+        }
+
+        Assert.Equal(expectedLabels, predictions.Select(p => Assert.Single(p.Label)));
     }
 
     [Fact]
@@ -558,4 +605,20 @@ public sealed class EpochTrainingTests : IDisposable
         TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(output.Checkpoint)!, $"epoch-{epoch}.json")));
 
     private static void AssertFailed(OrchestrationMetadata result, string reason) => TestData.AssertFailed(result, reason);
+
+    private sealed class FeatureRow
+    {
+        [ColumnName(OnnxModelExporter.FeaturesInput)]
+        [VectorType(EpochTrainingTests.Features)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class Prediction
+    {
+        [ColumnName(OnnxModelExporter.ProbabilitiesOutput)]
+        public float[] Probabilities { get; set; } = [];
+
+        [ColumnName(OnnxModelExporter.LabelOutput)]
+        public long[] Label { get; set; } = [];
+    }
 }
