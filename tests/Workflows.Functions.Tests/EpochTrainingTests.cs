@@ -307,7 +307,7 @@ public sealed class EpochTrainingTests : IDisposable
     }
 
     [Fact]
-    public async Task EpochTraining_HoldoutFraction_HoldsOutTheSeededChunksAndTrainsOnTheOthers()
+    public async Task EpochTraining_HoldoutFraction_HoldsOutTheSeededChunksAndTrainsOnExactlyTheOthers()
     {
         await WriteDatasetAsync(chunks: 10);
         await using var harness = await StartAsync();
@@ -330,10 +330,24 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(3 * ChunkRows, output.LearningCurve[0].Holdout.Rows);
         Assert.Equal(7 * ChunkRows, output.LearningCurve[0].RowsSeen);
 
+        // The model is what one epoch over exactly the other chunks gives, in the epoch's shuffled order.
+        var training = HoldoutSplit.Complement(10, output.HoldoutChunks!);
+        var durable = await FinalCheckpointAsync(output, 1);
+        var state = TrainerState.CreateInitial(durable.Options!);
+        var trainer = new LogisticRegressionTrainer(durable.Options!, await StandardizationAsync(output.StatsArtifact));
+        var generator = new ClassificationGenerator(Spec());
+        foreach (var position in EpochPlan.ChunkOrder(7, 0, training.Length))
+        {
+            var generated = generator.GenerateChunk(training[position], ChunkRows);
+            trainer.TrainChunk(state, 0, training[position], RowMajor(generated), generated.Labels, ChunkRows);
+        }
+
+        Assert.Equal(state.Weights.ToArray(), durable.State.Weights.ToArray());
+        Assert.Equal(state.Bias.ToArray(), durable.State.Bias.ToArray());
+
         // The holdout metrics are those of the model on exactly the recorded chunks.
         var model = await ScorerAsync(output);
         var evaluator = new HoldoutEvaluator(model);
-        var generator = new ClassificationGenerator(Spec());
         foreach (var chunk in output.HoldoutChunks!)
         {
             var generated = generator.GenerateChunk(chunk, ChunkRows);
