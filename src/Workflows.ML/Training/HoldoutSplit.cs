@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Workflows.ML.Training;
 
 /// <summary>
@@ -20,7 +22,8 @@ public static class HoldoutSplit
     {
         if (!(fraction > 0 && fraction < 1))
         {
-            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, $"holdoutFraction must be between 0 and 1 (exclusive), not {fraction}.");
+            throw new ArgumentOutOfRangeException(
+                nameof(fraction), fraction, string.Create(CultureInfo.InvariantCulture, $"holdoutFraction must be between 0 and 1 (exclusive), not {fraction}."));
         }
 
         if (chunkCount < 2)
