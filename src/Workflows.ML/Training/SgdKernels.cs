@@ -176,9 +176,18 @@ internal static class SgdKernels
             throw new ArgumentException($"Multiply needs {n} values in each operand.", nameof(source));
         }
 
-        for (var i = 0; i < n; i++)
+        ref var a = ref MemoryMarshal.GetReference(source);
+        ref var b = ref MemoryMarshal.GetReference(scale);
+        ref var d = ref MemoryMarshal.GetReference(destination);
+        var i = 0;
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
         {
-            destination[i] = source[i] * scale[i];
+            (Vector.LoadUnsafe(ref a, (nuint)i) * Vector.LoadUnsafe(ref b, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i) = Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
         }
     }
 
@@ -195,10 +204,24 @@ internal static class SgdKernels
             throw new ArgumentException($"Update needs {n} values in each operand.", nameof(gradient));
         }
 
-        for (var i = 0; i < n; i++)
+        ref var w = ref MemoryMarshal.GetReference(weights);
+        ref var g = ref MemoryMarshal.GetReference(gradient);
+        ref var m = ref MemoryMarshal.GetReference(mean);
+        ref var s = ref MemoryMarshal.GetReference(inverseStd);
+        var minusSum = new Vector<float>(-gradientSum);
+        var decayVector = new Vector<float>(decay);
+        var scaleVector = new Vector<float>(scale);
+        var i = 0;
+        for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
         {
-            var d = MathF.FusedMultiplyAdd(mean[i], -gradientSum, gradient[i]) * inverseStd[i];
-            weights[i] = MathF.FusedMultiplyAdd(d, scale, weights[i] * decay);
+            var d = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref m, (nuint)i), minusSum, Vector.LoadUnsafe(ref g, (nuint)i)) * Vector.LoadUnsafe(ref s, (nuint)i);
+            Vector.FusedMultiplyAdd(d, scaleVector, Vector.LoadUnsafe(ref w, (nuint)i) * decayVector).StoreUnsafe(ref w, (nuint)i);
+        }
+
+        for (; i < n; i++)
+        {
+            var d = MathF.FusedMultiplyAdd(Unsafe.Add(ref m, i), -gradientSum, Unsafe.Add(ref g, i)) * Unsafe.Add(ref s, i);
+            Unsafe.Add(ref w, i) = MathF.FusedMultiplyAdd(d, scale, Unsafe.Add(ref w, i) * decay);
         }
     }
 
