@@ -61,15 +61,12 @@ internal static class SgdKernels
         ReadOnlySpan<float> weights, ReadOnlySpan<float> features, int o0, int o1, int o2, int o3, out float z0, out float z1, out float z2, out float z3)
     {
         var n = weights.Length;
-        CheckRow(features, o0, n);
-        CheckRow(features, o1, n);
-        CheckRow(features, o2, n);
-        CheckRow(features, o3, n);
+        var rows = new FourRows(features, o0, o1, o2, o3, n);
         ref var w = ref MemoryMarshal.GetReference(weights);
-        ref var x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o0);
-        ref var x1 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o1);
-        ref var x2 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o2);
-        ref var x3 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o3);
+        ref var x0 = ref rows.X0;
+        ref var x1 = ref rows.X1;
+        ref var x2 = ref rows.X2;
+        ref var x3 = ref rows.X3;
         var a0 = Vector<float>.Zero;
         var a1 = Vector<float>.Zero;
         var a2 = Vector<float>.Zero;
@@ -131,15 +128,12 @@ internal static class SgdKernels
     public static void AddScaled4(Span<float> gradient, ReadOnlySpan<float> features, int o0, float g0, int o1, float g1, int o2, float g2, int o3, float g3)
     {
         var n = gradient.Length;
-        CheckRow(features, o0, n);
-        CheckRow(features, o1, n);
-        CheckRow(features, o2, n);
-        CheckRow(features, o3, n);
+        var rows = new FourRows(features, o0, o1, o2, o3, n);
         ref var a = ref MemoryMarshal.GetReference(gradient);
-        ref var x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o0);
-        ref var x1 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o1);
-        ref var x2 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o2);
-        ref var x3 = ref Unsafe.Add(ref MemoryMarshal.GetReference(features), o3);
+        ref var x0 = ref rows.X0;
+        ref var x1 = ref rows.X1;
+        ref var x2 = ref rows.X2;
+        ref var x3 = ref rows.X3;
         var v0 = new Vector<float>(g0);
         var v1 = new Vector<float>(g1);
         var v2 = new Vector<float>(g2);
@@ -225,11 +219,26 @@ internal static class SgdKernels
         }
     }
 
-    private static void CheckRow(ReadOnlySpan<float> features, int offset, int length)
+    /// <summary>References to the starts of four rows of a row-major span, each checked to lie wholly inside it.</summary>
+    private readonly ref struct FourRows
     {
-        if ((uint)offset > (uint)features.Length || features.Length - offset < length)
+        public readonly ref float X0;
+        public readonly ref float X1;
+        public readonly ref float X2;
+        public readonly ref float X3;
+
+        public FourRows(ReadOnlySpan<float> features, int o0, int o1, int o2, int o3, int length)
         {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"A row of {length} values at {offset} does not fit in {features.Length} values.");
+            ref var start = ref MemoryMarshal.GetReference(features);
+            X0 = ref Unsafe.Add(ref start, Check(features, o0, length));
+            X1 = ref Unsafe.Add(ref start, Check(features, o1, length));
+            X2 = ref Unsafe.Add(ref start, Check(features, o2, length));
+            X3 = ref Unsafe.Add(ref start, Check(features, o3, length));
         }
+
+        private static int Check(ReadOnlySpan<float> features, int offset, int length) =>
+            (uint)offset <= (uint)features.Length && features.Length - offset >= length
+                ? offset
+                : throw new ArgumentOutOfRangeException(nameof(offset), $"A row of {length} values at {offset} does not fit in {features.Length} values.");
     }
 }
