@@ -14,42 +14,50 @@ public static class FunctionRegistrations
     /// <summary>
     /// Adds the services the app's activities take in their constructors: where datasets live (default: the local
     /// file system), the statistics kernel (default: ILGPU on a CUDA device if there is one, else SIMD on the CPU)
-    /// the model registry (default: a local folder, see <see cref="DefaultModelRegistryRoot"/>) and the training
-    /// activities' cache of decoded chunks (default: <see cref="DefaultChunkCacheBytes"/>).
+    /// the model registry (default: a local folder, see <see cref="DefaultModelRegistryRoot()"/>) and the training
+    /// activities' cache of decoded chunks (default: sized by <see cref="ChunkCacheBudget"/>, whose budget a hosted
+    /// service logs at start-up). App settings are read through <paramref name="settings"/> (default: environment
+    /// variables); an invalid one throws <see cref="HostConfigurationException"/> naming it.
     /// </summary>
     public static IServiceCollection AddWorkflowServices(
         this IServiceCollection services,
         IDatasetStorage? datasetStorage = null,
         IStatisticsKernel? kernel = null,
         IModelRegistry? modelRegistry = null,
-        DecodedChunkCache? chunkCache = null)
+        DecodedChunkCache? chunkCache = null,
+        Func<string, string?>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        settings ??= Environment.GetEnvironmentVariable;
         services.AddSingleton(datasetStorage ?? LocalDatasetStorage.Instance);
         services.AddSingleton(kernel ?? KernelSelector.Default);
 
         // Created on first use: a host that never trains does not create the folder.
-        services.AddSingleton(_ => modelRegistry ?? new LocalFolderModelRegistry(DefaultModelRegistryRoot()));
-        services.AddSingleton(chunkCache ?? new DecodedChunkCache(DefaultChunkCacheBytes()));
+        var registryRoot = RegistryRoot(settings);
+        services.AddSingleton(_ => modelRegistry ?? new LocalFolderModelRegistry(registryRoot));
+
+        // Resolved now, so a bad setting stops start-up instead of the first training activity.
+        var budget = chunkCache is null ? ChunkCacheBudget.FromSettings(settings) : new ChunkCacheBudget(chunkCache.BudgetBytes, "given to AddWorkflowServices");
+        services.AddSingleton(budget);
+        services.AddSingleton(chunkCache ?? new DecodedChunkCache(budget.Bytes));
+        services.AddHostedService<ChunkCacheStartupLog>();
         return services;
     }
 
-    /// <summary>App setting (or environment variable) with the decoded-chunk cache budget in MiB; 0 turns it off.</summary>
-    public const string ChunkCacheMegabytesSetting = "WorkflowsChunkCacheMegabytes";
-
-    /// <summary>The cache budget: <see cref="ChunkCacheMegabytesSetting"/> MiB when set, else 256 MiB per process.</summary>
-    public static long DefaultChunkCacheBytes()
+    /// <summary>
+    /// Adds the app's services to the host, reading app settings from its configuration (local.settings.json's
+    /// Values, environment variables, command line): what the function app's Program does.
+    /// </summary>
+    public static FunctionsHostBuilder AddWorkflowServices(this FunctionsHostBuilder builder)
     {
-        var configured = Environment.GetEnvironmentVariable(ChunkCacheMegabytesSetting);
-        if (string.IsNullOrWhiteSpace(configured))
-        {
-            return 256L << 20;
-        }
-
-        return long.TryParse(configured, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var megabytes) && megabytes <= (long.MaxValue >> 20)
-            ? megabytes << 20
-            : throw new InvalidOperationException($"app setting {ChunkCacheMegabytesSetting} must be a whole number of MiB (0 turns the cache off), not '{configured}'.");
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        builder.Services.AddWorkflowServices(settings: key => configuration[key]);
+        return builder;
     }
+
+    /// <summary>App setting (or environment variable) with the decoded-chunk cache budget in MiB; 0 turns it off.</summary>
+    public const string ChunkCacheMegabytesSetting = ChunkCacheBudget.Setting;
 
     /// <summary>App setting (or environment variable) naming the folder of the default model registry.</summary>
     public const string ModelRegistryRootSetting = "WorkflowsModelRegistryRoot";
@@ -58,9 +66,11 @@ public static class FunctionRegistrations
     /// Where the default registry keeps models: <see cref="ModelRegistryRootSetting"/> when set, else <c>models/</c>
     /// in the working directory (the repository root under <c>./run.sh</c>).
     /// </summary>
-    public static string DefaultModelRegistryRoot()
+    public static string DefaultModelRegistryRoot() => RegistryRoot(Environment.GetEnvironmentVariable);
+
+    private static string RegistryRoot(Func<string, string?> settings)
     {
-        var configured = Environment.GetEnvironmentVariable(ModelRegistryRootSetting);
+        var configured = settings(ModelRegistryRootSetting);
         return string.IsNullOrWhiteSpace(configured) ? Path.Combine(Environment.CurrentDirectory, "models") : configured;
     }
 
@@ -70,7 +80,7 @@ public static class FunctionRegistrations
     /// benchmarks that run the engine without the host use this). Datasets are read from and written to
     /// <paramref name="datasetStorage"/>, reduced with <paramref name="kernel"/>, trained models registered in
     /// <paramref name="modelRegistry"/>, and decoded training chunks kept in <paramref name="chunkCache"/> (defaults as
-    /// in <see cref="AddWorkflowServices"/>).
+    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?)"/>).
     /// </summary>
     public static DurableTaskRegistry AddWorkflowFunctions(
         this DurableTaskRegistry registry,

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Workflows.Durable;
@@ -67,6 +69,9 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(output.StatsArtifact, registered.Lineage.StatsArtifact);
         Assert.Equal("7", registered.Lineage.Parameters["seed"]);
         Assert.Equal("f0,f1,f2,f3,f4,f5", registered.Lineage.Parameters["featureColumns"]);
+        Assert.Equal(HoldoutSplit.Choose(7, 6, 0.34), output.HoldoutChunks);
+        Assert.Equal(string.Join(',', output.HoldoutChunks!), registered.Lineage.Parameters["holdoutChunks"]);
+        Assert.Equal("2 of 6 chunks (holdoutFraction 0.34), chosen by seed 7", registered.Lineage.Parameters["holdout"]);
 
         // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
         await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows));
@@ -85,6 +90,51 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(3, TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(output.Checkpoint)).State.ClassCount);
         Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.5, output.LearningCurve[^1].ToString());
         await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec(classes: 3)).GenerateChunk(3, ChunkRows));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task EpochTraining_RegisteredModelInMlNetApplyOnnxModel_PredictsLikeOurScorer(int classes)
+    {
+        await WriteDatasetAsync(chunks: 4, classes: classes);
+
+        var result = await RunAsync(Input(epochs: 2) with { HoldoutFraction = 0.25, ModelName = "mlnet" });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal("onnx", (await _registry.GetAsync("mlnet", output.Version))!.Format);
+
+        // The registry's copy (SHA-256 checked on read), not the run folder's, goes to ML.NET.
+        var path = Path.Combine(_folder, "registered.onnx");
+        await File.WriteAllBytesAsync(path, await _registry.ReadArtifactAsync("mlnet", output.Version));
+        var model = await ScorerAsync(output);
+        var rows = RowMajor(new ClassificationGenerator(Spec(classes)).GenerateChunk(7, ChunkRows));
+        var expected = new float[ChunkRows * model.OutputCount];
+        model.PredictProbabilities(rows, ChunkRows, expected);
+        var expectedLabels = new long[ChunkRows];
+        for (var row = 0; row < ChunkRows; row++)
+        {
+            expectedLabels[row] = LogisticRegressionModel.PredictedLabel(expected.AsSpan(row * model.OutputCount, model.OutputCount));
+        }
+
+        // A model that predicted one class everywhere would let a wrong label output pass.
+        Assert.Equal(classes, expectedLabels.Distinct().Count());
+
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable(Enumerable.Range(0, ChunkRows).Select(row => new FeatureRow { Features = rows.AsSpan(row * Features, Features).ToArray() }));
+        using var transformer = context.Transforms.ApplyOnnxModel([OnnxModelExporter.ProbabilitiesOutput, OnnxModelExporter.LabelOutput], [OnnxModelExporter.FeaturesInput], path).Fit(data);
+        var predictions = context.Data.CreateEnumerable<Prediction>(transformer.Transform(data), reuseRowObject: false).ToArray();
+
+        Assert.Equal(ChunkRows, predictions.Length);
+        var actual = predictions.SelectMany(p => p.Probabilities).ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-5f);
+        }
+
+        Assert.Equal(expectedLabels, predictions.Select(p => Assert.Single(p.Label)));
     }
 
     [Fact]
@@ -133,16 +183,20 @@ public sealed class EpochTrainingTests : IDisposable
     [Fact]
     public async Task EpochTraining_TwoWorkers_EqualsInProcessDataParallelEpochs()
     {
-        await WriteDatasetAsync(chunks: 6);
+        // A holdout dataset of its own, so that the training chunks are 0..4 as DataParallelEpoch.Run takes them.
+        await WriteDatasetAsync(chunks: 5);
+        var holdout = Path.Combine(_folder, "holdout");
+        await TestData.WriteParquetChunkAsync(new ClassificationGenerator(Spec()), 5, ChunkRows, Path.Combine(holdout, GenerateDatasetChunkActivity.FileName(0)));
         await using var harness = await StartAsync();
 
-        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, HoldoutFraction = 1.0 / 6 });
+        var result = await harness.RunAsync(EpochTrainingOrchestrator.Name, Input(epochs: 2) with { Parallelism = 2, Holdout = holdout });
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         var output = result.ReadOutputAs<EpochTrainingOutput>()!;
         Assert.True(output.LearningCurve[^1].Holdout.Accuracy > 0.7, output.LearningCurve[^1].ToString());
         var durable = await FinalCheckpointAsync(output, 2);
         var generator = new ClassificationGenerator(Spec());
+        Assert.Null(output.HoldoutChunks);
         var chunks = Enumerable.Range(0, 5).Select(c =>
         {
             var generated = generator.GenerateChunk(c, ChunkRows);
@@ -250,6 +304,105 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
         Assert.Equal(4, cache.Count);
         Assert.Equal(8, cache.Hits);
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutFraction_HoldsOutTheSeededChunksAndTrainsOnExactlyTheOthers()
+    {
+        await WriteDatasetAsync(chunks: 10);
+        await using var harness = await StartAsync();
+        var input = Input(epochs: 1) with { HoldoutFraction = 0.3 };
+
+        var first = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var again = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
+        var otherSeed = await harness.RunAsync(EpochTrainingOrchestrator.Name, input with { Seed = 8 });
+
+        var output = first.ReadOutputAs<EpochTrainingOutput>()!;
+        var other = otherSeed.ReadOutputAs<EpochTrainingOutput>()!;
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, first.RuntimeStatus);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, otherSeed.RuntimeStatus);
+        Assert.Equal(HoldoutSplit.Choose(7, 10, 0.3), output.HoldoutChunks);
+        Assert.Equal(output.HoldoutChunks, again.ReadOutputAs<EpochTrainingOutput>()!.HoldoutChunks);
+        Assert.Equal(HoldoutSplit.Choose(8, 10, 0.3), other.HoldoutChunks);
+        Assert.NotEqual(output.HoldoutChunks, other.HoldoutChunks);
+
+        // 3 chunks held out, the other 7 trained on: the rows on each side add up to the chunks' rows.
+        Assert.Equal(3 * ChunkRows, output.LearningCurve[0].Holdout.Rows);
+        Assert.Equal(7 * ChunkRows, output.LearningCurve[0].RowsSeen);
+
+        // The model is what one epoch over exactly the other chunks gives, in the epoch's shuffled order.
+        var training = HoldoutSplit.Complement(10, output.HoldoutChunks!);
+        var durable = await FinalCheckpointAsync(output, 1);
+        var state = TrainerState.CreateInitial(durable.Options!);
+        var trainer = new LogisticRegressionTrainer(durable.Options!, await StandardizationAsync(output.StatsArtifact));
+        var generator = new ClassificationGenerator(Spec());
+        foreach (var position in EpochPlan.ChunkOrder(7, 0, training.Length))
+        {
+            var generated = generator.GenerateChunk(training[position], ChunkRows);
+            trainer.TrainChunk(state, 0, training[position], RowMajor(generated), generated.Labels, ChunkRows);
+        }
+
+        Assert.Equal(state.Weights.ToArray(), durable.State.Weights.ToArray());
+        Assert.Equal(state.Bias.ToArray(), durable.State.Bias.ToArray());
+
+        // The holdout metrics are those of the model on exactly the recorded chunks.
+        var model = await ScorerAsync(output);
+        var evaluator = new HoldoutEvaluator(model);
+        foreach (var chunk in output.HoldoutChunks!)
+        {
+            var generated = generator.GenerateChunk(chunk, ChunkRows);
+            evaluator.Add(RowMajor(generated), generated.Labels, ChunkRows, chunk);
+        }
+
+        Assert.Equal(evaluator.Compute(), output.LearningCurve[0].Holdout);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(-0.5)]
+    [InlineData(1.5)]
+    public async Task EpochTraining_HoldoutFractionOutsideZeroToOne_FailsWithReason(double fraction)
+    {
+        await WriteDatasetAsync(chunks: 3);
+
+        var result = await RunAsync(Input(epochs: 1) with { HoldoutFraction = fraction });
+
+        AssertFailed(result, string.Create(CultureInfo.InvariantCulture, $"holdoutFraction must be between 0 and 1 (exclusive) when no holdout dataset is given, not {fraction}."));
+    }
+
+    [Fact]
+    public async Task EpochTraining_HoldoutFractionOfOneChunk_FailsSayingTwoAreNeeded()
+    {
+        await WriteDatasetAsync(chunks: 1);
+
+        var result = await RunAsync(Input(epochs: 1) with { HoldoutFraction = 0.5 });
+
+        AssertFailed(result, "has 1 chunk; holding out a fraction of chunks needs at least 2 (or give a holdout dataset).");
+    }
+
+    [Fact]
+    public async Task EpochTraining_HeldOutChunksMissAClass_FailsNamingTheChunksAndTheClass()
+    {
+        // Sorted by label: every chunk of 10 rows holds one class, so any one held-out chunk lacks the other class.
+        var csv = new StringBuilder("x,y,label\n");
+        for (var i = 0; i < 60; i++)
+        {
+            var label = i / 10 % 2;
+            csv.Append(CultureInfo.InvariantCulture, $"{(label == 1 ? 1 : -1) * (1 + (i % 3))},{i % 7},{label}\n");
+        }
+
+        var path = Path.Combine(_folder, "sorted.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var result = await RunAsync(Input(epochs: 2) with { Dataset = path, CsvChunkRows = 10, HoldoutFraction = 1.0 / 6 });
+
+        var held = Assert.Single(HoldoutSplit.Choose(7, 6, 1.0 / 6));
+        var missing = 1 - (held % 2);
+        AssertFailed(result, string.Create(
+            CultureInfo.InvariantCulture,
+            $"the holdout (chunk {held} of '{path}') has no rows of class {missing} (30 training rows); it holds only class {1 - missing}, so its metrics would not measure every class"));
+        AssertFailed(result, "Choose another seed or a larger holdoutFraction, or give a holdout dataset with every class.");
     }
 
     [Fact]
@@ -466,4 +619,20 @@ public sealed class EpochTrainingTests : IDisposable
         TrainingCheckpoint.FromJson(await File.ReadAllBytesAsync(Path.Combine(Path.GetDirectoryName(output.Checkpoint)!, $"epoch-{epoch}.json")));
 
     private static void AssertFailed(OrchestrationMetadata result, string reason) => TestData.AssertFailed(result, reason);
+
+    private sealed class FeatureRow
+    {
+        [ColumnName(OnnxModelExporter.FeaturesInput)]
+        [VectorType(EpochTrainingTests.Features)]
+        public float[] Features { get; set; } = [];
+    }
+
+    private sealed class Prediction
+    {
+        [ColumnName(OnnxModelExporter.ProbabilitiesOutput)]
+        public float[] Probabilities { get; set; } = [];
+
+        [ColumnName(OnnxModelExporter.LabelOutput)]
+        public long[] Label { get; set; } = [];
+    }
 }

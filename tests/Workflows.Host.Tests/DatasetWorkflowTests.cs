@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Workflows.Durable.AzureStorage.Tests;
 using Workflows.Functions;
+using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
 using Xunit;
 
@@ -48,6 +49,35 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
         var artifact = statistics.GetProperty("artifactPath").GetString()!;
         Assert.Equal(Path.Combine(destination, StatisticsReport.ArtifactFileName), artifact);
         Assert.Equal(3_000, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact)).Rows);
+    }
+
+    [Fact]
+    public async Task GenerateDatasetThenEpochTraining_OverHttp_RegistersAnOnnxModelWithItsLearningCurve()
+    {
+        var registry = new LocalFolderModelRegistry(Path.Combine(_folder, "models"));
+        await using var host = await TestHost.StartAsync(
+            azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(modelRegistry: registry));
+        var destination = Path.Combine(_folder, "train");
+        await RunAsync(host, "GenerateDataset", new { rows = 4_000, features = 6, informative = 3, chunkRows = 500, seed = 3, destination });
+
+        var output = await RunAsync(host, "EpochTraining", new
+        {
+            dataset = destination, labelColumn = "label", modelName = "host-demo", holdoutFraction = 0.25, epochs = 3, learningRate = 0.5, parallelism = 2, seed = 5,
+        });
+
+        Assert.Equal("host-demo", output.GetProperty("modelName").GetString());
+        Assert.Equal(1, output.GetProperty("version").GetInt32());
+        var curve = output.GetProperty("learningCurve").EnumerateArray().ToArray();
+        Assert.Equal(3, curve.Length);
+        var holdout = curve[^1].GetProperty("holdout");
+        Assert.Equal(1_000, holdout.GetProperty("rows").GetInt64());
+        // Balanced classes, 3 informative of 6 features: a learned model, not a majority vote (0.755 / 0.805 today).
+        Assert.True(holdout.GetProperty("accuracy").GetDouble() > 0.7 && holdout.GetProperty("rocAuc").GetDouble() > 0.75, $"holdout {holdout}");
+        Assert.Equal(2, output.GetProperty("holdoutChunks").GetArrayLength());
+        var model = await registry.GetAsync("host-demo", 1);
+        Assert.NotNull(model);
+        Assert.Equal("onnx", model.Format);
+        Assert.True(File.Exists(output.GetProperty("artifactPath").GetString()));
     }
 
     /// <summary>Starts <paramref name="name"/> through the generic starter, polls its statusQueryGetUri and returns its output.</summary>

@@ -7,9 +7,11 @@ namespace Workflows.Functions.Training;
 /// <param name="Dataset">Training data: a Parquet file, a folder of Parquet files, or CSV file(s).</param>
 /// <param name="LabelColumn">Label column; its values must be class indices 0..C-1.</param>
 /// <param name="ModelName">Name the model is registered under (letters, digits, '.', '_', '-').</param>
-/// <param name="Holdout">A holdout dataset with the same feature and label columns; <see langword="null"/> holds out the
-/// last chunks of <paramref name="Dataset"/> instead (see <paramref name="HoldoutFraction"/>).</param>
-/// <param name="HoldoutFraction">Without <paramref name="Holdout"/>: the fraction of the dataset's chunks held out (at least one).</param>
+/// <param name="Holdout">A holdout dataset with the same feature and label columns; <see langword="null"/> holds out
+/// chunks of <paramref name="Dataset"/> instead (see <paramref name="HoldoutFraction"/>).</param>
+/// <param name="HoldoutFraction">Without <paramref name="Holdout"/>: the fraction of the dataset's chunks held out,
+/// round(fraction × chunks) of them (at least one, and at least one left to train on), chosen by
+/// <paramref name="Seed"/> (see <see cref="HoldoutSplit"/>).</param>
 /// <param name="Features">Feature columns; <see langword="null"/> or empty for every numeric column but the label.</param>
 /// <param name="Epochs">Most epochs to train (early stopping may end sooner).</param>
 /// <param name="Schedule">Learning-rate schedule: Constant, InverseScaling or Optimal.</param>
@@ -17,7 +19,7 @@ namespace Workflows.Functions.Training;
 /// <param name="PowerT">Exponent of the InverseScaling schedule.</param>
 /// <param name="L2">L2 strength alpha.</param>
 /// <param name="BatchSize">Rows per SGD step.</param>
-/// <param name="Seed">Seed of the chunk and row shuffles.</param>
+/// <param name="Seed">Seed of the chunk and row shuffles and, on a stream of its own, of the holdout chunks.</param>
 /// <param name="Patience">Stop after this many epochs without a lower holdout log loss; 0 never stops early.</param>
 /// <param name="Parallelism">K: data-parallel activities per epoch, merged by weighted model averaging.</param>
 /// <param name="StatsArtifact">Stats artifact with the features' mean and std and the label distribution;
@@ -82,21 +84,33 @@ public sealed record EpochTrainingInput(
     }
 
     /// <summary>The parameters as lineage strings of the registered model.</summary>
-    public IReadOnlyDictionary<string, string> ToLineageParameters(string holdout) => new SortedDictionary<string, string>(StringComparer.Ordinal)
+    /// <param name="holdout">How the holdout was chosen (a dataset, or a fraction of chunks).</param>
+    /// <param name="holdoutChunks">The held-out chunk indices of the dataset, or <see langword="null"/> for a holdout dataset.</param>
+    public IReadOnlyDictionary<string, string> ToLineageParameters(string holdout, IReadOnlyList<int>? holdoutChunks)
     {
-        ["labelColumn"] = LabelColumn,
-        ["features"] = Features is { Count: > 0 } ? string.Join(',', Features) : "all",
-        ["holdout"] = holdout,
-        ["epochs"] = Invariant(Epochs),
-        ["schedule"] = Schedule.ToString(),
-        ["learningRate"] = Invariant(LearningRate),
-        ["powerT"] = Invariant(PowerT),
-        ["l2"] = Invariant(L2),
-        ["batchSize"] = Invariant(BatchSize),
-        ["seed"] = Invariant(Seed),
-        ["patience"] = Invariant(Patience),
-        ["parallelism"] = Invariant(Parallelism),
-    };
+        var parameters = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["labelColumn"] = LabelColumn,
+            ["features"] = Features is { Count: > 0 } ? string.Join(',', Features) : "all",
+            ["holdout"] = holdout,
+            ["epochs"] = Invariant(Epochs),
+            ["schedule"] = Schedule.ToString(),
+            ["learningRate"] = Invariant(LearningRate),
+            ["powerT"] = Invariant(PowerT),
+            ["l2"] = Invariant(L2),
+            ["batchSize"] = Invariant(BatchSize),
+            ["seed"] = Invariant(Seed),
+            ["patience"] = Invariant(Patience),
+            ["parallelism"] = Invariant(Parallelism),
+        };
+        if (holdoutChunks is not null)
+        {
+            parameters["holdoutChunks"] = string.Join(',', holdoutChunks.Select(Invariant));
+        }
 
-    private static string Invariant(IFormattable value) => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+        return parameters;
+    }
+
+    private static string Invariant<T>(T value)
+        where T : IFormattable => value.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
 }

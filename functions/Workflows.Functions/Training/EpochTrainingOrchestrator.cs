@@ -59,12 +59,14 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
         var best = EarlyStopping.Best(curve)!;
         SetStatus(context, "registering", curve.Count, input.Epochs, curve);
         var bestCheckpoint = checkpoints[best.Epoch - 1];
-        var holdout = input.Holdout ?? string.Create(CultureInfo.InvariantCulture, $"last {plan.Holdout.Chunks.Count} of {plan.Holdout.Chunks.Count + plan.Train.Chunks.Count} chunks");
+        var holdout = input.Holdout ?? string.Create(
+            CultureInfo.InvariantCulture,
+            $"{plan.Holdout.Chunks.Count} of {plan.Holdout.Chunks.Count + plan.Train.Chunks.Count} chunks (holdoutFraction {input.HoldoutFraction}), chosen by seed {input.Seed}");
         var registered = await context.CallActivityAsync<RegisteredModelReference>(
             RegisterModelActivity.Name,
-            new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout), plan.RunFolder));
+            new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout, plan.HoldoutChunks), plan.RunFolder));
         SetStatus(context, "done", curve.Count, input.Epochs, curve);
-        return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve);
+        return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve, plan.HoldoutChunks);
     }
 
     /// <summary>

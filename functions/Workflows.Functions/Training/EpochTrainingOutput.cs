@@ -11,6 +11,8 @@ namespace Workflows.Functions.Training;
 /// <param name="StoppedEarly">Whether early stopping ended the run before the last epoch.</param>
 /// <param name="StatsArtifact">The stats artifact that standardized the features.</param>
 /// <param name="LearningCurve">Holdout metrics after every epoch trained.</param>
+/// <param name="HoldoutChunks">Indices of the dataset's chunks held out (ascending) when the holdout is a fraction of
+/// the dataset; <see langword="null"/> when a holdout dataset was given. The training chunks are the others.</param>
 public sealed record EpochTrainingOutput(
     string ModelName,
     int Version,
@@ -19,4 +21,5 @@ public sealed record EpochTrainingOutput(
     int BestEpoch,
     bool StoppedEarly,
     string StatsArtifact,
-    IReadOnlyList<EpochMetrics> LearningCurve);
+    IReadOnlyList<EpochMetrics> LearningCurve,
+    IReadOnlyList<int>? HoldoutChunks = null);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
@@ -7,7 +8,8 @@ namespace Workflows.Functions.Training;
 /// <summary>
 /// Scores the holdout with an epoch's model (accuracy, log loss, ROC AUC) and stores the metrics in that epoch's
 /// checkpoint, so a checkpoint holds weights, optimizer state, epoch and metrics. Also where a whole epoch is checked
-/// to have seen two classes, whatever K was.
+/// to have seen two classes, whatever K was, and the holdout to have every class the training chunks have (it is the
+/// first step that sees both: the stats artifact counts labels over the whole dataset only).
 /// </summary>
 [DurableTask(Name)]
 public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChunkCache chunkCache) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
@@ -33,10 +35,21 @@ public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChun
         }
 
         var metrics = new EpochMetrics(input.Epoch, checkpoint.State.RowsSeen, evaluator.Compute());
+        evaluator.EnsureTrainedClassesPresent(checkpoint.State.ClassCounts, Describe(input.Holdout));
 
         // A retried evaluation finds its own point already on the curve and writes the same checkpoint again.
         var curve = checkpoint.LearningCurve.Where(m => m.Epoch < input.Epoch).Append(metrics).ToList();
         await storage.WriteAsync(input.Checkpoint, (checkpoint with { LearningCurve = curve }).ToJson(), cancellationToken);
         return metrics;
+    }
+
+    /// <summary>The holdout as a failure message names it: its chunks when they are few, else their count.</summary>
+    private static string Describe(DatasetDescription holdout)
+    {
+        const int MostChunksListed = 20;
+        var chunks = holdout.Chunks.Count <= MostChunksListed
+            ? "chunk" + (holdout.Chunks.Count == 1 ? " " : "s ") + string.Join(", ", holdout.Chunks.Select(c => c.Index.ToString(CultureInfo.InvariantCulture)))
+            : holdout.Chunks.Count.ToString(CultureInfo.InvariantCulture) + " chunks";
+        return $"{chunks} of '{holdout.Root}'";
     }
 }

@@ -8,8 +8,8 @@ namespace Workflows.Functions.Training;
 
 /// <summary>
 /// Checks everything about the data once, before any epoch: the label and feature columns exist, the holdout has
-/// the same columns, the stats artifact covers every feature and shows at least two integer classes. Splits off the
-/// holdout chunks and names the run folder. Fails with a <see cref="DatasetException"/> or
+/// the same columns, the stats artifact covers every feature and shows at least two integer classes. Chooses the
+/// holdout chunks (see <see cref="HoldoutSplit"/>) and names the run folder. Fails with a <see cref="DatasetException"/> or
 /// <see cref="TrainingDataException"/> whose message says what is wrong.
 /// </summary>
 [DurableTask(Name)]
@@ -36,20 +36,23 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
 
         DatasetDescription train;
         DatasetDescription holdout;
+        IReadOnlyList<int>? holdoutChunks = null;
         var holdoutFeatures = features;
         if (training.Holdout is null)
         {
-            // The last chunks in dataset order: datasets written by GenerateDataset (or any shuffled source) are
-            // exchangeable chunk by chunk, and a fixed rule needs no seed to reproduce the split.
+            // A seeded choice of chunks, not the last ones: a dataset sorted by some column or appended over time
+            // would otherwise be evaluated on its newest or highest rows only. Chunks are the unit (no row-level
+            // stratification); a holdout that misses a class the training chunks have fails in EvaluateHoldout.
             var chunks = dataset.Chunks;
             if (chunks.Count < 2)
             {
                 throw new DatasetException($"dataset '{training.Dataset}' has {chunks.Count} chunk; holding out a fraction of chunks needs at least 2 (or give a holdout dataset).");
             }
 
-            var held = Math.Clamp((int)Math.Round(training.HoldoutFraction * chunks.Count), 1, chunks.Count - 1);
-            train = dataset with { Chunks = chunks.Take(chunks.Count - held).ToList() };
-            holdout = dataset with { Chunks = chunks.Skip(chunks.Count - held).ToList() };
+            var held = HoldoutSplit.Choose(unchecked((ulong)training.Seed), chunks.Count, training.HoldoutFraction);
+            holdout = dataset with { Chunks = held.Select(position => chunks[position]).ToList() };
+            train = dataset with { Chunks = HoldoutSplit.Complement(chunks.Count, held).Select(position => chunks[position]).ToList() };
+            holdoutChunks = holdout.Chunks.Select(chunk => chunk.Index).ToList();
         }
         else
         {
@@ -66,7 +69,7 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
             ? root + "." + ModelsFolderName
             : storage.Combine(root, ModelsFolderName);
         var runFolder = storage.Combine(storage.Combine(models, training.ModelName), input.RunId);
-        return new TrainingPlan(train, holdout, features, holdoutFeatures, classCount, input.StatsArtifact, runFolder);
+        return new TrainingPlan(train, holdout, features, holdoutFeatures, classCount, input.StatsArtifact, runFolder, holdoutChunks);
     }
 
     /// <summary>

@@ -10,6 +10,8 @@ namespace Workflows.Functions.Training;
 /// <param name="ClassCount">Number of classes (the largest label in the stats artifact plus one).</param>
 /// <param name="StatsArtifact">The stats artifact the activities standardize with.</param>
 /// <param name="RunFolder">Folder of this run's checkpoints and ONNX file.</param>
+/// <param name="HoldoutChunks">The held-out chunks' indices in the training dataset (ascending), chosen by
+/// <see cref="ML.Training.HoldoutSplit"/>; <see langword="null"/> when a holdout dataset was given.</param>
 public sealed record TrainingPlan(
     DatasetDescription Train,
     DatasetDescription Holdout,
@@ -17,4 +19,5 @@ public sealed record TrainingPlan(
     IReadOnlyList<DatasetColumn> HoldoutFeatures,
     int ClassCount,
     string StatsArtifact,
-    string RunFolder);
+    string RunFolder,
+    IReadOnlyList<int>? HoldoutChunks = null);

@@ -30,6 +30,7 @@ internal struct DeterministicRandom
     public int NextInt(int bound) => (int)Math.BigMul(Next(), (ulong)bound, out _);
 
     /// <summary>Fisher–Yates shuffle of <paramref name="values"/> in place.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Shuffle(Span<int> values)
     {
         for (var i = values.Length - 1; i > 0; i--)

@@ -9,6 +9,9 @@ public static class EpochPlan
     internal const ulong ChunkOrderStream = 1;
     internal const ulong RowOrderStream = 2;
 
+    /// <summary>Stream of <see cref="HoldoutSplit"/>: its own, so the split never shifts the training shuffles.</summary>
+    internal const ulong HoldoutSplitStream = 3;
+
     /// <summary>The chunk indices 0..<paramref name="chunkCount"/>-1 in this epoch's shuffled order.</summary>
     public static int[] ChunkOrder(ulong seed, int epoch, int chunkCount)
     {

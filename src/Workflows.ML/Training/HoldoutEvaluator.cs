@@ -56,6 +56,49 @@ public sealed class HoldoutEvaluator
         return new EvaluationMetrics(_rows, (double)_correct / _rows, _logLossSum / _rows, ComputeAuc());
     }
 
+    /// <summary>Holdout rows per class (index = label) over every row added so far.</summary>
+    public long[] CountRowsPerClass()
+    {
+        var counts = new long[_model.ClassCount];
+        for (long row = 0; row < _rows; row++)
+        {
+            counts[_labels[row]]++;
+        }
+
+        return counts;
+    }
+
+    /// <summary>
+    /// Throws <see cref="TrainingDataException"/> when a class the model was trained on (a positive entry of
+    /// <paramref name="trainedRowsPerClass"/>) has no holdout row: the metrics could not measure that class, and with
+    /// a single class left ROC AUC is undefined. <paramref name="holdout"/> names the holdout in the message.
+    /// </summary>
+    public void EnsureTrainedClassesPresent(ReadOnlySpan<long> trainedRowsPerClass, string holdout)
+    {
+        var holdoutRows = CountRowsPerClass();
+        var missing = new List<string>();
+        var present = new List<string>();
+        for (var c = 0; c < holdoutRows.Length; c++)
+        {
+            if (holdoutRows[c] > 0)
+            {
+                present.Add(c.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else if (c < trainedRowsPerClass.Length && trainedRowsPerClass[c] > 0)
+            {
+                missing.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{c} ({trainedRowsPerClass[c]} training rows)"));
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new TrainingDataException(
+                $"the holdout ({holdout}) has no rows of class {string.Join(", ", missing)}; it holds only class {string.Join(", ", present)}, " +
+                "so its metrics would not measure every class the model learns (with one class, ROC AUC is undefined). " +
+                "Choose another seed or a larger holdoutFraction, or give a holdout dataset with every class.");
+        }
+    }
+
     private double ComputeAuc()
     {
         var rows = (int)_rows;

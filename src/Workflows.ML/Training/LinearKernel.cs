@@ -93,7 +93,8 @@ internal static class LinearKernel
         return finite;
     }
 
-    private static void ImputeMissing(ReadOnlySpan<float> row, ReadOnlySpan<float> mean, Span<float> destination, int chunkIndex, int rowIndex)
+    /// <summary>Copies the row into <paramref name="destination"/> with NaN replaced by the feature mean; an infinity is rejected naming chunk, row and column.</summary>
+    public static void ImputeMissing(ReadOnlySpan<float> row, ReadOnlySpan<float> mean, Span<float> destination, int chunkIndex, int rowIndex)
     {
         for (var i = 0; i < row.Length; i++)
         {

@@ -1,12 +1,12 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Workflows.ML.Training;
 
 /// <summary>
 /// Mini-batch SGD for logistic regression (binary sigmoid or multinomial softmax) on standardized features, one
 /// chunk at a time. Rows of a chunk are visited in an order shuffled from (seed, epoch, chunk), so a chunk trained
-/// again after a crash, on any worker with the same kind of CPU, gives bit-identical weights (TensorPrimitives
-/// sums in another order on AVX-512 than on AVX2). Not thread-safe: one trainer per worker; it owns its scratch
+/// again after a crash, on any worker with the same kind of CPU, gives bit-identical weights (the kernels'
+/// vector width, <see cref="System.Numerics.Vector{T}"/>'s, sets the order of the sums: 8 floats on AVX2 and AVX-512). Not thread-safe: one trainer per worker; it owns its scratch
 /// buffers so the hot loop allocates nothing.
 /// </summary>
 /// <remarks>
@@ -75,6 +75,7 @@ public sealed class LogisticRegressionTrainer
     /// <paramref name="features"/> with class labels 0..ClassCount-1, in mini-batches, rows shuffled from
     /// (seed, <paramref name="epoch"/>, <paramref name="chunkIndex"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void TrainChunk(TrainerState state, int epoch, int chunkIndex, ReadOnlySpan<float> features, ReadOnlySpan<int> labels, int rowCount)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -92,6 +93,7 @@ public sealed class LogisticRegressionTrainer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Span<int> RowOrder(int epoch, int chunkIndex, int rowCount)
     {
         if (_rowOrder.Length < rowCount)
@@ -110,6 +112,7 @@ public sealed class LogisticRegressionTrainer
     }
 
     /// <summary>One SGD step on the rows <c>order[start..start+count]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Step(TrainerState state, ReadOnlySpan<int> order, int start, int count, int chunkIndex, ReadOnlySpan<float> features, ReadOnlySpan<int> labels)
     {
         var featureCount = Options.FeatureCount;
@@ -124,28 +127,37 @@ public sealed class LogisticRegressionTrainer
         for (var c = 0; c < outputs; c++)
         {
             var scaled = _scaledWeights.AsSpan(c * featureCount, featureCount);
-            TensorPrimitives.Multiply(weights.AsSpan(c * featureCount, featureCount), inverseStd, scaled);
-            _foldedBias[c] = bias[c] - TensorPrimitives.Dot(scaled, mean);
+            SgdKernels.Multiply(weights.AsSpan(c * featureCount, featureCount), inverseStd, scaled);
+            _foldedBias[c] = bias[c] - SgdKernels.Dot(scaled, mean);
         }
 
         Array.Clear(_gradient);
         Array.Clear(_gradientSum);
-        for (var k = start; k < start + count; k++)
+        var end = start + count;
+        var k = start;
+        if (outputs == 1)
         {
-            if (k + RowPrefetch.Distance < order.Length)
+            // Four rows at a time share the loads of the weights and of the gradient.
+            for (; k + 4 <= end; k += 4)
             {
-                RowPrefetch.Prefetch(features.Slice(order[k + RowPrefetch.Distance] * featureCount, featureCount));
+                PrefetchAhead(order, k, features);
+                AccumulateBinary4(order.Slice(k, 4), chunkIndex, features, labels);
             }
 
-            var row = order[k];
-            var input = features.Slice(row * featureCount, featureCount);
-            if (outputs == 1)
+            for (; k < end; k++)
             {
-                AccumulateBinary(input, labels[row], chunkIndex, row);
+                PrefetchAhead(order, k, features);
+                var row = order[k];
+                AccumulateBinary(features.Slice(row * featureCount, featureCount), labels[row], chunkIndex, row);
             }
-            else
+        }
+        else
+        {
+            for (; k < end; k++)
             {
-                AccumulateMultinomial(input, labels[row], chunkIndex, row);
+                PrefetchAhead(order, k, features);
+                var row = order[k];
+                AccumulateMultinomial(features.Slice(row * featureCount, featureCount), labels[row], chunkIndex, row);
             }
         }
 
@@ -154,15 +166,10 @@ public sealed class LogisticRegressionTrainer
         var scale = -rate / count;
         for (var c = 0; c < outputs; c++)
         {
-            var gradient = _gradient.AsSpan(c * featureCount, featureCount);
-            var w = weights.AsSpan(c * featureCount, featureCount);
-
             // Sum of g·x minus (sum of g)·mean is the sum of g·(x - mean); the chain rule through W' = W / std then
             // scales it by 1/std to give the gradient of the standardized-space weights.
-            TensorPrimitives.MultiplyAdd(mean, -_gradientSum[c], gradient, gradient);
-            TensorPrimitives.Multiply(gradient, inverseStd, gradient);
-            TensorPrimitives.Multiply(w, decay, w);
-            TensorPrimitives.MultiplyAdd(gradient, scale, w, w);
+            SgdKernels.Update(
+                weights.AsSpan(c * featureCount, featureCount), _gradient.AsSpan(c * featureCount, featureCount), _gradientSum[c], mean, inverseStd, decay, scale);
             bias[c] += scale * _gradientSum[c];
         }
 
@@ -170,37 +177,134 @@ public sealed class LogisticRegressionTrainer
         state.RowsSeen += count;
     }
 
-    /// <summary>
-    /// The binary case inlined: one dot product, one sigmoid, one gradient update per row. Only a non-finite logit
-    /// (a NaN or infinite feature) takes the general path, which imputes or rejects.
-    /// </summary>
-    private void AccumulateBinary(ReadOnlySpan<float> input, int label, int chunkIndex, int row)
+    /// <summary>Hints the rows a few positions ahead of <paramref name="k"/> into the cache (shuffled order defeats the hardware prefetcher).</summary>
+    private void PrefetchAhead(ReadOnlySpan<int> order, int k, ReadOnlySpan<float> features)
     {
-        var z = TensorPrimitives.Dot(_scaledWeights, input) + _foldedBias[0];
-        if (!float.IsFinite(z))
+        var ahead = k + RowPrefetch.Distance;
+        if (ahead + 4 <= order.Length)
         {
-            input = LinearKernel.Logits(input, _standardization.Mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
-            z = _logits[0];
+            var featureCount = Options.FeatureCount;
+            for (var j = ahead; j < ahead + 4; j++)
+            {
+                RowPrefetch.Prefetch(features.Slice(order[j] * featureCount, featureCount));
+            }
+        }
+        else if (ahead < order.Length)
+        {
+            RowPrefetch.Prefetch(features.Slice(order[ahead] * Options.FeatureCount, Options.FeatureCount));
+        }
+    }
+
+    /// <summary>
+    /// Four binary rows at once: four dot products, four sigmoids, one pass of gradient updates. When any logit is not
+    /// finite (a NaN or infinite feature) the four rows take the one-row path instead, which imputes or rejects; the
+    /// kernels guarantee both paths give the same bits on clean rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AccumulateBinary4(ReadOnlySpan<int> rows, int chunkIndex, ReadOnlySpan<float> features, ReadOnlySpan<int> labels)
+    {
+        var featureCount = Options.FeatureCount;
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3];
+        int o0 = r0 * featureCount, o1 = r1 * featureCount, o2 = r2 * featureCount, o3 = r3 * featureCount;
+        SgdKernels.Dot4(_scaledWeights, features, o0, o1, o2, o3, out var z0, out var z1, out var z2, out var z3);
+        var bias = _foldedBias[0];
+        z0 += bias;
+        z1 += bias;
+        z2 += bias;
+        z3 += bias;
+        if (!(float.IsFinite(z0) && float.IsFinite(z1) && float.IsFinite(z2) && float.IsFinite(z3)))
+        {
+            foreach (var row in rows)
+            {
+                AccumulateBinary(features.Slice(row * featureCount, featureCount), labels[row], chunkIndex, row);
+            }
+
+            return;
         }
 
         // d(log loss)/d(logit) = p - y.
+        var g0 = LinearKernel.Sigmoid(z0) - labels[r0];
+        var g1 = LinearKernel.Sigmoid(z1) - labels[r1];
+        var g2 = LinearKernel.Sigmoid(z2) - labels[r2];
+        var g3 = LinearKernel.Sigmoid(z3) - labels[r3];
+        SgdKernels.AddScaled4(_gradient, features, o0, g0, o1, g1, o2, g2, o3, g3);
+        _gradientSum[0] += g0;
+        _gradientSum[0] += g1;
+        _gradientSum[0] += g2;
+        _gradientSum[0] += g3;
+    }
+
+    /// <summary>
+    /// One binary row: one dot product, one sigmoid, one gradient update. A non-finite logit (a NaN or infinite
+    /// feature) imputes the row's NaNs with the means, or rejects an infinity, and computes again.
+    /// </summary>
+    private void AccumulateBinary(ReadOnlySpan<float> input, int label, int chunkIndex, int row)
+    {
+        var z = SgdKernels.Dot(_scaledWeights, input) + _foldedBias[0];
+        if (!float.IsFinite(z))
+        {
+            input = Impute(input, chunkIndex, row);
+            z = SgdKernels.Dot(_scaledWeights, input) + _foldedBias[0];
+            CheckNotDiverged(z);
+        }
+
         var g = LinearKernel.Sigmoid(z) - label;
-        TensorPrimitives.MultiplyAdd(input, g, _gradient, _gradient);
+        SgdKernels.AddScaled(_gradient, g, input);
         _gradientSum[0] += g;
     }
 
     private void AccumulateMultinomial(ReadOnlySpan<float> input, int label, int chunkIndex, int row)
     {
         var featureCount = Options.FeatureCount;
-        var x = LinearKernel.Logits(input, _standardization.Mean, _scaledWeights, _foldedBias, _rowScratch, _logits, center: false, chunkIndex, row);
+        if (!MultinomialLogits(input))
+        {
+            input = Impute(input, chunkIndex, row);
+            MultinomialLogits(input);
+            foreach (var z in _logits)
+            {
+                CheckNotDiverged(z);
+            }
+        }
+
         LinearKernel.ToProbabilities(_logits);
         for (var c = 0; c < _logits.Length; c++)
         {
             // d(log loss)/d(logit c) = p_c - y_c, with y the one-hot label.
             var g = _logits[c] - (c == label ? 1f : 0f);
-            var gradient = _gradient.AsSpan(c * featureCount, featureCount);
-            TensorPrimitives.MultiplyAdd(x, g, gradient, gradient);
+            SgdKernels.AddScaled(_gradient.AsSpan(c * featureCount, featureCount), g, input);
             _gradientSum[c] += g;
+        }
+    }
+
+    /// <summary>Writes W'·x + b' per class into the logits; false when one is not finite.</summary>
+    private bool MultinomialLogits(ReadOnlySpan<float> input)
+    {
+        var featureCount = Options.FeatureCount;
+        var finite = true;
+        for (var c = 0; c < _logits.Length; c++)
+        {
+            var z = SgdKernels.Dot(_scaledWeights.AsSpan(c * featureCount, featureCount), input) + _foldedBias[c];
+            _logits[c] = z;
+            finite &= float.IsFinite(z);
+        }
+
+        return finite;
+    }
+
+    /// <summary>A copy of the row with NaN replaced by the feature mean (in the trainer's scratch); an infinity is rejected.</summary>
+    private ReadOnlySpan<float> Impute(ReadOnlySpan<float> input, int chunkIndex, int row)
+    {
+        LinearKernel.ImputeMissing(input, _standardization.Mean, _rowScratch, chunkIndex, row);
+        return _rowScratch;
+    }
+
+    /// <summary>Finite features (after imputation) can only give a NaN logit when the weights themselves stopped being finite.</summary>
+    private static void CheckNotDiverged(float z)
+    {
+        if (float.IsNaN(z))
+        {
+            throw new InvalidOperationException(
+                "SGD diverged: the weights are no longer finite numbers. Lower the learning rate or raise L2.");
         }
     }
 }

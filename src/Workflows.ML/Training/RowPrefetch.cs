@@ -15,6 +15,7 @@ internal static class RowPrefetch
 
     private const int FloatsPerCacheLine = 16;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Prefetch(ReadOnlySpan<float> row)
     {
         if (!Sse.IsSupported || row.IsEmpty)

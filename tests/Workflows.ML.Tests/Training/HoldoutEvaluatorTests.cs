@@ -76,5 +76,37 @@ public sealed class HoldoutEvaluatorTests
         Assert.Contains("no rows", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void EnsureTrainedClassesPresent_HoldoutMissesATrainedClass_ThrowsNamingIt()
+    {
+        var model = LogisticRegressionModel.FromState(
+            TrainerState.FromParts(1, 3, [1f, 0f, -1f], [0f, 0f, 0f], 0, 0, [0, 0, 0]),
+            FeatureStandardization.Identity(1));
+        var evaluator = new HoldoutEvaluator(model);
+        evaluator.Add([2f, 1f, -1f], [0, 2, 0], 3);
+
+        var error = Assert.Throws<TrainingDataException>(() => evaluator.EnsureTrainedClassesPresent([40, 25, 35], "chunks 3, 5 of 'data'"));
+
+        Assert.Equal([2L, 0L, 1L], evaluator.CountRowsPerClass());
+        Assert.Equal(
+            "the holdout (chunks 3, 5 of 'data') has no rows of class 1 (25 training rows); it holds only class 0, 2, so its metrics would not " +
+            "measure every class the model learns (with one class, ROC AUC is undefined). Choose another seed or a larger holdoutFraction, " +
+            "or give a holdout dataset with every class.",
+            error.Message);
+    }
+
+    [Fact]
+    public void EnsureTrainedClassesPresent_EveryTrainedClassInTheHoldout_Passes()
+    {
+        var model = LogisticRegressionModel.FromState(
+            TrainerState.FromParts(1, 3, [1f, 0f, -1f], [0f, 0f, 0f], 0, 0, [0, 0, 0]),
+            FeatureStandardization.Identity(1));
+        var evaluator = new HoldoutEvaluator(model);
+        evaluator.Add([2f, 1f, -1f], [0, 2, 0], 3);
+
+        // Class 1 is missing from both sides: nothing the holdout fails to measure.
+        evaluator.EnsureTrainedClassesPresent([40, 0, 35], "holdout");
+    }
+
     private static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
 }
