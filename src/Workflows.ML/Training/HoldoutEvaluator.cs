@@ -23,6 +23,7 @@ public sealed class HoldoutEvaluator
     }
 
     /// <summary>Scores one holdout chunk and adds it to the metrics.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, int rowCount, int chunkIndex = 0)
     {
         ChunkValidation.Validate(_model.FeatureCount, _model.ClassCount, chunkIndex, features, labels, rowCount);
@@ -99,14 +100,14 @@ public sealed class HoldoutEvaluator
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private double ComputeAuc()
     {
         var rows = (int)_rows;
         var width = _model.OutputCount;
         var classScores = new float[rows];
         var positive = new bool[rows];
-        var scratchScores = new float[rows];
-        var scratchPositive = new bool[rows];
+        var scratch = new ulong[rows];
         if (width == 1)
         {
             for (var row = 0; row < rows; row++)
@@ -115,7 +116,7 @@ public sealed class HoldoutEvaluator
                 positive[row] = _labels[row] == 1;
             }
 
-            return RocAuc.Compute(classScores, positive, scratchScores, scratchPositive);
+            return RocAuc.Compute(classScores, positive, scratch);
         }
 
         double sum = 0;
@@ -128,7 +129,7 @@ public sealed class HoldoutEvaluator
                 positive[row] = _labels[row] == c;
             }
 
-            var auc = RocAuc.Compute(classScores, positive, scratchScores, scratchPositive);
+            var auc = RocAuc.Compute(classScores, positive, scratch);
             if (!double.IsNaN(auc))
             {
                 sum += auc;

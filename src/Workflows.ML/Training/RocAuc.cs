@@ -4,28 +4,37 @@ namespace Workflows.ML.Training;
 internal static class RocAuc
 {
     /// <summary>
-    /// AUC of <paramref name="scores"/> against <paramref name="positive"/>; NaN when either class is empty.
-    /// <paramref name="scratchScores"/> and <paramref name="scratchPositive"/> must be as long as the inputs.
+    /// AUC of <paramref name="scores"/> (finite) against <paramref name="positive"/>; NaN when either class is empty.
+    /// <paramref name="scratch"/> must be as long as the inputs.
     /// </summary>
-    public static double Compute(ReadOnlySpan<float> scores, ReadOnlySpan<bool> positive, Span<float> scratchScores, Span<bool> scratchPositive)
+    /// <remarks>
+    /// Each (score, label) pair is packed into one 64-bit key whose unsigned order is the score's order, so a single
+    /// primitive sort ranks them: a few milliseconds for 100,000 rows, where sorting the scores with the labels as
+    /// items ran generic code the runtime compiles slowly at first and took several times longer in a fresh worker.
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static double Compute(ReadOnlySpan<float> scores, ReadOnlySpan<bool> positive, Span<ulong> scratch)
     {
         var n = scores.Length;
-        scores.CopyTo(scratchScores);
-        positive.CopyTo(scratchPositive);
-        var sortedScores = scratchScores[..n];
-        var sortedPositive = scratchPositive[..n];
-        sortedScores.Sort(sortedPositive);
+        var keys = scratch[..n];
+        for (var k = 0; k < n; k++)
+        {
+            keys[k] = ((ulong)OrderedBits(scores[k]) << 1) | (positive[k] ? 1UL : 0UL);
+        }
+
+        keys.Sort();
 
         double positiveRankSum = 0;
         long positives = 0;
         var i = 0;
         while (i < n)
         {
+            var score = keys[i] >> 1;
             var j = i;
             long tiedPositives = 0;
-            while (j < n && sortedScores[j] == sortedScores[i])
+            while (j < n && keys[j] >> 1 == score)
             {
-                tiedPositives += sortedPositive[j] ? 1 : 0;
+                tiedPositives += (long)(keys[j] & 1UL);
                 j++;
             }
 
@@ -43,5 +52,12 @@ internal static class RocAuc
         }
 
         return (positiveRankSum - (positives * (positives + 1) / 2.0)) / ((double)positives * negatives);
+    }
+
+    /// <summary>The float's bits mapped so that unsigned order is numeric order (-0 and +0 map alike).</summary>
+    private static uint OrderedBits(float value)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(value + 0f);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
     }
 }
