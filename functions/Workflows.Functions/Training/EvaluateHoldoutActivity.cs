@@ -28,9 +28,10 @@ public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChun
         var standardization = await TrainingStorage.LoadStandardizationAsync(storage, input.StatsArtifact, input.Features, cancellationToken);
         var evaluator = new HoldoutEvaluator(LogisticRegressionModel.FromState(checkpoint.State, standardization));
         var reader = new DatasetReader(storage);
-        foreach (var chunk in input.Holdout.Chunks)
+        var chunks = TrainingStorage.ReadChunksAsync(
+            chunkCache, input.RunFolder, reader, input.Holdout, input.Holdout.Chunks, input.Features, TrainingStorage.DefaultReadAhead, cancellationToken);
+        await foreach (var data in chunks)
         {
-            var data = await TrainingStorage.ReadChunkAsync(chunkCache, input.RunFolder, reader, input.Holdout, chunk, input.Features, cancellationToken);
             evaluator.Add(data.Features.Span, data.Labels.Span, data.RowCount, data.Index);
         }
 

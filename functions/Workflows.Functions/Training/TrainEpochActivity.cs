@@ -37,9 +37,10 @@ public sealed class TrainEpochActivity(IDatasetStorage storage, DecodedChunkCach
 
         var trainer = new LogisticRegressionTrainer(input.Options, standardization);
         var reader = new DatasetReader(storage);
-        foreach (var chunk in input.Dataset.Chunks)
+        var chunks = TrainingStorage.ReadChunksAsync(
+            chunkCache, input.RunFolder, reader, input.Dataset, input.Dataset.Chunks, input.Features, TrainingStorage.DefaultReadAhead, cancellationToken);
+        await foreach (var data in chunks)
         {
-            var data = await TrainingStorage.ReadChunkAsync(chunkCache, input.RunFolder, reader, input.Dataset, chunk, input.Features, cancellationToken);
             trainer.TrainChunk(state, input.Epoch, data.Index, data.Features.Span, data.Labels.Span, data.RowCount);
         }
 
