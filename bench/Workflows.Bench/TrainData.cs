@@ -39,18 +39,29 @@ internal static class TrainData
         return bytes;
     }
 
-    /// <summary>Decodes every chunk of the folder on one thread, as the K = 1 epoch activity does; returns the chunks and the seconds.</summary>
-    public static async Task<(TrainingChunk[] Chunks, double Seconds)> DecodeAsync(string folder, int expectedRows)
+    /// <summary>
+    /// Decodes every chunk of the folder, one chunk at a time on one thread, or (<paramref name="parallel"/>) chunks in
+    /// parallel on every core, as the epoch activities' read-ahead can; returns the chunks and the seconds.
+    /// </summary>
+    public static async Task<(TrainingChunk[] Chunks, double Seconds)> DecodeAsync(string folder, int expectedRows, bool parallel = false)
     {
         var reader = new DatasetReader(LocalDatasetStorage.Instance);
         var clock = Stopwatch.StartNew();
         var dataset = await reader.DescribeAsync(new DatasetSpec(folder, LabelColumn), CancellationToken.None);
         var features = DatasetReader.ResolveColumns(dataset, null);
         var chunks = new TrainingChunk[dataset.Chunks.Count];
-        for (var i = 0; i < chunks.Length; i++)
+        if (parallel)
         {
-            var data = await reader.ReadChunkAsync(dataset, dataset.Chunks[i], features, CancellationToken.None);
-            chunks[i] = ToTrainingChunk(data, i);
+            await Parallel.ForAsync(0, chunks.Length, async (i, token) =>
+                chunks[i] = ToTrainingChunk(await reader.ReadChunkAsync(dataset, dataset.Chunks[i], features, token), i));
+        }
+        else
+        {
+            for (var i = 0; i < chunks.Length; i++)
+            {
+                var data = await reader.ReadChunkAsync(dataset, dataset.Chunks[i], features, CancellationToken.None);
+                chunks[i] = ToTrainingChunk(data, i);
+            }
         }
 
         var seconds = clock.Elapsed.TotalSeconds;

@@ -96,7 +96,7 @@ internal static class TrainScenario
         CollectGarbage();
         var (train, decodeBefore) = await TrainData.DecodeAsync(trainFolder, options.Rows);
         var (holdout, _) = await TrainData.DecodeAsync(holdoutFolder, options.HoldoutRows);
-        Console.WriteLine($"one Parquet decode of the training set (one thread, as the K = 1 epoch activity): {decodeBefore:F2} s");
+        Console.WriteLine($"one Parquet decode of the training set (one chunk at a time, one thread): {decodeBefore:F2} s");
 
         CollectGarbage();
         var ours = RunOurs(options, trainingOptions, standardization, train, holdout);
@@ -142,6 +142,11 @@ internal static class TrainScenario
         CollectGarbage();
         var (_, decodeAfter) = await TrainData.DecodeAsync(trainFolder, options.Rows);
         var decodeSeconds = (decodeBefore + decodeAfter) / 2;
+
+        // The epoch activities decode ahead on the spare cores, so a decode on every core is the stricter yardstick.
+        CollectGarbage();
+        var (_, parallelDecodeSeconds) = await TrainData.DecodeAsync(trainFolder, options.Rows, parallel: true);
+        Console.WriteLine($"the same decode on every core ({Environment.ProcessorCount} chunks at a time): {parallelDecodeSeconds:F2} s");
         Console.WriteLine($"the same decode after the durable run: {decodeAfter:F2} s; one decode = mean {decodeSeconds:F2} s");
 
         CollectGarbage();
@@ -154,6 +159,7 @@ internal static class TrainScenario
         // Stricter: every epoch at the warm epochs' speed (the durable run comes after compute-only, so its JIT is warm).
         var warmComputeSeconds = options.Epochs > 1 ? ours.WarmSeconds * options.Epochs / (options.Epochs - 1) : ours.Seconds;
         var durableRatioWarm = durableSeconds / (warmComputeSeconds + decodeSeconds);
+        var durableRatioParallelDecode = durableSeconds / (ours.Seconds + parallelDecodeSeconds);
         var historySeconds = breakdown.Sum(r => r.Seconds);
         var loadAtEnd = LoadAverage();
 
@@ -185,6 +191,7 @@ internal static class TrainScenario
         Console.WriteLine($"holdout accuracy {ours.Metrics.Accuracy:F4} vs target {TargetAccuracy:F2} (the issue's sklearn reference {ReferenceSklearnAccuracyLow:F2}-{ReferenceSklearnAccuracyHigh:F2}, not measured here)");
         Console.WriteLine($"durable / (compute-only + one decode) = {durableSeconds:F2} / ({ours.Seconds:F2} + {decodeSeconds:F2}) = {durableRatio:F3} (target <= {TargetDurableRatio})");
         Console.WriteLine($"  stricter, all epochs at warm speed: {durableSeconds:F2} / ({warmComputeSeconds:F2} + {decodeSeconds:F2}) = {durableRatioWarm:F3}; schedule to ExecutionCompleted in the history: {historySeconds:F2} s");
+        Console.WriteLine($"  stricter, against the decode on every core: {durableSeconds:F2} / ({ours.Seconds:F2} + {parallelDecodeSeconds:F2}) = {durableRatioParallelDecode:F3}");
         if (baseline is not null)
         {
             Console.WriteLine($"speed-up over the baseline: x{baseline.Value.Seconds / ours.Seconds:F1} wall, x{baseline.Value.CpuSeconds / ours.CpuSeconds:F1} per CPU second");
@@ -223,6 +230,8 @@ internal static class TrainScenario
             durableSeconds = Math.Round(durableSeconds, 3),
             durableRatio = Math.Round(durableRatio, 3),
             durableRatioWarmCompute = Math.Round(durableRatioWarm, 3),
+            parallelDecodeSeconds = Math.Round(parallelDecodeSeconds, 3),
+            durableRatioParallelDecode = Math.Round(durableRatioParallelDecode, 3),
             durableHistorySeconds = Math.Round(historySeconds, 3),
             durableHoldoutAccuracy = Math.Round(durableMetrics.Accuracy, 4),
             durableTransactions = transactions,
