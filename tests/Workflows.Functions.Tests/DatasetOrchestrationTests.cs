@@ -273,6 +273,51 @@ public sealed class DatasetOrchestrationTests : IDisposable
         Assert.Equal(0, cache.Count);
     }
 
+    [Fact]
+    public async Task ChunkedStatistics_SomeChunks_DescribesOnlyThoseAndWritesTheirOwnArtifact()
+    {
+        // Chunks of 10 rows: x = 1..40, so chunks 1 and 3 hold x = 11..20 and 31..40 (mean 25.5, 20 rows).
+        var csv = new StringBuilder("x,label\n");
+        for (var i = 1; i <= 40; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{i % 2}\n");
+        }
+
+        var path = Path.Combine(_folder, "subset.csv");
+        await File.WriteAllTextAsync(path, csv.ToString());
+
+        var whole = await RunStatisticsAsync(new ChunkedStatisticsInput(path, "label", HistogramBins: 0, Quantiles: [], CsvChunkRows: 10));
+        var some = await RunStatisticsAsync(new ChunkedStatisticsInput(path, "label", HistogramBins: 0, Quantiles: [], CsvChunkRows: 10, Chunks: [3, 1]));
+
+        var wholeOutput = whole.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        var output = some.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        Assert.Equal(40, wholeOutput.Statistics.Rows);
+        Assert.Null(wholeOutput.Statistics.ChunkPositions);
+        Assert.Equal(20, output.Statistics.Rows);
+        Assert.Equal(2, output.Statistics.Chunks);
+        Assert.Equal([1, 3], output.Statistics.ChunkPositions);
+        Assert.Equal(25.5, output.Statistics.Columns[0].Mean, 12);
+        Assert.Equal(11.0, output.Statistics.Columns[0].Min);
+        Assert.Equal(40.0, output.Statistics.Columns[0].Max);
+        Assert.NotEqual(wholeOutput.ArtifactPath, output.ArtifactPath);
+        Assert.Equal(40, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(wholeOutput.ArtifactPath)).Rows);
+        Assert.Equal(20, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(output.ArtifactPath)).Rows);
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 4 }, "chunks 4 do not exist: dataset")]
+    [InlineData(new[] { 1, 1 }, "none twice")]
+    [InlineData(new int[0], "at least one chunk position")]
+    public async Task ChunkedStatistics_BadChunkPositions_FailWithReason(int[] chunks, string reason)
+    {
+        var path = Path.Combine(_folder, "four.csv");
+        await File.WriteAllTextAsync(path, "x\n" + string.Join('\n', Enumerable.Range(1, 40)) + "\n");
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(path, CsvChunkRows: 10, Chunks: chunks));
+
+        AssertFailed(result, reason);
+    }
+
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));

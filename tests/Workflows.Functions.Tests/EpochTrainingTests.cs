@@ -56,7 +56,13 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal([1, 2, 3], output.LearningCurve.Select(m => m.Epoch));
         Assert.Equal(1_000, output.LearningCurve[0].Holdout.Rows);
         Assert.All(output.LearningCurve, m => Assert.True(m.Holdout.Accuracy > 0.7 && m.Holdout.RocAuc > 0.75, m.ToString()));
-        Assert.Equal(Path.Combine(_data, StatisticsReport.ArtifactFileName), output.StatsArtifact);
+        // The statistics that standardize the features cover the training chunks only, never the held-out rows.
+        var trainingChunks = HoldoutSplit.Complement(6, output.HoldoutChunks!);
+        Assert.Equal(StatisticsReport.ArtifactPath(LocalDatasetStorage.Instance, _data, trainingChunks), output.StatsArtifact);
+        Assert.NotEqual(Path.Combine(_data, StatisticsReport.ArtifactFileName), output.StatsArtifact);
+        var statistics = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(output.StatsArtifact));
+        Assert.Equal(trainingChunks, statistics.ChunkPositions);
+        Assert.Equal(2_000, statistics.Rows);
         Assert.Contains("\"learningCurve\":[{", result.SerializedCustomStatus, StringComparison.Ordinal);
 
         var registered = await _registry.GetAsync("demo", output.Version);
@@ -446,7 +452,8 @@ public sealed class EpochTrainingTests : IDisposable
 
         var result = await RunAsync(Input(epochs: 1) with { Dataset = path, CsvChunkRows = 10 });
 
-        AssertFailed(result, "label column 'label' has the value '0.5' (20 rows); labels must be class indices");
+        // 15, not 20: the statistics PrepareTraining checks leave out the held-out chunk (1 of 4).
+        AssertFailed(result, "label column 'label' has the value '0.5' (15 rows); labels must be class indices");
     }
 
     [Fact]

@@ -17,6 +17,11 @@ namespace Workflows.Functions.Statistics;
 /// heavy tails) at about ten times the cost of decoding.
 /// </param>
 /// <param name="QuantileBins">Histogram method: at least this many fine bins per column over [min, max] (value error about range / bins).</param>
+/// <param name="Chunks">
+/// Chunk positions (0-based, in the dataset's chunk order) to describe, e.g. a training run's chunks without its
+/// holdout; <see langword="null"/> for every chunk. The artifact then goes to its own file (see
+/// <see cref="StatisticsReport.ArtifactPath"/>) and the report lists the positions.
+/// </param>
 public sealed record ChunkedStatisticsInput(
     string Dataset,
     string? LabelColumn = null,
@@ -27,7 +32,8 @@ public sealed record ChunkedStatisticsInput(
     int CsvChunkRows = 10_000,
     int SketchCapacity = 1024,
     QuantileMethod QuantileMethod = QuantileMethod.Histogram,
-    int QuantileBins = 4096)
+    int QuantileBins = 4096,
+    IReadOnlyList<int>? Chunks = null)
 {
     /// <summary>Most fine histogram bins for quantiles.</summary>
     public const int MaxQuantileBins = 65_536;
@@ -65,6 +71,11 @@ public sealed record ChunkedStatisticsInput(
         if (QuantileBins is < 1 or > MaxQuantileBins || !Enum.IsDefined(QuantileMethod))
         {
             throw new ArgumentException($"need a quantileMethod of histogram or sketch and 1 <= quantileBins <= {MaxQuantileBins}; got {QuantileMethod}, {QuantileBins}.");
+        }
+
+        if (Chunks is not null && (Chunks.Count == 0 || Chunks.Any(static c => c < 0) || Chunks.Distinct().Count() != Chunks.Count))
+        {
+            throw new ArgumentException("chunks must list at least one chunk position, each 0 or more and none twice (or be null for every chunk).");
         }
 
         if (SketchCapacity < 8 || SketchCapacity % 2 != 0)

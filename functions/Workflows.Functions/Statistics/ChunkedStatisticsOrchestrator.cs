@@ -26,7 +26,7 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         input.Validate();
         var described = await context.CallActivityAsync<DescribedDataset>(
             DescribeDatasetActivity.Name, new DescribeDatasetInput(input.Dataset, input.LabelColumn, input.Columns, input.CsvChunkRows));
-        var dataset = described.Dataset;
+        var dataset = Select(described.Dataset, input.Chunks);
         var groups = Group(dataset, input.ChunksPerActivity);
         var quantiles = input.QuantilesOrDefault;
         var sketchQuantiles = quantiles.Count > 0 && input.QuantileMethod == QuantileMethod.Sketch;
@@ -70,10 +70,29 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
             }
         }
 
-        var report = StatisticsReport.Build(input.Dataset, merged, histograms, quantiles, reportHistograms: input.HistogramBins > 0);
+        var report = StatisticsReport.Build(
+            input.Dataset, merged, histograms, quantiles, reportHistograms: input.HistogramBins > 0, chunkPositions: input.Chunks?.Order().ToList());
         var artifact = await context.CallActivityAsync<string>(WriteStatisticsArtifactActivity.Name, report);
         context.SetCustomStatus(new { phase = "done", chunksDone = dataset.Chunks.Count, chunksTotal = dataset.Chunks.Count, rows = merged.Rows });
         return new ChunkedStatisticsOutput(report, artifact);
+    }
+
+    /// <summary>The dataset restricted to the chunks at <paramref name="positions"/> (all when null), in dataset order.</summary>
+    private static DatasetDescription Select(DatasetDescription dataset, IReadOnlyList<int>? positions)
+    {
+        if (positions is null)
+        {
+            return dataset;
+        }
+
+        var outside = positions.Where(p => p >= dataset.Chunks.Count).ToList();
+        if (outside.Count > 0)
+        {
+            throw new ArgumentException(
+                $"chunks {string.Join(", ", outside)} do not exist: dataset '{dataset.Root}' has {dataset.Chunks.Count} chunks (positions 0 to {dataset.Chunks.Count - 1}).");
+        }
+
+        return dataset with { Chunks = positions.Order().Select(p => dataset.Chunks[p]).ToList() };
     }
 
     private static List<DatasetDescription> Group(DatasetDescription dataset, int chunksPerActivity)

@@ -15,7 +15,7 @@ public sealed class WriteStatisticsArtifactActivity(IDatasetStorage storage) : T
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var path = StatisticsReport.ArtifactPath(storage, input.Dataset);
+        var path = StatisticsReport.ArtifactPath(storage, input.Dataset, input.ChunkPositions);
         await storage.WriteAsync(path, input.ToArtifactJson(), context.CancellationToken);
         return path;
     }

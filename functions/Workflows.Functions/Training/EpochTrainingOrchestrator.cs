@@ -27,7 +27,9 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
         SetStatus(context, "statistics", 0, input.Epochs, curve);
         var statsArtifact = input.StatsArtifact ?? (await context.CallSubOrchestratorAsync<ChunkedStatisticsOutput>(
             ChunkedStatisticsOrchestrator.Name,
-            new ChunkedStatisticsInput(input.Dataset, input.LabelColumn, input.Features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, input.CsvChunkRows))).ArtifactPath;
+            new ChunkedStatisticsInput(
+                input.Dataset, input.LabelColumn, input.Features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, input.CsvChunkRows,
+                Chunks: await TrainingChunksAsync(context, input)))).ArtifactPath;
 
         var runId = context.NewGuid().ToString("N");
         var plan = await context.CallActivityAsync<TrainingPlan>(PrepareTrainingActivity.Name, new PrepareTrainingInput(input, statsArtifact, runId));
@@ -67,6 +69,24 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
             new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout, plan.HoldoutChunks), plan.RunFolder));
         SetStatus(context, "done", curve.Count, input.Epochs, curve);
         return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve, plan.HoldoutChunks);
+    }
+
+    /// <summary>
+    /// With a holdout fraction, the chunk positions left for training, so that the statistics that standardize the
+    /// features are computed without the held-out rows (PrepareTraining makes the same seeded choice); null with a
+    /// holdout dataset, or when the dataset has too few chunks to split (PrepareTraining then fails, saying so).
+    /// </summary>
+    private static async Task<IReadOnlyList<int>?> TrainingChunksAsync(TaskOrchestrationContext context, EpochTrainingInput input)
+    {
+        if (input.Holdout is not null)
+        {
+            return null;
+        }
+
+        var described = await context.CallActivityAsync<DescribedDataset>(
+            DescribeDatasetActivity.Name, new DescribeDatasetInput(input.Dataset, input.LabelColumn, input.Features, input.CsvChunkRows));
+        var count = described.Dataset.Chunks.Count;
+        return count < 2 ? null : HoldoutSplit.Complement(count, HoldoutSplit.Choose(unchecked((ulong)input.Seed), count, input.HoldoutFraction));
     }
 
     /// <summary>

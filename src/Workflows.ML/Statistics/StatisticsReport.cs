@@ -11,12 +11,17 @@ namespace Workflows.ML.Statistics;
 /// <param name="Chunks">Chunks read.</param>
 /// <param name="Columns">Per column statistics, in the order asked for.</param>
 /// <param name="LabelDistribution">Rows per label value (invariant text of the value; "missing" for NaN); empty without a label.</param>
+/// <param name="ChunkPositions">
+/// The chunk positions (0-based, in the dataset's chunk order) the statistics cover when they cover only some
+/// chunks, e.g. a training run's chunks without its holdout; <see langword="null"/> for the whole dataset.
+/// </param>
 public sealed record StatisticsReport(
     string Dataset,
     long Rows,
     int Chunks,
     IReadOnlyList<ColumnSummary> Columns,
-    IReadOnlyDictionary<string, long> LabelDistribution)
+    IReadOnlyDictionary<string, long> LabelDistribution,
+    IReadOnlyList<int>? ChunkPositions = null)
 {
     /// <summary>File name of the stats artifact written into a dataset folder.</summary>
     public const string ArtifactFileName = "_statistics.json";
@@ -25,13 +30,25 @@ public sealed record StatisticsReport(
     /// Where the artifact of a dataset goes: <c>{folder}/_statistics.json</c> for a folder (readers list only
     /// .parquet/.csv files, so it is never taken for data), <c>{file}.statistics.json</c> next to a single file.
     /// </summary>
-    public static string ArtifactPath(Data.IDatasetStorage storage, string datasetRoot)
+    /// <remarks>
+    /// Statistics of some chunks only (<paramref name="chunkPositions"/>) go to <c>_statistics.chunks-{id}.json</c>
+    /// (<c>{file}.statistics.chunks-{id}.json</c>), <c>id</c> a digest of the positions, so they never overwrite the
+    /// whole dataset's artifact nor another subset's.
+    /// </remarks>
+    public static string ArtifactPath(Data.IDatasetStorage storage, string datasetRoot, IReadOnlyList<int>? chunkPositions = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         ArgumentNullException.ThrowIfNull(datasetRoot);
+        var subset = chunkPositions is null ? string.Empty : ".chunks-" + SubsetId(chunkPositions);
         return datasetRoot.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) || datasetRoot.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)
-            ? datasetRoot + ".statistics.json"
-            : storage.Combine(datasetRoot, ArtifactFileName);
+            ? datasetRoot + ".statistics" + subset + ".json"
+            : storage.Combine(datasetRoot, "_statistics" + subset + ".json");
+    }
+
+    private static string SubsetId(IReadOnlyList<int> positions)
+    {
+        var text = string.Join(',', positions.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..12];
     }
 
     private static readonly JsonSerializerOptions ArtifactJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
@@ -44,7 +61,12 @@ public sealed record StatisticsReport(
     /// at all: its mean and range do not exist, and training could not standardize it.
     /// </summary>
     public static StatisticsReport Build(
-        string dataset, MomentsPartial first, HistogramPartial? histograms, IReadOnlyList<double> quantiles, bool reportHistograms = true)
+        string dataset,
+        MomentsPartial first,
+        HistogramPartial? histograms,
+        IReadOnlyList<double> quantiles,
+        bool reportHistograms = true,
+        IReadOnlyList<int>? chunkPositions = null)
     {
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(quantiles);
@@ -91,7 +113,7 @@ public sealed record StatisticsReport(
                 m.PopulationStd, m.Count > 1 ? m.SampleStd : null, m.Min, m.Max, histogram, values, rankError, valueError);
         }
 
-        return new StatisticsReport(dataset, first.Rows, first.Chunks, columns, new SortedDictionary<string, long>(first.Labels, StringComparer.Ordinal));
+        return new StatisticsReport(dataset, first.Rows, first.Chunks, columns, new SortedDictionary<string, long>(first.Labels, StringComparer.Ordinal), chunkPositions);
     }
 
     /// <summary>Throws <see cref="InvalidOperationException"/> naming the first column that has no values at all.</summary>
