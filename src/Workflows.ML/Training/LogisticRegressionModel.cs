@@ -50,7 +50,7 @@ public sealed class LogisticRegressionModel
         var scaled = new float[state.WeightsBuffer.Length];
         for (var c = 0; c < state.OutputCount; c++)
         {
-            System.Numerics.Tensors.TensorPrimitives.Multiply(
+            SgdKernels.Multiply(
                 state.Weights.Slice(c * state.FeatureCount, state.FeatureCount),
                 standardization.InverseStd,
                 scaled.AsSpan(c * state.FeatureCount, state.FeatureCount));
