@@ -26,7 +26,23 @@ public sealed class DatasetReader
     /// Finds the schema and the chunks of a dataset. Throws <see cref="DatasetException"/> for a missing or empty
     /// dataset, files whose schemas differ, or a label column that is not there.
     /// </summary>
-    public async Task<DatasetDescription> DescribeAsync(DatasetSpec spec, CancellationToken cancellationToken)
+    public async Task<DatasetDescription> DescribeAsync(DatasetSpec spec, CancellationToken cancellationToken) =>
+        (await DescribeCoreAsync(spec, footerRanges: null, cancellationToken).ConfigureAwait(false)).Dataset;
+
+    /// <summary>
+    /// Describes the dataset like <see cref="DescribeAsync(DatasetSpec, CancellationToken)"/> and, from the same footer
+    /// reads (no file is opened twice), each chunk's range of each numeric feature column as the Parquet row-group
+    /// statistics state it. CSV files have no such statistics: every range is then null.
+    /// </summary>
+    public async Task<(DatasetDescription Dataset, FooterRanges Ranges)> DescribeWithFooterRangesAsync(DatasetSpec spec, CancellationToken cancellationToken)
+    {
+        var ranges = new List<ColumnRange?[]>();
+        var (dataset, parquet) = await DescribeCoreAsync(spec, ranges, cancellationToken).ConfigureAwait(false);
+        return (dataset, parquet ? FooterRanges.FromChunks(dataset.Columns, ranges) : FooterRanges.None(dataset));
+    }
+
+    /// <summary>The description, and whether the dataset is Parquet (then <paramref name="footerRanges"/>, when given, holds a row per chunk).</summary>
+    private async Task<(DatasetDescription Dataset, bool Parquet)> DescribeCoreAsync(DatasetSpec spec, List<ColumnRange?[]>? footerRanges, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var isCsv = spec.Path.EndsWith(CsvExtension, StringComparison.OrdinalIgnoreCase);
@@ -45,13 +61,13 @@ public sealed class DatasetReader
 
         var description = isCsv
             ? await DescribeCsvAsync(spec, files, cancellationToken).ConfigureAwait(false)
-            : await DescribeParquetAsync(spec, files, cancellationToken).ConfigureAwait(false);
+            : await DescribeParquetAsync(spec, files, footerRanges, cancellationToken).ConfigureAwait(false);
         if (description.RowCount == 0)
         {
             throw new DatasetException($"dataset '{spec.Path}' is empty: it has no rows.");
         }
 
-        return description;
+        return (description, !isCsv);
     }
 
     /// <summary>
@@ -219,7 +235,8 @@ public sealed class DatasetReader
             : null;
     }
 
-    private async Task<DatasetDescription> DescribeParquetAsync(DatasetSpec spec, IReadOnlyList<string> files, CancellationToken cancellationToken)
+    private async Task<DatasetDescription> DescribeParquetAsync(
+        DatasetSpec spec, IReadOnlyList<string> files, List<ColumnRange?[]>? footerRanges, CancellationToken cancellationToken)
     {
         List<DatasetColumn>? columns = null;
         var nonNumeric = new List<string>();
@@ -270,10 +287,22 @@ public sealed class DatasetReader
                         throw new DatasetException($"'{file}' has other numeric columns than '{files[0]}'; every file of a dataset needs the same schema.");
                     }
 
+                    var fields = footerRanges is null ? null : FeatureFields(reader.Schema.GetDataFields(), columns);
                     for (var group = 0; group < reader.RowGroupCount; group++)
                     {
                         using var rowGroup = reader.OpenRowGroupReader(group);
                         chunks.Add(new DatasetChunk(chunks.Count, file, group, 0, rowGroup.RowCount));
+                        if (fields is not null)
+                        {
+                            // The row group's column statistics are part of the footer just read: no further IO.
+                            var ranges = new ColumnRange?[fields.Length];
+                            for (var i = 0; i < fields.Length; i++)
+                            {
+                                ranges[i] = FooterRanges.RangeOf(rowGroup.GetStatistics(fields[i]), rowGroup.RowCount);
+                            }
+
+                            footerRanges!.Add(ranges);
+                        }
                     }
                 }
             }
@@ -285,6 +314,25 @@ public sealed class DatasetReader
         }
 
         return new DatasetDescription(spec.Path, DatasetFormat.Parquet, columns ?? [], spec.LabelColumn, chunks) { NonNumericColumns = nonNumeric };
+    }
+
+    /// <summary>The data fields of <paramref name="columns"/>, in that order (each file has them all, checked before).</summary>
+    private static DataField[] FeatureFields(DataField[] fields, List<DatasetColumn> columns)
+    {
+        var result = new DataField[columns.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            foreach (var field in fields)
+            {
+                if (string.Equals(field.Name, columns[i].Name, StringComparison.Ordinal))
+                {
+                    result[i] = field;
+                    break;
+                }
+            }
+        }
+
+        return result;
     }
 
     private async Task<DatasetDescription> DescribeCsvAsync(DatasetSpec spec, IReadOnlyList<string> files, CancellationToken cancellationToken)
