@@ -1,3 +1,4 @@
+using System.Buffers;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
 using Workflows.ML.Training;
@@ -34,7 +35,7 @@ public static class ChunkStatistics
     /// keeping each chunk's decoded feature columns in <paramref name="keepForSecondPass"/> (when not null, the storage
     /// versions its files and the scan's budget allows) for <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>.
     /// </summary>
-    public static async Task<MomentsPartial> ComputeMomentsAsync(
+    public static Task<MomentsPartial> ComputeMomentsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
         IReadOnlyList<DatasetChunk> chunks,
@@ -42,46 +43,118 @@ public static class ChunkStatistics
         int? sketchCapacity,
         IStatisticsKernel kernel,
         ChunkCacheScope? keepForSecondPass,
+        CancellationToken cancellationToken) =>
+        ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, null, 0, 1, kernel, keepForSecondPass, cancellationToken);
+
+    /// <summary>
+    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
+    /// that also counts, for every column with a range in <paramref name="histogramRanges"/> (one per column, null for
+    /// a column not to count; e.g. the Parquet footers' ranges), its histogram over that range with
+    /// <paramref name="bins"/> bins of <paramref name="subdivisions"/> fine bins each, exactly as the second pass counts
+    /// over a first pass's range, into <see cref="MomentsPartial.Histograms"/> (see <see cref="FirstPassHistograms"/>).
+    /// Chunks that are not kept are decoded into one pooled buffer reused across the group when every column is
+    /// float32, so the pass allocates no column arrays.
+    /// </summary>
+    public static async Task<MomentsPartial> ComputeMomentsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        int? sketchCapacity,
+        IReadOnlyList<ColumnRange?>? histogramRanges,
+        int bins,
+        int subdivisions,
+        IStatisticsKernel kernel,
+        ChunkCacheScope? keepForSecondPass,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(columns);
-        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
-        foreach (var chunk in chunks)
+        if (histogramRanges is not null && histogramRanges.Count != columns.Count)
         {
-            // Nothing to keep when the storage cannot version the file or the scan's share of the budget is full.
-            var key = keepForSecondPass is not null && keepForSecondPass.Cache.WouldAdmit(EstimatedSize(chunk, columns), keepForSecondPass.Scan)
-                ? await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false)
-                : null;
+            throw new ArgumentException($"{histogramRanges.Count} histogram ranges for {columns.Count} columns.", nameof(histogramRanges));
+        }
 
-            // A chunk to keep is decoded into a buffer the cache reuses (float32 features, the usual case).
-            var buffer = key is not null && chunk.Rows * columns.Count <= Array.MaxLength && columns.All(static c => c.Type == ColumnType.Float32)
-                ? keepForSecondPass!.Cache.RentBuffer((int)(chunk.Rows * columns.Count))
-                : null;
+        var histograms = histogramRanges is null ? null : HistogramPartial.Create(histogramRanges, bins, subdivisions);
+        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity, histograms);
 
-            // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
-            var data = await reader.ReadChunkAsync(
-                dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), buffer, cancellationToken).ConfigureAwait(false);
-            partial.CompleteChunk(data);
-            var usedBuffer = DatasetReader.FitsBuffer(buffer, columns, data.RowCount) ? buffer : null;
-
-            // Kept only when the file did not change while it was decoded: the key read before must still name it.
-            var kept = false;
-            if (key is not null && string.Equals(key, await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false), StringComparison.Ordinal))
+        // Scratch for the chunks that are not kept: float32 features decode into it, one chunk after the other, instead
+        // of into new arrays per column and chunk. Sized for the group's largest chunk; rented when first needed.
+        var scratchLength = ScratchLength(chunks, columns);
+        float[]? scratch = null;
+        try
+        {
+            foreach (var chunk in chunks)
             {
-                var features = new CachedChunk(data with { Label = null }, usedBuffer);
-                kept = keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
+                // Nothing to keep when the storage cannot version the file or the scan's share of the budget is full.
+                var key = keepForSecondPass is not null && keepForSecondPass.Cache.WouldAdmit(EstimatedSize(chunk, columns), keepForSecondPass.Scan)
+                    ? await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false)
+                    : null;
+
+                // A chunk to keep is decoded into a buffer the cache reuses (float32 features, the usual case); one that is
+                // not kept into the scratch buffer, which is free again once its columns are reduced.
+                var buffer = key is not null && chunk.Rows * columns.Count <= Array.MaxLength && columns.All(static c => c.Type == ColumnType.Float32)
+                    ? keepForSecondPass!.Cache.RentBuffer((int)(chunk.Rows * columns.Count))
+                    : null;
+                if (key is null && scratchLength > 0)
+                {
+                    scratch ??= ArrayPool<float>.Shared.Rent(scratchLength);
+                }
+
+                // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
+                var data = await reader.ReadChunkAsync(
+                    dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), key is null ? scratch : buffer, cancellationToken).ConfigureAwait(false);
+                partial.CompleteChunk(data);
+                var usedBuffer = DatasetReader.FitsBuffer(buffer, columns, data.RowCount) ? buffer : null;
+
+                // Kept only when the file did not change while it was decoded: the key read before must still name it.
+                var kept = false;
+                if (key is not null && string.Equals(key, await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false), StringComparison.Ordinal))
+                {
+                    var features = new CachedChunk(data with { Label = null }, usedBuffer);
+                    kept = keepForSecondPass!.Cache.TryAdmit(key, features, SizeOf(features), keepForSecondPass.Scan);
+                }
+
+                // Back to the pool unless the kept chunk lives in it.
+                if (buffer is not null && (!kept || usedBuffer is null))
+                {
+                    keepForSecondPass!.Cache.ReturnBuffer(buffer);
+                }
             }
-
-            // Back to the pool unless the kept chunk lives in it.
-            if (buffer is not null && (!kept || usedBuffer is null))
+        }
+        finally
+        {
+            if (scratch is not null)
             {
-                keepForSecondPass!.Cache.ReturnBuffer(buffer);
+                ArrayPool<float>.Shared.Return(scratch);
             }
         }
 
         return partial;
+    }
+
+    /// <summary>
+    /// Floats of a scratch buffer that holds any of <paramref name="chunks"/> (rows × columns of the largest), or 0
+    /// when the columns are not all float32 (they decode into arrays of their own) or the chunk is too large for one array.
+    /// </summary>
+    private static int ScratchLength(IReadOnlyList<DatasetChunk> chunks, IReadOnlyList<DatasetColumn> columns)
+    {
+        foreach (var column in columns)
+        {
+            if (column.Type != ColumnType.Float32)
+            {
+                return 0;
+            }
+        }
+
+        long largest = 0;
+        foreach (var chunk in chunks)
+        {
+            largest = Math.Max(largest, chunk.Rows * columns.Count);
+        }
+
+        return largest <= Array.MaxLength ? (int)largest : 0;
     }
 
     /// <summary>
@@ -143,6 +216,26 @@ public static class ChunkStatistics
     /// <paramref name="bins"/> bins counted as <paramref name="subdivisions"/> fine bins (see <see cref="HistogramPartial"/>).
     /// Chunks that the first pass kept in <paramref name="cache"/> are taken from it, the others decoded.
     /// </summary>
+    public static Task<HistogramPartial> ComputeHistogramsAsync(
+        DatasetReader reader,
+        DatasetDescription dataset,
+        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<DatasetColumn> columns,
+        IReadOnlyList<Moments> firstPass,
+        int bins,
+        int subdivisions,
+        IStatisticsKernel kernel,
+        ChunkCacheScope? cache,
+        CancellationToken cancellationToken) =>
+        ComputeHistogramsAsync(reader, dataset, chunks, columns, firstPass, bins, subdivisions, kernel, cache, null, cancellationToken);
+
+    /// <summary>
+    /// Second pass as <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
+    /// over <paramref name="columns"/>, a subset of the <paramref name="keptColumns"/> the first pass read and kept (the
+    /// columns whose histograms the first pass could not count): the kept chunks are looked up under those columns and
+    /// the subset picked from them; chunks that are not there decode the subset only. <paramref name="keptColumns"/>
+    /// null means the first pass kept <paramref name="columns"/>.
+    /// </summary>
     public static async Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
@@ -153,6 +246,7 @@ public static class ChunkStatistics
         int subdivisions,
         IStatisticsKernel kernel,
         ChunkCacheScope? cache,
+        IReadOnlyList<DatasetColumn>? keptColumns,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -160,6 +254,7 @@ public static class ChunkStatistics
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(columns);
         var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
+        var picked = keptColumns is null ? null : Positions(columns, keptColumns);
 
         // The labels were counted in the first pass: do not decode them again.
         var features = dataset with { LabelColumn = null };
@@ -168,11 +263,13 @@ public static class ChunkStatistics
         foreach (var chunk in chunks)
         {
             // The first pass's decode when it is still cached (taken: each chunk is read once per pass), else decoded.
-            var key = cache is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, columns, cancellationToken).ConfigureAwait(false);
+            var key = cache is null ? null : await SecondPassKeyAsync(reader, dataset, chunk, keptColumns ?? columns, cancellationToken).ConfigureAwait(false);
             if (key is not null && cache!.Cache.TryTake<CachedChunk>(key, out var hit))
             {
-                ChunkAccumulator.CheckColumns(partial, hit.Chunk);
-                cached.Add(hit);
+                // Only this pass's columns of what the first pass kept (the buffer goes back to the cache all the same).
+                var view = picked is null ? hit : hit with { Chunk = hit.Chunk with { Columns = Pick(hit.Chunk, picked, keptColumns!.Count) } };
+                ChunkAccumulator.CheckColumns(partial, view.Chunk);
+                cached.Add(view);
             }
             else
             {
@@ -208,6 +305,44 @@ public static class ChunkStatistics
         }
 
         return partial;
+    }
+
+    /// <summary>The index in <paramref name="kept"/> of each of <paramref name="columns"/>.</summary>
+    private static int[] Positions(IReadOnlyList<DatasetColumn> columns, IReadOnlyList<DatasetColumn> kept)
+    {
+        var positions = new int[columns.Count];
+        for (var i = 0; i < positions.Length; i++)
+        {
+            positions[i] = -1;
+            for (var k = 0; k < kept.Count && positions[i] < 0; k++)
+            {
+                positions[i] = kept[k] == columns[i] ? k : -1;
+            }
+
+            if (positions[i] < 0)
+            {
+                throw new ArgumentException($"column '{columns[i].Name}' is not one of the columns the first pass kept.", nameof(columns));
+            }
+        }
+
+        return positions;
+    }
+
+    /// <summary>The columns at <paramref name="positions"/> of a kept chunk of <paramref name="keptCount"/> columns.</summary>
+    private static ChunkColumn[] Pick(DataChunk chunk, int[] positions, int keptCount)
+    {
+        if (chunk.Columns.Count != keptCount)
+        {
+            throw new ArgumentException($"chunk {chunk.Index} was kept with {chunk.Columns.Count} columns, not {keptCount}.", nameof(chunk));
+        }
+
+        var columns = new ChunkColumn[positions.Length];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            columns[i] = chunk.Columns[positions[i]];
+        }
+
+        return columns;
     }
 
     private static string[] Names(IReadOnlyList<DatasetColumn> columns)

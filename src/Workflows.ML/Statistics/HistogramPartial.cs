@@ -9,6 +9,12 @@ namespace Workflows.ML.Statistics;
 /// the first pass found. Counts add, so partials merge exactly in any order. With <see cref="Subdivisions"/> above 1
 /// each reported bin is counted as that many fine bins, from which <see cref="HistogramQuantiles"/> reads quantiles;
 /// <see cref="ReportedCounts"/> folds them back into the reported bins.
+/// <para>
+/// A column may be left uncounted: its <see cref="Counts"/> row is empty (and its range 0..0). The first pass counts
+/// only the columns whose range the Parquet footers state (see <see cref="FirstPassHistograms"/>); the others are
+/// counted by the second pass. Uncounted columns take no values, merge only with uncounted columns, and have no
+/// reported counts.
+/// </para>
 /// </summary>
 public sealed class HistogramPartial : IChunkAccumulator
 {
@@ -18,15 +24,29 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// <summary>Upper end of each column's range.</summary>
     public required double[] Max { get; init; }
 
-    /// <summary>Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins.</summary>
+    /// <summary>Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins, or none for a column not counted.</summary>
     public required long[][] Counts { get; init; }
 
     /// <summary>Fine bins per reported bin (a power of two; 1 when no quantiles are read from the histogram).</summary>
     public int Subdivisions { get; init; } = 1;
 
-    /// <summary>Reported bins per column.</summary>
+    /// <summary>Reported bins per counted column (0 when no column is counted).</summary>
     [JsonIgnore]
-    public int Bins => Counts.Length == 0 ? 0 : Counts[0].Length / Subdivisions;
+    public int Bins
+    {
+        get
+        {
+            foreach (var counts in Counts)
+            {
+                if (counts.Length > 0)
+                {
+                    return counts.Length / Subdivisions;
+                }
+            }
+
+            return 0;
+        }
+    }
 
     /// <summary>Chunks seen.</summary>
     public int Chunks { get; set; }
@@ -38,24 +58,51 @@ public sealed class HistogramPartial : IChunkAccumulator
     public static HistogramPartial Create(IReadOnlyList<Moments> first, int bins, int subdivisions = 1)
     {
         ArgumentNullException.ThrowIfNull(first);
+        var ranges = new ColumnRange?[first.Count];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            ranges[i] = new ColumnRange(first[i].Min, first[i].Max);
+        }
+
+        return Create(ranges, bins, subdivisions);
+    }
+
+    /// <summary>
+    /// An empty partial with <paramref name="bins"/> bins, each counted as <paramref name="subdivisions"/> fine bins
+    /// (a power of two), over each column's range in <paramref name="ranges"/>; a column whose range is null is not
+    /// counted (an empty row of <see cref="Counts"/>, range 0..0).
+    /// </summary>
+    public static HistogramPartial Create(IReadOnlyList<ColumnRange?> ranges, int bins, int subdivisions = 1)
+    {
+        ArgumentNullException.ThrowIfNull(ranges);
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
         if (subdivisions < 1 || !int.IsPow2(subdivisions))
         {
             throw new ArgumentOutOfRangeException(nameof(subdivisions), subdivisions, "subdivisions must be a power of two.");
         }
 
-        var min = new double[first.Count];
-        var max = new double[first.Count];
-        var counts = new long[first.Count][];
-        for (var i = 0; i < first.Count; i++)
+        var min = new double[ranges.Count];
+        var max = new double[ranges.Count];
+        var counts = new long[ranges.Count][];
+        for (var i = 0; i < ranges.Count; i++)
         {
-            min[i] = first[i].Min;
-            max[i] = first[i].Max;
-            counts[i] = new long[checked(bins * subdivisions)];
+            if (ranges[i] is { } range)
+            {
+                min[i] = range.Min;
+                max[i] = range.Max;
+                counts[i] = new long[checked(bins * subdivisions)];
+            }
+            else
+            {
+                counts[i] = [];
+            }
         }
 
         return new HistogramPartial { Min = min, Max = max, Counts = counts, Subdivisions = subdivisions };
     }
+
+    /// <summary>Whether column <paramref name="column"/> is counted (see the class remarks).</summary>
+    public bool IsCounted(int column) => Counts[column].Length > 0;
 
     /// <inheritdoc/>
     int IChunkAccumulator.ColumnCount => Counts.Length;
@@ -63,11 +110,19 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
     public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
 
-    /// <summary>Adds column <paramref name="index"/> of a chunk; call <see cref="CompleteChunk"/> after the last one.</summary>
+    /// <summary>
+    /// Adds column <paramref name="index"/> of a chunk (nothing when that column is not counted); call
+    /// <see cref="CompleteChunk"/> after the last one.
+    /// </summary>
     public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
     {
         ArgumentNullException.ThrowIfNull(column);
         ArgumentNullException.ThrowIfNull(kernel);
+        if (Counts[index].Length == 0)
+        {
+            return;
+        }
+
         if (column.IsFloat32)
         {
             kernel.AddToHistogram(column.Float32Values, Min[index], Max[index], Counts[index]);
@@ -86,7 +141,7 @@ public sealed class HistogramPartial : IChunkAccumulator
         Chunks++;
     }
 
-    /// <summary>Adds the counts of <paramref name="other"/> (same ranges and bins).</summary>
+    /// <summary>Adds the counts of <paramref name="other"/> (same ranges and bins, the same columns counted).</summary>
     public void Merge(HistogramPartial other)
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -113,12 +168,12 @@ public sealed class HistogramPartial : IChunkAccumulator
 
     /// <summary>
     /// Column <paramref name="column"/>'s counts in the reported bins: the fine bins summed in runs of
-    /// <see cref="Subdivisions"/>, exactly what counting with <see cref="Bins"/> bins gives.
+    /// <see cref="Subdivisions"/>, exactly what counting with <see cref="Bins"/> bins gives; empty for a column not counted.
     /// </summary>
     public long[] ReportedCounts(int column)
     {
         var fine = Counts[column];
-        var reported = new long[Bins];
+        var reported = new long[fine.Length / Subdivisions];
         for (var b = 0; b < fine.Length; b++)
         {
             reported[b / Subdivisions] += fine[b];

@@ -4,9 +4,9 @@ using Workflows.ML.Kernels;
 namespace Workflows.ML.Statistics;
 
 /// <summary>
-/// First-pass statistics of some chunks: per column moments and (optionally) a quantile sketch, plus the label
-/// distribution. Partials of disjoint chunk sets merge in any order or grouping; serializable as JSON so that an
-/// activity can return one.
+/// First-pass statistics of some chunks: per column moments, (optionally) a quantile sketch and (optionally) histogram
+/// counts over ranges known before the pass, plus the label distribution. Partials of disjoint chunk sets merge in any
+/// order or grouping; serializable as JSON so that an activity can return one.
 /// </summary>
 public sealed class MomentsPartial : IChunkAccumulator
 {
@@ -19,6 +19,14 @@ public sealed class MomentsPartial : IChunkAccumulator
     /// <summary>Quantile sketch per column, or <see langword="null"/> when no quantiles were asked for.</summary>
     public QuantileSketch[]? Sketches { get; init; }
 
+    /// <summary>
+    /// Histogram counts of the columns whose range was known before the pass (the Parquet footers' ranges, see
+    /// <see cref="FirstPassHistograms"/>), counted as the second pass would count them over that range; the other
+    /// columns are not counted in it. <see langword="null"/> when no column's range was known (and in partials of
+    /// histories written before the first pass could count histograms).
+    /// </summary>
+    public HistogramPartial? Histograms { get; init; }
+
     /// <summary>Rows per label value (label keys as in <see cref="StatisticsReport"/>).</summary>
     public Dictionary<string, long> Labels { get; init; } = new(StringComparer.Ordinal);
 
@@ -29,9 +37,21 @@ public sealed class MomentsPartial : IChunkAccumulator
     public int Chunks { get; set; }
 
     /// <summary>An empty partial for <paramref name="columns"/>.</summary>
-    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity = QuantileSketch.DefaultCapacity)
+    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity = QuantileSketch.DefaultCapacity) =>
+        Create(columns, withSketches, sketchCapacity, histograms: null);
+
+    /// <summary>
+    /// An empty partial for <paramref name="columns"/> that also counts <paramref name="histograms"/> (an empty
+    /// partial, one row per column, the columns it does not count empty; see <see cref="HistogramPartial.Create(IReadOnlyList{ColumnRange?}, int, int)"/>).
+    /// </summary>
+    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity, HistogramPartial? histograms)
     {
         ArgumentNullException.ThrowIfNull(columns);
+        if (histograms is not null && histograms.Counts.Length != columns.Count)
+        {
+            throw new ArgumentException($"histograms of {histograms.Counts.Length} columns for {columns.Count} columns.", nameof(histograms));
+        }
+
         QuantileSketch[]? sketches = null;
         if (withSketches)
         {
@@ -42,7 +62,7 @@ public sealed class MomentsPartial : IChunkAccumulator
             }
         }
 
-        return new MomentsPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches };
+        return new MomentsPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches, Histograms = histograms };
     }
 
     /// <inheritdoc/>
@@ -54,7 +74,8 @@ public sealed class MomentsPartial : IChunkAccumulator
     /// <summary>
     /// Adds column <paramref name="index"/> of a chunk (as a reader hands it over, see
     /// <see cref="DatasetReader.ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>);
-    /// call <see cref="CompleteChunk"/> once the chunk's columns are in.
+    /// call <see cref="CompleteChunk"/> once the chunk's columns are in. All the first pass's work on a column is
+    /// here, while its values are in the CPU cache: moments, sketch, and histogram when the column is counted.
     /// </summary>
     public void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel)
     {
@@ -73,6 +94,11 @@ public sealed class MomentsPartial : IChunkAccumulator
                 Sketches[index].Add(column.Float64Values);
             }
         }
+
+        if (Histograms is not null && Histograms.IsCounted(index))
+        {
+            Histograms.AddColumn(index, column, kernel);
+        }
     }
 
     /// <summary>Counts the chunk's rows and labels once its columns were added with <see cref="AddColumn"/>.</summary>
@@ -85,6 +111,7 @@ public sealed class MomentsPartial : IChunkAccumulator
             LabelCounts.Add(chunk.Label, Labels);
         }
 
+        Histograms?.CompleteChunk(chunk);
         Rows += chunk.RowCount;
         Chunks++;
     }
@@ -93,10 +120,13 @@ public sealed class MomentsPartial : IChunkAccumulator
     public void Merge(MomentsPartial other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        if (!other.Columns.SequenceEqual(Columns, StringComparer.Ordinal) || (other.Sketches is null) != (Sketches is null))
+        if (!other.Columns.SequenceEqual(Columns, StringComparer.Ordinal) || (other.Sketches is null) != (Sketches is null) || (other.Histograms is null) != (Histograms is null))
         {
-            throw new ArgumentException("partials of different columns or sketch settings cannot merge.", nameof(other));
+            throw new ArgumentException("partials of different columns, sketch or histogram settings cannot merge.", nameof(other));
         }
+
+        // Before anything changes: a histogram that cannot merge (other ranges) leaves this partial as it was.
+        Histograms?.Merge(other.Histograms!);
 
         for (var i = 0; i < Columns.Count; i++)
         {
