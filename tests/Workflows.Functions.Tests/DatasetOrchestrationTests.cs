@@ -145,6 +145,8 @@ public sealed class DatasetOrchestrationTests : IDisposable
         Assert.Equal(1, x.QuantileMaxRankError);
         Assert.Equal([5L, 5, 5, 5, 5], output.Statistics.Columns[0].Histogram!.Counts);
         Assert.Equal(new Dictionary<string, long> { ["0"] = 8, ["1"] = 9, ["2"] = 8 }, output.Statistics.LabelDistribution);
+        Assert.Equal(["x", "y"], output.SecondPassColumns);
+        Assert.Contains("\"passes\":2,", result.SerializedCustomStatus, StringComparison.Ordinal);
         Assert.Equal(path + ".statistics.json", output.ArtifactPath);
         Assert.True(File.Exists(output.ArtifactPath));
     }
@@ -218,19 +220,22 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal(3_000, result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Rows);
+        Assert.Empty(result.ReadOutputAs<ChunkedStatisticsOutput>()!.SecondPassColumns);
         foreach (var file in files)
         {
-            // Describe + first pass + second pass: three reads of every chunk over both workers, none repeated.
-            Assert.Equal(3, firstWorkerStorage.Opened(file) + secondWorkerStorage.Opened(file));
+            // Describe + the one pass (the footers give every range): two reads of every chunk over both workers, none repeated.
+            Assert.Equal(2, firstWorkerStorage.Opened(file) + secondWorkerStorage.Opened(file));
         }
 
-        Assert.All(files.Take(3), file => Assert.Equal(1, secondWorkerStorage.Opened(file)));
+        // The chunks the first worker finished are in history: the second worker does not read them at all.
+        Assert.All(files.Take(3), file => Assert.Equal(0, secondWorkerStorage.Opened(file)));
     }
 
     [Fact]
     public async Task ChunkedStatistics_WithChunkCache_DecodesEachChunkOnceAndReportsTheSame()
     {
-        var files = await WriteGeneratedAsync(chunks: 5);
+        // CSV: no footer ranges, so the histograms take the second pass, which the cache serves.
+        var files = await WriteGeneratedCsvAsync(chunks: 5);
         var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: [0.1, 0.5, 0.9], ChunksPerActivity: 2);
         var cachedStorage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 24);
@@ -254,6 +259,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
             System.Text.Json.JsonSerializer.Serialize(cached.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics));
 
         // Describe + first pass; the second pass took every chunk from the cache, which it left empty.
+        Assert.Equal(["f0", "f1", "f2", "f3"], cached.ReadOutputAs<ChunkedStatisticsOutput>()!.SecondPassColumns);
         Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
         Assert.All(files, file => Assert.Equal(3, uncachedStorage.Opened(file)));
         Assert.Equal(5, cache.Hits);
@@ -318,6 +324,126 @@ public sealed class DatasetOrchestrationTests : IDisposable
         AssertFailed(result, reason);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(new[] { 3, 1 })]
+    public async Task ChunkedStatistics_ParquetWithFooterRanges_OnePassTheSameReportAsTwoPasses(int[]? chunks)
+    {
+        var files = await WriteGeneratedAsync(chunks: 5);
+        var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: [0.1, 0.5, 0.9], ChunksPerActivity: 2, Chunks: chunks);
+        var storage = new CountingDatasetStorage();
+        var cache = new DecodedChunkCache(1 << 24);
+        OrchestrationMetadata result;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache)))
+        {
+            result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+        }
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
+
+        // One pass: the ranges of the selected chunks' footers were exact (a subset's values span less than the whole
+        // dataset's, so the whole dataset's ranges would not have been), nothing was kept for a second pass.
+        Assert.Empty(output.SecondPassColumns);
+        Assert.Contains("\"passes\":1,", result.SerializedCustomStatus, StringComparison.Ordinal);
+        var positions = chunks?.Order().ToArray() ?? [0, 1, 2, 3, 4];
+        Assert.All(positions, p => Assert.Equal(2, storage.Opened(files[p])));
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(0, cache.Hits);
+
+        // What the two passes compute over the same chunks, grouped and merged as the orchestration does.
+        var expected = await TwoPassReportAsync(input, positions);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(expected), System.Text.Json.JsonSerializer.Serialize(output.Statistics));
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_ColumnWithoutFooterRange_OnlyItTakesTheSecondPassFromTheCacheAndTheReportIsTheSame()
+    {
+        // Column b of chunk 1 starts with NaN: Parquet.Net then writes NaN bounds, so b has no footer range; a has one.
+        var a = new DataField<float>("a");
+        var b = new DataField<float>("b");
+        var files = new List<string>();
+        for (var c = 0; c < 3; c++)
+        {
+            var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(c));
+            var random = new Random(c);
+            var av = Enumerable.Range(0, 400).Select(_ => (float)random.NextDouble() * (c + 1)).ToArray();
+            var bv = Enumerable.Range(0, 400).Select(_ => (float)(random.NextDouble() - 0.5) * 100).ToArray();
+            bv[0] = c == 1 ? float.NaN : bv[0];
+            await using (var stream = File.Create(path))
+            await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(a, b), stream))
+            using (var group = writer.CreateRowGroup())
+            {
+                await group.WriteAsync<float>(a, av.AsMemory(), null, null, CancellationToken.None);
+                await group.WriteAsync<float>(b, bv.AsMemory(), null, null, CancellationToken.None);
+            }
+
+            files.Add(path);
+        }
+
+        var input = new ChunkedStatisticsInput(_folder, HistogramBins: 5, Quantiles: [0.25, 0.75], ChunksPerActivity: 2);
+        var storage = new CountingDatasetStorage();
+        var cache = new DecodedChunkCache(1 << 24);
+        OrchestrationMetadata result;
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache)))
+        {
+            result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+        }
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
+        Assert.Equal(["b"], output.SecondPassColumns);
+        Assert.Contains("\"passes\":2,", result.SerializedCustomStatus, StringComparison.Ordinal);
+
+        // The first pass kept both columns; the second pass found its chunks under them and took only b.
+        Assert.All(files, file => Assert.Equal(2, storage.Opened(file)));
+        Assert.Equal(3, cache.Hits);
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(1, output.Statistics.Columns[1].Missing);
+        Assert.Equal(
+            System.Text.Json.JsonSerializer.Serialize(await TwoPassReportAsync(input, [0, 1, 2])),
+            System.Text.Json.JsonSerializer.Serialize(output.Statistics));
+    }
+
+    /// <summary>The report of the two-pass path (moments, then every column's histogram over the merged range), computed directly.</summary>
+    private static async Task<StatisticsReport> TwoPassReportAsync(ChunkedStatisticsInput input, int[] positions)
+    {
+        var reader = new DatasetReader(LocalDatasetStorage.Instance);
+        var described = await reader.DescribeAsync(new DatasetSpec(input.Dataset, input.LabelColumn), CancellationToken.None);
+        var dataset = described with { Chunks = positions.Select(p => described.Chunks[p]).ToList() };
+        var groups = dataset.Chunks.Chunk(input.ChunksPerActivity).ToList();
+        var kernel = SimdStatisticsKernel.Instance;
+        var subdivisions = HistogramQuantiles.SubdivisionsFor(input.HistogramBins, input.QuantileBins);
+        MomentsPartial? first = null;
+        foreach (var group in groups)
+        {
+            var partial = await ChunkStatistics.ComputeMomentsAsync(reader, dataset, group, dataset.Columns, null, kernel, CancellationToken.None);
+            first = first is null ? partial : Merged(first, partial);
+        }
+
+        HistogramPartial? histograms = null;
+        foreach (var group in groups)
+        {
+            var partial = await ChunkStatistics.ComputeHistogramsAsync(reader, dataset, group, dataset.Columns, first!.Moments, input.HistogramBins, subdivisions, kernel, CancellationToken.None);
+            if (histograms is null)
+            {
+                histograms = partial;
+            }
+            else
+            {
+                histograms.Merge(partial);
+            }
+        }
+
+        return StatisticsReport.Build(input.Dataset, first!, histograms, input.QuantilesOrDefault, chunkPositions: input.Chunks?.Order().ToList());
+
+        static MomentsPartial Merged(MomentsPartial into, MomentsPartial partial)
+        {
+            into.Merge(partial);
+            return into;
+        }
+    }
+
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
@@ -332,6 +458,33 @@ public sealed class DatasetOrchestrationTests : IDisposable
         {
             var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(c));
             await TestData.WriteParquetChunkAsync(generator, c, 500, path);
+            files.Add(path);
+        }
+
+        return files;
+    }
+
+    /// <summary>The generated chunks of <see cref="WriteGeneratedAsync"/> as a folder of CSV files, one chunk each.</summary>
+    private async Task<List<string>> WriteGeneratedCsvAsync(int chunks)
+    {
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 8));
+        var files = new List<string>();
+        for (var c = 0; c < chunks; c++)
+        {
+            var chunk = generator.GenerateChunk(c, 500);
+            var csv = new StringBuilder(string.Join(',', generator.ColumnNames) + ",label\n");
+            for (var row = 0; row < 500; row++)
+            {
+                foreach (var column in chunk.Features)
+                {
+                    csv.Append(column[row].ToString("R", CultureInfo.InvariantCulture)).Append(',');
+                }
+
+                csv.Append(CultureInfo.InvariantCulture, $"{chunk.Labels[row]}\n");
+            }
+
+            var path = Path.Combine(_folder, $"part-{c:D5}.csv");
+            await File.WriteAllTextAsync(path, csv.ToString());
             files.Add(path);
         }
 

@@ -8,7 +8,7 @@ namespace Workflows.Functions.Statistics;
 
 /// <summary>
 /// Second pass over a group of chunks: histogram counts (fine ones when quantiles are read from them) over the global
-/// ranges of the first pass. Chunks the first pass left in this worker's <see cref="DecodedChunkCache"/> are taken
+/// ranges of the first pass, of the columns whose histograms the first pass could not count. Chunks the first pass left in this worker's <see cref="DecodedChunkCache"/> are taken
 /// from it; the others (another worker's, or beyond the budget) are decoded again.
 /// </summary>
 [DurableTask(Name)]
@@ -26,6 +26,7 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
         // No cache, no lookups: each would cost a version read per chunk (a request on Blob storage).
         var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         return ChunkStatistics.ComputeHistogramsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, cache, context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, cache, input.KeptColumns,
+            context.CancellationToken);
     }
 }

@@ -7,7 +7,8 @@ using Workflows.ML.Training;
 namespace Workflows.Functions.Statistics;
 
 /// <summary>
-/// First pass over a group of chunks: moments, quantile sketches and label counts. When a second pass follows
+/// First pass over a group of chunks: moments, quantile sketches, label counts and, for the columns whose footer
+/// range it is given (<see cref="ChunkGroupInput.HistogramRanges"/>), histograms. When a second pass follows
 /// (<see cref="ChunkGroupInput.KeepForSecondPass"/>) the decoded feature columns stay in the worker's
 /// <see cref="DecodedChunkCache"/>, as chunks of this instance's scan, for <see cref="ComputeChunkHistogramsActivity"/>.
 /// </summary>
@@ -23,6 +24,7 @@ public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatis
         ArgumentNullException.ThrowIfNull(input);
         var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         return ChunkStatistics.ComputeMomentsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, input.SketchCapacity, kernel, keep, context.CancellationToken);
+            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, input.SketchCapacity, input.HistogramRanges, input.Bins, input.Subdivisions,
+            kernel, keep, context.CancellationToken);
     }
 }

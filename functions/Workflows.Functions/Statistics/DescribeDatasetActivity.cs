@@ -5,7 +5,8 @@ namespace Workflows.Functions.Statistics;
 
 /// <summary>
 /// Lists the dataset's chunks and checks the requested columns once, so the fan-out activities neither list
-/// storage nor discover a missing or non-numeric column one by one. Fails with a <see cref="DatasetException"/>
+/// storage nor discover a missing or non-numeric column one by one, and reads, from the same footers, the columns'
+/// ranges over the requested chunks (Parquet row-group statistics). Fails with a <see cref="DatasetException"/>
 /// for a missing or empty dataset, an unknown or non-numeric column.
 /// </summary>
 [DurableTask(Name)]
@@ -18,13 +19,16 @@ public sealed class DescribeDatasetActivity(IDatasetStorage storage) : TaskActiv
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var dataset = await new DatasetReader(storage).DescribeAsync(new DatasetSpec(input.Dataset, input.LabelColumn, input.CsvChunkRows), context.CancellationToken);
+        var (dataset, ranges) = await new DatasetReader(storage).DescribeWithFooterRangesAsync(
+            new DatasetSpec(input.Dataset, input.LabelColumn, input.CsvChunkRows), context.CancellationToken);
         var columns = DatasetReader.ResolveColumns(dataset, input.Columns);
         if (columns.Count == 0)
         {
             throw new DatasetException($"dataset '{input.Dataset}' has no numeric feature columns.");
         }
 
-        return new DescribedDataset(dataset, columns);
+        // Positions that do not exist get no ranges; the orchestrator checks them and fails naming them.
+        var valid = input.Chunks is null || input.Chunks.All(p => p >= 0 && p < dataset.Chunks.Count);
+        return new DescribedDataset(dataset, columns, valid ? ranges.Merge(input.Chunks, columns) : null);
     }
 }
