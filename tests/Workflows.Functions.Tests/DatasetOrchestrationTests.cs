@@ -405,6 +405,30 @@ public sealed class DatasetOrchestrationTests : IDisposable
             System.Text.Json.JsonSerializer.Serialize(output.Statistics));
     }
 
+    [Fact]
+    public void HistoryPayloads_WrittenBeforeFooterRanges_ReadWithoutThemSoTheRunKeepsTwoPasses()
+    {
+        // As the engine's converter reads results and inputs recorded by the previous version (no footer ranges, no
+        // first-pass histograms): the orchestrator then has no ranges, keeps the chunks and runs the second pass over
+        // every column, the same activities in the same order as then (the CSV tests run that path).
+        const string Dataset = "{\"root\":\"d\",\"format\":0,\"columns\":[{\"name\":\"x\",\"type\":0}],\"labelColumn\":null,"
+            + "\"chunks\":[{\"index\":0,\"file\":\"f\",\"rowGroup\":0,\"byteOffset\":0,\"rows\":10}],\"nonNumericColumns\":[]}";
+        var converter = Durable.Serialization.JsonDataConverter.Default;
+
+        var described = (DescribedDataset)converter.Deserialize("{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}]}", typeof(DescribedDataset))!;
+        var group = (ChunkGroupInput)converter.Deserialize(
+            "{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}],\"sketchCapacity\":null,\"ranges\":null,\"bins\":0,\"subdivisions\":1,\"keepForSecondPass\":true}",
+            typeof(ChunkGroupInput))!;
+        var describeInput = (DescribeDatasetInput)converter.Deserialize("{\"dataset\":\"d\",\"labelColumn\":null,\"columns\":null,\"csvChunkRows\":10}", typeof(DescribeDatasetInput))!;
+
+        Assert.Null(described.FooterRanges);
+        Assert.Equal([new DatasetColumn("x", ColumnType.Float32)], described.Columns);
+        Assert.Null(group.HistogramRanges);
+        Assert.Null(group.KeptColumns);
+        Assert.True(group.KeepForSecondPass);
+        Assert.Null(describeInput.Chunks);
+    }
+
     /// <summary>The report of the two-pass path (moments, then every column's histogram over the merged range), computed directly.</summary>
     private static async Task<StatisticsReport> TwoPassReportAsync(ChunkedStatisticsInput input, int[] positions)
     {

@@ -6,7 +6,10 @@ namespace Workflows.Functions.Statistics;
 /// <param name="Dataset">A Parquet file, a folder of Parquet files, or CSV file(s).</param>
 /// <param name="LabelColumn">Label column, whose distribution is reported; <see langword="null"/> for none.</param>
 /// <param name="Columns">Feature columns to describe; <see langword="null"/> or empty for all numeric columns.</param>
-/// <param name="HistogramBins">Bins of the fixed-width histograms (second pass); 0 skips the second pass.</param>
+/// <param name="HistogramBins">
+/// Bins of the fixed-width histograms (counted in the first pass for the columns whose Parquet footer ranges are exact,
+/// in a second pass for the others); 0 reports none (and, without histogram quantiles, counts none).
+/// </param>
 /// <param name="Quantiles">Quantiles wanted (0..1); <see langword="null"/> for the defaults, empty for none.</param>
 /// <param name="ChunksPerActivity">Chunks one activity reads; fewer, larger activities cost less orchestration.</param>
 /// <param name="CsvChunkRows">Rows per chunk for CSV datasets.</param>
