@@ -237,7 +237,10 @@ internal static class StatsScenario
             throw new BenchFailedException($"ChunkedStatistics ended {result.RuntimeStatus} with {output?.Statistics.Rows} rows: {result.FailureDetails?.ErrorMessage}");
         }
 
-        Console.WriteLine($"    ({provider.GetType().Name}: the histogram pass took {cache.Hits} of {cache.Hits + cache.Misses} chunks from the worker's cache)");
+        // One pass when the Parquet footers gave every column's exact range; otherwise the second pass's columns and its cache hits.
+        Console.WriteLine(output.SecondPassColumns.Count == 0
+            ? $"    ({provider.GetType().Name}: one pass, every histogram counted in the first pass over the footers' ranges)"
+            : $"    ({provider.GetType().Name}: {output.SecondPassColumns.Count} columns took the second pass; it took {cache.Hits} of {cache.Hits + cache.Misses} chunks from the worker's cache)");
         return seconds;
     }
 
