@@ -136,6 +136,11 @@ public sealed class OnePassStatisticsTests
         Assert.Equal(2, read.Chunks);
         Assert.Throws<ArgumentException>(() => read.Merge(HistogramPartial.Create([new ColumnRange(0, 4), new ColumnRange(0, 1)], bins: 4, subdivisions: 2)));
         Assert.Equal(0, HistogramPartial.Create([null, null], bins: 4).Bins);
+
+        // A report needs every column counted: a first-pass partial alone is combined with the second pass first.
+        var first = MomentsPartial.Create(["a", "b"], withSketches: false);
+        first.Add(chunk, kernel);
+        Assert.Contains("column 'b'", Assert.Throws<ArgumentException>(() => StatisticsReport.Build("d", first, read, [0.5])).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -298,7 +298,7 @@ public sealed class DatasetReader
                             var ranges = new ColumnRange?[fields.Length];
                             for (var i = 0; i < fields.Length; i++)
                             {
-                                ranges[i] = FooterRanges.RangeOf(rowGroup.GetStatistics(fields[i]), rowGroup.RowCount);
+                                ranges[i] = FooterRange(rowGroup, fields[i]);
                             }
 
                             footerRanges!.Add(ranges);
@@ -314,6 +314,22 @@ public sealed class DatasetReader
         }
 
         return new DatasetDescription(spec.Path, DatasetFormat.Parquet, columns ?? [], spec.LabelColumn, chunks) { NonNumericColumns = nonNumeric };
+    }
+
+    /// <summary>
+    /// A row group's footer range of one column, or null: statistics are optional metadata, so statistics that another
+    /// writer encoded in a way the library cannot decode cost the range, never the description of the dataset.
+    /// </summary>
+    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field)
+    {
+        try
+        {
+            return FooterRanges.RangeOf(rowGroup.GetStatistics(field), rowGroup.RowCount);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The data fields of <paramref name="columns"/>, in that order (each file has them all, checked before).</summary>

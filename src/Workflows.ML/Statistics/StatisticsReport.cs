@@ -76,6 +76,12 @@ public sealed record StatisticsReport(
         var estimates = new double[qs.Length];
         for (var i = 0; i < columns.Length; i++)
         {
+            if (histograms is not null && !histograms.IsCounted(i))
+            {
+                // A first-pass partial that left the column to the second pass: combine them first (FirstPassHistograms.Combine).
+                throw new ArgumentException($"the histograms do not count column '{first.Columns[i]}'.", nameof(histograms));
+            }
+
             var m = first.Moments[i];
             List<QuantileValue>? values = null;
             long? rankError = null;
