@@ -124,6 +124,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Tests only: stop a commit right after its commit point, before the instance row is written.</summary>
     internal bool SimulateCrashAfterHistoryCommit { get; set; }
 
+    /// <summary>
+    /// Tests only: this process receives no more control messages (work items it holds can still be completed), so a
+    /// message sent from now on can only reach another process polling the same partition; returns once no receive of
+    /// this process is in flight.
+    /// </summary>
+    internal ValueTask StopControlPollingAsync() => _controlPoller.DisposeAsync();
+
     /// <summary>The hub's clients, names and transaction counter.</summary>
     public TaskHubClients Clients => _clients;
 

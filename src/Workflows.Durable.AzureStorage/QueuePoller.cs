@@ -15,6 +15,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _wake = NewSignal();
     private Task? _loop;
+    private int _disposed;
 
     /// <summary>Starts the loop (idempotent).</summary>
     public void Start()
@@ -38,9 +39,14 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
         wake.TrySetResult();
     }
 
-    /// <inheritdoc/>
+    /// <summary>Stops the loop and waits for its receive in flight, if any (idempotent).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         Task? loop;
         lock (_gate)

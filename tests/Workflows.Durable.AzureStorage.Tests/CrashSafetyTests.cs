@@ -58,6 +58,10 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         // Both "workers" hold a work item built on the same history (split brain); the second commit must fail.
         await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
         var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+
+        // One's background poller would race two's for B (and, holding the instance, buffer it): stop it first, so
+        // that B can only reach two. One still completes the work item it holds.
+        await one.StopControlPollingAsync();
         await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
         var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
         Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);

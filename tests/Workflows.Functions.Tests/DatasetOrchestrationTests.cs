@@ -333,11 +333,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: [0.1, 0.5, 0.9], ChunksPerActivity: 2, Chunks: chunks);
         var storage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 24);
-        OrchestrationMetadata result;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache)))
-        {
-            result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
-        }
+        var result = await RunStatisticsAsync(input, storage, cache);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
@@ -384,11 +380,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var input = new ChunkedStatisticsInput(_folder, HistogramBins: 5, Quantiles: [0.25, 0.75], ChunksPerActivity: 2);
         var storage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 24);
-        OrchestrationMetadata result;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache)))
-        {
-            result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
-        }
+        var result = await RunStatisticsAsync(input, storage, cache);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         var output = result.ReadOutputAs<ChunkedStatisticsOutput>()!;
@@ -471,6 +463,13 @@ public sealed class DatasetOrchestrationTests : IDisposable
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
+        return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
+    }
+
+    /// <summary>ChunkedStatistics on a fresh in-memory worker that reads through <paramref name="storage"/> and keeps chunks in <paramref name="cache"/>.</summary>
+    private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input, CountingDatasetStorage storage, DecodedChunkCache cache)
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache));
         return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
     }
 
