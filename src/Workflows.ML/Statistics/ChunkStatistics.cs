@@ -313,16 +313,15 @@ public static class ChunkStatistics
         var positions = new int[columns.Count];
         for (var i = 0; i < positions.Length; i++)
         {
-            positions[i] = -1;
-            for (var k = 0; k < kept.Count && positions[i] < 0; k++)
+            var k = 0;
+            while (k < kept.Count && kept[k] != columns[i])
             {
-                positions[i] = kept[k] == columns[i] ? k : -1;
+                k++;
             }
 
-            if (positions[i] < 0)
-            {
-                throw new ArgumentException($"column '{columns[i].Name}' is not one of the columns the first pass kept.", nameof(columns));
-            }
+            positions[i] = k < kept.Count
+                ? k
+                : throw new ArgumentException($"column '{columns[i].Name}' is not one of the columns the first pass kept.", nameof(columns));
         }
 
         return positions;
