@@ -76,8 +76,9 @@ public static class ChunkStatistics
             throw new ArgumentException($"{histogramRanges.Count} histogram ranges for {columns.Count} columns.", nameof(histogramRanges));
         }
 
-        var histograms = histogramRanges is null ? null : HistogramPartial.Create(histogramRanges, bins, subdivisions);
-        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity, histograms);
+        // The histograms are counted into a pooled buffer and become the partial's only at the end (see HistogramCounter).
+        using var histograms = histogramRanges is null ? null : new HistogramCounter(histogramRanges, bins, subdivisions);
+        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
 
         // Scratch for the chunks that are not kept: float32 features decode into it, one chunk after the other, instead
         // of into new arrays per column and chunk. Sized for the group's largest chunk; rented when first needed.
@@ -104,8 +105,18 @@ public static class ChunkStatistics
 
                 // Each column is reduced as soon as it is decoded, while it is still in the CPU cache.
                 var data = await reader.ReadChunkAsync(
-                    dataset, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), key is null ? scratch : buffer, cancellationToken).ConfigureAwait(false);
+                    dataset,
+                    chunk,
+                    columns,
+                    (i, column) =>
+                    {
+                        partial.AddColumn(i, column, kernel);
+                        histograms?.AddColumn(i, column, kernel);
+                    },
+                    key is null ? scratch : buffer,
+                    cancellationToken).ConfigureAwait(false);
                 partial.CompleteChunk(data);
+                histograms?.CompleteChunk(data);
                 var usedBuffer = DatasetReader.FitsBuffer(buffer, columns, data.RowCount) ? buffer : null;
 
                 // Kept only when the file did not change while it was decoded: the key read before must still name it.
@@ -131,7 +142,7 @@ public static class ChunkStatistics
             }
         }
 
-        return partial;
+        return histograms is null ? partial : partial.WithHistograms(histograms.ToPartial());
     }
 
     /// <summary>
@@ -253,7 +264,7 @@ public static class ChunkStatistics
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(columns);
-        var partial = HistogramPartial.Create(firstPass, bins, subdivisions);
+        using var counter = new HistogramCounter(HistogramPartial.RangesOf(firstPass), bins, subdivisions);
         var picked = keptColumns is null ? null : Positions(columns, keptColumns);
 
         // The labels were counted in the first pass: do not decode them again.
@@ -268,7 +279,7 @@ public static class ChunkStatistics
             {
                 // Only this pass's columns of what the first pass kept (the buffer goes back to the cache all the same).
                 var view = picked is null ? hit : hit with { Chunk = hit.Chunk with { Columns = Pick(hit.Chunk, picked, keptColumns!.Count) } };
-                ChunkAccumulator.CheckColumns(partial, view.Chunk);
+                ChunkAccumulator.CheckColumns(counter, view.Chunk);
                 cached.Add(view);
             }
             else
@@ -283,13 +294,13 @@ public static class ChunkStatistics
         {
             foreach (var chunk in cached)
             {
-                partial.AddColumn(i, chunk.Chunk.Columns[i], kernel);
+                counter.AddColumn(i, chunk.Chunk.Columns[i], kernel);
             }
         }
 
         foreach (var chunk in cached)
         {
-            partial.CompleteChunk(chunk.Chunk);
+            counter.CompleteChunk(chunk.Chunk);
 
             // Read once: the buffer is the next kept chunk's.
             if (chunk.Buffer is not null)
@@ -300,11 +311,11 @@ public static class ChunkStatistics
 
         foreach (var chunk in missed)
         {
-            var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => partial.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
-            partial.CompleteChunk(data);
+            var data = await reader.ReadChunkAsync(features, chunk, columns, (i, column) => counter.AddColumn(i, column, kernel), cancellationToken).ConfigureAwait(false);
+            counter.CompleteChunk(data);
         }
 
-        return partial;
+        return counter.ToPartial();
     }
 
     /// <summary>The index in <paramref name="kept"/> of each of <paramref name="columns"/>.</summary>

@@ -57,14 +57,7 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// </summary>
     public static HistogramPartial Create(IReadOnlyList<Moments> first, int bins, int subdivisions = 1)
     {
-        ArgumentNullException.ThrowIfNull(first);
-        var ranges = new ColumnRange?[first.Count];
-        for (var i = 0; i < ranges.Length; i++)
-        {
-            ranges[i] = new ColumnRange(first[i].Min, first[i].Max);
-        }
-
-        return Create(ranges, bins, subdivisions);
+        return Create(RangesOf(first), bins, subdivisions);
     }
 
     /// <summary>
@@ -75,12 +68,7 @@ public sealed class HistogramPartial : IChunkAccumulator
     public static HistogramPartial Create(IReadOnlyList<ColumnRange?> ranges, int bins, int subdivisions = 1)
     {
         ArgumentNullException.ThrowIfNull(ranges);
-        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
-        if (subdivisions < 1 || !int.IsPow2(subdivisions))
-        {
-            throw new ArgumentOutOfRangeException(nameof(subdivisions), subdivisions, "subdivisions must be a power of two.");
-        }
-
+        CheckBins(bins, subdivisions);
         var min = new double[ranges.Count];
         var max = new double[ranges.Count];
         var counts = new long[ranges.Count][];
@@ -99,6 +87,29 @@ public sealed class HistogramPartial : IChunkAccumulator
         }
 
         return new HistogramPartial { Min = min, Max = max, Counts = counts, Subdivisions = subdivisions };
+    }
+
+    /// <summary>The bin ranges of the columns' first-pass <paramref name="moments"/> (their min and max).</summary>
+    internal static ColumnRange?[] RangesOf(IReadOnlyList<Moments> moments)
+    {
+        ArgumentNullException.ThrowIfNull(moments);
+        var ranges = new ColumnRange?[moments.Count];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            ranges[i] = new ColumnRange(moments[i].Min, moments[i].Max);
+        }
+
+        return ranges;
+    }
+
+    /// <summary>Throws when <paramref name="bins"/> is below 1 or <paramref name="subdivisions"/> is not a power of two.</summary>
+    internal static void CheckBins(int bins, int subdivisions)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
+        if (subdivisions < 1 || !int.IsPow2(subdivisions))
+        {
+            throw new ArgumentOutOfRangeException(nameof(subdivisions), subdivisions, "subdivisions must be a power of two.");
+        }
     }
 
     /// <summary>Whether column <paramref name="column"/> is counted (see the class remarks).</summary>

@@ -101,6 +101,29 @@ public sealed class MomentsPartial : IChunkAccumulator
         }
     }
 
+    /// <summary>
+    /// This partial with <paramref name="histograms"/> (counted over the same chunks, one row per column) in place of
+    /// its own; the other statistics are shared, not copied.
+    /// </summary>
+    internal MomentsPartial WithHistograms(HistogramPartial histograms)
+    {
+        if (histograms.Counts.Length != Columns.Count || histograms.Chunks != Chunks)
+        {
+            throw new ArgumentException($"histograms of {histograms.Counts.Length} columns and {histograms.Chunks} chunks for {Columns.Count} columns and {Chunks} chunks.", nameof(histograms));
+        }
+
+        return new MomentsPartial
+        {
+            Columns = Columns,
+            Moments = Moments,
+            Sketches = Sketches,
+            Histograms = histograms,
+            Labels = Labels,
+            Rows = Rows,
+            Chunks = Chunks,
+        };
+    }
+
     /// <summary>Counts the chunk's rows and labels once its columns were added with <see cref="AddColumn"/>.</summary>
     public void CompleteChunk(DataChunk chunk)
     {
