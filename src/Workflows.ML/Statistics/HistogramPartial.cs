@@ -24,7 +24,11 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// <summary>Upper end of each column's range.</summary>
     public required double[] Max { get; init; }
 
-    /// <summary>Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins, or none for a column not counted.</summary>
+    /// <summary>
+    /// Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins, or none for a column not
+    /// counted. In JSON one base64 string of varints (see <see cref="CompactCountsJsonConverter"/>).
+    /// </summary>
+    [JsonConverter(typeof(CompactCountsJsonConverter))]
     public required long[][] Counts { get; init; }
 
     /// <summary>Fine bins per reported bin (a power of two; 1 when no quantiles are read from the histogram).</summary>
