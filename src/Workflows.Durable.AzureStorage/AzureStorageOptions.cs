@@ -45,6 +45,19 @@ public sealed class AzureStorageOptions
     /// <summary>Upper bound of the idle polling interval (polling backs off to it when there is no work).</summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a stopping worker tries to give its partition leases back and delete its heartbeat. Best effort: when
+    /// storage is gone (Ctrl+C reaches the Azurite a host started as it reaches the host), the worker stops anyway
+    /// and the leases expire after <see cref="LeaseDuration"/>. Not a host.json setting; tests shorten it.
+    /// </summary>
+    internal TimeSpan ShutdownCleanupTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Tests only: the storage SDK's retries per call (null: its defaults, 5 retries with exponential backoff from
+    /// 0.8 s, so a call to storage that is down fails after about half a minute).
+    /// </summary>
+    internal (int MaxRetries, TimeSpan Delay)? StorageRetries { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and why.</summary>
     public void Validate()
     {

@@ -90,6 +90,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
+    /// <summary>Tests only: lease rounds that storage failed and the lease loop rode out.</summary>
+    internal int FailedLeaseRounds => _leases?.FailedRounds ?? 0;
+
     /// <summary>Partitions this provider currently owns (all of them when leases are off).</summary>
     public IReadOnlyCollection<int> OwnedPartitions => _leases?.Owned ?? Enumerable.Range(0, _clients.ControlQueues.Count).ToArray();
 
@@ -1146,9 +1149,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 await queue.UpdateMessageAsync(id, receipt, visibilityTimeout: TimeSpan.Zero);
             }
-            catch (RequestFailedException)
+            catch (Exception exception) when (StorageErrors.IsTransient(exception))
             {
-                // Already visible again or deleted.
+                // Already visible again or deleted, or storage did not answer: the message shows again when its
+                // visibility timeout ends.
             }
         }
     }
@@ -1481,7 +1485,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception exception) when (exception is RequestFailedException or HttpRequestException or IOException)
+            catch (Exception exception) when (StorageErrors.IsTransient(exception))
             {
                 // Storage hiccup: the next round retries well within the marker's visibility.
             }

@@ -18,6 +18,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private readonly Process _process;
 
+    private int _disposed;
+
     private AzuriteProcess(Process process, string connectionString)
     {
         _process = process;
@@ -141,6 +143,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>Stops the emulator.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

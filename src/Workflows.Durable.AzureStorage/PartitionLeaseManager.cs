@@ -17,6 +17,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _leaseDuration;
     private readonly TimeSpan _renewInterval;
+    private readonly TimeSpan _shutdownCleanupTimeout;
     private readonly string _leaseId;
     private readonly Func<int, bool> _canRelease;
     private readonly Func<int, Task> _onReleased;
@@ -26,6 +27,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     private Task? _loop;
     private int _liveWorkers = 1;
     private int _round;
+    private int _failedRounds;
 
     public PartitionLeaseManager(TaskHubClients clients, AzureStorageOptions options, TimeProvider time, Func<int, bool> canRelease, Func<int, Task> onReleased)
     {
@@ -33,6 +35,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         _time = time;
         _leaseDuration = options.LeaseDuration;
         _renewInterval = options.LeaseRenewInterval;
+        _shutdownCleanupTimeout = options.ShutdownCleanupTimeout;
         _leaseId = Guid.NewGuid().ToString();
         _canRelease = canRelease;
         _onReleased = onReleased;
@@ -90,12 +93,24 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             await _loop;
         }
 
+        // Best effort within a time budget: storage may already be gone (Ctrl+C reaches the Azurite a host started at
+        // the same moment as the host), and the SDK would retry each call for half a minute before failing. Leases not
+        // given back expire after the lease duration; a heartbeat not deleted goes stale.
+        using var budget = new CancellationTokenSource(_shutdownCleanupTimeout);
         foreach (var partition in Owned)
         {
-            await ReleaseAsync(partition, CancellationToken.None);
+            await ReleaseAsync(partition, budget.Token);
         }
 
-        await _clients.Leases.DeleteBlobIfExistsAsync(HeartbeatName, cancellationToken: CancellationToken.None);
+        try
+        {
+            await _clients.Leases.DeleteBlobIfExistsAsync(HeartbeatName, cancellationToken: budget.Token);
+        }
+        catch (Exception exception) when (IsUnreachable(exception, budget.Token))
+        {
+            // Left behind: other workers stop counting this one once its heartbeat is old.
+        }
+
         _stop.Dispose();
     }
 
@@ -119,12 +134,18 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             {
                 return;
             }
-            catch (RequestFailedException)
+            catch (Exception exception) when (StorageErrors.IsTransient(exception))
             {
-                // Storage hiccup: the next round retries; leases last several renewal periods.
+                // Storage hiccup or outage: the next round retries; leases last several renewal periods. A lease that
+                // expired meanwhile is renewed if nobody took it, else dropped then (and a commit made in between by
+                // a worker that no longer owns the partition fails on the history's ETag).
+                Interlocked.Increment(ref _failedRounds);
             }
         }
     }
+
+    /// <summary>Rounds that storage failed (tests: the loop rode out an outage).</summary>
+    internal int FailedRounds => Volatile.Read(ref _failedRounds);
 
     /// <summary>
     /// One round: renew the owned leases, and every other round (or while owning nothing) look at who is alive and
@@ -235,9 +256,16 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         {
             await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).ReleaseAsync(cancellationToken: cancellationToken);
         }
-        catch (RequestFailedException)
+        catch (Exception exception) when (IsUnreachable(exception, cancellationToken))
         {
-            // Already expired or taken.
+            // Already expired or taken, or storage did not answer: the lease expires on its own.
         }
     }
+
+    /// <summary>
+    /// A storage call that failed (an error answer, retries exhausted without an answer) or ran out of
+    /// <paramref name="cancellationToken"/>'s time: nothing to do but let the lease expire.
+    /// </summary>
+    private static bool IsUnreachable(Exception exception, CancellationToken cancellationToken) =>
+        StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 }

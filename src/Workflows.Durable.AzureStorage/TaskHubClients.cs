@@ -25,6 +25,15 @@ public sealed class TaskHubClients
         queueOptions.AddPolicy(Counter.PolicyFor(StorageService.Queue), HttpPipelinePosition.PerRetry);
         var blobOptions = new BlobClientOptions();
         blobOptions.AddPolicy(Counter.PolicyFor(StorageService.Blob), HttpPipelinePosition.PerRetry);
+        if (options.StorageRetries is { } retries)
+        {
+            foreach (var clientOptions in new ClientOptions[] { tableOptions, queueOptions, blobOptions })
+            {
+                clientOptions.Retry.MaxRetries = retries.MaxRetries;
+                clientOptions.Retry.Delay = retries.Delay;
+                clientOptions.Retry.MaxDelay = retries.Delay;
+            }
+        }
 
         Tables = new TableServiceClient(options.ConnectionString, tableOptions);
         Queues = new QueueServiceClient(options.ConnectionString, queueOptions);

@@ -233,14 +233,20 @@ internal sealed class TimerScheduler : BackgroundService
     private static DateTimeOffset? Next(FunctionDescriptor timer, DateTimeOffset after) =>
         timer.Schedule!.GetNextOccurrence(after.UtcDateTime) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
 
+    /// <summary>How long a stopping host tries to give a timer lease back.</summary>
+    private static readonly TimeSpan ReleaseBudget = TimeSpan.FromSeconds(3);
+
     private async Task ReleaseAsync(string leaseName, string lease)
     {
+        // Released at once on shutdown, so another host takes over without waiting for the lease to expire. Best
+        // effort within a few seconds: when storage is gone (Ctrl+C stops the Azurite this host started at the same
+        // moment) the storage SDK would retry for half a minute, and the lease expires on its own anyway.
+        using var budget = new CancellationTokenSource(ReleaseBudget, _time);
         try
         {
-            // Released at once on shutdown, so another host takes over without waiting for the lease to expire.
-            await _taskHub.State.ReleaseLeaseAsync(leaseName, lease, CancellationToken.None);
+            await _taskHub.State.ReleaseLeaseAsync(leaseName, lease, budget.Token);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException || budget.IsCancellationRequested)
         {
             HostLog.TimerStorageFailed(_logger, exception, leaseName);
         }
