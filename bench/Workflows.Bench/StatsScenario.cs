@@ -351,6 +351,18 @@ internal static class StatsScenario
     private static async Task<T> MergeGroupsAsync<T>(DatasetChunk[][] groups, Func<DatasetChunk[], Task<T>> run, Action<T, T> merge)
         where T : class
     {
+        // Folds a partial into a running total (null: none yet); the first partial becomes the total.
+        T? Fold(T? total, T? partial)
+        {
+            if (total is null || partial is null)
+            {
+                return total ?? partial;
+            }
+
+            merge(total, partial);
+            return total;
+        }
+
         var next = -1;
         var workers = new Task<T?>[Math.Min(Environment.ProcessorCount, groups.Length)];
         for (var w = 0; w < workers.Length; w++)
@@ -361,15 +373,7 @@ internal static class StatsScenario
                 int index;
                 while ((index = Interlocked.Increment(ref next)) < groups.Length)
                 {
-                    var partial = await run(groups[index]);
-                    if (merged is null)
-                    {
-                        merged = partial;
-                    }
-                    else
-                    {
-                        merge(merged, partial);
-                    }
+                    merged = Fold(merged, await run(groups[index]));
                 }
 
                 return merged;
@@ -379,19 +383,7 @@ internal static class StatsScenario
         T? total = null;
         foreach (var partial in await Task.WhenAll(workers))
         {
-            if (partial is null)
-            {
-                continue;
-            }
-
-            if (total is null)
-            {
-                total = partial;
-            }
-            else
-            {
-                merge(total, partial);
-            }
+            total = Fold(total, partial);
         }
 
         return total ?? throw new BenchFailedException("no chunk groups to reduce.");

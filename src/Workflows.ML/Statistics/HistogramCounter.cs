@@ -65,15 +65,7 @@ internal sealed class HistogramCounter : IChunkAccumulator, IDisposable
             return;
         }
 
-        var row = Counts.AsSpan(_offsets[index], _fineBins);
-        if (column.IsFloat32)
-        {
-            kernel.AddToHistogram(column.Float32Values, range.Min, range.Max, row);
-        }
-        else
-        {
-            kernel.AddToHistogram(column.Float64Values, range.Min, range.Max, row);
-        }
+        HistogramPartial.Count(column, range.Min, range.Max, Counts.AsSpan(_offsets[index], _fineBins), kernel);
     }
 
     /// <summary>Counts the chunk once its columns were added.</summary>

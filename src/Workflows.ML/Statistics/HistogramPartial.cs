@@ -138,13 +138,19 @@ public sealed class HistogramPartial : IChunkAccumulator
             return;
         }
 
+        Count(column, Min[index], Max[index], Counts[index], kernel);
+    }
+
+    /// <summary>Adds <paramref name="column"/>'s values to <paramref name="counts"/>, bins over [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    internal static void Count(ChunkColumn column, double min, double max, Span<long> counts, IStatisticsKernel kernel)
+    {
         if (column.IsFloat32)
         {
-            kernel.AddToHistogram(column.Float32Values, Min[index], Max[index], Counts[index]);
+            kernel.AddToHistogram(column.Float32Values, min, max, counts);
         }
         else
         {
-            kernel.AddToHistogram(column.Float64Values, Min[index], Max[index], Counts[index]);
+            kernel.AddToHistogram(column.Float64Values, min, max, counts);
         }
     }
 
