@@ -19,7 +19,7 @@ public sealed class ScaleOutTests(AzuriteFixture azurite)
             await using var one = await WorkerHarness.StartAsync(providerOne, TestOrchestrations.RegisterAll);
             var two = await WorkerHarness.StartAsync(providerTwo, TestOrchestrations.RegisterAll);
 
-            await UntilAsync(() => providerOne.OwnedPartitions.Count == 2 && providerTwo.OwnedPartitions.Count == 2);
+            await Eventually.UntilAsync(() => providerOne.OwnedPartitions.Count == 2 && providerTwo.OwnedPartitions.Count == 2, TimeSpan.FromSeconds(45));
             Assert.Empty(providerOne.OwnedPartitions.Intersect(providerTwo.OwnedPartitions));
 
             var ids = new List<string>();
@@ -41,7 +41,7 @@ public sealed class ScaleOutTests(AzuriteFixture azurite)
             // The second worker stops and gives its leases back: the first takes every partition and keeps going.
             await two.DisposeAsync();
             await providerTwo.DisposeAsync();
-            await UntilAsync(() => providerOne.OwnedPartitions.Count == 4);
+            await Eventually.UntilAsync(() => providerOne.OwnedPartitions.Count == 4, TimeSpan.FromSeconds(45));
             var after = await one.RunAsync("Parent", 4);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, after.RuntimeStatus);
         }
@@ -49,16 +49,6 @@ public sealed class ScaleOutTests(AzuriteFixture azurite)
         {
             await providerOne.DisposeAsync();
             await providerOne.Clients.DeleteAsync();
-        }
-    }
-
-    /// <summary>Polls a condition on external state (lease ownership converges over renewal rounds) with a deadline.</summary>
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(45));
-        while (!condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), deadline.Token);
         }
     }
 }

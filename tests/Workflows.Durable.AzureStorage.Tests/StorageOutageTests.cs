@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Workflows.Durable.Conformance;
 using Xunit;
 
@@ -40,7 +38,7 @@ public sealed class StorageOutageTests
     [Fact]
     public async Task WorkerRidesOutAStorageOutage_AndRunsOrchestrationsWhenStorageIsBack()
     {
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var (blob, queue, table) = (AzuriteProcess.FreePort(), AzuriteProcess.FreePort(), AzuriteProcess.FreePort());
         await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory), null, blob, queue, table);
         await using var blobCut = new TcpCutter(blob);
         await using var queueCut = new TcpCutter(queue);
@@ -57,7 +55,7 @@ public sealed class StorageOutageTests
 
             // Storage goes away for a few lease rounds (each fails fast with the tests' short retries)...
             await Task.WhenAll(blobCut.CutAsync(), queueCut.CutAsync(), tableCut.CutAsync());
-            await UntilAsync(() => provider.FailedLeaseRounds >= 3);
+            await Eventually.UntilAsync(() => provider.FailedLeaseRounds >= 3, TimeSpan.FromSeconds(60));
 
             // ...and comes back: the lease loop is still alive, renews, and the worker runs orchestrations again.
             blobCut.Restore();
@@ -83,21 +81,4 @@ public sealed class StorageOutageTests
         ShutdownCleanupTimeout = TimeSpan.FromSeconds(1),
         StorageRetries = (1, TimeSpan.FromMilliseconds(100)),
     };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Polls a condition on external state (lease rounds against a stopped emulator) with a deadline.</summary>
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition())
-        {
-            await Task.Delay(50, deadline.Token);
-        }
-    }
 }

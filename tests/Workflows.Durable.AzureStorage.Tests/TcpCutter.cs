@@ -20,10 +20,7 @@ internal sealed class TcpCutter : IAsyncDisposable
     public TcpCutter(int target)
     {
         _target = target;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        Port = AzuriteProcess.FreePort();
         Restore();
     }
 
