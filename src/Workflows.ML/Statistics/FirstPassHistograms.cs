@@ -49,7 +49,7 @@ public static class FirstPassHistograms
     {
         ArgumentNullException.ThrowIfNull(merged);
         ArgumentNullException.ThrowIfNull(secondPassColumns);
-        if (secondPassColumns.Count > 0 && (secondPass is null || secondPass.Counts.Length != secondPassColumns.Count))
+        if (secondPassColumns.Count > 0 && (secondPass is null || secondPass.ColumnCount != secondPassColumns.Count))
         {
             throw new ArgumentException($"the second pass must count the {secondPassColumns.Count} columns it was asked for.", nameof(secondPass));
         }

@@ -19,7 +19,6 @@ namespace Workflows.ML.Statistics;
 internal sealed class HistogramCounter : IChunkAccumulator, IDisposable
 {
     private readonly IReadOnlyList<ColumnRange?> _ranges;
-    private readonly int _bins;
     private readonly int _subdivisions;
     private readonly int _fineBins;
 
@@ -37,7 +36,6 @@ internal sealed class HistogramCounter : IChunkAccumulator, IDisposable
         ArgumentNullException.ThrowIfNull(ranges);
         HistogramPartial.CheckBins(bins, subdivisions);
         _ranges = ranges;
-        _bins = bins;
         _subdivisions = subdivisions;
         _fineBins = checked(bins * subdivisions);
         _offsets = new int[ranges.Count];
@@ -75,20 +73,27 @@ internal sealed class HistogramCounter : IChunkAccumulator, IDisposable
         _chunks++;
     }
 
-    /// <summary>The counts so far, as a partial of its own (the counter goes on counting).</summary>
+    /// <summary>
+    /// The counts so far, as a partial of its own whose counts are compact (see <see cref="CompactCounts"/>): an
+    /// activity's partial is serialized, or merged, never counted into, so its dense rows are not built (the counter
+    /// goes on counting).
+    /// </summary>
     public HistogramPartial ToPartial()
     {
-        var partial = HistogramPartial.Create(_ranges, _bins, _subdivisions);
+        var lengths = new int[_offsets.Length];
+        var min = new double[_offsets.Length];
+        var max = new double[_offsets.Length];
         for (var i = 0; i < _offsets.Length; i++)
         {
-            if (_offsets[i] >= 0)
+            if (_ranges[i] is { } range)
             {
-                Counts.AsSpan(_offsets[i], _fineBins).CopyTo(partial.Counts[i]);
+                lengths[i] = _fineBins;
+                min[i] = range.Min;
+                max[i] = range.Max;
             }
         }
 
-        partial.Chunks = _chunks;
-        return partial;
+        return HistogramPartial.FromCompact(min, max, CompactCounts.Encode(Counts, lengths), _subdivisions, _chunks);
     }
 
     /// <summary>Gives the buffer back to the pool.</summary>

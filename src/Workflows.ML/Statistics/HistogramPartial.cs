@@ -24,12 +24,44 @@ public sealed class HistogramPartial : IChunkAccumulator
     /// <summary>Upper end of each column's range.</summary>
     public required double[] Max { get; init; }
 
+    private long[][]? _counts;
+    private CompactCounts? _compact;
+
     /// <summary>
     /// Bin counts per column: <see cref="Bins"/> × <see cref="Subdivisions"/> fine bins, or none for a column not
-    /// counted. In JSON one base64 string of varints (see <see cref="CompactCountsJsonConverter"/>).
+    /// counted. A partial that an activity's counter made or that was read from JSON holds them compact (see
+    /// <see cref="CompactCounts"/>) until they are first asked for here; merging one into another adds them straight
+    /// from the compact bytes.
     /// </summary>
-    [JsonConverter(typeof(CompactCountsJsonConverter))]
-    public required long[][] Counts { get; init; }
+    [JsonIgnore]
+    public long[][] Counts
+    {
+        get
+        {
+            if (_counts is null)
+            {
+                _counts = (_compact ?? throw new InvalidOperationException("a histogram partial made without counts.")).Expand();
+                _compact = null;
+            }
+
+            return _counts;
+        }
+
+        init => _counts = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>The counts in JSON: one base64 string of varints (see <see cref="CompactCountsJsonConverter"/>).</summary>
+    [JsonInclude]
+    [JsonRequired]
+    [JsonPropertyName("counts")]
+    internal CompactCounts CountsPayload
+    {
+        get => _compact ?? CompactCounts.Encode(Counts);
+        init => _compact = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>Whether the counts are still compact (not yet asked for as rows).</summary>
+    internal bool IsCompact => _counts is null;
 
     /// <summary>Fine bins per reported bin (a power of two; 1 when no quantiles are read from the histogram).</summary>
     public int Subdivisions { get; init; } = 1;
@@ -40,11 +72,11 @@ public sealed class HistogramPartial : IChunkAccumulator
     {
         get
         {
-            foreach (var counts in Counts)
+            for (var i = 0; i < ColumnCount; i++)
             {
-                if (counts.Length > 0)
+                if (RowLength(i) > 0)
                 {
-                    return counts.Length / Subdivisions;
+                    return RowLength(i) / Subdivisions;
                 }
             }
 
@@ -117,10 +149,23 @@ public sealed class HistogramPartial : IChunkAccumulator
     }
 
     /// <summary>Whether column <paramref name="column"/> is counted (see the class remarks).</summary>
-    public bool IsCounted(int column) => Counts[column].Length > 0;
+    public bool IsCounted(int column) => RowLength(column) > 0;
+
+    /// <summary>Columns, counted or not.</summary>
+    internal int ColumnCount => _counts?.Length ?? _compact!.RowCount;
 
     /// <inheritdoc/>
-    int IChunkAccumulator.ColumnCount => Counts.Length;
+    int IChunkAccumulator.ColumnCount => ColumnCount;
+
+    /// <summary>
+    /// A partial over <paramref name="min"/>..<paramref name="max"/> per column whose counts stay compact until they
+    /// are asked for (see <see cref="Counts"/>).
+    /// </summary>
+    internal static HistogramPartial FromCompact(double[] min, double[] max, CompactCounts counts, int subdivisions, int chunks) =>
+        new() { Min = min, Max = max, CountsPayload = counts, Subdivisions = subdivisions, Chunks = chunks };
+
+    /// <summary>Fine bins of column <paramref name="column"/> (0 when not counted), without expanding compact counts.</summary>
+    private int RowLength(int column) => _counts is { } counts ? counts[column].Length : _compact!.RowLength(column);
 
     /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
     public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
@@ -166,21 +211,34 @@ public sealed class HistogramPartial : IChunkAccumulator
     public void Merge(HistogramPartial other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        if (other.Counts.Length != Counts.Length || other.Subdivisions != Subdivisions)
+        if (other.ColumnCount != ColumnCount || other.Subdivisions != Subdivisions)
         {
             throw new ArgumentException("histogram partials of different columns or subdivisions cannot merge.", nameof(other));
         }
 
-        for (var i = 0; i < Counts.Length; i++)
+        for (var i = 0; i < ColumnCount; i++)
         {
-            if (other.Min[i] != Min[i] || other.Max[i] != Max[i] || other.Counts[i].Length != Counts[i].Length)
+            if (other.Min[i] != Min[i] || other.Max[i] != Max[i] || other.RowLength(i) != RowLength(i))
             {
                 throw new ArgumentException($"histogram of column {i} has another range or bin count.", nameof(other));
             }
+        }
 
-            for (var b = 0; b < Counts[i].Length; b++)
+        // Checked first: a partial that cannot merge leaves this one as it was.
+        var counts = Counts;
+        for (var i = 0; i < counts.Length; i++)
+        {
+            if (other._counts is { } rows)
             {
-                Counts[i][b] += other.Counts[i][b];
+                var row = counts[i];
+                for (var b = 0; b < row.Length; b++)
+                {
+                    row[b] += rows[i][b];
+                }
+            }
+            else
+            {
+                other._compact!.AddRowTo(i, counts[i]);
             }
         }
 

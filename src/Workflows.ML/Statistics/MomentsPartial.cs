@@ -47,9 +47,9 @@ public sealed class MomentsPartial : IChunkAccumulator
     public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity, HistogramPartial? histograms)
     {
         ArgumentNullException.ThrowIfNull(columns);
-        if (histograms is not null && histograms.Counts.Length != columns.Count)
+        if (histograms is not null && histograms.ColumnCount != columns.Count)
         {
-            throw new ArgumentException($"histograms of {histograms.Counts.Length} columns for {columns.Count} columns.", nameof(histograms));
+            throw new ArgumentException($"histograms of {histograms.ColumnCount} columns for {columns.Count} columns.", nameof(histograms));
         }
 
         QuantileSketch[]? sketches = null;
@@ -107,9 +107,9 @@ public sealed class MomentsPartial : IChunkAccumulator
     /// </summary>
     internal MomentsPartial WithHistograms(HistogramPartial histograms)
     {
-        if (histograms.Counts.Length != Columns.Count || histograms.Chunks != Chunks)
+        if (histograms.ColumnCount != Columns.Count || histograms.Chunks != Chunks)
         {
-            throw new ArgumentException($"histograms of {histograms.Counts.Length} columns and {histograms.Chunks} chunks for {Columns.Count} columns and {Chunks} chunks.", nameof(histograms));
+            throw new ArgumentException($"histograms of {histograms.ColumnCount} columns and {histograms.Chunks} chunks for {Columns.Count} columns and {Chunks} chunks.", nameof(histograms));
         }
 
         return new MomentsPartial
