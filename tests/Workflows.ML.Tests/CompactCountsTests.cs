@@ -72,6 +72,38 @@ public sealed class CompactCountsTests
     }
 
     [Fact]
+    public void RunsOfSmallCountsBetweenLargeOnes_EncodeAndAddAsCountByCount()
+    {
+        // The eight-at-a-time paths (a counter's int32 rows written, one-byte counts added) against the one-count
+        // paths (int64 rows), with long counts at every offset within a run of eight and at the ends of the rows.
+        var random = new Random(5);
+        for (var trial = 0; trial < 60; trial++)
+        {
+            var lengths = new int[random.Next(1, 4)];
+            var rows = new long[lengths.Length][];
+            for (var r = 0; r < rows.Length; r++)
+            {
+                lengths[r] = random.Next(0, 90);
+                rows[r] = new long[lengths[r]];
+                for (var b = 0; b < lengths[r]; b++)
+                {
+                    rows[r][b] = random.Next(10) switch { 0 => random.Next(64, 100_000), 1 => -random.Next(1, 65), 2 => random.Next(64, 128), _ => random.Next(64) };
+                }
+            }
+
+            var ints = rows.SelectMany(r => r.Select(c => (int)c)).ToArray();
+            var fromInts = CompactCounts.Encode<int>(ints, lengths);
+            Assert.Equal(CompactCounts.Encode(rows).Bytes.ToArray(), fromInts.Bytes.ToArray());
+            for (var r = 0; r < rows.Length; r++)
+            {
+                var target = Enumerable.Range(0, lengths[r]).Select(b => (long)b * 3).ToArray();
+                fromInts.AddRowTo(r, target);
+                Assert.Equal(rows[r].Select((c, b) => c + (b * 3)), target);
+            }
+        }
+    }
+
+    [Fact]
     public void BadArguments_ClearErrors()
     {
         var counts = CompactCounts.Encode([[1, 2, 3]]);

@@ -31,6 +31,30 @@ public sealed class HistogramCounterTests
         Assert.Equal(chunks.Sum(c => c.RowCount), partial.Counts[2].Sum());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(999)]
+    [InlineData(2_500)]
+    public void IntRowsSpilledBeforeTheyCouldOverflow_GiveTheSameCounts(long spillAfter)
+    {
+        // The real bound is int.MaxValue values per row; a small one makes the spill happen here, after one value,
+        // inside a chunk's worth and across chunks.
+        var chunks = new[] { Chunk(0, 1), Chunk(1, 2), Chunk(2, 3) };
+        var direct = HistogramPartial.Create(Ranges, bins: 5, subdivisions: 4);
+        using var counter = new HistogramCounter(Ranges, bins: 5, subdivisions: 4, spillAfter);
+        foreach (var chunk in chunks)
+        {
+            direct.Add(chunk, SimdStatisticsKernel.Instance);
+            ChunkAccumulator.Add(counter, chunk, SimdStatisticsKernel.Instance);
+        }
+
+        var partial = counter.ToPartial();
+        Assert.Equal(direct.Counts, partial.Counts);
+        Assert.Equal(3, partial.Chunks);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HistogramCounter(Ranges, bins: 5, subdivisions: 4, spillAfter: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HistogramCounter(Ranges, bins: 5, subdivisions: 4, spillAfter: int.MaxValue + 1L));
+    }
+
     [Fact]
     public void NewCounter_StartsAtZero_EvenWhenThePoolHandsBackADirtyBuffer()
     {

@@ -49,6 +49,11 @@ public sealed class IlgpuKernelTests : IClassFixture<IlgpuKernelTests.CpuAcceler
 
         Assert.Equal(expected, actual);
         Assert.Equal(expectedFloat, actualFloat);
+
+        var actualInt = new int[9];
+        _kernel.AddToHistogram(floats, -2, 2, actualInt);
+        _kernel.AddToHistogram(values, -2, 2, actualInt);
+        Assert.Equal(expectedFloat.Zip(expected, (f, d) => f + d), actualInt.Select(c => (long)c));
     }
 
     /// <summary>One CPU accelerator for the class: creating one compiles the kernels, which takes a moment.</summary>

@@ -118,6 +118,37 @@ public sealed class KernelTests
         Assert.Equal(first.Concat(second).Count(v => !float.IsNaN(v)), actual.Sum());
     }
 
+    [Theory]
+    [InlineData(20, 0.0)]
+    [InlineData(5_120, 0.0)]
+    [InlineData(5_120, 0.02)]
+    [InlineData(1_025, 0.01)]
+    public void AddToHistogram_Int32Counts_MatchTheInt64ReferenceExactly_EveryKernel(int bins, double nanFraction)
+    {
+        // The 32-bit overloads add to the counts already there (two calls), floats and doubles alike.
+        var first = TestData.Normal(seed: bins, count: 10_001, mean: 0, std: 1.5, nanFraction: nanFraction);
+        var second = TestData.Normal(seed: bins + 1, count: 4_097, mean: 0.5, std: 1, nanFraction: nanFraction);
+        var expected = new long[bins];
+        foreach (var values in new[] { first, second })
+        {
+            ScalarStatisticsKernel.Instance.AddToHistogram(TestData.ToFloat(values), -2.5, 2.5, expected);
+        }
+
+        foreach (var kernel in new IStatisticsKernel[] { ScalarStatisticsKernel.Instance, SimdStatisticsKernel.Instance })
+        {
+            var fromFloats = new int[bins];
+            var fromDoubles = new int[bins];
+            foreach (var values in new[] { first, second })
+            {
+                kernel.AddToHistogram(TestData.ToFloat(values), -2.5, 2.5, fromFloats);
+                kernel.AddToHistogram(Array.ConvertAll(TestData.ToFloat(values), v => (double)v), -2.5, 2.5, fromDoubles);
+            }
+
+            Assert.Equal(expected, fromFloats.Select(c => (long)c));
+            Assert.Equal(expected, fromDoubles.Select(c => (long)c));
+        }
+    }
+
     [Fact]
     public void SimdAddToHistogram_FineBinsOneOutlierStretchesTheRange_MatchesScalarReferenceExactly()
     {

@@ -25,4 +25,14 @@ public interface IStatisticsKernel
 
     /// <inheritdoc cref="AddToHistogram(ReadOnlySpan{float}, double, double, Span{long})"/>
     void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts);
+
+    /// <summary>
+    /// As <see cref="AddToHistogram(ReadOnlySpan{float}, double, double, Span{long})"/>, into 32-bit counts: half the
+    /// bytes, so a counter keeps a row per column without a wider copy to fold into. The caller keeps every count
+    /// within <see cref="int.MaxValue"/> (see <c>HistogramCounter</c>).
+    /// </summary>
+    void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<int> counts);
+
+    /// <inheritdoc cref="AddToHistogram(ReadOnlySpan{float}, double, double, Span{int})"/>
+    void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<int> counts);
 }

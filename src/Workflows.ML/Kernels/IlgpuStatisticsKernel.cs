@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -75,11 +76,19 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
 
     /// <inheritdoc/>
     public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts) =>
-        RunHistogram(values, min, max, counts, _histogramFloat);
+        Add(RunHistogram(values, min, max, counts.Length, _histogramFloat), counts);
 
     /// <inheritdoc/>
     public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts) =>
-        RunHistogram(values, min, max, counts, _histogramDouble);
+        Add(RunHistogram(values, min, max, counts.Length, _histogramDouble), counts);
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<int> counts) =>
+        Add(RunHistogram(values, min, max, counts.Length, _histogramFloat), counts);
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<int> counts) =>
+        Add(RunHistogram(values, min, max, counts.Length, _histogramDouble), counts);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -184,28 +193,40 @@ public sealed class IlgpuStatisticsKernel : IStatisticsKernel, IDisposable
         }
     }
 
-    private void RunHistogram<T>(ReadOnlySpan<T> values, double min, double max, Span<long> counts, Action<Index1D, ArrayView<T>, double, double, int, ArrayView<long>> kernel)
+    /// <summary>Adds the device's counts to <paramref name="counts"/> (none when no values were counted); a count past the type's range throws.</summary>
+    private static void Add<TCount>(long[]? added, Span<TCount> counts)
+        where TCount : IBinaryInteger<TCount>
+    {
+        if (added is null)
+        {
+            return;
+        }
+
+        for (var b = 0; b < counts.Length; b++)
+        {
+            counts[b] = checked(counts[b] + TCount.CreateChecked(added[b]));
+        }
+    }
+
+    /// <summary>The counts of <paramref name="values"/> in <paramref name="binCount"/> bins, counted on the device; null when there are no values.</summary>
+    private long[]? RunHistogram<T>(ReadOnlySpan<T> values, double min, double max, int binCount, Action<Index1D, ArrayView<T>, double, double, int, ArrayView<long>> kernel)
         where T : unmanaged
     {
         if (values.IsEmpty)
         {
-            return;
+            return null;
         }
 
         lock (_gate)
         {
             using var input = _accelerator.Allocate1D<T>(values.Length);
             input.View.CopyFromCPU(_accelerator.DefaultStream, values);
-            using var bins = _accelerator.Allocate1D<long>(counts.Length);
+            using var bins = _accelerator.Allocate1D<long>(binCount);
             bins.MemSetToZero();
             var segments = (values.Length + HistogramSegmentLength - 1) / HistogramSegmentLength;
-            kernel(segments, input.View, min, HistogramBins.Scale(min, max, counts.Length), counts.Length, bins.View);
+            kernel(segments, input.View, min, HistogramBins.Scale(min, max, binCount), binCount, bins.View);
             _accelerator.Synchronize();
-            var added = bins.GetAsArray1D();
-            for (var b = 0; b < counts.Length; b++)
-            {
-                counts[b] += added[b];
-            }
+            return bins.GetAsArray1D();
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Workflows.ML.Statistics;
 
 namespace Workflows.ML.Kernels;
@@ -39,27 +40,27 @@ public sealed class ScalarStatisticsKernel : IStatisticsKernel
     }
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts)
-    {
-        var scale = HistogramBins.Scale(min, max, counts.Length);
-        foreach (var value in values)
-        {
-            if (!float.IsNaN(value))
-            {
-                counts[HistogramBins.Bin(value, min, scale, counts.Length)]++;
-            }
-        }
-    }
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts) => Add(values, min, max, counts);
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts)
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts) => Add(values, min, max, counts);
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<int> counts) => Add(values, min, max, counts);
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<int> counts) => Add(values, min, max, counts);
+
+    private static void Add<TValue, TCount>(ReadOnlySpan<TValue> values, double min, double max, Span<TCount> counts)
+        where TValue : IFloatingPointIeee754<TValue>
+        where TCount : IBinaryInteger<TCount>
     {
         var scale = HistogramBins.Scale(min, max, counts.Length);
         foreach (var value in values)
         {
-            if (!double.IsNaN(value))
+            if (!TValue.IsNaN(value))
             {
-                counts[HistogramBins.Bin(value, min, scale, counts.Length)]++;
+                counts[HistogramBins.Bin(double.CreateChecked(value), min, scale, counts.Length)]++;
             }
         }
     }

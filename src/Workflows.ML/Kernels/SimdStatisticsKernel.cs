@@ -27,7 +27,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     /// <summary>Histograms up to this many bins count into stack-local sub-histograms first.</summary>
     private const int MaxLocalBins = 1024;
 
-    /// <summary>This thread's int32 row of fine-bin counts (see <see cref="Count"/>); all zero between calls.</summary>
+    /// <summary>This thread's int32 row of fine-bin counts for the int64 overloads of AddToHistogram; all zero between calls.</summary>
     [ThreadStatic]
     private static int[]? t_fineCounts;
 
@@ -77,16 +77,50 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     /// <inheritdoc/>
     public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts)
     {
+        if (counts.Length > MaxLocalBins)
+        {
+            // Many bins (the quantiles' fine bins): into this thread's int32 row, added to the counts once per call.
+            var fine = FineScratch(counts.Length);
+            AddToHistogram(values, min, max, fine.AsSpan(0, counts.Length));
+            FoldFine(fine, counts);
+            return;
+        }
+
+        AddFloats(values, min, max, counts);
+    }
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<int> counts) => AddFloats(values, min, max, counts);
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts)
+    {
+        if (counts.Length > MaxLocalBins)
+        {
+            var fine = FineScratch(counts.Length);
+            AddToHistogram(values, min, max, fine.AsSpan(0, counts.Length));
+            FoldFine(fine, counts);
+            return;
+        }
+
+        AddDoubles(values, min, max, counts);
+    }
+
+    /// <inheritdoc/>
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<int> counts) => AddDoubles(values, min, max, counts);
+
+    private static void AddFloats<T>(ReadOnlySpan<float> values, double min, double max, Span<T> counts)
+        where T : unmanaged, IBinaryInteger<T>
+    {
         Span<int> indices = stackalloc int[BlockLength];
         Span<double> block = stackalloc double[BlockLength];
         var scale = HistogramBins.Scale(min, max, counts.Length);
-        var fine = counts.Length > MaxLocalBins ? FineScratch(counts.Length) : null;
         for (var start = 0; start < values.Length; start += BlockLength)
         {
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
             if (BinIndices(source, min, scale, counts.Length, indices))
             {
-                Count(indices[..source.Length], counts, fine);
+                Count(indices[..source.Length], counts);
                 continue;
             }
 
@@ -101,19 +135,16 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
             }
 
             BinIndices(block[..kept], min, scale, counts.Length, indices);
-            Count(indices[..kept], counts, fine);
+            Count(indices[..kept], counts);
         }
-
-        FoldFine(fine, counts);
     }
 
-    /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts)
+    private static void AddDoubles<T>(ReadOnlySpan<double> values, double min, double max, Span<T> counts)
+        where T : unmanaged, IBinaryInteger<T>
     {
         Span<int> indices = stackalloc int[BlockLength];
         Span<double> block = stackalloc double[BlockLength];
         var scale = HistogramBins.Scale(min, max, counts.Length);
-        var fine = counts.Length > MaxLocalBins ? FineScratch(counts.Length) : null;
         for (var start = 0; start < values.Length; start += BlockLength)
         {
             var source = values.Slice(start, Math.Min(BlockLength, values.Length - start));
@@ -129,15 +160,13 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
                 }
 
                 BinIndices(block[..kept], min, scale, counts.Length, indices);
-                Count(indices[..kept], counts, fine);
+                Count(indices[..kept], counts);
                 continue;
             }
 
             BinIndices(source, min, scale, counts.Length, indices);
-            Count(indices[..source.Length], counts, fine);
+            Count(indices[..source.Length], counts);
         }
-
-        FoldFine(fine, counts);
     }
 
     /// <summary>
@@ -598,20 +627,20 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     /// <summary>
     /// Adds the bin indices (each in [0, counts.Length − 1], as <see cref="BinIndices(ReadOnlySpan{float}, double, double, int, Span{int})"/>
     /// clamps them) to <paramref name="counts"/>. Few bins: four stack-local sub-histograms in turn, so runs of the same
-    /// bin do not wait on each other's increments. Many (the fine bins of the quantiles): into <paramref name="fine"/>,
-    /// the thread's int32 row that <see cref="FoldFine"/> adds to the counts once per call: half the bytes of the
-    /// int64 counts, so the row stays in L1 next to the block.
+    /// bin do not wait on each other's increments, added to the counts at the end. Many (the fine bins of the
+    /// quantiles, int32 here: a thread's row or a counter's): one increment per index, straight into the counts.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Count(ReadOnlySpan<int> indices, Span<long> counts, int[]? fine)
+    private static void Count<T>(ReadOnlySpan<int> indices, Span<T> counts)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var bins = counts.Length;
         ref var index = ref MemoryMarshal.GetReference(indices);
         var n = indices.Length;
-        if (fine is not null)
+        if (bins > MaxLocalBins)
         {
             // Two indices per 64-bit load, zero-extended (no sign extension): about 10 % fewer instructions per value.
-            ref var row = ref MemoryMarshal.GetArrayDataReference(fine);
+            ref var row = ref MemoryMarshal.GetReference(counts);
             ref var pairs = ref Unsafe.As<int, ulong>(ref index);
             nuint pairCount = (uint)n / 2;
             nuint k = 0;
@@ -655,7 +684,7 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
 
         for (var b = 0; b < bins; b++)
         {
-            counts[b] += local[b] + local[bins + b] + local[(2 * bins) + b] + local[(3 * bins) + b];
+            counts[b] += T.CreateTruncating(local[b] + local[bins + b] + local[(2 * bins) + b] + local[(3 * bins) + b]);
         }
     }
 
@@ -677,13 +706,8 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
 
     /// <summary>Adds the first <c>counts.Length</c> entries of <paramref name="fine"/> to <paramref name="counts"/> and zeroes them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FoldFine(int[]? fine, Span<long> counts)
+    private static void FoldFine(int[] fine, Span<long> counts)
     {
-        if (fine is null)
-        {
-            return;
-        }
-
         var row = fine.AsSpan(0, counts.Length);
         var b = 0;
         if (Vector.IsHardwareAccelerated)

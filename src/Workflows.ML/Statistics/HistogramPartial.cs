@@ -199,6 +199,19 @@ public sealed class HistogramPartial : IChunkAccumulator
         }
     }
 
+    /// <inheritdoc cref="Count(ChunkColumn, double, double, Span{long}, IStatisticsKernel)"/>
+    internal static void Count(ChunkColumn column, double min, double max, Span<int> counts, IStatisticsKernel kernel)
+    {
+        if (column.IsFloat32)
+        {
+            kernel.AddToHistogram(column.Float32Values, min, max, counts);
+        }
+        else
+        {
+            kernel.AddToHistogram(column.Float64Values, min, max, counts);
+        }
+    }
+
     /// <summary>Counts the chunk once its columns were added with <see cref="AddColumn"/>.</summary>
     public void CompleteChunk(DataChunk chunk)
     {
