@@ -95,6 +95,7 @@ public sealed class CompactCountsJsonConverterTests
     [InlineData("""{"min":[0],"max":[1],"counts":42}""", "found Number")]
     [InlineData("""{"min":[0],"max":[1],"counts":"not base64!"}""", "not base64")]
     [InlineData("""{"min":[0],"max":[1],"counts":null}""", "found Null")]
+    [InlineData("""{"min":[0],"max":[1]}""", "'counts'")]
     public void MalformedCounts_AreAJsonException(string json, string expected)
     {
         var error = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<HistogramPartial>(json, JsonSerializerOptions.Web));
