@@ -75,39 +75,49 @@ public sealed class SimdStatisticsKernel : IStatisticsKernel
     }
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts)
-    {
-        if (counts.Length > MaxLocalBins)
-        {
-            // Many bins (the quantiles' fine bins): into this thread's int32 row, added to the counts once per call.
-            var fine = FineScratch(counts.Length);
-            AddToHistogram(values, min, max, fine.AsSpan(0, counts.Length));
-            FoldFine(fine, counts);
-            return;
-        }
-
-        AddFloats(values, min, max, counts);
-    }
+    public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<long> counts) => AddToWide(values, min, max, counts);
 
     /// <inheritdoc/>
     public void AddToHistogram(ReadOnlySpan<float> values, double min, double max, Span<int> counts) => AddFloats(values, min, max, counts);
 
     /// <inheritdoc/>
-    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts)
-    {
-        if (counts.Length > MaxLocalBins)
-        {
-            var fine = FineScratch(counts.Length);
-            AddToHistogram(values, min, max, fine.AsSpan(0, counts.Length));
-            FoldFine(fine, counts);
-            return;
-        }
-
-        AddDoubles(values, min, max, counts);
-    }
+    public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<long> counts) => AddToWide(values, min, max, counts);
 
     /// <inheritdoc/>
     public void AddToHistogram(ReadOnlySpan<double> values, double min, double max, Span<int> counts) => AddDoubles(values, min, max, counts);
+
+    /// <summary>
+    /// Into int64 counts. Many bins (the quantiles' fine bins): into this thread's int32 row, added to the counts once
+    /// per call (half the bytes while counting). Few: straight in, through the stack-local sub-histograms.
+    /// </summary>
+    private static void AddToWide<TValue>(ReadOnlySpan<TValue> values, double min, double max, Span<long> counts)
+        where TValue : struct
+    {
+        if (counts.Length <= MaxLocalBins)
+        {
+            Add(values, min, max, counts);
+            return;
+        }
+
+        var fine = FineScratch(counts.Length);
+        Add(values, min, max, fine.AsSpan(0, counts.Length));
+        FoldFine(fine, counts);
+    }
+
+    /// <summary>Float or double values, by their type.</summary>
+    private static void Add<TValue, TCount>(ReadOnlySpan<TValue> values, double min, double max, Span<TCount> counts)
+        where TValue : struct
+        where TCount : unmanaged, IBinaryInteger<TCount>
+    {
+        if (typeof(TValue) == typeof(float))
+        {
+            AddFloats(MemoryMarshal.Cast<TValue, float>(values), min, max, counts);
+        }
+        else
+        {
+            AddDoubles(MemoryMarshal.Cast<TValue, double>(values), min, max, counts);
+        }
+    }
 
     private static void AddFloats<T>(ReadOnlySpan<float> values, double min, double max, Span<T> counts)
         where T : unmanaged, IBinaryInteger<T>
