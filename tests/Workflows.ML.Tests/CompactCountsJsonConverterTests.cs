@@ -79,6 +79,8 @@ public sealed class CompactCountsJsonConverterTests
     [InlineData(new byte[] { 1, 1, 3, 0, 0 }, "a length of 3 is more than the 2 bytes left")]
     [InlineData(new byte[] { 1, 1, 2, 0, 0x80 }, "ends inside a number")]
     [InlineData(new byte[] { 1, 1, 1, 0, 7 }, "1 bytes past the last row")]
+    [InlineData(new byte[] { 1, 1, 17, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0x80 }, "ends inside a number")]
+    [InlineData(new byte[] { 1, 1, 8, 1, 1, 1, 1, 1, 1, 1, 1, 7 }, "1 bytes past the last row")]
     [InlineData(new byte[] { 1, 1, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02 }, "beyond 64 bits")]
     [InlineData(new byte[] { 1, 1, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, "longer than 10 bytes")]
     public void CorruptCounts_AreAJsonExceptionThatSaysWhat(byte[] bytes, string expected)
