@@ -1,3 +1,4 @@
+using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable.AzureStorage;

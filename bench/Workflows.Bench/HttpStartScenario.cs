@@ -1,3 +1,5 @@
+using Workflows.Host.Hosting;
+using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

@@ -1,3 +1,6 @@
+using Workflows.ML.Numerics;
+using Workflows.ML.Data.Caching;
+using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable;
@@ -75,7 +78,7 @@ internal static class StatsScenario
         // without a footer range: CSV, or a writer without statistics) with the worker's chunk cache (pass 1 decodes
         // and keeps the chunks, pass 2 takes them) and without (pass 2 decodes again). The sketch alternative (pass 1
         // moments + sketch, pass 2 the plain histogram) is measured per chunk as before.
-        MomentsPartial? moments = null;
+        FirstPassPartial? moments = null;
         var subdivisions = HistogramQuantiles.SubdivisionsFor(Bins, new ChunkedStatisticsInput(folder).QuantileBins);
         var cache = new DecodedChunkCache(options.CacheBytes);
         var names = new[] { "decode", "decode reused", "ONE PASS", "cached pass 1", "cached pass 2", "pass 1", "pass 2", "moments+sketch", "histograms" };
@@ -284,7 +287,7 @@ internal static class StatsScenario
     /// decode-only pass), with each whole chunk afterwards, and with the worker's partial once the chunks run out.
     /// </summary>
     private static async Task<double> TimePassAsync(
-        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DataChunk> Complete, Action Finish)> sinkFor, bool reuseBuffer = false)
+        DatasetReader reader, DatasetDescription dataset, Func<(Action<int, ChunkColumn>? OnColumn, Action<DecodedChunk> Complete, Action Finish)> sinkFor, bool reuseBuffer = false)
     {
         var clock = Stopwatch.StartNew();
         var next = -1;
@@ -316,7 +319,7 @@ internal static class StatsScenario
     /// decoded chunks and pass 2 takes them. Seconds of each pass.
     /// </summary>
     private static async Task<(double First, double Second)> TimeStatisticsAsync(
-        DatasetReader reader, DatasetDescription dataset, int chunksPerActivity, int subdivisions, ChunkCacheScope? cache, Action<MomentsPartial> result)
+        DatasetReader reader, DatasetDescription dataset, int chunksPerActivity, int subdivisions, ChunkCacheScope? cache, Action<FirstPassPartial> result)
     {
         var groups = dataset.Chunks.Chunk(chunksPerActivity).ToArray();
         var clock = Stopwatch.StartNew();
@@ -348,7 +351,7 @@ internal static class StatsScenario
     /// results: a partial is not kept alive past its merge. (Keeping all of them to the end made the collector copy
     /// 4 MB of histogram rows per group from generation to generation, which no activity pays.)
     /// </summary>
-    private static async Task<T> MergeGroupsAsync<T>(DatasetChunk[][] groups, Func<DatasetChunk[], Task<T>> run, Action<T, T> merge)
+    private static async Task<T> MergeGroupsAsync<T>(ChunkLocation[][] groups, Func<ChunkLocation[], Task<T>> run, Action<T, T> merge)
         where T : class
     {
         // Folds a partial into a running total (null: none yet); the first partial becomes the total.
@@ -424,14 +427,14 @@ internal static class StatsScenario
         return seconds;
     }
 
-    private static async Task<double> TimeMomentsAsync(DatasetReader reader, DatasetDescription dataset, int? sketchCapacity, Action<MomentsPartial> result)
+    private static async Task<double> TimeMomentsAsync(DatasetReader reader, DatasetDescription dataset, int? sketchCapacity, Action<FirstPassPartial> result)
     {
         var names = dataset.Columns.Select(c => c.Name).ToArray();
-        var total = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
+        var total = FirstPassPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
         var gate = new Lock();
         var seconds = await TimePassAsync(reader, dataset, () =>
         {
-            var partial = MomentsPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
+            var partial = FirstPassPartial.Create(names, sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
             return ((i, column) => partial.AddColumn(i, column, SimdStatisticsKernel.Instance), partial.CompleteChunk, () =>
             {
                 lock (gate)
@@ -466,7 +469,7 @@ internal static class StatsScenario
     /// <summary>Each kernel alone on chunks already decoded into memory, one thread: moments, then histograms.</summary>
     private static async Task<Dictionary<string, object>> MeasureKernelsAsync(StatsOptions options, DatasetReader reader, DatasetDescription dataset, IReadOnlyList<Moments> ranges)
     {
-        var chunks = new List<DataChunk>();
+        var chunks = new List<DecodedChunk>();
         long rows = 0;
         foreach (var chunk in dataset.Chunks)
         {
@@ -512,7 +515,7 @@ internal static class StatsScenario
     }
 
     /// <summary>Seconds of the moments, the 20-bin histograms and the fine histograms (counts per column, as a partial holds them) of every column of <paramref name="chunks"/>.</summary>
-    private static (double Moments, double Histograms, double Fine) Reduce(IStatisticsKernel kernel, IEnumerable<DataChunk> chunks, IReadOnlyList<Moments> ranges, int fineBins)
+    private static (double Moments, double Histograms, double Fine) Reduce(IStatisticsKernel kernel, IEnumerable<DecodedChunk> chunks, IReadOnlyList<Moments> ranges, int fineBins)
     {
         var list = chunks.ToList();
         var clock = Stopwatch.StartNew();

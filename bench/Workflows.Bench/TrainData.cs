@@ -91,7 +91,7 @@ internal static class TrainData
         return new FeatureStandardization(mean, std);
     }
 
-    private static TrainingChunk ToTrainingChunk(DataChunk data, int index)
+    private static TrainingChunk ToTrainingChunk(DecodedChunk data, int index)
     {
         var rows = data.RowCount;
         var width = data.Columns.Count;

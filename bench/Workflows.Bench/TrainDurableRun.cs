@@ -1,3 +1,5 @@
+using Workflows.ML.Data.Caching;
+using Workflows.Host.Azurite;
 using System.Diagnostics;
 using Workflows.Durable;
 using Workflows.Durable.AzureStorage;

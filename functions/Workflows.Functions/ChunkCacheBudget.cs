@@ -1,10 +1,12 @@
+using Workflows.Host.Configuration;
+using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.Host;
 
 namespace Workflows.Functions;
 
 /// <summary>
-/// The byte budget of the training activities' <see cref="ML.Training.DecodedChunkCache"/> and where it came from.
+/// The byte budget of the training activities' <see cref="ML.Data.Caching.DecodedChunkCache"/> and where it came from.
 /// By default a quarter of the memory this process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>:
 /// physical memory, or the container's limit, or the GC's hard limit), at least <see cref="FloorBytes"/> and at most
 /// <see cref="CapBytes"/>; the app setting <see cref="Setting"/> overrides it in MiB, 0 turning the cache off.

@@ -1,3 +1,7 @@
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
+using Workflows.ML.Data.Caching;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
 using Workflows.Host;

@@ -1,3 +1,5 @@
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
 using Microsoft.Extensions.Hosting;
 using Workflows.Functions;
 using Workflows.Host;

@@ -1,3 +1,4 @@
+using Workflows.Testing;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;

@@ -1,3 +1,4 @@
+using Workflows.Testing;
 using Workflows.Durable.Conformance;
 using Xunit;
 

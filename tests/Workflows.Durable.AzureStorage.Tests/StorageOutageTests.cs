@@ -1,3 +1,4 @@
+using Workflows.Host.Azurite;
 using Workflows.Durable.Conformance;
 using Xunit;
 

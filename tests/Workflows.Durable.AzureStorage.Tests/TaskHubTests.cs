@@ -1,3 +1,4 @@
+using Workflows.Testing;
 using System.Text;
 using Xunit;
 

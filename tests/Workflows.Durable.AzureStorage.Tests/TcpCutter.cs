@@ -1,3 +1,4 @@
+using Workflows.Host.Azurite;
 using System.Net;
 using System.Net.Sockets;
 

@@ -1,3 +1,4 @@
+using Workflows.Host.Azurite;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;

@@ -1,3 +1,4 @@
+using Workflows.Testing;
 using System.Diagnostics;
 using Workflows.Durable.AzureStorage.TestWorker;
 using Workflows.Durable.Client;

@@ -1,3 +1,6 @@
+using Workflows.Host.Hosting;
+using Workflows.Host.Configuration;
+using Workflows.ML.Data.Caching;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using System.Globalization;
 using System.Text;
 using Parquet;
@@ -430,7 +431,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var groups = dataset.Chunks.Chunk(input.ChunksPerActivity).ToList();
         var kernel = SimdStatisticsKernel.Instance;
         var subdivisions = HistogramQuantiles.SubdivisionsFor(input.HistogramBins, input.QuantileBins);
-        MomentsPartial? first = null;
+        FirstPassPartial? first = null;
         foreach (var group in groups)
         {
             var partial = await ChunkStatistics.ComputeMomentsAsync(reader, dataset, group, dataset.Columns, null, kernel, CancellationToken.None);
@@ -453,7 +454,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
         return StatisticsReport.Build(input.Dataset, first!, histograms, input.QuantilesOrDefault, chunkPositions: input.Chunks?.Order().ToList());
 
-        static MomentsPartial Merged(MomentsPartial into, MomentsPartial partial)
+        static FirstPassPartial Merged(FirstPassPartial into, FirstPassPartial partial)
         {
             into.Merge(partial);
             return into;

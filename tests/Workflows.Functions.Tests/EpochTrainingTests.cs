@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;

@@ -1,3 +1,4 @@
+using Workflows.Host.Functions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;

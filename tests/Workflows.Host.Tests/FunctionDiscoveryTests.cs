@@ -1,3 +1,4 @@
+using Workflows.Host.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;

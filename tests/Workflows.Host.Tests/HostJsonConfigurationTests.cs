@@ -1,3 +1,4 @@
+using Workflows.Host.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Xunit;

@@ -1,7 +1,9 @@
+using Workflows.Host.Configuration;
+using Workflows.Host.Hosting;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
-using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Testing;
 using Workflows.Durable.Client;
 using Workflows.Functions.Samples;
 using Xunit;

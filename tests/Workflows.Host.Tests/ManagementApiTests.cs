@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;

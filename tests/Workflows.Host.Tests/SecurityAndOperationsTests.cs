@@ -1,10 +1,12 @@
+using Workflows.Host.Security;
+using Workflows.Host.Configuration;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;

@@ -1,3 +1,5 @@
+using Workflows.Host.Hosting;
+using Workflows.Host.Security;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;

@@ -1,3 +1,4 @@
+using Workflows.Host.Functions;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 

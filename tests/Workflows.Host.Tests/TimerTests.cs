@@ -1,7 +1,9 @@
+using Workflows.Host.Timers;
+using Workflows.Host.Hosting;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;

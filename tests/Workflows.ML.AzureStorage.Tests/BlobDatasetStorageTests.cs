@@ -1,15 +1,15 @@
 using Azure.Storage.Blobs;
-using Workflows.Durable.AzureStorage;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.AzureStorage.Tests;
 
 /// <summary>Datasets in Blob storage, against Azurite (started by the fixture).</summary>
-public sealed class BlobDatasetStorageTests(BlobDatasetStorageTests.Azurite azurite) : IClassFixture<BlobDatasetStorageTests.Azurite>
+public sealed class BlobDatasetStorageTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     [Fact]
     public async Task ReadChunkAsync_ParquetFolderInBlobs_ReturnsWrittenRowsAndStatistics()
@@ -65,23 +65,4 @@ public sealed class BlobDatasetStorageTests(BlobDatasetStorageTests.Azurite azur
 
     private BlobDatasetStorage NewStorage() =>
         new(new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("d" + Guid.NewGuid().ToString("N")[..20]));
-
-    /// <summary>One Azurite for the class: installed from package.json when missing, in memory, on free ports.</summary>
-    public sealed class Azurite : IAsyncLifetime
-    {
-        private AzuriteProcess? _process;
-
-        public string ConnectionString => _process?.ConnectionString ?? throw new InvalidOperationException("Azurite is not running.");
-
-        public async Task InitializeAsync() =>
-            _process = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
-
-        public async Task DisposeAsync()
-        {
-            if (_process is not null)
-            {
-                await _process.DisposeAsync();
-            }
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
@@ -164,7 +165,7 @@ public sealed class ChunkStatisticsCacheTests
         Assert.All(fromCache.Counts, counts => Assert.Equal(2_500, counts.Sum()));
     }
 
-    private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, MomentsPartial first, ChunkCacheScope? cache) =>
+    private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, FirstPassPartial first, ChunkCacheScope? cache) =>
         await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, first.Moments, Bins, Subdivisions, Kernel, cache, CancellationToken.None);
 
     private static async Task<DatasetDescription> WriteAsync(string folder, int seed)

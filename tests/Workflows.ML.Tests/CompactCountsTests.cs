@@ -178,7 +178,7 @@ public sealed class CompactCountsTests
                 columns[c] = new ChunkColumn($"c{c}", values);
             }
 
-            ChunkAccumulator.Add(counter, new DataChunk(chunk, 500, columns, null), SimdStatisticsKernel.Instance);
+            ChunkAccumulator.Add(counter, new DecodedChunk(chunk, 500, columns, null), SimdStatisticsKernel.Instance);
         }
 
         return counter.ToPartial();

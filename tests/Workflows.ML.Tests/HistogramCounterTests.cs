@@ -75,7 +75,7 @@ public sealed class HistogramCounterTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new HistogramCounter(Ranges, bins: 0, subdivisions: 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => new HistogramCounter(Ranges, bins: 4, subdivisions: 3));
         var counter = new HistogramCounter(Ranges, bins: 5, subdivisions: 4);
-        Assert.Throws<ArgumentException>(() => counter.CompleteChunk(new DataChunk(0, 1, [new ChunkColumn("a", [1f])], null)));
+        Assert.Throws<ArgumentException>(() => counter.CompleteChunk(new DecodedChunk(0, 1, [new ChunkColumn("a", [1f])], null)));
         counter.Dispose();
         counter.Dispose();
         Assert.Throws<ObjectDisposedException>(() => counter.ToPartial());
@@ -83,7 +83,7 @@ public sealed class HistogramCounterTests
     }
 
     /// <summary>Three columns: a float normal-ish one inside [−3, 3] (and beyond, clamped), one never counted, and doubles in [0, 1].</summary>
-    private static DataChunk Chunk(int index, int seed)
+    private static DecodedChunk Chunk(int index, int seed)
     {
         var random = new Random(seed);
         var rows = 1000 + (index * 37);
@@ -97,6 +97,6 @@ public sealed class HistogramCounterTests
             c[i] = random.NextDouble();
         }
 
-        return new DataChunk(index, rows, [new ChunkColumn("a", a), new ChunkColumn("b", b), new ChunkColumn("c", ColumnType.Float64, c)], null);
+        return new DecodedChunk(index, rows, [new ChunkColumn("a", a), new ChunkColumn("b", b), new ChunkColumn("c", ColumnType.Float64, c)], null);
     }
 }

@@ -76,7 +76,7 @@ public sealed class HistogramQuantilesTests
         foreach (var (start, length) in TestData.RandomPieces(seed, values.Length, Math.Min(pieces.Get, 50)))
         {
             var partial = HistogramPartial.Create([range], bins: 10, subdivisions: 64);
-            partial.Add(new DataChunk(0, length, [new ChunkColumn("x", ColumnType.Float64, values[start..(start + length)])], null), SimdStatisticsKernel.Instance);
+            partial.Add(new DecodedChunk(0, length, [new ChunkColumn("x", ColumnType.Float64, values[start..(start + length)])], null), SimdStatisticsKernel.Instance);
             partials.Add(partial);
         }
 
@@ -95,7 +95,7 @@ public sealed class HistogramQuantilesTests
     {
         var range = ScalarStatisticsKernel.Instance.ComputeMoments(values);
         var partial = HistogramPartial.Create([range], bins, subdivisions);
-        partial.Add(new DataChunk(0, values.Length, [new ChunkColumn("x", ColumnType.Float64, values)], null), SimdStatisticsKernel.Instance);
+        partial.Add(new DecodedChunk(0, values.Length, [new ChunkColumn("x", ColumnType.Float64, values)], null), SimdStatisticsKernel.Instance);
         return partial;
     }
 

@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using FsCheck;
 using FsCheck.Xunit;
 using Workflows.ML.Kernels;
@@ -42,7 +43,7 @@ public sealed class MergePropertyTests
         foreach (var (start, length) in TestData.RandomPieces(seed, values.Length, Math.Min(pieces.Get, 100)))
         {
             var partial = HistogramPartial.Create([range], bins: 16);
-            partial.Add(new Data.DataChunk(0, length, [new Data.ChunkColumn("x", Data.ColumnType.Float64, values[start..(start + length)])], null), SimdStatisticsKernel.Instance);
+            partial.Add(new ML.Data.DecodedChunk(0, length, [new ML.Data.ChunkColumn("x", ML.Data.ColumnType.Float64, values[start..(start + length)])], null), SimdStatisticsKernel.Instance);
             partials.Add(partial);
         }
 

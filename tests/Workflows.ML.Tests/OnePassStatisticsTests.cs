@@ -1,3 +1,5 @@
+using Workflows.ML.Numerics;
+using Workflows.ML.Data.Caching;
 using System.Text.Json;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
@@ -118,7 +120,7 @@ public sealed class OnePassStatisticsTests
         var kernel = ScalarStatisticsKernel.Instance;
         var partial = HistogramPartial.Create([new ColumnRange(0, 4), null], bins: 4, subdivisions: 2);
         var other = HistogramPartial.Create([new ColumnRange(0, 4), null], bins: 4, subdivisions: 2);
-        var chunk = new DataChunk(0, 3, [new ChunkColumn("a", [0.5f, 3.9f, 2f]), new ChunkColumn("b", [100f, -5f, 7f])], null);
+        var chunk = new DecodedChunk(0, 3, [new ChunkColumn("a", [0.5f, 3.9f, 2f]), new ChunkColumn("b", [100f, -5f, 7f])], null);
 
         partial.Add(chunk, kernel);
         other.Add(chunk, kernel);
@@ -138,7 +140,7 @@ public sealed class OnePassStatisticsTests
         Assert.Equal(0, HistogramPartial.Create([null, null], bins: 4).Bins);
 
         // A report needs every column counted: a first-pass partial alone is combined with the second pass first.
-        var first = MomentsPartial.Create(["a", "b"], withSketches: false);
+        var first = FirstPassPartial.Create(["a", "b"], withSketches: false);
         first.Add(chunk, kernel);
         Assert.Contains("column 'b'", Assert.Throws<ArgumentException>(() => StatisticsReport.Build("d", first, read, [0.5])).Message, StringComparison.Ordinal);
     }
@@ -147,16 +149,16 @@ public sealed class OnePassStatisticsTests
     public void MomentsPartial_WithHistograms_RoundTripsMergesAndReadsOldJsonWithoutThem()
     {
         var kernel = ScalarStatisticsKernel.Instance;
-        var chunk = new DataChunk(0, 2, [new ChunkColumn("a", [1f, 2f]), new ChunkColumn("b", [3f, 4f])], null);
-        var partial = MomentsPartial.Create(["a", "b"], false, QuantileSketch.DefaultCapacity, HistogramPartial.Create([null, new ColumnRange(3, 4)], bins: 2));
+        var chunk = new DecodedChunk(0, 2, [new ChunkColumn("a", [1f, 2f]), new ChunkColumn("b", [3f, 4f])], null);
+        var partial = FirstPassPartial.Create(["a", "b"], false, QuantileSketch.DefaultCapacity, HistogramPartial.Create([null, new ColumnRange(3, 4)], bins: 2));
         partial.Add(chunk, kernel);
 
-        var read = JsonSerializer.Deserialize<MomentsPartial>(JsonSerializer.Serialize(partial, JsonSerializerOptions.Web), JsonSerializerOptions.Web)!;
+        var read = JsonSerializer.Deserialize<FirstPassPartial>(JsonSerializer.Serialize(partial, JsonSerializerOptions.Web), JsonSerializerOptions.Web)!;
         read.Merge(partial);
-        var old = MomentsPartial.Create(["a", "b"], false);
+        var old = FirstPassPartial.Create(["a", "b"], false);
         old.Add(chunk, kernel);
         var oldJson = JsonSerializer.Serialize(old, JsonSerializerOptions.Web);
-        var fromOld = JsonSerializer.Deserialize<MomentsPartial>(oldJson.Replace(",\"histograms\":null", string.Empty, StringComparison.Ordinal), JsonSerializerOptions.Web)!;
+        var fromOld = JsonSerializer.Deserialize<FirstPassPartial>(oldJson.Replace(",\"histograms\":null", string.Empty, StringComparison.Ordinal), JsonSerializerOptions.Web)!;
 
         Assert.Equal([1L, 1], partial.Histograms!.Counts[1]);
         Assert.Equal([2L, 2], read.Histograms!.Counts[1]);
@@ -176,12 +178,12 @@ public sealed class OnePassStatisticsTests
     }
 
     /// <summary>As the orchestration groups them: two chunks per activity, partials merged in group order.</summary>
-    private static List<DatasetChunk[]> Groups(DatasetDescription dataset) => dataset.Chunks.Chunk(2).ToList();
+    private static List<ChunkLocation[]> Groups(DatasetDescription dataset) => dataset.Chunks.Chunk(2).ToList();
 
     /// <summary>The two-pass path: moments, then histograms of every column over the merged range.</summary>
-    private static async Task<(MomentsPartial First, HistogramPartial Histograms)> TwoPassAsync(DatasetDescription dataset, IReadOnlyList<DatasetColumn> columns)
+    private static async Task<(FirstPassPartial First, HistogramPartial Histograms)> TwoPassAsync(DatasetDescription dataset, IReadOnlyList<DatasetColumn> columns)
     {
-        MomentsPartial? first = null;
+        FirstPassPartial? first = null;
         foreach (var group in Groups(dataset))
         {
             var partial = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, null, Kernel, CancellationToken.None);
@@ -213,10 +215,10 @@ public sealed class OnePassStatisticsTests
     }
 
     /// <summary>The one-pass path as the orchestrator runs it: histograms over the given ranges, then the second pass over the columns that need it.</summary>
-    private static async Task<((MomentsPartial First, HistogramPartial Histograms) Result, IReadOnlyList<int> SecondPassColumns)> OnePassAsync(
+    private static async Task<((FirstPassPartial First, HistogramPartial Histograms) Result, IReadOnlyList<int> SecondPassColumns)> OnePassAsync(
         DatasetDescription dataset, IReadOnlyList<DatasetColumn> columns, IReadOnlyList<ColumnRange?> ranges)
     {
-        MomentsPartial? first = null;
+        FirstPassPartial? first = null;
         foreach (var group in Groups(dataset))
         {
             var partial = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, null, ranges, Bins, Subdivisions, Kernel, null, CancellationToken.None);
@@ -253,7 +255,7 @@ public sealed class OnePassStatisticsTests
         return ((first!, FirstPassHistograms.Combine(first!, secondPassColumns, second, Bins, Subdivisions)), secondPassColumns);
     }
 
-    private static double[][] SketchQuantiles(MomentsPartial partial) =>
+    private static double[][] SketchQuantiles(FirstPassPartial partial) =>
         partial.Sketches!.Select(sketch =>
         {
             var values = new double[3];
@@ -261,7 +263,7 @@ public sealed class OnePassStatisticsTests
             return values;
         }).ToArray();
 
-    private static string Report(DatasetDescription dataset, (MomentsPartial First, HistogramPartial Histograms) result) =>
+    private static string Report(DatasetDescription dataset, (FirstPassPartial First, HistogramPartial Histograms) result) =>
         JsonSerializer.Serialize(StatisticsReport.Build(dataset.Root, result.First, result.Histograms, Quantiles));
 
     private static void AssertSameHistograms(HistogramPartial expected, HistogramPartial actual)

@@ -19,7 +19,7 @@ public sealed class StatisticsReportTests
         var columns = DatasetReader.ResolveColumns(dataset, ["f1", "f3"]);
         var groups = new[] { dataset.Chunks.Take(3).ToArray(), dataset.Chunks.Skip(3).ToArray() };
 
-        var first = MomentsPartial.Create(["f1", "f3"], withSketches: true);
+        var first = FirstPassPartial.Create(["f1", "f3"], withSketches: true);
         foreach (var group in groups)
         {
             first.Merge(await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, QuantileSketch.DefaultCapacity, SimdStatisticsKernel.Instance, CancellationToken.None));
@@ -55,8 +55,8 @@ public sealed class StatisticsReportTests
     [Fact]
     public void Build_AllNaNColumn_ThrowsNamingIt()
     {
-        var first = MomentsPartial.Create(["ok", "empty"], withSketches: false);
-        first.Add(new DataChunk(0, 2, [new ChunkColumn("ok", [1f, 2f]), new ChunkColumn("empty", [float.NaN, float.NaN])], null), SimdStatisticsKernel.Instance);
+        var first = FirstPassPartial.Create(["ok", "empty"], withSketches: false);
+        first.Add(new DecodedChunk(0, 2, [new ChunkColumn("ok", [1f, 2f]), new ChunkColumn("empty", [float.NaN, float.NaN])], null), SimdStatisticsKernel.Instance);
 
         var error = Assert.Throws<InvalidOperationException>(() => StatisticsReport.Build("d", first, null, []));
 
@@ -66,9 +66,9 @@ public sealed class StatisticsReportTests
     [Fact]
     public void Add_LabelsOfEveryKind_CountedByInvariantText()
     {
-        var first = MomentsPartial.Create(["a"], withSketches: false);
+        var first = FirstPassPartial.Create(["a"], withSketches: false);
         double[] labels = [0, 1, 1, 255, 256, -1, 2.5, double.NaN, 1];
-        first.Add(new DataChunk(0, labels.Length, [new ChunkColumn("a", new float[labels.Length])], new ChunkColumn("y", ColumnType.Float64, labels)), ScalarStatisticsKernel.Instance);
+        first.Add(new DecodedChunk(0, labels.Length, [new ChunkColumn("a", new float[labels.Length])], new ChunkColumn("y", ColumnType.Float64, labels)), ScalarStatisticsKernel.Instance);
 
         Assert.Equal(
             new Dictionary<string, long> { ["0"] = 1, ["1"] = 3, ["255"] = 1, ["256"] = 1, ["-1"] = 1, ["2.5"] = 1, ["missing"] = 1 },
@@ -78,8 +78,8 @@ public sealed class StatisticsReportTests
     [Fact]
     public void ToArtifactJson_RoundTrip_KeepsMeansAndStds()
     {
-        var first = MomentsPartial.Create(["a"], withSketches: true);
-        first.Add(new DataChunk(0, 3, [new ChunkColumn("a", [1f, 2f, 6f])], new ChunkColumn("y", ColumnType.Int32, [0, 1, 1])), ScalarStatisticsKernel.Instance);
+        var first = FirstPassPartial.Create(["a"], withSketches: true);
+        first.Add(new DecodedChunk(0, 3, [new ChunkColumn("a", [1f, 2f, 6f])], new ChunkColumn("y", ColumnType.Int32, [0, 1, 1])), ScalarStatisticsKernel.Instance);
         var report = StatisticsReport.Build("d", first, null, [0.5]);
 
         var copy = StatisticsReport.FromArtifactJson(report.ToArtifactJson());

@@ -1,3 +1,5 @@
+using Workflows.Host.Http;
+using Workflows.Host.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Workflows.Durable;

@@ -1,3 +1,4 @@
+using Workflows.Host.Functions;
 using Microsoft.Extensions.Logging;
 using Workflows.Durable;
 using Workflows.Durable.Client;

@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
@@ -47,13 +48,13 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         // counts the histograms of the columns that have one, and keeps its chunks only when some column has none.
         var footerRanges = histogramsWanted && described.FooterRanges is { } ranges && ranges.Any(static r => r is not null) ? ranges : null;
         var keep = histogramsWanted && (footerRanges is null || footerRanges.Any(static r => r is null));
-        var firstPass = new List<Task<MomentsPartial>>(groups.Count);
+        var firstPass = new List<Task<FirstPassPartial>>(groups.Count);
         foreach (var group in groups)
         {
             var groupInput = footerRanges is null
                 ? new ChunkGroupInput(group, described.Columns, sketchCapacity, KeepForSecondPass: keep)
                 : new ChunkGroupInput(group, described.Columns, sketchCapacity, Bins: bins, Subdivisions: subdivisions, KeepForSecondPass: keep, HistogramRanges: footerRanges);
-            firstPass.Add(context.CallActivityAsync<MomentsPartial>(ComputeChunkMomentsActivity.Name, groupInput));
+            firstPass.Add(context.CallActivityAsync<FirstPassPartial>(ComputeChunkMomentsActivity.Name, groupInput));
         }
 
         var partials = await new FanInProgress(context, "moments", dataset.Chunks.Count).WhenAllAsync(firstPass, static p => p.Rows, static p => p.Chunks);
@@ -142,7 +143,7 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         var groups = new List<DatasetDescription>();
         for (var start = 0; start < dataset.Chunks.Count; start += chunksPerActivity)
         {
-            var chunks = new List<DatasetChunk>(chunksPerActivity);
+            var chunks = new List<ChunkLocation>(chunksPerActivity);
             for (var i = start; i < Math.Min(start + chunksPerActivity, dataset.Chunks.Count); i++)
             {
                 chunks.Add(dataset.Chunks[i]);

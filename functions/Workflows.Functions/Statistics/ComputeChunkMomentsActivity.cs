@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
@@ -13,12 +14,12 @@ namespace Workflows.Functions.Statistics;
 /// <see cref="DecodedChunkCache"/>, as chunks of this instance's scan, for <see cref="ComputeChunkHistogramsActivity"/>.
 /// </summary>
 [DurableTask(Name)]
-public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, MomentsPartial>
+public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, FirstPassPartial>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkMoments";
 
-    public override Task<MomentsPartial> RunAsync(TaskActivityContext context, ChunkGroupInput input)
+    public override Task<FirstPassPartial> RunAsync(TaskActivityContext context, ChunkGroupInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

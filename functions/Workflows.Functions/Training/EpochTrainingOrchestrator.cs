@@ -110,7 +110,7 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
 
     private static TrainEpochInput WorkerInput(TrainingPlan plan, TrainingOptions options, int epoch, string? previous, int[] positions, string fileName)
     {
-        var chunks = new List<ML.Data.DatasetChunk>(positions.Length);
+        var chunks = new List<ML.Data.ChunkLocation>(positions.Length);
         foreach (var position in positions)
         {
             chunks.Add(plan.Train.Chunks[position]);

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.Durable;
 using Workflows.ML.Data;

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Training;

@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
@@ -68,7 +69,7 @@ internal static class TrainingStorage
         string runFolder,
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> features,
         int readAhead,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -112,7 +113,7 @@ internal static class TrainingStorage
         string runFolder,
         DatasetReader reader,
         DatasetDescription dataset,
-        DatasetChunk chunk,
+        ChunkLocation chunk,
         IReadOnlyList<DatasetColumn> features,
         CancellationToken cancellationToken)
     {
@@ -125,7 +126,7 @@ internal static class TrainingStorage
     /// A missing or non-integer label fails with the chunk and row.
     /// </summary>
     private static async Task<TrainingChunk> DecodeChunkAsync(
-        DatasetReader reader, DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> features, CancellationToken cancellationToken)
+        DatasetReader reader, DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> features, CancellationToken cancellationToken)
     {
         var data = await reader.ReadChunkAsync(dataset, chunk, features, cancellationToken).ConfigureAwait(false);
         var rows = data.RowCount;

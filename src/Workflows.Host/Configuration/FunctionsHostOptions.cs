@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Configuration;
 
 /// <summary>
 /// Settings of the Functions-style host, read from host.json (<c>extensions.durableTask</c>, <c>extensions.http</c>,

@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Configuration;
 
 /// <summary>A setting of host.json, local.settings.json or the environment is invalid; the message names the key.</summary>
 public sealed class HostConfigurationException : Exception

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Logging;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Configuration;
 
 /// <summary>
 /// host.json and local.settings.json as Azure Functions reads them: host.json lands under the

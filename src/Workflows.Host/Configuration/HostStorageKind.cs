@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Configuration;
 
 /// <summary>Which task hub backend the host runs on.</summary>
 public enum HostStorageKind

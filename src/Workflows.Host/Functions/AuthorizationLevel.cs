@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>Which key an HTTP-triggered function needs, as in Azure Functions.</summary>
 public enum AuthorizationLevel

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Workflows.Durable;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>Fills the engine's <see cref="DurableTaskRegistry"/> from an assembly's functions.</summary>
 public static class DurableTaskRegistryFunctionExtensions

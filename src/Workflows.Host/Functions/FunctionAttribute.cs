@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>
 /// Marks a method as a function of the app, as <c>[Function]</c> does in the Azure Functions isolated worker. The

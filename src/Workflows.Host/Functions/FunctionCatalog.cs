@@ -1,7 +1,8 @@
+using Workflows.Host.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>The functions of an app, as discovered at start-up.</summary>
 internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> functions)

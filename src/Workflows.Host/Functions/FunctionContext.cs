@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>
 /// The invocation a function runs in, as the isolated worker's <c>FunctionContext</c>: its name and id, the

@@ -3,7 +3,7 @@ using Cronos;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>One discovered function: what triggers it and how to invoke it.</summary>
 internal sealed class FunctionDescriptor

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable;
 using Workflows.Durable.Client;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>
 /// Finds the functions of an assembly by reflection at start-up: <c>[Function]</c> methods by their trigger

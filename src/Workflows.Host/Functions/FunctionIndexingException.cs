@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>
 /// A function of the app cannot be indexed at start-up (bad route, bad schedule, duplicate name, unsupported

@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>How a discovered function is triggered.</summary>
 internal enum FunctionKind

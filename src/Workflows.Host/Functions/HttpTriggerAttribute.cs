@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>
 /// Binds an <see cref="Microsoft.AspNetCore.Http.HttpRequest"/> (or <see cref="Microsoft.AspNetCore.Http.HttpContext"/>)

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Workflows.Durable;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>Everything a parameter of one invocation can be bound from.</summary>
 internal sealed class InvocationContext

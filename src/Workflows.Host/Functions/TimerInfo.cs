@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.Functions;
 
 /// <summary>What a timer-triggered function is told about its invocation.</summary>
 public sealed class TimerInfo

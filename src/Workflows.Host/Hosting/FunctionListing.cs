@@ -1,3 +1,6 @@
+using Workflows.Host.Http;
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -5,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>
 /// Once the server listens, prints the functions and their URLs as the Functions Core Tools do, and logs the

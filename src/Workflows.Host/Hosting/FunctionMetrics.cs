@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Prometheus;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>
 /// Prometheus metrics of one host (its own registry, served at <c>/metrics</c>): invocations, durations and

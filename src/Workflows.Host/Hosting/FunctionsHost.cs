@@ -1,6 +1,8 @@
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
 using System.Reflection;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>
 /// Entry point of a function app: <c>return FunctionsHost.Run(args, typeof(Program).Assembly);</c>, or

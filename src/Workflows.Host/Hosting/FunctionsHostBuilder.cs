@@ -1,3 +1,7 @@
+using Workflows.Host.Functions;
+using Workflows.Host.Security;
+using Workflows.Host.Http;
+using Workflows.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -5,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>
 /// Builds the host: configuration from host.json and local.settings.json in the script root (the first folder

@@ -1,3 +1,8 @@
+using Workflows.Host.Security;
+using Workflows.Host.Timers;
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
+using Workflows.Host.Http;
 using System.Reflection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -7,7 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Durable.Client;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>Registers the Functions-style host.</summary>
 public static class FunctionsHostServiceCollectionExtensions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>The host's log messages (source-generated).</summary>
 internal static partial class HostLog

@@ -1,3 +1,7 @@
+using Workflows.Host.State;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Azurite;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,7 +13,7 @@ using Workflows.Durable.InMemory;
 using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Hosting;
 
 /// <summary>
 /// The host's task hub: connects the storage (starting Azurite for <c>UseDevelopmentStorage=true</c> when no

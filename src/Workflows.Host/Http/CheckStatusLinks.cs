@@ -1,8 +1,10 @@
+using Workflows.Host.Configuration;
+using Workflows.Host.Security;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Builds Durable Functions' check-status payload: the management URLs of one instance on this host, with the

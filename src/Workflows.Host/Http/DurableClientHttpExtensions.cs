@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable.Client;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>HTTP helpers for <see cref="DurableTaskClient"/> in HTTP-triggered functions, as Durable Functions offers.</summary>
 public static class DurableClientHttpExtensions

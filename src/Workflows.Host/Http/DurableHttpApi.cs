@@ -1,3 +1,6 @@
+using Workflows.Host.Security;
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,7 +13,7 @@ using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Durable.Storage;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Durable Functions' HTTP API: the generic starter on <c>/{routePrefix}/orchestrators/{name}[/{instanceId}]</c> and

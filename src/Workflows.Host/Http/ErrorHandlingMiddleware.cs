@@ -1,9 +1,12 @@
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
+using Workflows.Host.Configuration;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Turns failures into problem+json answers so the host stays up: a bad request (malformed JSON, bad route value)

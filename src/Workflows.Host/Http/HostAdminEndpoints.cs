@@ -1,3 +1,7 @@
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
+using Workflows.Host.Security;
+using Workflows.Host.Hosting;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -6,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Operational endpoints: <c>/admin/host/status</c> (admin key), <c>/health</c> and <c>/metrics</c> (no key), and the

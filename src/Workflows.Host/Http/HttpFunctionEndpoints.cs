@@ -1,10 +1,13 @@
+using Workflows.Host.Hosting;
+using Workflows.Host.Functions;
+using Workflows.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>Maps every HTTP-triggered function on <c>/{routePrefix}/{route}</c>.</summary>
 internal static class HttpFunctionEndpoints

@@ -5,7 +5,7 @@ using Workflows.Durable;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>An instance's state in Durable Functions' status JSON (<c>name</c>, <c>instanceId</c>, <c>runtimeStatus</c>, ...).</summary>
 internal static class InstanceStatusJson

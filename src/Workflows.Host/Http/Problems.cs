@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Http;
 
 /// <summary>RFC 9457 problem+json answers.</summary>
 internal static class Problems

@@ -1,7 +1,8 @@
+using Workflows.Host.Hosting;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Security;
 
 /// <summary>
 /// Loads the host keys from storage at start, generating them on the very first start (create-if-absent, so hosts

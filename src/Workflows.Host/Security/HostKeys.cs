@@ -1,8 +1,9 @@
+using Workflows.Host.Functions;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Security;
 
 /// <summary>The host's access keys, as Azure Functions has them: a master key, function keys and system keys.</summary>
 internal sealed record HostKeys(

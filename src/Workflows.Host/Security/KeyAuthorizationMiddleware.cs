@@ -1,8 +1,11 @@
+using Workflows.Host.Http;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Security;
 
 /// <summary>
 /// Checks the key a request presents (<c>x-functions-key</c> header or <c>code</c> query) against the level its

@@ -3,7 +3,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 
-namespace Workflows.Host;
+namespace Workflows.Host.State;
 
 /// <summary>Host state as blobs in the <c>{hub}-host</c> container; leases are blob leases, so hosts sharing a hub agree.</summary>
 internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostStateStore

@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.State;
 
 /// <summary>
 /// Small documents and leases the host keeps next to its task hub (keys, timer schedules, timer singleton

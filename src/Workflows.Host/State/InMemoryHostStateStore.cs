@@ -1,4 +1,4 @@
-namespace Workflows.Host;
+namespace Workflows.Host.State;
 
 /// <summary>Host state in process memory, for the in-memory backend: one host, nothing survives a restart.</summary>
 internal sealed class InMemoryHostStateStore(TimeProvider time) : IHostStateStore

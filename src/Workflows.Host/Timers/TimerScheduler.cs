@@ -1,3 +1,6 @@
+using Workflows.Host.Configuration;
+using Workflows.Host.Hosting;
+using Workflows.Host.Functions;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Workflows.Host;
+namespace Workflows.Host.Timers;
 
 /// <summary>
 /// Runs the timer functions. Each timer is a singleton across the hosts sharing a task hub: only the holder of

@@ -10,7 +10,7 @@ namespace Workflows.ML.Data;
 /// </summary>
 internal sealed class CsvChunkParser
 {
-    private readonly DatasetChunk _chunk;
+    private readonly ChunkLocation _chunk;
     private readonly int _fieldCount;
     private readonly int[] _targetOfField;
     private readonly string[] _targetNames;
@@ -22,7 +22,7 @@ internal sealed class CsvChunkParser
     /// <param name="targetOfField">Per field, the index into <paramref name="targets"/>, or -1 to skip it.</param>
     /// <param name="targetNames">Column name of each target, for error messages.</param>
     /// <param name="targets">One array per parsed column, one value per row.</param>
-    public CsvChunkParser(DatasetChunk chunk, int fieldCount, int[] targetOfField, string[] targetNames, double[][] targets)
+    public CsvChunkParser(ChunkLocation chunk, int fieldCount, int[] targetOfField, string[] targetNames, double[][] targets)
     {
         _chunk = chunk;
         _fieldCount = fieldCount;
@@ -31,7 +31,7 @@ internal sealed class CsvChunkParser
         _targets = targets;
     }
 
-    /// <summary>Reads <see cref="DatasetChunk.Rows"/> non-blank lines from the stream's current position.</summary>
+    /// <summary>Reads <see cref="ChunkLocation.Rows"/> non-blank lines from the stream's current position.</summary>
     public async Task ParseAsync(Stream stream, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);

@@ -14,7 +14,7 @@ public sealed record DatasetDescription(
     DatasetFormat Format,
     IReadOnlyList<DatasetColumn> Columns,
     string? LabelColumn,
-    IReadOnlyList<DatasetChunk> Chunks)
+    IReadOnlyList<ChunkLocation> Chunks)
 {
     /// <summary>Columns that exist but cannot be features (strings, dates, nested); named in errors.</summary>
     public IReadOnlyList<string> NonNumericColumns { get; init; } = [];

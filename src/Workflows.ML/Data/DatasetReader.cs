@@ -6,7 +6,7 @@ namespace Workflows.ML.Data;
 
 /// <summary>
 /// Describes datasets (schema and chunk list) and reads single chunks. Any worker that can reach the storage can
-/// read any chunk from its <see cref="DatasetChunk"/> alone.
+/// read any chunk from its <see cref="ChunkLocation"/> alone.
 /// </summary>
 public sealed class DatasetReader
 {
@@ -74,36 +74,36 @@ public sealed class DatasetReader
     /// Reads <paramref name="columns"/> (all feature columns when <see langword="null"/>) and the label of one chunk.
     /// Throws <see cref="DatasetException"/> naming the chunk, file and row group when the chunk cannot be decoded.
     /// </summary>
-    public Task<DataChunk> ReadChunkAsync(
+    public Task<DecodedChunk> ReadChunkAsync(
         DatasetDescription dataset,
-        DatasetChunk chunk,
+        ChunkLocation chunk,
         IReadOnlyList<DatasetColumn>? columns,
         CancellationToken cancellationToken) =>
         ReadChunkAsync(dataset, chunk, columns, null, cancellationToken);
 
     /// <summary>
-    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
+    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, ChunkLocation, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
     /// and hands each feature column to <paramref name="onColumnRead"/> (with its index in <paramref name="columns"/>)
     /// as soon as it is decoded, while its values are still in the CPU cache.
     /// </summary>
-    public Task<DataChunk> ReadChunkAsync(
+    public Task<DecodedChunk> ReadChunkAsync(
         DatasetDescription dataset,
-        DatasetChunk chunk,
+        ChunkLocation chunk,
         IReadOnlyList<DatasetColumn>? columns,
         Action<int, ChunkColumn>? onColumnRead,
         CancellationToken cancellationToken) =>
         ReadChunkAsync(dataset, chunk, columns, onColumnRead, featureBuffer: null, cancellationToken);
 
     /// <summary>
-    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>.
+    /// Reads a chunk like <see cref="ReadChunkAsync(DatasetDescription, ChunkLocation, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>.
     /// When <paramref name="featureBuffer"/> is given, every feature column is float32 and the buffer holds them all
     /// (rows × columns), the columns are decoded into it one after the other (column i from i × rows) instead of into
     /// arrays of their own: a caller that keeps the chunk (a cache) passes a buffer it reuses, so keeping costs no
     /// allocation and nothing for the garbage collector to copy. Otherwise the buffer is not touched.
     /// </summary>
-    public async Task<DataChunk> ReadChunkAsync(
+    public async Task<DecodedChunk> ReadChunkAsync(
         DatasetDescription dataset,
-        DatasetChunk chunk,
+        ChunkLocation chunk,
         IReadOnlyList<DatasetColumn>? columns,
         Action<int, ChunkColumn>? onColumnRead,
         float[]? featureBuffer,
@@ -132,7 +132,7 @@ public sealed class DatasetReader
     }
 
     /// <summary>
-    /// A key that names everything <see cref="ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
+    /// A key that names everything <see cref="ReadChunkAsync(DatasetDescription, ChunkLocation, IReadOnlyList{DatasetColumn}?, CancellationToken)"/>
     /// returns for these arguments: the file's current content version (<see cref="IDatasetStorage.GetContentVersionAsync"/>),
     /// the format, the chunk's place and rows, the columns with their types and the label column. A rewritten file
     /// gets another key, so a cache keyed by it never serves a stale chunk. <see langword="null"/> when the storage
@@ -140,7 +140,7 @@ public sealed class DatasetReader
     /// </summary>
     public async Task<string?> ChunkContentKeyAsync(
         DatasetDescription dataset,
-        DatasetChunk chunk,
+        ChunkLocation chunk,
         IReadOnlyList<DatasetColumn>? columns,
         CancellationToken cancellationToken)
     {
@@ -240,7 +240,7 @@ public sealed class DatasetReader
     {
         List<DatasetColumn>? columns = null;
         var nonNumeric = new List<string>();
-        var chunks = new List<DatasetChunk>();
+        var chunks = new List<ChunkLocation>();
         var labelFound = spec.LabelColumn is null;
         foreach (var file in files)
         {
@@ -291,7 +291,7 @@ public sealed class DatasetReader
                     for (var group = 0; group < reader.RowGroupCount; group++)
                     {
                         using var rowGroup = reader.OpenRowGroupReader(group);
-                        chunks.Add(new DatasetChunk(chunks.Count, file, group, 0, rowGroup.RowCount));
+                        chunks.Add(new ChunkLocation(chunks.Count, file, group, 0, rowGroup.RowCount));
                         if (fields is not null)
                         {
                             // The row group's column statistics are part of the footer just read: no further IO.
@@ -359,7 +359,7 @@ public sealed class DatasetReader
         }
 
         string[]? header = null;
-        var chunks = new List<DatasetChunk>();
+        var chunks = new List<ChunkLocation>();
         foreach (var file in files)
         {
             var stream = await _storage.OpenReadAsync(file, cancellationToken).ConfigureAwait(false);
@@ -378,7 +378,7 @@ public sealed class DatasetReader
                 stream.Position = dataStart;
                 foreach (var (offset, rows) in await CsvScanner.CutAsync(stream, spec.CsvChunkRows, cancellationToken).ConfigureAwait(false))
                 {
-                    chunks.Add(new DatasetChunk(chunks.Count, file, 0, offset, rows));
+                    chunks.Add(new ChunkLocation(chunks.Count, file, 0, offset, rows));
                 }
             }
         }
@@ -413,8 +413,8 @@ public sealed class DatasetReader
         }
     }
 
-    private async Task<DataChunk> ReadParquetChunkAsync(
-        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, float[]? featureBuffer, CancellationToken cancellationToken)
+    private async Task<DecodedChunk> ReadParquetChunkAsync(
+        DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, float[]? featureBuffer, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -445,7 +445,7 @@ public sealed class DatasetReader
                 label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, null, 0, cancellationToken).ConfigureAwait(false);
             }
 
-            return new DataChunk(chunk.Index, rows, result, label);
+            return new DecodedChunk(chunk.Index, rows, result, label);
         }
     }
 
@@ -469,7 +469,7 @@ public sealed class DatasetReader
         return true;
     }
 
-    private static DataField Field(DataField[] fields, string name, DatasetChunk chunk)
+    private static DataField Field(DataField[] fields, string name, ChunkLocation chunk)
     {
         foreach (var field in fields)
         {
@@ -482,8 +482,8 @@ public sealed class DatasetReader
         throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{name}'.");
     }
 
-    private async Task<DataChunk> ReadCsvChunkAsync(
-        DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
+    private async Task<DecodedChunk> ReadCsvChunkAsync(
+        DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
     {
         var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -518,7 +518,7 @@ public sealed class DatasetReader
                 Hand(onColumnRead, i, result[i]);
             }
 
-            return new DataChunk(chunk.Index, rows, result, labels is null ? null : new ChunkColumn(dataset.LabelColumn!, ColumnType.Float64, labels));
+            return new DecodedChunk(chunk.Index, rows, result, labels is null ? null : new ChunkColumn(dataset.LabelColumn!, ColumnType.Float64, labels));
         }
     }
 }

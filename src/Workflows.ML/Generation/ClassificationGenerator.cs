@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 namespace Workflows.ML.Generation;
 
 /// <summary>
@@ -24,7 +25,7 @@ public sealed class ClassificationGenerator
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         _spec = spec;
-        var random = new DeterministicRandom(spec.Seed, stream: -1);
+        var random = new Xoshiro256StarStar(spec.Seed, stream: -1);
         var informative = spec.Informative;
         var clusters = spec.Classes * spec.ClustersPerClass;
         _centroids = HypercubeVertices(ref random, clusters, informative, spec.ClassSeparation);
@@ -62,7 +63,7 @@ public sealed class ClassificationGenerator
     {
         ArgumentOutOfRangeException.ThrowIfNegative(chunkIndex);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
-        var random = new DeterministicRandom(_spec.Seed, chunkIndex);
+        var random = new Xoshiro256StarStar(_spec.Seed, chunkIndex);
         var informative = _spec.Informative;
         var features = new float[_spec.Features][];
         for (var f = 0; f < features.Length; f++)
@@ -135,7 +136,7 @@ public sealed class ClassificationGenerator
         return names;
     }
 
-    private static double[] UniformMatrix(ref DeterministicRandom random, int length)
+    private static double[] UniformMatrix(ref Xoshiro256StarStar random, int length)
     {
         var matrix = new double[length];
         for (var i = 0; i < length; i++)
@@ -146,7 +147,7 @@ public sealed class ClassificationGenerator
         return matrix;
     }
 
-    private static double[][] HypercubeVertices(ref DeterministicRandom random, int count, int dimensions, double separation)
+    private static double[][] HypercubeVertices(ref Xoshiro256StarStar random, int count, int dimensions, double separation)
     {
         // Distinct random vertices of the {-sep, +sep}^d hypercube, as sklearn's _generate_hypercube picks them.
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -1,4 +1,4 @@
-using Workflows.ML.Statistics;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Kernels;
 

@@ -3,7 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
-using Workflows.ML.Statistics;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Kernels;
 

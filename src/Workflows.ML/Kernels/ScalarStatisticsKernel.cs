@@ -1,5 +1,5 @@
 using System.Numerics;
-using Workflows.ML.Statistics;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Kernels;
 

@@ -1,5 +1,5 @@
 using ILGPU;
-using Workflows.ML.Statistics;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Kernels;
 

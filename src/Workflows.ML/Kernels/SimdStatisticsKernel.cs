@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using Workflows.ML.Statistics;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Kernels;
 

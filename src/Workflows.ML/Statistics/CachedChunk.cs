@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
 
@@ -11,4 +12,4 @@ namespace Workflows.ML.Statistics;
 /// The cache's buffer that holds the columns (see <see cref="DecodedChunkCache.RentBuffer"/>), returned to the cache
 /// once the second pass has read them; <see langword="null"/> when they have arrays of their own.
 /// </param>
-public sealed record CachedChunk(DataChunk Chunk, float[]? Buffer);
+public sealed record CachedChunk(DecodedChunk Chunk, float[]? Buffer);

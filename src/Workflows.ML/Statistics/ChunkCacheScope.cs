@@ -1,3 +1,4 @@
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 
 namespace Workflows.ML.Statistics;

@@ -1,3 +1,5 @@
+using Workflows.ML.Data.Caching;
+using Workflows.ML.Numerics;
 using System.Buffers;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
@@ -20,10 +22,10 @@ public static class ChunkStatistics
     /// First pass: moments, label counts and, when <paramref name="sketchCapacity"/> is given, quantile sketches of
     /// that capacity, over <paramref name="chunks"/>.
     /// </summary>
-    public static Task<MomentsPartial> ComputeMomentsAsync(
+    public static Task<FirstPassPartial> ComputeMomentsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         int? sketchCapacity,
         IStatisticsKernel kernel,
@@ -31,14 +33,14 @@ public static class ChunkStatistics
         ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, kernel, null, cancellationToken);
 
     /// <summary>
-    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, CancellationToken)"/>,
+    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, CancellationToken)"/>,
     /// keeping each chunk's decoded feature columns in <paramref name="keepForSecondPass"/> (when not null, the storage
-    /// versions its files and the scan's budget allows) for <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>.
+    /// versions its files and the scan's budget allows) for <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>.
     /// </summary>
-    public static Task<MomentsPartial> ComputeMomentsAsync(
+    public static Task<FirstPassPartial> ComputeMomentsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         int? sketchCapacity,
         IStatisticsKernel kernel,
@@ -47,18 +49,18 @@ public static class ChunkStatistics
         ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, null, 0, 1, kernel, keepForSecondPass, cancellationToken);
 
     /// <summary>
-    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
+    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
     /// that also counts, for every column with a range in <paramref name="histogramRanges"/> (one per column, null for
     /// a column not to count; e.g. the Parquet footers' ranges), its histogram over that range with
     /// <paramref name="bins"/> bins of <paramref name="subdivisions"/> fine bins each, exactly as the second pass counts
-    /// over a first pass's range, into <see cref="MomentsPartial.Histograms"/> (see <see cref="FirstPassHistograms"/>).
+    /// over a first pass's range, into <see cref="FirstPassPartial.Histograms"/> (see <see cref="FirstPassHistograms"/>).
     /// Chunks that are not kept are decoded into one pooled buffer reused across the group when every column is
     /// float32, so the pass allocates no column arrays.
     /// </summary>
-    public static async Task<MomentsPartial> ComputeMomentsAsync(
+    public static async Task<FirstPassPartial> ComputeMomentsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         int? sketchCapacity,
         IReadOnlyList<ColumnRange?>? histogramRanges,
@@ -78,7 +80,7 @@ public static class ChunkStatistics
 
         // The histograms are counted into a pooled buffer and become the partial's only at the end (see HistogramCounter).
         using var histograms = histogramRanges is null ? null : new HistogramCounter(histogramRanges, bins, subdivisions);
-        var partial = MomentsPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
+        var partial = FirstPassPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
 
         // Scratch for the chunks that are not kept: float32 features decode into it, one chunk after the other, instead
         // of into new arrays per column and chunk. Sized for the group's largest chunk; rented when first needed.
@@ -149,7 +151,7 @@ public static class ChunkStatistics
     /// Floats of a scratch buffer that holds any of <paramref name="chunks"/> (rows × columns of the largest), or 0
     /// when the columns are not all float32 (they decode into arrays of their own) or the chunk is too large for one array.
     /// </summary>
-    private static int ScratchLength(IReadOnlyList<DatasetChunk> chunks, IReadOnlyList<DatasetColumn> columns)
+    private static int ScratchLength(IReadOnlyList<ChunkLocation> chunks, IReadOnlyList<DatasetColumn> columns)
     {
         foreach (var column in columns)
         {
@@ -185,7 +187,7 @@ public static class ChunkStatistics
     }
 
     /// <summary>What a chunk of <paramref name="columns"/> will cost kept (its buffer or arrays, as <see cref="SizeOf"/>), from its row count.</summary>
-    private static long EstimatedSize(DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns)
+    private static long EstimatedSize(ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns)
     {
         long bytes = 0;
         foreach (var column in columns)
@@ -201,7 +203,7 @@ public static class ChunkStatistics
     /// (file version, place, columns and types), so a rewritten file is never served from the cache.
     /// </summary>
     public static async Task<string?> SecondPassKeyAsync(
-        DatasetReader reader, DatasetDescription dataset, DatasetChunk chunk, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
+        DatasetReader reader, DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(dataset);
@@ -213,7 +215,7 @@ public static class ChunkStatistics
     public static Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         IReadOnlyList<Moments> firstPass,
         int bins,
@@ -230,7 +232,7 @@ public static class ChunkStatistics
     public static Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         IReadOnlyList<Moments> firstPass,
         int bins,
@@ -241,7 +243,7 @@ public static class ChunkStatistics
         ComputeHistogramsAsync(reader, dataset, chunks, columns, firstPass, bins, subdivisions, kernel, cache, null, cancellationToken);
 
     /// <summary>
-    /// Second pass as <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{DatasetChunk}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
+    /// Second pass as <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
     /// over <paramref name="columns"/>, a subset of the <paramref name="keptColumns"/> the first pass read and kept (the
     /// columns whose histograms the first pass could not count): the kept chunks are looked up under those columns and
     /// the subset picked from them; chunks that are not there decode the subset only. <paramref name="keptColumns"/>
@@ -250,7 +252,7 @@ public static class ChunkStatistics
     public static async Task<HistogramPartial> ComputeHistogramsAsync(
         DatasetReader reader,
         DatasetDescription dataset,
-        IReadOnlyList<DatasetChunk> chunks,
+        IReadOnlyList<ChunkLocation> chunks,
         IReadOnlyList<DatasetColumn> columns,
         IReadOnlyList<Moments> firstPass,
         int bins,
@@ -270,7 +272,7 @@ public static class ChunkStatistics
         // The labels were counted in the first pass: do not decode them again.
         var features = dataset with { LabelColumn = null };
         var cached = new List<CachedChunk>();
-        var missed = new List<DatasetChunk>();
+        var missed = new List<ChunkLocation>();
         foreach (var chunk in chunks)
         {
             // The first pass's decode when it is still cached (taken: each chunk is read once per pass), else decoded.
@@ -339,7 +341,7 @@ public static class ChunkStatistics
     }
 
     /// <summary>The columns at <paramref name="positions"/> of a kept chunk of <paramref name="keptCount"/> columns.</summary>
-    private static ChunkColumn[] Pick(DataChunk chunk, int[] positions, int keptCount)
+    private static ChunkColumn[] Pick(DecodedChunk chunk, int[] positions, int keptCount)
     {
         if (chunk.Columns.Count != keptCount)
         {

@@ -1,10 +1,11 @@
+using Workflows.ML.Numerics;
 using Workflows.ML.Data;
 
 namespace Workflows.ML.Statistics;
 
 /// <summary>
 /// One pass instead of two: when the Parquet footers state a column's range before the first pass, the first pass
-/// counts its histogram over that range (<see cref="MomentsPartial.Histograms"/>). Those counts are used only when the
+/// counts its histogram over that range (<see cref="FirstPassPartial.Histograms"/>). Those counts are used only when the
 /// range is exactly the range the first pass found in the values (min and max equal as numbers): then they are bin
 /// for bin what the second pass counts over the first pass's range (same min, max and scale), so exactness does not
 /// change. Every other column (no footer range, or a footer that was not exact) goes through the second pass, and
@@ -23,7 +24,7 @@ public static class FirstPassHistograms
     /// The columns (indices, ascending) whose histogram the second pass must count: those the merged first pass
     /// <paramref name="merged"/> did not count, or counted over a range other than the one its values had.
     /// </summary>
-    public static IReadOnlyList<int> SecondPassColumns(MomentsPartial merged)
+    public static IReadOnlyList<int> SecondPassColumns(FirstPassPartial merged)
     {
         ArgumentNullException.ThrowIfNull(merged);
         var columns = new List<int>();
@@ -45,7 +46,7 @@ public static class FirstPassHistograms
     /// <paramref name="secondPassColumns"/>, in that order) for the others. The result is what a second pass over all
     /// columns would have counted.
     /// </summary>
-    public static HistogramPartial Combine(MomentsPartial merged, IReadOnlyList<int> secondPassColumns, HistogramPartial? secondPass, int bins, int subdivisions)
+    public static HistogramPartial Combine(FirstPassPartial merged, IReadOnlyList<int> secondPassColumns, HistogramPartial? secondPass, int bins, int subdivisions)
     {
         ArgumentNullException.ThrowIfNull(merged);
         ArgumentNullException.ThrowIfNull(secondPassColumns);

@@ -105,7 +105,7 @@ internal sealed class HistogramCounter : IChunkAccumulator, IDisposable
     }
 
     /// <summary>Counts the chunk once its columns were added.</summary>
-    public void CompleteChunk(DataChunk chunk)
+    public void CompleteChunk(DecodedChunk chunk)
     {
         ChunkAccumulator.CheckColumns(this, chunk);
         _chunks++;

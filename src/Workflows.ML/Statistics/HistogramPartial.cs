@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using System.Text.Json.Serialization;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
@@ -168,7 +169,7 @@ public sealed class HistogramPartial : IChunkAccumulator
     private int RowLength(int column) => _counts is { } counts ? counts[column].Length : _compact!.RowLength(column);
 
     /// <summary>Adds a chunk whose columns are those of the first pass, in that order.</summary>
-    public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
+    public void Add(DecodedChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
 
     /// <summary>
     /// Adds column <paramref name="index"/> of a chunk (nothing when that column is not counted); call
@@ -213,7 +214,7 @@ public sealed class HistogramPartial : IChunkAccumulator
     }
 
     /// <summary>Counts the chunk once its columns were added with <see cref="AddColumn"/>.</summary>
-    public void CompleteChunk(DataChunk chunk)
+    public void CompleteChunk(DecodedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ChunkAccumulator.CheckColumns(this, chunk);

@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using Workflows.ML.Kernels;
 
 namespace Workflows.ML.Statistics;

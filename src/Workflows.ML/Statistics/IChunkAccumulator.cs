@@ -11,13 +11,13 @@ internal interface IChunkAccumulator
 
     void AddColumn(int index, ChunkColumn column, IStatisticsKernel kernel);
 
-    void CompleteChunk(DataChunk chunk);
+    void CompleteChunk(DecodedChunk chunk);
 }
 
 /// <summary>Feeds a whole chunk to an <see cref="IChunkAccumulator"/>.</summary>
 internal static class ChunkAccumulator
 {
-    public static void Add(IChunkAccumulator accumulator, DataChunk chunk, IStatisticsKernel kernel)
+    public static void Add(IChunkAccumulator accumulator, DecodedChunk chunk, IStatisticsKernel kernel)
     {
         CheckColumns(accumulator, chunk);
         for (var i = 0; i < accumulator.ColumnCount; i++)
@@ -29,7 +29,7 @@ internal static class ChunkAccumulator
     }
 
     /// <summary>Throws when the chunk has another number of columns than the partial.</summary>
-    public static void CheckColumns(IChunkAccumulator accumulator, DataChunk chunk)
+    public static void CheckColumns(IChunkAccumulator accumulator, DecodedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         if (chunk.Columns.Count != accumulator.ColumnCount)

@@ -62,7 +62,7 @@ public sealed record StatisticsReport(
     /// </summary>
     public static StatisticsReport Build(
         string dataset,
-        MomentsPartial first,
+        FirstPassPartial first,
         HistogramPartial? histograms,
         IReadOnlyList<double> quantiles,
         bool reportHistograms = true,
@@ -123,7 +123,7 @@ public sealed record StatisticsReport(
     }
 
     /// <summary>Throws <see cref="InvalidOperationException"/> naming the first column that has no values at all.</summary>
-    public static void EnsureEveryColumnHasValues(MomentsPartial first)
+    public static void EnsureEveryColumnHasValues(FirstPassPartial first)
     {
         ArgumentNullException.ThrowIfNull(first);
         if (first.Rows == 0)

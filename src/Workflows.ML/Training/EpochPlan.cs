@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 namespace Workflows.ML.Training;
 
 /// <summary>
@@ -22,7 +23,7 @@ public static class EpochPlan
             order[i] = i;
         }
 
-        DeterministicRandom.For(seed, ChunkOrderStream, epoch, 0).Shuffle(order);
+        SplitMix64.For(seed, ChunkOrderStream, epoch, 0).Shuffle(order);
         return order;
     }
 

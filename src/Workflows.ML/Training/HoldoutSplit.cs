@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using System.Globalization;
 
 namespace Workflows.ML.Training;
@@ -50,7 +51,7 @@ public static class HoldoutSplit
             positions[i] = i;
         }
 
-        DeterministicRandom.For(seed, EpochPlan.HoldoutSplitStream, epoch: 0, chunk: chunkCount).Shuffle(positions);
+        SplitMix64.For(seed, EpochPlan.HoldoutSplitStream, epoch: 0, chunk: chunkCount).Shuffle(positions);
         var held = positions[..count];
         Array.Sort(held);
         return held;

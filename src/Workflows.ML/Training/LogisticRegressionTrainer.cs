@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Workflows.ML.Training;
@@ -107,7 +108,7 @@ public sealed class LogisticRegressionTrainer
             order[i] = i;
         }
 
-        DeterministicRandom.For(Options.Seed, EpochPlan.RowOrderStream, epoch, chunkIndex).Shuffle(order);
+        SplitMix64.For(Options.Seed, EpochPlan.RowOrderStream, epoch, chunkIndex).Shuffle(order);
         return order;
     }
 

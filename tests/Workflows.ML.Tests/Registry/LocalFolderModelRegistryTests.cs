@@ -1,4 +1,5 @@
 using Workflows.ML.Registry;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests.Registry;

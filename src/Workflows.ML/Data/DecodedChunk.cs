@@ -5,4 +5,4 @@ namespace Workflows.ML.Data;
 /// <param name="RowCount">Number of rows.</param>
 /// <param name="Columns">The requested feature columns, in the order asked for.</param>
 /// <param name="Label">The label column (widened to double, NaN where missing), or <see langword="null"/>.</param>
-public sealed record DataChunk(int Index, int RowCount, IReadOnlyList<ChunkColumn> Columns, ChunkColumn? Label);
+public sealed record DecodedChunk(int Index, int RowCount, IReadOnlyList<ChunkColumn> Columns, ChunkColumn? Label);

@@ -1,4 +1,4 @@
-namespace Workflows.ML.Kernels;
+namespace Workflows.ML.Numerics;
 
 /// <summary>The bin arithmetic every kernel shares, so that all of them put a value into the same bin.</summary>
 internal static class HistogramBins

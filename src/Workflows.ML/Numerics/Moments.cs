@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Workflows.ML.Statistics;
+namespace Workflows.ML.Numerics;
 
 /// <summary>
 /// Count, mean, sum of squared deviations (M2), min and max of the non-missing values of a column, plus the number

@@ -1,8 +1,9 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Workflows.ML.Data;
 
-namespace Workflows.ML.Data;
+namespace Workflows.ML.AzureStorage;
 
 /// <summary>
 /// Datasets in one Blob storage container (Azure or Azurite), so any worker can read any chunk. Paths are blob

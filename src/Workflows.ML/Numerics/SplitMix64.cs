@@ -1,23 +1,23 @@
-namespace Workflows.ML.Training;
+namespace Workflows.ML.Numerics;
 
 /// <summary>
 /// SplitMix64: a tiny generator whose output is fixed by its seed forever, unlike <see cref="Random"/> whose
 /// algorithm may change between runtimes; shuffles must replay identically after a crash and on another worker.
 /// </summary>
-internal struct DeterministicRandom
+internal struct SplitMix64
 {
     private ulong _state;
 
-    private DeterministicRandom(ulong state) => _state = state;
+    private SplitMix64(ulong state) => _state = state;
 
     /// <summary>A stream keyed by (seed, purpose, epoch, chunk); different keys give independent streams.</summary>
-    public static DeterministicRandom For(ulong seed, ulong purpose, long epoch, long chunk)
+    public static SplitMix64 For(ulong seed, ulong purpose, long epoch, long chunk)
     {
         var state = Finalize(seed ^ 0x6A09E667F3BCC909UL);
         state = Finalize(state ^ purpose);
         state = Finalize(state ^ (ulong)epoch);
         state = Finalize(state ^ (ulong)chunk);
-        return new DeterministicRandom(state);
+        return new SplitMix64(state);
     }
 
     public ulong Next()

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Workflows.ML.Training;
+namespace Workflows.ML.Data.Caching;
 
 /// <summary>
 /// A per-process cache of decoded chunks, bounded by a byte budget and evicting the least recently used chunk first,
@@ -79,23 +79,24 @@ public sealed class DecodedChunkCache
     /// <summary>Lookups that had to decode.</summary>
     public long Misses => Interlocked.Read(ref _misses);
 
-    /// <summary>The bytes a chunk costs against the budget.</summary>
-    public static long SizeOf(TrainingChunk chunk)
+    /// <summary>The bytes a chunk costs against the budget: its arrays and the entry's bookkeeping.</summary>
+    public static long SizeOf(IDecodedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        return ((long)chunk.Features.Length * sizeof(float)) + ((long)chunk.Labels.Length * sizeof(int)) + EntryOverheadBytes;
+        return chunk.ArrayBytes + EntryOverheadBytes;
     }
 
     /// <summary>The bytes <paramref name="bytes"/> of arrays cost against the budget as one entry.</summary>
     public static long EntryBytes(long bytes) => bytes + EntryOverheadBytes;
 
     /// <summary>The cached chunk of <paramref name="key"/>, marked as most recently used.</summary>
-    public bool TryGet(string key, [NotNullWhen(true)] out TrainingChunk? chunk)
+    public bool TryGet<T>(string key, [NotNullWhen(true)] out T? chunk)
+        where T : class, IDecodedChunk
     {
         ArgumentNullException.ThrowIfNull(key);
         lock (_lock)
         {
-            if (_entries.TryGetValue(key, out var node) && node.Value.Value is TrainingChunk found)
+            if (_entries.TryGetValue(key, out var node) && node.Value.Value is T found)
             {
                 _recency.Remove(node);
                 _recency.AddFirst(node);
@@ -114,7 +115,7 @@ public sealed class DecodedChunkCache
     /// Caches <paramref name="chunk"/> under <paramref name="key"/> (replacing an entry of that key), evicting the
     /// least recently used chunks until it fits. A chunk larger than the whole budget is not cached.
     /// </summary>
-    public void Add(string key, TrainingChunk chunk)
+    public void Add(string key, IDecodedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(key);
         var bytes = SizeOf(chunk);
@@ -223,10 +224,11 @@ public sealed class DecodedChunkCache
     /// The cached chunk of <paramref name="key"/>, or the one <paramref name="load"/> decodes, which is then cached.
     /// Two callers missing the same key at once both decode; the content is the same, so either copy may stay.
     /// </summary>
-    public async Task<TrainingChunk> GetOrLoadAsync(string key, Func<CancellationToken, Task<TrainingChunk>> load, CancellationToken cancellationToken)
+    public async Task<T> GetOrLoadAsync<T>(string key, Func<CancellationToken, Task<T>> load, CancellationToken cancellationToken)
+        where T : class, IDecodedChunk
     {
         ArgumentNullException.ThrowIfNull(load);
-        if (TryGet(key, out var cached))
+        if (TryGet<T>(key, out var cached))
         {
             return cached;
         }
@@ -335,6 +337,6 @@ public sealed class DecodedChunkCache
         _cachedBytes -= node.Value.Bytes;
     }
 
-    /// <summary>A cached value: a <see cref="TrainingChunk"/> (<paramref name="Scan"/> null) or a statistics pass's chunk.</summary>
+    /// <summary>A cached value: an <see cref="IDecodedChunk"/> (<paramref name="Scan"/> null) or a statistics pass's chunk.</summary>
     private sealed record Entry(string Key, object Value, long Bytes, string? Scan);
 }

@@ -2,8 +2,9 @@ using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Workflows.ML.Registry;
 
-namespace Workflows.ML.Registry;
+namespace Workflows.ML.AzureStorage;
 
 /// <summary>
 /// A registry in a Blob container (Azure Storage or Azurite): <c>{name}/{version:000000}/model.{format}</c> and

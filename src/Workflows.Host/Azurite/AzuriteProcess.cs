@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Workflows.Durable.AzureStorage;
+namespace Workflows.Host.Azurite;
 
 /// <summary>
 /// Runs the Azurite storage emulator from the repository's node_modules (installing it with <c>npm ci</c> when
@@ -159,7 +159,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    internal static int FreePort()
+    /// <summary>A TCP port on the loopback interface that nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,7 +1,8 @@
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 using Xunit;
 
-namespace Workflows.ML.Tests.Training;
+namespace Workflows.ML.Tests.Data.Caching;
 
 public sealed class DecodedChunkCacheTests
 {
@@ -12,14 +13,14 @@ public sealed class DecodedChunkCacheTests
         var cache = new DecodedChunkCache(DecodedChunkCache.SizeOf(chunk) * 2);
         cache.Add("a", chunk);
         cache.Add("b", Chunk(1, rows: 10));
-        Assert.True(cache.TryGet("a", out _));
+        Assert.True(cache.TryGet<TrainingChunk>("a", out _));
 
         cache.Add("c", Chunk(2, rows: 10));
 
-        Assert.True(cache.TryGet("a", out var a));
+        Assert.True(cache.TryGet<TrainingChunk>("a", out var a));
         Assert.Same(chunk, a);
-        Assert.False(cache.TryGet("b", out _));
-        Assert.True(cache.TryGet("c", out _));
+        Assert.False(cache.TryGet<TrainingChunk>("b", out _));
+        Assert.True(cache.TryGet<TrainingChunk>("c", out _));
         Assert.Equal(2, cache.Count);
         Assert.Equal(DecodedChunkCache.SizeOf(chunk) * 2, cache.CachedBytes);
     }
@@ -33,8 +34,8 @@ public sealed class DecodedChunkCacheTests
 
         cache.Add("big", Chunk(1, rows: 1_000));
 
-        Assert.False(cache.TryGet("big", out _));
-        Assert.True(cache.TryGet("small", out _));
+        Assert.False(cache.TryGet<TrainingChunk>("big", out _));
+        Assert.True(cache.TryGet<TrainingChunk>("small", out _));
     }
 
     [Fact]
@@ -110,7 +111,7 @@ public sealed class DecodedChunkCacheTests
         cache.Add("training", training);
         Assert.True(cache.TryAdmit("old-1", new object(), size, "old scan"));
         Assert.True(cache.TryAdmit("old-2", new object(), size, "old scan"));
-        Assert.True(cache.TryGet("training", out _));
+        Assert.True(cache.TryGet<TrainingChunk>("training", out _));
 
         Assert.True(cache.TryAdmit("new-1", new object(), size, "new scan"));
         Assert.True(cache.TryAdmit("new-2", new object(), 2 * size, "new scan"));
@@ -118,7 +119,7 @@ public sealed class DecodedChunkCacheTests
         // old-1 went first (least recently used), then old-2 and the training chunk; new-1 was never a candidate.
         Assert.False(cache.TryTake<object>("old-1", out _));
         Assert.False(cache.TryTake<object>("old-2", out _));
-        Assert.False(cache.TryGet("training", out _));
+        Assert.False(cache.TryGet<TrainingChunk>("training", out _));
         Assert.True(cache.TryTake<object>("new-1", out _));
         Assert.True(cache.TryTake<object>("new-2", out _));
     }
@@ -161,7 +162,7 @@ public sealed class DecodedChunkCacheTests
         cache.Add("k", Chunk(0, rows: 2));
 
         Assert.False(cache.TryTake<string>("k", out _));
-        Assert.True(cache.TryGet("k", out _));
+        Assert.True(cache.TryGet<TrainingChunk>("k", out _));
     }
 
     [Fact]
@@ -219,7 +220,7 @@ public sealed class DecodedChunkCacheTests
                     cache.TryTake<object>(key, out _);
                     break;
                 default:
-                    cache.TryGet(key, out _);
+                    cache.TryGet<TrainingChunk>(key, out _);
                     break;
             }
 

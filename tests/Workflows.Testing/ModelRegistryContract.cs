@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Workflows.ML.Registry;
 using Xunit;
 
-namespace Workflows.ML.Tests.Registry;
+namespace Workflows.Testing;
 
 /// <summary>Behaviour every <see cref="IModelRegistry"/> must have; each implementation's test class inherits it.</summary>
 public abstract class ModelRegistryContract

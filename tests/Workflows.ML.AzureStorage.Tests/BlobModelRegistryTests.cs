@@ -1,9 +1,9 @@
 using Azure.Storage.Blobs;
-using Workflows.Durable.AzureStorage.Tests;
+using Workflows.Testing;
 using Workflows.ML.Registry;
 using Xunit;
 
-namespace Workflows.ML.Tests.Registry;
+namespace Workflows.ML.AzureStorage.Tests;
 
 public sealed class BlobModelRegistryTests : ModelRegistryContract, IClassFixture<AzuriteFixture>
 {

@@ -1,3 +1,4 @@
+using Workflows.ML.Numerics;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
 
@@ -8,7 +9,7 @@ namespace Workflows.ML.Statistics;
 /// counts over ranges known before the pass, plus the label distribution. Partials of disjoint chunk sets merge in any
 /// order or grouping; serializable as JSON so that an activity can return one.
 /// </summary>
-public sealed class MomentsPartial : IChunkAccumulator
+public sealed class FirstPassPartial : IChunkAccumulator
 {
     /// <summary>Column names, in order.</summary>
     public required IReadOnlyList<string> Columns { get; init; }
@@ -37,14 +38,14 @@ public sealed class MomentsPartial : IChunkAccumulator
     public int Chunks { get; set; }
 
     /// <summary>An empty partial for <paramref name="columns"/>.</summary>
-    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity = QuantileSketch.DefaultCapacity) =>
+    public static FirstPassPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity = QuantileSketch.DefaultCapacity) =>
         Create(columns, withSketches, sketchCapacity, histograms: null);
 
     /// <summary>
     /// An empty partial for <paramref name="columns"/> that also counts <paramref name="histograms"/> (an empty
     /// partial, one row per column, the columns it does not count empty; see <see cref="HistogramPartial.Create(IReadOnlyList{ColumnRange?}, int, int)"/>).
     /// </summary>
-    public static MomentsPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity, HistogramPartial? histograms)
+    public static FirstPassPartial Create(IReadOnlyList<string> columns, bool withSketches, int sketchCapacity, HistogramPartial? histograms)
     {
         ArgumentNullException.ThrowIfNull(columns);
         if (histograms is not null && histograms.ColumnCount != columns.Count)
@@ -62,18 +63,18 @@ public sealed class MomentsPartial : IChunkAccumulator
             }
         }
 
-        return new MomentsPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches, Histograms = histograms };
+        return new FirstPassPartial { Columns = columns, Moments = new Moments[columns.Count], Sketches = sketches, Histograms = histograms };
     }
 
     /// <inheritdoc/>
     int IChunkAccumulator.ColumnCount => Columns.Count;
 
     /// <summary>Adds a chunk whose columns are <see cref="Columns"/>, in that order.</summary>
-    public void Add(DataChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
+    public void Add(DecodedChunk chunk, IStatisticsKernel kernel) => ChunkAccumulator.Add(this, chunk, kernel);
 
     /// <summary>
     /// Adds column <paramref name="index"/> of a chunk (as a reader hands it over, see
-    /// <see cref="DatasetReader.ReadChunkAsync(DatasetDescription, DatasetChunk, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>);
+    /// <see cref="DatasetReader.ReadChunkAsync(DatasetDescription, ChunkLocation, IReadOnlyList{DatasetColumn}?, Action{int, ChunkColumn}?, CancellationToken)"/>);
     /// call <see cref="CompleteChunk"/> once the chunk's columns are in. All the first pass's work on a column is
     /// here, while its values are in the CPU cache: moments, sketch, and histogram when the column is counted.
     /// </summary>
@@ -82,7 +83,7 @@ public sealed class MomentsPartial : IChunkAccumulator
         ArgumentNullException.ThrowIfNull(column);
         ArgumentNullException.ThrowIfNull(kernel);
         var moments = column.IsFloat32 ? kernel.ComputeMoments(column.Float32Values) : kernel.ComputeMoments(column.Float64Values);
-        Moments[index] = Statistics.Moments.Merge(Moments[index], moments);
+        Moments[index] = Numerics.Moments.Merge(Moments[index], moments);
         if (Sketches is not null)
         {
             if (column.IsFloat32)
@@ -105,14 +106,14 @@ public sealed class MomentsPartial : IChunkAccumulator
     /// This partial with <paramref name="histograms"/> (counted over the same chunks, one row per column) in place of
     /// its own; the other statistics are shared, not copied.
     /// </summary>
-    internal MomentsPartial WithHistograms(HistogramPartial histograms)
+    internal FirstPassPartial WithHistograms(HistogramPartial histograms)
     {
         if (histograms.ColumnCount != Columns.Count || histograms.Chunks != Chunks)
         {
             throw new ArgumentException($"histograms of {histograms.ColumnCount} columns and {histograms.Chunks} chunks for {Columns.Count} columns and {Chunks} chunks.", nameof(histograms));
         }
 
-        return new MomentsPartial
+        return new FirstPassPartial
         {
             Columns = Columns,
             Moments = Moments,
@@ -125,7 +126,7 @@ public sealed class MomentsPartial : IChunkAccumulator
     }
 
     /// <summary>Counts the chunk's rows and labels once its columns were added with <see cref="AddColumn"/>.</summary>
-    public void CompleteChunk(DataChunk chunk)
+    public void CompleteChunk(DecodedChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         ChunkAccumulator.CheckColumns(this, chunk);
@@ -140,7 +141,7 @@ public sealed class MomentsPartial : IChunkAccumulator
     }
 
     /// <summary>Adds <paramref name="other"/> (disjoint chunks, same columns) into this partial.</summary>
-    public void Merge(MomentsPartial other)
+    public void Merge(FirstPassPartial other)
     {
         ArgumentNullException.ThrowIfNull(other);
         if (!other.Columns.SequenceEqual(Columns, StringComparer.Ordinal) || (other.Sketches is null) != (Sketches is null) || (other.Histograms is null) != (Histograms is null))
@@ -153,7 +154,7 @@ public sealed class MomentsPartial : IChunkAccumulator
 
         for (var i = 0; i < Columns.Count; i++)
         {
-            Moments[i] = Statistics.Moments.Merge(Moments[i], other.Moments[i]);
+            Moments[i] = Numerics.Moments.Merge(Moments[i], other.Moments[i]);
             Sketches?[i].Merge(other.Sketches![i]);
         }
 

@@ -8,4 +8,4 @@ namespace Workflows.ML.Data;
 /// <param name="RowGroup">Parquet row-group index in <paramref name="File"/>; 0 for CSV.</param>
 /// <param name="ByteOffset">CSV: offset of the chunk's first data line; 0 for Parquet.</param>
 /// <param name="Rows">Number of rows in the chunk.</param>
-public sealed record DatasetChunk(int Index, string File, int RowGroup, long ByteOffset, long Rows);
+public sealed record ChunkLocation(int Index, string File, int RowGroup, long ByteOffset, long Rows);

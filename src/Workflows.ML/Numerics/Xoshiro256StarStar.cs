@@ -1,11 +1,11 @@
-namespace Workflows.ML.Generation;
+namespace Workflows.ML.Numerics;
 
 /// <summary>
 /// xoshiro256** seeded through SplitMix64. Our own generator rather than <see cref="Random"/> because the stream
 /// for (seed, chunk index) must be the same on every worker and every .NET version, and independent streams are
 /// derived by mixing the chunk index into the seed.
 /// </summary>
-internal struct DeterministicRandom
+internal struct Xoshiro256StarStar
 {
     private ulong _s0;
     private ulong _s1;
@@ -14,7 +14,7 @@ internal struct DeterministicRandom
     private double _spareGaussian;
     private bool _hasSpare;
 
-    public DeterministicRandom(long seed, long stream = 0)
+    public Xoshiro256StarStar(long seed, long stream = 0)
     {
         // Mixing the stream into the SplitMix64 state gives statistically independent xoshiro states per stream.
         var state = unchecked((ulong)seed ^ (0x9E3779B97F4A7C15UL * ((ulong)stream + 1)));
