@@ -104,17 +104,17 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return;
         }
 
-        await _stop.CancelAsync();
-        await _controlPoller.DisposeAsync();
-        await _activityPoller.DisposeAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _controlPoller.DisposeAsync().ConfigureAwait(false);
+        await _activityPoller.DisposeAsync().ConfigureAwait(false);
         if (_markerLoop is not null)
         {
-            await _markerLoop;
+            await _markerLoop.ConfigureAwait(false);
         }
 
         if (_leases is not null && _started)
         {
-            await _leases.DisposeAsync();
+            await _leases.DisposeAsync().ConfigureAwait(false);
         }
 
         _startGate.Dispose();
@@ -151,14 +151,14 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             throw new ArgumentException("CreateInstanceAsync needs an ExecutionStarted message.", nameof(executionStarted));
         }
 
-        var existing = await ReadInstanceRowAsync(started.InstanceId, cancellationToken);
+        var existing = await ReadInstanceRowAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
         if (existing is not null && !Status(existing).IsTerminal())
         {
             throw new OrchestrationAlreadyExistsException(started.InstanceId, Status(existing));
         }
 
-        await WriteNewInstanceAsync(started, existing, cancellationToken);
-        await SendAsync(executionStarted, cancellationToken);
+        await WriteNewInstanceAsync(started, existing, cancellationToken).ConfigureAwait(false);
+        await SendAsync(executionStarted, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -171,15 +171,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<OrchestrationMetadata?> GetInstanceAsync(string instanceId, bool fetchInputsAndOutputs, CancellationToken cancellationToken = default)
     {
-        var row = await ReadInstanceRowAsync(instanceId, cancellationToken);
-        return row is null ? null : await ToMetadataAsync(row, fetchInputsAndOutputs, cancellationToken);
+        var row = await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : await ToMetadataAsync(row, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var sentinel = await ReadSentinelAsync(instanceId, cancellationToken);
-        return sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken);
+        var sentinel = await ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        return sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -216,12 +216,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         var pages = _clients.Instances.QueryAsync<TableEntity>(string.Join(" and ", filters), query.PageSize, cancellationToken: cancellationToken)
             .AsPages(query.ContinuationToken, query.PageSize);
-        await foreach (var page in pages)
+        await foreach (var page in pages.ConfigureAwait(false))
         {
             var instances = new List<OrchestrationMetadata>(page.Values.Count);
             foreach (var row in page.Values)
             {
-                instances.Add(await ToMetadataAsync(row, query.FetchInputsAndOutputs, cancellationToken));
+                instances.Add(await ToMetadataAsync(row, query.FetchInputsAndOutputs, cancellationToken).ConfigureAwait(false));
             }
 
             return new OrchestrationQueryResult(instances, page.ContinuationToken);
@@ -233,15 +233,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var row = await ReadInstanceRowAsync(instanceId, cancellationToken);
+        var row = await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false);
         if (row is null || !Status(row).IsTerminal())
         {
             return false;
         }
 
-        await DeleteHistoryAsync(instanceId, includeSentinel: true, cancellationToken);
-        await _payloads.DeleteInstanceAsync(instanceId, cancellationToken);
-        await _clients.Instances.DeleteEntityAsync(instanceId, string.Empty, row.ETag, cancellationToken);
+        await DeleteHistoryAsync(instanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
+        await _payloads.DeleteInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        await _clients.Instances.DeleteEntityAsync(instanceId, string.Empty, row.ETag, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -254,10 +254,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         string? token = null;
         do
         {
-            var page = await QueryInstancesAsync(new OrchestrationQuery { CreatedFrom = filter.CreatedFrom, CreatedTo = filter.CreatedTo, Statuses = statuses, PageSize = OrchestrationQuery.MaxPageSize, ContinuationToken = token }, cancellationToken);
+            var page = await QueryInstancesAsync(new OrchestrationQuery { CreatedFrom = filter.CreatedFrom, CreatedTo = filter.CreatedTo, Statuses = statuses, PageSize = OrchestrationQuery.MaxPageSize, ContinuationToken = token }, cancellationToken).ConfigureAwait(false);
             foreach (var instance in page.Instances)
             {
-                if (await PurgeInstanceAsync(instance.InstanceId, cancellationToken))
+                if (await PurgeInstanceAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false))
                 {
                     purged++;
                 }
@@ -281,12 +281,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var delay = MinPollingInterval;
         while (true)
         {
-            if (await GetInstanceAsync(instanceId, fetchInputsAndOutputs, cancellationToken) is { } metadata && condition(metadata))
+            if (await GetInstanceAsync(instanceId, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { } metadata && condition(metadata))
             {
                 return metadata;
             }
 
-            await Task.Delay(delay, _time, cancellationToken);
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
     }
@@ -296,7 +296,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken)
     {
-        await EnsureStartedAsync(cancellationToken);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -306,7 +306,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 changed = _orchestrationWork.Task;
             }
 
-            var item = await TryLockBufferedInstanceAsync(cancellationToken);
+            var item = await TryLockBufferedInstanceAsync(cancellationToken).ConfigureAwait(false);
             if (item is not null)
             {
                 return item;
@@ -317,12 +317,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var retryAt = NextBackOffEnd();
             if (retryAt is { } at)
             {
-                await Task.WhenAny(changed, Task.Delay(Max(at - Now(), MinPollingInterval), _time, cancellationToken));
+                await Task.WhenAny(changed, Task.Delay(Max(at - Now(), MinPollingInterval), _time, cancellationToken)).ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
             }
             else
             {
-                await changed.WaitAsync(cancellationToken);
+                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -332,7 +332,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var state = (InstanceLock)workItem.LockState;
-        return state.Sentinel is null ? [] : await ReadHistoryAsync(workItem.InstanceId, state.Sentinel, cancellationToken);
+        return state.Sentinel is null ? [] : await ReadHistoryAsync(workItem.InstanceId, state.Sentinel, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -353,18 +353,18 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             if (message.Event is ExecutionStarted { ParentInstance: not null } child)
             {
-                await CreateChildIfAbsentAsync(child, cancellationToken);
+                await CreateChildIfAbsentAsync(child, cancellationToken).ConfigureAwait(false);
             }
 
-            await SendAsync(message, cancellationToken);
+            await SendAsync(message, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var activity in plan.ToSpill)
         {
-            await SendActivityAsync(activity, cancellationToken);
+            await SendActivityAsync(activity, cancellationToken).ConfigureAwait(false);
         }
 
-        var marker = plan.Local.Count > 0 ? await EnsureMarkerAsync(instanceId, plan, cancellationToken) : plan.Marker;
+        var marker = plan.Local.Count > 0 ? await EnsureMarkerAsync(instanceId, plan, cancellationToken).ConfigureAwait(false) : plan.Marker;
 
         // 2. History, guarded by the sentinel's ETag: the sentinel update is the commit point.
         var etag = state.Sentinel?.ETag.ToString() ?? string.Empty;
@@ -372,7 +372,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             try
             {
-                var sentinel = await AppendHistoryAsync(instanceId, state.Sentinel, commit, state.Messages, cancellationToken);
+                var sentinel = await AppendHistoryAsync(instanceId, state.Sentinel, commit, state.Messages, cancellationToken).ConfigureAwait(false);
                 etag = sentinel.ETag.ToString();
                 lock (_gate)
                 {
@@ -399,7 +399,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         // 3. Instance state (skipped when this worker already wrote exactly this state).
         if (commit.State is { } update && !AlreadyWritten(instanceId, commit.ExecutionId, update))
         {
-            await WriteInstanceStateAsync(instanceId, commit.ExecutionId, update, cancellationToken);
+            await WriteInstanceStateAsync(instanceId, commit.ExecutionId, update, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 RememberBounded(_writtenStates, instanceId, (commit.ExecutionId, update));
@@ -414,13 +414,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var received in state.Messages)
         {
-            await DeleteQuietlyAsync(received, cancellationToken);
+            await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
         }
 
         // 5. No activity of this instance runs here any more: the marker has done its job.
         if (plan.Local.Count == 0 && marker is { } done)
         {
-            await DeleteQuietlyAsync(ControlQueueOf(instanceId), done.Id, done.Receipt, cancellationToken);
+            await DeleteQuietlyAsync(ControlQueueOf(instanceId), done.Id, done.Receipt, cancellationToken).ConfigureAwait(false);
         }
 
         Unlock(instanceId, state, requeue: null);
@@ -442,7 +442,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<ActivityWorkItem> LockNextActivityWorkItemAsync(CancellationToken cancellationToken)
     {
-        await EnsureStartedAsync(cancellationToken);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -456,11 +456,11 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             if (ready is null)
             {
-                await changed.WaitAsync(cancellationToken);
+                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             else if (ready.MessageId is null && ready.DequeueCount > _maxDequeueCount)
             {
-                await PoisonLocalActivityAsync(ready, cancellationToken);
+                await PoisonLocalActivityAsync(ready, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -472,7 +472,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Receives a batch of activity requests into the local queue; returns how many arrived.</summary>
     private async Task<int> ReceiveActivitiesAsync(CancellationToken cancellationToken)
     {
-        var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken);
+        var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken).ConfigureAwait(false);
         foreach (var message in received.Value)
         {
             QueueEnvelope envelope;
@@ -480,11 +480,11 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             try
             {
                 envelope = QueueEnvelope.FromJson(message.Body.ToString());
-                scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+                scheduled = (TaskScheduled)await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is JsonException or InvalidCastException or RequestFailedException or NotSupportedException or ArgumentException)
             {
-                await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken);
+                await PoisonAsync(_clients.WorkItems, message, $"unreadable activity message: {exception.Message}", cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -492,8 +492,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 // Handed out again and again without completing (its worker died each time): fail the call.
                 var reason = ActivityPoisonReason(scheduled.Name, (int)message.DequeueCount - 1);
-                await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason))), cancellationToken);
-                await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken);
+                await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason))), cancellationToken).ConfigureAwait(false);
+                await PoisonAsync(_clients.WorkItems, message, reason, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -525,7 +525,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var state = (ActivityLock)workItem.LockState;
         try
         {
-            var updated = await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: _lockTimeout, cancellationToken: cancellationToken);
+            var updated = await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: _lockTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
             state.PopReceipt = updated.Value.PopReceipt;
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 400)
@@ -548,10 +548,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var state = (ActivityLock)workItem.LockState;
 
         // The result is sent before the request is deleted: a crash in between re-runs the activity, never loses it.
-        await SendAsync(result, cancellationToken);
+        await SendAsync(result, cancellationToken).ConfigureAwait(false);
         try
         {
-            await _clients.WorkItems.DeleteMessageAsync(state.MessageId, state.PopReceipt, cancellationToken);
+            await _clients.WorkItems.DeleteMessageAsync(state.MessageId, state.PopReceipt, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 400)
         {
@@ -582,7 +582,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var state = (ActivityLock)workItem.LockState;
         try
         {
-            await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken);
+            await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 400)
         {
@@ -636,9 +636,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private async Task SendAsync(OrchestrationMessage message, CancellationToken cancellationToken)
     {
         var partition = _clients.Names.PartitionOf(message.InstanceId);
-        var json = await ToEnvelopeJsonAsync(message.InstanceId, message.ExecutionId, message.Event, message.VisibleAt, cancellationToken);
+        var json = await ToEnvelopeJsonAsync(message.InstanceId, message.ExecutionId, message.Event, message.VisibleAt, cancellationToken).ConfigureAwait(false);
         var delay = message.VisibleAt is { } visibleAt ? visibleAt - Now() : TimeSpan.Zero;
-        await _clients.ControlQueues[partition].SendMessageAsync(json, delay <= TimeSpan.Zero ? null : (delay > MaxQueueDelay ? MaxQueueDelay : delay), TimeSpan.FromSeconds(-1), cancellationToken);
+        await _clients.ControlQueues[partition].SendMessageAsync(json, delay <= TimeSpan.Zero ? null : (delay > MaxQueueDelay ? MaxQueueDelay : delay), TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
         if (delay <= TimeSpan.Zero && Owns(partition))
         {
             _controlPoller.Wake();
@@ -647,20 +647,20 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private async Task SendActivityAsync(ActivityMessage activity, CancellationToken cancellationToken)
     {
-        var json = await ToEnvelopeJsonAsync(activity.InstanceId, activity.ExecutionId, activity.Event, null, cancellationToken);
-        await _clients.WorkItems.SendMessageAsync(json, null, TimeSpan.FromSeconds(-1), cancellationToken);
+        var json = await ToEnvelopeJsonAsync(activity.InstanceId, activity.ExecutionId, activity.Event, null, cancellationToken).ConfigureAwait(false);
+        await _clients.WorkItems.SendMessageAsync(json, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
         _activityPoller.Wake();
     }
 
     private async Task<string> ToEnvelopeJsonAsync(string instanceId, string? executionId, HistoryEvent historyEvent, DateTime? visibleAt, CancellationToken cancellationToken)
     {
         var eventJson = HistorySerializer.Serialize(historyEvent);
-        var blob = LargePayloadStore.NeedsBlob(eventJson) ? await _payloads.StoreAsync(instanceId, eventJson, cancellationToken) : null;
+        var blob = LargePayloadStore.NeedsBlob(eventJson) ? await _payloads.StoreAsync(instanceId, eventJson, cancellationToken).ConfigureAwait(false) : null;
         return new QueueEnvelope(Guid.NewGuid().ToString("N"), instanceId, executionId, blob is null ? eventJson : null, blob, visibleAt).ToJson();
     }
 
     private async Task<HistoryEvent> ReadEventAsync(string? inline, string? blob, CancellationToken cancellationToken) =>
-        HistorySerializer.DeserializeEvent(inline ?? await _payloads.LoadAsync(blob!, cancellationToken));
+        HistorySerializer.DeserializeEvent(inline ?? await _payloads.LoadAsync(blob!, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Receives a batch from every control queue into the per-instance buffers; returns how many arrived.</summary>
     private async Task<int> ReceiveControlMessagesAsync(CancellationToken cancellationToken)
@@ -669,7 +669,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         foreach (var partition in OwnedPartitions)
         {
             var queue = _clients.ControlQueues[partition];
-            QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken)).Value;
+            QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken).ConfigureAwait(false)).Value;
             foreach (var message in batch)
             {
                 QueueEnvelope envelope;
@@ -690,19 +690,19 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                         continue;
                     }
 
-                    historyEvent = await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken);
+                    historyEvent = await ReadEventAsync(envelope.Event, envelope.EventBlob, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (exception is JsonException or RequestFailedException or NotSupportedException or ArgumentException)
                 {
-                    await PoisonAsync(queue, message, $"unreadable control message: {exception.Message}", cancellationToken);
+                    await PoisonAsync(queue, message, $"unreadable control message: {exception.Message}", cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
                 if (envelope.VisibleAt is { } visibleAt && visibleAt > Now().AddSeconds(1))
                 {
                     // A timer further out than the queue's delay limit: send it on again for the remaining time.
-                    await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent, visibleAt), cancellationToken);
-                    await DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken);
+                    await SendAsync(new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent, visibleAt), cancellationToken).ConfigureAwait(false);
+                    await DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -767,13 +767,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             if (instanceId is null || buffer is null)
             {
-                await DropOrphansAsync(cancellationToken);
+                await DropOrphansAsync(cancellationToken).ConfigureAwait(false);
                 return null;
             }
 
             try
             {
-                var item = await TryBuildWorkItemAsync(instanceId, buffer, token, cached, cancellationToken);
+                var item = await TryBuildWorkItemAsync(instanceId, buffer, token, cached, cancellationToken).ConfigureAwait(false);
                 if (item is not null)
                 {
                     return item;
@@ -796,7 +796,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         if (buffer.Abandons >= _maxDequeueCount)
         {
-            await PoisonInstanceAsync(instanceId, buffer, cancellationToken);
+            await PoisonInstanceAsync(instanceId, buffer, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
@@ -808,7 +808,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
         }
 
-        var sentinel = cached is not null && !hasStart ? cached : await ReadSentinelAsync(instanceId, cancellationToken);
+        var sentinel = cached is not null && !hasStart ? cached : await ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
         List<ReceivedMessage> messages;
         List<ReceivedMarker> markers;
         lock (_gate)
@@ -835,7 +835,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             foreach (var marker in markers)
             {
-                await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken);
+                await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken).ConfigureAwait(false);
             }
 
             return null;
@@ -843,7 +843,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         if (markers.Count > 0)
         {
-            messages.AddRange(await RecoverActivitiesAsync(instanceId, sentinel, markers, messages, cancellationToken));
+            messages.AddRange(await RecoverActivitiesAsync(instanceId, sentinel, markers, messages, cancellationToken).ConfigureAwait(false));
         }
 
         // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
@@ -851,14 +851,14 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
         foreach (var duplicate in duplicates)
         {
-            await DeleteQuietlyAsync(duplicate, cancellationToken);
+            await DeleteQuietlyAsync(duplicate, cancellationToken).ConfigureAwait(false);
         }
 
         if (duplicates.Count > 0)
         {
             // A commit died after its commit point: its instance row may not have been written. Repair it
             // from the copy of the state the commit point stored in the sentinel.
-            await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken);
+            await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken).ConfigureAwait(false);
             messages = messages.Except(duplicates).ToList();
         }
 
@@ -915,7 +915,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var (instanceId, buffer) in parked)
         {
-            if (await ReadInstanceRowAsync(instanceId, cancellationToken) is not null)
+            if (await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false) is not null)
             {
                 continue;
             }
@@ -929,7 +929,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             foreach (var orphan in orphans)
             {
-                await DeleteQuietlyAsync(orphan, cancellationToken);
+                await DeleteQuietlyAsync(orphan, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -1011,8 +1011,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private async Task PoisonAsync(QueueClient source, QueueMessage message, string reason, CancellationToken cancellationToken)
     {
         var record = JsonSerializer.Serialize(new { queue = source.Name, reason, body = message.Body.ToString(), dequeueCount = message.DequeueCount });
-        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
-        await DeleteQuietlyAsync(source, message.MessageId, message.PopReceipt, cancellationToken);
+        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
+        await DeleteQuietlyAsync(source, message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1032,16 +1032,16 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         foreach (var received in messages)
         {
             var record = JsonSerializer.Serialize(new { queue = received.Queue?.Name ?? "in-process", reason, @event = HistorySerializer.Serialize(received.Message.Event) });
-            await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
-            await DeleteQuietlyAsync(received, cancellationToken);
+            await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
+            await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await ReadInstanceRowAsync(instanceId, cancellationToken) is { } row)
+        if (await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false) is { } row)
         {
             row["RuntimeStatus"] = nameof(OrchestrationRuntimeStatus.Failed);
             row["LastUpdatedTime"] = _time.GetUtcNow();
             row["FailureDetails"] = JsonSerializer.Serialize(PoisonFailure(reason), HistorySerializer.Options);
-            await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         }
 
         Forget(instanceId);
@@ -1054,13 +1054,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private async Task RepairInstanceStateAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
     {
-        var json = sentinel.GetString("StateBlob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken) : sentinel.GetString("State");
+        var json = sentinel.GetString("StateBlob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken).ConfigureAwait(false) : sentinel.GetString("State");
         if (json is null || JsonSerializer.Deserialize<InstanceStateUpdate>(json, HistorySerializer.Options) is not { } state)
         {
             return;
         }
 
-        await WriteInstanceStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, cancellationToken);
+        await WriteInstanceStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, cancellationToken).ConfigureAwait(false);
     }
 
     private bool Owns(string instanceId) => Owns(_clients.Names.PartitionOf(instanceId));
@@ -1077,14 +1077,14 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return;
         }
 
-        await _startGate.WaitAsync(cancellationToken);
+        await _startGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (!_started)
             {
                 if (_leases is not null)
                 {
-                    await _leases.StartAsync(cancellationToken);
+                    await _leases.StartAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 _controlPoller.Start();
@@ -1147,7 +1147,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             try
             {
-                await queue.UpdateMessageAsync(id, receipt, visibilityTimeout: TimeSpan.Zero);
+                await queue.UpdateMessageAsync(id, receipt, visibilityTimeout: TimeSpan.Zero).ConfigureAwait(false);
             }
             catch (Exception exception) when (StorageErrors.IsTransient(exception))
             {
@@ -1164,7 +1164,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         try
         {
-            await queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken);
+            await queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 400)
         {
@@ -1245,7 +1245,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             try
             {
-                var updated = await queue.UpdateMessageAsync(existing.Id, existing.Receipt, body, _markerVisibility, cancellationToken);
+                var updated = await queue.UpdateMessageAsync(existing.Id, existing.Receipt, body, _markerVisibility, cancellationToken).ConfigureAwait(false);
                 return existing with { Receipt = updated.Value.PopReceipt };
             }
             catch (RequestFailedException exception) when (exception.Status is 404 or 400)
@@ -1254,7 +1254,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
         }
 
-        var receipt = await queue.SendMessageAsync(body, _markerVisibility, TimeSpan.FromSeconds(-1), cancellationToken);
+        var receipt = await queue.SendMessageAsync(body, _markerVisibility, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
         return new MarkerRef(receipt.Value.MessageId, receipt.Value.PopReceipt);
     }
 
@@ -1345,7 +1345,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var scheduled = activity.Message.Event;
         var reason = ActivityPoisonReason(scheduled.Name, activity.DequeueCount - 1);
         var record = JsonSerializer.Serialize(new { queue = "in-process", reason, key = activity.Message.IdempotencyKey, @event = HistorySerializer.Serialize(scheduled) });
-        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken);
+        await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
         var failed = new OrchestrationMessage(activity.Message.InstanceId, activity.Message.ExecutionId, new TaskFailed(Now(), scheduled.EventId, PoisonFailure(reason)));
         try
         {
@@ -1369,7 +1369,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// </summary>
     private async Task<List<ReceivedMessage>> RecoverActivitiesAsync(string instanceId, TableEntity? sentinel, List<ReceivedMarker> markers, List<ReceivedMessage> arrived, CancellationToken cancellationToken)
     {
-        var history = sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken);
+        var history = sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
         var executionId = sentinel?.GetString("ExecutionId") ?? string.Empty;
         var resolved = new HashSet<int>();
         foreach (var received in arrived)
@@ -1449,14 +1449,14 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var marker in discard)
         {
-            await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken);
+            await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken).ConfigureAwait(false);
         }
 
         if (adopted is not null)
         {
             // Received with the long lock timeout: back to the marker's short visibility, so a crash of this worker
             // is recovered as quickly as the crash of the previous one.
-            await RenewMarkerAsync(instanceId, adopted, cancellationToken);
+            await RenewMarkerAsync(instanceId, adopted, cancellationToken).ConfigureAwait(false);
         }
 
         return failures;
@@ -1469,7 +1469,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             try
             {
-                await Task.Delay(_markerRenewInterval, _time, _stop.Token);
+                await Task.Delay(_markerRenewInterval, _time, _stop.Token).ConfigureAwait(false);
                 List<(string InstanceId, MarkerRef Marker)> due;
                 lock (_gate)
                 {
@@ -1478,7 +1478,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
                 foreach (var (instanceId, marker) in due)
                 {
-                    await RenewMarkerAsync(instanceId, marker, _stop.Token);
+                    await RenewMarkerAsync(instanceId, marker, _stop.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -1498,7 +1498,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         string? receipt = null;
         try
         {
-            receipt = (await queue.UpdateMessageAsync(marker.Id, marker.Receipt, visibilityTimeout: _markerVisibility, cancellationToken: cancellationToken)).Value.PopReceipt;
+            receipt = (await queue.UpdateMessageAsync(marker.Id, marker.Receipt, visibilityTimeout: _markerVisibility, cancellationToken: cancellationToken).ConfigureAwait(false)).Value.PopReceipt;
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 400)
         {
@@ -1557,13 +1557,13 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private async Task<TableEntity?> ReadInstanceRowAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var response = await _clients.Instances.GetEntityIfExistsAsync<TableEntity>(instanceId, string.Empty, cancellationToken: cancellationToken);
+        var response = await _clients.Instances.GetEntityIfExistsAsync<TableEntity>(instanceId, string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
     private async Task<TableEntity?> ReadSentinelAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var response = await _clients.History.GetEntityIfExistsAsync<TableEntity>(instanceId, SentinelRowKey, cancellationToken: cancellationToken);
+        var response = await _clients.History.GetEntityIfExistsAsync<TableEntity>(instanceId, SentinelRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
@@ -1575,9 +1575,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var to = HistoryRowKey(generation, count);
         var events = new List<HistoryEvent>(count);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and RowKey ge {from} and RowKey lt {to}");
-        await foreach (var row in _clients.History.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var row in _clients.History.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            events.Add(await ReadEventAsync(row.GetString("Event"), row.GetString("EventBlob"), cancellationToken));
+            events.Add(await ReadEventAsync(row.GetString("Event"), row.GetString("EventBlob"), cancellationToken).ConfigureAwait(false));
         }
 
         return events;
@@ -1604,7 +1604,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var row = new TableEntity(instanceId, HistoryRowKey(generation, start + i)) { ["EventType"] = commit.NewEvents[i].GetType().Name };
             if (LargePayloadStore.NeedsBlob(json))
             {
-                row["EventBlob"] = await _payloads.StoreAsync(instanceId, json, cancellationToken);
+                row["EventBlob"] = await _payloads.StoreAsync(instanceId, json, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -1627,7 +1627,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             batches.Add(_clients.History.SubmitTransactionAsync(batch, cancellationToken));
         }
 
-        await Task.WhenAll(batches);
+        await Task.WhenAll(batches).ConfigureAwait(false);
 
         var newSentinel = new TableEntity(instanceId, SentinelRowKey)
         {
@@ -1644,7 +1644,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var stateJson = JsonSerializer.Serialize(state, HistorySerializer.Options);
             if (LargePayloadStore.NeedsBlob(stateJson))
             {
-                newSentinel["StateBlob"] = await _payloads.StoreAsync(instanceId, stateJson, cancellationToken);
+                newSentinel["StateBlob"] = await _payloads.StoreAsync(instanceId, stateJson, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -1658,7 +1658,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             : new TableTransactionAction(TableTransactionActionType.UpdateReplace, newSentinel, sentinel.ETag));
         try
         {
-            var response = await _clients.History.SubmitTransactionAsync(last, cancellationToken);
+            var response = await _clients.History.SubmitTransactionAsync(last, cancellationToken).ConfigureAwait(false);
             newSentinel.ETag = response.Value[^1].Headers.ETag ?? default;
             return newSentinel;
         }
@@ -1671,7 +1671,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private async Task DeleteHistoryAsync(string instanceId, bool includeSentinel, CancellationToken cancellationToken)
     {
         var doomed = new List<TableTransactionAction>();
-        await foreach (var row in _clients.History.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        await foreach (var row in _clients.History.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (includeSentinel || row.RowKey != SentinelRowKey)
             {
@@ -1681,7 +1681,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         for (var offset = 0; offset < doomed.Count; offset += BatchLimit)
         {
-            await _clients.History.SubmitTransactionAsync(doomed.Skip(offset).Take(BatchLimit), cancellationToken);
+            await _clients.History.SubmitTransactionAsync(doomed.Skip(offset).Take(BatchLimit), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -1690,8 +1690,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         if (existing is not null)
         {
             // Replacing a finished instance: its old history and payloads go first.
-            await DeleteHistoryAsync(started.InstanceId, includeSentinel: true, cancellationToken);
-            await _payloads.DeleteInstanceAsync(started.InstanceId, cancellationToken);
+            await DeleteHistoryAsync(started.InstanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
+            await _payloads.DeleteInstanceAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
         }
 
         var now = _time.GetUtcNow();
@@ -1706,33 +1706,33 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             ["ScheduledStartTime"] = started.ScheduledStartTime is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
             ["ParentInstanceId"] = started.ParentInstance?.InstanceId,
         };
-        await SetPayloadAsync(row, "Input", started.InstanceId, started.Input, cancellationToken);
+        await SetPayloadAsync(row, "Input", started.InstanceId, started.Input, cancellationToken).ConfigureAwait(false);
         try
         {
             if (existing is null)
             {
-                await _clients.Instances.AddEntityAsync(row, cancellationToken);
+                await _clients.Instances.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await _clients.Instances.UpdateEntityAsync(row, existing.ETag, TableUpdateMode.Replace, cancellationToken);
+                await _clients.Instances.UpdateEntityAsync(row, existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (RequestFailedException exception) when (exception.Status is 409 or 412)
         {
-            var current = await ReadInstanceRowAsync(started.InstanceId, cancellationToken);
+            var current = await ReadInstanceRowAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
             throw new OrchestrationAlreadyExistsException(started.InstanceId, current is null ? OrchestrationRuntimeStatus.Pending : Status(current));
         }
     }
 
     private async Task CreateChildIfAbsentAsync(ExecutionStarted child, CancellationToken cancellationToken)
     {
-        var existing = await ReadInstanceRowAsync(child.InstanceId, cancellationToken);
+        var existing = await ReadInstanceRowAsync(child.InstanceId, cancellationToken).ConfigureAwait(false);
         if (existing is null || Status(existing).IsTerminal())
         {
             try
             {
-                await WriteNewInstanceAsync(child, existing, cancellationToken);
+                await WriteNewInstanceAsync(child, existing, cancellationToken).ConfigureAwait(false);
             }
             catch (OrchestrationAlreadyExistsException)
             {
@@ -1755,10 +1755,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
             ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
         };
-        await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken);
-        await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken);
-        await SetPayloadAsync(row, "CustomStatus", instanceId, update.CustomStatus, cancellationToken);
-        await _clients.Instances.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);
+        await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken).ConfigureAwait(false);
+        await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken).ConfigureAwait(false);
+        await SetPayloadAsync(row, "CustomStatus", instanceId, update.CustomStatus, cancellationToken).ConfigureAwait(false);
+        await _clients.Instances.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task SetPayloadAsync(TableEntity row, string name, string instanceId, string? value, CancellationToken cancellationToken)
@@ -1766,7 +1766,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         if (LargePayloadStore.NeedsBlob(value))
         {
             row[name] = string.Empty;
-            row[name + "Blob"] = await _payloads.StoreAsync(instanceId, value!, cancellationToken);
+            row[name + "Blob"] = await _payloads.StoreAsync(instanceId, value!, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -1776,7 +1776,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     private async Task<string?> GetPayloadAsync(TableEntity row, string name, CancellationToken cancellationToken) =>
-        row.GetString(name + "Blob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken) : NullIfEmpty(row.GetString(name));
+        row.GetString(name + "Blob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken).ConfigureAwait(false) : NullIfEmpty(row.GetString(name));
 
     /// <summary>Payloads are JSON (never empty), so an empty string stands for "none" (see <see cref="WriteInstanceStateAsync"/>).</summary>
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
@@ -1791,9 +1791,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         LastUpdatedAt = row.GetDateTimeOffset("LastUpdatedTime") ?? DateTimeOffset.MinValue,
         ScheduledStartTime = row.GetDateTimeOffset("ScheduledStartTime"),
         ParentInstanceId = NullIfEmpty(row.GetString("ParentInstanceId")),
-        SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken) : null,
-        SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken) : null,
-        SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken) : null,
+        SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken).ConfigureAwait(false) : null,
+        SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken).ConfigureAwait(false) : null,
+        SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken).ConfigureAwait(false) : null,
         FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
     };
 

@@ -27,14 +27,15 @@ public sealed class LargePayloadStore(BlobContainerClient container)
         ArgumentNullException.ThrowIfNull(payload);
         var name = $"{Uri.EscapeDataString(instanceId)}/{Guid.NewGuid():N}.json.gz";
         using var buffer = new MemoryStream();
-        await using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true);
+        await using (gzip.ConfigureAwait(false))
         {
             var bytes = Encoding.UTF8.GetBytes(payload);
-            await gzip.WriteAsync(bytes, cancellationToken);
+            await gzip.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
 
         buffer.Position = 0;
-        await container.GetBlobClient(name).UploadAsync(buffer, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentEncoding = "gzip", ContentType = "application/json" } }, cancellationToken);
+        await container.GetBlobClient(name).UploadAsync(buffer, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentEncoding = "gzip", ContentType = "application/json" } }, cancellationToken).ConfigureAwait(false);
         return name;
     }
 
@@ -42,20 +43,22 @@ public sealed class LargePayloadStore(BlobContainerClient container)
     public async Task<string> LoadAsync(string blobName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(blobName);
-        var download = await container.GetBlobClient(blobName).DownloadStreamingAsync(cancellationToken: cancellationToken);
-        await using var content = download.Value.Content;
-        await using var gzip = new GZipStream(content, CompressionMode.Decompress);
+        var download = await container.GetBlobClient(blobName).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var content = download.Value.Content;
+        await using var contentScope = content.ConfigureAwait(false);
+        var gzip = new GZipStream(content, CompressionMode.Decompress);
+        await using var gzipScope = gzip.ConfigureAwait(false);
         using var reader = new StreamReader(gzip, Encoding.UTF8);
-        return await reader.ReadToEndAsync(cancellationToken);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes every payload of an instance; returns how many blobs were deleted.</summary>
     public async Task<int> DeleteInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         var deleted = 0;
-        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Uri.EscapeDataString(instanceId) + "/", cancellationToken))
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, Uri.EscapeDataString(instanceId) + "/", cancellationToken).ConfigureAwait(false))
         {
-            await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken);
+            await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
             deleted++;
         }
 

@@ -73,7 +73,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         {
             try
             {
-                await LeaseBlob(partition).UploadAsync(BinaryData.FromString(string.Empty), overwrite: false, cancellationToken);
+                await LeaseBlob(partition).UploadAsync(BinaryData.FromString(string.Empty), overwrite: false, cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException exception) when (exception.Status is 409 or 412)
             {
@@ -81,16 +81,16 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             }
         }
 
-        await BalanceAsync(cancellationToken);
+        await BalanceAsync(cancellationToken).ConfigureAwait(false);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
-            await _loop;
+            await _loop.ConfigureAwait(false);
         }
 
         // Best effort within a time budget: storage may already be gone (Ctrl+C reaches the Azurite a host started at
@@ -99,12 +99,12 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         using var budget = new CancellationTokenSource(_shutdownCleanupTimeout);
         foreach (var partition in Owned)
         {
-            await ReleaseAsync(partition, budget.Token);
+            await ReleaseAsync(partition, budget.Token).ConfigureAwait(false);
         }
 
         try
         {
-            await _clients.Leases.DeleteBlobIfExistsAsync(HeartbeatName, cancellationToken: budget.Token);
+            await _clients.Leases.DeleteBlobIfExistsAsync(HeartbeatName, cancellationToken: budget.Token).ConfigureAwait(false);
         }
         catch (Exception exception) when (IsUnreachable(exception, budget.Token))
         {
@@ -127,8 +127,8 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(_renewInterval, _time, _stop.Token);
-                await BalanceAsync(_stop.Token);
+                await Task.Delay(_renewInterval, _time, _stop.Token).ConfigureAwait(false);
+                await BalanceAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -158,7 +158,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         {
             try
             {
-                await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).RenewAsync(cancellationToken: cancellationToken);
+                await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (RequestFailedException)
             {
@@ -168,7 +168,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
                     _owned.Remove(partition);
                 }
 
-                await _onReleased(partition);
+                await _onReleased(partition).ConfigureAwait(false);
             }
         }
 
@@ -179,10 +179,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
 
         if (Owned.Count == 0)
         {
-            await _clients.Leases.GetBlobClient(HeartbeatName).UploadAsync(BinaryData.FromString(_time.GetUtcNow().ToString("O")), overwrite: true, cancellationToken);
+            await _clients.Leases.GetBlobClient(HeartbeatName).UploadAsync(BinaryData.FromString(_time.GetUtcNow().ToString("O")), overwrite: true, cancellationToken).ConfigureAwait(false);
         }
 
-        var workers = await CountLiveWorkersAsync(cancellationToken);
+        var workers = await CountLiveWorkersAsync(cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _liveWorkers, workers);
         var partitions = _clients.ControlQueues.Count;
         var share = (partitions + workers - 1) / workers;
@@ -191,7 +191,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         {
             if (_canRelease(owned[i]))
             {
-                await ReleaseAsync(owned[i], cancellationToken);
+                await ReleaseAsync(owned[i], cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -205,10 +205,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             try
             {
                 var blob = LeaseBlob(partition);
-                await blob.GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken);
+                await blob.GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken).ConfigureAwait(false);
 
                 // The owner's id on the leased blob is how the other workers count this one as alive.
-                await blob.SetMetadataAsync(new Dictionary<string, string> { [OwnerKey] = _leaseId }, new BlobRequestConditions { LeaseId = _leaseId }, cancellationToken);
+                await blob.SetMetadataAsync(new Dictionary<string, string> { [OwnerKey] = _leaseId }, new BlobRequestConditions { LeaseId = _leaseId }, cancellationToken).ConfigureAwait(false);
                 lock (_gate)
                 {
                     _owned.Add(partition);
@@ -226,7 +226,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     {
         var live = new HashSet<string>(StringComparer.Ordinal) { _leaseId };
         var cutoff = _time.GetUtcNow() - (3 * _renewInterval) - TimeSpan.FromSeconds(5);
-        await foreach (var blob in _clients.Leases.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix: null, cancellationToken))
+        await foreach (var blob in _clients.Leases.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, prefix: null, cancellationToken).ConfigureAwait(false))
         {
             if (blob.Name.StartsWith(HeartbeatPrefix, StringComparison.Ordinal))
             {
@@ -251,10 +251,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             _owned.Remove(partition);
         }
 
-        await _onReleased(partition);
+        await _onReleased(partition).ConfigureAwait(false);
         try
         {
-            await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).ReleaseAsync(cancellationToken: cancellationToken);
+            await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (IsUnreachable(exception, cancellationToken))
         {

@@ -47,7 +47,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
             return;
         }
 
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         Task? loop;
         lock (_gate)
         {
@@ -56,7 +56,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
 
         if (loop is not null)
         {
-            await loop;
+            await loop.ConfigureAwait(false);
         }
 
         _stop.Dispose();
@@ -76,14 +76,14 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
             var failed = false;
             try
             {
-                if (await receive(_stop.Token) > 0)
+                if (await receive(_stop.Token).ConfigureAwait(false) > 0)
                 {
                     delay = minInterval;
                     continue;
                 }
 
-                var woken = await Task.WhenAny(wake, Task.Delay(delay, time, _stop.Token));
-                await woken; // surfaces cancellation of the delay
+                var woken = await Task.WhenAny(wake, Task.Delay(delay, time, _stop.Token)).ConfigureAwait(false);
+                await woken.ConfigureAwait(false); // surfaces cancellation of the delay
                 delay = woken == wake ? minInterval : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxInterval().Ticks));
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -102,7 +102,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
                 delay = TimeSpan.FromTicks(Math.Min(Math.Max(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks), maxInterval().Ticks));
                 try
                 {
-                    await Task.Delay(delay, time, _stop.Token);
+                    await Task.Delay(delay, time, _stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

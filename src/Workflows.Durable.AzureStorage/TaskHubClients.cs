@@ -92,8 +92,8 @@ public sealed class TaskHubClients
             WorkItems.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             Poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
             LargeMessages.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-            Leases.CreateIfNotExistsAsync(cancellationToken: cancellationToken));
-        await Task.WhenAll(ControlQueues.Select(q => q.CreateIfNotExistsAsync(cancellationToken: cancellationToken)));
+            Leases.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await Task.WhenAll(ControlQueues.Select(q => q.CreateIfNotExistsAsync(cancellationToken: cancellationToken))).ConfigureAwait(false);
     }
 
     /// <summary>Deletes every resource of the hub (tests and tear-down).</summary>
@@ -105,7 +105,7 @@ public sealed class TaskHubClients
             WorkItems.DeleteIfExistsAsync(cancellationToken),
             Poison.DeleteIfExistsAsync(cancellationToken),
             LargeMessages.DeleteIfExistsAsync(cancellationToken: cancellationToken),
-            Leases.DeleteIfExistsAsync(cancellationToken: cancellationToken));
-        await Task.WhenAll(ControlQueues.Select(q => q.DeleteIfExistsAsync(cancellationToken)));
+            Leases.DeleteIfExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await Task.WhenAll(ControlQueues.Select(q => q.DeleteIfExistsAsync(cancellationToken))).ConfigureAwait(false);
     }
 }

@@ -33,10 +33,10 @@ public sealed class BlobModelRegistry : IModelRegistry
         RegistryNaming.Validate(registration);
         if (Interlocked.Exchange(ref _containerCreated, 1) == 0)
         {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        var versions = await ListVersionsAsync(registration.Name, cancellationToken);
+        var versions = await ListVersionsAsync(registration.Name, cancellationToken).ConfigureAwait(false);
         var existing = RegistryNaming.FindByIdempotencyKey(versions, registration.IdempotencyKey);
         if (existing is not null)
         {
@@ -45,7 +45,7 @@ public sealed class BlobModelRegistry : IModelRegistry
 
         var version = versions.Count == 0 ? 1 : versions[^1].Version + 1;
         var content = BinaryData.FromBytes(artifact);
-        while (!await TryUploadAsync(ArtifactBlob(registration.Name, version, registration.Format), content, cancellationToken))
+        while (!await TryUploadAsync(ArtifactBlob(registration.Name, version, registration.Format), content, cancellationToken).ConfigureAwait(false))
         {
             // Another registration (or one that crashed before publishing) holds this number.
             version++;
@@ -54,7 +54,7 @@ public sealed class BlobModelRegistry : IModelRegistry
         var manifest = RegistryNaming.Manifest(registration, version, _timeProvider.GetUtcNow(), artifact.Span);
         var manifestBytes = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(manifest, RegistryNaming.ManifestJson));
         await _container.GetBlobClient(ManifestBlob(registration.Name, version))
-            .UploadAsync(manifestBytes, new BlobUploadOptions { Conditions = MustNotExist }, cancellationToken);
+            .UploadAsync(manifestBytes, new BlobUploadOptions { Conditions = MustNotExist }, cancellationToken).ConfigureAwait(false);
         return manifest;
     }
 
@@ -67,7 +67,7 @@ public sealed class BlobModelRegistry : IModelRegistry
             return null;
         }
 
-        var bytes = await DownloadOrNullAsync(ManifestBlob(name, version), cancellationToken);
+        var bytes = await DownloadOrNullAsync(ManifestBlob(name, version), cancellationToken).ConfigureAwait(false);
         return bytes is null
             ? null
             : bytes.ToObjectFromJson<RegisteredModel>(RegistryNaming.ManifestJson)
@@ -77,17 +77,17 @@ public sealed class BlobModelRegistry : IModelRegistry
     /// <inheritdoc />
     public async Task<RegisteredModel?> GetLatestAsync(string name, CancellationToken cancellationToken = default)
     {
-        var versions = await VersionNumbersAsync(name, cancellationToken);
-        return versions.Count == 0 ? null : await GetAsync(name, versions[^1], cancellationToken);
+        var versions = await VersionNumbersAsync(name, cancellationToken).ConfigureAwait(false);
+        return versions.Count == 0 ? null : await GetAsync(name, versions[^1], cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<RegisteredModel>> ListVersionsAsync(string name, CancellationToken cancellationToken = default)
     {
         var result = new List<RegisteredModel>();
-        foreach (var version in await VersionNumbersAsync(name, cancellationToken))
+        foreach (var version in await VersionNumbersAsync(name, cancellationToken).ConfigureAwait(false))
         {
-            var model = await GetAsync(name, version, cancellationToken);
+            var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false);
             if (model is not null)
             {
                 result.Add(model);
@@ -101,17 +101,17 @@ public sealed class BlobModelRegistry : IModelRegistry
     public async Task<IReadOnlyList<string>> ListNamesAsync(CancellationToken cancellationToken = default)
     {
         var names = new List<string>();
-        if (!await _container.ExistsAsync(cancellationToken))
+        if (!await _container.ExistsAsync(cancellationToken).ConfigureAwait(false))
         {
             return names;
         }
 
-        await foreach (var item in _container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", prefix: null, cancellationToken))
+        await foreach (var item in _container.GetBlobsByHierarchyAsync(BlobTraits.None, BlobStates.None, "/", prefix: null, cancellationToken).ConfigureAwait(false))
         {
             if (item.IsPrefix)
             {
                 var name = item.Prefix.TrimEnd('/');
-                if ((await VersionNumbersAsync(name, cancellationToken)).Count > 0)
+                if ((await VersionNumbersAsync(name, cancellationToken).ConfigureAwait(false)).Count > 0)
                 {
                     names.Add(name);
                 }
@@ -125,9 +125,9 @@ public sealed class BlobModelRegistry : IModelRegistry
     /// <inheritdoc />
     public async Task<byte[]> ReadArtifactAsync(string name, int version, CancellationToken cancellationToken = default)
     {
-        var model = await GetAsync(name, version, cancellationToken)
+        var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
-        var bytes = await DownloadOrNullAsync(ArtifactBlob(name, version, model.Format), cancellationToken)
+        var bytes = await DownloadOrNullAsync(ArtifactBlob(name, version, model.Format), cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException($"The artifact of model '{name}' version {version} is missing.");
         return RegistryNaming.CheckedArtifact(model, bytes.ToArray());
     }
@@ -141,7 +141,7 @@ public sealed class BlobModelRegistry : IModelRegistry
     {
         try
         {
-            await _container.GetBlobClient(blobName).UploadAsync(content, new BlobUploadOptions { Conditions = MustNotExist }, cancellationToken);
+            await _container.GetBlobClient(blobName).UploadAsync(content, new BlobUploadOptions { Conditions = MustNotExist }, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException exception) when (exception.Status is 409 or 412)
@@ -154,7 +154,7 @@ public sealed class BlobModelRegistry : IModelRegistry
     {
         try
         {
-            var response = await _container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken);
+            var response = await _container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
             return response.Value.Content;
         }
         catch (RequestFailedException exception) when (exception.Status == 404)
@@ -170,7 +170,7 @@ public sealed class BlobModelRegistry : IModelRegistry
         var versions = new List<int>();
         try
         {
-            await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = name + "/" }, cancellationToken))
+            await foreach (var blob in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = name + "/" }, cancellationToken).ConfigureAwait(false))
             {
                 var parts = blob.Name.Split('/');
                 if (parts.Length == 3 && parts[2] == RegistryNaming.ManifestFileName && RegistryNaming.TryParseVersionKey(parts[1], out var version))

@@ -48,7 +48,7 @@ public sealed class DurableTaskClient
             Guid.NewGuid().ToString("N"),
             _converter.Serialize(input),
             ScheduledStartTime: startAt);
-        await _provider.CreateInstanceAsync(new OrchestrationMessage(instanceId, started.ExecutionId, started, startAt), cancellationToken);
+        await _provider.CreateInstanceAsync(new OrchestrationMessage(instanceId, started.ExecutionId, started, startAt), cancellationToken).ConfigureAwait(false);
         return instanceId;
     }
 
@@ -88,29 +88,29 @@ public sealed class DurableTaskClient
     public async Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(eventName);
-        await RequireUnfinishedAsync(instanceId, "raise an event on", cancellationToken);
-        await SendAsync(instanceId, new EventRaised(Now(), eventName, _converter.Serialize(eventPayload)), cancellationToken);
+        await RequireUnfinishedAsync(instanceId, "raise an event on", cancellationToken).ConfigureAwait(false);
+        await SendAsync(instanceId, new EventRaised(Now(), eventName, _converter.Serialize(eventPayload)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Terminates a running instance; with <paramref name="recursive"/>, its running sub-orchestrations too.</summary>
     public async Task TerminateInstanceAsync(string instanceId, string? reason = null, bool recursive = false, CancellationToken cancellationToken = default)
     {
-        await RequireUnfinishedAsync(instanceId, "terminate", cancellationToken);
-        await SendAsync(instanceId, new ExecutionTerminated(Now(), reason, recursive), cancellationToken);
+        await RequireUnfinishedAsync(instanceId, "terminate", cancellationToken).ConfigureAwait(false);
+        await SendAsync(instanceId, new ExecutionTerminated(Now(), reason, recursive), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Suspends a running instance: it keeps receiving events but processes none until resumed.</summary>
     public async Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellationToken = default)
     {
-        await RequireUnfinishedAsync(instanceId, "suspend", cancellationToken);
-        await SendAsync(instanceId, new ExecutionSuspended(Now(), reason), cancellationToken);
+        await RequireUnfinishedAsync(instanceId, "suspend", cancellationToken).ConfigureAwait(false);
+        await SendAsync(instanceId, new ExecutionSuspended(Now(), reason), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Resumes a suspended instance.</summary>
     public async Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellationToken = default)
     {
-        await RequireUnfinishedAsync(instanceId, "resume", cancellationToken);
-        await SendAsync(instanceId, new ExecutionResumed(Now(), reason), cancellationToken);
+        await RequireUnfinishedAsync(instanceId, "resume", cancellationToken).ConfigureAwait(false);
+        await SendAsync(instanceId, new ExecutionResumed(Now(), reason), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -119,13 +119,13 @@ public sealed class DurableTaskClient
     /// </summary>
     public async Task RewindInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellationToken = default)
     {
-        var metadata = await _provider.GetInstanceAsync(instanceId, false, cancellationToken) ?? throw new OrchestrationNotFoundException(instanceId);
+        var metadata = await _provider.GetInstanceAsync(instanceId, false, cancellationToken).ConfigureAwait(false) ?? throw new OrchestrationNotFoundException(instanceId);
         if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
         {
             throw new OrchestrationStateConflictException(instanceId, metadata.RuntimeStatus, "rewind (only Failed instances can be rewound)");
         }
 
-        await SendAsync(instanceId, new ExecutionRewound(Now(), reason), cancellationToken);
+        await SendAsync(instanceId, new ExecutionRewound(Now(), reason), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -134,10 +134,10 @@ public sealed class DurableTaskClient
     /// </summary>
     public async Task<string> RestartAsync(string instanceId, bool restartWithNewInstanceId = false, CancellationToken cancellationToken = default)
     {
-        var metadata = await _provider.GetInstanceAsync(instanceId, true, cancellationToken) ?? throw new OrchestrationNotFoundException(instanceId);
+        var metadata = await _provider.GetInstanceAsync(instanceId, true, cancellationToken).ConfigureAwait(false) ?? throw new OrchestrationNotFoundException(instanceId);
         var newId = restartWithNewInstanceId ? Guid.NewGuid().ToString("N") : instanceId;
         var started = new ExecutionStarted(Now(), metadata.Name, newId, Guid.NewGuid().ToString("N"), metadata.SerializedInput);
-        await _provider.CreateInstanceAsync(new OrchestrationMessage(newId, started.ExecutionId, started), cancellationToken);
+        await _provider.CreateInstanceAsync(new OrchestrationMessage(newId, started.ExecutionId, started), cancellationToken).ConfigureAwait(false);
         return newId;
     }
 
@@ -159,7 +159,7 @@ public sealed class DurableTaskClient
 
     private async Task RequireUnfinishedAsync(string instanceId, string operation, CancellationToken cancellationToken)
     {
-        var metadata = await _provider.GetInstanceAsync(instanceId, false, cancellationToken) ?? throw new OrchestrationNotFoundException(instanceId);
+        var metadata = await _provider.GetInstanceAsync(instanceId, false, cancellationToken).ConfigureAwait(false) ?? throw new OrchestrationNotFoundException(instanceId);
         if (metadata.IsCompleted)
         {
             throw new OrchestrationStateConflictException(instanceId, metadata.RuntimeStatus, operation);

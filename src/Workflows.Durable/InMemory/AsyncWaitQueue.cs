@@ -21,7 +21,7 @@ internal sealed class AsyncWaitQueue
     {
         using (cancellationToken.Register(static state => ((TaskCompletionSource)state!).TrySetCanceled(), waiter))
         {
-            await waiter.Task;
+            await waiter.Task.ConfigureAwait(false);
         }
     }
 

@@ -374,7 +374,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                 changed = _stateWaiters.Enqueue();
             }
 
-            await AsyncWaitQueue.WaitAsync(changed, cancellationToken);
+            await AsyncWaitQueue.WaitAsync(changed, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -408,7 +408,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                 available = waiters.Enqueue();
             }
 
-            await AsyncWaitQueue.WaitAsync(available, cancellationToken);
+            await AsyncWaitQueue.WaitAsync(available, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             throw new InvalidOperationException("The worker was already started.");
         }
 
-        await _provider.CreateIfNotExistsAsync(cancellationToken);
+        await _provider.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < _options.MaxConcurrentOrchestratorFunctions; i++)
         {
             _loops.Add(Task.Run(() => DispatchLoopAsync(_provider.LockNextOrchestrationWorkItemAsync, ProcessOrchestrationAsync, _provider.AbandonOrchestrationWorkItemAsync), CancellationToken.None));
@@ -84,12 +84,12 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopFetching.CancelAsync();
+        await _stopFetching.CancelAsync().ConfigureAwait(false);
         using (cancellationToken.Register(() => _abortActivities.Cancel()))
         {
             try
             {
-                await Task.WhenAll(_loops).WaitAsync(cancellationToken);
+                await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -102,7 +102,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                         continue;
                     }
 
-                    await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+                    await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem)).ConfigureAwait(false);
                 }
             }
         }
@@ -116,7 +116,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         if (_started == 1 && !_stopFetching.IsCancellationRequested)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await StopAsync(timeout.Token);
+            await StopAsync(timeout.Token).ConfigureAwait(false);
         }
 
         _stopFetching.Dispose();
@@ -132,7 +132,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             TWorkItem workItem;
             try
             {
-                workItem = await lockNext(token);
+                workItem = await lockNext(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -141,20 +141,20 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             catch (Exception exception)
             {
                 WorkerLog.DispatcherError(_logger, exception);
-                await BackOffAsync(token);
+                await BackOffAsync(token).ConfigureAwait(false);
                 continue;
             }
 
             if (token.IsCancellationRequested)
             {
                 // Locked while stopping: give it back rather than start work after StopAsync was asked to stop.
-                await TryAsync(() => abandon(workItem, CancellationToken.None));
+                await TryAsync(() => abandon(workItem, CancellationToken.None)).ConfigureAwait(false);
                 break;
             }
 
             try
             {
-                await process(workItem);
+                await process(workItem).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -168,13 +168,13 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     {
         string? etag = null;
         OrchestrationExecutor? keep = null;
-        var cached = await _cache.CheckOutAsync(workItem.InstanceId, workItem.HistoryETag);
+        var cached = await _cache.CheckOutAsync(workItem.InstanceId, workItem.HistoryETag).ConfigureAwait(false);
         try
         {
             IReadOnlyList<HistoryEvent>? history = null;
             if (cached is null)
             {
-                history = await _provider.LoadHistoryAsync(workItem);
+                history = await _provider.LoadHistoryAsync(workItem).ConfigureAwait(false);
             }
 
             EpisodeOutcome outcome;
@@ -189,7 +189,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                 outcome = _episodes.FailOnError(workItem, cached, history, exception);
             }
 
-            etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit);
+            etag = await _provider.CompleteOrchestrationWorkItemAsync(workItem, outcome.Commit).ConfigureAwait(false);
             keep = outcome.ExecutorToKeep;
             Statistics.OnEpisode(outcome.CacheHit, outcome.EventsReplayed, outcome.EventsApplied);
         }
@@ -200,7 +200,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         catch (Exception exception)
         {
             WorkerLog.OrchestrationWorkItemError(_logger, workItem.InstanceId, exception);
-            await TryAsync(() => _provider.AbandonOrchestrationWorkItemAsync(workItem));
+            await TryAsync(() => _provider.AbandonOrchestrationWorkItemAsync(workItem)).ConfigureAwait(false);
         }
         finally
         {
@@ -216,14 +216,14 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
         Volatile.Write(ref _activitiesInFlight[slot], workItem);
         try
         {
-            var result = await InvokeActivityAsync(workItem);
+            var result = await InvokeActivityAsync(workItem).ConfigureAwait(false);
             if (result is null)
             {
-                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem)).ConfigureAwait(false);
                 return;
             }
 
-            await _provider.CompleteActivityWorkItemAsync(workItem, new OrchestrationMessage(message.InstanceId, message.ExecutionId, result));
+            await _provider.CompleteActivityWorkItemAsync(workItem, new OrchestrationMessage(message.InstanceId, message.ExecutionId, result)).ConfigureAwait(false);
             Statistics.OnActivity();
         }
         catch (Exception exception)
@@ -231,7 +231,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             WorkerLog.ActivityWorkItemError(_logger, scheduled.Name, message.InstanceId, exception);
             if (exception is not WorkItemLockLostException)
             {
-                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem));
+                await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem)).ConfigureAwait(false);
             }
         }
         finally
@@ -261,7 +261,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             object? output;
             if (run.IsCompleted)
             {
-                output = await run;
+                output = await run.ConfigureAwait(false);
             }
             else
             {
@@ -273,8 +273,8 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                     },
                     (this, workItem),
                     _options.ActivityLockRenewalInterval,
-                    _options.ActivityLockRenewalInterval);
-                output = await run;
+                    _options.ActivityLockRenewalInterval).ConfigureAwait(false);
+                output = await run.ConfigureAwait(false);
             }
 
             return new TaskCompleted(Now(), scheduled.EventId, _options.DataConverter.Serialize(output));
@@ -299,7 +299,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     {
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -311,7 +311,7 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
     {
         try
         {
-            await action();
+            await action().ConfigureAwait(false);
         }
         catch (Exception exception)
         {

@@ -55,7 +55,7 @@ internal sealed class OrchestrationCache(int capacity)
                 busy = holder.Task;
             }
 
-            await busy;
+            await busy.ConfigureAwait(false);
         }
     }
 

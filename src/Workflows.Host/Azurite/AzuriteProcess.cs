@@ -46,7 +46,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var script = Path.Combine(repositoryRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(script))
         {
-            await RunToCompletionAsync("npm", "ci --no-audit --no-fund", repositoryRoot, cancellationToken);
+            await RunToCompletionAsync("npm", "ci --no-audit --no-fund", repositoryRoot, cancellationToken).ConfigureAwait(false);
         }
 
         var (blob, queue, table) = (blobPort, queuePort, tablePort);
@@ -109,7 +109,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
@@ -151,7 +151,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _process.WaitForExitAsync().ConfigureAwait(false);
         }
 
         _process.Dispose();
@@ -178,10 +178,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"'{fileName} {arguments}' failed with exit code {process.ExitCode}:\n{await stdout}\n{await stderr}");
+            throw new InvalidOperationException($"'{fileName} {arguments}' failed with exit code {process.ExitCode}:\n{await stdout.ConfigureAwait(false)}\n{await stderr.ConfigureAwait(false)}");
         }
     }
 }

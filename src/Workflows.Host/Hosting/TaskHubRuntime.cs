@@ -60,7 +60,7 @@ internal sealed class TaskHubRuntime(
         }
         else
         {
-            var connectionString = await ConnectAsync(settings, cancellationToken);
+            var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
             var azure = new AzureStorageOptions
             {
                 ConnectionString = connectionString,
@@ -70,9 +70,9 @@ internal sealed class TaskHubRuntime(
             };
             azure.Validate();
             var provider = new AzureStorageProvider(azure, timeProvider);
-            await provider.CreateIfNotExistsAsync(cancellationToken);
+            await provider.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
             _provider = provider;
-            _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken);
+            _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken).ConfigureAwait(false);
             storage = _azurite is null ? "Azure Storage" : "Azurite (started by the host)";
         }
 
@@ -87,7 +87,7 @@ internal sealed class TaskHubRuntime(
         };
         _client = new DurableTaskClient(_provider, workerOptions.DataConverter, timeProvider);
         _worker = new DurableTaskWorker(_provider, registry, workerOptions, loggerFactory, timeProvider);
-        await _worker.StartAsync(cancellationToken);
+        await _worker.StartAsync(cancellationToken).ConfigureAwait(false);
         HostLog.TaskHubStarted(_logger, settings.HubName, storage, registry.OrchestratorNames.Count, registry.ActivityNames.Count);
     }
 
@@ -95,24 +95,24 @@ internal sealed class TaskHubRuntime(
     {
         if (_worker is not null)
         {
-            await _worker.StopAsync(cancellationToken);
+            await _worker.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await DisposeAsync();
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_worker is not null)
         {
-            await _worker.DisposeAsync();
+            await _worker.DisposeAsync().ConfigureAwait(false);
             _worker = null;
         }
 
         switch (_provider)
         {
             case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync();
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
                 break;
             case IDisposable disposable:
                 disposable.Dispose();
@@ -122,7 +122,7 @@ internal sealed class TaskHubRuntime(
         _provider = null;
         if (_azurite is not null)
         {
-            await _azurite.DisposeAsync();
+            await _azurite.DisposeAsync().ConfigureAwait(false);
             _azurite = null;
             HostLog.StoppedAzurite(_logger);
         }
@@ -132,7 +132,7 @@ internal sealed class TaskHubRuntime(
     {
         var connectionString = settings.StorageConnectionString!;
         if (!connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)
-            || await IsListeningAsync(AzuriteBlobPort, cancellationToken))
+            || await IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
         {
             return connectionString;
         }
@@ -152,7 +152,7 @@ internal sealed class TaskHubRuntime(
         var location = Path.Combine(root, ".azurite");
         Directory.CreateDirectory(location);
         HostLog.StartingAzurite(_logger, location);
-        _azurite = await AzuriteProcess.StartAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, cancellationToken);
+        _azurite = await AzuriteProcess.StartAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, cancellationToken).ConfigureAwait(false);
         return connectionString;
     }
 
@@ -163,7 +163,7 @@ internal sealed class TaskHubRuntime(
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await client.ConnectAsync("127.0.0.1", port, timeout.Token);
+            await client.ConnectAsync("127.0.0.1", port, timeout.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception exception) when (exception is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -55,42 +55,42 @@ internal static class DurableHttpApi
         var instanceId = context.Request.RouteValues["instanceId"] as string;
         if (catalog.Find(name) is not { Kind: FunctionKind.Orchestrator } function)
         {
-            await Problems.NotFound($"There is no orchestrator function named '{name}'.").ExecuteAsync(context);
+            await Problems.NotFound($"There is no orchestrator function named '{name}'.").ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
         if (instanceId is not null && InvalidInstanceId(instanceId) is { } invalid)
         {
-            await Problems.BadRequest(invalid).ExecuteAsync(context);
+            await Problems.BadRequest(invalid).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
-        var input = await ReadJsonBodyAsync(context);
+        var input = await ReadJsonBodyAsync(context).ConfigureAwait(false);
         var client = Client(context);
         try
         {
-            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(function.Name, input, new StartOrchestrationOptions(instanceId), context.RequestAborted);
+            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(function.Name, input, new StartOrchestrationOptions(instanceId), context.RequestAborted).ConfigureAwait(false);
         }
         catch (OrchestrationAlreadyExistsException exception)
         {
-            await Problems.Create(StatusCodes.Status409Conflict, "Instance exists", exception.Message).ExecuteAsync(context);
+            await Problems.Create(StatusCodes.Status409Conflict, "Instance exists", exception.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
-        await client.CreateCheckStatusResponse(context.Request, instanceId).ExecuteAsync(context);
+        await client.CreateCheckStatusResponse(context.Request, instanceId).ExecuteAsync(context).ConfigureAwait(false);
     }
 
     private static async Task<IResult> GetAsync(
         HttpContext context, string instanceId, bool? showHistory, bool? showHistoryOutput, bool? showInput, bool? returnInternalServerErrorOnFailure)
     {
         var client = Client(context);
-        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, context.RequestAborted);
+        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
         {
             return Problems.NotFound($"There is no instance '{instanceId}'.");
         }
 
-        var history = showHistory == true ? await client.GetOrchestrationHistoryAsync(instanceId, context.RequestAborted) : null;
+        var history = showHistory == true ? await client.GetOrchestrationHistoryAsync(instanceId, context.RequestAborted).ConfigureAwait(false) : null;
         var body = InstanceStatusJson.Create(metadata, showInput ?? true, history, showHistoryOutput == true);
         if (!metadata.IsCompleted)
         {
@@ -134,7 +134,7 @@ internal static class DurableHttpApi
                     ContinuationToken = token.Length > 0 ? token : null,
                     FetchInputsAndOutputs = true,
                 },
-                context.RequestAborted);
+                context.RequestAborted).ConfigureAwait(false);
         }
         catch (ArgumentException exception)
         {
@@ -162,7 +162,7 @@ internal static class DurableHttpApi
     private static async Task<IResult> PurgeAsync(HttpContext context, string instanceId)
     {
         var client = Client(context);
-        var metadata = await client.GetInstanceAsync(instanceId, cancellationToken: context.RequestAborted);
+        var metadata = await client.GetInstanceAsync(instanceId, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
         {
             return Problems.NotFound($"There is no instance '{instanceId}'.");
@@ -173,7 +173,7 @@ internal static class DurableHttpApi
             return Problems.Create(StatusCodes.Status409Conflict, "Instance is running", $"Instance '{instanceId}' is {metadata.RuntimeStatus}; terminate it before purging.");
         }
 
-        var deleted = await client.PurgeInstanceAsync(instanceId, context.RequestAborted);
+        var deleted = await client.PurgeInstanceAsync(instanceId, context.RequestAborted).ConfigureAwait(false);
         return deleted ? Results.Json(new JsonObject { ["instancesDeleted"] = 1 }) : Problems.NotFound($"There is no instance '{instanceId}'.");
     }
 
@@ -189,7 +189,7 @@ internal static class DurableHttpApi
         {
             deleted = await Client(context).PurgeAllInstancesAsync(
                 new PurgeInstancesFilter { CreatedFrom = createdFrom, CreatedTo = createdTo, Statuses = statuses },
-                context.RequestAborted);
+                context.RequestAborted).ConfigureAwait(false);
         }
         catch (ArgumentException exception)
         {
@@ -203,8 +203,8 @@ internal static class DurableHttpApi
 
     private static async Task<IResult> RaiseEventAsync(HttpContext context, string instanceId, string eventName)
     {
-        var payload = await ReadJsonBodyAsync(context);
-        return await OnUnfinished(context, client => client.RaiseEventAsync(instanceId, eventName, payload, context.RequestAborted));
+        var payload = await ReadJsonBodyAsync(context).ConfigureAwait(false);
+        return await OnUnfinished(context, client => client.RaiseEventAsync(instanceId, eventName, payload, context.RequestAborted)).ConfigureAwait(false);
     }
 
     private static async Task<IResult> RestartAsync(HttpContext context, string instanceId, bool? restartWithNewInstanceId)
@@ -212,7 +212,7 @@ internal static class DurableHttpApi
         var client = Client(context);
         try
         {
-            var id = await client.RestartAsync(instanceId, restartWithNewInstanceId ?? true, context.RequestAborted);
+            var id = await client.RestartAsync(instanceId, restartWithNewInstanceId ?? true, context.RequestAborted).ConfigureAwait(false);
             return client.CreateCheckStatusResponse(context.Request, id);
         }
         catch (OrchestrationNotFoundException)
@@ -230,7 +230,7 @@ internal static class DurableHttpApi
     {
         try
         {
-            await operation(Client(context));
+            await operation(Client(context)).ConfigureAwait(false);
             return Results.Accepted();
         }
         catch (OrchestrationNotFoundException exception)
@@ -247,7 +247,7 @@ internal static class DurableHttpApi
     private static async Task<JsonElement?> ReadJsonBodyAsync(HttpContext context)
     {
         using var reader = new StreamReader(context.Request.Body);
-        var text = await reader.ReadToEndAsync(context.RequestAborted);
+        var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;

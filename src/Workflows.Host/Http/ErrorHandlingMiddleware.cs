@@ -21,13 +21,13 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFacto
         // A declared length over the limit is refused before anything runs; a chunked body hits Kestrel's limit on read.
         if (context.Request.ContentLength > options.Value.MaxRequestBodySize)
         {
-            await TooLarge(context.Request.ContentLength.Value).ExecuteAsync(context);
+            await TooLarge(context.Request.ContentLength.Value).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
         try
         {
-            await next(context);
+            await next(context).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -43,7 +43,7 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFacto
                 _ => Failed(context, exception),
             };
             context.Response.Clear();
-            await result.ExecuteAsync(context);
+            await result.ExecuteAsync(context).ConfigureAwait(false);
         }
     }
 

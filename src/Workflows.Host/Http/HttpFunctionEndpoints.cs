@@ -45,7 +45,7 @@ internal static class HttpFunctionEndpoints
         object? result;
         try
         {
-            result = await context.RequestServices.GetRequiredService<FunctionMetrics>().MeasureAsync(function.Name, "httpTrigger", () => function.InvokeAsync(invocation));
+            result = await context.RequestServices.GetRequiredService<FunctionMetrics>().MeasureAsync(function.Name, "httpTrigger", () => function.InvokeAsync(invocation)).ConfigureAwait(false);
         }
         catch (OperationCanceledException exception) when (timeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -53,7 +53,7 @@ internal static class HttpFunctionEndpoints
             throw new TimeoutException($"Function '{function.Name}' ran longer than functionTimeout ({options.FunctionTimeout}).", exception);
         }
 
-        await WriteAsync(context, result);
+        await WriteAsync(context, result).ConfigureAwait(false);
     }
 
     private static Task WriteAsync(HttpContext context, object? result) => result switch

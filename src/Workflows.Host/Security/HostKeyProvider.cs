@@ -19,17 +19,17 @@ internal sealed class HostKeyProvider(TaskHubRuntime taskHub) : IHostedService
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var store = taskHub.State;
-        var existing = await store.ReadAsync(BlobName, cancellationToken);
+        var existing = await store.ReadAsync(BlobName, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
             var generated = HostKeys.Generate();
-            if (await store.TryCreateAsync(BlobName, JsonSerializer.Serialize(generated), cancellationToken))
+            if (await store.TryCreateAsync(BlobName, JsonSerializer.Serialize(generated), cancellationToken).ConfigureAwait(false))
             {
                 _keys = generated;
                 return;
             }
 
-            existing = await store.ReadAsync(BlobName, cancellationToken);
+            existing = await store.ReadAsync(BlobName, cancellationToken).ConfigureAwait(false);
         }
 
         _keys = JsonSerializer.Deserialize<HostKeys>(existing!)

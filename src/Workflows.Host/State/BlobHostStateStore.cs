@@ -11,7 +11,7 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
     public static async Task<BlobHostStateStore> CreateAsync(BlobServiceClient blobs, string hubName, CancellationToken cancellationToken)
     {
         var container = blobs.GetBlobContainerClient(hubName.ToLowerInvariant() + "-host");
-        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         return new BlobHostStateStore(container);
     }
 
@@ -19,7 +19,7 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
     {
         try
         {
-            var content = await container.GetBlobClient(name).DownloadContentAsync(cancellationToken);
+            var content = await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
             return content.Value.Content.ToString();
         }
         catch (RequestFailedException exception) when (exception.Status == 404)
@@ -35,7 +35,7 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
             await container.GetBlobClient(name).UploadAsync(
                 BinaryData.FromString(content),
                 new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } },
-                cancellationToken);
+                cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException exception) when (exception.Status == 409)
@@ -51,10 +51,10 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
     {
         var blob = container.GetBlobClient(name);
         // The lease blob must exist; creating it is idempotent and racing hosts all succeed or see 409.
-        await TryCreateAsync(name, string.Empty, cancellationToken);
+        await TryCreateAsync(name, string.Empty, cancellationToken).ConfigureAwait(false);
         try
         {
-            var lease = await blob.GetBlobLeaseClient().AcquireAsync(duration, cancellationToken: cancellationToken);
+            var lease = await blob.GetBlobLeaseClient().AcquireAsync(duration, cancellationToken: cancellationToken).ConfigureAwait(false);
             return lease.Value.LeaseId;
         }
         catch (RequestFailedException exception) when (exception.Status == 409)
@@ -67,7 +67,7 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
     {
         try
         {
-            await container.GetBlobClient(name).GetBlobLeaseClient(leaseId).RenewAsync(cancellationToken: cancellationToken);
+            await container.GetBlobClient(name).GetBlobLeaseClient(leaseId).RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException exception) when (exception.Status is 409 or 412)
@@ -80,7 +80,7 @@ internal sealed class BlobHostStateStore(BlobContainerClient container) : IHostS
     {
         try
         {
-            await container.GetBlobClient(name).GetBlobLeaseClient(leaseId).ReleaseAsync(cancellationToken: cancellationToken);
+            await container.GetBlobClient(name).GetBlobLeaseClient(leaseId).ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException exception) when (exception.Status is 409 or 412)
         {

@@ -76,12 +76,12 @@ internal sealed class TimerScheduler : BackgroundService
             string? lease = null;
             try
             {
-                lease = await _taskHub.State.TryAcquireLeaseAsync(leaseName, LeaseDuration, stoppingToken);
+                lease = await _taskHub.State.TryAcquireLeaseAsync(leaseName, LeaseDuration, stoppingToken).ConfigureAwait(false);
                 _holding[timer.Name] = lease is not null;
                 _firstAttempts[timer.Name].TrySetResult();
                 if (lease is not null)
                 {
-                    await RunWhileHoldingAsync(timer, leaseName, lease, runOnStartup, stoppingToken);
+                    await RunWhileHoldingAsync(timer, leaseName, lease, runOnStartup, stoppingToken).ConfigureAwait(false);
                     runOnStartup = false;
                 }
             }
@@ -98,13 +98,13 @@ internal sealed class TimerScheduler : BackgroundService
                 _holding[timer.Name] = false;
                 if (lease is not null)
                 {
-                    await ReleaseAsync(leaseName, lease);
+                    await ReleaseAsync(leaseName, lease).ConfigureAwait(false);
                 }
             }
 
             try
             {
-                await Task.Delay(AcquireRetryInterval, _time, stoppingToken);
+                await Task.Delay(AcquireRetryInterval, _time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -116,13 +116,13 @@ internal sealed class TimerScheduler : BackgroundService
     private async Task RunWhileHoldingAsync(FunctionDescriptor timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
     {
         var statusName = StatusName(timer.Name);
-        var stored = await _taskHub.State.ReadAsync(statusName, stoppingToken);
+        var stored = await _taskHub.State.ReadAsync(statusName, stoppingToken).ConfigureAwait(false);
         var status = stored is null ? new TimerStatus(null, null) : JsonSerializer.Deserialize<TimerStatus>(stored) ?? new TimerStatus(null, null);
         var last = status.Last;
         if (status.Next is { } missed && missed <= _time.GetUtcNow())
         {
             // However many occurrences were missed, the run fires once, as Azure Functions' schedule monitor does.
-            if (!await FireAsync(timer, leaseName, lease, missed, last, isPastDue: true, stoppingToken))
+            if (!await FireAsync(timer, leaseName, lease, missed, last, isPastDue: true, stoppingToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -132,7 +132,7 @@ internal sealed class TimerScheduler : BackgroundService
         else if (runOnStartup)
         {
             var now = _time.GetUtcNow();
-            if (!await FireAsync(timer, leaseName, lease, now, last, isPastDue: false, stoppingToken))
+            if (!await FireAsync(timer, leaseName, lease, now, last, isPastDue: false, stoppingToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -147,7 +147,7 @@ internal sealed class TimerScheduler : BackgroundService
                 return;
             }
 
-            await _taskHub.State.WriteAsync(statusName, JsonSerializer.Serialize(new TimerStatus(last, next)), stoppingToken);
+            await _taskHub.State.WriteAsync(statusName, JsonSerializer.Serialize(new TimerStatus(last, next)), stoppingToken).ConfigureAwait(false);
             if (!announced)
             {
                 HostLog.TimerLeaseAcquired(_logger, timer.Name, next);
@@ -157,10 +157,10 @@ internal sealed class TimerScheduler : BackgroundService
             while (_time.GetUtcNow() < next)
             {
                 var wait = next - _time.GetUtcNow();
-                await Task.Delay(wait < RenewInterval ? wait : RenewInterval, _time, stoppingToken);
+                await Task.Delay(wait < RenewInterval ? wait : RenewInterval, _time, stoppingToken).ConfigureAwait(false);
                 if (_time.GetUtcNow() - renewedAt >= RenewInterval)
                 {
-                    if (!await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken))
+                    if (!await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken).ConfigureAwait(false))
                     {
                         HostLog.TimerLeaseLost(_logger, timer.Name);
                         return;
@@ -170,7 +170,7 @@ internal sealed class TimerScheduler : BackgroundService
                 }
             }
 
-            if (!await FireAsync(timer, leaseName, lease, next, last, isPastDue: false, stoppingToken))
+            if (!await FireAsync(timer, leaseName, lease, next, last, isPastDue: false, stoppingToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -193,17 +193,17 @@ internal sealed class TimerScheduler : BackgroundService
         {
             using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var tick = Task.Delay(RenewInterval, _time, tickCancel.Token);
-            var first = await Task.WhenAny(invocation, tick);
-            await tickCancel.CancelAsync();
+            var first = await Task.WhenAny(invocation, tick).ConfigureAwait(false);
+            await tickCancel.CancelAsync().ConfigureAwait(false);
             stoppingToken.ThrowIfCancellationRequested();
-            if (first == tick && held && !await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken))
+            if (first == tick && held && !await _taskHub.State.RenewLeaseAsync(leaseName, lease, stoppingToken).ConfigureAwait(false))
             {
                 HostLog.TimerLeaseLost(_logger, timer.Name);
                 held = false;
             }
         }
 
-        await invocation;
+        await invocation.ConfigureAwait(false);
         return held;
     }
 
@@ -215,7 +215,8 @@ internal sealed class TimerScheduler : BackgroundService
             timeout.CancelAfter(limit);
         }
 
-        await using var scope = _scopes.CreateAsyncScope();
+        var scope = _scopes.CreateAsyncScope();
+        await using var scopeDisposal = scope.ConfigureAwait(false);
         try
         {
             await _metrics.MeasureAsync(timer.Name, "timerTrigger", () => timer.InvokeAsync(new InvocationContext
@@ -224,7 +225,7 @@ internal sealed class TimerScheduler : BackgroundService
                 Services = scope.ServiceProvider,
                 CancellationToken = timeout.Token,
                 TriggerValue = info,
-            }));
+            })).ConfigureAwait(false);
         }
         catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
         {
@@ -247,7 +248,7 @@ internal sealed class TimerScheduler : BackgroundService
         using var budget = new CancellationTokenSource(ReleaseBudget, _time);
         try
         {
-            await _taskHub.State.ReleaseLeaseAsync(leaseName, lease, budget.Token);
+            await _taskHub.State.ReleaseLeaseAsync(leaseName, lease, budget.Token).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || budget.IsCancellationRequested)
         {

@@ -25,7 +25,7 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
     public async Task<RegisteredModel> RegisterAsync(ModelRegistration registration, ReadOnlyMemory<byte> artifact, CancellationToken cancellationToken = default)
     {
         RegistryNaming.Validate(registration);
-        var versions = await ListVersionsAsync(registration.Name, cancellationToken);
+        var versions = await ListVersionsAsync(registration.Name, cancellationToken).ConfigureAwait(false);
         var existing = RegistryNaming.FindByIdempotencyKey(versions, registration.IdempotencyKey);
         if (existing is not null)
         {
@@ -38,7 +38,7 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
         Directory.CreateDirectory(staging);
         try
         {
-            await File.WriteAllBytesAsync(Path.Combine(staging, RegistryNaming.ArtifactFileName(registration.Format)), artifact, cancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(staging, RegistryNaming.ArtifactFileName(registration.Format)), artifact, cancellationToken).ConfigureAwait(false);
             var version = versions.Count == 0 ? 1 : versions[^1].Version + 1;
             while (true)
             {
@@ -46,7 +46,7 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
                 await File.WriteAllBytesAsync(
                     Path.Combine(staging, RegistryNaming.ManifestFileName),
                     JsonSerializer.SerializeToUtf8Bytes(manifest, RegistryNaming.ManifestJson),
-                    cancellationToken);
+                    cancellationToken).ConfigureAwait(false);
                 var target = Path.Combine(modelFolder, RegistryNaming.VersionKey(version));
                 if (!Directory.Exists(target))
                 {
@@ -78,14 +78,14 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
     {
         RegistryNaming.ValidateName(name);
         var path = Path.Combine(_root, name, RegistryNaming.VersionKey(version), RegistryNaming.ManifestFileName);
-        return version >= 1 && File.Exists(path) ? await ReadManifestAsync(path, cancellationToken) : null;
+        return version >= 1 && File.Exists(path) ? await ReadManifestAsync(path, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <inheritdoc />
     public async Task<RegisteredModel?> GetLatestAsync(string name, CancellationToken cancellationToken = default)
     {
         var versions = VersionNumbers(name);
-        return versions.Count == 0 ? null : await GetAsync(name, versions[^1], cancellationToken);
+        return versions.Count == 0 ? null : await GetAsync(name, versions[^1], cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -94,7 +94,7 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
         var result = new List<RegisteredModel>();
         foreach (var version in VersionNumbers(name))
         {
-            var model = await GetAsync(name, version, cancellationToken);
+            var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false);
             if (model is not null)
             {
                 result.Add(model);
@@ -124,16 +124,17 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
     /// <inheritdoc />
     public async Task<byte[]> ReadArtifactAsync(string name, int version, CancellationToken cancellationToken = default)
     {
-        var model = await GetAsync(name, version, cancellationToken)
+        var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false)
             ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
         var path = Path.Combine(_root, name, RegistryNaming.VersionKey(version), RegistryNaming.ArtifactFileName(model.Format));
-        return RegistryNaming.CheckedArtifact(model, await File.ReadAllBytesAsync(path, cancellationToken));
+        return RegistryNaming.CheckedArtifact(model, await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<RegisteredModel> ReadManifestAsync(string path, CancellationToken cancellationToken)
     {
-        await using var stream = File.OpenRead(path);
-        return await JsonSerializer.DeserializeAsync<RegisteredModel>(stream, RegistryNaming.ManifestJson, cancellationToken)
+        var stream = File.OpenRead(path);
+        await using var streamScope = stream.ConfigureAwait(false);
+        return await JsonSerializer.DeserializeAsync<RegisteredModel>(stream, RegistryNaming.ManifestJson, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidDataException($"The manifest {path} is empty.");
     }
 
