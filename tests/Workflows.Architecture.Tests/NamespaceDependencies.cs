@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Reflection.Emit;
 
 namespace Workflows.Architecture.Tests;
 
@@ -11,11 +10,6 @@ namespace Workflows.Architecture.Tests;
 internal static class NamespaceDependencies
 {
     private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-
-    private static readonly Dictionary<short, OperandType> OperandTypes = typeof(OpCodes)
-        .GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Select(field => (OpCode)field.GetValue(null)!)
-        .ToDictionary(code => code.Value, code => code.OperandType);
 
     /// <summary>Namespace → the other namespaces of <paramref name="assembly"/> it uses, for the namespaces <paramref name="include"/> keeps.</summary>
     public static Dictionary<string, HashSet<string>> Of(Assembly assembly, Func<string, bool>? include = null)
@@ -200,94 +194,43 @@ internal static class NamespaceDependencies
 
     private static IEnumerable<Type> BodyTypes(MethodBase method)
     {
-        var body = method.GetMethodBody();
-        if (body is null)
-        {
-            yield break;
-        }
-
-        foreach (var local in body.LocalVariables)
+        foreach (var local in method.GetMethodBody()?.LocalVariables ?? [])
         {
             yield return local.LocalType;
         }
 
-        var il = body.GetILAsByteArray() ?? [];
-        var typeArguments = method.DeclaringType is { IsGenericType: true } declaring ? declaring.GetGenericArguments() : null;
-        var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        var at = 0;
-        while (at < il.Length)
+        foreach (var member in IlReader.ReferencedMembers(method))
         {
-            short code = il[at++];
-            if (code == 0xFE)
+            switch (member)
             {
-                code = (short)(0xFE00 | il[at++]);
-            }
-
-            var operand = OperandTypes[code];
-            var size = operand switch
-            {
-                OperandType.InlineNone => 0,
-                OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
-                OperandType.InlineVar => 2,
-                OperandType.InlineI8 or OperandType.InlineR => 8,
-                OperandType.InlineSwitch => 4 + (4 * BitConverter.ToInt32(il, at)),
-                _ => 4,
-            };
-            if (operand is OperandType.InlineType or OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineTok)
-            {
-                var token = BitConverter.ToInt32(il, at);
-                foreach (var used in Resolve(method.Module, token, typeArguments, methodArguments))
-                {
-                    yield return used;
-                }
-            }
-
-            at += size;
-        }
-    }
-
-    private static IEnumerable<Type> Resolve(Module module, int token, Type[]? typeArguments, Type[]? methodArguments)
-    {
-        MemberInfo? member;
-        try
-        {
-            member = module.ResolveMember(token, typeArguments, methodArguments);
-        }
-        catch (ArgumentException)
-        {
-            // A token that needs a generic context this reflection view does not give: nothing to learn from it.
-            yield break;
-        }
-
-        switch (member)
-        {
-            case Type type:
-                yield return type;
-                break;
-            case FieldInfo field:
-                yield return field.DeclaringType!;
-                yield return field.FieldType;
-                break;
-            case MethodBase called:
-                if (called.DeclaringType is { } owner)
-                {
-                    yield return owner;
-                }
-
-                if (called is MethodInfo { ReturnType: var returnType })
-                {
-                    yield return returnType;
-                }
-
-                if (called.IsGenericMethod)
-                {
-                    foreach (var argument in called.GetGenericArguments())
+                case Type type:
+                    yield return type;
+                    break;
+                case FieldInfo field:
+                    yield return field.DeclaringType!;
+                    yield return field.FieldType;
+                    break;
+                case MethodBase called:
+                    if (called.DeclaringType is { } owner)
                     {
-                        yield return argument;
+                        yield return owner;
                     }
-                }
 
-                break;
+                    if (called is MethodInfo { ReturnType: var returnType })
+                    {
+                        yield return returnType;
+                    }
+
+                    if (called.IsGenericMethod)
+                    {
+                        foreach (var argument in called.GetGenericArguments())
+                        {
+                            yield return argument;
+                        }
+                    }
+
+                    break;
+            }
         }
     }
 }
