@@ -130,12 +130,12 @@ internal static class StatsScenario
         var sketchShare = Share(r => r[0] / r[7]);
         var histogramShare = Share(r => r[0] / r[8]);
         var wholeSketchShare = Share(r => 2 * r[0] / (r[7] + r[8]));
-        var targetMet = statsShare >= TargetShare;
-        var strictTargetMet = strictShare >= TargetShare;
+        // The target is met against the like-for-like baseline: a decode into a reused buffer, as the pass decodes.
+        var targetMet = strictShare >= TargetShare;
         var ranges = moments!.Moments;
         Console.WriteLine($"  decode only (new arrays per column, as a read returns them)  {options.Rows / decode,14:N0} rows/s");
         Console.WriteLine($"  decode only, into a reused buffer               {options.Rows / reused,14:N0} rows/s  ({reusedShare:P0} of decode)");
-        Console.WriteLine($"  ALL STATISTICS, ONE PASS (footer ranges)        {options.Rows / onePassSeconds,14:N0} rows/s  ({statsShare:P0} of decode; target {TargetShare:P0} {(targetMet ? "met" : "NOT met")}; {strictShare:P0} of decode into a reused buffer: {(strictTargetMet ? "met" : "NOT met")})");
+        Console.WriteLine($"  ALL STATISTICS, ONE PASS (footer ranges)        {options.Rows / onePassSeconds,14:N0} rows/s  ({strictShare:P0} of decode into a reused buffer, target {TargetShare:P0}: {(targetMet ? "met" : "NOT met")}; {statsShare:P0} of decode into new arrays)");
         Console.WriteLine($"  two-pass fallback, one decode (chunk cache)     {options.Rows / cachedSeconds,14:N0} rows/s  ({cachedShare:P0} of decode)");
         Console.WriteLine($"    pass 1: decode + moments + labels, keep      {options.Rows / Seconds(3),14:N0} rows/s  ({cachedFirstShare:P0} of decode)");
         Console.WriteLine($"    pass 2: {Bins * subdivisions} fine bins from the cache       {options.Rows / Seconds(4),14:N0} rows/s  ({cachedSecondShare:P0} of decode)");
@@ -164,10 +164,9 @@ internal static class StatsScenario
             ["decodeReusedBufferRowsPerSecond"] = Math.Round(options.Rows / reused),
             ["statsRowsPerSecond"] = Math.Round(options.Rows / onePassSeconds),
             ["statsShareOfDecode"] = Math.Round(statsShare, 3),
-            ["statsShareOfDecodeReusedBuffer"] = Math.Round(strictShare, 3),
-            ["statsTargetShareOfDecode"] = TargetShare,
+            ["statsShareOfReusedDecode"] = Math.Round(strictShare, 3),
+            ["statsTargetShareOfReusedDecode"] = TargetShare,
             ["statsTargetMet"] = targetMet,
-            ["statsTargetMetAgainstReusedBuffer"] = strictTargetMet,
             ["statsPasses"] = 1,
             ["twoPassCachedRowsPerSecond"] = Math.Round(options.Rows / cachedSeconds),
             ["twoPassCachedShareOfDecode"] = Math.Round(cachedShare, 3),
