@@ -12,7 +12,7 @@ namespace Workflows.Durable.AzureStorage;
 /// <summary>
 /// Task hub on Azure Storage (Azurite locally): an Instances table row per instance, History table rows per
 /// event, control queues for orchestration messages, a work-item queue for activities, blobs for large payloads.
-/// See COMMIT-PROTOCOL.md for the order of writes and why a crash loses nothing.
+/// See docs/task-hub-commit-protocol.md for the order of writes and why a crash loses nothing.
 /// </summary>
 /// <remarks>
 /// Any number of workers share a hub: each owns a share of the control-queue partitions by blob lease

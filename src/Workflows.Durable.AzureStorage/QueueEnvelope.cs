@@ -25,7 +25,7 @@ internal sealed record QueueEnvelope(
     [property: JsonPropertyName("k")] string? Kind = null,
     [property: JsonPropertyName("s")] IReadOnlyList<int>? Spilled = null)
 {
-    /// <summary>Kind of the message that keeps in-process activities of an instance recoverable (COMMIT-PROTOCOL.md).</summary>
+    /// <summary>Kind of the message that keeps in-process activities of an instance recoverable (docs/task-hub-commit-protocol.md).</summary>
     public const string RecoveryMarker = "recovery";
 
     private static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
