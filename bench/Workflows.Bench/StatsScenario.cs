@@ -324,14 +324,23 @@ internal static class StatsScenario
         var clock = Stopwatch.StartNew();
         var merged = await MergeGroupsAsync(
             groups,
-            group => ChunkStatistics.ComputeMomentsAsync(reader, dataset, group, dataset.Columns, null, SimdStatisticsKernel.Instance, cache, CancellationToken.None),
+            group => ChunkStatistics.ComputeMomentsAsync(FirstPass(reader, dataset, group) with { KeepForSecondPass = cache }, CancellationToken.None),
             static (total, partial) => total.Merge(partial));
         var first = clock.Elapsed.TotalSeconds;
         clock.Restart();
         var histograms = await MergeGroupsAsync(
             groups,
             group => ChunkStatistics.ComputeHistogramsAsync(
-                reader, dataset, group, dataset.Columns, merged.Moments, Bins, subdivisions, SimdStatisticsKernel.Instance, cache, CancellationToken.None),
+                new SecondPassRequest
+                {
+                    Group = new ChunkGroup(reader, dataset, group, dataset.Columns),
+                    Kernel = SimdStatisticsKernel.Instance,
+                    FirstPassMoments = merged.Moments,
+                    Bins = Bins,
+                    Subdivisions = subdivisions,
+                    Cache = cache,
+                },
+                CancellationToken.None),
             static (total, partial) => total.Merge(partial));
 
         var second = clock.Elapsed.TotalSeconds;
@@ -343,6 +352,10 @@ internal static class StatsScenario
         result(merged);
         return (first, second);
     }
+
+    /// <summary>ChunkStatistics's first pass over <paramref name="group"/>, every feature column, with the SIMD kernel: moments and labels only.</summary>
+    private static FirstPassRequest FirstPass(DatasetReader reader, DatasetDescription dataset, ChunkLocation[] group) =>
+        new() { Group = new ChunkGroup(reader, dataset, group, dataset.Columns), Kernel = SimdStatisticsKernel.Instance };
 
     /// <summary>
     /// Runs <paramref name="run"/> on every group, one worker per core pulling the next group, and merges the partials
@@ -408,7 +421,7 @@ internal static class StatsScenario
         var merged = await MergeGroupsAsync(
             groups,
             group => ChunkStatistics.ComputeMomentsAsync(
-                reader, dataset, group, dataset.Columns, null, footerRanges, Bins, subdivisions, SimdStatisticsKernel.Instance, null, CancellationToken.None),
+                FirstPass(reader, dataset, group) with { HistogramRanges = footerRanges, Bins = Bins, Subdivisions = subdivisions }, CancellationToken.None),
             static (total, partial) => total.Merge(partial));
 
         var seconds = clock.Elapsed.TotalSeconds;

@@ -434,14 +434,24 @@ public sealed class DatasetOrchestrationTests : IDisposable
         FirstPassPartial? first = null;
         foreach (var group in groups)
         {
-            var partial = await ChunkStatistics.ComputeMomentsAsync(reader, dataset, group, dataset.Columns, null, kernel, CancellationToken.None);
+            var partial = await ChunkStatistics.ComputeMomentsAsync(
+                new FirstPassRequest { Group = new ChunkGroup(reader, dataset, group, dataset.Columns), Kernel = kernel }, CancellationToken.None);
             first = first is null ? partial : Merged(first, partial);
         }
 
         HistogramPartial? histograms = null;
         foreach (var group in groups)
         {
-            var partial = await ChunkStatistics.ComputeHistogramsAsync(reader, dataset, group, dataset.Columns, first!.Moments, input.HistogramBins, subdivisions, kernel, CancellationToken.None);
+            var partial = await ChunkStatistics.ComputeHistogramsAsync(
+                new SecondPassRequest
+                {
+                    Group = new ChunkGroup(reader, dataset, group, dataset.Columns),
+                    Kernel = kernel,
+                    FirstPassMoments = first!.Moments,
+                    Bins = input.HistogramBins,
+                    Subdivisions = subdivisions,
+                },
+                CancellationToken.None);
             if (histograms is null)
             {
                 histograms = partial;

@@ -26,7 +26,8 @@ public sealed class BlobDatasetStorageTests(AzuriteFixture azurite) : IClassFixt
         var reader = new DatasetReader(storage);
         var dataset = await reader.DescribeAsync(new DatasetSpec("sets/a", "label"), CancellationToken.None);
         var second = await reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None);
-        var partial = await ChunkStatistics.ComputeMomentsAsync(reader, dataset, dataset.Chunks, dataset.Columns, null, SimdStatisticsKernel.Instance, CancellationToken.None);
+        var partial = await ChunkStatistics.ComputeMomentsAsync(
+            new FirstPassRequest { Group = new ChunkGroup(reader, dataset, dataset.Chunks, dataset.Columns), Kernel = SimdStatisticsKernel.Instance }, CancellationToken.None);
 
         Assert.Equal(["sets/a/part-00000.parquet", "sets/a/part-00001.parquet", "sets/a/part-00002.parquet"], dataset.Chunks.Select(c => c.File));
         Assert.Equal(generator.GenerateChunk(1, 300).Features[3], second.Columns[3].Float32Values.ToArray());

@@ -24,7 +24,7 @@ public sealed class ChunkStatisticsCacheTests
         var cache = new DecodedChunkCache(1 << 24);
         var scope = new ChunkCacheScope(cache, "instance-1");
 
-        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = scope }, CancellationToken.None);
         Assert.Equal(4, cache.Count);
         var fromCache = await SecondPassAsync(dataset, first, scope);
         var decoded = await SecondPassAsync(dataset, first, cache: null);
@@ -40,7 +40,7 @@ public sealed class ChunkStatisticsCacheTests
         // The buffers went back to the pool; a second run decodes into them and counts the same again.
         var pooled = cache.PooledBytes;
         Assert.True(pooled > 0);
-        var again = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, new ChunkCacheScope(cache, "instance-2"), CancellationToken.None);
+        var again = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = new ChunkCacheScope(cache, "instance-2") }, CancellationToken.None);
         Assert.Equal(0, cache.PooledBytes);
         Assert.Equal(first.Moments, again.Moments);
         AssertSameCounts(decoded, await SecondPassAsync(dataset, again, new ChunkCacheScope(cache, "instance-2")));
@@ -55,7 +55,7 @@ public sealed class ChunkStatisticsCacheTests
         var dataset = await WriteAsync(temp.Path, seed: 3);
         var cache = new DecodedChunkCache(1 << 24);
         var scope = new ChunkCacheScope(cache, "instance-1");
-        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = scope }, CancellationToken.None);
         var file = dataset.Chunks[1].File;
         var before = await ChunkStatistics.SecondPassKeyAsync(Reader, dataset, dataset.Chunks[1], dataset.Columns, CancellationToken.None);
         var written = File.GetLastWriteTimeUtc(file);
@@ -82,7 +82,7 @@ public sealed class ChunkStatisticsCacheTests
         var cache = new DecodedChunkCache((2 * ChunkStatistics.SizeOf(new CachedChunk(probe, new float[probe.RowCount * probe.Columns.Count]))) + 100);
         var scope = new ChunkCacheScope(cache, "instance-1");
 
-        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = scope }, CancellationToken.None);
         Assert.Equal(2, cache.Count);
         Assert.InRange(cache.CachedBytes, 0, cache.BudgetBytes);
         var fromCache = await SecondPassAsync(dataset, first, scope);
@@ -104,8 +104,8 @@ public sealed class ChunkStatisticsCacheTests
         var subset = DatasetReader.ResolveColumns(dataset, ["f0", "f2"]);
         var other = DatasetReader.ResolveColumns(dataset, ["f0", "f3"]);
 
-        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, subset, null, Kernel, scope, CancellationToken.None);
-        var histograms = await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, other, first.Moments, Bins, Subdivisions, Kernel, scope, CancellationToken.None);
+        var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, subset) with { KeepForSecondPass = scope }, CancellationToken.None);
+        var histograms = await ChunkStatistics.ComputeHistogramsAsync(SecondPass(dataset, other, first) with { Cache = scope }, CancellationToken.None);
 
         Assert.Equal(0, cache.Hits);
         Assert.Equal(4, cache.Count);
@@ -154,7 +154,7 @@ public sealed class ChunkStatisticsCacheTests
         var cache = new DecodedChunkCache(1 << 24);
         var scope = new ChunkCacheScope(cache, "instance-1");
 
-        var first = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, null, Kernel, scope, CancellationToken.None);
+        var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = scope }, CancellationToken.None);
         var fromCache = await SecondPassAsync(dataset, first, scope);
         var decoded = await SecondPassAsync(dataset, first, cache: null);
 
@@ -166,7 +166,15 @@ public sealed class ChunkStatisticsCacheTests
     }
 
     private static async Task<HistogramPartial> SecondPassAsync(DatasetDescription dataset, FirstPassPartial first, ChunkCacheScope? cache) =>
-        await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, first.Moments, Bins, Subdivisions, Kernel, cache, CancellationToken.None);
+        await ChunkStatistics.ComputeHistogramsAsync(SecondPass(dataset, dataset.Columns, first) with { Cache = cache }, CancellationToken.None);
+
+    /// <summary>The first pass over all of <paramref name="dataset"/>'s chunks, nothing kept.</summary>
+    private static FirstPassRequest FirstPass(DatasetDescription dataset, IReadOnlyList<DatasetColumn> columns) =>
+        new() { Group = new ChunkGroup(Reader, dataset, dataset.Chunks, columns), Kernel = Kernel };
+
+    /// <summary>The second pass over all of <paramref name="dataset"/>'s chunks and <see cref="FirstPassPartial.Moments"/> of <paramref name="first"/>, every chunk decoded.</summary>
+    private static SecondPassRequest SecondPass(DatasetDescription dataset, IReadOnlyList<DatasetColumn> columns, FirstPassPartial first) =>
+        new() { Group = new ChunkGroup(Reader, dataset, dataset.Chunks, columns), Kernel = Kernel, FirstPassMoments = first.Moments, Bins = Bins, Subdivisions = Subdivisions };
 
     private static async Task<DatasetDescription> WriteAsync(string folder, int seed)
     {

@@ -85,10 +85,11 @@ public sealed class OnePassStatisticsTests
         var footer = ranges.Merge(null, dataset.Columns);
         var cache = new DecodedChunkCache(1 << 24);
 
-        var plain = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, 64, footer, Bins, Subdivisions, Kernel, null, CancellationToken.None);
-        var kept = await ChunkStatistics.ComputeMomentsAsync(
-            Reader, dataset, dataset.Chunks, dataset.Columns, 64, footer, Bins, Subdivisions, Kernel, new ChunkCacheScope(cache, "instance-1"), CancellationToken.None);
-        var none = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, dataset.Chunks, dataset.Columns, 64, Kernel, CancellationToken.None);
+        var sketched = FirstPass(dataset, dataset.Chunks, dataset.Columns) with { SketchCapacity = 64 };
+        var counted = sketched with { HistogramRanges = footer, Bins = Bins, Subdivisions = Subdivisions };
+        var plain = await ChunkStatistics.ComputeMomentsAsync(counted, CancellationToken.None);
+        var kept = await ChunkStatistics.ComputeMomentsAsync(counted with { KeepForSecondPass = new ChunkCacheScope(cache, "instance-1") }, CancellationToken.None);
+        var none = await ChunkStatistics.ComputeMomentsAsync(sketched, CancellationToken.None);
 
         Assert.Equal(4, cache.Count);
         Assert.Equal(none.Moments, plain.Moments);
@@ -186,7 +187,7 @@ public sealed class OnePassStatisticsTests
         FirstPassPartial? first = null;
         foreach (var group in Groups(dataset))
         {
-            var partial = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, null, Kernel, CancellationToken.None);
+            var partial = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, group, columns), CancellationToken.None);
             if (first is null)
             {
                 first = partial;
@@ -200,7 +201,7 @@ public sealed class OnePassStatisticsTests
         HistogramPartial? histograms = null;
         foreach (var group in Groups(dataset))
         {
-            var partial = await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, group, columns, first!.Moments, Bins, Subdivisions, Kernel, CancellationToken.None);
+            var partial = await ChunkStatistics.ComputeHistogramsAsync(SecondPass(dataset, group, columns, first!.Moments), CancellationToken.None);
             if (histograms is null)
             {
                 histograms = partial;
@@ -221,7 +222,7 @@ public sealed class OnePassStatisticsTests
         FirstPassPartial? first = null;
         foreach (var group in Groups(dataset))
         {
-            var partial = await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, null, ranges, Bins, Subdivisions, Kernel, null, CancellationToken.None);
+            var partial = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, group, columns) with { HistogramRanges = ranges, Bins = Bins, Subdivisions = Subdivisions }, CancellationToken.None);
             if (first is null)
             {
                 first = partial;
@@ -240,7 +241,7 @@ public sealed class OnePassStatisticsTests
             var subsetRanges = secondPassColumns.Select(c => first!.Moments[c]).ToList();
             foreach (var group in Groups(dataset))
             {
-                var partial = await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, group, subset, subsetRanges, Bins, Subdivisions, Kernel, CancellationToken.None);
+                var partial = await ChunkStatistics.ComputeHistogramsAsync(SecondPass(dataset, group, subset, subsetRanges), CancellationToken.None);
                 if (second is null)
                 {
                     second = partial;
@@ -254,6 +255,14 @@ public sealed class OnePassStatisticsTests
 
         return ((first!, FirstPassHistograms.Combine(first!, secondPassColumns, second, Bins, Subdivisions)), secondPassColumns);
     }
+
+    /// <summary>The first pass over <paramref name="chunks"/>: moments and labels only.</summary>
+    private static FirstPassRequest FirstPass(DatasetDescription dataset, IReadOnlyList<ChunkLocation> chunks, IReadOnlyList<DatasetColumn> columns) =>
+        new() { Group = new ChunkGroup(Reader, dataset, chunks, columns), Kernel = Kernel };
+
+    /// <summary>The second pass over <paramref name="chunks"/> and the ranges of <paramref name="firstPass"/>, every chunk decoded.</summary>
+    private static SecondPassRequest SecondPass(DatasetDescription dataset, IReadOnlyList<ChunkLocation> chunks, IReadOnlyList<DatasetColumn> columns, IReadOnlyList<Moments> firstPass) =>
+        new() { Group = new ChunkGroup(Reader, dataset, chunks, columns), Kernel = Kernel, FirstPassMoments = firstPass, Bins = Bins, Subdivisions = Subdivisions };
 
     private static double[][] SketchQuantiles(FirstPassPartial partial) =>
         partial.Sketches!.Select(sketch =>

@@ -22,13 +22,17 @@ public sealed class StatisticsReportTests
         var first = FirstPassPartial.Create(["f1", "f3"], withSketches: true);
         foreach (var group in groups)
         {
-            first.Merge(await ChunkStatistics.ComputeMomentsAsync(Reader, dataset, group, columns, QuantileSketch.DefaultCapacity, SimdStatisticsKernel.Instance, CancellationToken.None));
+            first.Merge(await ChunkStatistics.ComputeMomentsAsync(
+                new FirstPassRequest { Group = new ChunkGroup(Reader, dataset, group, columns), Kernel = SimdStatisticsKernel.Instance, SketchCapacity = QuantileSketch.DefaultCapacity },
+                CancellationToken.None));
         }
 
         var histograms = HistogramPartial.Create(first.Moments, bins: 10);
         foreach (var group in groups.Reverse())
         {
-            histograms.Merge(await ChunkStatistics.ComputeHistogramsAsync(Reader, dataset, group, columns, first.Moments, 10, 1, SimdStatisticsKernel.Instance, CancellationToken.None));
+            histograms.Merge(await ChunkStatistics.ComputeHistogramsAsync(
+                new SecondPassRequest { Group = new ChunkGroup(Reader, dataset, group, columns), Kernel = SimdStatisticsKernel.Instance, FirstPassMoments = first.Moments, Bins = 10 },
+                CancellationToken.None));
         }
 
         var report = StatisticsReport.Build(temp.Path, first, histograms, [0.5]);

@@ -26,8 +26,16 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
 
         // No cache, no lookups: each would cost a version read per chunk (a request on Blob storage).
         var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
-        return ChunkStatistics.ComputeHistogramsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, ranges, input.Bins, input.Subdivisions, kernel, cache, input.KeptColumns,
-            context.CancellationToken);
+        var request = new SecondPassRequest
+        {
+            Group = new ChunkGroup(new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns),
+            Kernel = kernel,
+            FirstPassMoments = ranges,
+            Bins = input.Bins,
+            Subdivisions = input.Subdivisions,
+            Cache = cache,
+            KeptColumns = input.KeptColumns,
+        };
+        return ChunkStatistics.ComputeHistogramsAsync(request, context.CancellationToken);
     }
 }

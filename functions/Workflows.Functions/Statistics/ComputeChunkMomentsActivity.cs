@@ -24,8 +24,16 @@ public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatis
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
-        return ChunkStatistics.ComputeMomentsAsync(
-            new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns, input.SketchCapacity, input.HistogramRanges, input.Bins, input.Subdivisions,
-            kernel, keep, context.CancellationToken);
+        var request = new FirstPassRequest
+        {
+            Group = new ChunkGroup(new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns),
+            Kernel = kernel,
+            SketchCapacity = input.SketchCapacity,
+            HistogramRanges = input.HistogramRanges,
+            Bins = input.Bins,
+            Subdivisions = input.Subdivisions,
+            KeepForSecondPass = keep,
+        };
+        return ChunkStatistics.ComputeMomentsAsync(request, context.CancellationToken);
     }
 }

@@ -1,25 +1,27 @@
 using System.Globalization;
-using Parquet;
-using Parquet.Schema;
 
 namespace Workflows.ML.Data;
 
 /// <summary>
 /// Describes datasets (schema and chunk list) and reads single chunks. Any worker that can reach the storage can
-/// read any chunk from its <see cref="ChunkLocation"/> alone.
+/// read any chunk from its <see cref="ChunkLocation"/> alone. The reader picks the format (from the path, else from
+/// the files it finds) and leaves each format's describing and decoding to <see cref="ParquetDatasetReader"/> or
+/// <see cref="CsvDatasetReader"/>; what holds for every format (corrupt-chunk errors, the hand-off to the caller's
+/// column consumer, content keys, column resolution) stays here.
 /// </summary>
 public sealed class DatasetReader
 {
-    private const string ParquetExtension = ".parquet";
-    private const string CsvExtension = ".csv";
-
     private readonly IDatasetStorage _storage;
+    private readonly ParquetDatasetReader _parquet;
+    private readonly CsvDatasetReader _csv;
 
     /// <summary>Creates a reader over <paramref name="storage"/>.</summary>
     public DatasetReader(IDatasetStorage storage)
     {
         ArgumentNullException.ThrowIfNull(storage);
         _storage = storage;
+        _parquet = new ParquetDatasetReader(storage);
+        _csv = new CsvDatasetReader(storage);
     }
 
     /// <summary>
@@ -45,23 +47,23 @@ public sealed class DatasetReader
     private async Task<(DatasetDescription Dataset, bool Parquet)> DescribeCoreAsync(DatasetSpec spec, List<ColumnRange?[]>? footerRanges, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var isCsv = spec.Path.EndsWith(CsvExtension, StringComparison.OrdinalIgnoreCase);
-        var files = await _storage.ListFilesAsync(spec.Path, isCsv ? CsvExtension : ParquetExtension, cancellationToken).ConfigureAwait(false);
+        var isCsv = spec.Path.EndsWith(CsvDatasetReader.Extension, StringComparison.OrdinalIgnoreCase);
+        var files = await _storage.ListFilesAsync(spec.Path, isCsv ? CsvDatasetReader.Extension : ParquetDatasetReader.Extension, cancellationToken).ConfigureAwait(false);
         if (!isCsv && files.Count == 0)
         {
             // A folder without Parquet files may be a folder of CSV files.
-            files = await _storage.ListFilesAsync(spec.Path, CsvExtension, cancellationToken).ConfigureAwait(false);
+            files = await _storage.ListFilesAsync(spec.Path, CsvDatasetReader.Extension, cancellationToken).ConfigureAwait(false);
             isCsv = files.Count > 0;
         }
 
         if (files.Count == 0)
         {
-            throw new DatasetException($"dataset '{spec.Path}' is empty: it holds no {ParquetExtension} or {CsvExtension} files.");
+            throw new DatasetException($"dataset '{spec.Path}' is empty: it holds no {ParquetDatasetReader.Extension} or {CsvDatasetReader.Extension} files.");
         }
 
         var description = isCsv
-            ? await DescribeCsvAsync(spec, files, cancellationToken).ConfigureAwait(false)
-            : await DescribeParquetAsync(spec, files, footerRanges, cancellationToken).ConfigureAwait(false);
+            ? await _csv.DescribeAsync(spec, files, cancellationToken).ConfigureAwait(false)
+            : await _parquet.DescribeAsync(spec, files, footerRanges, cancellationToken).ConfigureAwait(false);
         if (description.RowCount == 0)
         {
             throw new DatasetException($"dataset '{spec.Path}' is empty: it has no rows.");
@@ -115,8 +117,8 @@ public sealed class DatasetReader
         try
         {
             return dataset.Format == DatasetFormat.Parquet
-                ? await ReadParquetChunkAsync(dataset, chunk, columns, onColumnRead, featureBuffer, cancellationToken).ConfigureAwait(false)
-                : await ReadCsvChunkAsync(dataset, chunk, columns, onColumnRead, cancellationToken).ConfigureAwait(false);
+                ? await _parquet.ReadChunkAsync(dataset, chunk, columns, onColumnRead, featureBuffer, cancellationToken).ConfigureAwait(false)
+                : await _csv.ReadChunkAsync(dataset, chunk, columns, onColumnRead, cancellationToken).ConfigureAwait(false);
         }
         catch (ColumnConsumerException consumer)
         {
@@ -221,187 +223,16 @@ public sealed class DatasetReader
         return null;
     }
 
-    private static ColumnType? TypeOf(DataField field)
-    {
-        if (field.IsArray)
-        {
-            return null;
-        }
-
-        return field.ClrType == typeof(float) ? ColumnType.Float32
-            : field.ClrType == typeof(double) ? ColumnType.Float64
-            : field.ClrType == typeof(int) ? ColumnType.Int32
-            : field.ClrType == typeof(long) ? ColumnType.Int64
-            : null;
-    }
-
-    private async Task<DatasetDescription> DescribeParquetAsync(
-        DatasetSpec spec, IReadOnlyList<string> files, List<ColumnRange?[]>? footerRanges, CancellationToken cancellationToken)
-    {
-        List<DatasetColumn>? columns = null;
-        var nonNumeric = new List<string>();
-        var chunks = new List<ChunkLocation>();
-        var labelFound = spec.LabelColumn is null;
-        foreach (var file in files)
-        {
-            var stream = await _storage.OpenReadAsync(file, cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                ParquetReader reader;
-                try
-                {
-                    reader = await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    throw new DatasetException($"'{file}' is not a readable Parquet file: {exception.Message}", exception);
-                }
-
-                await using (reader.ConfigureAwait(false))
-                {
-                    var fileColumns = new List<DatasetColumn>();
-                    foreach (var field in reader.Schema.GetDataFields())
-                    {
-                        if (string.Equals(field.Name, spec.LabelColumn, StringComparison.Ordinal))
-                        {
-                            labelFound = TypeOf(field) is not null
-                                ? true
-                                : throw new DatasetException($"label column '{field.Name}' of '{file}' is not numeric.");
-                        }
-                        else if (TypeOf(field) is { } type)
-                        {
-                            fileColumns.Add(new DatasetColumn(field.Name, type));
-                        }
-                        else if (columns is null)
-                        {
-                            nonNumeric.Add(field.Name);
-                        }
-                    }
-
-                    if (columns is null)
-                    {
-                        columns = fileColumns;
-                    }
-                    else if (!columns.SequenceEqual(fileColumns))
-                    {
-                        throw new DatasetException($"'{file}' has other numeric columns than '{files[0]}'; every file of a dataset needs the same schema.");
-                    }
-
-                    var fields = footerRanges is null ? null : FeatureFields(reader.Schema.GetDataFields(), columns);
-                    for (var group = 0; group < reader.RowGroupCount; group++)
-                    {
-                        using var rowGroup = reader.OpenRowGroupReader(group);
-                        chunks.Add(new ChunkLocation(chunks.Count, file, group, 0, rowGroup.RowCount));
-                        if (fields is not null)
-                        {
-                            // The row group's column statistics are part of the footer just read: no further IO.
-                            var ranges = new ColumnRange?[fields.Length];
-                            for (var i = 0; i < fields.Length; i++)
-                            {
-                                ranges[i] = FooterRange(rowGroup, fields[i]);
-                            }
-
-                            footerRanges!.Add(ranges);
-                        }
-                    }
-                }
-            }
-        }
-
-        if (!labelFound)
-        {
-            throw new DatasetException($"dataset '{spec.Path}' has no label column '{spec.LabelColumn}'.");
-        }
-
-        return new DatasetDescription(spec.Path, DatasetFormat.Parquet, columns ?? [], spec.LabelColumn, chunks) { NonNumericColumns = nonNumeric };
-    }
+    /// <summary>The error for a column of the dataset that the file of <paramref name="chunk"/> does not have (it changed after it was described).</summary>
+    internal static DatasetException NoSuchColumn(ChunkLocation chunk, string name) =>
+        new($"chunk {chunk.Index}: '{chunk.File}' has no column '{name}'.");
 
     /// <summary>
-    /// A row group's footer range of one column, or null: statistics are optional metadata, so statistics that another
-    /// writer encoded in a way the library cannot decode cost the range, never the description of the dataset.
+    /// Hands a decoded column to the caller's <paramref name="onColumnRead"/>; what it throws is wrapped in a
+    /// <see cref="ColumnConsumerException"/>, which ReadChunkAsync unwraps and rethrows as it was (the caller's own
+    /// failure, not a corrupt chunk). Every format's reader hands its columns through here.
     /// </summary>
-    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field)
-    {
-        try
-        {
-            return FooterRanges.RangeOf(rowGroup.GetStatistics(field), rowGroup.RowCount);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The data fields of <paramref name="columns"/>, in that order (each file has them all, checked before).</summary>
-    private static DataField[] FeatureFields(DataField[] fields, List<DatasetColumn> columns)
-    {
-        var result = new DataField[columns.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            foreach (var field in fields)
-            {
-                if (string.Equals(field.Name, columns[i].Name, StringComparison.Ordinal))
-                {
-                    result[i] = field;
-                    break;
-                }
-            }
-        }
-
-        return result;
-    }
-
-    private async Task<DatasetDescription> DescribeCsvAsync(DatasetSpec spec, IReadOnlyList<string> files, CancellationToken cancellationToken)
-    {
-        if (spec.CsvChunkRows < 1)
-        {
-            throw new DatasetException($"CSV chunk rows must be at least 1, not {spec.CsvChunkRows}.");
-        }
-
-        string[]? header = null;
-        var chunks = new List<ChunkLocation>();
-        foreach (var file in files)
-        {
-            var stream = await _storage.OpenReadAsync(file, cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var (fileHeader, dataStart) = await CsvScanner.ReadHeaderAsync(stream, cancellationToken).ConfigureAwait(false);
-                if (header is null)
-                {
-                    header = fileHeader;
-                }
-                else if (!header.SequenceEqual(fileHeader, StringComparer.Ordinal))
-                {
-                    throw new DatasetException($"'{file}' has another header than '{files[0]}'; every file of a dataset needs the same columns.");
-                }
-
-                stream.Position = dataStart;
-                foreach (var (offset, rows) in await CsvScanner.CutAsync(stream, spec.CsvChunkRows, cancellationToken).ConfigureAwait(false))
-                {
-                    chunks.Add(new ChunkLocation(chunks.Count, file, 0, offset, rows));
-                }
-            }
-        }
-
-        header ??= [];
-        if (spec.LabelColumn is not null && !header.Contains(spec.LabelColumn, StringComparer.Ordinal))
-        {
-            throw new DatasetException($"dataset '{spec.Path}' has no label column '{spec.LabelColumn}'.");
-        }
-
-        var columns = new List<DatasetColumn>();
-        foreach (var name in header)
-        {
-            if (!string.Equals(name, spec.LabelColumn, StringComparison.Ordinal))
-            {
-                columns.Add(new DatasetColumn(name, ColumnType.Float64));
-            }
-        }
-
-        return new DatasetDescription(spec.Path, DatasetFormat.Csv, columns, spec.LabelColumn, chunks);
-    }
-
-    private static void Hand(Action<int, ChunkColumn>? onColumnRead, int index, ChunkColumn column)
+    internal static void Hand(Action<int, ChunkColumn>? onColumnRead, int index, ChunkColumn column)
     {
         try
         {
@@ -410,42 +241,6 @@ public sealed class DatasetReader
         catch (Exception exception)
         {
             throw new ColumnConsumerException(exception);
-        }
-    }
-
-    private async Task<DecodedChunk> ReadParquetChunkAsync(
-        DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, float[]? featureBuffer, CancellationToken cancellationToken)
-    {
-        var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            var reader = await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await using var readerScope = reader.ConfigureAwait(false);
-            if (chunk.RowGroup >= reader.RowGroupCount)
-            {
-                throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has {reader.RowGroupCount} row groups, not {chunk.RowGroup + 1}; the dataset changed after it was described.");
-            }
-
-            using var rowGroup = reader.OpenRowGroupReader(chunk.RowGroup);
-            var rows = checked((int)rowGroup.RowCount);
-            var fields = reader.Schema.GetDataFields();
-            var result = new ChunkColumn[columns.Count];
-            var buffer = FitsBuffer(featureBuffer, columns, rows) ? featureBuffer : null;
-            for (var i = 0; i < columns.Count; i++)
-            {
-                result[i] = await ParquetColumnReader.ReadAsync(rowGroup, Field(fields, columns[i].Name, chunk), columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
-                Hand(onColumnRead, i, result[i]);
-            }
-
-            ChunkColumn? label = null;
-            if (dataset.LabelColumn is { } labelName)
-            {
-                var field = Field(fields, labelName, chunk);
-                var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
-                label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, null, 0, cancellationToken).ConfigureAwait(false);
-            }
-
-            return new DecodedChunk(chunk.Index, rows, result, label);
         }
     }
 
@@ -467,58 +262,5 @@ public sealed class DatasetReader
         }
 
         return true;
-    }
-
-    private static DataField Field(DataField[] fields, string name, ChunkLocation chunk)
-    {
-        foreach (var field in fields)
-        {
-            if (string.Equals(field.Name, name, StringComparison.Ordinal))
-            {
-                return field;
-            }
-        }
-
-        throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{name}'.");
-    }
-
-    private async Task<DecodedChunk> ReadCsvChunkAsync(
-        DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> columns, Action<int, ChunkColumn>? onColumnRead, CancellationToken cancellationToken)
-    {
-        var stream = await _storage.OpenReadAsync(chunk.File, cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            var (header, _) = await CsvScanner.ReadHeaderAsync(stream, cancellationToken).ConfigureAwait(false);
-            var rows = checked((int)chunk.Rows);
-            var hasLabel = dataset.LabelColumn is not null;
-            var targets = new double[columns.Count + (hasLabel ? 1 : 0)][];
-            var names = new string[targets.Length];
-            var targetOfField = new int[header.Length];
-            Array.Fill(targetOfField, -1);
-            for (var i = 0; i < targets.Length; i++)
-            {
-                names[i] = i < columns.Count ? columns[i].Name : dataset.LabelColumn!;
-                var field = Array.IndexOf(header, names[i]);
-                if (field < 0)
-                {
-                    throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has no column '{names[i]}'.");
-                }
-
-                targetOfField[field] = i;
-                targets[i] = new double[rows];
-            }
-
-            stream.Position = chunk.ByteOffset;
-            await new CsvChunkParser(chunk, header.Length, targetOfField, names, targets).ParseAsync(stream, cancellationToken).ConfigureAwait(false);
-            var labels = hasLabel ? targets[^1] : null;
-            var result = new ChunkColumn[columns.Count];
-            for (var i = 0; i < columns.Count; i++)
-            {
-                result[i] = new ChunkColumn(columns[i].Name, ColumnType.Float64, targets[i]);
-                Hand(onColumnRead, i, result[i]);
-            }
-
-            return new DecodedChunk(chunk.Index, rows, result, labels is null ? null : new ChunkColumn(dataset.LabelColumn!, ColumnType.Float64, labels));
-        }
     }
 }

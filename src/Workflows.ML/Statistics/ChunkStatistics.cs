@@ -19,67 +19,28 @@ public static class ChunkStatistics
     private const long ColumnOverheadBytes = 64;
 
     /// <summary>
-    /// First pass: moments, label counts and, when <paramref name="sketchCapacity"/> is given, quantile sketches of
-    /// that capacity, over <paramref name="chunks"/>.
+    /// First pass over <see cref="ChunkGroup.Chunks"/>: moments, label counts and, as <paramref name="request"/>
+    /// asks, quantile sketches, histograms over the given ranges (exactly as the second pass counts over a first pass's
+    /// range, into <see cref="FirstPassPartial.Histograms"/>; see <see cref="FirstPassHistograms"/>) and the decoded
+    /// feature columns kept for <see cref="ComputeHistogramsAsync"/>. Chunks that are not kept are decoded into one
+    /// pooled buffer reused across the group when every column is float32, so the pass allocates no column arrays.
     /// </summary>
-    public static Task<FirstPassPartial> ComputeMomentsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        int? sketchCapacity,
-        IStatisticsKernel kernel,
-        CancellationToken cancellationToken) =>
-        ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, kernel, null, cancellationToken);
-
-    /// <summary>
-    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, CancellationToken)"/>,
-    /// keeping each chunk's decoded feature columns in <paramref name="keepForSecondPass"/> (when not null, the storage
-    /// versions its files and the scan's budget allows) for <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>.
-    /// </summary>
-    public static Task<FirstPassPartial> ComputeMomentsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        int? sketchCapacity,
-        IStatisticsKernel kernel,
-        ChunkCacheScope? keepForSecondPass,
-        CancellationToken cancellationToken) =>
-        ComputeMomentsAsync(reader, dataset, chunks, columns, sketchCapacity, null, 0, 1, kernel, keepForSecondPass, cancellationToken);
-
-    /// <summary>
-    /// First pass as <see cref="ComputeMomentsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, int?, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
-    /// that also counts, for every column with a range in <paramref name="histogramRanges"/> (one per column, null for
-    /// a column not to count; e.g. the Parquet footers' ranges), its histogram over that range with
-    /// <paramref name="bins"/> bins of <paramref name="subdivisions"/> fine bins each, exactly as the second pass counts
-    /// over a first pass's range, into <see cref="FirstPassPartial.Histograms"/> (see <see cref="FirstPassHistograms"/>).
-    /// Chunks that are not kept are decoded into one pooled buffer reused across the group when every column is
-    /// float32, so the pass allocates no column arrays.
-    /// </summary>
-    public static async Task<FirstPassPartial> ComputeMomentsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        int? sketchCapacity,
-        IReadOnlyList<ColumnRange?>? histogramRanges,
-        int bins,
-        int subdivisions,
-        IStatisticsKernel kernel,
-        ChunkCacheScope? keepForSecondPass,
-        CancellationToken cancellationToken)
+    public static async Task<FirstPassPartial> ComputeMomentsAsync(FirstPassRequest request, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(chunks);
-        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Group, nameof(request));
+        var (reader, dataset, chunks, columns) = request.Group;
+        var (kernel, sketchCapacity, histogramRanges, keepForSecondPass) = (request.Kernel, request.SketchCapacity, request.HistogramRanges, request.KeepForSecondPass);
+        ArgumentNullException.ThrowIfNull(reader, nameof(request));
+        ArgumentNullException.ThrowIfNull(chunks, nameof(request));
+        ArgumentNullException.ThrowIfNull(columns, nameof(request));
         if (histogramRanges is not null && histogramRanges.Count != columns.Count)
         {
-            throw new ArgumentException($"{histogramRanges.Count} histogram ranges for {columns.Count} columns.", nameof(histogramRanges));
+            throw new ArgumentException($"{histogramRanges.Count} histogram ranges for {columns.Count} columns.", nameof(request));
         }
 
         // The histograms are counted into a pooled buffer and become the partial's only at the end (see HistogramCounter).
-        using var histograms = histogramRanges is null ? null : new HistogramCounter(histogramRanges, bins, subdivisions);
+        using var histograms = histogramRanges is null ? null : new HistogramCounter(histogramRanges, request.Bins, request.Subdivisions);
         var partial = FirstPassPartial.Create(Names(columns), sketchCapacity is not null, sketchCapacity ?? QuantileSketch.DefaultCapacity);
 
         // Scratch for the chunks that are not kept: float32 features decode into it, one chunk after the other, instead
@@ -211,62 +172,23 @@ public static class ChunkStatistics
         return key is null ? null : "statistics|" + key;
     }
 
-    /// <summary>Second pass without a cache: every chunk is decoded (see the overload with a <see cref="ChunkCacheScope"/>).</summary>
-    public static Task<HistogramPartial> ComputeHistogramsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        IReadOnlyList<Moments> firstPass,
-        int bins,
-        int subdivisions,
-        IStatisticsKernel kernel,
-        CancellationToken cancellationToken) =>
-        ComputeHistogramsAsync(reader, dataset, chunks, columns, firstPass, bins, subdivisions, kernel, null, cancellationToken);
-
     /// <summary>
-    /// Second pass: histogram counts of <paramref name="chunks"/> over the ranges the first pass found, each of the
-    /// <paramref name="bins"/> bins counted as <paramref name="subdivisions"/> fine bins (see <see cref="HistogramPartial"/>).
-    /// Chunks that the first pass kept in <paramref name="cache"/> are taken from it, the others decoded.
+    /// Second pass: histogram counts of <see cref="ChunkGroup.Chunks"/> over the ranges the first pass found, each
+    /// bin counted as <see cref="SecondPassRequest.Subdivisions"/> fine bins (see <see cref="HistogramPartial"/>). Chunks
+    /// that the first pass kept in <see cref="SecondPassRequest.Cache"/> are taken from it (under
+    /// <see cref="SecondPassRequest.KeptColumns"/>, of which this pass's columns are picked), the others decoded.
     /// </summary>
-    public static Task<HistogramPartial> ComputeHistogramsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        IReadOnlyList<Moments> firstPass,
-        int bins,
-        int subdivisions,
-        IStatisticsKernel kernel,
-        ChunkCacheScope? cache,
-        CancellationToken cancellationToken) =>
-        ComputeHistogramsAsync(reader, dataset, chunks, columns, firstPass, bins, subdivisions, kernel, cache, null, cancellationToken);
-
-    /// <summary>
-    /// Second pass as <see cref="ComputeHistogramsAsync(DatasetReader, DatasetDescription, IReadOnlyList{ChunkLocation}, IReadOnlyList{DatasetColumn}, IReadOnlyList{Moments}, int, int, IStatisticsKernel, ChunkCacheScope?, CancellationToken)"/>
-    /// over <paramref name="columns"/>, a subset of the <paramref name="keptColumns"/> the first pass read and kept (the
-    /// columns whose histograms the first pass could not count): the kept chunks are looked up under those columns and
-    /// the subset picked from them; chunks that are not there decode the subset only. <paramref name="keptColumns"/>
-    /// null means the first pass kept <paramref name="columns"/>.
-    /// </summary>
-    public static async Task<HistogramPartial> ComputeHistogramsAsync(
-        DatasetReader reader,
-        DatasetDescription dataset,
-        IReadOnlyList<ChunkLocation> chunks,
-        IReadOnlyList<DatasetColumn> columns,
-        IReadOnlyList<Moments> firstPass,
-        int bins,
-        int subdivisions,
-        IStatisticsKernel kernel,
-        ChunkCacheScope? cache,
-        IReadOnlyList<DatasetColumn>? keptColumns,
-        CancellationToken cancellationToken)
+    public static async Task<HistogramPartial> ComputeHistogramsAsync(SecondPassRequest request, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(chunks);
-        ArgumentNullException.ThrowIfNull(dataset);
-        ArgumentNullException.ThrowIfNull(columns);
-        using var counter = new HistogramCounter(HistogramPartial.RangesOf(firstPass), bins, subdivisions);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Group, nameof(request));
+        var (reader, dataset, chunks, columns) = request.Group;
+        var (kernel, cache, keptColumns) = (request.Kernel, request.Cache, request.KeptColumns);
+        ArgumentNullException.ThrowIfNull(reader, nameof(request));
+        ArgumentNullException.ThrowIfNull(chunks, nameof(request));
+        ArgumentNullException.ThrowIfNull(dataset, nameof(request));
+        ArgumentNullException.ThrowIfNull(columns, nameof(request));
+        using var counter = new HistogramCounter(HistogramPartial.RangesOf(request.FirstPassMoments), request.Bins, request.Subdivisions);
         var picked = keptColumns is null ? null : Positions(columns, keptColumns);
 
         // The labels were counted in the first pass: do not decode them again.
