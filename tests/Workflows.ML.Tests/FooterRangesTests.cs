@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Parquet;
 using Parquet.Data;
 using Parquet.Schema;
@@ -118,6 +119,34 @@ public sealed class FooterRangesTests
     }
 
     [Fact]
+    public async Task DescribeWithFooterRangesAsync_StatisticsTheLibraryCannotDecode_NoRangeForThatColumnAndOneWarning()
+    {
+        using var temp = new TempFolder();
+        var path = temp.File("odd-statistics.parquet");
+        var x = new DataField<float>("x");
+        var y = new DataField<double>("y");
+        await using (var stream = File.Create(path))
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(x, y), stream))
+        using (var group = writer.CreateRowGroup())
+        {
+            await group.WriteAsync<float>(x, new[] { 1234.5f, 2000.25f, 1500f }.AsMemory(), null, null, CancellationToken.None);
+            await group.WriteAsync<double>(y, new[] { 1.0, -4, 2 }.AsMemory(), null, null, CancellationToken.None);
+        }
+
+        // Another writer's encoding the library cannot decode: x's minimum stated in three bytes instead of a float's four.
+        await File.WriteAllBytesAsync(path, ShortenFooterBinary(await File.ReadAllBytesAsync(path), BitConverter.GetBytes(1234.5f)));
+        var logger = new RecordingLogger();
+
+        var (dataset, ranges) = await new DatasetReader(LocalDatasetStorage.Instance, logger).DescribeWithFooterRangesAsync(new DatasetSpec(path), CancellationToken.None);
+
+        Assert.Equal([null, new ColumnRange(-4, 2)], ranges.Merge(null, dataset.Columns));
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.NotNull(entry.Exception);
+        Assert.Contains(path, entry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DescribeWithFooterRangesAsync_Csv_EveryRangeIsNull()
     {
         using var temp = new TempFolder();
@@ -155,5 +184,35 @@ public sealed class FooterRangesTests
         await using var reader = await ParquetReader.CreateAsync(stream);
         using var group = reader.OpenRowGroupReader(0);
         return group.GetStatistics(reader.Schema.GetDataFields().Single(f => f.Name == field.Name));
+    }
+
+    /// <summary>
+    /// <paramref name="file"/> with every footer binary that holds exactly <paramref name="value"/> (Thrift compact: a
+    /// length byte, then the bytes) cut to its first bytes but one, and the footer length adjusted.
+    /// </summary>
+    private static byte[] ShortenFooterBinary(byte[] file, byte[] value)
+    {
+        var footerLength = BitConverter.ToInt32(file, file.Length - 8);
+        var footerStart = file.Length - 8 - footerLength;
+        var result = new List<byte>(file[..footerStart]);
+        var cut = 0;
+        for (var i = footerStart; i < file.Length - 8; i++)
+        {
+            if (file[i] == value.Length && i + 1 + value.Length <= file.Length - 8 && file.AsSpan(i + 1, value.Length).SequenceEqual(value))
+            {
+                result.Add((byte)(value.Length - 1));
+                result.AddRange(value[..^1]);
+                i += value.Length;
+                cut++;
+                continue;
+            }
+
+            result.Add(file[i]);
+        }
+
+        Assert.True(cut > 0, "the value is not in the footer.");
+        result.AddRange(BitConverter.GetBytes(footerLength - cut));
+        result.AddRange(file[^4..]);
+        return [.. result];
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Workflows.ML.Data;
 
@@ -15,12 +17,15 @@ public sealed class DatasetReader
     private readonly ParquetDatasetReader _parquet;
     private readonly CsvDatasetReader _csv;
 
-    /// <summary>Creates a reader over <paramref name="storage"/>.</summary>
-    public DatasetReader(IDatasetStorage storage)
+    /// <summary>
+    /// Creates a reader over <paramref name="storage"/>. Failures it handles without failing the call (Parquet footer
+    /// statistics it cannot decode) are logged through <paramref name="logger"/> (default: none).
+    /// </summary>
+    public DatasetReader(IDatasetStorage storage, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         _storage = storage;
-        _parquet = new ParquetDatasetReader(storage);
+        _parquet = new ParquetDatasetReader(storage, logger ?? NullLogger.Instance);
         _csv = new CsvDatasetReader(storage);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Parquet;
 using Parquet.Schema;
 
@@ -5,9 +6,10 @@ namespace Workflows.ML.Data;
 
 /// <summary>
 /// The Parquet half of <see cref="DatasetReader"/>: describes a dataset of Parquet files (a chunk per row group, and
-/// each row group's footer ranges when asked) and decodes one row group's columns.
+/// each row group's footer ranges when asked) and decodes one row group's columns. Footer statistics it cannot decode
+/// are logged through <paramref name="logger"/>.
 /// </summary>
-internal sealed class ParquetDatasetReader(IDatasetStorage storage)
+internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logger)
 {
     /// <summary>The file extension of a Parquet dataset's files.</summary>
     public const string Extension = ".parquet";
@@ -23,6 +25,10 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage)
         var nonNumeric = new List<string>();
         var chunks = new List<ChunkLocation>();
         var labelFound = spec.LabelColumn is null;
+
+        // Footer statistics that cannot be decoded cost their ranges only; they are logged once per dataset.
+        var unreadable = 0;
+        (Exception Error, string File)? firstUnreadable = null;
         foreach (var file in files)
         {
             var stream = await storage.OpenReadAsync(file, cancellationToken).ConfigureAwait(false);
@@ -79,7 +85,12 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage)
                             var ranges = new ColumnRange?[fields.Length];
                             for (var i = 0; i < fields.Length; i++)
                             {
-                                ranges[i] = FooterRange(rowGroup, fields[i]);
+                                ranges[i] = FooterRange(rowGroup, fields[i], out var error);
+                                if (error is not null)
+                                {
+                                    unreadable++;
+                                    firstUnreadable ??= (error, file);
+                                }
                             }
 
                             footerRanges!.Add(ranges);
@@ -87,6 +98,11 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage)
                     }
                 }
             }
+        }
+
+        if (firstUnreadable is { } first)
+        {
+            MlLog.FooterStatisticsUnreadable(logger, first.Error, spec.Path, unreadable, first.File);
         }
 
         if (!labelFound)
@@ -153,16 +169,19 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage)
 
     /// <summary>
     /// A row group's footer range of one column, or null: statistics are optional metadata, so statistics that another
-    /// writer encoded in a way the library cannot decode cost the range, never the description of the dataset.
+    /// writer encoded in a way the library cannot decode cost the range (the failure is handed back in
+    /// <paramref name="error"/> for the log), never the description of the dataset.
     /// </summary>
-    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field)
+    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field, out Exception? error)
     {
+        error = null;
         try
         {
             return FooterRanges.RangeOf(rowGroup.GetStatistics(field), rowGroup.RowCount);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            error = exception;
             return null;
         }
     }
