@@ -1,9 +1,9 @@
-using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable.AzureStorage;
 using Workflows.Durable.Client;
 using Workflows.Durable.Worker;
+using Workflows.Host.Azurite;
 
 namespace Workflows.Bench;
 

@@ -1,5 +1,3 @@
-using Workflows.Host.Hosting;
-using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -10,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using Workflows.Durable.AzureStorage;
 using Workflows.Functions.Samples;
 using Workflows.Host;
+using Workflows.Host.Azurite;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Bench;
 

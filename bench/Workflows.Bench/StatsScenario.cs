@@ -1,6 +1,3 @@
-using Workflows.ML.Numerics;
-using Workflows.ML.Data.Caching;
-using Workflows.Host.Azurite;
 using System.Diagnostics;
 using System.Text.Json;
 using Workflows.Durable;
@@ -12,8 +9,11 @@ using Workflows.Durable.Worker;
 using Workflows.Functions;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
+using Workflows.Host.Azurite;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
 

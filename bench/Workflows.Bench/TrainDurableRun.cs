@@ -1,5 +1,3 @@
-using Workflows.ML.Data.Caching;
-using Workflows.Host.Azurite;
 using System.Diagnostics;
 using Workflows.Durable;
 using Workflows.Durable.AzureStorage;
@@ -10,7 +8,9 @@ using Workflows.Durable.Worker;
 using Workflows.Functions;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
+using Workflows.Host.Azurite;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;

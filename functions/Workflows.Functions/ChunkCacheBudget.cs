@@ -1,7 +1,7 @@
-using Workflows.Host.Configuration;
-using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.Host;
+using Workflows.Host.Configuration;
+using Workflows.ML.Data.Caching;
 
 namespace Workflows.Functions;
 

@@ -1,11 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Workflows.Durable;
+using Workflows.Host;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
 using Workflows.Host.Hosting;
-using Workflows.ML.Data.Caching;
-using Microsoft.Extensions.DependencyInjection;
-using Workflows.Durable;
-using Workflows.Host;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;
@@ -34,7 +36,10 @@ public static class FunctionRegistrations
         ArgumentNullException.ThrowIfNull(services);
         settings ??= Environment.GetEnvironmentVariable;
         services.AddSingleton(datasetStorage ?? LocalDatasetStorage.Instance);
-        services.AddSingleton(kernel ?? KernelSelector.Default);
+        services.AddSingleton(provider => new DatasetReader(provider.GetRequiredService<IDatasetStorage>(), LoggerFor<DatasetReader>(provider)));
+
+        // Chosen on first use; a CUDA driver that is there but unusable is logged then.
+        services.AddSingleton(provider => kernel ?? KernelSelector.GetDefault(LoggerFor<IStatisticsKernel>(provider)));
 
         // Created on first use: a host that never trains does not create the folder.
         var registryRoot = RegistryRoot(settings);
@@ -71,6 +76,9 @@ public static class FunctionRegistrations
     /// in the working directory (the repository root under <c>./run.sh</c>).
     /// </summary>
     public static string DefaultModelRegistryRoot() => RegistryRoot(Environment.GetEnvironmentVariable);
+
+    private static ILogger LoggerFor<T>(IServiceProvider provider) =>
+        provider.GetService<ILoggerFactory>()?.CreateLogger<T>() ?? NullLogger<T>.Instance;
 
     private static string RegistryRoot(Func<string, string?> settings)
     {

@@ -1,6 +1,6 @@
-using Workflows.Testing;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.Storage;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;

@@ -1,7 +1,7 @@
-using Workflows.Testing;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.History;
 using Workflows.Durable.Worker;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;

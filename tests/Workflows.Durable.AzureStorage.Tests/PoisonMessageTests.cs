@@ -1,5 +1,5 @@
-using Workflows.Testing;
 using Workflows.Durable.Conformance;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;

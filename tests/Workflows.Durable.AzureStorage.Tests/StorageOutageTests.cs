@@ -1,5 +1,5 @@
-using Workflows.Host.Azurite;
 using Workflows.Durable.Conformance;
+using Workflows.Host.Azurite;
 using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;

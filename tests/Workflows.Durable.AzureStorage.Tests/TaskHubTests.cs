@@ -1,5 +1,5 @@
-using Workflows.Testing;
 using System.Text;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;

@@ -1,6 +1,6 @@
-using Workflows.Host.Azurite;
 using System.Net;
 using System.Net.Sockets;
+using Workflows.Host.Azurite;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 

@@ -1,7 +1,7 @@
-using Workflows.Host.Azurite;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Workflows.Host.Azurite;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 

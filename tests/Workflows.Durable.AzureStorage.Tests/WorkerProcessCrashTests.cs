@@ -1,8 +1,8 @@
-using Workflows.Testing;
 using System.Diagnostics;
 using Workflows.Durable.AzureStorage.TestWorker;
 using Workflows.Durable.Client;
 using Workflows.Durable.History;
+using Workflows.Testing;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,10 +1,10 @@
-using Workflows.Host.Hosting;
-using Workflows.Host.Configuration;
-using Workflows.ML.Data.Caching;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Workflows.Host;
+using Workflows.Host.Configuration;
+using Workflows.Host.Hosting;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 using Xunit;
 

@@ -1,4 +1,3 @@
-using Workflows.ML.Data.Caching;
 using System.Globalization;
 using System.Text;
 using Parquet;
@@ -10,6 +9,7 @@ using Workflows.Durable.Storage;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;

@@ -1,4 +1,3 @@
-using Workflows.ML.Data.Caching;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;
@@ -14,6 +13,7 @@ using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Onnx;

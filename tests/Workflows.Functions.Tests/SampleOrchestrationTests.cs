@@ -1,10 +1,10 @@
-using Workflows.Host.Functions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
 using Workflows.Functions.Samples;
 using Workflows.Host;
+using Workflows.Host.Functions;
 using Xunit;
 
 namespace Workflows.Functions.Tests;

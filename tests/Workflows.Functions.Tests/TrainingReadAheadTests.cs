@@ -1,7 +1,7 @@
-using Workflows.ML.Data.Caching;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Training;
 using Xunit;

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Workflows.Testing;
 using Workflows.Functions;
 using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;

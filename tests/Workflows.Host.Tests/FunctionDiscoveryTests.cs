@@ -1,10 +1,10 @@
-using Workflows.Host.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
 using Workflows.Durable.Conformance;
 using Workflows.Durable.InMemory;
 using Workflows.Functions.Samples;
+using Workflows.Host.Functions;
 using Xunit;
 
 namespace Workflows.Host.Tests;

@@ -1,6 +1,6 @@
-using Workflows.Host.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Workflows.Host.Configuration;
 using Xunit;
 
 namespace Workflows.Host.Tests;

@@ -1,11 +1,11 @@
-using Workflows.Host.Configuration;
-using Workflows.Host.Hosting;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
-using Workflows.Testing;
 using Workflows.Durable.Client;
 using Workflows.Functions.Samples;
+using Workflows.Host.Configuration;
+using Workflows.Host.Hosting;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;

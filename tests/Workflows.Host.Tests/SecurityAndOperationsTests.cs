@@ -1,11 +1,11 @@
-using Workflows.Host.Security;
-using Workflows.Host.Configuration;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Workflows.Host.Configuration;
+using Workflows.Host.Security;
 using Workflows.Testing;
 using Xunit;
 

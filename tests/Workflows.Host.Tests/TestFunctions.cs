@@ -1,8 +1,8 @@
-using Workflows.Host.Functions;
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http;
 using Workflows.Durable;
+using Workflows.Host.Functions;
 
 namespace Workflows.Host.Tests;
 

@@ -1,10 +1,10 @@
-using Workflows.Host.Hosting;
-using Workflows.Host.Security;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Functions.Samples;
+using Workflows.Host.Hosting;
+using Workflows.Host.Security;
 
 namespace Workflows.Host.Tests;
 

@@ -1,6 +1,6 @@
-using Workflows.Host.Functions;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Workflows.Host.Functions;
 
 namespace Workflows.Host.Tests;
 

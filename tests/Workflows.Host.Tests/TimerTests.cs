@@ -1,8 +1,8 @@
-using Workflows.Host.Timers;
-using Workflows.Host.Hosting;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Workflows.Host.Hosting;
+using Workflows.Host.Timers;
 using Workflows.Testing;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using Azure.Storage.Blobs;
-using Workflows.Testing;
 using Workflows.ML.Registry;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.AzureStorage.Tests;

@@ -1,7 +1,7 @@
-using Workflows.ML.Numerics;
 using FsCheck;
 using FsCheck.Xunit;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 
 namespace Workflows.ML.Tests;

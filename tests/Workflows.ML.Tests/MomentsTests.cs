@@ -1,5 +1,5 @@
-using Workflows.ML.Numerics;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 using Xunit;
 

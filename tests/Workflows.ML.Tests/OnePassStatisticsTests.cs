@@ -1,9 +1,9 @@
-using Workflows.ML.Numerics;
-using Workflows.ML.Data.Caching;
 using System.Text.Json;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
 using Xunit;

@@ -1,9 +1,9 @@
-using Workflows.Host.Http;
-using Workflows.Host.Functions;
 using Microsoft.AspNetCore.Http;
 using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Host;
+using Workflows.Host.Functions;
+using Workflows.Host.Http;
 
 namespace Workflows.Functions.Samples;
 

@@ -1,9 +1,9 @@
-using Workflows.Host.Functions;
 using Microsoft.Extensions.Logging;
 using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Durable.Storage;
 using Workflows.Host;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Samples;
 

@@ -1,5 +1,5 @@
-using Workflows.ML.Numerics;
 using Workflows.ML.Data;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 
 namespace Workflows.Functions.Statistics;

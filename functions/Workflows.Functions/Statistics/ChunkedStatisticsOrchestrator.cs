@@ -1,6 +1,6 @@
-using Workflows.ML.Numerics;
 using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 
 namespace Workflows.Functions.Statistics;

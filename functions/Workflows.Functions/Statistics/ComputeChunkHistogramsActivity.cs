@@ -1,6 +1,6 @@
-using Workflows.ML.Data.Caching;
 using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
@@ -13,7 +13,7 @@ namespace Workflows.Functions.Statistics;
 /// from it; the others (another worker's, or beyond the budget) are decoded again.
 /// </summary>
 [DurableTask(Name)]
-public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, HistogramPartial>
+public sealed class ComputeChunkHistogramsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, HistogramPartial>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkHistograms";
@@ -28,7 +28,7 @@ public sealed class ComputeChunkHistogramsActivity(IDatasetStorage storage, ISta
         var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         var request = new SecondPassRequest
         {
-            Group = new ChunkGroup(new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns),
+            Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),
             Kernel = kernel,
             FirstPassMoments = ranges,
             Bins = input.Bins,

@@ -1,6 +1,6 @@
-using Workflows.ML.Data.Caching;
 using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
@@ -14,7 +14,7 @@ namespace Workflows.Functions.Statistics;
 /// <see cref="DecodedChunkCache"/>, as chunks of this instance's scan, for <see cref="ComputeChunkHistogramsActivity"/>.
 /// </summary>
 [DurableTask(Name)]
-public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, FirstPassPartial>
+public sealed class ComputeChunkMomentsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, FirstPassPartial>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkMoments";
@@ -26,7 +26,7 @@ public sealed class ComputeChunkMomentsActivity(IDatasetStorage storage, IStatis
         var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
         var request = new FirstPassRequest
         {
-            Group = new ChunkGroup(new DatasetReader(storage), input.Dataset, input.Dataset.Chunks, input.Columns),
+            Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),
             Kernel = kernel,
             SketchCapacity = input.SketchCapacity,
             HistogramRanges = input.HistogramRanges,

@@ -10,7 +10,7 @@ namespace Workflows.Functions.Statistics;
 /// for a missing or empty dataset, an unknown or non-numeric column.
 /// </summary>
 [DurableTask(Name)]
-public sealed class DescribeDatasetActivity(IDatasetStorage storage) : TaskActivity<DescribeDatasetInput, DescribedDataset>
+public sealed class DescribeDatasetActivity(DatasetReader reader) : TaskActivity<DescribeDatasetInput, DescribedDataset>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "DescribeDataset";
@@ -19,7 +19,7 @@ public sealed class DescribeDatasetActivity(IDatasetStorage storage) : TaskActiv
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var (dataset, ranges) = await new DatasetReader(storage).DescribeWithFooterRangesAsync(
+        var (dataset, ranges) = await reader.DescribeWithFooterRangesAsync(
             new DatasetSpec(input.Dataset, input.LabelColumn, input.CsvChunkRows), context.CancellationToken);
         var columns = DatasetReader.ResolveColumns(dataset, input.Columns);
         if (columns.Count == 0)

@@ -1,7 +1,7 @@
-using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 
 namespace Workflows.Functions.Training;
@@ -13,7 +13,7 @@ namespace Workflows.Functions.Training;
 /// first step that sees both: the stats artifact counts labels over the whole dataset only).
 /// </summary>
 [DurableTask(Name)]
-public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChunkCache chunkCache) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
+public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "EvaluateHoldout";
@@ -28,7 +28,6 @@ public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DecodedChun
         checkpoint.State.EnsureSeveralClassesSeen();
         var standardization = await TrainingStorage.LoadStandardizationAsync(storage, input.StatsArtifact, input.Features, cancellationToken);
         var evaluator = new HoldoutEvaluator(LogisticRegressionModel.FromState(checkpoint.State, standardization));
-        var reader = new DatasetReader(storage);
         var chunks = TrainingStorage.ReadChunksAsync(
             chunkCache, input.RunFolder, reader, input.Holdout, input.Holdout.Chunks, input.Features, TrainingStorage.DefaultReadAhead, cancellationToken);
         await foreach (var data in chunks)

@@ -13,7 +13,7 @@ namespace Workflows.Functions.Training;
 /// <see cref="TrainingDataException"/> whose message says what is wrong.
 /// </summary>
 [DurableTask(Name)]
-public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActivity<PrepareTrainingInput, TrainingPlan>
+public sealed class PrepareTrainingActivity(IDatasetStorage storage, DatasetReader reader) : TaskActivity<PrepareTrainingInput, TrainingPlan>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "PrepareTraining";
@@ -26,7 +26,6 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage) : TaskActiv
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var training = input.Training;
-        var reader = new DatasetReader(storage);
         var dataset = await reader.DescribeAsync(new DatasetSpec(training.Dataset, training.LabelColumn, training.CsvChunkRows), context.CancellationToken);
         var features = DatasetReader.ResolveColumns(dataset, training.Features);
         if (features.Count == 0)

@@ -1,6 +1,6 @@
-using Workflows.ML.Data.Caching;
 using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 
 namespace Workflows.Functions.Training;
@@ -11,7 +11,7 @@ namespace Workflows.Functions.Training;
 /// again (activities are at least once) writes the same checkpoint bit for bit.
 /// </summary>
 [DurableTask(Name)]
-public sealed class TrainEpochActivity(IDatasetStorage storage, DecodedChunkCache chunkCache) : TaskActivity<TrainEpochInput, string>
+public sealed class TrainEpochActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache) : TaskActivity<TrainEpochInput, string>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "TrainEpoch";
@@ -37,7 +37,6 @@ public sealed class TrainEpochActivity(IDatasetStorage storage, DecodedChunkCach
         }
 
         var trainer = new LogisticRegressionTrainer(input.Options, standardization);
-        var reader = new DatasetReader(storage);
         var chunks = TrainingStorage.ReadChunksAsync(
             chunkCache, input.RunFolder, reader, input.Dataset, input.Dataset.Chunks, input.Features, TrainingStorage.DefaultReadAhead, cancellationToken);
         await foreach (var data in chunks)

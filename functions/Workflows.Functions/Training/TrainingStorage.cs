@@ -1,6 +1,6 @@
-using Workflows.ML.Data.Caching;
 using System.Globalization;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
 

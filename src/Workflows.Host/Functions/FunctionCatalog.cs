@@ -1,6 +1,6 @@
-using Workflows.Host.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Functions;
 

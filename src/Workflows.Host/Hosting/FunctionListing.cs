@@ -1,12 +1,12 @@
-using Workflows.Host.Http;
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Http;
 
 namespace Workflows.Host.Hosting;
 

@@ -1,6 +1,6 @@
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
 using System.Reflection;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
 
 namespace Workflows.Host.Hosting;
 

@@ -1,13 +1,13 @@
-using Workflows.Host.Functions;
-using Workflows.Host.Security;
-using Workflows.Host.Http;
-using Workflows.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Http;
+using Workflows.Host.Security;
 
 namespace Workflows.Host.Hosting;
 

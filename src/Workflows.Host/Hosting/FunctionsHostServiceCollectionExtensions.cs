@@ -1,8 +1,3 @@
-using Workflows.Host.Security;
-using Workflows.Host.Timers;
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
-using Workflows.Host.Http;
 using System.Reflection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -11,6 +6,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Durable.Client;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Http;
+using Workflows.Host.Security;
+using Workflows.Host.Timers;
 
 namespace Workflows.Host.Hosting;
 

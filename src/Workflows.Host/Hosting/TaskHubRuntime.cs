@@ -1,7 +1,3 @@
-using Workflows.Host.State;
-using Workflows.Host.Configuration;
-using Workflows.Host.Functions;
-using Workflows.Host.Azurite;
 using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,6 +8,10 @@ using Workflows.Durable.Client;
 using Workflows.Durable.InMemory;
 using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
+using Workflows.Host.Azurite;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.State;
 
 namespace Workflows.Host.Hosting;
 

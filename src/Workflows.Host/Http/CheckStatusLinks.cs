@@ -1,8 +1,8 @@
-using Workflows.Host.Configuration;
-using Workflows.Host.Security;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Security;
 
 namespace Workflows.Host.Http;
 

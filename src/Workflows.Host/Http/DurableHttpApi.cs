@@ -1,6 +1,3 @@
-using Workflows.Host.Security;
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -12,6 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Durable.Storage;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Security;
 
 namespace Workflows.Host.Http;
 

@@ -1,10 +1,10 @@
-using Workflows.Host.Functions;
-using Workflows.Host.Hosting;
-using Workflows.Host.Configuration;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Http;
 

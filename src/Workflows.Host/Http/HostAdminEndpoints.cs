@@ -1,7 +1,3 @@
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
-using Workflows.Host.Security;
-using Workflows.Host.Hosting;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,6 +5,10 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
+using Workflows.Host.Security;
 
 namespace Workflows.Host.Http;
 

@@ -1,11 +1,11 @@
-using Workflows.Host.Hosting;
-using Workflows.Host.Functions;
-using Workflows.Host.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Http;
 

@@ -1,6 +1,6 @@
-using Workflows.Host.Hosting;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Security;
 

@@ -1,7 +1,7 @@
-using Workflows.Host.Functions;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
+using Workflows.Host.Functions;
 
 namespace Workflows.Host.Security;
 

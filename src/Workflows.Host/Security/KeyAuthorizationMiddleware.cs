@@ -1,9 +1,9 @@
-using Workflows.Host.Http;
-using Workflows.Host.Configuration;
-using Workflows.Host.Functions;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Http;
 
 namespace Workflows.Host.Security;
 

@@ -1,12 +1,12 @@
-using Workflows.Host.Configuration;
-using Workflows.Host.Hosting;
-using Workflows.Host.Functions;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Workflows.Host.Configuration;
+using Workflows.Host.Functions;
+using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Timers;
 

@@ -76,18 +76,26 @@ internal static class SimdHistograms
             }
 
             // Rare path: widen and squeeze the NaNs out; the clamp gave them a bin.
-            var kept = 0;
-            foreach (var value in source)
-            {
-                if (!float.IsNaN(value))
-                {
-                    block[kept++] = value;
-                }
-            }
-
-            BinIndices(block[..kept], min, scale, counts.Length, indices);
-            Count(indices[..kept], counts);
+            CountWithoutNaN(source, min, scale, block, indices, counts);
         }
+    }
+
+    /// <summary>The values of a block that holds NaNs: the others widened into <paramref name="block"/>, binned and counted.</summary>
+    private static void CountWithoutNaN<TValue, T>(ReadOnlySpan<TValue> source, double min, double scale, Span<double> block, Span<int> indices, Span<T> counts)
+        where TValue : unmanaged, IFloatingPointIeee754<TValue>
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        var kept = 0;
+        foreach (var value in source)
+        {
+            if (!TValue.IsNaN(value))
+            {
+                block[kept++] = double.CreateTruncating(value);
+            }
+        }
+
+        BinIndices(block[..kept], min, scale, counts.Length, indices);
+        Count(indices[..kept], counts);
     }
 
     /// <summary>Double values into <c>counts.Length</c> bins over [min, max], as <see cref="AddFloats"/>.</summary>
@@ -102,17 +110,7 @@ internal static class SimdHistograms
             var source = values.Slice(start, Math.Min(SimdStatisticsKernel.BlockLength, values.Length - start));
             if (TensorPrimitives.IsNaNAny(source))
             {
-                var kept = 0;
-                foreach (var value in source)
-                {
-                    if (!double.IsNaN(value))
-                    {
-                        block[kept++] = value;
-                    }
-                }
-
-                BinIndices(block[..kept], min, scale, counts.Length, indices);
-                Count(indices[..kept], counts);
+                CountWithoutNaN(source, min, scale, block, indices, counts);
                 continue;
             }
 

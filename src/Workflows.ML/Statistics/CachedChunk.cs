@@ -1,5 +1,5 @@
-using Workflows.ML.Data.Caching;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
 
 namespace Workflows.ML.Statistics;

@@ -1,8 +1,8 @@
-using Workflows.ML.Data.Caching;
-using Workflows.ML.Numerics;
 using System.Buffers;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 using Workflows.ML.Training;
 
 namespace Workflows.ML.Statistics;

@@ -1,6 +1,6 @@
-using Workflows.ML.Numerics;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Statistics;
 

@@ -1,7 +1,7 @@
-using Workflows.ML.Numerics;
 using System.Text.Json.Serialization;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Statistics;
 

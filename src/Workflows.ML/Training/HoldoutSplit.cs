@@ -1,5 +1,5 @@
-using Workflows.ML.Numerics;
 using System.Globalization;
+using Workflows.ML.Numerics;
 
 namespace Workflows.ML.Training;
 
