@@ -57,7 +57,7 @@ internal static class StatsScenario
     private static async Task<int> RunInFolderAsync(StatsOptions options, string folder)
     {
         var generateSeconds = await GenerateAsync(options, folder);
-        var reader = new DatasetReader(LocalDatasetStorage.Instance);
+        var reader = new DatasetReader(BenchStorage.Local);
         var (dataset, footers) = await reader.DescribeWithFooterRangesAsync(new DatasetSpec(folder, "label"), CancellationToken.None);
         var footerRanges = footers.Merge(null, dataset.Columns);
         if (dataset.RowCount != options.Rows || dataset.Chunks.Count != options.Chunks)
@@ -262,7 +262,7 @@ internal static class StatsScenario
 
     private static async Task<(double Seconds, OrchestrationMetadata Result)> RunOnEngineAsync(IStorageProvider provider, string name, object input, DecodedChunkCache cache)
     {
-        var worker = new DurableTaskWorker(provider, new DurableTaskRegistry().AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache));
+        var worker = new DurableTaskWorker(provider, new DurableTaskRegistry().AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: BenchStorage.Root));
         await worker.StartAsync(CancellationToken.None);
         try
         {

@@ -45,7 +45,7 @@ internal static class TrainData
     /// </summary>
     public static async Task<(TrainingChunk[] Chunks, double Seconds)> DecodeAsync(string folder, int expectedRows, bool parallel = false)
     {
-        var reader = new DatasetReader(LocalDatasetStorage.Instance);
+        var reader = new DatasetReader(BenchStorage.Local);
         var clock = Stopwatch.StartNew();
         var dataset = await reader.DescribeAsync(new DatasetSpec(folder, LabelColumn), CancellationToken.None);
         var features = DatasetReader.ResolveColumns(dataset, null);

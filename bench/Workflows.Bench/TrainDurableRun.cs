@@ -61,7 +61,7 @@ internal sealed class TrainDurableRun : IAsyncDisposable
         });
         var registry = new LocalFolderModelRegistry(registryFolder);
         var cache = new DecodedChunkCache(cacheBytes);
-        var functions = new DurableTaskRegistry().AddWorkflowFunctions(LocalDatasetStorage.Instance, SimdStatisticsKernel.Instance, registry, cache);
+        var functions = new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, SimdStatisticsKernel.Instance, registry, cache, dataRoot: BenchStorage.Root);
         var worker = new DurableTaskWorker(provider, functions);
         await worker.StartAsync(CancellationToken.None);
         return new TrainDurableRun(azurite, provider, worker, registry, cache);

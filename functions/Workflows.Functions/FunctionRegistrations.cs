@@ -18,9 +18,11 @@ namespace Workflows.Functions;
 public static class FunctionRegistrations
 {
     /// <summary>
-    /// Adds the services the app's activities take in their constructors: where datasets live (default: the local
-    /// file system), the statistics kernel (default: ILGPU on a CUDA device if there is one, else SIMD on the CPU)
-    /// the model registry (default: a local folder, see <see cref="DefaultModelRegistryRoot()"/>) and the training
+    /// Adds the services the app's orchestrators and activities take in their constructors: the data root
+    /// (<paramref name="dataRoot"/>, default: what <see cref="DataRoot.Setting"/> names, see <see cref="DataRootFrom"/>),
+    /// where datasets live (default: the local file system, confined to the data root), the statistics kernel (default:
+    /// ILGPU on a CUDA device if there is one, else SIMD on the CPU), the model registry (default: a local folder,
+    /// <see cref="ModelRegistryRootSetting"/> under the data root) and the training
     /// activities' cache of decoded chunks (default: sized by <see cref="ChunkCacheBudget"/>, whose budget a hosted
     /// service logs at start-up). App settings are read through <paramref name="settings"/> (default: environment
     /// variables); an invalid one throws <see cref="HostConfigurationException"/> naming it.
@@ -31,18 +33,23 @@ public static class FunctionRegistrations
         IStatisticsKernel? kernel = null,
         IModelRegistry? modelRegistry = null,
         DecodedChunkCache? chunkCache = null,
-        Func<string, string?>? settings = null)
+        Func<string, string?>? settings = null,
+        DataRoot? dataRoot = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         settings ??= Environment.GetEnvironmentVariable;
-        services.AddSingleton(datasetStorage ?? LocalDatasetStorage.Instance);
+
+        // Created now: a bad setting stops start-up, and the folder exists before the first request names a path in it.
+        dataRoot ??= DataRootFrom(settings);
+        services.AddSingleton(dataRoot);
+        services.AddSingleton(datasetStorage ?? new LocalDatasetStorage(dataRoot));
         services.AddSingleton(provider => new DatasetReader(provider.GetRequiredService<IDatasetStorage>(), LoggerFor<DatasetReader>(provider)));
 
         // Chosen on first use; a CUDA driver that is there but unusable is logged then.
         services.AddSingleton(provider => kernel ?? KernelSelector.GetDefault(LoggerFor<IStatisticsKernel>(provider)));
 
         // Created on first use: a host that never trains does not create the folder.
-        var registryRoot = RegistryRoot(settings);
+        var registryRoot = RegistryRoot(settings, dataRoot);
         services.AddSingleton(_ => modelRegistry ?? new LocalFolderModelRegistry(registryRoot));
 
         // Resolved now, so a bad setting stops start-up instead of the first training activity.
@@ -68,22 +75,41 @@ public static class FunctionRegistrations
     /// <summary>App setting (or environment variable) with the decoded-chunk cache budget in MiB; 0 turns it off.</summary>
     public const string ChunkCacheMegabytesSetting = ChunkCacheBudget.Setting;
 
-    /// <summary>App setting (or environment variable) naming the folder of the default model registry.</summary>
+    /// <summary>
+    /// App setting (or environment variable) naming the folder of the default model registry, relative to the data root
+    /// (an absolute path must lie inside it); default <c>models</c>.
+    /// </summary>
     public const string ModelRegistryRootSetting = "WorkflowsModelRegistryRoot";
 
-    /// <summary>
-    /// Where the default registry keeps models: <see cref="ModelRegistryRootSetting"/> when set, else <c>models/</c>
-    /// in the working directory (the repository root under <c>./run.sh</c>).
-    /// </summary>
-    public static string DefaultModelRegistryRoot() => RegistryRoot(Environment.GetEnvironmentVariable);
+    /// <summary>The data root that <see cref="DataRoot.Setting"/> names (default <see cref="DataRoot.DefaultFolder"/>), created when missing.</summary>
+    public static DataRoot DataRootFrom(Func<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var configured = settings(DataRoot.Setting);
+        try
+        {
+            return new DataRoot(string.IsNullOrWhiteSpace(configured) ? DataRoot.DefaultFolder : configured);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new HostConfigurationException($"{DataRoot.Setting} '{configured}' cannot be used as the data root: {exception.Message}", exception);
+        }
+    }
 
     private static ILogger LoggerFor<T>(IServiceProvider provider) =>
         provider.GetService<ILoggerFactory>()?.CreateLogger<T>() ?? NullLogger<T>.Instance;
 
-    private static string RegistryRoot(Func<string, string?> settings)
+    private static string RegistryRoot(Func<string, string?> settings, DataRoot dataRoot)
     {
         var configured = settings(ModelRegistryRootSetting);
-        return string.IsNullOrWhiteSpace(configured) ? Path.Combine(Environment.CurrentDirectory, "models") : configured;
+        try
+        {
+            return dataRoot.Resolve(string.IsNullOrWhiteSpace(configured) ? "models" : configured, ModelRegistryRootSetting);
+        }
+        catch (DataPathException exception)
+        {
+            throw new HostConfigurationException(exception.Message, exception);
+        }
     }
 
     /// <summary>
@@ -92,17 +118,18 @@ public static class FunctionRegistrations
     /// benchmarks that run the engine without the host use this). Datasets are read from and written to
     /// <paramref name="datasetStorage"/>, reduced with <paramref name="kernel"/>, trained models registered in
     /// <paramref name="modelRegistry"/>, and decoded training chunks kept in <paramref name="chunkCache"/> (defaults as
-    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?)"/>).
+    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?, DataRoot?)"/>).
     /// </summary>
     public static DurableTaskRegistry AddWorkflowFunctions(
         this DurableTaskRegistry registry,
         IDatasetStorage? datasetStorage = null,
         IStatisticsKernel? kernel = null,
         IModelRegistry? modelRegistry = null,
-        DecodedChunkCache? chunkCache = null)
+        DecodedChunkCache? chunkCache = null,
+        DataRoot? dataRoot = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var services = new ServiceCollection().AddWorkflowServices(datasetStorage, kernel, modelRegistry, chunkCache).BuildServiceProvider();
+        var services = new ServiceCollection().AddWorkflowServices(datasetStorage, kernel, modelRegistry, chunkCache, dataRoot: dataRoot).BuildServiceProvider();
         return registry.AddFunctions(typeof(FunctionRegistrations).Assembly, services);
     }
 }

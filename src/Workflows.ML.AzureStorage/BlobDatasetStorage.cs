@@ -99,4 +99,25 @@ public sealed class BlobDatasetStorage : IDatasetStorage
 
     /// <inheritdoc/>
     public string Combine(string folder, string name) => folder.TrimEnd('/') + "/" + name;
+
+    /// <inheritdoc/>
+    /// <remarks>Blob names of this container: no URI (another account or container), no leading '/', no '..' segment.</remarks>
+    public void ValidatePath(string path, string field)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(field);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new DataPathException(field, path ?? string.Empty, "a blob name in the dataset container is required");
+        }
+
+        if (path.Contains("://", StringComparison.Ordinal) || path.StartsWith('/') || path.StartsWith('\\'))
+        {
+            throw new DataPathException(field, path, "paths are blob names relative to the dataset container, not URIs or absolute paths");
+        }
+
+        if (Array.Exists(path.Split('/', '\\'), segment => segment == ".."))
+        {
+            throw new DataPathException(field, path, "a path may not contain '..' segments");
+        }
+    }
 }

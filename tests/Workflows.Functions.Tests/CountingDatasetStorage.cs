@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Workflows.ML.Data;
 
+using Workflows.Testing;
 namespace Workflows.Functions.Tests;
 
 /// <summary>
@@ -15,29 +16,34 @@ internal sealed class CountingDatasetStorage(Func<string, int, bool>? holdRead =
 
     public Task FirstHold => _firstHold.Task;
 
-    public int Opened(string path) => _opened.GetValueOrDefault(path);
+    /// <summary>Times <paramref name="path"/> (relative to the tests' data root, or absolute inside it) was opened.</summary>
+    public int Opened(string path) => _opened.GetValueOrDefault(TestStorage.FullPath(path));
 
     public Task<IReadOnlyList<string>> ListFilesAsync(string root, string extension, CancellationToken cancellationToken) =>
-        LocalDatasetStorage.Instance.ListFilesAsync(root, extension, cancellationToken);
+        TestStorage.Local.ListFilesAsync(root, extension, cancellationToken);
 
     public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
     {
-        if (holdRead?.Invoke(path, Opened(path)) == true)
+        // The storage names files relative to the data root; the tests know them by their full paths.
+        var full = TestStorage.FullPath(path);
+        if (holdRead?.Invoke(full, Opened(full)) == true)
         {
             _firstHold.TrySetResult();
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
 
-        var stream = await LocalDatasetStorage.Instance.OpenReadAsync(path, cancellationToken);
-        _opened.AddOrUpdate(path, 1, static (_, count) => count + 1);
+        var stream = await TestStorage.Local.OpenReadAsync(path, cancellationToken);
+        _opened.AddOrUpdate(full, 1, static (_, count) => count + 1);
         return stream;
     }
 
     public Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken) =>
-        LocalDatasetStorage.Instance.GetContentVersionAsync(path, cancellationToken);
+        TestStorage.Local.GetContentVersionAsync(path, cancellationToken);
 
     public Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
-        LocalDatasetStorage.Instance.WriteAsync(path, content, cancellationToken);
+        TestStorage.Local.WriteAsync(path, content, cancellationToken);
 
-    public string Combine(string folder, string name) => LocalDatasetStorage.Instance.Combine(folder, name);
+    public string Combine(string folder, string name) => TestStorage.Local.Combine(folder, name);
+
+    public void ValidatePath(string path, string field) => TestStorage.Local.ValidatePath(path, field);
 }

@@ -14,6 +14,7 @@ using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -29,7 +30,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateThenChunkedStatistics_SmallDataset_ReportsExactMomentsAndWritesArtifact()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var destination = Path.Combine(_folder, "data");
         var generate = new GenerateDatasetInput(Rows: 2_500, Features: 6, Informative: 3, ChunkRows: 500, Seed: 5, Destination: destination, Redundant: 1);
 
@@ -82,7 +83,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
         var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
 
-        AssertFailed(result, $"chunk 1 (row group 0 of '{corrupt}') is corrupt");
+        AssertFailed(result, $"chunk 1 (row group 0 of '{TestStorage.Root.Relative(corrupt)}') is corrupt");
     }
 
     [Fact]
@@ -190,7 +191,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateDataset_InformativeAboveFeatures_FailsWithReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(100, Features: 3, Informative: 5, ChunkRows: 10, Seed: 1, Destination: _folder));
 
@@ -209,14 +210,14 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []);
 
         // No chunk cache: the second pass reads every chunk too, so a repeated read would show.
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0)));
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root));
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(ChunkedStatisticsOrchestrator.Name, input);
         await first.WaitAsync(id, m => m.SerializedCustomStatus?.Contains("\"chunksDone\":3,", StringComparison.Ordinal) == true);
 
         // Stop as a crashing host would: the three held chunk reads are cancelled and their work items given back.
         await first.Worker.StopAsync(new CancellationToken(canceled: true));
         await first.Worker.DisposeAsync();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0)));
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root));
         var result = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
@@ -241,14 +242,14 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var cachedStorage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 24);
         OrchestrationMetadata cached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, chunkCache: cache)))
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root)))
         {
             cached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
         }
 
         var uncachedStorage = new CountingDatasetStorage();
         OrchestrationMetadata uncached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(uncachedStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0))))
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(uncachedStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
         {
             uncached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
         }
@@ -272,7 +273,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     {
         await WriteGeneratedAsync(chunks: 3);
         var cache = new DecodedChunkCache(1 << 24);
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(_folder, "label", HistogramBins: 0, Quantiles: []));
 
@@ -425,7 +426,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     /// <summary>The report of the two-pass path (moments, then every column's histogram over the merged range), computed directly.</summary>
     private static async Task<StatisticsReport> TwoPassReportAsync(ChunkedStatisticsInput input, int[] positions)
     {
-        var reader = new DatasetReader(LocalDatasetStorage.Instance);
+        var reader = new DatasetReader(TestStorage.Local);
         var described = await reader.DescribeAsync(new DatasetSpec(input.Dataset, input.LabelColumn), CancellationToken.None);
         var dataset = described with { Chunks = positions.Select(p => described.Chunks[p]).ToList() };
         var groups = dataset.Chunks.Chunk(input.ChunksPerActivity).ToList();
@@ -473,14 +474,14 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, dataRoot: TestStorage.Root));
         return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
     }
 
     /// <summary>ChunkedStatistics on a fresh in-memory worker that reads through <paramref name="storage"/> and keeps chunks in <paramref name="cache"/>.</summary>
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input, CountingDatasetStorage storage, DecodedChunkCache cache)
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache));
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
         return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
     }
 

@@ -20,6 +20,7 @@ using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -59,7 +60,7 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.All(output.LearningCurve, m => Assert.True(m.Holdout.Accuracy > 0.7 && m.Holdout.RocAuc > 0.75, m.ToString()));
         // The statistics that standardize the features cover the training chunks only, never the held-out rows.
         var trainingChunks = HoldoutSplit.Complement(6, output.HoldoutChunks!);
-        Assert.Equal(StatisticsReport.ArtifactPath(LocalDatasetStorage.Instance, _data, trainingChunks), output.StatsArtifact);
+        Assert.Equal(StatisticsReport.ArtifactPath(TestStorage.Local, _data, trainingChunks), output.StatsArtifact);
         Assert.NotEqual(Path.Combine(_data, StatisticsReport.ArtifactFileName), output.StatsArtifact);
         var statistics = StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(output.StatsArtifact));
         Assert.Equal(trainingChunks, statistics.ChunkPositions);
@@ -256,13 +257,13 @@ public sealed class EpochTrainingTests : IDisposable
         // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs. No chunk
         // cache, so that every epoch reads its chunks.
         var firstStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore >= 2 && path.EndsWith(".parquet", StringComparison.Ordinal));
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
+        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0), dataRoot: TestStorage.Root));
         var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(EpochTrainingOrchestrator.Name, input);
         await firstStorage.FirstHold.WaitAsync(WorkerHarness.Timeout());
         await first.Worker.StopAsync(new CancellationToken(canceled: true));
         await first.Worker.DisposeAsync();
         var secondStorage = new CountingDatasetStorage();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0)));
+        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0), dataRoot: TestStorage.Root));
         var resumed = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
         await using var fresh = await StartAsync();
         var uninterrupted = await fresh.RunAsync(EpochTrainingOrchestrator.Name, input);
@@ -289,13 +290,13 @@ public sealed class EpochTrainingTests : IDisposable
         var cachedStorage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 20);
         OrchestrationMetadata cached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache)))
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache, dataRoot: TestStorage.Root)))
         {
             cached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
         }
 
         OrchestrationMetadata uncached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0))))
+        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
         {
             uncached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
         }
@@ -549,7 +550,7 @@ public sealed class EpochTrainingTests : IDisposable
     private EpochTrainingInput Input(int epochs) => new(_data, "label", "demo", Epochs: epochs, Seed: 7, BatchSize: 16, LearningRate: 0.2f);
 
     private Task<WorkerHarness> StartAsync() =>
-        WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry));
+        WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, dataRoot: TestStorage.Root));
 
     private async Task<OrchestrationMetadata> RunAsync(EpochTrainingInput input)
     {

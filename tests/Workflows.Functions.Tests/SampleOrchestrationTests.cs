@@ -5,6 +5,7 @@ using Workflows.Durable.InMemory;
 using Workflows.Functions.Samples;
 using Workflows.Host;
 using Workflows.Host.Functions;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -14,7 +15,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task HelloSequence_GreetsInputCityThenSeattleAndLondon()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
@@ -25,7 +26,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_SumsSquares()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, 500);
 
@@ -35,7 +36,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, -1);
 
@@ -46,7 +47,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task PurgeHistory_RemovesFinishedInstancesOlderThanTheRetentionOnly()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions());
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
         var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);

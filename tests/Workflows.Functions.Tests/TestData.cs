@@ -2,6 +2,7 @@ using Workflows.Durable;
 using Workflows.Durable.Storage;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -15,7 +16,7 @@ internal static class TestData
         var generated = generator.GenerateChunk(chunk, rows);
         var bytes = await ParquetChunkWriter.EncodeAsync(
             generator.ColumnNames, generated.Features, ClassificationGenerator.LabelColumnName, generated.Labels, ParquetCompression.Snappy, CancellationToken.None);
-        await LocalDatasetStorage.Instance.WriteAsync(path, bytes, CancellationToken.None);
+        await TestStorage.Local.WriteAsync(path, bytes, CancellationToken.None);
     }
 
     /// <summary>Asserts that the instance failed and that its failure message contains <paramref name="reason"/>.</summary>

@@ -4,6 +4,7 @@ using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -23,7 +24,7 @@ public sealed class TrainingReadAheadTests : IDisposable
     [InlineData(10)]
     public async Task ReadChunksAsync_AnyReadAhead_SameChunksInOrderAsOneAtATime(int readAhead)
     {
-        var (reader, dataset, features) = await WriteDatasetAsync(LocalDatasetStorage.Instance);
+        var (reader, dataset, features) = await WriteDatasetAsync(TestStorage.Local);
 
         var sequential = await ReadAllAsync(reader, dataset, features, readAhead: 0);
         var ahead = await ReadAllAsync(reader, dataset, features, readAhead);
@@ -40,7 +41,7 @@ public sealed class TrainingReadAheadTests : IDisposable
     [Fact]
     public async Task ReadChunksAsync_CorruptChunkAhead_EarlierChunksArriveThenItsErrorAtItsTurn()
     {
-        var (reader, dataset, features) = await WriteDatasetAsync(LocalDatasetStorage.Instance);
+        var (reader, dataset, features) = await WriteDatasetAsync(TestStorage.Local);
         await File.WriteAllBytesAsync(Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(3)), new byte[64]);
         var arrived = new List<int>();
 

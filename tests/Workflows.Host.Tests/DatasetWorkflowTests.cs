@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Workflows.Functions;
+using Workflows.ML.Data;
 using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
 using Workflows.Testing;
@@ -20,8 +21,8 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
     [Fact]
     public async Task GenerateDatasetThenChunkedStatistics_OverHttp_CompletesWithStatisticsOfEveryRowAndWritesArtifact()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString, configureServices: static services => services.AddWorkflowServices());
-        var destination = Path.Combine(_folder, "demo");
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(dataRoot: new DataRoot(_folder)));
+        const string destination = "demo";
 
         var generated = await RunAsync(host, "GenerateDataset", new { rows = 3_000, features = 5, informative = 2, chunkRows = 500, seed = 7, destination });
         var statistics = await RunAsync(host, "ChunkedStatistics", new
@@ -47,8 +48,8 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
         }
 
         var artifact = statistics.GetProperty("artifactPath").GetString()!;
-        Assert.Equal(Path.Combine(destination, StatisticsReport.ArtifactFileName), artifact);
-        Assert.Equal(3_000, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(artifact)).Rows);
+        Assert.Equal($"{destination}/{StatisticsReport.ArtifactFileName}", artifact);
+        Assert.Equal(3_000, StatisticsReport.FromArtifactJson(await File.ReadAllBytesAsync(Path.Combine(_folder, artifact))).Rows);
     }
 
     [Fact]
@@ -56,8 +57,8 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
     {
         var registry = new LocalFolderModelRegistry(Path.Combine(_folder, "models"));
         await using var host = await TestHost.StartAsync(
-            azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(modelRegistry: registry));
-        var destination = Path.Combine(_folder, "train");
+            azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(modelRegistry: registry, dataRoot: new DataRoot(_folder)));
+        const string destination = "train";
         await RunAsync(host, "GenerateDataset", new { rows = 4_000, features = 6, informative = 3, chunkRows = 500, seed = 3, destination });
 
         var output = await RunAsync(host, "EpochTraining", new
@@ -77,7 +78,7 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
         var model = await registry.GetAsync("host-demo", 1);
         Assert.NotNull(model);
         Assert.Equal("onnx", model.Format);
-        Assert.True(File.Exists(output.GetProperty("artifactPath").GetString()));
+        Assert.True(File.Exists(Path.Combine(_folder, output.GetProperty("artifactPath").GetString()!)));
     }
 
     /// <summary>Starts <paramref name="name"/> through the generic starter, polls its statusQueryGetUri and returns its output.</summary>

@@ -4,6 +4,7 @@ using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;
@@ -13,7 +14,7 @@ public sealed class ChunkStatisticsCacheTests
 {
     private const int Bins = 8;
     private const int Subdivisions = 64;
-    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly DatasetReader Reader = new(TestStorage.Local);
     private static readonly IStatisticsKernel Kernel = SimdStatisticsKernel.Instance;
 
     [Fact]
@@ -56,7 +57,7 @@ public sealed class ChunkStatisticsCacheTests
         var cache = new DecodedChunkCache(1 << 24);
         var scope = new ChunkCacheScope(cache, "instance-1");
         var first = await ChunkStatistics.ComputeMomentsAsync(FirstPass(dataset, dataset.Columns) with { KeepForSecondPass = scope }, CancellationToken.None);
-        var file = dataset.Chunks[1].File;
+        var file = TestStorage.FullPath(dataset.Chunks[1].File);
         var before = await ChunkStatistics.SecondPassKeyAsync(Reader, dataset, dataset.Chunks[1], dataset.Columns, CancellationToken.None);
         var written = File.GetLastWriteTimeUtc(file);
 
@@ -187,7 +188,7 @@ public sealed class ChunkStatisticsCacheTests
         var generator = new ClassificationGenerator(Spec(seed));
         var chunk = generator.GenerateChunk(1, 1_000);
         var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, ParquetCompression.Snappy, CancellationToken.None);
-        await LocalDatasetStorage.Instance.WriteAsync(file, bytes, CancellationToken.None);
+        await TestStorage.Local.WriteAsync(file, bytes, CancellationToken.None);
     }
 
     private static ClassificationSpec Spec(int seed) => new(Features: 5, Informative: 2, Redundant: 1, Seed: seed);

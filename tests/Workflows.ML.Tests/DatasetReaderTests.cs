@@ -4,13 +4,14 @@ using Parquet;
 using Parquet.Schema;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;
 
 public sealed class DatasetReaderTests
 {
-    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly DatasetReader Reader = new(TestStorage.Local);
 
     [Theory]
     [InlineData(ParquetCompression.Snappy)]
@@ -143,9 +144,10 @@ public sealed class DatasetReaderTests
     [Fact]
     public async Task DescribeAsync_MissingPath_ThrowsDoesNotExist()
     {
-        var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.DescribeAsync(new DatasetSpec("/no/such/dataset"), CancellationToken.None));
+        var missing = "no-such-dataset-" + Guid.NewGuid().ToString("N");
+        var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.DescribeAsync(new DatasetSpec(missing), CancellationToken.None));
 
-        Assert.Contains("'/no/such/dataset' does not exist", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{missing}' does not exist", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -176,10 +178,10 @@ public sealed class DatasetReaderTests
         await TestDatasets.WriteParquetFolderAsync(temp.Path, new ClassificationSpec(Features: 4), chunks: 2, rowsPerChunk: 500);
         var dataset = await Reader.DescribeAsync(new DatasetSpec(temp.Path), CancellationToken.None);
         var file = dataset.Chunks[1].File;
-        var bytes = await File.ReadAllBytesAsync(file);
+        var bytes = await File.ReadAllBytesAsync(TestStorage.FullPath(file));
         // The column pages sit right after the 4-byte magic; the footer (schema, row-group index) stays intact.
         Array.Fill(bytes, (byte)0xA5, 4, bytes.Length / 2);
-        await File.WriteAllBytesAsync(file, bytes);
+        await File.WriteAllBytesAsync(TestStorage.FullPath(file), bytes);
 
         var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None));
 

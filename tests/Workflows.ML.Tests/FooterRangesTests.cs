@@ -5,6 +5,7 @@ using Parquet.Data;
 using Parquet.Schema;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;
@@ -12,7 +13,7 @@ namespace Workflows.ML.Tests;
 /// <summary>Column ranges from the Parquet footers: exact where the writer states them, null wherever they cannot be trusted.</summary>
 public sealed class FooterRangesTests
 {
-    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly DatasetReader Reader = new(TestStorage.Local);
 
     [Fact]
     public async Task DescribeWithFooterRangesAsync_GeneratedParquet_RangesAreTheTrueMinAndMaxPerChunkAndMerged()
@@ -137,7 +138,7 @@ public sealed class FooterRangesTests
         await File.WriteAllBytesAsync(path, ShortenFooterBinary(await File.ReadAllBytesAsync(path), BitConverter.GetBytes(1234.5f)));
         var logger = new RecordingLogger();
 
-        var (dataset, ranges) = await new DatasetReader(LocalDatasetStorage.Instance, logger).DescribeWithFooterRangesAsync(new DatasetSpec(path), CancellationToken.None);
+        var (dataset, ranges) = await new DatasetReader(TestStorage.Local, logger).DescribeWithFooterRangesAsync(new DatasetSpec(path), CancellationToken.None);
 
         Assert.Equal([null, new ColumnRange(-4, 2)], ranges.Merge(null, dataset.Columns));
         var entry = Assert.Single(logger.Entries);

@@ -6,6 +6,7 @@ using Workflows.ML.Kernels;
 using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;
@@ -18,7 +19,7 @@ public sealed class OnePassStatisticsTests
 {
     private const int Bins = 8;
     private const int Subdivisions = 64;
-    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly DatasetReader Reader = new(TestStorage.Local);
     private static readonly IStatisticsKernel Kernel = SimdStatisticsKernel.Instance;
     private static readonly IReadOnlyList<double> Quantiles = [0, 0.01, 0.25, 0.5, 0.9, 1];
 

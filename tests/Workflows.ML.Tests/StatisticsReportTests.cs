@@ -2,13 +2,14 @@ using Workflows.ML.Data;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;
 
 public sealed class StatisticsReportTests
 {
-    private static readonly DatasetReader Reader = new(LocalDatasetStorage.Instance);
+    private static readonly DatasetReader Reader = new(TestStorage.Local);
 
     [Fact]
     public async Task Build_GeneratedDatasetInTwoGroups_MatchesExactStatistics()

@@ -1,6 +1,7 @@
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
 
+using Workflows.Testing;
 namespace Workflows.ML.Tests;
 
 /// <summary>Small generated datasets written the way the GenerateDataset orchestration writes them.</summary>
@@ -14,7 +15,7 @@ internal static class TestDatasets
         {
             var chunk = generator.GenerateChunk(c, rowsPerChunk);
             var bytes = await ParquetChunkWriter.EncodeAsync(generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, compression, CancellationToken.None);
-            await LocalDatasetStorage.Instance.WriteAsync(Path.Combine(folder, $"part-{c:D5}.parquet"), bytes, CancellationToken.None);
+            await TestStorage.Local.WriteAsync(Path.Combine(folder, $"part-{c:D5}.parquet"), bytes, CancellationToken.None);
         }
 
         return generator;

@@ -1,14 +1,16 @@
 using Workflows.Durable;
+using Workflows.ML.Data;
 
 namespace Workflows.Functions.Datasets;
 
 /// <summary>
 /// Writes a synthetic classification dataset as a folder of Parquet files: one <see cref="GenerateDatasetChunkActivity"/>
 /// per chunk, all in parallel, every chunk drawn from the one model the seed defines. customStatus reports chunks
-/// written out of the total.
+/// written out of the total. A destination outside what the dataset storage may reach fails the run before any chunk
+/// is scheduled.
 /// </summary>
 [DurableTask(Name)]
-public sealed class GenerateDatasetOrchestrator : TaskOrchestrator<GenerateDatasetInput, GenerateDatasetOutput>
+public sealed class GenerateDatasetOrchestrator(IDatasetStorage storage) : TaskOrchestrator<GenerateDatasetInput, GenerateDatasetOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "GenerateDataset";
@@ -18,6 +20,7 @@ public sealed class GenerateDatasetOrchestrator : TaskOrchestrator<GenerateDatas
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input, "input (rows, features, informative, chunkRows, seed, destination)");
         input.Validate();
+        storage.ValidatePath(input.Destination, "destination");
         var chunks = input.ChunkCount;
         var pending = new List<Task<GeneratedChunkFile>>(chunks);
         for (var c = 0; c < chunks; c++)

@@ -21,7 +21,7 @@ namespace Workflows.Functions.Statistics;
 /// Every finished group is in history, so after a crash only unfinished groups run again.
 /// </summary>
 [DurableTask(Name)]
-public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStatisticsInput, ChunkedStatisticsOutput>
+public sealed class ChunkedStatisticsOrchestrator(IDatasetStorage storage) : TaskOrchestrator<ChunkedStatisticsInput, ChunkedStatisticsOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ChunkedStatistics";
@@ -31,6 +31,7 @@ public sealed class ChunkedStatisticsOrchestrator : TaskOrchestrator<ChunkedStat
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input, "input (dataset, labelColumn, columns, histogramBins, quantiles, chunksPerActivity)");
         input.Validate();
+        storage.ValidatePath(input.Dataset, "dataset");
         var described = await context.CallActivityAsync<DescribedDataset>(
             DescribeDatasetActivity.Name, new DescribeDatasetInput(input.Dataset, input.LabelColumn, input.Columns, input.CsvChunkRows, input.Chunks));
         var dataset = Select(described.Dataset, input.Chunks);

@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Workflows.ML.Data;
+using Workflows.ML.Registry;
 using Workflows.ML.Training;
 
 namespace Workflows.Functions.Training;
@@ -51,6 +53,25 @@ public sealed record EpochTrainingInput(
     public TrainingOptions ToOptions(int featureCount, int classCount) =>
         new(featureCount, classCount, Schedule, LearningRate, PowerT, L2, BatchSize, unchecked((ulong)Seed));
 
+    /// <summary>
+    /// Throws <see cref="DataPathException"/> when a path of the input (dataset, holdout, stats artifact) is one that
+    /// <paramref name="storage"/> may not reach, before any work starts.
+    /// </summary>
+    public void ValidatePaths(IDatasetStorage storage)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        storage.ValidatePath(Dataset, "dataset");
+        if (Holdout is not null)
+        {
+            storage.ValidatePath(Holdout, "holdout");
+        }
+
+        if (StatsArtifact is not null)
+        {
+            storage.ValidatePath(StatsArtifact, "statsArtifact");
+        }
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> with a readable reason for unusable settings, before any work starts.</summary>
     public void Validate()
     {
@@ -58,6 +79,9 @@ public sealed record EpochTrainingInput(
         {
             throw new ArgumentException("dataset, labelColumn and modelName are required.");
         }
+
+        // The model name names folders (checkpoints, the registry): checked before anything is written.
+        ModelRegistration.ValidateName(ModelName);
 
         if (Epochs < 1)
         {

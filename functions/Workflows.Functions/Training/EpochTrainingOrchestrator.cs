@@ -1,6 +1,7 @@
 using System.Globalization;
 using Workflows.Durable;
 using Workflows.Functions.Statistics;
+using Workflows.ML.Data;
 using Workflows.ML.Training;
 
 namespace Workflows.Functions.Training;
@@ -13,7 +14,7 @@ namespace Workflows.Functions.Training;
 /// gives the same model as an uninterrupted run. Ends by exporting the best epoch to ONNX and registering it.
 /// </summary>
 [DurableTask(Name)]
-public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingInput, EpochTrainingOutput>
+public sealed class EpochTrainingOrchestrator(IDatasetStorage storage) : TaskOrchestrator<EpochTrainingInput, EpochTrainingOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "EpochTraining";
@@ -23,6 +24,7 @@ public sealed class EpochTrainingOrchestrator : TaskOrchestrator<EpochTrainingIn
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input, "input (dataset, labelColumn, modelName, holdout, epochs, parallelism...)");
         input.Validate();
+        input.ValidatePaths(storage);
         var curve = new List<EpochMetrics>();
         SetStatus(context, "statistics", 0, input.Epochs, curve);
         var statsArtifact = input.StatsArtifact ?? (await context.CallSubOrchestratorAsync<ChunkedStatisticsOutput>(

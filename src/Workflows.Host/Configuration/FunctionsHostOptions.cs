@@ -55,6 +55,14 @@ public sealed class FunctionsHostOptions
     /// </summary>
     public bool EnforceKeys { get; set; } = true;
 
+    /// <summary>
+    /// Host names besides the loopback ones (<c>localhost</c>, <c>*.localhost</c>, 127.0.0.0/8, <c>[::1]</c>) that
+    /// requests may name in their Host header while keys are off, and that browser origins may have (app setting
+    /// <c>WorkflowsAllowedHosts</c>, comma-separated). Empty by default: with keys off, only loopback names are served,
+    /// which defeats DNS rebinding.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; set; } = [];
+
     /// <summary>True in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>, as the Core Tools set it).</summary>
     public bool IsLocalDevelopment { get; set; }
 

@@ -104,6 +104,14 @@ internal static class HostJsonConfiguration
         options.EnforceKeys = enforce is null
             ? !options.IsLocalDevelopment
             : bool.TryParse(enforce, out var parsedEnforce) ? parsedEnforce : throw new HostConfigurationException($"WorkflowsEnforceKeys must be true or false; got '{enforce}'.");
+        if (configuration["WorkflowsAllowedHosts"] is { } allowed)
+        {
+            options.AllowedHosts = allowed.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (options.AllowedHosts.FirstOrDefault(name => name.Contains('/', StringComparison.Ordinal) || name.Contains(':', StringComparison.Ordinal) || name == "*") is { } bad)
+            {
+                throw new HostConfigurationException($"WorkflowsAllowedHosts lists host names without scheme, port or wildcard; got '{bad}'.");
+            }
+        }
     }
 
     private static List<KeyValuePair<string, string?>> Flatten(string path, string fileName, string? prefix)

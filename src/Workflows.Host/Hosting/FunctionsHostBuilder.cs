@@ -59,6 +59,7 @@ public sealed class FunctionsHostBuilder
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<KeyAuthorizationMiddleware>();
         app.MapHttpFunctions(catalog, options);
         app.MapDurableHttpApi(catalog, options);

@@ -29,9 +29,9 @@ internal static class DurableHttpApi
     {
         var prefix = options.RoutePrefix.Length == 0 ? string.Empty : options.RoutePrefix + "/";
         RequestDelegate start = context => StartAsync(context, catalog);
-        endpoints.MapPost(prefix + "orchestrators/{functionName}/{instanceId?}", start).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function));
+        endpoints.MapPost(prefix + "orchestrators/{functionName}/{instanceId?}", start).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function), new JsonRequestsOnly());
 
-        var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint());
+        var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint(), new JsonRequestsOnly());
         api.MapPost("orchestrators/{functionName}/{instanceId?}", start);
         api.MapGet("instances/{instanceId}", GetAsync);
         api.MapGet("instances", (Func<HttpContext, Task<IResult>>)ListAsync);

@@ -142,6 +142,6 @@ internal sealed class CsvChunkParser
         return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new DatasetException(
-                $"column '{_targetNames[target]}' is not numeric: chunk {_chunk.Index}, row {_row} of '{_chunk.File}' holds '{Encoding.UTF8.GetString(cell)}'.");
+                $"column '{_targetNames[target]}' is not numeric: chunk {_chunk.Index}, row {_row} of '{_chunk.File}' holds a value that is not a number.");
     }
 }

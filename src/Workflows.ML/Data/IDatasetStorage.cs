@@ -29,4 +29,12 @@ public interface IDatasetStorage
 
     /// <summary>Joins a folder and a file name the way this storage does.</summary>
     string Combine(string folder, string name);
+
+    /// <summary>
+    /// Checks a path that a request gave as <paramref name="field"/> by its text alone, with no storage access, so that
+    /// orchestrators can refuse it before they schedule any work: it must name something this storage may reach (local:
+    /// inside the data root; Blob: a blob name of the container). Throws <see cref="DataPathException"/> naming the
+    /// field and the rule.
+    /// </summary>
+    void ValidatePath(string path, string field);
 }

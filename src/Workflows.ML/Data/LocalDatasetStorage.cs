@@ -2,37 +2,43 @@ using System.Globalization;
 
 namespace Workflows.ML.Data;
 
-/// <summary>Datasets on the local file system (or a shared mount every worker sees).</summary>
-public sealed class LocalDatasetStorage : IDatasetStorage
+/// <summary>
+/// Datasets on the local file system (or a shared mount every worker sees), confined to a <see cref="DataRoot"/>:
+/// paths are relative to the root (absolute ones must lie inside it), every path is checked right before it is read
+/// or written (<see cref="DataRoot.Confine"/>), and the files of a dataset are listed relative to the root, so
+/// histories and error messages carry no server paths.
+/// </summary>
+public sealed class LocalDatasetStorage(DataRoot root) : IDatasetStorage
 {
-    /// <summary>The shared instance; the class holds no state.</summary>
-    public static LocalDatasetStorage Instance { get; } = new();
+    /// <summary>The root every path is confined to.</summary>
+    public DataRoot Root { get; } = root ?? throw new ArgumentNullException(nameof(root));
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<string>> ListFilesAsync(string root, string extension, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(root);
-        if (File.Exists(root))
+        var full = Root.Confine(root, "dataset");
+        if (File.Exists(full))
         {
-            return Task.FromResult<IReadOnlyList<string>>([root]);
+            return Task.FromResult<IReadOnlyList<string>>([Root.Relative(full)]);
         }
 
-        if (!Directory.Exists(root))
+        if (!Directory.Exists(full))
         {
             throw new DatasetException($"dataset '{root}' does not exist.");
         }
 
-        var files = Directory.GetFiles(root, "*" + extension, SearchOption.TopDirectoryOnly);
+        var files = Directory.GetFiles(full, "*" + extension, SearchOption.TopDirectoryOnly);
         Array.Sort(files, StringComparer.Ordinal);
-        return Task.FromResult<IReadOnlyList<string>>(files);
+        return Task.FromResult<IReadOnlyList<string>>(Array.ConvertAll(files, Root.Relative));
     }
 
     /// <inheritdoc/>
     public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
     {
+        var full = Root.Confine(path, "file");
         try
         {
-            return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous));
+            return Task.FromResult<Stream>(new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous));
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -47,7 +53,7 @@ public sealed class LocalDatasetStorage : IDatasetStorage
     /// </remarks>
     public Task<string?> GetContentVersionAsync(string path, CancellationToken cancellationToken)
     {
-        var file = new FileInfo(path);
+        var file = new FileInfo(Root.Confine(path, "file"));
         if (!file.Exists)
         {
             throw new DatasetException($"file '{path}' does not exist.");
@@ -60,7 +66,8 @@ public sealed class LocalDatasetStorage : IDatasetStorage
     /// <inheritdoc/>
     public async Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        path = Root.Confine(path, "file");
+        var folder = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(folder))
         {
             Directory.CreateDirectory(folder);
@@ -75,4 +82,7 @@ public sealed class LocalDatasetStorage : IDatasetStorage
 
     /// <inheritdoc/>
     public string Combine(string folder, string name) => Path.Combine(folder, name);
+
+    /// <inheritdoc/>
+    public void ValidatePath(string path, string field) => Root.Resolve(path, field);
 }

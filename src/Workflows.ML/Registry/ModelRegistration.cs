@@ -15,4 +15,11 @@ public sealed record ModelRegistration(
     string Format,
     IReadOnlyDictionary<string, double> Metrics,
     ModelLineage Lineage,
-    string? IdempotencyKey = null);
+    string? IdempotencyKey = null)
+{
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a model name every registry accepts:
+    /// 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit (it names folders and blobs).
+    /// </summary>
+    public static void ValidateName(string name) => RegistryNaming.ValidateName(name);
+}
