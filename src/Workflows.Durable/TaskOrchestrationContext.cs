@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Workflows.Durable.History;
 
 namespace Workflows.Durable;
 

@@ -17,7 +17,7 @@ public sealed class BlobModelRegistry : IModelRegistry
     private static readonly BlobRequestConditions MustNotExist = new() { IfNoneMatch = ETag.All };
     private readonly BlobContainerClient _container;
     private readonly TimeProvider _timeProvider;
-    private int _containerCreated;
+    private Task? _containerReady;
 
     /// <summary>Creates the registry on <paramref name="container"/>, which is created on the first registration.</summary>
     public BlobModelRegistry(BlobContainerClient container, TimeProvider? timeProvider = null)
@@ -31,10 +31,7 @@ public sealed class BlobModelRegistry : IModelRegistry
     public async Task<RegisteredModel> RegisterAsync(ModelRegistration registration, ReadOnlyMemory<byte> artifact, CancellationToken cancellationToken = default)
     {
         RegistryNaming.Validate(registration);
-        if (Interlocked.Exchange(ref _containerCreated, 1) == 0)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
 
         var versions = await ListVersionsAsync(registration.Name, cancellationToken).ConfigureAwait(false);
         var existing = RegistryNaming.FindByIdempotencyKey(versions, registration.IdempotencyKey);
@@ -131,6 +128,31 @@ public sealed class BlobModelRegistry : IModelRegistry
             ?? throw new InvalidDataException($"The artifact of model '{name}' version {version} is missing.");
         return RegistryNaming.CheckedArtifact(model, bytes.ToArray());
     }
+
+    /// <summary>
+    /// The container, created once: every caller waits for the same creation (concurrent first registrations must not
+    /// upload before it exists), and a creation that failed is tried again by the next caller.
+    /// </summary>
+    private Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _containerReady);
+            if (current is { IsFaulted: false, IsCanceled: false })
+            {
+                return current.WaitAsync(cancellationToken);
+            }
+
+            var created = CreateContainerAsync();
+            if (Interlocked.CompareExchange(ref _containerReady, created, current) == current)
+            {
+                return created.WaitAsync(cancellationToken);
+            }
+        }
+    }
+
+    private async Task CreateContainerAsync() =>
+        await _container.CreateIfNotExistsAsync().ConfigureAwait(false);
 
     private static string ManifestBlob(string name, int version) => $"{name}/{RegistryNaming.VersionKey(version)}/{RegistryNaming.ManifestFileName}";
 

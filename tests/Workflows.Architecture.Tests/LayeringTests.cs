@@ -35,30 +35,16 @@ public sealed class LayeringTests
         Assert.True(violations.Count == 0, $"{assembly} references what its layer must not know: {string.Join(", ", violations)}");
     }
 
-    /// <summary>
-    /// The namespace cycles that remain, each in a part that the move onto the official Durable Task SDK and Functions
-    /// worker replaces (the engine's own SDK types, the host's own discovery and invocation); see
-    /// docs/decisions/0011-ml-layering-and-guardrails.md. The list only shrinks: a new cycle fails, and so does an
-    /// entry that is no longer a cycle, so that it is taken off.
-    /// </summary>
-    private static readonly Dictionary<string, string[][]> RemainingCycles = new(StringComparer.Ordinal)
-    {
-        ["Workflows.Durable"] = [["Workflows.Durable", "Workflows.Durable.History"]],
-        ["Workflows.Host"] = [["Workflows.Host.Functions", "Workflows.Host.Hosting", "Workflows.Host.Http", "Workflows.Host.Security", "Workflows.Host.Timers"]],
-    };
-
     [Theory]
     [MemberData(nameof(Assemblies))]
-    public void ProductAssembly_HasNoNamespaceCyclesButTheRemainingOnes(string assembly)
+    public void ProductAssembly_HasNoNamespaceCycles(string assembly)
     {
         var graph = NamespaceDependencies.Of(Load(assembly));
         var cycles = NamespaceDependencies.Cycles(graph);
-        var remaining = RemainingCycles.GetValueOrDefault(assembly, []);
 
         Assert.True(
-            cycles.Count == remaining.Length && cycles.Zip(remaining).All(pair => pair.First.SequenceEqual(pair.Second)),
-            $"Namespaces of {assembly} form cycles:\n" + string.Join("\n", cycles.Select(cycle => string.Join(", ", NamespaceDependencies.Describe(graph, cycle))))
-                + $"\nexpected only: {string.Join("; ", remaining.Select(cycle => string.Join(", ", cycle)))}");
+            cycles.Count == 0,
+            $"Namespaces of {assembly} form cycles:\n" + string.Join("\n", cycles.Select(cycle => string.Join(", ", NamespaceDependencies.Describe(graph, cycle)))));
     }
 
     [Fact]

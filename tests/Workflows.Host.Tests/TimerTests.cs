@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Workflows.Host.Hosting;
+using Workflows.Host.TaskHub;
 using Workflows.Host.Timers;
 using Workflows.Testing;
 using Xunit;

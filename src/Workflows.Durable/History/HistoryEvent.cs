@@ -35,13 +35,6 @@ public sealed record OrchestratorStarted(DateTime Timestamp) : HistoryEvent(Time
 /// <summary>Ends an episode.</summary>
 public sealed record OrchestratorCompleted(DateTime Timestamp) : HistoryEvent(Timestamp);
 
-/// <summary>The parent of a sub-orchestration: where its completion is reported.</summary>
-/// <param name="InstanceId">Parent instance id.</param>
-/// <param name="ExecutionId">Parent execution id.</param>
-/// <param name="TaskScheduledId">Id of the parent's SubOrchestrationInstanceCreated event.</param>
-/// <param name="Name">Parent orchestrator name.</param>
-public sealed record ParentInstanceInfo(string InstanceId, string ExecutionId, int TaskScheduledId, string Name);
-
 /// <summary>First event of an execution: which orchestrator runs, with what input.</summary>
 public sealed record ExecutionStarted(
     DateTime Timestamp,

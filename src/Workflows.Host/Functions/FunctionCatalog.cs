@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Durable;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Functions;

@@ -7,9 +7,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Durable.Client;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
+using Workflows.Host.TaskHub;
 using Workflows.Host.Timers;
 
 namespace Workflows.Host.Hosting;
@@ -51,7 +53,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
         services.AddSingleton<HostKeyProvider>();
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
-        services.AddSingleton<FunctionMetrics>();
+        services.AddSingleton(provider => new FunctionMetrics(() => provider.GetRequiredService<TaskHubRuntime>().TransactionCounter));
         services.AddSingleton<TimerScheduler>();
         services.AddHostedService(static sp => sp.GetRequiredService<TimerScheduler>());
         services.AddHostedService<FunctionListing>();

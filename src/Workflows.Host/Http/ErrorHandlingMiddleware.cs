@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Hosting;
 

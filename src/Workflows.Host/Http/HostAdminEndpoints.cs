@@ -6,9 +6,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
+using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Http;
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Hosting;
 

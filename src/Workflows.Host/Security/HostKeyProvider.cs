@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Workflows.Host.Hosting;
+using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Security;
 

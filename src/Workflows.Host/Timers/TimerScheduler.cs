@@ -5,8 +5,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Hosting;
+using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Timers;
 

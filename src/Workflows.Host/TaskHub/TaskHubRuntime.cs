@@ -10,10 +10,11 @@ using Workflows.Durable.Storage;
 using Workflows.Durable.Worker;
 using Workflows.Host.Azurite;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.State;
 
-namespace Workflows.Host.Hosting;
+namespace Workflows.Host.TaskHub;
 
 /// <summary>
 /// The host's task hub: connects the storage (starting Azurite for <c>UseDevelopmentStorage=true</c> when no

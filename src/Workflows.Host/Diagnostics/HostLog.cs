@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Workflows.Host.Hosting;
+namespace Workflows.Host.Diagnostics;
 
 /// <summary>The host's log messages (source-generated).</summary>
 internal static partial class HostLog

@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
-using Workflows.Host.Http;
+using Workflows.Host.Security;
 
-namespace Workflows.Host.Security;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Checks the key a request presents (<c>x-functions-key</c> header or <c>code</c> query) against the level its

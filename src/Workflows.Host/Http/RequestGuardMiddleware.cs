@@ -3,9 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Workflows.Host.Configuration;
-using Workflows.Host.Http;
 
-namespace Workflows.Host.Security;
+namespace Workflows.Host.Http;
 
 /// <summary>
 /// Keeps web pages the developer visits away from the host. While keys are off (local development over loopback),

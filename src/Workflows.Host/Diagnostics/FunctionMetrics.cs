@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Prometheus;
+using Workflows.Durable.AzureStorage;
 
-namespace Workflows.Host.Hosting;
+namespace Workflows.Host.Diagnostics;
 
 /// <summary>
 /// Prometheus metrics of one host (its own registry, served at <c>/metrics</c>): invocations, durations and
@@ -14,8 +15,10 @@ internal sealed class FunctionMetrics
     private readonly Histogram _durations;
     private readonly Counter _transactions;
 
-    public FunctionMetrics(TaskHubRuntime taskHub)
+    /// <param name="transactions">The task hub's storage transaction counter, read at scrape time (null when the hub is not on Azure Storage).</param>
+    public FunctionMetrics(Func<StorageTransactionCounter?> transactions)
     {
+        ArgumentNullException.ThrowIfNull(transactions);
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
         _invocations = factory.CreateCounter("workflows_function_invocations_total", "Function invocations (orchestrators: executions).", "function", "trigger");
@@ -28,7 +31,7 @@ internal sealed class FunctionMetrics
         Registry.AddBeforeCollectCallback(() =>
         {
             // The storage counter lives in the provider; copy its running totals at scrape time.
-            if (taskHub.TransactionCounter is { } counter)
+            if (transactions() is { } counter)
             {
                 _transactions.WithLabels("table").IncTo(counter.Tables);
                 _transactions.WithLabels("queue").IncTo(counter.Queues);

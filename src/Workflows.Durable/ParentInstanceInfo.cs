@@ -1,0 +1,8 @@
+namespace Workflows.Durable;
+
+/// <summary>The parent of a sub-orchestration: where its completion is reported.</summary>
+/// <param name="InstanceId">Parent instance id.</param>
+/// <param name="ExecutionId">Parent execution id.</param>
+/// <param name="TaskScheduledId">Id of the parent's SubOrchestrationInstanceCreated event.</param>
+/// <param name="Name">Parent orchestrator name.</param>
+public sealed record ParentInstanceInfo(string InstanceId, string ExecutionId, int TaskScheduledId, string Name);
