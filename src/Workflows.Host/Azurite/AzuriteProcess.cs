@@ -16,6 +16,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>Azurite's well-known development account key (published by Microsoft; not a secret).</summary>
     public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
     private readonly Process _process;
 
     private int _disposed;
@@ -37,11 +39,23 @@ public sealed class AzuriteProcess : IAsyncDisposable
         StartAsync(repositoryRoot, location, FreePort(), FreePort(), FreePort(), cancellationToken);
 
     /// <summary>
-    /// Starts Azurite on the given loopback ports, e.g. its defaults 10000–10002 so that
-    /// <c>UseDevelopmentStorage=true</c> finds it; persists under <paramref name="location"/> when given.
+    /// Starts Azurite on the given loopback ports as this process's child, its output read through pipes (tests,
+    /// benchmarks); persists under <paramref name="location"/> when given.
     /// </summary>
-    public static async Task<AzuriteProcess> StartAsync(
-        string repositoryRoot, string? location, int blobPort, int queuePort, int tablePort, CancellationToken cancellationToken = default)
+    public static Task<AzuriteProcess> StartAsync(
+        string repositoryRoot, string? location, int blobPort, int queuePort, int tablePort, CancellationToken cancellationToken = default) =>
+        StartAsync(repositoryRoot, location, [blobPort, queuePort, tablePort], logFile: null, cancellationToken);
+
+    /// <summary>
+    /// Starts Azurite on the given loopback ports (its defaults 10000–10002 make <c>UseDevelopmentStorage=true</c>
+    /// find it), persisting under <paramref name="location"/>, detached from this process: it keeps running when this
+    /// process dies, and writes its output to <paramref name="logFile"/>. On Windows it is started as a child.
+    /// </summary>
+    public static Task<AzuriteProcess> StartDetachedAsync(
+        string repositoryRoot, string location, int blobPort, int queuePort, int tablePort, string logFile, CancellationToken cancellationToken = default) =>
+        StartAsync(repositoryRoot, location, [blobPort, queuePort, tablePort], logFile, cancellationToken);
+
+    private static async Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location, int[] ports, string? logFile, CancellationToken cancellationToken)
     {
         var script = Path.Combine(repositoryRoot, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(script))
@@ -49,7 +63,28 @@ public sealed class AzuriteProcess : IAsyncDisposable
             await RunToCompletionAsync("npm", "ci --no-audit --no-fund", repositoryRoot, cancellationToken).ConfigureAwait(false);
         }
 
-        var (blob, queue, table) = (blobPort, queuePort, tablePort);
+        var arguments = new List<string> { script };
+        arguments.AddRange(location is null ? ["--inMemoryPersistence"] : ["--location", location]);
+        arguments.AddRange(
+        [
+            "--skipApiVersionCheck", "--disableTelemetry", "--loose",
+            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+            "--blobPort", Invariant(ports[0]), "--queuePort", Invariant(ports[1]), "--tablePort", Invariant(ports[2]),
+        ]);
+        var process = logFile is not null && !OperatingSystem.IsWindows()
+            ? await LaunchDetachedAsync(repositoryRoot, arguments, logFile, ports, cancellationToken).ConfigureAwait(false)
+            : await LaunchAttachedAsync(repositoryRoot, arguments, cancellationToken).ConfigureAwait(false);
+        var connectionString =
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
+            + $"BlobEndpoint=http://127.0.0.1:{ports[0]}/devstoreaccount1;"
+            + $"QueueEndpoint=http://127.0.0.1:{ports[1]}/devstoreaccount1;"
+            + $"TableEndpoint=http://127.0.0.1:{ports[2]}/devstoreaccount1;";
+        return new AzuriteProcess(process, connectionString);
+    }
+
+    /// <summary>A child whose output is read through pipes; ready when it says all three services listen.</summary>
+    private static async Task<Process> LaunchAttachedAsync(string repositoryRoot, List<string> arguments, CancellationToken cancellationToken)
+    {
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = repositoryRoot,
@@ -57,26 +92,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(script);
-        if (location is null)
-        {
-            start.ArgumentList.Add("--inMemoryPersistence");
-        }
-        else
-        {
-            start.ArgumentList.Add("--location");
-            start.ArgumentList.Add(location);
-        }
-
-        foreach (var argument in new[]
-        {
-            "--skipApiVersionCheck", "--disableTelemetry", "--loose",
-            "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
-            "--blobPort", Invariant(blob), "--queuePort", Invariant(queue), "--tablePort", Invariant(table),
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
+        arguments.ForEach(start.ArgumentList.Add);
 
         // Azurite prints one "successfully listening" line per service once it accepts connections.
         var listening = 0;
@@ -109,21 +125,110 @@ public sealed class AzuriteProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+            await ready.Task.WaitAsync(StartTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
             process.Dispose();
-            throw new InvalidOperationException("Azurite did not start within 60 s:\n" + string.Join('\n', output), exception);
+            throw new InvalidOperationException($"Azurite did not start within {StartTimeout.TotalSeconds:F0} s:\n" + string.Join('\n', output), exception);
         }
 
-        var connectionString =
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
-            + $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;"
-            + $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;"
-            + $"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
-        return new AzuriteProcess(process, connectionString);
+        return process;
+    }
+
+    /// <summary>
+    /// An emulator that outlives its starter: its own session (so a terminal's Ctrl+C, meant for the host, does not
+    /// reach it, and the host's death does not take it along), its output appended to <paramref name="logFile"/>
+    /// (no pipe that dies with the host), stdin from /dev/null. Ready when all three ports accept connections.
+    /// </summary>
+    private static async Task<Process> LaunchDetachedAsync(
+        string repositoryRoot, List<string> arguments, string logFile, int[] ports, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
+        var detach = File.Exists("/usr/bin/setsid") || File.Exists("/bin/setsid") ? "exec setsid \"$0\" \"$@\"" : "exec \"$0\" \"$@\"";
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            WorkingDirectory = repositoryRoot,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(detach + " >>\"$WORKFLOWS_AZURITE_LOG\" 2>&1 </dev/null");
+        start.ArgumentList.Add("node");
+        arguments.ForEach(start.ArgumentList.Add);
+        start.Environment["WORKFLOWS_AZURITE_LOG"] = logFile;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Azurite.");
+        await File.WriteAllTextAsync(PidFile(logFile), Invariant(process.Id), cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        try
+        {
+            foreach (var port in ports)
+            {
+                while (!await IsListeningAsync(port, timeout.Token).ConfigureAwait(false))
+                {
+                    if (process.HasExited)
+                    {
+                        throw new InvalidOperationException($"Azurite exited during start-up (exit code {process.ExitCode}); its log is {logFile}.");
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException exception)
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw new InvalidOperationException($"Azurite did not start within {StartTimeout.TotalSeconds:F0} s; its log is {logFile}.", exception);
+        }
+
+        return process;
+    }
+
+    /// <summary>
+    /// The detached emulator that <see cref="StartDetachedAsync"/> started with <paramref name="logFile"/> and that still
+    /// runs (its starter was killed), so that whoever takes it over stops it on a clean stop; null when there is none
+    /// (nothing recorded, the process gone, or the recorded id now belongs to another program).
+    /// </summary>
+    public static AzuriteProcess? Adopt(string logFile, string connectionString)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(PidFile(logFile))
+            || !int.TryParse(File.ReadAllText(PidFile(logFile)), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+        {
+            return null;
+        }
+
+        try
+        {
+            var commandLine = File.ReadAllText($"/proc/{Invariant(pid)}/cmdline");
+            return commandLine.Contains("azurite.js", StringComparison.Ordinal)
+                ? new AzuriteProcess(Process.GetProcessById(pid), connectionString)
+                : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string PidFile(string logFile) => Path.ChangeExtension(logFile, ".pid");
+
+    /// <summary>Whether something accepts TCP connections on 127.0.0.1:<paramref name="port"/> (within 2 s).</summary>
+    public static async Task<bool> IsListeningAsync(int port, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception exception) when (exception is SocketException || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
     }
 
     /// <summary>The folder above <paramref name="start"/> that holds package.json next to Workflows.sln.</summary>

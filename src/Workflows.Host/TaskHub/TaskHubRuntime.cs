@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -132,8 +131,7 @@ internal sealed class TaskHubRuntime(
     private async Task<string> ConnectAsync(FunctionsHostOptions settings, CancellationToken cancellationToken)
     {
         var connectionString = settings.StorageConnectionString!;
-        if (!connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)
-            || await IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
+        if (!connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Contains("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase))
         {
             return connectionString;
         }
@@ -145,32 +143,36 @@ internal sealed class TaskHubRuntime(
         }
         catch (InvalidOperationException exception)
         {
+            if (await AzuriteProcess.IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
+            {
+                return connectionString;
+            }
+
             throw new HostConfigurationException(
                 "AzureWebJobsStorage is UseDevelopmentStorage=true but no emulator listens on 127.0.0.1:10000, and there is no package.json to start Azurite from.", exception);
         }
 
-        // On disk under the git-ignored .azurite/ folder, so local debugging state survives restarts.
+        // On disk under the git-ignored .azurite/ folder, so local debugging state survives restarts; detached, so it
+        // outlives a host that is killed and a Ctrl+C meant for the host reaches the host alone, which stops the
+        // emulator last, after giving back its leases. An emulator that a killed host of this folder started is taken
+        // over: this host stops it on a clean stop. One that something else started is used and left running.
         var location = Path.Combine(root, ".azurite");
-        Directory.CreateDirectory(location);
-        HostLog.StartingAzurite(_logger, location);
-        _azurite = await AzuriteProcess.StartAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, cancellationToken).ConfigureAwait(false);
-        return connectionString;
-    }
+        var log = Path.Combine(location, "azurite.log");
+        if (await AzuriteProcess.IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
+        {
+            _azurite = AzuriteProcess.Adopt(log, connectionString);
+            if (_azurite is not null)
+            {
+                HostLog.AdoptedAzurite(_logger, location);
+            }
 
-    private static async Task<bool> IsListeningAsync(int port, CancellationToken cancellationToken)
-    {
-        using var client = new TcpClient();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        try
-        {
-            await client.ConnectAsync("127.0.0.1", port, timeout.Token).ConfigureAwait(false);
-            return true;
+            return connectionString;
         }
-        catch (Exception exception) when (exception is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
+
+        Directory.CreateDirectory(location);
+        HostLog.StartingAzurite(_logger, location, log);
+        _azurite = await AzuriteProcess.StartDetachedAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, log, cancellationToken).ConfigureAwait(false);
+        return connectionString;
     }
 
     private static InvalidOperationException NotStarted() => new("The task hub has not started yet.");
