@@ -199,6 +199,18 @@ public sealed class DatasetOrchestrationTests : IDisposable
     }
 
     [Fact]
+    public async Task GenerateDataset_InformativeMissing_FailsSayingItIsRequired()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        var input = System.Text.Json.JsonSerializer.Deserialize<GenerateDatasetInput>(
+            "{\"rows\":100,\"features\":3,\"chunkRows\":10,\"seed\":1,\"destination\":\"datasets/x\"}", System.Text.Json.JsonSerializerOptions.Web)!;
+
+        var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, input);
+
+        AssertFailed(result, "informative is required");
+    }
+
+    [Fact]
     public async Task ChunkedStatistics_WorkerStoppedMidRun_FinishedChunksAreNotReadAgain()
     {
         var files = await WriteGeneratedAsync(chunks: 6);

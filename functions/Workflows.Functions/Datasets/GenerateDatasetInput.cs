@@ -58,6 +58,17 @@ public sealed record GenerateDatasetInput(
             throw new ArgumentException("destination is required.");
         }
 
+        // A missing field reads as 0, so a zero here is nearly always a field left out of the request.
+        if (Features < 1)
+        {
+            throw new ArgumentException($"features is required: the number of feature columns, at least 1; got features={Features}.");
+        }
+
+        if (Informative < 1)
+        {
+            throw new ArgumentException($"informative is required: the number of features that carry the class signal, at least 1 and at most features; got informative={Informative}.");
+        }
+
         ToSpec().Validate();
     }
 }
