@@ -87,6 +87,18 @@ public sealed class DatasetOrchestrationTests : IDisposable
     }
 
     [Fact]
+    public async Task ChunkedStatistics_FloatLabelColumn_ReportsItsValues()
+    {
+        await TestData.WriteFloatLabelDatasetAsync(_folder, chunks: 2, rows: 30, row => row % 3 == 0 ? 0.5f : row % 2);
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var distribution = result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.LabelDistribution;
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, ["1"] = 20, ["0.5"] = 20 }, distribution.ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    [Fact]
     public async Task ChunkedStatistics_StringColumn_FailsSayingNotNumeric()
     {
         var name = new DataField<string>("name");

@@ -44,6 +44,24 @@ internal static class ParquetColumnReader
         }
     }
 
+    /// <summary>
+    /// Reads the column widened to double whatever its type (a label: its values are counted and checked, never fed to
+    /// the kernels). The values are read as the field's own type, so a float32 column is read as float32.
+    /// </summary>
+    public static async Task<ChunkColumn> ReadAsDoubleAsync(
+        ParquetRowGroupReader rowGroup, DataField field, ColumnType type, int rows, CancellationToken cancellationToken)
+    {
+        var values = type switch
+        {
+            ColumnType.Float32 => await ReadWidenedAsync<float>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false),
+            ColumnType.Float64 => await ReadWidenedAsync<double>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false),
+            ColumnType.Int32 => await ReadWidenedAsync<int>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false),
+            ColumnType.Int64 => await ReadWidenedAsync<long>(rowGroup, field, rows, cancellationToken).ConfigureAwait(false),
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown column type"),
+        };
+        return new ChunkColumn(field.Name, type, values);
+    }
+
     private static async Task<double[]> ReadWidenedAsync<T>(ParquetRowGroupReader rowGroup, DataField field, int rows, CancellationToken cancellationToken)
         where T : struct, System.Numerics.INumberBase<T>
     {

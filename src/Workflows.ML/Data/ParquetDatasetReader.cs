@@ -146,7 +146,7 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             {
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
-                label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, null, 0, cancellationToken).ConfigureAwait(false);
+                label = await ParquetColumnReader.ReadAsDoubleAsync(rowGroup, field, type, rows, cancellationToken).ConfigureAwait(false);
             }
 
             return new DecodedChunk(chunk.Index, rows, result, label);
