@@ -98,6 +98,63 @@ public sealed class DatasetOrchestrationTests : IDisposable
         Assert.Equal(new Dictionary<string, long> { ["0"] = 20, ["1"] = 20, ["0.5"] = 20 }, distribution.ToDictionary(p => p.Key, p => p.Value));
     }
 
+    [Theory]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.1)]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.45)]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.8)]
+    [InlineData(ParquetCompression.Snappy, -1, 16_384, 0.1)]
+    [InlineData(ParquetCompression.Snappy, -1, 16_384, 0.5)]
+    [InlineData(ParquetCompression.ZstdFastest, 0xFF, 64, 0.3)]
+    [InlineData(ParquetCompression.ZstdFastest, -1, 16_384, 0.3)]
+    public async Task ChunkedStatistics_DamagedDataPage_FailsNamingFileRowGroupAndColumn(ParquetCompression compression, int fill, int length, double at)
+    {
+        // fill -1: seeded random bytes. The damage lies inside the first column chunk's data pages, never the footer.
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 8));
+        var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(0));
+        var chunk = generator.GenerateChunk(0, 20_000);
+        await File.WriteAllBytesAsync(path, await ParquetChunkWriter.EncodeAsync(
+            generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, compression, CancellationToken.None));
+        long start;
+        long size;
+        long dataEnd = 0;
+        await using (var stream = File.OpenRead(path))
+        await using (var reader = await ParquetReader.CreateAsync(stream))
+        {
+            var columns = reader.Metadata!.RowGroups[0].Columns;
+            start = columns[0].MetaData!.DataPageOffset;
+            size = columns[0].MetaData!.TotalCompressedSize;
+            foreach (var column in columns)
+            {
+                dataEnd = Math.Max(dataEnd, column.MetaData!.DataPageOffset + column.MetaData.TotalCompressedSize);
+            }
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        var offset = Math.Min(start + (long)(size * at), dataEnd - length);
+        var damage = new byte[length];
+        if (fill < 0)
+        {
+            new Random(length + (int)(at * 100)).NextBytes(damage);
+        }
+        else
+        {
+            Array.Fill(damage, (byte)fill);
+        }
+
+        damage.CopyTo(bytes, offset);
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        var message = result.FailureDetails!.ErrorMessage;
+        var file = TestStorage.Root.Relative(path);
+        Assert.True(
+            message.Contains($"of row group 0 of '{file}'", StringComparison.Ordinal) && message.Contains("column '", StringComparison.Ordinal)
+            || message.Contains($"chunk 0 (row group 0 of '{file}') is corrupt", StringComparison.Ordinal),
+            message);
+    }
+
     [Fact]
     public async Task ChunkedStatistics_StringColumn_FailsSayingNotNumeric()
     {
