@@ -268,6 +268,33 @@ public sealed class DatasetOrchestrationTests : IDisposable
     }
 
     [Fact]
+    public async Task GenerateDataset_IntoFolderWithFiles_FailsBeforeWritingUnlessOverwriteReplacesTheFolder()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        var destination = Path.Combine(_folder, "data");
+        var first = new GenerateDatasetInput(Rows: 200, Features: 3, Informative: 2, ChunkRows: 10, Seed: 1, Destination: destination);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await harness.RunAsync(GenerateDatasetOrchestrator.Name, first)).RuntimeStatus);
+        await File.WriteAllTextAsync(Path.Combine(destination, "notes.txt"), "x");
+        Directory.CreateDirectory(Path.Combine(destination, "keep"));
+        await File.WriteAllTextAsync(Path.Combine(destination, "keep", "inner.txt"), "x");
+        var second = first with { Rows = 50 };
+
+        var refused = await harness.RunAsync(GenerateDatasetOrchestrator.Name, second);
+        Assert.Equal(21, Directory.GetFiles(destination).Length);
+        var replaced = await harness.RunAsync(GenerateDatasetOrchestrator.Name, second with { Overwrite = true });
+
+        AssertFailed(refused, $"destination '{destination}' is not empty (21 files)");
+        AssertFailed(refused, "overwrite: true");
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, replaced.RuntimeStatus);
+        Assert.Equal(
+            Enumerable.Range(0, 5).Select(GenerateDatasetChunkActivity.FileName),
+            Directory.GetFiles(destination).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(Path.Combine(destination, "keep", "inner.txt")));
+        var stats = await RunStatisticsAsync(new ChunkedStatisticsInput(destination, "label", HistogramBins: 0, Quantiles: []));
+        Assert.Equal(50, stats.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Rows);
+    }
+
+    [Fact]
     public async Task GenerateDataset_InformativeMissing_FailsSayingItIsRequired()
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
