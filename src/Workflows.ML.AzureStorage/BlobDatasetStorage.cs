@@ -59,6 +59,44 @@ public sealed class BlobDatasetStorage : IDatasetStorage
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<string>> ListFolderAsync(string folder, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var name = folder.TrimEnd('/');
+        var files = new List<string>();
+        try
+        {
+            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, name + "/", cancellationToken).ConfigureAwait(false))
+            {
+                if (blob.Name.AsSpan(name.Length + 1).IndexOf('/') < 0)
+                {
+                    files.Add(blob.Name);
+                }
+            }
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            return [];
+        }
+
+        files.Sort(StringComparer.Ordinal);
+        return files;
+    }
+
+    /// <inheritdoc/>
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _container.GetBlobClient(path).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException exception) when (exception.Status == 404)
+        {
+            // No container: nothing to delete.
+        }
+    }
+
+    /// <inheritdoc/>
     public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken)
     {
         try

@@ -43,6 +43,11 @@ internal sealed class CountingDatasetStorage(Func<string, int, bool>? holdRead =
     public Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         TestStorage.Local.WriteAsync(path, content, cancellationToken);
 
+    public Task<IReadOnlyList<string>> ListFolderAsync(string folder, CancellationToken cancellationToken) =>
+        TestStorage.Local.ListFolderAsync(folder, cancellationToken);
+
+    public Task DeleteAsync(string path, CancellationToken cancellationToken) => TestStorage.Local.DeleteAsync(path, cancellationToken);
+
     public string Combine(string folder, string name) => TestStorage.Local.Combine(folder, name);
 
     public void ValidatePath(string path, string field) => TestStorage.Local.ValidatePath(path, field);

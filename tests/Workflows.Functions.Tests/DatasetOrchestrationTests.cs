@@ -87,6 +87,75 @@ public sealed class DatasetOrchestrationTests : IDisposable
     }
 
     [Fact]
+    public async Task ChunkedStatistics_FloatLabelColumn_ReportsItsValues()
+    {
+        await TestData.WriteFloatLabelDatasetAsync(_folder, chunks: 2, rows: 30, row => row % 3 == 0 ? 0.5f : row % 2);
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        var distribution = result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.LabelDistribution;
+        Assert.Equal(new Dictionary<string, long> { ["0"] = 20, ["1"] = 20, ["0.5"] = 20 }, distribution.ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    [Theory]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.1)]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.45)]
+    [InlineData(ParquetCompression.Snappy, 0xFF, 64, 0.8)]
+    [InlineData(ParquetCompression.Snappy, -1, 16_384, 0.1)]
+    [InlineData(ParquetCompression.Snappy, -1, 16_384, 0.5)]
+    [InlineData(ParquetCompression.ZstdFastest, 0xFF, 64, 0.3)]
+    [InlineData(ParquetCompression.ZstdFastest, -1, 16_384, 0.3)]
+    public async Task ChunkedStatistics_DamagedDataPage_FailsNamingFileRowGroupAndColumn(ParquetCompression compression, int fill, int length, double at)
+    {
+        // fill -1: seeded random bytes. The damage lies inside the first column chunk's data pages, never the footer.
+        var generator = new ClassificationGenerator(new ClassificationSpec(Features: 4, Informative: 2, Redundant: 0, Seed: 8));
+        var path = Path.Combine(_folder, GenerateDatasetChunkActivity.FileName(0));
+        var chunk = generator.GenerateChunk(0, 20_000);
+        await File.WriteAllBytesAsync(path, await ParquetChunkWriter.EncodeAsync(
+            generator.ColumnNames, chunk.Features, ClassificationGenerator.LabelColumnName, chunk.Labels, compression, CancellationToken.None));
+        long start;
+        long size;
+        long dataEnd = 0;
+        await using (var stream = File.OpenRead(path))
+        await using (var reader = await ParquetReader.CreateAsync(stream))
+        {
+            var columns = reader.Metadata!.RowGroups[0].Columns;
+            start = columns[0].MetaData!.DataPageOffset;
+            size = columns[0].MetaData!.TotalCompressedSize;
+            foreach (var column in columns)
+            {
+                dataEnd = Math.Max(dataEnd, column.MetaData!.DataPageOffset + column.MetaData.TotalCompressedSize);
+            }
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        var offset = Math.Min(start + (long)(size * at), dataEnd - length);
+        var damage = new byte[length];
+        if (fill < 0)
+        {
+            new Random(length + (int)(at * 100)).NextBytes(damage);
+        }
+        else
+        {
+            Array.Fill(damage, (byte)fill);
+        }
+
+        damage.CopyTo(bytes, offset);
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        var message = result.FailureDetails!.ErrorMessage;
+        var file = TestStorage.Root.Relative(path);
+        Assert.True(
+            message.Contains($"of row group 0 of '{file}'", StringComparison.Ordinal) && message.Contains("column '", StringComparison.Ordinal)
+            || message.Contains($"chunk 0 (row group 0 of '{file}') is corrupt", StringComparison.Ordinal),
+            message);
+    }
+
+    [Fact]
     public async Task ChunkedStatistics_StringColumn_FailsSayingNotNumeric()
     {
         var name = new DataField<string>("name");
@@ -196,6 +265,45 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(100, Features: 3, Informative: 5, ChunkRows: 10, Seed: 1, Destination: _folder));
 
         AssertFailed(result, "informative + redundant <= features");
+    }
+
+    [Fact]
+    public async Task GenerateDataset_IntoFolderWithFiles_FailsBeforeWritingUnlessOverwriteReplacesTheFolder()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        var destination = Path.Combine(_folder, "data");
+        var first = new GenerateDatasetInput(Rows: 200, Features: 3, Informative: 2, ChunkRows: 10, Seed: 1, Destination: destination);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await harness.RunAsync(GenerateDatasetOrchestrator.Name, first)).RuntimeStatus);
+        await File.WriteAllTextAsync(Path.Combine(destination, "notes.txt"), "x");
+        Directory.CreateDirectory(Path.Combine(destination, "keep"));
+        await File.WriteAllTextAsync(Path.Combine(destination, "keep", "inner.txt"), "x");
+        var second = first with { Rows = 50 };
+
+        var refused = await harness.RunAsync(GenerateDatasetOrchestrator.Name, second);
+        Assert.Equal(21, Directory.GetFiles(destination).Length);
+        var replaced = await harness.RunAsync(GenerateDatasetOrchestrator.Name, second with { Overwrite = true });
+
+        AssertFailed(refused, $"destination '{destination}' is not empty (21 files)");
+        AssertFailed(refused, "overwrite: true");
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, replaced.RuntimeStatus);
+        Assert.Equal(
+            Enumerable.Range(0, 5).Select(GenerateDatasetChunkActivity.FileName),
+            Directory.GetFiles(destination).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(Path.Combine(destination, "keep", "inner.txt")));
+        var stats = await RunStatisticsAsync(new ChunkedStatisticsInput(destination, "label", HistogramBins: 0, Quantiles: []));
+        Assert.Equal(50, stats.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Rows);
+    }
+
+    [Fact]
+    public async Task GenerateDataset_InformativeMissing_FailsSayingItIsRequired()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        var input = System.Text.Json.JsonSerializer.Deserialize<GenerateDatasetInput>(
+            "{\"rows\":100,\"features\":3,\"chunkRows\":10,\"seed\":1,\"destination\":\"datasets/x\"}", System.Text.Json.JsonSerializerOptions.Web)!;
+
+        var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, input);
+
+        AssertFailed(result, "informative is required");
     }
 
     [Fact]

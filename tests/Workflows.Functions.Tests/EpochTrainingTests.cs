@@ -459,6 +459,27 @@ public sealed class EpochTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task EpochTraining_FloatLabelColumnWithFractions_FailsNamingTheLabelColumnAndTheRule()
+    {
+        await TestData.WriteFloatLabelDatasetAsync(_data, chunks: 4, rows: 20, row => row % 4 == 3 ? 0.5f : row % 2);
+
+        var result = await RunAsync(Input(epochs: 1));
+
+        AssertFailed(result, "label column 'label' has the value '0.5'");
+        AssertFailed(result, "labels must be class indices 0, 1, 2");
+    }
+
+    [Fact]
+    public async Task EpochTraining_FloatLabelColumnOfClassIndices_Completes()
+    {
+        await TestData.WriteFloatLabelDatasetAsync(_data, chunks: 4, rows: 50, row => row % 2);
+
+        var result = await RunAsync(Input(epochs: 1));
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+    }
+
+    [Fact]
     public async Task EpochTraining_NaNFeatures_ImputesTheMeanAndCompletes()
     {
         var csv = new StringBuilder("x,y,label\n");

@@ -34,6 +34,20 @@ public sealed class SampleOrchestrationTests
     }
 
     [Fact]
+    public async Task FanOutFanIn_MaximumCount_SumsSquaresExactlyIn64Bits()
+    {
+        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+
+        var result = await harness.RunAsync(FanOutFanIn.Name, FanOutFanIn.MaxCount);
+
+        // Sum of i² for i < n is (n − 1) n (2n − 1) / 6; squares above 46,340² do not fit in 32 bits.
+        const long n = FanOutFanIn.MaxCount;
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        Assert.Equal((n - 1) * n * ((2 * n) - 1) / 6, result.ReadOutputAs<long>());
+        Assert.Equal(99_999L * 99_999L, FanOutFanIn.Square(99_999));
+    }
+
+    [Fact]
     public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
     {
         await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));

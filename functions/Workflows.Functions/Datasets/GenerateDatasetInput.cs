@@ -16,6 +16,7 @@ namespace Workflows.Functions.Datasets;
 /// <param name="ClassSeparation">sklearn's <c>class_sep</c>.</param>
 /// <param name="FlipY">Fraction of labels replaced at random.</param>
 /// <param name="Compression">Parquet codec.</param>
+/// <param name="Overwrite">Replace the files of a destination that is not empty (otherwise such a destination is refused).</param>
 public sealed record GenerateDatasetInput(
     long Rows,
     int Features,
@@ -28,7 +29,8 @@ public sealed record GenerateDatasetInput(
     int ClustersPerClass = 2,
     double ClassSeparation = 1.0,
     double FlipY = 0.01,
-    ParquetCompression Compression = ParquetCompression.Snappy)
+    ParquetCompression Compression = ParquetCompression.Snappy,
+    bool Overwrite = false)
 {
     /// <summary>Most chunks one orchestration fans out to.</summary>
     public const int MaxChunks = 100_000;
@@ -56,6 +58,17 @@ public sealed record GenerateDatasetInput(
         if (string.IsNullOrWhiteSpace(Destination))
         {
             throw new ArgumentException("destination is required.");
+        }
+
+        // A missing field reads as 0, so a zero here is nearly always a field left out of the request.
+        if (Features < 1)
+        {
+            throw new ArgumentException($"features is required: the number of feature columns, at least 1; got features={Features}.");
+        }
+
+        if (Informative < 1)
+        {
+            throw new ArgumentException($"informative is required: the number of features that carry the class signal, at least 1 and at most features; got informative={Informative}.");
         }
 
         ToSpec().Validate();

@@ -7,7 +7,8 @@ namespace Workflows.Functions.Datasets;
 /// Writes a synthetic classification dataset as a folder of Parquet files: one <see cref="GenerateDatasetChunkActivity"/>
 /// per chunk, all in parallel, every chunk drawn from the one model the seed defines. customStatus reports chunks
 /// written out of the total. A destination outside what the dataset storage may reach fails the run before any chunk
-/// is scheduled.
+/// is scheduled; so does one that holds files, unless the input sets <c>overwrite</c> (see
+/// <see cref="PrepareDestinationActivity"/>).
 /// </summary>
 [DurableTask(Name)]
 public sealed class GenerateDatasetOrchestrator(IDatasetStorage storage) : TaskOrchestrator<GenerateDatasetInput, GenerateDatasetOutput>
@@ -21,6 +22,7 @@ public sealed class GenerateDatasetOrchestrator(IDatasetStorage storage) : TaskO
         ArgumentNullException.ThrowIfNull(input, "input (rows, features, informative, chunkRows, seed, destination)");
         input.Validate();
         storage.ValidatePath(input.Destination, "destination");
+        await context.CallActivityAsync<int>(PrepareDestinationActivity.Name, input);
         var chunks = input.ChunkCount;
         var pending = new List<Task<GeneratedChunkFile>>(chunks);
         for (var c = 0; c < chunks; c++)

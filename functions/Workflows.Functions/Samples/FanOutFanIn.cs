@@ -7,7 +7,10 @@ using Workflows.Host.Http;
 
 namespace Workflows.Functions.Samples;
 
-/// <summary>The smallest fan-out/fan-in: squares 0..count-1 in parallel activities and sums the squares.</summary>
+/// <summary>
+/// The smallest fan-out/fan-in: squares 0..count-1 in parallel activities and sums the squares. Squares and the sum
+/// are 64-bit: a square of up to <see cref="MaxCount"/> and the sum of all of them fit exactly.
+/// </summary>
 public static class FanOutFanIn
 {
     /// <summary>Orchestrator name.</summary>
@@ -28,10 +31,10 @@ public static class FanOutFanIn
             throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 0 and {MaxCount}.");
         }
 
-        var work = new Task<int>[count];
+        var work = new Task<long>[count];
         for (var i = 0; i < count; i++)
         {
-            work[i] = context.CallActivityAsync<int>(SquareName, i);
+            work[i] = context.CallActivityAsync<long>(SquareName, i);
         }
 
         context.SetCustomStatus(new { scheduled = count });
@@ -46,7 +49,7 @@ public static class FanOutFanIn
     }
 
     [Function(SquareName)]
-    public static int Square([ActivityTrigger] int value) => value * value;
+    public static long Square([ActivityTrigger] int value) => (long)value * value;
 
     /// <summary>Typed starter: <c>POST /api/fanout/{count}</c> answers 202 with the check-status links.</summary>
     [Function("FanOutFanIn_HttpStart")]

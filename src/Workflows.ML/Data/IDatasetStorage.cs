@@ -27,6 +27,15 @@ public interface IDatasetStorage
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/>, replacing it, creating folders as needed.</summary>
     Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every file directly in <paramref name="folder"/> (not in folders under it), in ordinal order; empty when the
+    /// folder does not exist. A file at <paramref name="folder"/> itself is refused: it is not a folder.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListFolderAsync(string folder, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the file <paramref name="path"/>; a file that is not there is no error.</summary>
+    Task DeleteAsync(string path, CancellationToken cancellationToken);
+
     /// <summary>Joins a folder and a file name the way this storage does.</summary>
     string Combine(string folder, string name);
 

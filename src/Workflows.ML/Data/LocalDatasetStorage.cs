@@ -81,6 +81,33 @@ public sealed class LocalDatasetStorage(DataRoot root) : IDatasetStorage
     }
 
     /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> ListFolderAsync(string folder, CancellationToken cancellationToken)
+    {
+        var full = Root.Confine(folder, "destination");
+        if (File.Exists(full))
+        {
+            throw new DatasetException($"'{folder}' is a file, not a folder.");
+        }
+
+        if (!Directory.Exists(full))
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
+
+        var files = Directory.GetFiles(full, "*", SearchOption.TopDirectoryOnly);
+        Array.Sort(files, StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<string>>(Array.ConvertAll(files, Root.Relative));
+    }
+
+    /// <inheritdoc/>
+    public Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        // Confined like every other path: a link that leads out of the root is refused, never followed to delete.
+        File.Delete(Root.Confine(path, "file"));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
     public string Combine(string folder, string name) => Path.Combine(folder, name);
 
     /// <inheritdoc/>

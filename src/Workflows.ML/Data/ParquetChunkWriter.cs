@@ -47,6 +47,19 @@ public static class ParquetChunkWriter
         var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), output, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         await using (writer.ConfigureAwait(false))
         {
+            // NaN counts per data field (the label has none): the reader checks the decoded NaNs against them.
+            var nanCounts = new string[features.Count + (labelField is null ? 0 : 1)];
+            for (var i = 0; i < features.Count; i++)
+            {
+                nanCounts[i] = CountNaN(features[i]).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (labelField is not null)
+            {
+                nanCounts[^1] = "0";
+            }
+
+            writer.CustomMetadata = new Dictionary<string, string> { [FooterCheck.NanCountsKey] = string.Join(',', nanCounts) };
             using var rowGroup = writer.CreateRowGroup();
             for (var i = 0; i < features.Count; i++)
             {
@@ -62,5 +75,16 @@ public static class ParquetChunkWriter
         }
 
         return output.ToArray();
+    }
+
+    private static int CountNaN(ReadOnlySpan<float> values)
+    {
+        var count = 0;
+        foreach (var value in values)
+        {
+            count += float.IsNaN(value) ? 1 : 0;
+        }
+
+        return count;
     }
 }

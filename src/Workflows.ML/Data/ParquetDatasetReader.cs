@@ -135,9 +135,12 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             var fields = reader.Schema.GetDataFields();
             var result = new ChunkColumn[columns.Count];
             var buffer = DatasetReader.FitsBuffer(featureBuffer, columns, rows) ? featureBuffer : null;
+            reader.CustomMetadata.TryGetValue(FooterCheck.NanCountsKey, out var nanCounts);
             for (var i = 0; i < columns.Count; i++)
             {
-                result[i] = await ParquetColumnReader.ReadAsync(rowGroup, Field(fields, columns[i].Name, chunk), columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
+                var field = Field(fields, columns[i].Name, chunk);
+                (result[i], var nulls) = await ParquetColumnReader.ReadAsync(rowGroup, field, columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
+                FooterCheck.Check(chunk, result[i], nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, chunk.RowGroup, Array.IndexOf(fields, field)));
                 DatasetReader.Hand(onColumnRead, i, result[i]);
             }
 
@@ -146,7 +149,8 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             {
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
-                label = await ParquetColumnReader.ReadAsync(rowGroup, field, type == ColumnType.Float32 ? ColumnType.Float64 : type, rows, null, 0, cancellationToken).ConfigureAwait(false);
+                (label, var nulls) = await ParquetColumnReader.ReadAsDoubleAsync(rowGroup, field, type, rows, cancellationToken).ConfigureAwait(false);
+                FooterCheck.Check(chunk, label, nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, chunk.RowGroup, Array.IndexOf(fields, field)));
             }
 
             return new DecodedChunk(chunk.Index, rows, result, label);
@@ -182,6 +186,22 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             error = exception;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A row group's statistics of one column, or null when there are none or the library cannot decode them (the
+    /// description logged that already): the decoded values are then not checked against them.
+    /// </summary>
+    private static Parquet.Data.DataColumnStatistics? Statistics(ParquetRowGroupReader rowGroup, DataField field)
+    {
+        try
+        {
+            return rowGroup.GetStatistics(field);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
             return null;
         }
     }

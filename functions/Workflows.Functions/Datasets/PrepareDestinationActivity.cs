@@ -1,0 +1,42 @@
+using Workflows.Durable;
+using Workflows.ML.Data;
+
+namespace Workflows.Functions.Datasets;
+
+/// <summary>
+/// The first step of <see cref="GenerateDatasetOrchestrator"/>, before any chunk is written: a destination that holds
+/// any file is refused unless the input sets <c>overwrite</c>, and then every file directly in it is deleted (nothing
+/// in folders under it). Its result is in history, so a run that crashed after it (old files deleted, some chunks
+/// written) replays it and never refuses its own partial output.
+/// </summary>
+[DurableTask(Name)]
+public sealed class PrepareDestinationActivity(IDatasetStorage storage) : TaskActivity<GenerateDatasetInput, int>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "PrepareDestination";
+
+    /// <summary>Returns how many files were deleted.</summary>
+    public override async Task<int> RunAsync(TaskActivityContext context, GenerateDatasetInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var files = await storage.ListFolderAsync(input.Destination, context.CancellationToken);
+        if (files.Count == 0)
+        {
+            return 0;
+        }
+
+        if (!input.Overwrite)
+        {
+            throw new DatasetException(
+                $"destination '{input.Destination}' is not empty ({files.Count} files); GenerateDataset writes only into an empty folder unless the input sets overwrite: true, which replaces the folder's files.");
+        }
+
+        foreach (var file in files)
+        {
+            await storage.DeleteAsync(file, context.CancellationToken);
+        }
+
+        return files.Count;
+    }
+}
