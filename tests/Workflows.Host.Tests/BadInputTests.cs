@@ -35,6 +35,25 @@ public sealed class BadInputTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("h1 0")]
+    [InlineData("wf1.%%%")]
+    public async Task ListWithContinuationTokenNotIssued_Answers400ProblemNamingTheHeader(string token)
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await host.StartAsync("HelloSequence", "\"Riga\"");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "runtime/webhooks/durabletask/instances?top=1");
+        request.Headers.Add("x-ms-continuation-token", token);
+
+        using var response = await host.Http.SendAsync(request);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("x-ms-continuation-token", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ExceptionInFunction_Answers500WithErrorIdAndNoDetail_HostStaysUp()
     {

@@ -136,13 +136,13 @@ internal static class DurableHttpApi
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }
+        catch (InvalidContinuationTokenException)
+        {
+            return Problems.BadRequest($"The {ContinuationHeader} header is not a continuation token this task hub issued; send back the value of a previous answer's {ContinuationHeader} header, or none for the first page.");
+        }
         catch (ArgumentException exception)
         {
             return Problems.BadRequest(exception.Message);
-        }
-        catch (FormatException exception)
-        {
-            return Problems.BadRequest($"The {ContinuationHeader} header is not a token this host issued: {exception.Message}");
         }
 
         if (page.ContinuationToken is not null)
