@@ -54,6 +54,51 @@ public sealed class BadInputTests(AzuriteFixture azurite)
         Assert.Contains("x-ms-continuation-token", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("PUT", "runtime/webhooks/durabletask/instances/some-id", "GET")]
+    [InlineData("GET", "api/orchestrators/HelloSequence", "POST")]
+    [InlineData("GET", "runtime/webhooks/durabletask/instances/some-id/terminate", "POST")]
+    public async Task WrongMethodOnARoute_Answers405ProblemWithAllow(string method, string path, string allowed)
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var response = await host.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(allowed, response.Content.Headers.Allow);
+        Assert.Equal(405, problem.GetProperty("status").GetInt32());
+        Assert.Contains(allowed, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET", "runtime/webhooks/durabletask/instances/some-id?showHistory=maybe", "showHistory")]
+    [InlineData("GET", "runtime/webhooks/durabletask/instances/some-id?returnInternalServerErrorOnFailure=2", "returnInternalServerErrorOnFailure")]
+    [InlineData("POST", "runtime/webhooks/durabletask/instances/some-id/restart?restartWithNewInstanceId=yes", "restartWithNewInstanceId")]
+    public async Task QueryValueThatDoesNotBind_Answers400ProblemNamingTheParameter(string method, string path, string parameter)
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var response = await host.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(parameter, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownRoute_Answers404Problem()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+
+        using var response = await host.Http.GetAsync(new Uri("no/such/route", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
     [Fact]
     public async Task ExceptionInFunction_Answers500WithErrorIdAndNoDetail_HostStaysUp()
     {

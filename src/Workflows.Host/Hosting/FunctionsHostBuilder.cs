@@ -58,6 +58,7 @@ public sealed class FunctionsHostBuilder
         var options = app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value;
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseStatusCodePages(EmptyErrorProblems.WriteAsync);
         app.UseRouting();
         app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<KeyAuthorizationMiddleware>();

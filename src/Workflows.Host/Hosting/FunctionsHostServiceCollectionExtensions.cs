@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,6 +60,9 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddHostedService<FunctionListing>();
         services.AddSingleton<CheckStatusLinks>();
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
+
+        // A query or route value that does not bind (showHistory=maybe) throws, so the 400 names the parameter.
+        services.Configure<RouteHandlerOptions>(static routeHandler => routeHandler.ThrowOnBadRequest = true);
         services.AddLogging(logging =>
         {
             // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
