@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
@@ -55,6 +56,8 @@ public sealed class FunctionsHostBuilder
     public WebApplication Build()
     {
         var app = _builder.Build();
+        // Uptime counts from here, the host's start, whenever /admin/host/status is first asked.
+        _ = app.Services.GetRequiredService<HostUptime>();
         var options = app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value;
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
         app.UseMiddleware<ErrorHandlingMiddleware>();

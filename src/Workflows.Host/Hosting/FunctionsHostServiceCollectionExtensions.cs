@@ -49,6 +49,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton(catalog);
         services.AddSingleton(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<HostUptime>();
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
