@@ -215,7 +215,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
 
         var pages = _clients.Instances.QueryAsync<TableEntity>(string.Join(" and ", filters), query.PageSize, cancellationToken: cancellationToken)
-            .AsPages(query.ContinuationToken, query.PageSize);
+            .AsPages(query.ContinuationToken is { } token ? ContinuationTokens.Decode(token) : null, query.PageSize);
         await foreach (var page in pages.ConfigureAwait(false))
         {
             var instances = new List<OrchestrationMetadata>(page.Values.Count);
@@ -224,7 +224,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 instances.Add(await ToMetadataAsync(row, query.FetchInputsAndOutputs, cancellationToken).ConfigureAwait(false));
             }
 
-            return new OrchestrationQueryResult(instances, page.ContinuationToken);
+            return new OrchestrationQueryResult(instances, page.ContinuationToken is { Length: > 0 } next ? ContinuationTokens.Encode(next) : null);
         }
 
         return new OrchestrationQueryResult([], null);

@@ -336,6 +336,19 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal("next", (await Provider.GetInstanceAsync(id, false))!.ExecutionId);
     }
 
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("wf1.")]
+    [InlineData("wf1.!!not base64!!")]
+    [InlineData("someone else's partition key")]
+    public async Task Query_WithTokenItDidNotIssue_ThrowsInvalidContinuationToken(string token)
+    {
+        await CreateAsync("t" + NewId(), "Any");
+
+        await Assert.ThrowsAsync<InvalidContinuationTokenException>(() =>
+            Provider.QueryInstancesAsync(new OrchestrationQuery { PageSize = 1, ContinuationToken = token }));
+    }
+
     [Fact]
     public async Task Query_FiltersByStatusAndPrefix_AndPagesWithContinuationToken()
     {

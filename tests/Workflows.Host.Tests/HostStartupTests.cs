@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Workflows.Durable;
 using Workflows.Durable.Client;
 using Workflows.Functions.Samples;
@@ -39,6 +40,17 @@ public sealed class HostStartupTests(AzuriteFixture azurite)
         Assert.Contains("SayHello: activityTrigger", listing, StringComparison.Ordinal);
         Assert.Contains($"{host.BaseAddress}/runtime/webhooks/durabletask/", listing, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null, "Development")]
+    [InlineData("AZURE_FUNCTIONS_ENVIRONMENT=Staging", "Staging")]
+    public async Task HostingEnvironment_FollowsAzureFunctionsEnvironment(string? setting, string expected)
+    {
+        await using var host = await TestHost.StartAsync(settings: setting is null ? [] : [setting]);
+
+        Assert.Equal(expected, host.App.Services.GetRequiredService<IHostEnvironment>().EnvironmentName);
+        Assert.Equal(expected, host.App.Environment.EnvironmentName);
     }
 
     [Fact]

@@ -66,12 +66,70 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         var bare = await host.Http.GetFromJsonAsync<JsonElement>($"{Api}/instances/{id}?showHistory=true&showInput=false");
         var plain = await host.Http.GetFromJsonAsync<JsonElement>($"{Api}/instances/{id}");
 
-        var completed = full.GetProperty("historyEvents").EnumerateArray().Where(static e => e.GetProperty("eventType").GetString() == "TaskCompleted").ToList();
+        var events = full.GetProperty("historyEvents").EnumerateArray().ToList();
+        var completed = events.Where(static e => e.GetProperty("EventType").GetString() == "TaskCompleted").ToList();
         Assert.Equal(3, completed.Count);
-        Assert.Equal("\"Hello Rome!\"", completed[0].GetProperty("result").GetString());
-        Assert.DoesNotContain(bare.GetProperty("historyEvents").EnumerateArray(), static e => e.TryGetProperty("result", out _));
+        Assert.Equal("Hello Rome!", completed[0].GetProperty("Result").GetString());
+        Assert.Equal("Rome", completed[0].GetProperty("Input").GetString());
+        Assert.Equal("Rome", events[0].GetProperty("Input").GetString());
+        Assert.DoesNotContain(bare.GetProperty("historyEvents").EnumerateArray(), static e => e.TryGetProperty("Result", out _) || e.TryGetProperty("Input", out _));
         Assert.Equal(JsonValueKind.Null, bare.GetProperty("input").ValueKind);
         Assert.False(plain.TryGetProperty("historyEvents", out _));
+    }
+
+    /// <summary>
+    /// The history of HelloSequence (no input: Tokyo, Seattle, London), event by event, against the example of
+    /// Durable Functions' HTTP API reference ("Get instance status", showHistory and showHistoryOutput).
+    /// </summary>
+    [Fact]
+    public async Task GetStatus_ShowHistory_MatchesDurableFunctionsDocumentedExample()
+    {
+        const string documented = """
+            [
+              { "EventType": "ExecutionStarted", "FunctionName": "E1_HelloSequence", "Timestamp": "2018-02-28T05:18:49.3452372Z" },
+              { "EventType": "TaskCompleted", "FunctionName": "E1_SayHello", "Result": "Hello Tokyo!", "ScheduledTime": "2018-02-28T05:18:51.3939873Z", "Timestamp": "2018-02-28T05:18:52.2895622Z" },
+              { "EventType": "TaskCompleted", "FunctionName": "E1_SayHello", "Result": "Hello Seattle!", "ScheduledTime": "2018-02-28T05:18:52.8755705Z", "Timestamp": "2018-02-28T05:18:53.1765771Z" },
+              { "EventType": "TaskCompleted", "FunctionName": "E1_SayHello", "Result": "Hello London!", "ScheduledTime": "2018-02-28T05:18:53.5170791Z", "Timestamp": "2018-02-28T05:18:53.891081Z" },
+              { "EventType": "ExecutionCompleted", "OrchestrationStatus": "Completed", "Result": [ "Hello Tokyo!", "Hello Seattle!", "Hello London!" ], "Timestamp": "2018-02-28T05:18:54.3660895Z" }
+            ]
+            """;
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        var id = await host.StartAsync("HelloSequence");
+        await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Completed"));
+
+        var status = await host.Http.GetFromJsonAsync<JsonElement>($"{Api}/instances/{id}?showHistory=true&showHistoryOutput=true&showInput=false");
+
+        var expected = JsonDocument.Parse(documented).RootElement.EnumerateArray().ToList();
+        var actual = status.GetProperty("historyEvents").EnumerateArray().ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        foreach (var (want, got) in expected.Zip(actual))
+        {
+            Assert.Equal(Names(want), Names(got));
+            foreach (var property in want.EnumerateObject())
+            {
+                var value = got.GetProperty(property.Name);
+                Assert.Equal(property.Value.ValueKind, value.ValueKind);
+                switch (property.Name)
+                {
+                    case "Timestamp" or "ScheduledTime":
+                        Assert.Equal(DateTimeKind.Utc, value.GetDateTime().Kind);
+                        break;
+                    case "FunctionName":
+                        Assert.Equal(property.Value.GetString()!.Replace("E1_", string.Empty, StringComparison.Ordinal), value.GetString());
+                        break;
+                    default:
+                        Assert.True(JsonElement.DeepEquals(property.Value, value), $"{property.Name}: expected {property.Value}, got {value}");
+                        break;
+                }
+            }
+
+            if (got.TryGetProperty("ScheduledTime", out var scheduled))
+            {
+                Assert.True(scheduled.GetDateTime() <= got.GetProperty("Timestamp").GetDateTime());
+            }
+        }
+
+        static List<string> Names(JsonElement element) => [.. element.EnumerateObject().Select(static p => p.Name).Order(StringComparer.Ordinal)];
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Workflows.Host.Configuration;
 using Workflows.Host.Security;
 using Workflows.Testing;
@@ -117,6 +118,21 @@ public sealed class SecurityAndOperationsTests(AzuriteFixture azurite)
         Assert.Contains("workflows_function_duration_seconds_count{function=\"HelloSequence\",trigger=\"orchestrationTrigger\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("workflows_function_failures_total", metrics, StringComparison.Ordinal);
         Assert.Matches("workflows_storage_transactions_total\\{service=\"table\"\\} [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task HostStatusUptime_CountsFromTheHostStart_OnTheHostClock()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        await using var host = await TestHost.StartAsync(configureServices: s => s.AddSingleton<TimeProvider>(clock));
+
+        clock.Advance(TimeSpan.FromMinutes(90));
+        var first = await host.Http.GetFromJsonAsync<JsonElement>("admin/host/status");
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var second = await host.Http.GetFromJsonAsync<JsonElement>("admin/host/status");
+
+        Assert.Equal(5400, first.GetProperty("processUptimeSeconds").GetInt64());
+        Assert.Equal(5430, second.GetProperty("processUptimeSeconds").GetInt64());
     }
 
     private static async Task<HttpResponseMessage> Send(TestHost host, HttpMethod method, string path, string key, string? json = null)

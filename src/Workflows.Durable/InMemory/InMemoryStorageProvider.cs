@@ -1,4 +1,3 @@
-using System.Text;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 
@@ -127,7 +126,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
-        var after = query.ContinuationToken is { } token ? DecodeToken(token) : null;
+        var after = query.ContinuationToken is { } token ? ContinuationTokens.Decode(token) : null;
         lock (_gate)
         {
             var page = new List<OrchestrationMetadata>(query.PageSize);
@@ -156,7 +155,7 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
                 last = id;
             }
 
-            return Task.FromResult(new OrchestrationQueryResult(page, more ? EncodeToken(last!) : null));
+            return Task.FromResult(new OrchestrationQueryResult(page, more ? ContinuationTokens.Encode(last!) : null));
         }
     }
 
@@ -453,20 +452,6 @@ public sealed class InMemoryStorageProvider : IStorageProvider, IDisposable
         _lockedActivities[entry.LockToken] = entry;
         _activityLockExpiries.Enqueue(entry, entry.LockExpiry);
         return new ActivityWorkItem { Message = entry.Message, DequeueCount = entry.DequeueCount, LockState = new ActivityLock(entry, entry.LockToken) };
-    }
-
-    private static string EncodeToken(string lastInstanceId) => Convert.ToBase64String(Encoding.UTF8.GetBytes(lastInstanceId));
-
-    private static string DecodeToken(string token)
-    {
-        try
-        {
-            return Encoding.UTF8.GetString(Convert.FromBase64String(token));
-        }
-        catch (FormatException exception)
-        {
-            throw new ArgumentException("The continuation token is not valid.", nameof(token), exception);
-        }
     }
 
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;

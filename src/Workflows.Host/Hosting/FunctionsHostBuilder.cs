@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
@@ -22,14 +23,18 @@ public sealed class FunctionsHostBuilder
     /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
     public const string DefaultUrl = "http://127.0.0.1:7071";
 
+    /// <summary>The setting that names the hosting environment (as in Azure Functions).</summary>
+    private const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
+
     private readonly WebApplicationBuilder _builder;
 
     internal FunctionsHostBuilder(string[] args, IEnumerable<Type> functionTypes)
     {
-        _builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        _builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, EnvironmentName = HostingEnvironment(args) });
         var scriptRoot = _builder.Configuration["AzureWebJobsScriptRoot"] ?? FindScriptRoot();
         var exportToEnvironment = !string.Equals(_builder.Configuration["WorkflowsExportLocalSettings"], "false", StringComparison.OrdinalIgnoreCase);
         HostJsonConfiguration.AddFiles(_builder.Configuration, scriptRoot, exportToEnvironment);
+
         if (string.IsNullOrEmpty(_builder.Configuration["urls"]))
         {
             _builder.WebHost.UseUrls(DefaultUrl);
@@ -55,9 +60,12 @@ public sealed class FunctionsHostBuilder
     public WebApplication Build()
     {
         var app = _builder.Build();
+        // Uptime counts from here, the host's start, whenever /admin/host/status is first asked.
+        _ = app.Services.GetRequiredService<HostUptime>();
         var options = app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value;
         var catalog = app.Services.GetRequiredService<FunctionCatalog>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseStatusCodePages(EmptyErrorProblems.WriteAsync);
         app.UseRouting();
         app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<KeyAuthorizationMiddleware>();
@@ -65,6 +73,20 @@ public sealed class FunctionsHostBuilder
         app.MapDurableHttpApi(catalog, options);
         app.MapHostAdminEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// As the Functions host: AZURE_FUNCTIONS_ENVIRONMENT names the hosting environment when it is set, from the
+    /// environment, the command line or local.settings.json (null: ASP.NET Core's own default applies). The name is read
+    /// before the builder exists, since the builder fixes its environment when it is created.
+    /// </summary>
+    private static string? HostingEnvironment(string[] args)
+    {
+        using var early = new ConfigurationManager();
+        early.AddEnvironmentVariables();
+        early.AddCommandLine(args);
+        HostJsonConfiguration.AddFiles(early, early["AzureWebJobsScriptRoot"] ?? FindScriptRoot(), exportValuesToEnvironment: false);
+        return early[EnvironmentSetting] is { Length: > 0 } name ? name : null;
     }
 
     private static string FindScriptRoot()

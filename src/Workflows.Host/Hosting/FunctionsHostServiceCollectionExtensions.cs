@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton(catalog);
         services.AddSingleton(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<HostUptime>();
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
@@ -59,6 +61,9 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddHostedService<FunctionListing>();
         services.AddSingleton<CheckStatusLinks>();
         services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodySize);
+
+        // A query or route value that does not bind (showHistory=maybe) throws, so the 400 names the parameter.
+        services.Configure<RouteHandlerOptions>(static routeHandler => routeHandler.ThrowOnBadRequest = true);
         services.AddLogging(logging =>
         {
             // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.

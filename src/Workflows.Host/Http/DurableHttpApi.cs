@@ -39,20 +39,20 @@ internal static class DurableHttpApi
         api.MapDelete("instances", (Func<HttpContext, Task<IResult>>)PurgeManyAsync);
         api.MapPost("instances/{instanceId}/raiseEvent/{eventName}", RaiseEventAsync);
         api.MapPost("instances/{instanceId}/terminate", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.TerminateInstanceAsync(instanceId, reason, cancellationToken: c.RequestAborted)));
+            OnUnfinished(c, client => client.TerminateInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, cancellationToken: c.RequestAborted)));
         api.MapPost("instances/{instanceId}/suspend", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.SuspendInstanceAsync(instanceId, reason, c.RequestAborted)));
+            OnUnfinished(c, client => client.SuspendInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
         api.MapPost("instances/{instanceId}/resume", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.ResumeInstanceAsync(instanceId, reason, c.RequestAborted)));
+            OnUnfinished(c, client => client.ResumeInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
         api.MapPost("instances/{instanceId}/rewind", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.RewindInstanceAsync(instanceId, reason, c.RequestAborted)));
+            OnUnfinished(c, client => client.RewindInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
         api.MapPost("instances/{instanceId}/restart", RestartAsync);
     }
 
     private static async Task StartAsync(HttpContext context, FunctionCatalog catalog)
     {
         var name = (string)context.Request.RouteValues["functionName"]!;
-        var instanceId = context.Request.RouteValues["instanceId"] as string;
+        var instanceId = context.Request.RouteValues["instanceId"] is string routeId ? InstanceIdRoute.Decode(context, routeId) : null;
         if (catalog.Find(name) is not { Kind: FunctionKind.Orchestrator } function)
         {
             await Problems.NotFound($"There is no orchestrator function named '{name}'.").ExecuteAsync(context).ConfigureAwait(false);
@@ -83,6 +83,7 @@ internal static class DurableHttpApi
     private static async Task<IResult> GetAsync(
         HttpContext context, string instanceId, bool? showHistory, bool? showHistoryOutput, bool? showInput, bool? returnInternalServerErrorOnFailure)
     {
+        instanceId = InstanceIdRoute.Decode(context, instanceId);
         var client = Client(context);
         var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
@@ -136,13 +137,13 @@ internal static class DurableHttpApi
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }
+        catch (InvalidContinuationTokenException)
+        {
+            return Problems.BadRequest($"The {ContinuationHeader} header is not a continuation token this task hub issued; send back the value of a previous answer's {ContinuationHeader} header, or none for the first page.");
+        }
         catch (ArgumentException exception)
         {
             return Problems.BadRequest(exception.Message);
-        }
-        catch (FormatException exception)
-        {
-            return Problems.BadRequest($"The {ContinuationHeader} header is not a token this host issued: {exception.Message}");
         }
 
         if (page.ContinuationToken is not null)
@@ -161,6 +162,7 @@ internal static class DurableHttpApi
 
     private static async Task<IResult> PurgeAsync(HttpContext context, string instanceId)
     {
+        instanceId = InstanceIdRoute.Decode(context, instanceId);
         var client = Client(context);
         var metadata = await client.GetInstanceAsync(instanceId, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
@@ -203,12 +205,14 @@ internal static class DurableHttpApi
 
     private static async Task<IResult> RaiseEventAsync(HttpContext context, string instanceId, string eventName)
     {
+        instanceId = InstanceIdRoute.Decode(context, instanceId);
         var payload = await ReadJsonBodyAsync(context).ConfigureAwait(false);
         return await OnUnfinished(context, client => client.RaiseEventAsync(instanceId, eventName, payload, context.RequestAborted)).ConfigureAwait(false);
     }
 
     private static async Task<IResult> RestartAsync(HttpContext context, string instanceId, bool? restartWithNewInstanceId)
     {
+        instanceId = InstanceIdRoute.Decode(context, instanceId);
         var client = Client(context);
         try
         {

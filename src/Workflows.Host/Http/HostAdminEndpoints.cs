@@ -20,11 +20,9 @@ namespace Workflows.Host.Http;
 /// </summary>
 internal static class HostAdminEndpoints
 {
-    private static readonly DateTimeOffset ProcessStarted = DateTimeOffset.UtcNow;
-
     public static void MapHostAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("admin/host/status", (IOptions<FunctionsHostOptions> options, FunctionCatalog catalog, TaskHubRuntime taskHub) => Results.Json(new
+        endpoints.MapGet("admin/host/status", (IOptions<FunctionsHostOptions> options, FunctionCatalog catalog, TaskHubRuntime taskHub, HostUptime uptime) => Results.Json(new
         {
             id = Environment.MachineName.ToLowerInvariant() + "-" + Environment.ProcessId,
             state = "Running",
@@ -33,7 +31,7 @@ internal static class HostAdminEndpoints
             storage = options.Value.StorageKind.ToString(),
             functions = catalog.Functions.Select(static f => f.Name).Order(StringComparer.OrdinalIgnoreCase).ToArray(),
             storageTransactions = taskHub.TransactionCounter?.Total,
-            processUptimeSeconds = (long)(DateTimeOffset.UtcNow - ProcessStarted).TotalSeconds,
+            processUptimeSeconds = (long)uptime.Elapsed.TotalSeconds,
         })).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin));
 
         endpoints.MapGet("health", async (TaskHubRuntime taskHub, CancellationToken cancellationToken) =>

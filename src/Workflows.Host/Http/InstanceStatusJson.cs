@@ -32,38 +32,10 @@ internal static class InstanceStatusJson
 
         if (history is not null)
         {
-            status["historyEvents"] = History(history, showInput, showHistoryOutput);
+            status["historyEvents"] = HistoryEventsJson.Create(history, showInput, showHistoryOutput);
         }
 
         return status;
-    }
-
-    private static JsonArray History(IReadOnlyList<HistoryEvent> history, bool showInput, bool showHistoryOutput)
-    {
-        var events = new JsonArray();
-        foreach (var historyEvent in history)
-        {
-            // Episode markers are bookkeeping of the engine, not steps of the orchestration (DF leaves them out too).
-            if (historyEvent is OrchestratorStarted or OrchestratorCompleted)
-            {
-                continue;
-            }
-
-            var node = JsonNode.Parse(HistorySerializer.Serialize(historyEvent))!.AsObject();
-            if (!showHistoryOutput)
-            {
-                node.Remove("result");
-            }
-
-            if (!showInput)
-            {
-                node.Remove("input");
-            }
-
-            events.Add(node);
-        }
-
-        return events;
     }
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
