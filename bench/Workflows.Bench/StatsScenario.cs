@@ -32,7 +32,7 @@ internal static class StatsScenario
     /// <summary>Histogram bins, as ChunkedStatistics's default.</summary>
     private const int Bins = 20;
 
-    /// <summary>Issue 6's target: the whole statistics at no less than this share of decode-only rows/s.</summary>
+    /// <summary>The statistics target: the whole statistics at no less than this share of the reused-buffer decode's rows/s.</summary>
     private const double TargetShare = 0.8;
 
     public static async Task<int> RunAsync(StatsOptions options)

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Workflows.Bench;
 
 /// <summary>
-/// Options of the <c>train</c> scenario; the defaults are issue 7's shape (1,000,000 × 100, 20 informative, 100 chunks,
+/// Options of the <c>train</c> scenario; the defaults are the training target's shape (1,000,000 × 100, 20 informative, 100 chunks,
 /// 3 epochs, K = 1). <see cref="CacheMegabytes"/> is the durable worker's decoded-chunk cache; -1 sizes it to hold the
 /// training set and the holdout.
 /// </summary>
