@@ -34,13 +34,12 @@ public sealed class BlobDatasetStorage : IDatasetStorage
             }
 
             var found = false;
-            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, name + "/", cancellationToken).ConfigureAwait(false))
+            await foreach (var (blob, direct) in UnderAsync(name, cancellationToken).ConfigureAwait(false))
             {
                 found = true;
-                var rest = blob.Name.AsSpan(name.Length + 1);
-                if (rest.IndexOf('/') < 0 && blob.Name.EndsWith(extension, StringComparison.Ordinal))
+                if (direct && blob.EndsWith(extension, StringComparison.Ordinal))
                 {
-                    files.Add(blob.Name);
+                    files.Add(blob);
                 }
             }
 
@@ -66,11 +65,11 @@ public sealed class BlobDatasetStorage : IDatasetStorage
         var files = new List<string>();
         try
         {
-            await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, name + "/", cancellationToken).ConfigureAwait(false))
+            await foreach (var (blob, direct) in UnderAsync(name, cancellationToken).ConfigureAwait(false))
             {
-                if (blob.Name.AsSpan(name.Length + 1).IndexOf('/') < 0)
+                if (direct)
                 {
-                    files.Add(blob.Name);
+                    files.Add(blob);
                 }
             }
         }
@@ -135,6 +134,15 @@ public sealed class BlobDatasetStorage : IDatasetStorage
         await _container.GetBlobClient(path).UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Every blob under the "folder" <paramref name="name"/>, and whether it lies directly in it (not in a folder below).</summary>
+    private async IAsyncEnumerable<(string Name, bool Direct)> UnderAsync(string name, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var blob in _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, name + "/", cancellationToken).ConfigureAwait(false))
+        {
+            yield return (blob.Name, blob.Name.AsSpan(name.Length + 1).IndexOf('/') < 0);
+        }
+    }
+
     /// <inheritdoc/>
     public string Combine(string folder, string name) => folder.TrimEnd('/') + "/" + name;
 
@@ -153,9 +161,6 @@ public sealed class BlobDatasetStorage : IDatasetStorage
             throw new DataPathException(field, path, "paths are blob names relative to the dataset container, not URIs or absolute paths");
         }
 
-        if (Array.Exists(path.Split('/', '\\'), segment => segment == ".."))
-        {
-            throw new DataPathException(field, path, "a path may not contain '..' segments");
-        }
+        DataRoot.ThrowIfParentSegment(path, field);
     }
 }

@@ -49,13 +49,7 @@ public sealed class DataRoot
             throw new DataPathException(field, path.Replace("\0", "\\0", StringComparison.Ordinal), "a path may not contain NUL characters");
         }
 
-        foreach (var segment in path.Split('/', '\\'))
-        {
-            if (segment == "..")
-            {
-                throw new DataPathException(field, path, "a path may not contain '..' segments");
-            }
-        }
+        ThrowIfParentSegment(path, field);
 
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(FullPath, path)));
         if (!IsInside(full))
@@ -79,6 +73,19 @@ public sealed class DataRoot
         }
 
         return full;
+    }
+
+    /// <summary>
+    /// Throws <see cref="DataPathException"/> when <paramref name="path"/> has a <c>..</c> segment ('/' or '\\'
+    /// separated): refused whatever it resolves to, by every storage.
+    /// </summary>
+    public static void ThrowIfParentSegment(string path, string field)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Array.Exists(path.Split('/', '\\'), segment => segment == ".."))
+        {
+            throw new DataPathException(field, path, "a path may not contain '..' segments");
+        }
     }
 
     /// <summary><paramref name="fullPath"/> relative to the root, with '/' separators (how paths are shown and recorded).</summary>

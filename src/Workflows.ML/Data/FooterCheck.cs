@@ -73,11 +73,10 @@ internal static class FooterCheck
     }
 
     /// <summary>
-    /// The NaN count of data field <paramref name="field"/> in row group <paramref name="rowGroup"/> from the metadata
-    /// value of <see cref="NanCountsKey"/>, or null when the file has none for it. A value that does not parse is
-    /// itself damage: it fails naming the file.
+    /// The NaN counts of the data fields of the chunk's row group, in schema order, as the metadata value of
+    /// <see cref="NanCountsKey"/> states them (split once per chunk), or null when the file has none for the row group.
     /// </summary>
-    public static long? NanCount(ChunkLocation chunk, string? counts, int rowGroup, int field)
+    public static string[]? NanCounts(ChunkLocation chunk, string? counts)
     {
         if (counts is null)
         {
@@ -85,18 +84,21 @@ internal static class FooterCheck
         }
 
         var groups = counts.Split(';');
-        if (rowGroup >= groups.Length)
+        return chunk.RowGroup < groups.Length ? groups[chunk.RowGroup].Split(',') : null;
+    }
+
+    /// <summary>
+    /// The NaN count of data field <paramref name="field"/> from <paramref name="counts"/> (see <see cref="NanCounts"/>),
+    /// or null when there is none for it. A count that does not parse is itself damage: it fails naming the file.
+    /// </summary>
+    public static long? NanCount(ChunkLocation chunk, string[]? counts, int field)
+    {
+        if (counts is null || field >= counts.Length)
         {
             return null;
         }
 
-        var fields = groups[rowGroup].Split(',');
-        if (field >= fields.Length)
-        {
-            return null;
-        }
-
-        return long.TryParse(fields[field], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+        return long.TryParse(counts[field], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
             ? count
             : throw new DatasetException($"chunk {chunk.Index}: '{chunk.File}' has unreadable '{NanCountsKey}' metadata; the file is corrupt.");
     }

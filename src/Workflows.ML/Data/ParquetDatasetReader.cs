@@ -135,12 +135,13 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             var fields = reader.Schema.GetDataFields();
             var result = new ChunkColumn[columns.Count];
             var buffer = DatasetReader.FitsBuffer(featureBuffer, columns, rows) ? featureBuffer : null;
-            reader.CustomMetadata.TryGetValue(FooterCheck.NanCountsKey, out var nanCounts);
+            reader.CustomMetadata.TryGetValue(FooterCheck.NanCountsKey, out var nanCountsText);
+            var nanCounts = FooterCheck.NanCounts(chunk, nanCountsText);
             for (var i = 0; i < columns.Count; i++)
             {
                 var field = Field(fields, columns[i].Name, chunk);
                 (result[i], var nulls) = await ParquetColumnReader.ReadAsync(rowGroup, field, columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
-                FooterCheck.Check(chunk, result[i], nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, chunk.RowGroup, Array.IndexOf(fields, field)));
+                FooterCheck.Check(chunk, result[i], nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
                 DatasetReader.Hand(onColumnRead, i, result[i]);
             }
 
@@ -150,7 +151,7 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
                 (label, var nulls) = await ParquetColumnReader.ReadAsDoubleAsync(rowGroup, field, type, rows, cancellationToken).ConfigureAwait(false);
-                FooterCheck.Check(chunk, label, nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, chunk.RowGroup, Array.IndexOf(fields, field)));
+                FooterCheck.Check(chunk, label, nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
             }
 
             return new DecodedChunk(chunk.Index, rows, result, label);
@@ -176,32 +177,25 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
     /// writer encoded in a way the library cannot decode cost the range (the failure is handed back in
     /// <paramref name="error"/> for the log), never the description of the dataset.
     /// </summary>
-    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field, out Exception? error)
-    {
-        error = null;
-        try
-        {
-            return FooterRanges.RangeOf(rowGroup.GetStatistics(field), rowGroup.RowCount);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            error = exception;
-            return null;
-        }
-    }
+    private static ColumnRange? FooterRange(ParquetRowGroupReader rowGroup, DataField field, out Exception? error) =>
+        FooterRanges.RangeOf(Statistics(rowGroup, field, out error), rowGroup.RowCount);
 
     /// <summary>
     /// A row group's statistics of one column, or null when there are none or the library cannot decode them (the
     /// description logged that already): the decoded values are then not checked against them.
     /// </summary>
-    private static Parquet.Data.DataColumnStatistics? Statistics(ParquetRowGroupReader rowGroup, DataField field)
+    private static Parquet.Data.DataColumnStatistics? Statistics(ParquetRowGroupReader rowGroup, DataField field) => Statistics(rowGroup, field, out _);
+
+    private static Parquet.Data.DataColumnStatistics? Statistics(ParquetRowGroupReader rowGroup, DataField field, out Exception? error)
     {
+        error = null;
         try
         {
             return rowGroup.GetStatistics(field);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            error = exception;
             return null;
         }
     }
