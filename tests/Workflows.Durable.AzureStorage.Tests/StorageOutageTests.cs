@@ -39,8 +39,8 @@ public sealed class StorageOutageTests
     [Fact]
     public async Task WorkerRidesOutAStorageOutage_AndRunsOrchestrationsWhenStorageIsBack()
     {
-        var (blob, queue, table) = (AzuriteProcess.FreePort(), AzuriteProcess.FreePort(), AzuriteProcess.FreePort());
-        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory), null, blob, queue, table);
+        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+        var (blob, queue, table) = (azurite.BlobPort, azurite.QueuePort, azurite.TablePort);
         await using var blobCut = new TcpCutter(blob);
         await using var queueCut = new TcpCutter(queue);
         await using var tableCut = new TcpCutter(table);

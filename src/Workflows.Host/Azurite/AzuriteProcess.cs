@@ -18,33 +18,53 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>The lowest port <see cref="FreePort"/> chooses: above the well-known and most registered services' ports.</summary>
+    private const int FirstChosenPort = 20000;
+
     private readonly Process _process;
 
     private int _disposed;
 
-    private AzuriteProcess(Process process, string connectionString)
+    private AzuriteProcess(Process process, int[] ports)
     {
         _process = process;
-        ConnectionString = connectionString;
+        ConnectionString =
+            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
+            + $"BlobEndpoint=http://127.0.0.1:{ports[0]}/devstoreaccount1;"
+            + $"QueueEndpoint=http://127.0.0.1:{ports[1]}/devstoreaccount1;"
+            + $"TableEndpoint=http://127.0.0.1:{ports[2]}/devstoreaccount1;";
+        BlobPort = ports[0];
+        QueuePort = ports[1];
+        TablePort = ports[2];
     }
 
     /// <summary>Connection string of the running emulator.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>
-    /// Starts Azurite from <paramref name="repositoryRoot"/> (the folder with package.json). With
-    /// <paramref name="location"/> it persists there; without, it keeps everything in memory.
-    /// </summary>
-    public static Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location = null, CancellationToken cancellationToken = default) =>
-        StartAsync(repositoryRoot, location, FreePort(), FreePort(), FreePort(), cancellationToken);
+    /// <summary>The loopback port of the Blob service.</summary>
+    public int BlobPort { get; }
+
+    /// <summary>The loopback port of the Queue service.</summary>
+    public int QueuePort { get; }
+
+    /// <summary>The loopback port of the Table service.</summary>
+    public int TablePort { get; }
 
     /// <summary>
-    /// Starts Azurite on the given loopback ports as this process's child, its output read through pipes (tests,
-    /// benchmarks); persists under <paramref name="location"/> when given.
+    /// Starts Azurite from <paramref name="repositoryRoot"/> (the folder with package.json) as this process's child on
+    /// free loopback ports, its output read through pipes (tests, benchmarks). With <paramref name="location"/> it
+    /// persists there; without, it keeps everything in memory. Ports another process took between their choice and
+    /// the emulator's bind are chosen again.
     /// </summary>
-    public static Task<AzuriteProcess> StartAsync(
-        string repositoryRoot, string? location, int blobPort, int queuePort, int tablePort, CancellationToken cancellationToken = default) =>
-        StartAsync(repositoryRoot, location, [blobPort, queuePort, tablePort], logFile: null, cancellationToken);
+    public static Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location = null, CancellationToken cancellationToken = default) =>
+        OnFreePortsAsync(FreePort, ports => StartAsync(repositoryRoot, location, ports, logFile: null, cancellationToken));
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, string?, CancellationToken)"/> with the ports chosen by <paramref name="choosePort"/>
+    /// (tests hand out ports that are taken).
+    /// </summary>
+    internal static Task<AzuriteProcess> StartAsync(string repositoryRoot, Func<int> choosePort, CancellationToken cancellationToken) =>
+        OnFreePortsAsync(choosePort, ports => StartAsync(repositoryRoot, null, ports, logFile: null, cancellationToken));
 
     /// <summary>
     /// Starts Azurite on the given loopback ports (its defaults 10000–10002 make <c>UseDevelopmentStorage=true</c>
@@ -54,6 +74,28 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public static Task<AzuriteProcess> StartDetachedAsync(
         string repositoryRoot, string location, int blobPort, int queuePort, int tablePort, string logFile, CancellationToken cancellationToken = default) =>
         StartAsync(repositoryRoot, location, [blobPort, queuePort, tablePort], logFile, cancellationToken);
+
+    /// <summary>As <see cref="StartDetachedAsync(string, string, int, int, int, string, CancellationToken)"/>, on free loopback ports.</summary>
+    public static Task<AzuriteProcess> StartDetachedAsync(string repositoryRoot, string location, string logFile, CancellationToken cancellationToken = default) =>
+        OnFreePortsAsync(FreePort, ports => StartAsync(repositoryRoot, location, ports, logFile, cancellationToken));
+
+    /// <summary>
+    /// Free ports are chosen before the emulator binds them, so another process can take one in between (under a
+    /// parallel test run it happens): the start is tried again on newly chosen ports a few times.
+    /// </summary>
+    private static async Task<AzuriteProcess> OnFreePortsAsync(Func<int> choosePort, Func<int[], Task<AzuriteProcess>> start)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start([choosePort(), choosePort(), choosePort()]).ConfigureAwait(false);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
 
     private static async Task<AzuriteProcess> StartAsync(string repositoryRoot, string? location, int[] ports, string? logFile, CancellationToken cancellationToken)
     {
@@ -74,12 +116,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var process = logFile is not null && !OperatingSystem.IsWindows()
             ? await LaunchDetachedAsync(repositoryRoot, arguments, logFile, ports, cancellationToken).ConfigureAwait(false)
             : await LaunchAttachedAsync(repositoryRoot, arguments, cancellationToken).ConfigureAwait(false);
-        var connectionString =
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
-            + $"BlobEndpoint=http://127.0.0.1:{ports[0]}/devstoreaccount1;"
-            + $"QueueEndpoint=http://127.0.0.1:{ports[1]}/devstoreaccount1;"
-            + $"TableEndpoint=http://127.0.0.1:{ports[2]}/devstoreaccount1;";
-        return new AzuriteProcess(process, connectionString);
+        return new AzuriteProcess(process, ports);
     }
 
     /// <summary>A child whose output is read through pipes; ready when it says all three services listen.</summary>
@@ -119,7 +156,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
                 output.Enqueue(e.Data);
             }
         };
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("Azurite exited during start-up:\n" + string.Join('\n', output)));
+        process.Exited += (_, _) => ready.TrySetException(ExitedDuringStartUp(string.Join('\n', output)));
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -157,6 +194,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         start.ArgumentList.Add("node");
         arguments.ForEach(start.ArgumentList.Add);
         start.Environment["WORKFLOWS_AZURITE_LOG"] = logFile;
+        var logLength = File.Exists(logFile) ? new FileInfo(logFile).Length : 0;
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Azurite.");
         await File.WriteAllTextAsync(PidFile(logFile), Invariant(process.Id), cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -169,7 +207,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
                 {
                     if (process.HasExited)
                     {
-                        throw new InvalidOperationException($"Azurite exited during start-up (exit code {process.ExitCode}); its log is {logFile}.");
+                        throw ExitedDuringStartUp($"exit code {process.ExitCode}, log {logFile}:\n" + await ReadFromAsync(logFile, logLength, cancellationToken).ConfigureAwait(false));
                     }
 
                     await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token).ConfigureAwait(false);
@@ -187,11 +225,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// The detached emulator that <see cref="StartDetachedAsync"/> started with <paramref name="logFile"/> and that still
+    /// The detached emulator that <see cref="StartDetachedAsync(string, string, int, int, int, string, CancellationToken)"/> started with <paramref name="logFile"/> on the given ports and that still
     /// runs (its starter was killed), so that whoever takes it over stops it on a clean stop; null when there is none
     /// (nothing recorded, the process gone, or the recorded id now belongs to another program).
     /// </summary>
-    public static AzuriteProcess? Adopt(string logFile, string connectionString)
+    public static AzuriteProcess? Adopt(string logFile, int blobPort, int queuePort, int tablePort)
     {
         if (OperatingSystem.IsWindows() || !File.Exists(PidFile(logFile))
             || !int.TryParse(File.ReadAllText(PidFile(logFile)), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -203,13 +241,26 @@ public sealed class AzuriteProcess : IAsyncDisposable
         {
             var commandLine = File.ReadAllText($"/proc/{Invariant(pid)}/cmdline");
             return commandLine.Contains("azurite.js", StringComparison.Ordinal)
-                ? new AzuriteProcess(Process.GetProcessById(pid), connectionString)
+                ? new AzuriteProcess(Process.GetProcessById(pid), [blobPort, queuePort, tablePort])
                 : null;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
             return null;
         }
+    }
+
+    private static InvalidOperationException ExitedDuringStartUp(string output) =>
+        output.Contains("EADDRINUSE", StringComparison.Ordinal)
+            ? new PortTakenException("Azurite could not bind its ports:\n" + output)
+            : new InvalidOperationException("Azurite exited during start-up:\n" + output);
+
+    /// <summary>What <paramref name="path"/> holds past its first <paramref name="offset"/> bytes (another process may still write it).</summary>
+    private static async Task<string> ReadFromAsync(string path, long offset, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        reader.BaseStream.Seek(Math.Min(offset, reader.BaseStream.Length), SeekOrigin.Begin);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static string PidFile(string logFile) => Path.ChangeExtension(logFile, ".pid");
@@ -264,12 +315,45 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A TCP port on the loopback interface that nothing listens on now.</summary>
+    /// <summary>
+    /// A TCP port on the loopback interface that nothing listens on now, chosen at random below the system's ephemeral
+    /// range (where outgoing connections take their local ports) so that it stays free until it is bound.
+    /// </summary>
     public static int FreePort()
     {
+        var ephemeralLow = EphemeralRangeStart();
+        for (var attempt = 0; attempt < 64 && ephemeralLow > FirstChosenPort + 1; attempt++)
+        {
+            var port = Random.Shared.Next(FirstChosenPort, ephemeralLow);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The first port of the ephemeral range: Linux's ip_local_port_range, else the IANA range's start.</summary>
+    private static int EphemeralRangeStart()
+    {
+        const string Range = "/proc/sys/net/ipv4/ip_local_port_range";
+        try
+        {
+            var first = File.Exists(Range) ? File.ReadAllText(Range).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0] : null;
+            return first is not null && int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var low) ? low : 49152;
+        }
+        catch (IOException)
+        {
+            return 49152;
+        }
     }
 
     private static async Task RunToCompletionAsync(string fileName, string arguments, string workingDirectory, CancellationToken cancellationToken)
@@ -290,3 +374,6 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Azurite exited because a port it was given was taken by then.</summary>
+internal sealed class PortTakenException(string message) : InvalidOperationException(message);

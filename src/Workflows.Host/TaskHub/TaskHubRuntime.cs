@@ -160,7 +160,7 @@ internal sealed class TaskHubRuntime(
         var log = Path.Combine(location, "azurite.log");
         if (await AzuriteProcess.IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
         {
-            _azurite = AzuriteProcess.Adopt(log, connectionString);
+            _azurite = AzuriteProcess.Adopt(log, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2);
             if (_azurite is not null)
             {
                 HostLog.AdoptedAzurite(_logger, location);

@@ -22,20 +22,19 @@ public sealed class DetachedAzuriteTests : IDisposable
         }
 
         var log = Path.Combine(_folder, "azurite.log");
-        var ports = (AzuriteProcess.FreePort(), AzuriteProcess.FreePort(), AzuriteProcess.FreePort());
         var root = AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory);
-        await using var started = await AzuriteProcess.StartDetachedAsync(root, _folder, ports.Item1, ports.Item2, ports.Item3, log);
+        await using var started = await AzuriteProcess.StartDetachedAsync(root, _folder, log);
         var pid = int.Parse(await File.ReadAllTextAsync(Path.ChangeExtension(log, ".pid")), CultureInfo.InvariantCulture);
 
         Assert.NotEqual(SessionOf(Environment.ProcessId), SessionOf(pid));
         Assert.Equal(pid, SessionOf(pid));
         Assert.Equal(Path.GetFullPath(log), new FileInfo($"/proc/{pid}/fd/1").LinkTarget);
         Assert.Equal(Path.GetFullPath(log), new FileInfo($"/proc/{pid}/fd/2").LinkTarget);
-        Assert.True(await AzuriteProcess.IsListeningAsync(ports.Item1, CancellationToken.None));
+        Assert.True(await AzuriteProcess.IsListeningAsync(started.BlobPort, CancellationToken.None));
         Assert.Contains("successfully listening", await ReadSharedAsync(log), StringComparison.OrdinalIgnoreCase);
 
         // The next host takes it over and stops it on its clean stop.
-        var adopted = AzuriteProcess.Adopt(log, started.ConnectionString);
+        var adopted = AzuriteProcess.Adopt(log, started.BlobPort, started.QueuePort, started.TablePort);
         Assert.NotNull(adopted);
         await adopted.DisposeAsync();
         Assert.False(IsRunning(pid));
@@ -52,8 +51,8 @@ public sealed class DetachedAzuriteTests : IDisposable
         var log = Path.Combine(_folder, "azurite.log");
         await File.WriteAllTextAsync(Path.ChangeExtension(log, ".pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
-        Assert.Null(AzuriteProcess.Adopt(log, "UseDevelopmentStorage=true"));
-        Assert.Null(AzuriteProcess.Adopt(Path.Combine(_folder, "none.log"), "UseDevelopmentStorage=true"));
+        Assert.Null(AzuriteProcess.Adopt(log, 10000, 10001, 10002));
+        Assert.Null(AzuriteProcess.Adopt(Path.Combine(_folder, "none.log"), 10000, 10001, 10002));
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
