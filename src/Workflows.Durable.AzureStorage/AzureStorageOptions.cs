@@ -25,13 +25,29 @@ public sealed class AzureStorageOptions
     public int MaxDequeueCount { get; set; } = 5;
 
     /// <summary>
-    /// Duration of a partition lease, 15 to 60 seconds (blob lease limits). Also how long the in-process activities
-    /// of a crashed worker wait before another worker recovers them.
+    /// Duration of a partition lease, 15 to 60 seconds (blob lease limits): how long another worker waits before it
+    /// takes over the partitions of a worker that died. A worker restarted under the same
+    /// <see cref="WorkerId"/> takes its own back at once.
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// How often leases (and recovery markers) are renewed; at most two thirds of the lease duration. Partitions
+    /// How long a queue message that a worker holds (received and not yet finished with, or a recovery marker of its
+    /// in-process activities) stays invisible without a renewal, 1 second to 5 minutes. The holder renews it every
+    /// third of this, so the messages of a worker that died show again this long after its last renewal at most.
+    /// </summary>
+    public TimeSpan MessageVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// This worker's name on the task hub; null gives it a new random one each run. Under a stable name a restarted
+    /// worker takes back the partitions its previous run held at once, instead of waiting for their leases to expire.
+    /// Two running workers must never share a name (they would both believe they own the same partitions); the host
+    /// derives one from the machine and the app and holds a machine-wide lock on it while it runs.
+    /// </summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>
+    /// How often leases are renewed; at most two thirds of the lease duration. Partitions
     /// are rebalanced every other renewal. The default keeps the idle cost of 4 partitions near 400 transactions an hour.
     /// </summary>
     public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(40);
@@ -80,6 +96,16 @@ public sealed class AzureStorageOptions
         if (LeaseRenewInterval <= TimeSpan.Zero || LeaseRenewInterval * 3 > LeaseDuration * 2)
         {
             throw new ArgumentException($"storageProvider.leaseRenewInterval must be positive and at most two thirds of the lease duration; got {LeaseRenewInterval}.");
+        }
+
+        if (MessageVisibilityTimeout < TimeSpan.FromSeconds(1) || MessageVisibilityTimeout > TimeSpan.FromMinutes(5))
+        {
+            throw new ArgumentException($"storageProvider.messageVisibilityTimeout must be between 1 second and 5 minutes; got {MessageVisibilityTimeout}.");
+        }
+
+        if (WorkerId is { Length: 0 or > 128 })
+        {
+            throw new ArgumentException("storageProvider.workerId must be 1 to 128 characters long when set.");
         }
 
         if (MaxDequeueCount is < 1 or > 100)

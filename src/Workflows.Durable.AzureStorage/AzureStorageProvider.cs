@@ -4,6 +4,8 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 
@@ -36,9 +38,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly LargePayloadStore _payloads;
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxPollingInterval;
-    private readonly TimeSpan _lockTimeout;
-    private readonly TimeSpan _markerVisibility;
-    private readonly TimeSpan _markerRenewInterval;
+    private readonly HeldMessages _held;
     private readonly int _maxDequeueCount;
     private readonly int _maxLocalActivityBacklog;
     private readonly PartitionLeaseManager? _leases;
@@ -48,7 +48,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private bool _started;
     private int _disposed;
-    private Task? _markerLoop;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
     private readonly Queue<ReceivedActivity> _activities = new();
@@ -59,34 +58,35 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private TaskCompletionSource _activityWork = NewSignal();
     private long _nextToken;
 
-    /// <summary>Creates the provider; call <see cref="CreateIfNotExistsAsync"/> (the worker does) before use.</summary>
-    public AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider = null, TimeSpan? lockTimeout = null)
-        : this(options, timeProvider, lockTimeout, usePartitionLeases: true)
+    /// <summary>
+    /// Creates the provider; call <see cref="CreateIfNotExistsAsync"/> (the worker does) before use.
+    /// <paramref name="lockTimeout"/> overrides <see cref="AzureStorageOptions.MessageVisibilityTimeout"/>.
+    /// </summary>
+    public AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider = null, TimeSpan? lockTimeout = null, ILogger? logger = null)
+        : this(options, timeProvider, lockTimeout, usePartitionLeases: true, logger)
     {
     }
 
     /// <summary>Tests only: without leases, every provider instance polls every partition (to provoke split brain).</summary>
-    internal AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider, TimeSpan? lockTimeout, bool usePartitionLeases)
+    internal AzureStorageProvider(AzureStorageOptions options, TimeProvider? timeProvider, TimeSpan? lockTimeout, bool usePartitionLeases, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _clients = new TaskHubClients(options);
         _payloads = new LargePayloadStore(_clients.LargeMessages);
         _time = timeProvider ?? TimeProvider.System;
         _maxPollingInterval = options.MaxQueuePollingInterval;
-        _lockTimeout = lockTimeout ?? TimeSpan.FromMinutes(5);
-        _markerVisibility = options.LeaseDuration;
-        _markerRenewInterval = options.LeaseRenewInterval;
+        _held = new HeldMessages(lockTimeout ?? options.MessageVisibilityTimeout, _time);
         _maxDequeueCount = options.MaxDequeueCount;
         _maxLocalActivityBacklog = options.MaxLocalActivityBacklog;
         _controlPoller = new QueuePoller(ReceiveControlMessagesAsync, MinPollingInterval, () => _maxPollingInterval, _time);
 
         // Activities of owned instances run in-process; the shared work-item queue holds only what a busy worker
         // spilled for others. Alone on the hub, a worker finds there only what dead workers left behind (spilled
-        // activities reappear after the lock timeout), so it polls that queue four times less often when idle.
+        // activities reappear after the visibility timeout), so it polls that queue four times less often when idle.
         _activityPoller = new QueuePoller(ReceiveActivitiesAsync, MinPollingInterval, () => _leases is { LiveWorkers: > 1 } ? _maxPollingInterval : _maxPollingInterval * 4, _time);
         if (usePartitionLeases)
         {
-            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleasePartitionAsync);
+            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleasePartitionAsync, logger ?? NullLogger.Instance);
         }
     }
 
@@ -107,10 +107,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _controlPoller.DisposeAsync().ConfigureAwait(false);
         await _activityPoller.DisposeAsync().ConfigureAwait(false);
-        if (_markerLoop is not null)
-        {
-            await _markerLoop.ConfigureAwait(false);
-        }
+        await _held.DisposeAsync().ConfigureAwait(false);
 
         if (_leases is not null && _started)
         {
@@ -420,7 +417,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         // 5. No activity of this instance runs here any more: the marker has done its job.
         if (plan.Local.Count == 0 && marker is { } done)
         {
-            await DeleteQuietlyAsync(ControlQueueOf(instanceId), done.Id, done.Receipt, cancellationToken).ConfigureAwait(false);
+            await _held.DeleteAsync(done, cancellationToken).ConfigureAwait(false);
         }
 
         Unlock(instanceId, state, requeue: null);
@@ -458,7 +455,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             {
                 await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            else if (ready.MessageId is null && ready.DequeueCount > _maxDequeueCount)
+            else if (ready.Held is null && ready.DequeueCount > _maxDequeueCount)
             {
                 await PoisonLocalActivityAsync(ready, cancellationToken).ConfigureAwait(false);
             }
@@ -472,7 +469,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Receives a batch of activity requests into the local queue; returns how many arrived.</summary>
     private async Task<int> ReceiveActivitiesAsync(CancellationToken cancellationToken)
     {
-        var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken).ConfigureAwait(false);
+        var received = await _clients.WorkItems.ReceiveMessagesAsync(32, _held.Visibility, cancellationToken).ConfigureAwait(false);
         foreach (var message in received.Value)
         {
             QueueEnvelope envelope;
@@ -499,7 +496,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             lock (_gate)
             {
-                _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), message.MessageId, message.PopReceipt, (int)message.DequeueCount));
+                _activities.Enqueue(new ReceivedActivity(new ActivityMessage(envelope.InstanceId, envelope.ExecutionId!, scheduled), _held.Hold(_clients.WorkItems, message.MessageId, message.PopReceipt), (int)message.DequeueCount));
             }
         }
 
@@ -522,15 +519,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return;
         }
 
-        var state = (ActivityLock)workItem.LockState;
-        try
+        // The message is renewed with every other held message; this only checks that it still is.
+        if (((ActivityLock)workItem.LockState).Held.Gone)
         {
-            var updated = await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: _lockTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
-            state.PopReceipt = updated.Value.PopReceipt;
-        }
-        catch (RequestFailedException exception) when (exception.Status is 404 or 400)
-        {
-            throw new WorkItemLockLostException("The activity's queue message was taken by another worker or expired.", exception);
+            throw new WorkItemLockLostException("The activity's queue message was taken by another worker or expired.");
         }
     }
 
@@ -549,13 +541,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         // The result is sent before the request is deleted: a crash in between re-runs the activity, never loses it.
         await SendAsync(result, cancellationToken).ConfigureAwait(false);
-        try
+        if (!await _held.DeleteAsync(state.Held, cancellationToken).ConfigureAwait(false))
         {
-            await _clients.WorkItems.DeleteMessageAsync(state.MessageId, state.PopReceipt, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException exception) when (exception.Status is 404 or 400)
-        {
-            throw new WorkItemLockLostException("The activity's queue message was taken by another worker or expired; its result may arrive twice.", exception);
+            throw new WorkItemLockLostException("The activity's queue message was taken by another worker or expired; its result may arrive twice.");
         }
     }
 
@@ -579,14 +567,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return;
         }
 
-        var state = (ActivityLock)workItem.LockState;
-        try
+        if (!await _held.HandBackAsync(((ActivityLock)workItem.LockState).Held, cancellationToken).ConfigureAwait(false))
         {
-            await _clients.WorkItems.UpdateMessageAsync(state.MessageId, state.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException exception) when (exception.Status is 404 or 400)
-        {
-            throw new WorkItemLockLostException("The activity's queue message was already released.", exception);
+            throw new WorkItemLockLostException("The activity's queue message was already released.");
         }
     }
 
@@ -669,7 +652,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         foreach (var partition in OwnedPartitions)
         {
             var queue = _clients.ControlQueues[partition];
-            QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _lockTimeout, cancellationToken).ConfigureAwait(false)).Value;
+            QueueMessage[] batch = (await queue.ReceiveMessagesAsync(32, _held.Visibility, cancellationToken).ConfigureAwait(false)).Value;
             foreach (var message in batch)
             {
                 QueueEnvelope envelope;
@@ -680,7 +663,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                     if (envelope.Kind == QueueEnvelope.RecoveryMarker)
                     {
                         // The owner of this instance's in-process activities stopped renewing it: recover them.
-                        var marker = new ReceivedMarker(queue, message.MessageId, message.PopReceipt, (int)message.DequeueCount, envelope.Spilled ?? []);
+                        var marker = new ReceivedMarker(_held.Hold(queue, message.MessageId, message.PopReceipt), (int)message.DequeueCount, envelope.Spilled ?? []);
                         lock (_gate)
                         {
                             BufferOf(envelope.InstanceId).AddMarker(marker);
@@ -707,9 +690,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 }
 
                 var received = new ReceivedMessage(
-                    queue,
-                    message.MessageId,
-                    message.PopReceipt,
+                    _held.Hold(queue, message.MessageId, message.PopReceipt),
                     (int)message.DequeueCount,
                     envelope.Id,
                     new OrchestrationMessage(envelope.InstanceId, envelope.ExecutionId, historyEvent));
@@ -835,7 +816,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             foreach (var marker in markers)
             {
-                await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken).ConfigureAwait(false);
+                await _held.DeleteAsync(marker.Held, cancellationToken).ConfigureAwait(false);
             }
 
             return null;
@@ -1031,7 +1012,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var reason = $"Instance '{instanceId}' could not be processed after {buffer.Abandons} attempts (poison messages moved to '{_clients.Names.PoisonQueue}').";
         foreach (var received in messages)
         {
-            var record = JsonSerializer.Serialize(new { queue = received.Queue?.Name ?? "in-process", reason, @event = HistorySerializer.Serialize(received.Message.Event) });
+            var record = JsonSerializer.Serialize(new { queue = received.Held?.Queue.Name ?? "in-process", reason, @event = HistorySerializer.Serialize(received.Message.Event) });
             await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
             await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
         }
@@ -1089,7 +1070,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
                 _controlPoller.Start();
                 _activityPoller.Start();
-                _markerLoop = Task.Run(RenewMarkersLoopAsync, CancellationToken.None);
+                _held.Start();
                 _started = true;
             }
         }
@@ -1113,28 +1094,28 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// new owner, which re-runs the in-process activities whose results this worker had not committed; whatever
     /// this worker still runs for that partition is refused when it finishes.
     /// </summary>
-    private async Task ReleasePartitionAsync(int partition)
+    private async Task ReleasePartitionAsync(int partition, CancellationToken cancellationToken)
     {
-        List<(QueueClient Queue, string Id, string Receipt)> handBack = [];
+        List<HeldMessage> handBack = [];
         lock (_gate)
         {
             bool InPartition(string instanceId) => _clients.Names.PartitionOf(instanceId) == partition;
             foreach (var (instanceId, buffer) in _buffers.Where(b => !b.Value.Locked && InPartition(b.Key)).ToList())
             {
-                handBack.AddRange(buffer.Pending.Where(m => m.Queue is not null).Select(m => (m.Queue!, m.MessageId!, m.PopReceipt!)));
-                handBack.AddRange(buffer.Markers.Select(m => (m.Queue, m.MessageId, m.PopReceipt)));
+                handBack.AddRange(buffer.Pending.Where(m => m.Held is not null).Select(m => m.Held!));
+                handBack.AddRange(buffer.Markers.Select(m => m.Held));
                 _buffers.Remove(instanceId);
             }
 
             foreach (var inFlight in _inFlight.Where(e => InPartition(e.Key)).Select(e => e.Value))
             {
-                if (inFlight is { MarkerId: { } id, MarkerReceipt: { } receipt })
+                if (inFlight.Marker is { } marker)
                 {
-                    handBack.Add((_clients.ControlQueues[partition], id, receipt));
+                    handBack.Add(marker);
                 }
             }
 
-            var keep = _activities.Where(a => a.MessageId is not null || !InPartition(a.Message.InstanceId)).ToList();
+            var keep = _activities.Where(a => a.Held is not null || !InPartition(a.Message.InstanceId)).ToList();
             _activities.Clear();
             keep.ForEach(_activities.Enqueue);
             foreach (var instanceId in _inFlight.Keys.Concat(_sentinels.Keys).Concat(_writtenStates.Keys).Where(InPartition).Distinct().ToList())
@@ -1143,22 +1124,21 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
         }
 
-        foreach (var (queue, id, receipt) in handBack)
+        foreach (var message in handBack)
         {
             try
             {
-                await queue.UpdateMessageAsync(id, receipt, visibilityTimeout: TimeSpan.Zero).ConfigureAwait(false);
+                await _held.HandBackAsync(message, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception exception) when (StorageErrors.IsTransient(exception))
+            catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
-                // Already visible again or deleted, or storage did not answer: the message shows again when its
-                // visibility timeout ends.
+                // Storage did not answer in time: the message shows again when its visibility timeout ends.
             }
         }
     }
 
-    private static Task DeleteQuietlyAsync(ReceivedMessage message, CancellationToken cancellationToken) =>
-        message.Queue is null ? Task.CompletedTask : DeleteQuietlyAsync(message.Queue, message.MessageId!, message.PopReceipt!, cancellationToken);
+    private Task DeleteQuietlyAsync(ReceivedMessage message, CancellationToken cancellationToken) =>
+        message.Held is null ? Task.CompletedTask : _held.DeleteAsync(message.Held, cancellationToken);
 
     private static async Task DeleteQuietlyAsync(QueueClient queue, string messageId, string popReceipt, CancellationToken cancellationToken)
     {
@@ -1226,40 +1206,25 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 }
             }
 
-            var marker = entry is { MarkerId: { } id, MarkerReceipt: { } receipt } ? new MarkerRef(id, receipt) : null;
-            return new ActivityPlan(local, spilled, runHere, toSpill, marker);
+            return new ActivityPlan(local, spilled, runHere, toSpill, entry?.Marker is { Gone: false } marker ? marker : null);
         }
     }
 
     /// <summary>Sends the instance's recovery marker if it has none, or records newly spilled task ids in it.</summary>
-    private async Task<MarkerRef> EnsureMarkerAsync(string instanceId, ActivityPlan plan, CancellationToken cancellationToken)
+    private async Task<HeldMessage> EnsureMarkerAsync(string instanceId, ActivityPlan plan, CancellationToken cancellationToken)
     {
-        var queue = ControlQueueOf(instanceId);
         var body = new QueueEnvelope(Guid.NewGuid().ToString("N"), instanceId, null, null, null, null, QueueEnvelope.RecoveryMarker, plan.Spilled.Order().ToArray()).ToJson();
-        if (plan.Marker is { } existing)
+        if (plan.Marker is { } existing && (plan.ToSpill.Count == 0 || await _held.UpdateAsync(existing, body, cancellationToken).ConfigureAwait(false)))
         {
-            if (plan.ToSpill.Count == 0)
-            {
-                return existing;
-            }
-
-            try
-            {
-                var updated = await queue.UpdateMessageAsync(existing.Id, existing.Receipt, body, _markerVisibility, cancellationToken).ConfigureAwait(false);
-                return existing with { Receipt = updated.Value.PopReceipt };
-            }
-            catch (RequestFailedException exception) when (exception.Status is 404 or 400)
-            {
-                // The marker was received meanwhile (its renewal came late): a fresh one replaces it.
-            }
+            return existing;
         }
 
-        var receipt = await queue.SendMessageAsync(body, _markerVisibility, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
-        return new MarkerRef(receipt.Value.MessageId, receipt.Value.PopReceipt);
+        // None yet, or it was received meanwhile (its renewal came late): a fresh one replaces it.
+        return await _held.SendHeldAsync(ControlQueueOf(instanceId), body, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>After the commit point: records what is outstanding and queues the activities that run here.</summary>
-    private void StartLocalActivities(string instanceId, string executionId, ActivityPlan plan, MarkerRef? marker)
+    private void StartLocalActivities(string instanceId, string executionId, ActivityPlan plan, HeldMessage? marker)
     {
         lock (_gate)
         {
@@ -1269,7 +1234,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 return;
             }
 
-            var entry = new InFlightActivities(executionId) { MarkerId = plan.Local.Count > 0 ? marker?.Id : null, MarkerReceipt = plan.Local.Count > 0 ? marker?.Receipt : null };
+            var entry = new InFlightActivities(executionId) { Marker = plan.Local.Count > 0 ? marker : null };
             entry.Local.UnionWith(plan.Local);
             entry.Spilled.UnionWith(plan.Spilled);
             if (_inFlight.TryGetValue(instanceId, out var previous) && previous.ExecutionId == executionId)
@@ -1305,7 +1270,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             entry.Attempts[activity.Event.EventId] = attempt;
         }
 
-        _activities.Enqueue(new ReceivedActivity(activity, null, null, dequeueCount, attempt));
+        _activities.Enqueue(new ReceivedActivity(activity, null, dequeueCount, attempt));
     }
 
     /// <summary>An in-process activity finished: its result goes straight into the instance's buffer, no queue involved.</summary>
@@ -1327,7 +1292,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
 
             entry.Attempts.Remove(activity.Event.EventId);
-            BufferOf(activity.InstanceId).Add(new ReceivedMessage(null, null, null, 1, null, result));
+            BufferOf(activity.InstanceId).Add(new ReceivedMessage(null, 1, null, result));
         }
 
         SignalOrchestrationWork();
@@ -1383,7 +1348,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var spilled = markers.SelectMany(m => m.Spilled).ToHashSet();
         var poisoned = markers.Max(m => m.DequeueCount) > _maxDequeueCount;
         List<ReceivedMessage> failures = [];
-        MarkerRef? adopted = null;
+        HeldMessage? adopted = null;
         List<ReceivedMarker> discard = [];
         var rerun = 0;
         lock (_gate)
@@ -1412,7 +1377,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 {
                     // Every recovery means the worker running these calls stopped: after too many, they fail.
                     var reason = ActivityPoisonReason(call.Name, _maxDequeueCount);
-                    failures.Add(new ReceivedMessage(null, null, null, 1, null, new OrchestrationMessage(instanceId, executionId, new TaskFailed(Now(), call.EventId, PoisonFailure(reason)))));
+                    failures.Add(new ReceivedMessage(null, 1, null, new OrchestrationMessage(instanceId, executionId, new TaskFailed(Now(), call.EventId, PoisonFailure(reason)))));
                 }
                 else
                 {
@@ -1423,20 +1388,20 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
             foreach (var marker in markers)
             {
-                var ours = entry.MarkerId is null || entry.MarkerId == marker.MessageId;
+                // This worker's own marker, received because a renewal came late, is adopted under its new receipt.
+                var ours = entry.Marker is null || entry.Marker.Id == marker.Held.Id;
                 if (entry.Local.Count > 0 && adopted is null && ours)
                 {
-                    adopted = new MarkerRef(marker.MessageId, marker.PopReceipt);
-                    entry.MarkerId = marker.MessageId;
-                    entry.MarkerReceipt = marker.PopReceipt;
+                    adopted = marker.Held;
+                    entry.Marker = marker.Held;
                 }
-                else if (entry.MarkerId != marker.MessageId)
+                else
                 {
                     discard.Add(marker);
                 }
             }
 
-            if (entry.IsEmpty && entry.MarkerId is null)
+            if (entry.IsEmpty && entry.Marker is null)
             {
                 _inFlight.Remove(instanceId);
             }
@@ -1449,73 +1414,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var marker in discard)
         {
-            await DeleteQuietlyAsync(marker.Queue, marker.MessageId, marker.PopReceipt, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (adopted is not null)
-        {
-            // Received with the long lock timeout: back to the marker's short visibility, so a crash of this worker
-            // is recovered as quickly as the crash of the previous one.
-            await RenewMarkerAsync(instanceId, adopted, cancellationToken).ConfigureAwait(false);
+            await _held.DeleteAsync(marker.Held, cancellationToken).ConfigureAwait(false);
         }
 
         return failures;
-    }
-
-    /// <summary>Keeps the markers of instances with in-process activities invisible while this worker runs them.</summary>
-    private async Task RenewMarkersLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_markerRenewInterval, _time, _stop.Token).ConfigureAwait(false);
-                List<(string InstanceId, MarkerRef Marker)> due;
-                lock (_gate)
-                {
-                    due = _inFlight.Where(e => e.Value is { MarkerId: not null, MarkerReceipt: not null }).Select(e => (e.Key, new MarkerRef(e.Value.MarkerId!, e.Value.MarkerReceipt!))).ToList();
-                }
-
-                foreach (var (instanceId, marker) in due)
-                {
-                    await RenewMarkerAsync(instanceId, marker, _stop.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception) when (StorageErrors.IsTransient(exception))
-            {
-                // Storage hiccup: the next round retries well within the marker's visibility.
-            }
-        }
-    }
-
-    private async Task RenewMarkerAsync(string instanceId, MarkerRef marker, CancellationToken cancellationToken)
-    {
-        var queue = ControlQueueOf(instanceId);
-        string? receipt = null;
-        try
-        {
-            receipt = (await queue.UpdateMessageAsync(marker.Id, marker.Receipt, visibilityTimeout: _markerVisibility, cancellationToken: cancellationToken).ConfigureAwait(false)).Value.PopReceipt;
-        }
-        catch (RequestFailedException exception) when (exception.Status is 404 or 400)
-        {
-            // Received by a poll after a late renewal: the work item built from it adopts it again.
-        }
-
-        lock (_gate)
-        {
-            if (_inFlight.TryGetValue(instanceId, out var entry) && entry.MarkerId == marker.Id && entry.MarkerReceipt == marker.Receipt)
-            {
-                entry.MarkerReceipt = receipt;
-                if (receipt is null)
-                {
-                    entry.MarkerId = null;
-                }
-            }
-        }
     }
 
     /// <summary>Drops what this worker believed about an instance after another worker wrote it.</summary>
@@ -1798,18 +1700,16 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     };
 
     /// <summary>A message for an instance: from a control queue, or (Queue null) an in-process activity result.</summary>
-    private sealed record ReceivedMessage(QueueClient? Queue, string? MessageId, string? PopReceipt, int DequeueCount, string? EnvelopeId, OrchestrationMessage Message);
+    private sealed record ReceivedMessage(HeldMessage? Held, int DequeueCount, string? EnvelopeId, OrchestrationMessage Message);
 
     /// <summary>A recovery marker received from a control queue.</summary>
-    private sealed record ReceivedMarker(QueueClient Queue, string MessageId, string PopReceipt, int DequeueCount, IReadOnlyList<int> Spilled);
-
-    private sealed record MarkerRef(string Id, string Receipt);
+    private sealed record ReceivedMarker(HeldMessage Held, int DequeueCount, IReadOnlyList<int> Spilled);
 
     /// <summary>
     /// One commit's activity decisions: outstanding in-process (<paramref name="Local"/>) and spilled task ids after
     /// the commit, the new calls that run here and the ones that go to the work-item queue, the current marker.
     /// </summary>
-    private sealed record ActivityPlan(HashSet<int> Local, HashSet<int> Spilled, List<ActivityMessage> RunHere, List<ActivityMessage> ToSpill, MarkerRef? Marker);
+    private sealed record ActivityPlan(HashSet<int> Local, HashSet<int> Spilled, List<ActivityMessage> RunHere, List<ActivityMessage> ToSpill, HeldMessage? Marker);
 
     private sealed record InstanceLock(long Token, TableEntity? Sentinel, List<ReceivedMessage> Messages);
 
@@ -1834,7 +1734,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         /// <summary>Adds a message, replacing an earlier copy of the same queue message (re-received after its visibility expired).</summary>
         public void Add(ReceivedMessage message)
         {
-            var index = message.MessageId is null ? -1 : Pending.FindIndex(m => m.MessageId == message.MessageId);
+            var index = message.Held is null ? -1 : Pending.FindIndex(m => m.Held?.Id == message.Held.Id);
             if (index >= 0)
             {
                 Pending[index] = message;
@@ -1849,28 +1749,23 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         public void AddMarker(ReceivedMarker marker)
         {
-            Markers.RemoveAll(m => m.MessageId == marker.MessageId);
+            Markers.RemoveAll(m => m.Held.Id == marker.Held.Id);
             Markers.Add(marker);
         }
     }
 
-    /// <summary>An activity to run: from the work-item queue, or (MessageId null) an in-process one of an owned instance.</summary>
-    private sealed record ReceivedActivity(ActivityMessage Message, string? MessageId, string? PopReceipt, int DequeueCount, long Attempt = 0)
+    /// <summary>An activity to run: from the work-item queue, or (Held null) an in-process one of an owned instance.</summary>
+    private sealed record ReceivedActivity(ActivityMessage Message, HeldMessage? Held, int DequeueCount, long Attempt = 0)
     {
         public ActivityWorkItem ToWorkItem() => new()
         {
             Message = Message,
             DequeueCount = DequeueCount - 1,
-            LockState = MessageId is null ? new LocalActivityLock(Message, Attempt) : new ActivityLock(MessageId, PopReceipt!),
+            LockState = Held is null ? new LocalActivityLock(Message, Attempt) : new ActivityLock(Held),
         };
     }
 
     private sealed record LocalActivityLock(ActivityMessage Message, long Attempt);
 
-    private sealed class ActivityLock(string messageId, string popReceipt)
-    {
-        public string MessageId { get; } = messageId;
-
-        public string PopReceipt { get; set; } = popReceipt;
-    }
+    private sealed record ActivityLock(HeldMessage Held);
 }

@@ -22,11 +22,8 @@ internal sealed class InFlightActivities(string executionId)
     /// <summary>Task ids of activities sent to the work-item queue whose results are not committed.</summary>
     public HashSet<int> Spilled { get; } = [];
 
-    /// <summary>Queue message id of the recovery marker, when one exists.</summary>
-    public string? MarkerId { get; set; }
-
-    /// <summary>Pop receipt needed to renew or delete the marker.</summary>
-    public string? MarkerReceipt { get; set; }
+    /// <summary>The recovery marker, when one exists.</summary>
+    public HeldMessage? Marker { get; set; }
 
     /// <summary>Nothing left to track.</summary>
     public bool IsEmpty => Local.Count == 0 && Spilled.Count == 0;

@@ -1,7 +1,11 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
 
 namespace Workflows.Durable.AzureStorage;
 
@@ -9,7 +13,9 @@ namespace Workflows.Durable.AzureStorage;
 /// Which control-queue partitions this worker owns, by blob leases (<c>{hub}-leases/control-NN</c>). Every
 /// renewal period it renews its leases, writes a heartbeat (<c>workers/{id}</c>), counts the live workers and
 /// moves towards an equal share: it releases leases beyond its share and acquires free ones below it. A lease
-/// that cannot be renewed is dropped at once, so the worker stops touching that partition.
+/// that another worker took is dropped at once, so the worker stops touching that partition. Leases are taken under
+/// a lease id derived from <see cref="AzureStorageOptions.WorkerId"/> when it is set, so a restarted worker renews
+/// the leases of its previous run instead of waiting for them to expire.
 /// </summary>
 internal sealed class PartitionLeaseManager : IAsyncDisposable
 {
@@ -20,7 +26,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     private readonly TimeSpan _shutdownCleanupTimeout;
     private readonly string _leaseId;
     private readonly Func<int, bool> _canRelease;
-    private readonly Func<int, Task> _onReleased;
+    private readonly Func<int, CancellationToken, Task> _onReleased;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _messageVisibility;
+    private readonly HashSet<int> _waitLogged = [];
     private readonly Lock _gate = new();
     private readonly HashSet<int> _owned = [];
     private readonly CancellationTokenSource _stop = new();
@@ -29,16 +38,28 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
     private int _round;
     private int _failedRounds;
 
-    public PartitionLeaseManager(TaskHubClients clients, AzureStorageOptions options, TimeProvider time, Func<int, bool> canRelease, Func<int, Task> onReleased)
+    public PartitionLeaseManager(TaskHubClients clients, AzureStorageOptions options, TimeProvider time, Func<int, bool> canRelease, Func<int, CancellationToken, Task> onReleased, ILogger logger)
     {
         _clients = clients;
         _time = time;
         _leaseDuration = options.LeaseDuration;
         _renewInterval = options.LeaseRenewInterval;
         _shutdownCleanupTimeout = options.ShutdownCleanupTimeout;
-        _leaseId = Guid.NewGuid().ToString();
+        _leaseId = options.WorkerId is { } name ? LeaseIdOf(name) : Guid.NewGuid().ToString();
         _canRelease = canRelease;
         _onReleased = onReleased;
+        _logger = logger;
+        _messageVisibility = options.MessageVisibilityTimeout;
+    }
+
+    /// <summary>The lease id of a named worker: a name-based GUID (SHA-256 of the name), the same in every run.</summary>
+    internal static string LeaseIdOf(string workerId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes("workflows-worker:" + workerId), hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // version 8 (custom), RFC 9562
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC variant
+        return new Guid(hash[..16], bigEndian: true).ToString();
     }
 
     /// <summary>This worker's id (also its lease id).</summary>
@@ -82,6 +103,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         }
 
         await BalanceAsync(cancellationToken).ConfigureAwait(false);
+        TaskHubLog.OwnedPartitions(_logger, _leaseId, string.Join(", ", Owned.Order()), _clients.ControlQueues.Count);
         _loop = Task.Run(LoopAsync, CancellationToken.None);
     }
 
@@ -140,6 +162,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
                 // expired meanwhile is renewed if nobody took it, else dropped then (and a commit made in between by
                 // a worker that no longer owns the partition fails on the history's ETag).
                 Interlocked.Increment(ref _failedRounds);
+                TaskHubLog.LeaseRoundFailed(_logger, exception.Message);
             }
         }
     }
@@ -160,15 +183,17 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             {
                 await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-            catch (RequestFailedException)
+            catch (RequestFailedException exception) when (exception.Status is 409 or 412 or 404)
             {
-                // Lost (expired and taken by another worker): stop touching it at once.
+                // Lost (expired and taken by another worker, or the hub was deleted): stop touching it at once. Any
+                // other failure is storage not answering: the round fails and the next one renews.
                 lock (_gate)
                 {
                     _owned.Remove(partition);
                 }
 
-                await _onReleased(partition).ConfigureAwait(false);
+                TaskHubLog.LostLease(_logger, partition, exception.ErrorCode ?? exception.Message);
+                await _onReleased(partition, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -205,7 +230,12 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             try
             {
                 var blob = LeaseBlob(partition);
+                var takingBack = _round == 1 && await LeasedByPreviousRunAsync(blob, cancellationToken).ConfigureAwait(false);
                 await blob.GetBlobLeaseClient(_leaseId).AcquireAsync(_leaseDuration, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (takingBack)
+                {
+                    TaskHubLog.TookBackPartition(_logger, partition, _messageVisibility.TotalSeconds);
+                }
 
                 // The owner's id on the leased blob is how the other workers count this one as alive.
                 await blob.SetMetadataAsync(new Dictionary<string, string> { [OwnerKey] = _leaseId }, new BlobRequestConditions { LeaseId = _leaseId }, cancellationToken).ConfigureAwait(false);
@@ -213,12 +243,34 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
                 {
                     _owned.Add(partition);
                 }
+
+                _waitLogged.Remove(partition);
             }
             catch (RequestFailedException exception) when (exception.Status == 409)
             {
-                // Leased by another worker.
+                // Leased by another worker: say so once, and whose it is.
+                if (_waitLogged.Add(partition))
+                {
+                    TaskHubLog.WaitingForLease(_logger, partition, await OwnerOfAsync(partition, cancellationToken).ConfigureAwait(false), _leaseDuration.TotalSeconds);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the partition is leased under this worker's lease id already as it starts: its previous run (same
+    /// <see cref="AzureStorageOptions.WorkerId"/>) died holding it.
+    /// </summary>
+    private async Task<bool> LeasedByPreviousRunAsync(BlobClient blob, CancellationToken cancellationToken)
+    {
+        var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        return properties.LeaseState == LeaseState.Leased && properties.Metadata.TryGetValue(OwnerKey, out var owner) && owner == _leaseId;
+    }
+
+    private async Task<string> OwnerOfAsync(int partition, CancellationToken cancellationToken)
+    {
+        var properties = (await LeaseBlob(partition).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        return properties.Metadata.TryGetValue(OwnerKey, out var owner) ? owner : "(unknown)";
     }
 
     /// <summary>Owners of leased partitions plus workers with a fresh heartbeat (those that own none yet).</summary>
@@ -251,7 +303,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             _owned.Remove(partition);
         }
 
-        await _onReleased(partition).ConfigureAwait(false);
+        await _onReleased(partition, cancellationToken).ConfigureAwait(false);
         try
         {
             await LeaseBlob(partition).GetBlobLeaseClient(_leaseId).ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -94,7 +94,9 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // Activities that ignore their cancellation token are not waited for: give their work items back
-                // so another worker re-runs them now instead of after the lock expires.
+                // so another worker re-runs them now instead of after the lock expires. Within a budget, since
+                // storage may be gone; what is not given back shows again when its lock expires.
+                using var budget = new CancellationTokenSource(AbandonBudget);
                 foreach (var workItem in _activitiesInFlight)
                 {
                     if (workItem is null)
@@ -102,13 +104,16 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
                         continue;
                     }
 
-                    await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem)).ConfigureAwait(false);
+                    await TryAsync(() => _provider.AbandonActivityWorkItemAsync(workItem, budget.Token)).ConfigureAwait(false);
                 }
             }
         }
 
         WorkerLog.WorkerStopped(_logger);
     }
+
+    /// <summary>How long a stopping worker tries to give back one work item it will not finish.</summary>
+    private static readonly TimeSpan AbandonBudget = TimeSpan.FromSeconds(2);
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -148,7 +153,8 @@ public sealed class DurableTaskWorker : IHostedService, IAsyncDisposable
             if (token.IsCancellationRequested)
             {
                 // Locked while stopping: give it back rather than start work after StopAsync was asked to stop.
-                await TryAsync(() => abandon(workItem, CancellationToken.None)).ConfigureAwait(false);
+                using var budget = new CancellationTokenSource(AbandonBudget);
+                await TryAsync(() => abandon(workItem, budget.Token)).ConfigureAwait(false);
                 break;
             }
 

@@ -28,15 +28,21 @@ public sealed class AzuriteProcess : IAsyncDisposable
     private AzuriteProcess(Process process, int[] ports)
     {
         _process = process;
-        ConnectionString =
-            $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
-            + $"BlobEndpoint=http://127.0.0.1:{ports[0]}/devstoreaccount1;"
-            + $"QueueEndpoint=http://127.0.0.1:{ports[1]}/devstoreaccount1;"
-            + $"TableEndpoint=http://127.0.0.1:{ports[2]}/devstoreaccount1;";
+        ConnectionString = ConnectionStringFor(ports[0], ports[1], ports[2]);
         BlobPort = ports[0];
         QueuePort = ports[1];
         TablePort = ports[2];
     }
+
+    /// <summary>Azurite's default Blob port (Queue and Table follow): where <c>UseDevelopmentStorage=true</c> points.</summary>
+    public const int DefaultBlobPort = 10000;
+
+    /// <summary>The connection string of an emulator with the development account on the given loopback ports.</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};"
+        + $"BlobEndpoint=http://127.0.0.1:{Invariant(blobPort)}/devstoreaccount1;"
+        + $"QueueEndpoint=http://127.0.0.1:{Invariant(queuePort)}/devstoreaccount1;"
+        + $"TableEndpoint=http://127.0.0.1:{Invariant(tablePort)}/devstoreaccount1;";
 
     /// <summary>Connection string of the running emulator.</summary>
     public string ConnectionString { get; }

@@ -49,6 +49,13 @@ public sealed class FunctionsHostOptions
     public string? StorageConnectionString { get; set; }
 
     /// <summary>
+    /// Blob port of the Azurite that <c>UseDevelopmentStorage=true</c> means (app setting <c>WorkflowsAzuritePort</c>);
+    /// the Queue and Table services listen on the next two ports. 10000 (Azurite's default) keeps its data under
+    /// .azurite/; any other port under .azurite-{port}/, so two checkouts or a test can run their own emulators.
+    /// </summary>
+    public int AzuritePort { get; set; } = 10000;
+
+    /// <summary>
     /// Whether HTTP endpoints check keys (app setting <c>WorkflowsEnforceKeys</c>). Defaults to true; false only in
     /// local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>), and even then only loopback requests
     /// go unchecked.

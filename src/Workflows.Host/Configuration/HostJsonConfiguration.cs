@@ -99,6 +99,13 @@ internal static class HostJsonConfiguration
                 ? parsedKind
                 : throw new HostConfigurationException($"WorkflowsStorageProvider must be AzureStorage or InMemory; got '{kind}'.");
         options.StorageConnectionString = configuration["AzureWebJobsStorage"] ?? options.StorageConnectionString;
+        if (configuration["WorkflowsAzuritePort"] is { } port)
+        {
+            options.AzuritePort = int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsedPort) && parsedPort is > 0 and <= 65533
+                ? parsedPort
+                : throw new HostConfigurationException($"WorkflowsAzuritePort must be a port number (1-65533); got '{port}'.");
+        }
+
         options.IsLocalDevelopment = string.Equals(configuration["AZURE_FUNCTIONS_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
         var enforce = configuration["WorkflowsEnforceKeys"];
         options.EnforceKeys = enforce is null

@@ -8,8 +8,8 @@ internal static partial class HostLog
     [LoggerMessage(1, LogLevel.Warning, "{Warning}")]
     public static partial void ConfigurationWarning(ILogger logger, string warning);
 
-    [LoggerMessage(2, LogLevel.Information, "No storage emulator on 127.0.0.1:10000: starting Azurite with data in {Location} (its log: {Log}); it keeps running if this host is killed, and stops when the host stops cleanly")]
-    public static partial void StartingAzurite(ILogger logger, string location, string log);
+    [LoggerMessage(2, LogLevel.Information, "No storage emulator on 127.0.0.1:{Port}: starting Azurite with data in {Location} (its log: {Log}); it keeps running if this host is killed, and stops when the host stops cleanly")]
+    public static partial void StartingAzurite(ILogger logger, int port, string location, string log);
 
     [LoggerMessage(14, LogLevel.Information, "Azurite with data in {Location} is still running from a host that did not stop cleanly: this host uses it and stops it when it stops cleanly")]
     public static partial void AdoptedAzurite(ILogger logger, string location);

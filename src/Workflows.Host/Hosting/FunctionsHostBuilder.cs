@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
@@ -26,6 +27,9 @@ public sealed class FunctionsHostBuilder
     /// <summary>The setting that names the hosting environment (as in Azure Functions).</summary>
     private const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
 
+    /// <summary>How long a stopping host waits for work in flight.</summary>
+    internal static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
     private readonly WebApplicationBuilder _builder;
 
     internal FunctionsHostBuilder(string[] args, IEnumerable<Type> functionTypes)
@@ -40,6 +44,9 @@ public sealed class FunctionsHostBuilder
             _builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // A stop (Ctrl+C, SIGTERM) gives work in flight this long to finish; what does not is given back to the task
+        // hub and re-run. Bounded, so a host whose storage is gone still stops within seconds.
+        _builder.Services.Configure<HostOptions>(static host => host.ShutdownTimeout = ShutdownTimeout);
         _builder.Logging.AddSimpleConsole(static console => console.SingleLine = true);
         _builder.Services.AddFunctionsHost(functionTypes, _builder.Configuration, scriptRoot);
     }

@@ -27,13 +27,13 @@ internal sealed class TaskHubRuntime(
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider) : IHostedService, IAsyncDisposable
 {
-    private const int AzuriteBlobPort = 10000;
     private readonly ILogger _logger = loggerFactory.CreateLogger("Workflows.Host");
     private AzuriteProcess? _azurite;
     private IStorageProvider? _provider;
     private DurableTaskWorker? _worker;
     private DurableTaskClient? _client;
     private IHostStateStore? _state;
+    private WorkerIdentity? _identity;
 
     public IStorageProvider Provider => _provider ?? throw NotStarted();
 
@@ -61,15 +61,17 @@ internal sealed class TaskHubRuntime(
         else
         {
             var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
+            _identity = WorkerIdentity.Claim(settings.ScriptRoot, settings.HubName);
             var azure = new AzureStorageOptions
             {
                 ConnectionString = connectionString,
                 TaskHubName = settings.HubName,
                 PartitionCount = settings.PartitionCount,
                 MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
+                WorkerId = _identity.Name,
             };
             azure.Validate();
-            var provider = new AzureStorageProvider(azure, timeProvider);
+            var provider = new AzureStorageProvider(azure, timeProvider, logger: loggerFactory.CreateLogger<AzureStorageProvider>());
             await provider.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
             _provider = provider;
             _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken).ConfigureAwait(false);
@@ -120,6 +122,8 @@ internal sealed class TaskHubRuntime(
         }
 
         _provider = null;
+        _identity?.Dispose();
+        _identity = null;
         if (_azurite is not null)
         {
             await _azurite.DisposeAsync().ConfigureAwait(false);
@@ -136,6 +140,13 @@ internal sealed class TaskHubRuntime(
             return connectionString;
         }
 
+        // Azurite's default ports are what UseDevelopmentStorage=true means; any other port gets spelled out.
+        var port = settings.AzuritePort;
+        if (port != AzuriteProcess.DefaultBlobPort)
+        {
+            connectionString = AzuriteProcess.ConnectionStringFor(port, port + 1, port + 2);
+        }
+
         string root;
         try
         {
@@ -143,24 +154,24 @@ internal sealed class TaskHubRuntime(
         }
         catch (InvalidOperationException exception)
         {
-            if (await AzuriteProcess.IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
+            if (await AzuriteProcess.IsListeningAsync(port, cancellationToken).ConfigureAwait(false))
             {
                 return connectionString;
             }
 
             throw new HostConfigurationException(
-                "AzureWebJobsStorage is UseDevelopmentStorage=true but no emulator listens on 127.0.0.1:10000, and there is no package.json to start Azurite from.", exception);
+                $"AzureWebJobsStorage is UseDevelopmentStorage=true but no emulator listens on 127.0.0.1:{port}, and there is no package.json to start Azurite from.", exception);
         }
 
         // On disk under the git-ignored .azurite/ folder, so local debugging state survives restarts; detached, so it
         // outlives a host that is killed and a Ctrl+C meant for the host reaches the host alone, which stops the
         // emulator last, after giving back its leases. An emulator that a killed host of this folder started is taken
         // over: this host stops it on a clean stop. One that something else started is used and left running.
-        var location = Path.Combine(root, ".azurite");
+        var location = Path.Combine(root, port == AzuriteProcess.DefaultBlobPort ? ".azurite" : $".azurite-{port}");
         var log = Path.Combine(location, "azurite.log");
-        if (await AzuriteProcess.IsListeningAsync(AzuriteBlobPort, cancellationToken).ConfigureAwait(false))
+        if (await AzuriteProcess.IsListeningAsync(port, cancellationToken).ConfigureAwait(false))
         {
-            _azurite = AzuriteProcess.Adopt(log, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2);
+            _azurite = AzuriteProcess.Adopt(log, port, port + 1, port + 2);
             if (_azurite is not null)
             {
                 HostLog.AdoptedAzurite(_logger, location);
@@ -170,8 +181,8 @@ internal sealed class TaskHubRuntime(
         }
 
         Directory.CreateDirectory(location);
-        HostLog.StartingAzurite(_logger, location, log);
-        _azurite = await AzuriteProcess.StartDetachedAsync(root, location, AzuriteBlobPort, AzuriteBlobPort + 1, AzuriteBlobPort + 2, log, cancellationToken).ConfigureAwait(false);
+        HostLog.StartingAzurite(_logger, port, location, log);
+        _azurite = await AzuriteProcess.StartDetachedAsync(root, location, port, port + 1, port + 2, log, cancellationToken).ConfigureAwait(false);
         return connectionString;
     }
 
