@@ -76,14 +76,7 @@ public static class AshaScheduler
     /// <summary>Higher score first, NaN after all numbers, then the lower trial.</summary>
     private static IComparer<RungEntry> BestFirst { get; } = Comparer<RungEntry>.Create((a, b) =>
     {
-        var (x, y) = (a.Score!.Value, b.Score!.Value);
-        var byScore = (double.IsNaN(x), double.IsNaN(y)) switch
-        {
-            (true, false) => 1,
-            (false, true) => -1,
-            (true, true) => 0,
-            _ => y.CompareTo(x),
-        };
+        var byScore = ScoreOrder.BestFirst(a.Score!.Value, b.Score!.Value);
         return byScore != 0 ? byScore : a.Trial.CompareTo(b.Trial);
     });
 

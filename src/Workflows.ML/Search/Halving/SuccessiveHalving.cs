@@ -92,14 +92,7 @@ public static class SuccessiveHalving
     /// <summary>Orders scores best first: higher mean, then lower candidate index; NaN means after all numbers.</summary>
     internal static IComparer<CandidateScore> BestFirst { get; } = Comparer<CandidateScore>.Create((a, b) =>
     {
-        var (x, y) = (a.Mean, b.Mean);
-        var byScore = (double.IsNaN(x), double.IsNaN(y)) switch
-        {
-            (true, false) => 1,
-            (false, true) => -1,
-            (true, true) => 0,
-            _ => y.CompareTo(x),
-        };
+        var byScore = ScoreOrder.BestFirst(a.Mean, b.Mean);
         return byScore != 0 ? byScore : a.Candidate.Index.CompareTo(b.Candidate.Index);
     });
 

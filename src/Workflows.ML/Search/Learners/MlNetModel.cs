@@ -34,16 +34,7 @@ internal sealed class MlNetModel : ITrainedModel
         }
 
         var scored = _model.Transform(MlNetData.From(_context, features, default, rowCount, _featureCount));
-        var probabilities = new float[rowCount * 2];
-        var row = 0;
-        foreach (var p in scored.GetColumn<float>("Probability"))
-        {
-            probabilities[(2 * row) + 1] = p;
-            probabilities[2 * row] = 1 - p;
-            row++;
-        }
-
-        return probabilities;
+        return TwoClassProbabilities.FromPositive(scored.GetColumn<float>("Probability").ToArray());
     }
 
     public void Save(Stream stream) => _context.Model.Save(_model, _inputSchema, stream);

@@ -126,14 +126,7 @@ internal sealed class SgdLearner : ILearner
                 return outputs;
             }
 
-            var probabilities = new float[rowCount * 2];
-            for (var r = 0; r < rowCount; r++)
-            {
-                probabilities[(2 * r) + 1] = outputs[r];
-                probabilities[2 * r] = 1 - outputs[r];
-            }
-
-            return probabilities;
+            return TwoClassProbabilities.FromPositive(outputs);
         }
 
         public void Save(Stream stream)
