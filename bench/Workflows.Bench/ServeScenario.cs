@@ -110,7 +110,7 @@ internal static class ServeScenario
                     ["singleRowMet"] = singleMet,
                     ["batchedMet"] = batchedMet,
                 },
-                ["loadAverage1m"] = LoadAverage(),
+                ["loadAverage1m"] = StatsScenario.LoadAverage(),
             };
             Console.WriteLine(json.ToJsonString());
             return 0;
@@ -219,12 +219,6 @@ internal static class ServeScenario
 
     private static Task<RegisteredModel> RegisterAsync(LocalFolderModelRegistry registry, string name, string format, byte[] artifact) =>
         registry.RegisterAsync(new ModelRegistration(name, format, new Dictionary<string, double>(), new ModelLineage("bench", "none", new Dictionary<string, string>(), null)), artifact);
-
-    private static double LoadAverage()
-    {
-        const string path = "/proc/loadavg";
-        return File.Exists(path) && double.TryParse(File.ReadAllText(path).Split(' ')[0], CultureInfo.InvariantCulture, out var load) ? load : -1;
-    }
 
     private sealed class ForestRow
     {

@@ -88,15 +88,7 @@ internal static class AdminEndpoints
     {
         name = model.Name,
         routing = model.Route,
-        versions = model.Versions.Select(state => new
-        {
-            version = state.Manifest.Version,
-            format = state.Manifest.Format,
-            registeredAt = state.Manifest.RegisteredAt,
-            state = state.Loaded is null ? "failed" : "loaded",
-            error = state.Error,
-            report = state.Loaded?.Report,
-        }).ToArray(),
+        versions = model.Versions.Select(ModelEndpoints.DescribeVersion).ToArray(),
     };
 
     private sealed record TrafficBody(int? Candidate, double? Weight, int? Shadow, double? ShadowShare);

@@ -109,14 +109,7 @@ internal static class ModelEndpoints
         return Results.Json(new
         {
             name = model.Name,
-            versions = versions.Select(state => new
-            {
-                version = state.Manifest.Version,
-                format = state.Manifest.Format,
-                state = state.Loaded is null ? "failed" : "loaded",
-                error = state.Error,
-                report = state.Loaded?.Report,
-            }).ToArray(),
+            versions = versions.Select(DescribeVersion).ToArray(),
         });
     }
 
@@ -169,6 +162,17 @@ internal static class ModelEndpoints
 
         return Results.Json(new { accepted, unknown, mismatched });
     }
+
+    /// <summary>A version's state as the report and the admin API show it: format, loaded or failed with the error, the load report.</summary>
+    public static object DescribeVersion(VersionState state) => new
+    {
+        version = state.Manifest.Version,
+        format = state.Manifest.Format,
+        registeredAt = state.Manifest.RegisteredAt,
+        state = state.Loaded is null ? "failed" : "loaded",
+        error = state.Error,
+        report = state.Loaded?.Report,
+    };
 
     private static string Text(int version) => version.ToString(CultureInfo.InvariantCulture);
 
