@@ -14,6 +14,7 @@ internal sealed class BenchArgs
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
 
+        + "       Workflows.Bench serve [--concurrency C] [--seconds S] [--batch-rows N] [--trees T]\n"
         + "       Workflows.Bench stats [--rows N] [--features F] [--chunks C] [--repeat R] [--kernel-rows N] [--chunks-per-activity K] [--cache-mb M]";
 
     private readonly Dictionary<string, string> _options;

@@ -22,6 +22,11 @@ internal static class Program
                 return await TrainScenario.RunAsync(TrainOptions.From(parsed));
             }
 
+            if (string.Equals(parsed.Scenario, "serve", StringComparison.OrdinalIgnoreCase))
+            {
+                return await ServeScenario.RunAsync(parsed);
+            }
+
             if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))
             {
                 return await StatsScenario.RunAsync(StatsOptions.From(parsed));
@@ -29,7 +34,7 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, serve, stats, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

@@ -572,7 +572,7 @@ internal static class StatsScenario
     }
 
     /// <summary>The 1-minute load average (Linux), so a reader can tell a quiet machine's figures from a busy one's.</summary>
-    private static double LoadAverage()
+    internal static double LoadAverage()
     {
         const string path = "/proc/loadavg";
         return File.Exists(path) && double.TryParse(File.ReadAllText(path).Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : -1;

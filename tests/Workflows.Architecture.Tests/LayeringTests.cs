@@ -19,6 +19,8 @@ public sealed class LayeringTests
         // ML building blocks know no engine, no host, no Azure SDK (that is Workflows.ML.AzureStorage's).
         { "Workflows.ML", [], ["Azure.", "Microsoft.AspNetCore.", "Workflows."] },
         { "Workflows.ML.AzureStorage", ["Workflows.ML"], ["Microsoft.AspNetCore.", "Workflows."] },
+        // The prediction service serves the registry's models: it knows the ML building blocks, never the engine, the host or the app.
+        { "Workflows.Serving", ["Workflows.ML", "Workflows.ML.AzureStorage"], ["Workflows."] },
         // The host runs the function app and never knows it.
         { "Workflows.Host", ["Workflows.Durable", "Workflows.Durable.AzureStorage", "Workflows.ML", "Workflows.ML.AzureStorage"], ["Workflows."] },
         { "Workflows.Functions", ["Workflows.Durable", "Workflows.Durable.AzureStorage", "Workflows.ML", "Workflows.ML.AzureStorage", "Workflows.Host"], ["Workflows."] },

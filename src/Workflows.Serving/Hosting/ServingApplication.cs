@@ -1,0 +1,93 @@
+using Azure.Storage.Blobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using Workflows.ML.Data;
+using Workflows.ML.Registry;
+using Workflows.ML.AzureStorage;
+using Workflows.Serving.Batching;
+using Workflows.Serving.Caching;
+using Workflows.Serving.Configuration;
+using Workflows.Serving.Diagnostics;
+using Workflows.Serving.Feedback;
+using Workflows.Serving.Http;
+using Workflows.Serving.Models;
+using Workflows.Serving.Shadow;
+
+namespace Workflows.Serving.Hosting;
+
+/// <summary>
+/// Builds the prediction service: <see cref="CreateBuilder"/> reads the configuration (command line, environment,
+/// appsettings) and registers the services, <see cref="Build"/> maps the routes. It listens on
+/// <see cref="ServingOptions.DefaultUrl"/> unless <c>--urls</c> (or <c>urls</c>, <c>ASPNETCORE_URLS</c>) says otherwise.
+/// </summary>
+public static class ServingApplication
+{
+    /// <summary>The builder with the service's settings and services; add or replace services (a registry, a clock) before <see cref="Build"/>.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(ServingOptions.DefaultUrl);
+        }
+
+        var section = builder.Configuration.GetSection(ServingOptions.Section);
+        builder.Services.AddOptions<ServingOptions>().Bind(section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ServingOptions>, ServingOptionsValidator>();
+        var bodyLimit = section.GetValue(nameof(ServingOptions.MaxRequestBodyBytes), new ServingOptions().MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = bodyLimit;
+            kestrel.AddServerHeader = false;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => CreateRegistry(provider.GetRequiredService<IOptions<ServingOptions>>().Value, builder.Configuration[DataRoot.Setting]));
+        services.AddSingleton<ServingMetrics>();
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<ServingOptions>>().Value;
+            return new PredictionCache<ScoreResult>(
+                options.CacheEntries, options.CacheBytes, TimeSpan.FromSeconds(options.CacheTtlSeconds), provider.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(provider => new ShadowMirror(
+            provider.GetRequiredService<IOptions<ServingOptions>>().Value.ShadowQueueCapacity,
+            provider.GetRequiredService<ServingMetrics>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ShadowMirror>>()));
+        services.AddSingleton(provider => new RecentPredictions(provider.GetRequiredService<IOptions<ServingOptions>>().Value.FeedbackCapacity));
+        services.AddSingleton<InferenceHandler>();
+        services.AddSingleton<AdminKeyFilter>();
+        services.AddHostedService<RegistryPoller>();
+        return builder;
+    }
+
+    /// <summary>The service with its middleware and routes.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var app = builder.Build();
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        ModelEndpoints.Map(app);
+        AdminEndpoints.Map(app);
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
+        return app;
+    }
+
+    /// <summary>The registry the settings name: a Blob container when <c>Serving:BlobConnectionString</c> is set, else the local folder under the data root.</summary>
+    private static IModelRegistry CreateRegistry(ServingOptions options, string? configured)
+    {
+        if (!string.IsNullOrEmpty(options.BlobConnectionString))
+        {
+            return new BlobModelRegistry(new BlobContainerClient(options.BlobConnectionString, options.BlobContainer));
+        }
+
+        var dataRoot = new DataRoot(string.IsNullOrWhiteSpace(configured) ? DataRoot.DefaultFolder : configured);
+        return new LocalFolderModelRegistry(dataRoot.Resolve(options.RegistryFolder, $"{ServingOptions.Section}:{nameof(ServingOptions.RegistryFolder)}"));
+    }
+}

@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Workflows.Serving.Configuration;
+using Workflows.Serving.Diagnostics;
+using Workflows.Serving.Models;
+using Workflows.Serving.Routing;
+
+namespace Workflows.Serving.Http;
+
+/// <summary>
+/// The admin API under <c>/admin</c> (key in <c>x-admin-key</c>, see <see cref="AdminKeyFilter"/>): rescan the
+/// registry, read the routing and versions, set the candidate's weight and the shadow, promote, roll back, and read
+/// per-version figures over a time window.
+/// </summary>
+internal static class AdminEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var admin = endpoints.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>();
+        admin.MapPost("/refresh", async (ModelCatalog catalog, CancellationToken cancellationToken) =>
+            Results.Json(new { loaded = await catalog.RefreshAsync(cancellationToken).ConfigureAwait(false) }));
+        admin.MapGet("/models", (ModelCatalog catalog) => Results.Json(catalog.Models.Select(Describe).ToArray()));
+        admin.MapGet("/models/{name}", (HttpContext context, InferenceHandler handler) => Results.Json(Describe(handler.FindModel(context))));
+        admin.MapPut("/models/{name}/traffic", TrafficAsync);
+        admin.MapPost("/models/{name}/promote", PromoteAsync);
+        admin.MapPost("/models/{name}/rollback", (HttpContext context, InferenceHandler handler, ILogger<ModelCatalog> logger) =>
+        {
+            var model = handler.FindModel(context);
+            return Changed(model, model.Rollback(), "rollback", logger);
+        });
+        admin.MapGet("/models/{name}/metrics", Metrics);
+    }
+
+    private static async Task<IResult> TrafficAsync(HttpContext context, InferenceHandler handler, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
+    {
+        var model = handler.FindModel(context);
+        var body = await RequestBody.ReadJsonAsync<TrafficBody>(context.Request, options.Value.MaxRequestBodyBytes).ConfigureAwait(false);
+        var route = model.SetTraffic(body.Candidate, body.Weight ?? 0, body.Shadow, body.ShadowShare ?? 0);
+        return Changed(model, route, "traffic set", logger);
+    }
+
+    private static async Task<IResult> PromoteAsync(HttpContext context, InferenceHandler handler, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
+    {
+        var model = handler.FindModel(context);
+        var body = context.Request.ContentLength is null or 0
+            ? new PromoteBody(null)
+            : await RequestBody.ReadJsonAsync<PromoteBody>(context.Request, options.Value.MaxRequestBodyBytes).ConfigureAwait(false);
+        return Changed(model, model.Promote(body.Version), "promote", logger);
+    }
+
+    private static IResult Changed(ServedModel model, RouteTable route, string change, ILogger logger)
+    {
+        ServingLog.RouteChanged(logger, model.Name, route.Stable, route.Candidate, route.CandidateWeight, route.Shadow, route.ShadowShare, change);
+        return Results.Json(Describe(model));
+    }
+
+    /// <summary>Per version over the last <c>window</c> seconds (default 60): requests, errors, rate, p50/p95/p99, accuracy; and shadow counts.</summary>
+    private static IResult Metrics(HttpContext context, InferenceHandler handler, ServingMetrics metrics, int? window)
+    {
+        var model = handler.FindModel(context);
+        var seconds = window ?? 60;
+        if (seconds < 1)
+        {
+            throw new Protocol.InputException("window must be at least 1 second.");
+        }
+
+        return Results.Json(new
+        {
+            name = model.Name,
+            windowSeconds = seconds,
+            versions = model.Versions.Where(state => state.Loaded is not null)
+                .Select(state => new { version = state.Manifest.Version, figures = state.Loaded!.Stats.Snapshot(seconds) })
+                .ToArray(),
+            shadow = new
+            {
+                mirrored = metrics.ShadowCount(model.Name, "mirrored"),
+                dropped = metrics.ShadowCount(model.Name, "dropped"),
+                disagreed = metrics.ShadowCount(model.Name, "disagreed"),
+                failed = metrics.ShadowCount(model.Name, "failed"),
+            },
+        });
+    }
+
+    private static object Describe(ServedModel model) => new
+    {
+        name = model.Name,
+        routing = model.Route,
+        versions = model.Versions.Select(ModelEndpoints.DescribeVersion).ToArray(),
+    };
+
+    private sealed record TrafficBody(int? Candidate, double? Weight, int? Shadow, double? ShadowShare);
+
+    private sealed record PromoteBody(int? Version);
+}

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Workflows.ML.Registry;
+using Workflows.Serving.Batching;
+using Workflows.Serving.Configuration;
+using Workflows.Serving.Diagnostics;
+using Workflows.Serving.Scoring;
+
+namespace Workflows.Serving.Models;
+
+/// <summary>
+/// The models the service serves, kept in step with the model registry: each scan loads the versions it has not seen
+/// beside the ones already serving (a version that fails to load is recorded with its reason and changes no routing),
+/// one scan at a time. Versions are never unloaded while the service runs, so a request that chose a version always
+/// finds it.
+/// </summary>
+internal sealed class ModelCatalog : IAsyncDisposable
+{
+    private const int SingleRowRuns = 50;
+    private const int BatchRuns = 10;
+    private readonly IModelRegistry _registry;
+    private readonly ServingOptions _options;
+    private readonly ServingMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _scan = new(1, 1);
+    private volatile bool _scanned;
+
+    public ModelCatalog(IModelRegistry registry, IOptions<ServingOptions> options, ServingMetrics metrics, TimeProvider timeProvider, ILogger<ModelCatalog> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _registry = registry;
+        _options = options.Value;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>Whether a scan has completed and every model with a version has a loaded one.</summary>
+    public bool Ready => _scanned && _models.Values.All(model => model.Route is not null);
+
+    public IReadOnlyList<ServedModel> Models => _models.Values.OrderBy(model => model.Name, StringComparer.Ordinal).ToList();
+
+    public ServedModel? Find(string name) => _models.TryGetValue(name, out var model) ? model : null;
+
+    /// <summary>Loads every registered version not seen yet; returns how many it loaded or failed to load.</summary>
+    public async Task<int> RefreshAsync(CancellationToken cancellationToken)
+    {
+        await _scan.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var added = 0;
+            foreach (var name in await _registry.ListNamesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var model = _models.GetOrAdd(name, static n => new ServedModel(n));
+                foreach (var manifest in await _registry.ListVersionsAsync(name, cancellationToken).ConfigureAwait(false))
+                {
+                    if (model.Knows(manifest.Version))
+                    {
+                        continue;
+                    }
+
+                    var state = await LoadAsync(manifest, cancellationToken).ConfigureAwait(false);
+                    if (model.Add(state) is { } change && model.Route is { } route)
+                    {
+                        ServingLog.RouteChanged(_logger, name, route.Stable, route.Candidate, route.CandidateWeight, route.Shadow, route.ShadowShare, change);
+                    }
+
+                    added++;
+                }
+            }
+
+            _scanned = true;
+            return added;
+        }
+        finally
+        {
+            _scan.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var model in _models.Values)
+        {
+            foreach (var state in model.Versions)
+            {
+                if (state.Loaded is { } loaded)
+                {
+                    await loaded.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        _scan.Dispose();
+    }
+
+    private async Task<VersionState> LoadAsync(RegisteredModel manifest, CancellationToken cancellationToken)
+    {
+        var started = _timeProvider.GetTimestamp();
+        IScoringModel? model = null;
+        try
+        {
+            var artifact = await _registry.ReadArtifactAsync(manifest.Name, manifest.Version, cancellationToken).ConfigureAwait(false);
+            model = ModelLoader.Load(manifest.Format, artifact, _options.OnnxIntraOpThreads);
+            var loadMs = _timeProvider.GetElapsedTime(started).TotalMilliseconds;
+            var report = Measure(model, manifest.ArtifactLength, loadMs);
+            var instruments = _metrics.ForVersion(manifest.Name, manifest.Version);
+            var batcher = new MicroBatcher(
+                model,
+                _options.MaxBatchRows,
+                TimeSpan.FromMicroseconds(_options.MaxBatchWaitMicroseconds),
+                _options.BatchQueueCapacity,
+                _timeProvider,
+                rows => instruments.BatchRows.Observe(rows));
+            ServingLog.VersionLoaded(_logger, manifest.Name, manifest.Version, loadMs, model.Schema.Platform, model.Schema.FeatureCount, manifest.ArtifactLength);
+            return new VersionState(manifest, new LoadedVersion(manifest, model, batcher, report, new VersionStats(_options.StatsWindowSeconds, _timeProvider), instruments), null);
+        }
+        catch (Exception exception) when (exception is ModelLoadException or InvalidDataException or KeyNotFoundException or IOException or NotSupportedException
+            or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException or ArgumentException)
+        {
+            model?.Dispose();
+            ServingLog.VersionLoadFailed(_logger, exception, manifest.Name, manifest.Version, exception.Message);
+            return new VersionState(manifest, null, exception.Message);
+        }
+    }
+
+    /// <summary>Times single-row and batched model calls on zero rows after a warm-up (the model report).</summary>
+    private ModelReport Measure(IScoringModel model, long sizeBytes, double loadMs)
+    {
+        var batchRows = _options.MaxBatchRows;
+        if (!_options.MeasureAtLoad)
+        {
+            return new ModelReport(sizeBytes, loadMs, null, batchRows, null, null);
+        }
+
+        var schema = model.Schema;
+        var features = new float[batchRows * schema.FeatureCount];
+        var values = new float[batchRows * schema.ValueWidth];
+        var labels = new long[batchRows];
+        var single = MedianMicroseconds(SingleRowRuns, () => model.Score(features, 1, values, labels));
+        var batch = MedianMicroseconds(BatchRuns, () => model.Score(features, batchRows, values, labels));
+        return new ModelReport(sizeBytes, loadMs, single, batchRows, batch, batch > 0 ? batchRows / (batch / 1e6) : null);
+    }
+
+    private double MedianMicroseconds(int runs, Action call)
+    {
+        call(); // warm-up: first-call initialisation and JIT
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            var started = _timeProvider.GetTimestamp();
+            call();
+            times[i] = _timeProvider.GetElapsedTime(started).TotalMicroseconds;
+        }
+
+        Array.Sort(times);
+        return times[runs / 2];
+    }
+}
