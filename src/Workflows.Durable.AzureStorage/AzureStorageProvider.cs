@@ -1050,8 +1050,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private bool Owns(int partition) => _leases?.Owns(partition) ?? true;
 
-    /// <summary>Takes partition leases, starts the receive loops and the marker renewal, once.</summary>
-    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    /// <summary>Takes partition leases, starts the receive loops and the held-message renewal, once (tests call it directly).</summary>
+    internal async Task EnsureStartedAsync(CancellationToken cancellationToken)
     {
         if (_started)
         {

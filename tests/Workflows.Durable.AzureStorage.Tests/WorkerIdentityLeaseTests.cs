@@ -55,16 +55,6 @@ public sealed class WorkerIdentityLeaseTests(AzuriteFixture azurite)
         Assert.True(Guid.TryParse(id, out _));
     }
 
-    /// <summary>The first lock attempt takes the leases (its first balancing round) before it waits for work.</summary>
-    private static async Task StartPollingAsync(AzureStorageProvider provider)
-    {
-        using var quick = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        try
-        {
-            await provider.LockNextOrchestrationWorkItemAsync(quick.Token);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    /// <summary>Starting takes a first share of the leases.</summary>
+    private static Task StartPollingAsync(AzureStorageProvider provider) => provider.EnsureStartedAsync(CancellationToken.None);
 }
