@@ -23,12 +23,6 @@ namespace Workflows.Durable.AzureStorage;
 /// </remarks>
 public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 {
-    private const string SentinelRowKey = "sentinel";
-    private const int BatchLimit = 100;
-
-    /// <summary>Envelope ids of recently committed messages kept in the sentinel (32 characters each, well within a 64 KB property).</summary>
-    private const int MaxRememberedMessageIds = 800;
-
     /// <summary>Bound of the per-instance caches (last committed sentinel, last written instance state).</summary>
     private const int MaxCachedInstances = 10_000;
     private static readonly TimeSpan MaxQueueDelay = TimeSpan.FromDays(6);
@@ -36,6 +30,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private readonly TaskHubClients _clients;
     private readonly LargePayloadStore _payloads;
+    private readonly HistoryStore _history;
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxPollingInterval;
     private readonly HeldMessages _held;
@@ -73,6 +68,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _clients = new TaskHubClients(options);
         _payloads = new LargePayloadStore(_clients.LargeMessages);
+        _history = new HistoryStore(_clients.History, _payloads);
         _time = timeProvider ?? TimeProvider.System;
         _maxPollingInterval = options.MaxQueuePollingInterval;
         _held = new HeldMessages(lockTimeout ?? options.MessageVisibilityTimeout, _time);
@@ -175,8 +171,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var sentinel = await ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        return sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
+        var sentinel = await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        return sentinel is null ? [] : await _history.ReadAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -236,7 +232,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return false;
         }
 
-        await DeleteHistoryAsync(instanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
+        await _history.DeleteAsync(instanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
         await _payloads.DeleteInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
         await _clients.Instances.DeleteEntityAsync(instanceId, string.Empty, row.ETag, cancellationToken).ConfigureAwait(false);
         return true;
@@ -329,7 +325,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var state = (InstanceLock)workItem.LockState;
-        return state.Sentinel is null ? [] : await ReadHistoryAsync(workItem.InstanceId, state.Sentinel, cancellationToken).ConfigureAwait(false);
+        return state.Sentinel is null ? [] : await _history.ReadAsync(workItem.InstanceId, state.Sentinel, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -369,7 +365,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         {
             try
             {
-                var sentinel = await AppendHistoryAsync(instanceId, state.Sentinel, commit, state.Messages, cancellationToken).ConfigureAwait(false);
+                // Only queue messages can be redelivered; in-process results have no envelope to remember.
+                var processed = state.Messages.Where(m => m.EnvelopeId is not null).Select(m => m.EnvelopeId!);
+                var sentinel = await _history.AppendAsync(instanceId, state.Sentinel, commit, processed, cancellationToken).ConfigureAwait(false);
                 etag = sentinel.ETag.ToString();
                 lock (_gate)
                 {
@@ -582,12 +580,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private static OrchestrationRuntimeStatus Status(TableEntity row) =>
         Enum.Parse<OrchestrationRuntimeStatus>(row.GetString("RuntimeStatus") ?? nameof(OrchestrationRuntimeStatus.Pending));
 
-    private static string HistoryRowKey(int generation, int sequence) =>
-        generation.ToString("D8", CultureInfo.InvariantCulture) + ":" + sequence.ToString("D10", CultureInfo.InvariantCulture);
-
-    private static string[] ProcessedIds(TableEntity? sentinel) =>
-        sentinel?.GetString("ProcessedIds") is { Length: > 0 } ids ? ids.Split(',') : [];
-
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
@@ -789,7 +781,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
         }
 
-        var sentinel = cached is not null && !hasStart ? cached : await ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var sentinel = cached is not null && !hasStart ? cached : await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
         List<ReceivedMessage> messages;
         List<ReceivedMarker> markers;
         lock (_gate)
@@ -828,7 +820,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
 
         // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-        var processed = ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
+        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
         var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
         foreach (var duplicate in duplicates)
         {
@@ -1334,7 +1326,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// </summary>
     private async Task<List<ReceivedMessage>> RecoverActivitiesAsync(string instanceId, TableEntity? sentinel, List<ReceivedMarker> markers, List<ReceivedMessage> arrived, CancellationToken cancellationToken)
     {
-        var history = sentinel is null ? [] : await ReadHistoryAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
+        var history = sentinel is null ? [] : await _history.ReadAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
         var executionId = sentinel?.GetString("ExecutionId") ?? string.Empty;
         var resolved = new HashSet<int>();
         foreach (var received in arrived)
@@ -1463,136 +1455,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         return response.HasValue ? response.Value : null;
     }
 
-    private async Task<TableEntity?> ReadSentinelAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        var response = await _clients.History.GetEntityIfExistsAsync<TableEntity>(instanceId, SentinelRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
-
-    private async Task<IReadOnlyList<HistoryEvent>> ReadHistoryAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
-    {
-        var generation = sentinel.GetInt32("Generation") ?? 0;
-        var count = sentinel.GetInt32("Count") ?? 0;
-        var from = HistoryRowKey(generation, 0);
-        var to = HistoryRowKey(generation, count);
-        var events = new List<HistoryEvent>(count);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and RowKey ge {from} and RowKey lt {to}");
-        await foreach (var row in _clients.History.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            events.Add(await ReadEventAsync(row.GetString("Event"), row.GetString("EventBlob"), cancellationToken).ConfigureAwait(false));
-        }
-
-        return events;
-    }
-
-    /// <summary>
-    /// Writes new history rows, then moves the sentinel (with an ETag check) in the last batch: rows beyond the
-    /// sentinel's count are invisible, so a crash or a lost race leaves the committed history as it was.
-    /// </summary>
-    private async Task<TableEntity> AppendHistoryAsync(string instanceId, TableEntity? sentinel, OrchestrationCommit commit, List<ReceivedMessage> delivered, CancellationToken cancellationToken)
-    {
-        var generation = sentinel?.GetInt32("Generation") ?? 0;
-        var start = sentinel?.GetInt32("Count") ?? 0;
-        if (commit.ReplaceHistory)
-        {
-            generation++;
-            start = 0;
-        }
-
-        var rows = new List<TableEntity>(commit.NewEvents.Count);
-        for (var i = 0; i < commit.NewEvents.Count; i++)
-        {
-            var json = HistorySerializer.Serialize(commit.NewEvents[i]);
-            var row = new TableEntity(instanceId, HistoryRowKey(generation, start + i)) { ["EventType"] = commit.NewEvents[i].GetType().Name };
-            if (LargePayloadStore.NeedsBlob(json))
-            {
-                row["EventBlob"] = await _payloads.StoreAsync(instanceId, json, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                row["Event"] = json;
-            }
-
-            rows.Add(row);
-        }
-
-        var lastBatchRows = Math.Min(rows.Count, BatchLimit - 1);
-        var leading = rows.Count - lastBatchRows;
-
-        // Rows beyond the sentinel's count are invisible until the commit point, so the leading batches may be
-        // written in any order and at once (a 1,000-call fan-out is ten batches).
-        var batches = new List<Task>();
-        for (var offset = 0; offset < leading; offset += BatchLimit)
-        {
-            var batch = rows.Skip(offset).Take(Math.Min(BatchLimit, leading - offset))
-                .Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
-            batches.Add(_clients.History.SubmitTransactionAsync(batch, cancellationToken));
-        }
-
-        await Task.WhenAll(batches).ConfigureAwait(false);
-
-        var newSentinel = new TableEntity(instanceId, SentinelRowKey)
-        {
-            ["Generation"] = generation,
-            ["Count"] = start + commit.NewEvents.Count,
-            ["ExecutionId"] = commit.ExecutionId,
-            // Only queue messages can be redelivered; in-process results have no envelope to remember.
-            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(delivered.Where(m => m.EnvelopeId is not null).Select(m => m.EnvelopeId!)).TakeLast(MaxRememberedMessageIds)),
-        };
-        if (commit.State is { } state)
-        {
-            // The committed instance state travels with the commit point, so a crash before the instance row is
-            // written can be repaired (RepairInstanceStateAsync).
-            var stateJson = JsonSerializer.Serialize(state, HistorySerializer.Options);
-            if (LargePayloadStore.NeedsBlob(stateJson))
-            {
-                newSentinel["StateBlob"] = await _payloads.StoreAsync(instanceId, stateJson, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                newSentinel["State"] = stateJson;
-            }
-        }
-
-        var last = rows.Skip(leading).Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
-        last.Add(sentinel is null
-            ? new TableTransactionAction(TableTransactionActionType.Add, newSentinel)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, newSentinel, sentinel.ETag));
-        try
-        {
-            var response = await _clients.History.SubmitTransactionAsync(last, cancellationToken).ConfigureAwait(false);
-            newSentinel.ETag = response.Value[^1].Headers.ETag ?? default;
-            return newSentinel;
-        }
-        catch (TableTransactionFailedException exception) when (exception.Status is 404 or 409 or 412)
-        {
-            throw new WorkItemLockLostException($"Instance '{instanceId}': history changed under this work item (split brain); nothing was committed.", exception);
-        }
-    }
-
-    private async Task DeleteHistoryAsync(string instanceId, bool includeSentinel, CancellationToken cancellationToken)
-    {
-        var doomed = new List<TableTransactionAction>();
-        await foreach (var row in _clients.History.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            if (includeSentinel || row.RowKey != SentinelRowKey)
-            {
-                doomed.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All));
-            }
-        }
-
-        for (var offset = 0; offset < doomed.Count; offset += BatchLimit)
-        {
-            await _clients.History.SubmitTransactionAsync(doomed.Skip(offset).Take(BatchLimit), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     private async Task WriteNewInstanceAsync(ExecutionStarted started, TableEntity? existing, CancellationToken cancellationToken)
     {
         if (existing is not null)
         {
             // Replacing a finished instance: its old history and payloads go first.
-            await DeleteHistoryAsync(started.InstanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
+            await _history.DeleteAsync(started.InstanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
             await _payloads.DeleteInstanceAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
         }
 

@@ -77,6 +77,41 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task LoserOfARaceWithMoreThanOneBatch_LeavesTheWinnersHistoryIntact()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var one = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        var two = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        await one.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
+
+        // Both hold a work item on the same history; each commits 150 new events (two table batches).
+        await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
+        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await one.StopControlPollingAsync();
+        await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
+        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+
+        var winner = Enumerable.Range(0, 150).Select(i => (HistoryEvent)new EventRaised(T0, "A" + i, null)).ToArray();
+        var loser = Enumerable.Range(0, 150).Select(i => (HistoryEvent)new EventRaised(T0, "B" + i, null)).ToArray();
+        await one.CompleteOrchestrationWorkItemAsync(fromOne, Running([new OrchestratorStarted(T0), .. winner]));
+        await Assert.ThrowsAsync<WorkItemLockLostException>(() => two.CompleteOrchestrationWorkItemAsync(fromTwo, Running([new OrchestratorStarted(T0), .. loser])));
+
+        // Event by event: the first episode, then the winner's, none of the loser's.
+        var names = (await one.GetHistoryAsync(id)).Select(e => e is EventRaised raised ? raised.Name : e.GetType().Name).ToList();
+        string[] expected =
+        [
+            nameof(OrchestratorStarted), nameof(ExecutionStarted), nameof(OrchestratorCompleted),
+            nameof(OrchestratorStarted), .. winner.Cast<EventRaised>().Select(e => e.Name), nameof(OrchestratorCompleted),
+        ];
+        Assert.Equal(expected, names);
+        await one.Clients.DeleteAsync();
+    }
+
+    [Fact]
     public async Task CrashBetweenHistoryCommitAndInstanceRow_IsRepairedWhenTheMessagesComeBack()
     {
         var hub = azurite.NewHub(partitionCount: 1);
