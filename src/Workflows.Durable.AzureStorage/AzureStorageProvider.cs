@@ -335,7 +335,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(commit);
         var instanceId = workItem.InstanceId;
         var state = (InstanceLock)workItem.LockState;
-        RequireLock(instanceId, state);
+        await RequireLockOrReleaseAsync(instanceId, state).ConfigureAwait(false);
         var plan = PlanActivities(instanceId, state, commit);
 
         // 1. Outgoing messages first: a crash after this point re-runs the episode, and the duplicates it sends
@@ -377,8 +377,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             catch (WorkItemLockLostException)
             {
                 // Another worker wrote this instance: forget what this one believed about it (its marker is left
-                // to expire, so whoever owns the instance now recovers its activities).
+                // to expire, so whoever owns the instance now recovers its activities), and give the messages back.
                 Forget(instanceId);
+                await ReleaseLostLockAsync(instanceId, state).ConfigureAwait(false);
                 throw;
             }
         }
@@ -423,13 +424,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public Task AbandonOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, CancellationToken cancellationToken = default)
+    public async Task AbandonOrchestrationWorkItemAsync(OrchestrationWorkItem workItem, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var state = (InstanceLock)workItem.LockState;
-        RequireLock(workItem.InstanceId, state);
+        await RequireLockOrReleaseAsync(workItem.InstanceId, state).ConfigureAwait(false);
         Unlock(workItem.InstanceId, state, requeue: state.Messages);
-        return Task.CompletedTask;
     }
 
     // ---- activity work items ----------------------------------------------------------------------------
@@ -907,6 +907,70 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
+    /// <summary>As <see cref="RequireLock"/>, releasing the lock when it fails because the partition moved on.</summary>
+    private async Task RequireLockOrReleaseAsync(string instanceId, InstanceLock state)
+    {
+        try
+        {
+            RequireLock(instanceId, state);
+        }
+        catch (WorkItemLockLostException)
+        {
+            await ReleaseLostLockAsync(instanceId, state).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A work item whose lock was lost (another worker committed for the instance, or this worker no longer owns its
+    /// partition) must not keep the instance locked: while the partition is still this worker's, its messages go back
+    /// into the instance's buffer for an episode on the current history; otherwise they are handed back at once to
+    /// the partition's new owner, with whatever else waited for the instance here.
+    /// </summary>
+    private async Task ReleaseLostLockAsync(string instanceId, InstanceLock state)
+    {
+        List<HeldMessage> handBack = [];
+        var wake = false;
+        lock (_gate)
+        {
+            if (!_buffers.TryGetValue(instanceId, out var buffer) || buffer.Token != state.Token || !buffer.Locked)
+            {
+                return;
+            }
+
+            if (Owns(instanceId))
+            {
+                buffer.Pending = [.. state.Messages, .. buffer.Pending];
+                buffer.Locked = false;
+                wake = true;
+            }
+            else
+            {
+                handBack.AddRange(state.Messages.Concat(buffer.Pending).Where(m => m.Held is not null).Select(m => m.Held!));
+                handBack.AddRange(buffer.Markers.Select(m => m.Held));
+                _buffers.Remove(instanceId);
+            }
+        }
+
+        if (wake)
+        {
+            SignalOrchestrationWork();
+        }
+
+        foreach (var message in handBack)
+        {
+            try
+            {
+                await _held.HandBackAsync(message, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (StorageErrors.IsTransient(exception))
+            {
+                // Storage did not answer: stop renewing; the message shows again when its visibility ends.
+                _held.StopRenewing(message);
+            }
+        }
+    }
+
     private void RequireLock(string instanceId, InstanceLock state)
     {
         lock (_gate)
@@ -1125,6 +1189,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
                 // Storage did not answer in time: the message shows again when its visibility timeout ends.
+                _held.StopRenewing(message);
             }
         }
     }
@@ -1423,7 +1488,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private void ForgetLocked(string instanceId)
     {
-        _inFlight.Remove(instanceId);
+        if (_inFlight.Remove(instanceId, out var entry) && entry.Marker is { } marker)
+        {
+            // Whoever owns the instance now recovers its activities when the marker shows again.
+            _held.StopRenewing(marker);
+        }
+
         _sentinels.Remove(instanceId);
         _writtenStates.Remove(instanceId);
     }

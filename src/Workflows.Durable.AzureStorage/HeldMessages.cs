@@ -161,6 +161,12 @@ internal sealed class HeldMessages : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops renewing the message without a storage call: it shows again for whoever receives next when its
+    /// visibility ends (what this worker knew about it is no longer valid).
+    /// </summary>
+    public void StopRenewing(HeldMessage message) => Drop(message);
+
     private void Drop(HeldMessage message)
     {
         message.Gone = true;

@@ -73,6 +73,14 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
 
         var history = await one.GetHistoryAsync(id);
         Assert.Single(history.OfType<EventRaised>());
+
+        // The loser does not keep the instance locked: B is delivered again, on the history the winner committed.
+        var again = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.Equal(id, again.InstanceId);
+        Assert.Equal("B", Assert.IsType<EventRaised>(Assert.Single(again.Messages).Event).Name);
+        Assert.NotEqual(fromTwo.HistoryETag, again.HistoryETag);
+        await two.CompleteOrchestrationWorkItemAsync(again, Running(new OrchestratorStarted(T0), new EventRaised(T0, "B", null)));
+        Assert.Equal(["A", "B"], (await one.GetHistoryAsync(id)).OfType<EventRaised>().Select(e => e.Name));
         await one.Clients.DeleteAsync();
     }
 
