@@ -28,6 +28,29 @@ public sealed class QuantileSketchTests
     }
 
     [Fact]
+    public void CountBelow_MergedChunks_WithinStatedBoundOfExact()
+    {
+        var values = TestData.ToFloat(TestData.Normal(seed: 12, count: 50_000, mean: 3, std: 2));
+        var merged = new QuantileSketch(capacity: 128);
+        foreach (var (start, length) in TestData.RandomPieces(seed: 1, count: values.Length, pieces: 7))
+        {
+            var sketch = new QuantileSketch(capacity: 128);
+            sketch.Add(values.AsSpan(start, length));
+            merged.Merge(sketch);
+        }
+
+        Assert.True(merged.MaxRankError > 0);
+        foreach (var threshold in new[] { -10.0, 0, 1, 2.5, 3, 4.75, 6, 20 })
+        {
+            var exact = values.LongCount(v => v < threshold);
+            Assert.InRange(merged.CountBelow(threshold), exact - merged.MaxRankError, exact + merged.MaxRankError);
+        }
+
+        Assert.Equal(0, merged.CountBelow(double.NegativeInfinity));
+        Assert.Equal(values.Length, merged.CountBelow(double.PositiveInfinity));
+    }
+
+    [Fact]
     public void Quantiles_FewValues_AreExact()
     {
         var sketch = new QuantileSketch(capacity: 16);
