@@ -29,6 +29,6 @@ internal static partial class ServingLog
     [LoggerMessage(8, LogLevel.Warning, "Admin request refused: missing or wrong key ({Path}).")]
     public static partial void AdminRefused(ILogger logger, string path);
 
-    [LoggerMessage(9, LogLevel.Information, "Serving models from {Registry}; listening on {Urls}.")]
-    public static partial void Started(ILogger logger, string registry, string urls);
+    [LoggerMessage(9, LogLevel.Information, "Serving models from {Registry}; listening on {Urls}; admin API: {Admin}.")]
+    public static partial void Started(ILogger logger, string registry, string urls, string admin);
 }
