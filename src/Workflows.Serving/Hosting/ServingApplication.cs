@@ -16,6 +16,7 @@ using Workflows.Serving.Diagnostics;
 using Workflows.Serving.Feedback;
 using Workflows.Serving.Http;
 using Workflows.Serving.Models;
+using Workflows.Serving.Routing;
 using Workflows.Serving.Shadow;
 
 namespace Workflows.Serving.Hosting;
@@ -57,6 +58,10 @@ public static class ServingApplication
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(provider => CreateRegistry(provider.GetRequiredService<IOptions<ServingOptions>>().Value, builder.Configuration));
+        services.AddSingleton(provider => CreateRouteStore(
+            provider.GetRequiredService<IOptions<ServingOptions>>().Value,
+            builder.Configuration,
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger<BlobRouteStore>()));
         services.AddSingleton<ServingMetrics>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton(provider =>
@@ -126,6 +131,12 @@ public static class ServingApplication
 
         return new LocalFolderModelRegistry(LocalRegistryFolder(options, configuration));
     }
+
+    /// <summary>Where each model's routing is kept between runs: beside the registry, in its container or folder.</summary>
+    private static IRouteStore CreateRouteStore(ServingOptions options, IConfiguration configuration, ILogger logger) =>
+        string.IsNullOrEmpty(options.BlobConnectionString)
+            ? new FolderRouteStore(LocalRegistryFolder(options, configuration))
+            : new BlobRouteStore(new BlobContainerClient(options.BlobConnectionString, options.BlobContainer), logger);
 
     /// <summary>The full path of the local registry folder (see <see cref="CreateRegistry"/>).</summary>
     internal static string LocalRegistryFolder(ServingOptions options, IConfiguration configuration)
