@@ -15,8 +15,11 @@ internal sealed class ServingHost : IAsyncDisposable
 {
     public const string AdminKey = "test-admin-key-0123456789";
 
-    private ServingHost(WebApplication app, string root, IModelRegistry registry)
+    private readonly bool _ownsRoot;
+
+    private ServingHost(WebApplication app, string root, IModelRegistry registry, bool ownsRoot)
     {
+        _ownsRoot = ownsRoot;
         App = app;
         Root = root;
         Registry = registry;
@@ -38,9 +41,17 @@ internal sealed class ServingHost : IAsyncDisposable
     public ModelCatalog Catalog => App.Services.GetRequiredService<ModelCatalog>();
 
     /// <summary>Starts a service; <paramref name="seed"/> registers models before it starts.</summary>
-    public static async Task<ServingHost> StartAsync(Func<IModelRegistry, Task>? seed = null, params string[] settings)
+    public static Task<ServingHost> StartAsync(Func<IModelRegistry, Task>? seed = null, params string[] settings) =>
+        StartAsync(root: null, logs: null, seed, settings);
+
+    /// <summary>
+    /// Starts a service on the data root <paramref name="root"/> (a new temporary one, deleted on dispose, when null;
+    /// a given one is left in place), logging to <paramref name="logs"/> as well when given.
+    /// </summary>
+    public static async Task<ServingHost> StartAsync(string? root, ILoggerProvider? logs, Func<IModelRegistry, Task>? seed = null, params string[] settings)
     {
-        var root = Directory.CreateTempSubdirectory("wf-serving-").FullName;
+        var ownsRoot = root is null;
+        root ??= Directory.CreateTempSubdirectory("wf-serving-").FullName;
         var registry = new LocalFolderModelRegistry(Path.Combine(root, "models"));
         if (seed is not null)
         {
@@ -57,9 +68,14 @@ internal sealed class ServingHost : IAsyncDisposable
             .. settings,
         ]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         var app = ServingApplication.Build(builder);
         await app.StartAsync();
-        var host = new ServingHost(app, root, registry);
+        var host = new ServingHost(app, root, registry, ownsRoot);
 
         // The start-up scan runs in the background; a refresh waits for it (one scan at a time) and loads anything left.
         await host.Catalog.RefreshAsync(CancellationToken.None);
@@ -113,7 +129,10 @@ internal sealed class ServingHost : IAsyncDisposable
         Admin.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        Directory.Delete(Root, recursive: true);
+        if (_ownsRoot)
+        {
+            Directory.Delete(Root, recursive: true);
+        }
     }
 
     private static async Task<JsonObject> ReadAsync(HttpResponseMessage response)

@@ -12,8 +12,18 @@ public sealed class ServingOptions
     /// <summary>The address the service listens on when neither <c>--urls</c> nor <c>urls</c>/<c>ASPNETCORE_URLS</c> is set.</summary>
     public const string DefaultUrl = "http://127.0.0.1:7072";
 
-    /// <summary>Folder of the local model registry, relative to the data root; default <c>models</c>, as the function app's.</summary>
-    public string RegistryFolder { get; set; } = "models";
+    /// <summary>The function app's setting for its registry folder, the fallback for <see cref="RegistryFolder"/>.</summary>
+    public const string FunctionAppRegistrySetting = "WorkflowsModelRegistryRoot";
+
+    /// <summary>The registry folder when neither <see cref="RegistryFolder"/> nor <see cref="FunctionAppRegistrySetting"/> is set, as the function app's.</summary>
+    public const string DefaultRegistryFolder = "models";
+
+    /// <summary>
+    /// Folder of the local model registry, relative to the data root (an absolute path must lie inside it); when not
+    /// set, the function app's <c>WorkflowsModelRegistryRoot</c>, else <c>models</c>: the folder the function app
+    /// registers models in.
+    /// </summary>
+    public string? RegistryFolder { get; set; }
 
     /// <summary>When set, models come from a Blob container of this storage account (connection string) instead of the local folder.</summary>
     public string? BlobConnectionString { get; set; }
@@ -26,6 +36,12 @@ public sealed class ServingOptions
 
     /// <summary>Key of the <c>/admin</c> API, sent as the <c>x-admin-key</c> header; without one the admin API answers 403.</summary>
     public string? AdminKey { get; set; }
+
+    /// <summary>
+    /// When <see cref="AdminKey"/> is not set: a file holding the admin key, created with a new random key when it does
+    /// not exist (relative to the working directory).
+    /// </summary>
+    public string? AdminKeyFile { get; set; }
 
     /// <summary>Largest request body in bytes; larger bodies are answered 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;

@@ -17,7 +17,7 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
             }
         }
 
-        Require(!string.IsNullOrWhiteSpace(options.RegistryFolder), "RegistryFolder must name a folder.");
+        Require(options.RegistryFolder is null || !string.IsNullOrWhiteSpace(options.RegistryFolder), "RegistryFolder must name a folder.");
         Require(options.RegistryPollSeconds >= 0, "RegistryPollSeconds must be 0 or more.");
         Require(options.MaxRequestBodyBytes >= 1024, "MaxRequestBodyBytes must be at least 1024.");
         Require(options.MaxRowsPerRequest >= 1, "MaxRowsPerRequest must be at least 1.");
@@ -31,7 +31,9 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
         Require(options.ShadowQueueCapacity >= 1, "ShadowQueueCapacity must be at least 1.");
         Require(options.FeedbackCapacity >= 1, "FeedbackCapacity must be at least 1.");
         Require(options.StatsWindowSeconds is >= 1 and <= 86_400, "StatsWindowSeconds must be 1 to 86,400.");
-        Require(options.AdminKey is null || options.AdminKey.Length >= 16, "AdminKey must be at least 16 characters.");
+        Require(
+            options.AdminKey is null || options.AdminKey.Length >= 16,
+            options.AdminKeyFile is null ? "AdminKey must be at least 16 characters." : $"AdminKey must be at least 16 characters (read from {options.AdminKeyFile}).");
         Require(options.BlobConnectionString is null || !string.IsNullOrWhiteSpace(options.BlobContainer), "BlobContainer must name a container.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -29,6 +29,18 @@ internal static partial class ServingLog
     [LoggerMessage(8, LogLevel.Warning, "Admin request refused: missing or wrong key ({Path}).")]
     public static partial void AdminRefused(ILogger logger, string path);
 
-    [LoggerMessage(9, LogLevel.Information, "Serving models from {Registry}; listening on {Urls}.")]
-    public static partial void Started(ILogger logger, string registry, string urls);
+    [LoggerMessage(9, LogLevel.Information, "Serving models from {Registry}; listening on {Urls}; admin API: {Admin}.")]
+    public static partial void Started(ILogger logger, string registry, string urls, string admin);
+
+    [LoggerMessage(10, LogLevel.Information, "Model {Model}: routing restored from {Source}: stable {Stable}, candidate {Candidate} at weight {Weight}, shadow {Shadow} at share {ShadowShare}.")]
+    public static partial void RouteRestored(ILogger logger, string model, string source, int stable, int? candidate, double weight, int? shadow, double shadowShare);
+
+    [LoggerMessage(11, LogLevel.Warning, "Model {Model}: routing in {Source} not restored, the first loaded version is stable: {Reason}")]
+    public static partial void RouteNotRestored(ILogger logger, string model, string source, string reason);
+
+    [LoggerMessage(12, LogLevel.Warning, "Model {Model}: routing not saved to {Source}; it holds until the service restarts.")]
+    public static partial void RouteSaveFailed(ILogger logger, Exception exception, string model, string source);
+
+    [LoggerMessage(13, LogLevel.Warning, "Model {Model}: routing in {Source} was changed by another instance since this one last read it; the newest change, this one, replaces it.")]
+    public static partial void RouteOverwritten(ILogger logger, string model, string source);
 }

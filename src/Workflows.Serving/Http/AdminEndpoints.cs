@@ -26,34 +26,36 @@ internal static class AdminEndpoints
         admin.MapGet("/models/{name}", (HttpContext context, InferenceHandler handler) => Results.Json(Describe(handler.FindModel(context))));
         admin.MapPut("/models/{name}/traffic", TrafficAsync);
         admin.MapPost("/models/{name}/promote", PromoteAsync);
-        admin.MapPost("/models/{name}/rollback", (HttpContext context, InferenceHandler handler, ILogger<ModelCatalog> logger) =>
+        admin.MapPost("/models/{name}/rollback", (HttpContext context, InferenceHandler handler, ModelCatalog catalog, ILogger<ModelCatalog> logger) =>
         {
             var model = handler.FindModel(context);
-            return Changed(model, model.Rollback(), "rollback", logger);
+            return ChangedAsync(model, model.Rollback(), "rollback", catalog, logger, context.RequestAborted);
         });
         admin.MapGet("/models/{name}/metrics", Metrics);
     }
 
-    private static async Task<IResult> TrafficAsync(HttpContext context, InferenceHandler handler, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
+    private static async Task<IResult> TrafficAsync(HttpContext context, InferenceHandler handler, ModelCatalog catalog, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
     {
         var model = handler.FindModel(context);
         var body = await RequestBody.ReadJsonAsync<TrafficBody>(context.Request, options.Value.MaxRequestBodyBytes).ConfigureAwait(false);
         var route = model.SetTraffic(body.Candidate, body.Weight ?? 0, body.Shadow, body.ShadowShare ?? 0);
-        return Changed(model, route, "traffic set", logger);
+        return await ChangedAsync(model, route, "traffic set", catalog, logger, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> PromoteAsync(HttpContext context, InferenceHandler handler, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
+    private static async Task<IResult> PromoteAsync(HttpContext context, InferenceHandler handler, ModelCatalog catalog, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
     {
         var model = handler.FindModel(context);
         var body = context.Request.ContentLength is null or 0
             ? new PromoteBody(null)
             : await RequestBody.ReadJsonAsync<PromoteBody>(context.Request, options.Value.MaxRequestBodyBytes).ConfigureAwait(false);
-        return Changed(model, model.Promote(body.Version), "promote", logger);
+        return await ChangedAsync(model, model.Promote(body.Version), "promote", catalog, logger, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static IResult Changed(ServedModel model, RouteTable route, string change, ILogger logger)
+    /// <summary>Logs a routing change and stores the model's table (so it survives a restart), then describes the model.</summary>
+    private static async Task<IResult> ChangedAsync(ServedModel model, RouteTable route, string change, ModelCatalog catalog, ILogger logger, CancellationToken cancellationToken)
     {
         ServingLog.RouteChanged(logger, model.Name, route.Stable, route.Candidate, route.CandidateWeight, route.Shadow, route.ShadowShare, change);
+        await catalog.SaveRouteAsync(model, cancellationToken).ConfigureAwait(false);
         return Results.Json(Describe(model));
     }
 

@@ -5,6 +5,7 @@ using Workflows.ML.Registry;
 using Workflows.Serving.Batching;
 using Workflows.Serving.Configuration;
 using Workflows.Serving.Diagnostics;
+using Workflows.Serving.Routing;
 using Workflows.Serving.Scoring;
 
 namespace Workflows.Serving.Models;
@@ -20,6 +21,7 @@ internal sealed class ModelCatalog : IAsyncDisposable
     private const int SingleRowRuns = 50;
     private const int BatchRuns = 10;
     private readonly IModelRegistry _registry;
+    private readonly IRouteStore _routes;
     private readonly ServingOptions _options;
     private readonly ServingMetrics _metrics;
     private readonly TimeProvider _timeProvider;
@@ -28,10 +30,11 @@ internal sealed class ModelCatalog : IAsyncDisposable
     private readonly SemaphoreSlim _scan = new(1, 1);
     private volatile bool _scanned;
 
-    public ModelCatalog(IModelRegistry registry, IOptions<ServingOptions> options, ServingMetrics metrics, TimeProvider timeProvider, ILogger<ModelCatalog> logger)
+    public ModelCatalog(IModelRegistry registry, IRouteStore routes, IOptions<ServingOptions> options, ServingMetrics metrics, TimeProvider timeProvider, ILogger<ModelCatalog> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _registry = registry;
+        _routes = routes;
         _options = options.Value;
         _metrics = metrics;
         _timeProvider = timeProvider;
@@ -55,6 +58,7 @@ internal sealed class ModelCatalog : IAsyncDisposable
             foreach (var name in await _registry.ListNamesAsync(cancellationToken).ConfigureAwait(false))
             {
                 var model = _models.GetOrAdd(name, static n => new ServedModel(n));
+                var changed = false;
                 foreach (var manifest in await _registry.ListVersionsAsync(name, cancellationToken).ConfigureAwait(false))
                 {
                     if (model.Knows(manifest.Version))
@@ -66,9 +70,21 @@ internal sealed class ModelCatalog : IAsyncDisposable
                     if (model.Add(state) is { } change && model.Route is { } route)
                     {
                         ServingLog.RouteChanged(_logger, name, route.Stable, route.Candidate, route.CandidateWeight, route.Shadow, route.ShadowShare, change);
+                        changed = true;
                     }
 
                     added++;
+                }
+
+                if (model.Route is not null && model.RestorePending)
+                {
+                    model.RestorePending = false;
+                    changed = await RestoreRouteAsync(model, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (changed)
+                {
+                    await SaveRouteAsync(model, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -79,6 +95,65 @@ internal sealed class ModelCatalog : IAsyncDisposable
         {
             _scan.Release();
         }
+    }
+
+    /// <summary>
+    /// Writes the model's current table to the route store; a failure is logged and the table holds in memory. Writes
+    /// of one model go out one at a time, each with the table current when it starts, so the last one stored is the
+    /// latest.
+    /// </summary>
+    public async Task SaveRouteAsync(ServedModel model, CancellationToken cancellationToken)
+    {
+        await model.SaveGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (model.Route is { } route)
+            {
+                await _routes.WriteAsync(model.Name, route, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or Azure.RequestFailedException)
+        {
+            ServingLog.RouteSaveFailed(_logger, exception, model.Name, _routes.Describe(model.Name));
+        }
+        finally
+        {
+            model.SaveGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Restores the stored table when its versions are loaded, else logs why not. Returns whether the table in memory
+    /// should be stored: only when none was stored (a rejected document stays as it was until the next change).
+    /// </summary>
+    private async Task<bool> RestoreRouteAsync(ServedModel model, CancellationToken cancellationToken)
+    {
+        var source = _routes.Describe(model.Name);
+        RouteTable? stored;
+        try
+        {
+            stored = await _routes.ReadAsync(model.Name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is InvalidDataException or IOException or UnauthorizedAccessException or Azure.RequestFailedException)
+        {
+            ServingLog.RouteNotRestored(_logger, model.Name, source, exception.Message);
+            return false;
+        }
+
+        if (stored is null)
+        {
+            return true;
+        }
+
+        if (model.Restore(stored) is { } reason)
+        {
+            ServingLog.RouteNotRestored(_logger, model.Name, source, reason);
+            return false;
+        }
+
+        var route = model.Route!;
+        ServingLog.RouteRestored(_logger, model.Name, source, route.Stable, route.Candidate, route.CandidateWeight, route.Shadow, route.ShadowShare);
+        return false;
     }
 
     public async ValueTask DisposeAsync()
@@ -92,6 +167,11 @@ internal sealed class ModelCatalog : IAsyncDisposable
                     await loaded.DisposeAsync().ConfigureAwait(false);
                 }
             }
+        }
+
+        foreach (var model in _models.Values)
+        {
+            model.SaveGate.Dispose();
         }
 
         _scan.Dispose();

@@ -57,6 +57,40 @@ internal sealed class ServedModel(string name)
         }
     }
 
+    /// <summary>Held while this model's table is written to the route store, so writes go out in order, each with the table current then.</summary>
+    public SemaphoreSlim SaveGate { get; } = new(1, 1);
+
+    /// <summary>Whether the stored table has yet to be looked at: once, when the model first has a loaded version.</summary>
+    public bool RestorePending { get; set; } = true;
+
+    /// <summary>
+    /// Replaces the table with a stored one when every version it routes to is loaded (earlier stable versions that
+    /// are not are dropped from the rollback list); otherwise leaves the table as it is and returns why.
+    /// </summary>
+    public string? Restore(RouteTable stored)
+    {
+        lock (_gate)
+        {
+            foreach (var (version, role) in new[] { ((int?)stored.Stable, "stable"), (stored.Candidate, "candidate"), (stored.Shadow, "shadow") })
+            {
+                if (version is { } v && Loaded(v) is null)
+                {
+                    return Find(v) is { Error: { } error }
+                        ? $"{role} version {v} failed to load: {error}"
+                        : $"{role} version {v} is not in the registry.";
+                }
+            }
+
+            if (stored.Candidate == stored.Stable)
+            {
+                return $"version {stored.Stable} is both stable and candidate.";
+            }
+
+            _route = stored with { PreviousStable = stored.PreviousStable.Where(version => Loaded(version) is not null).Take(16).ToList() };
+            return null;
+        }
+    }
+
     /// <summary>Sets the candidate and its weight, and the shadow and its share, atomically.</summary>
     public RouteTable SetTraffic(int? candidate, double weight, int? shadow, double shadowShare)
     {
