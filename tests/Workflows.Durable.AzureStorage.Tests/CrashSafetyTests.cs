@@ -46,27 +46,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     [Fact]
     public async Task CommitByAWorkerThatLostTheRace_IsRejectedByTheHistoryETag()
     {
-        var hub = azurite.NewHub(partitionCount: 1);
-        // Leases off: both poll the one partition, as two workers would if a lease were lost mid-episode.
-        var one = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
-        var two = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
-        await one.CreateIfNotExistsAsync();
-        var id = Guid.NewGuid().ToString("N");
-        await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-        await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
-
-        // Both "workers" hold a work item built on the same history (split brain); the second commit must fail.
-        await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
-        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-
-        // One's background poller would race two's for B (and, holding the instance, buffer it): stop it first, so
-        // that B can only reach two. One still completes the work item it holds.
-        await one.StopControlPollingAsync();
-        await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
-        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-        Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);
-
+        var (one, two, id, fromOne, fromTwo) = await StartRaceAsync();
         await one.CompleteOrchestrationWorkItemAsync(fromOne, Running(new OrchestratorStarted(T0), new EventRaised(T0, "A", null)));
         await Assert.ThrowsAsync<WorkItemLockLostException>(() =>
             two.CompleteOrchestrationWorkItemAsync(fromTwo, Running(new OrchestratorStarted(T0), new EventRaised(T0, "B", null))));
@@ -87,22 +67,8 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     [Fact]
     public async Task LoserOfARaceWithMoreThanOneBatch_LeavesTheWinnersHistoryIntact()
     {
-        var hub = azurite.NewHub(partitionCount: 1);
-        var one = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
-        var two = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
-        await one.CreateIfNotExistsAsync();
-        var id = Guid.NewGuid().ToString("N");
-        await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-        await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
-
-        // Both hold a work item on the same history; each commits 150 new events (two table batches).
-        await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
-        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-        await one.StopControlPollingAsync();
-        await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
-        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
-
+        // Each commits 150 new events (two table batches).
+        var (one, two, id, fromOne, fromTwo) = await StartRaceAsync();
         var winner = Enumerable.Range(0, 150).Select(i => (HistoryEvent)new EventRaised(T0, "A" + i, null)).ToArray();
         var loser = Enumerable.Range(0, 150).Select(i => (HistoryEvent)new EventRaised(T0, "B" + i, null)).ToArray();
         await one.CompleteOrchestrationWorkItemAsync(fromOne, Running([new OrchestratorStarted(T0), .. winner]));
@@ -148,6 +114,33 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         Assert.Equal("\"done\"", repaired.SerializedOutput);
         Assert.Equal("\"last words\"", repaired.SerializedCustomStatus);
         await restarted.Clients.DeleteAsync();
+    }
+
+    /// <summary>
+    /// Two "workers" holding a work item of one instance built on the same history (split brain): leases off, so both
+    /// poll the one partition, as two workers would if a lease were lost mid-episode. One holds event A, two event B.
+    /// </summary>
+    private async Task<(AzureStorageProvider One, AzureStorageProvider Two, string Id, OrchestrationWorkItem FromOne, OrchestrationWorkItem FromTwo)> StartRaceAsync()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var one = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        var two = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        await one.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
+
+        await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
+        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+
+        // One's background poller would race two's for B (and, holding the instance, buffer it): stop it first, so
+        // that B can only reach two. One still completes the work item it holds.
+        await one.StopControlPollingAsync();
+        await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
+        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);
+        return (one, two, id, fromOne, fromTwo);
     }
 
     private static OrchestrationCommit Running(params HistoryEvent[] events) => new()
