@@ -176,7 +176,7 @@ internal static class HistoryEventsJson
     {
         if (showInput)
         {
-            node["Input"] = Parse(serialized);
+            node["Input"] = InstanceStatusJson.ParsePayload(serialized);
         }
     }
 
@@ -184,7 +184,7 @@ internal static class HistoryEventsJson
     {
         if (showHistoryOutput)
         {
-            node["Result"] = Parse(serialized);
+            node["Result"] = InstanceStatusJson.ParsePayload(serialized);
         }
     }
 
@@ -219,23 +219,5 @@ internal static class HistoryEventsJson
             _ => time,
         };
         return utc.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
-    }
-
-    private static JsonNode? Parse(string? serialized)
-    {
-        if (serialized is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(serialized);
-        }
-        catch (JsonException)
-        {
-            // A custom data converter (or a termination reason) may be plain text: show it as a string.
-            return JsonValue.Create(serialized);
-        }
     }
 }

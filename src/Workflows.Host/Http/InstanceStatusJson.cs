@@ -17,11 +17,11 @@ internal static class InstanceStatusJson
             ["name"] = metadata.Name,
             ["instanceId"] = metadata.InstanceId,
             ["runtimeStatus"] = metadata.RuntimeStatus.ToString(),
-            ["input"] = showInput ? Parse(metadata.SerializedInput) : null,
-            ["customStatus"] = Parse(metadata.SerializedCustomStatus),
+            ["input"] = showInput ? ParsePayload(metadata.SerializedInput) : null,
+            ["customStatus"] = ParsePayload(metadata.SerializedCustomStatus),
             ["output"] = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Failed && metadata.FailureDetails is { } failure
                 ? JsonValue.Create($"Orchestrator function '{metadata.Name}' failed: {failure.ErrorMessage}")
-                : Parse(metadata.SerializedOutput),
+                : ParsePayload(metadata.SerializedOutput),
             ["createdTime"] = Time(metadata.CreatedAt),
             ["lastUpdatedTime"] = Time(metadata.LastUpdatedAt),
         };
@@ -40,7 +40,8 @@ internal static class InstanceStatusJson
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
-    private static JsonNode? Parse(string? serialized)
+    /// <summary>A serialized payload as JSON; text that is not JSON (a custom converter's, a termination reason) as a string.</summary>
+    internal static JsonNode? ParsePayload(string? serialized)
     {
         if (serialized is null)
         {
@@ -53,7 +54,8 @@ internal static class InstanceStatusJson
         }
         catch (JsonException)
         {
-            // A custom data converter may write non-JSON text: show it as a string rather than fail the request.
+            // A custom data converter (or a termination reason) may write plain text: show it as a string rather than
+            // fail the request.
             return JsonValue.Create(serialized);
         }
     }
