@@ -957,18 +957,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             SignalOrchestrationWork();
         }
 
-        foreach (var message in handBack)
-        {
-            try
-            {
-                await _held.HandBackAsync(message, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (StorageErrors.IsTransient(exception))
-            {
-                // Storage did not answer: stop renewing; the message shows again when its visibility ends.
-                _held.StopRenewing(message);
-            }
-        }
+        await _held.HandBackAllAsync(handBack, CancellationToken.None).ConfigureAwait(false);
     }
 
     private void RequireLock(string instanceId, InstanceLock state)
@@ -1180,18 +1169,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
         }
 
-        foreach (var message in handBack)
-        {
-            try
-            {
-                await _held.HandBackAsync(message, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
-            {
-                // Storage did not answer in time: the message shows again when its visibility timeout ends.
-                _held.StopRenewing(message);
-            }
-        }
+        await _held.HandBackAllAsync(handBack, cancellationToken).ConfigureAwait(false);
     }
 
     private Task DeleteQuietlyAsync(ReceivedMessage message, CancellationToken cancellationToken) =>

@@ -95,6 +95,26 @@ internal sealed class HeldMessages : IAsyncDisposable
             return null;
         });
 
+    /// <summary>
+    /// Hands back each message, best effort: one that storage does not take back in time (no answer, or
+    /// <paramref name="cancellationToken"/>'s budget ran out) is no longer renewed and shows again when its visibility
+    /// ends.
+    /// </summary>
+    public async Task HandBackAllAsync(IEnumerable<HeldMessage> messages, CancellationToken cancellationToken)
+    {
+        foreach (var message in messages)
+        {
+            try
+            {
+                await HandBackAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                StopRenewing(message);
+            }
+        }
+    }
+
     /// <summary>Replaces the message's body and keeps holding it; false when it was no longer held.</summary>
     public Task<bool> UpdateAsync(HeldMessage message, string body, CancellationToken cancellationToken) =>
         UseAsync(message, renewal: false, onlyIfDue: false, async receipt =>
