@@ -103,6 +103,7 @@ public sealed class RoutingTests
         using var stop = new CancellationTokenSource();
         var versions = new System.Collections.Concurrent.ConcurrentBag<string>();
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var stableAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var load = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
             for (var i = 0; !stop.IsCancellationRequested || i < 20; i++)
@@ -115,10 +116,13 @@ public sealed class RoutingTests
                 else
                 {
                     versions.Add((string)body["model_version"]!);
+                    stableAnswered.TrySetResult();
                 }
             }
         })).ToArray();
 
+        // The swap happens while requests are in flight: wait until the load has been answered by the stable version.
+        await stableAnswered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await TestModels.RegisterAsync(host.Registry, "m", "onnx", TestModels.LinearOnnx(scale: 2f));
         await host.Catalog.RefreshAsync(CancellationToken.None);
         var promote = await host.PostAsync("admin/models/m/promote", new JsonObject(), host.Admin);
