@@ -23,7 +23,7 @@ namespace Workflows.Durable.AzureStorage;
 /// </remarks>
 public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 {
-    /// <summary>Bound of the per-instance caches (last committed sentinel, last written instance state).</summary>
+    /// <summary>Bound of the per-instance cache of last committed sentinels.</summary>
     private const int MaxCachedInstances = 10_000;
     private static readonly TimeSpan MaxQueueDelay = TimeSpan.FromDays(6);
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(10);
@@ -31,6 +31,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly TaskHubClients _clients;
     private readonly LargePayloadStore _payloads;
     private readonly HistoryStore _history;
+    private readonly InstanceTable _instances;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxPollingInterval;
     private readonly HeldMessages _held;
@@ -48,7 +50,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly Queue<ReceivedActivity> _activities = new();
     private readonly Dictionary<string, InFlightActivities> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TableEntity> _sentinels = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string ExecutionId, InstanceStateUpdate State)> _writtenStates = new(StringComparer.Ordinal);
     private TaskCompletionSource _orchestrationWork = NewSignal();
     private TaskCompletionSource _activityWork = NewSignal();
     private long _nextToken;
@@ -68,8 +69,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _clients = new TaskHubClients(options);
         _payloads = new LargePayloadStore(_clients.LargeMessages);
-        _history = new HistoryStore(_clients.History, _payloads);
         _time = timeProvider ?? TimeProvider.System;
+        _history = new HistoryStore(_clients.History, _payloads);
+        _instances = new InstanceTable(_clients.Instances, _payloads, _time);
+        _logger = logger ?? NullLogger.Instance;
         _maxPollingInterval = options.MaxQueuePollingInterval;
         _held = new HeldMessages(lockTimeout ?? options.MessageVisibilityTimeout, _time);
         _maxDequeueCount = options.MaxDequeueCount;
@@ -82,7 +85,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         _activityPoller = new QueuePoller(ReceiveActivitiesAsync, MinPollingInterval, () => _leases is { LiveWorkers: > 1 } ? _maxPollingInterval : _maxPollingInterval * 4, _time);
         if (usePartitionLeases)
         {
-            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleasePartitionAsync, logger ?? NullLogger.Instance);
+            _leases = new PartitionLeaseManager(_clients, options, _time, CanReleasePartition, ReleasePartitionAsync, _logger);
         }
     }
 
@@ -114,11 +117,19 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>Tests only: stop a commit after its history and state writes, as a crash there would.</summary>
-    internal bool SimulateCrashBeforeMessageDeletion { get; set; }
+    /// <summary>Tests only: how many processed message ids a sentinel remembers (and so the most queue messages per work item).</summary>
+    internal int RememberedMessageIds
+    {
+        get => _history.RememberedMessageIds;
+        set => _history.RememberedMessageIds = value;
+    }
 
-    /// <summary>Tests only: stop a commit right after its commit point, before the instance row is written.</summary>
-    internal bool SimulateCrashAfterHistoryCommit { get; set; }
+    /// <summary>Tests only: faults injected between the steps of a commit (none in production).</summary>
+    internal ICommitFaults? Faults
+    {
+        get => _history.Faults;
+        set => _history.Faults = value;
+    }
 
     /// <summary>
     /// Tests only: this process receives no more control messages (work items it holds can still be completed), so a
@@ -144,7 +155,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             throw new ArgumentException("CreateInstanceAsync needs an ExecutionStarted message.", nameof(executionStarted));
         }
 
-        var existing = await ReadInstanceRowAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
+        var existing = await _instances.ReadAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
         if (existing is not null && !Status(existing).IsTerminal())
         {
             throw new OrchestrationAlreadyExistsException(started.InstanceId, Status(existing));
@@ -164,8 +175,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<OrchestrationMetadata?> GetInstanceAsync(string instanceId, bool fetchInputsAndOutputs, CancellationToken cancellationToken = default)
     {
-        var row = await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        return row is null ? null : await ToMetadataAsync(row, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false);
+        var row = await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        return row is null ? null : await _instances.ToMetadataAsync(row, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -214,7 +225,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var instances = new List<OrchestrationMetadata>(page.Values.Count);
             foreach (var row in page.Values)
             {
-                instances.Add(await ToMetadataAsync(row, query.FetchInputsAndOutputs, cancellationToken).ConfigureAwait(false));
+                instances.Add(await _instances.ToMetadataAsync(row, query.FetchInputsAndOutputs, cancellationToken).ConfigureAwait(false));
             }
 
             return new OrchestrationQueryResult(instances, page.ContinuationToken is { Length: > 0 } next ? ContinuationTokens.Encode(next) : null);
@@ -226,7 +237,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <inheritdoc/>
     public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
-        var row = await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var row = await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
         if (row is null || !Status(row).IsTerminal())
         {
             return false;
@@ -234,7 +245,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         await _history.DeleteAsync(instanceId, includeSentinel: true, cancellationToken).ConfigureAwait(false);
         await _payloads.DeleteInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        await _clients.Instances.DeleteEntityAsync(instanceId, string.Empty, row.ETag, cancellationToken).ConfigureAwait(false);
+        await _instances.DeleteAsync(row, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -344,31 +355,33 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         //    calls that only this worker knows it is running.
         foreach (var message in commit.OrchestrationMessages)
         {
-            if (message.Event is ExecutionStarted { ParentInstance: not null } child)
+            if (message.Event is ExecutionStarted { ParentInstance: not null } child && !await CreateChildIfAbsentAsync(child, cancellationToken).ConfigureAwait(false))
             {
-                await CreateChildIfAbsentAsync(child, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             await SendAsync(message, cancellationToken).ConfigureAwait(false);
         }
 
+        Faults?.Reached(CommitStep.MessagesSent, instanceId);
         foreach (var activity in plan.ToSpill)
         {
             await SendActivityAsync(activity, cancellationToken).ConfigureAwait(false);
         }
 
+        Faults?.Reached(CommitStep.ActivitiesSpilled, instanceId);
         var marker = plan.Local.Count > 0 ? await EnsureMarkerAsync(instanceId, plan, cancellationToken).ConfigureAwait(false) : plan.Marker;
+        Faults?.Reached(CommitStep.MarkerWritten, instanceId);
 
         // 2. History, guarded by the sentinel's ETag: the sentinel update is the commit point.
-        var etag = state.Sentinel?.ETag.ToString() ?? string.Empty;
-        if (commit.ReplaceHistory || commit.NewEvents.Count > 0)
+        var sentinel = state.Sentinel;
+        if (commit.ReplaceHistory || commit.NewEvents.Count > 0 || commit.State is not null)
         {
             try
             {
                 // Only queue messages can be redelivered; in-process results have no envelope to remember.
                 var processed = state.Messages.Where(m => m.EnvelopeId is not null).Select(m => m.EnvelopeId!);
-                var sentinel = await _history.AppendAsync(instanceId, state.Sentinel, commit, processed, cancellationToken).ConfigureAwait(false);
-                etag = sentinel.ETag.ToString();
+                sentinel = await _history.AppendAsync(instanceId, state.Sentinel, commit, processed, cancellationToken).ConfigureAwait(false);
                 lock (_gate)
                 {
                     RememberBounded(_sentinels, instanceId, sentinel);
@@ -386,37 +399,41 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         // 2b. In-process activities start only now that their TaskScheduled events are committed.
         StartLocalActivities(instanceId, commit.ExecutionId, plan, marker);
-
-        if (SimulateCrashAfterHistoryCommit)
+        var etag = sentinel?.ETag.ToString() ?? string.Empty;
+        try
         {
-            return etag;
-        }
+            Faults?.Reached(CommitStep.HistoryCommitted, instanceId);
 
-        // 3. Instance state (skipped when this worker already wrote exactly this state).
-        if (commit.State is { } update && !AlreadyWritten(instanceId, commit.ExecutionId, update))
-        {
-            await WriteInstanceStateAsync(instanceId, commit.ExecutionId, update, cancellationToken).ConfigureAwait(false);
-            lock (_gate)
+            // 3. Instance state, when the commit changed it.
+            var version = HistoryStore.StateVersionOf(sentinel);
+            if (commit.State is { } update && version != HistoryStore.StateVersionOf(state.Sentinel))
             {
-                RememberBounded(_writtenStates, instanceId, (commit.ExecutionId, update));
+                await _instances.WriteStateAsync(instanceId, commit.ExecutionId, update, version, cancellationToken).ConfigureAwait(false);
+            }
+
+            Faults?.Reached(CommitStep.InstanceRowWritten, instanceId);
+
+            // 4. Only now are the processed messages removed from their queues.
+            foreach (var received in state.Messages)
+            {
+                await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
+            }
+
+            Faults?.Reached(CommitStep.MessagesDeleted, instanceId);
+
+            // 5. No activity of this instance runs here any more: the marker has done its job.
+            if (plan.Local.Count == 0 && marker is { } done)
+            {
+                await _held.DeleteAsync(done, cancellationToken).ConfigureAwait(false);
             }
         }
-
-        // 4. Only now are the processed messages removed from their queues.
-        if (SimulateCrashBeforeMessageDeletion)
+        catch (Exception exception)
         {
+            // The episode is committed, so it must not run again: what did not happen after the commit point is
+            // finished by the next lock of the instance (see UnlockAfterFailedCleanup).
+            TaskHubLog.CleanupAfterCommitFailed(_logger, instanceId, exception.GetType().Name, exception.Message);
+            UnlockAfterFailedCleanup(instanceId, state, plan.Local.Count == 0 ? marker : null);
             return etag;
-        }
-
-        foreach (var received in state.Messages)
-        {
-            await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
-        }
-
-        // 5. No activity of this instance runs here any more: the marker has done its job.
-        if (plan.Local.Count == 0 && marker is { } done)
-        {
-            await _held.DeleteAsync(done, cancellationToken).ConfigureAwait(false);
         }
 
         Unlock(instanceId, state, requeue: null);
@@ -577,8 +594,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private static OrchestrationRuntimeStatus Status(TableEntity row) =>
-        Enum.Parse<OrchestrationRuntimeStatus>(row.GetString("RuntimeStatus") ?? nameof(OrchestrationRuntimeStatus.Pending));
+    private static OrchestrationRuntimeStatus Status(TableEntity row) => InstanceTable.Status(row);
 
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;
 
@@ -767,7 +783,21 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// <summary>Turns a locked buffer into a work item; null when nothing is left to deliver (the buffer is unlocked then).</summary>
     private async Task<OrchestrationWorkItem?> TryBuildWorkItemAsync(string instanceId, InstanceBuffer buffer, long token, TableEntity? cached, CancellationToken cancellationToken)
     {
-        if (buffer.Abandons >= _maxDequeueCount)
+        bool hasStart;
+        bool poisoned;
+        bool checkRow;
+        lock (_gate)
+        {
+            hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
+
+            // Abandoned here too often, or received too often by any worker (a message that kills the process that
+            // runs it is received again by each process it kills: the queue's count survives restarts).
+            poisoned = buffer.Abandons >= _maxDequeueCount || buffer.Pending.Exists(m => m.Held is not null && m.DequeueCount > _maxDequeueCount);
+            checkRow = buffer.CheckRow;
+            buffer.CheckRow = false;
+        }
+
+        if (poisoned)
         {
             await PoisonInstanceAsync(instanceId, buffer, cancellationToken).ConfigureAwait(false);
             return null;
@@ -775,13 +805,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         // The sentinel this worker committed last is still current while it owns the partition (a commit by
         // anyone else would fail its ETag check, and that failure drops the cache); a start message always reads it.
-        bool hasStart;
-        lock (_gate)
-        {
-            hasStart = buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted);
-        }
-
-        var sentinel = cached is not null && !hasStart ? cached : await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        var fresh = cached is null || hasStart || checkRow;
+        var sentinel = fresh ? await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false) : cached;
         List<ReceivedMessage> messages;
         List<ReceivedMarker> markers;
         lock (_gate)
@@ -799,8 +824,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
             else
             {
-                messages = buffer.Pending;
-                buffer.Pending = [];
+                messages = TakeBatch(buffer);
             }
         }
 
@@ -829,10 +853,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         if (duplicates.Count > 0)
         {
-            // A commit died after its commit point: its instance row may not have been written. Repair it
-            // from the copy of the state the commit point stored in the sentinel.
-            await RepairInstanceStateAsync(instanceId, sentinel!, cancellationToken).ConfigureAwait(false);
             messages = messages.Except(duplicates).ToList();
+        }
+
+        // Whenever this worker cannot know that the instance row shows the last committed state (it has not seen the
+        // instance since it started, or a commit died or failed after its commit point), the row is compared with
+        // the state the sentinel recorded, and written from it when it is behind.
+        if (sentinel is not null && (fresh || duplicates.Count > 0))
+        {
+            await RepairInstanceRowAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
         }
 
         if (messages.Count == 0)
@@ -853,6 +882,33 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             DequeueCount = buffer.Abandons,
             LockState = new InstanceLock(token, sentinel, messages),
         };
+    }
+
+    /// <summary>
+    /// Takes the next work item's messages out of a buffer (caller holds the lock): start messages first, and at most
+    /// <see cref="HistoryStore.RememberedMessageIds"/> queue messages, so that the sentinel of the commit remembers
+    /// every one of them; the rest wait for the next episode.
+    /// </summary>
+    private List<ReceivedMessage> TakeBatch(InstanceBuffer buffer)
+    {
+        var ordered = buffer.Pending.Where(m => m.Message.Event is ExecutionStarted).Concat(buffer.Pending.Where(m => m.Message.Event is not ExecutionStarted));
+        var batch = new List<ReceivedMessage>(buffer.Pending.Count);
+        var rest = new List<ReceivedMessage>();
+        var queued = 0;
+        foreach (var message in ordered)
+        {
+            if (message.EnvelopeId is not null && ++queued > _history.RememberedMessageIds)
+            {
+                rest.Add(message);
+            }
+            else
+            {
+                batch.Add(message);
+            }
+        }
+
+        buffer.Pending = rest;
+        return batch;
     }
 
     /// <summary>When the earliest instance that is backing off after abandoned work items may run again.</summary>
@@ -888,7 +944,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         foreach (var (instanceId, buffer) in parked)
         {
-            if (await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false) is not null)
+            if (await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false) is not null)
             {
                 continue;
             }
@@ -1033,6 +1089,35 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Unlocks an instance whose commit failed after its commit point. Its queue messages go back into its buffer (the
+    /// next lock finds them recorded in the sentinel and deletes them), its in-process results are dropped (the
+    /// commit recorded them), and the next lock compares the instance row with the sentinel and repairs it. A marker
+    /// that has done its job is no longer renewed: when it shows again, nothing of the instance is outstanding and it
+    /// is deleted.
+    /// </summary>
+    private void UnlockAfterFailedCleanup(string instanceId, InstanceLock state, HeldMessage? doneMarker)
+    {
+        if (doneMarker is not null)
+        {
+            _held.StopRenewing(doneMarker);
+        }
+
+        lock (_gate)
+        {
+            if (!_buffers.TryGetValue(instanceId, out var buffer) || buffer.Token != state.Token)
+            {
+                return;
+            }
+
+            buffer.Pending = [.. state.Messages.Where(m => m.Held is { Gone: false }), .. buffer.Pending];
+            buffer.CheckRow = true;
+            buffer.Locked = false;
+        }
+
+        SignalOrchestrationWork();
+    }
+
     /// <summary>Moves a message to the poison queue (with the reason) and deletes it from its queue.</summary>
     private async Task PoisonAsync(QueueClient source, QueueMessage message, string reason, CancellationToken cancellationToken)
     {
@@ -1042,32 +1127,32 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     /// <summary>
-    /// An instance whose work items keep failing to commit: its messages go to the poison queue and the
-    /// instance is marked Failed with the reason, so the rest of the hub keeps working.
+    /// An instance whose messages keep failing (its work items are abandoned, or a message is received again and again
+    /// because processes die running it): its messages go to the poison queue, and the instance fails durably: an
+    /// <see cref="ExecutionCompleted"/> (Failed, with the reason) is committed to its history, so messages that come
+    /// later are dropped instead of running it again, and its row says Failed with the reason.
     /// </summary>
     private async Task PoisonInstanceAsync(string instanceId, InstanceBuffer buffer, CancellationToken cancellationToken)
     {
         List<ReceivedMessage> messages;
         lock (_gate)
         {
-            messages = buffer.Pending;
-            buffer.Pending = [];
+            messages = TakeBatch(buffer);
         }
 
-        var reason = $"Instance '{instanceId}' could not be processed after {buffer.Abandons} attempts (poison messages moved to '{_clients.Names.PoisonQueue}').";
+        var attempts = Math.Max(buffer.Abandons, messages.Count == 0 ? 0 : messages.Max(m => m.DequeueCount));
+        var reason = $"Instance '{instanceId}' could not be processed after {attempts} attempts (poison messages moved to '{_clients.Names.PoisonQueue}').";
+        TaskHubLog.PoisonedInstance(_logger, instanceId, attempts, _clients.Names.PoisonQueue);
         foreach (var received in messages)
         {
             var record = JsonSerializer.Serialize(new { queue = received.Held?.Queue.Name ?? "in-process", reason, @event = HistorySerializer.Serialize(received.Message.Event) });
             await _clients.Poison.SendMessageAsync(record, null, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
-            await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await ReadInstanceRowAsync(instanceId, cancellationToken).ConfigureAwait(false) is { } row)
+        await CommitPoisonAsync(instanceId, messages, PoisonFailure(reason), cancellationToken).ConfigureAwait(false);
+        foreach (var received in messages)
         {
-            row["RuntimeStatus"] = nameof(OrchestrationRuntimeStatus.Failed);
-            row["LastUpdatedTime"] = _time.GetUtcNow();
-            row["FailureDetails"] = JsonSerializer.Serialize(PoisonFailure(reason), HistorySerializer.Options);
-            await _clients.Instances.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            await DeleteQuietlyAsync(received, cancellationToken).ConfigureAwait(false);
         }
 
         Forget(instanceId);
@@ -1078,15 +1163,73 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
     }
 
-    private async Task RepairInstanceStateAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
+    /// <summary>Commits the failure of a poisoned instance to its history and row (nothing when it has already finished).</summary>
+    private async Task CommitPoisonAsync(string instanceId, List<ReceivedMessage> messages, FailureDetails failure, CancellationToken cancellationToken)
     {
-        var json = sentinel.GetString("StateBlob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken).ConfigureAwait(false) : sentinel.GetString("State");
-        if (json is null || JsonSerializer.Deserialize<InstanceStateUpdate>(json, HistorySerializer.Options) is not { } state)
+        var now = Now();
+        var sentinel = await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        List<HistoryEvent> events = [new OrchestratorStarted(now)];
+        InstanceStateUpdate? state;
+        string executionId;
+        if (sentinel is null || (sentinel.GetInt32("Count") ?? 0) == 0)
+        {
+            // No event of the current execution is committed: the poisoned messages hold its start, if anything.
+            if (messages.Select(m => m.Message.Event).OfType<ExecutionStarted>().FirstOrDefault() is not { } start)
+            {
+                return;
+            }
+
+            events.Add(start);
+            executionId = start.ExecutionId;
+            state = new InstanceStateUpdate(start.Name, OrchestrationRuntimeStatus.Running, start.Input, null, null, null, start.ParentInstance?.InstanceId);
+        }
+        else
+        {
+            state = await _history.ReadStateAsync(sentinel, cancellationToken).ConfigureAwait(false);
+            executionId = sentinel.GetString("ExecutionId") ?? string.Empty;
+            if (state is null || state.Status.IsTerminal())
+            {
+                return;
+            }
+        }
+
+        events.Add(new ExecutionCompleted(now, OrchestrationRuntimeStatus.Failed, null, failure));
+        events.Add(new OrchestratorCompleted(now));
+        var failed = state with { Status = OrchestrationRuntimeStatus.Failed, Output = null, FailureDetails = failure };
+        var commit = new OrchestrationCommit { ExecutionId = executionId, NewEvents = events, State = failed };
+        try
+        {
+            var processed = messages.Where(m => m.EnvelopeId is not null).Select(m => m.EnvelopeId!);
+            var committed = await _history.AppendAsync(instanceId, sentinel, commit, processed, cancellationToken).ConfigureAwait(false);
+            await _instances.WriteStateAsync(instanceId, executionId, failed, HistoryStore.StateVersionOf(committed), cancellationToken).ConfigureAwait(false);
+        }
+        catch (WorkItemLockLostException exception)
+        {
+            // Someone else committed for the instance meanwhile: it is theirs now, and so is the decision.
+            TaskHubLog.PoisonCommitLost(_logger, instanceId, exception.Message);
+        }
+    }
+
+    /// <summary>Writes the instance row from the state <paramref name="sentinel"/> recorded when the row is behind it.</summary>
+    private async Task RepairInstanceRowAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
+    {
+        var version = HistoryStore.StateVersionOf(sentinel);
+        if (version.Length == 0)
         {
             return;
         }
 
-        await WriteInstanceStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, cancellationToken).ConfigureAwait(false);
+        var row = await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        if (row is not null && string.CompareOrdinal(InstanceTable.StateVersionOf(row), version) >= 0)
+        {
+            return;
+        }
+
+        if (await _history.ReadStateAsync(sentinel, cancellationToken).ConfigureAwait(false) is { } state)
+        {
+            TaskHubLog.RepairedInstanceRow(_logger, instanceId, row is null ? "none" : InstanceTable.StateVersionOf(row), version);
+            await _instances.WriteStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, version, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private bool Owns(string instanceId) => Owns(_clients.Names.PartitionOf(instanceId));
@@ -1163,7 +1306,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var keep = _activities.Where(a => a.Held is not null || !InPartition(a.Message.InstanceId)).ToList();
             _activities.Clear();
             keep.ForEach(_activities.Enqueue);
-            foreach (var instanceId in _inFlight.Keys.Concat(_sentinels.Keys).Concat(_writtenStates.Keys).Where(InPartition).Distinct().ToList())
+            foreach (var instanceId in _inFlight.Keys.Concat(_sentinels.Keys).Where(InPartition).Distinct().ToList())
             {
                 ForgetLocked(instanceId);
             }
@@ -1473,15 +1616,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
 
         _sentinels.Remove(instanceId);
-        _writtenStates.Remove(instanceId);
-    }
-
-    private bool AlreadyWritten(string instanceId, string executionId, InstanceStateUpdate update)
-    {
-        lock (_gate)
-        {
-            return _writtenStates.TryGetValue(instanceId, out var written) && written.ExecutionId == executionId && written.State == update;
-        }
+        _instances.Forget(instanceId);
     }
 
     /// <summary>Caches per instance, bounded: past the bound the cache starts over (it only saves reads and writes).</summary>
@@ -1495,13 +1630,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         cache[instanceId] = value;
     }
 
-    // ---- tables ------------------------------------------------------------------------------------------
-
-    private async Task<TableEntity?> ReadInstanceRowAsync(string instanceId, CancellationToken cancellationToken)
-    {
-        var response = await _clients.Instances.GetEntityIfExistsAsync<TableEntity>(instanceId, string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.HasValue ? response.Value : null;
-    }
+    // ---- instance rows ------------------------------------------------------------------------------------
 
     private async Task WriteNewInstanceAsync(ExecutionStarted started, TableEntity? existing, CancellationToken cancellationToken)
     {
@@ -1512,42 +1641,24 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             await _payloads.DeleteInstanceAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
         }
 
-        var now = _time.GetUtcNow();
-        var row = new TableEntity(started.InstanceId, string.Empty)
-        {
-            ["Name"] = started.Name,
-            ["NameLower"] = started.Name.ToLowerInvariant(),
-            ["ExecutionId"] = started.ExecutionId,
-            ["RuntimeStatus"] = nameof(OrchestrationRuntimeStatus.Pending),
-            ["CreatedTime"] = now,
-            ["LastUpdatedTime"] = now,
-            ["ScheduledStartTime"] = started.ScheduledStartTime is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
-            ["ParentInstanceId"] = started.ParentInstance?.InstanceId,
-        };
-        await SetPayloadAsync(row, "Input", started.InstanceId, started.Input, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (existing is null)
-            {
-                await _clients.Instances.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await _clients.Instances.UpdateEntityAsync(row, existing.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (RequestFailedException exception) when (exception.Status is 409 or 412)
-        {
-            var current = await ReadInstanceRowAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
-            throw new OrchestrationAlreadyExistsException(started.InstanceId, current is null ? OrchestrationRuntimeStatus.Pending : Status(current));
-        }
+        await _instances.WriteNewAsync(started, existing, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task CreateChildIfAbsentAsync(ExecutionStarted child, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the row of a sub-orchestration before its start is sent. False when the start must not be sent: the
+    /// same call of the same parent execution started the child before and it has finished (a parent episode that
+    /// is retried sends its starts again; the child's outcome already went to the parent).
+    /// </summary>
+    private async Task<bool> CreateChildIfAbsentAsync(ExecutionStarted child, CancellationToken cancellationToken)
     {
-        var existing = await ReadInstanceRowAsync(child.InstanceId, cancellationToken).ConfigureAwait(false);
+        var existing = await _instances.ReadAsync(child.InstanceId, cancellationToken).ConfigureAwait(false);
         if (existing is null || Status(existing).IsTerminal())
         {
+            if (existing is not null && InstanceTable.StartedBySameCall(existing, child))
+            {
+                return false;
+            }
+
             try
             {
                 await WriteNewInstanceAsync(child, existing, cancellationToken).ConfigureAwait(false);
@@ -1557,63 +1668,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 // Created meanwhile (a redelivered start): the running child rejects the duplicate start.
             }
         }
+
+        return true;
     }
-
-    private async Task WriteInstanceStateAsync(string instanceId, string executionId, InstanceStateUpdate update, CancellationToken cancellationToken)
-    {
-        var row = new TableEntity(instanceId, string.Empty)
-        {
-            ["Name"] = update.Name,
-            ["NameLower"] = update.Name.ToLowerInvariant(),
-            ["ExecutionId"] = executionId,
-            ["RuntimeStatus"] = update.Status.ToString(),
-            ["LastUpdatedTime"] = _time.GetUtcNow(),
-            // A merge leaves a property alone when the new value is null, so "none" is written as an empty string
-            // (read back as null): a rewound or restarted instance must not keep its old failure or output.
-            ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
-            ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
-        };
-        await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken).ConfigureAwait(false);
-        await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken).ConfigureAwait(false);
-        await SetPayloadAsync(row, "CustomStatus", instanceId, update.CustomStatus, cancellationToken).ConfigureAwait(false);
-        await _clients.Instances.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task SetPayloadAsync(TableEntity row, string name, string instanceId, string? value, CancellationToken cancellationToken)
-    {
-        if (LargePayloadStore.NeedsBlob(value))
-        {
-            row[name] = string.Empty;
-            row[name + "Blob"] = await _payloads.StoreAsync(instanceId, value!, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            row[name] = value ?? string.Empty;
-            row[name + "Blob"] = string.Empty;
-        }
-    }
-
-    private async Task<string?> GetPayloadAsync(TableEntity row, string name, CancellationToken cancellationToken) =>
-        row.GetString(name + "Blob") is { Length: > 0 } blob ? await _payloads.LoadAsync(blob, cancellationToken).ConfigureAwait(false) : NullIfEmpty(row.GetString(name));
-
-    /// <summary>Payloads are JSON (never empty), so an empty string stands for "none" (see <see cref="WriteInstanceStateAsync"/>).</summary>
-    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private async Task<OrchestrationMetadata> ToMetadataAsync(TableEntity row, bool withPayloads, CancellationToken cancellationToken) => new()
-    {
-        Name = row.GetString("Name") ?? string.Empty,
-        InstanceId = row.PartitionKey,
-        ExecutionId = row.GetString("ExecutionId") ?? string.Empty,
-        RuntimeStatus = Status(row),
-        CreatedAt = row.GetDateTimeOffset("CreatedTime") ?? DateTimeOffset.MinValue,
-        LastUpdatedAt = row.GetDateTimeOffset("LastUpdatedTime") ?? DateTimeOffset.MinValue,
-        ScheduledStartTime = row.GetDateTimeOffset("ScheduledStartTime"),
-        ParentInstanceId = NullIfEmpty(row.GetString("ParentInstanceId")),
-        SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken).ConfigureAwait(false) : null,
-        SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken).ConfigureAwait(false) : null,
-        SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken).ConfigureAwait(false) : null,
-        FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
-    };
 
     /// <summary>A message for an instance: from a control queue, or (Queue null) an in-process activity result.</summary>
     private sealed record ReceivedMessage(HeldMessage? Held, int DequeueCount, string? EnvelopeId, OrchestrationMessage Message);
@@ -1635,7 +1692,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
         public List<ReceivedMarker> Markers { get; set; } = [];
 
-        public bool HasWork => Pending.Count > 0 || Markers.Count > 0;
+        public bool HasWork => Pending.Count > 0 || Markers.Count > 0 || CheckRow;
+
+        /// <summary>The next lock compares the instance row with the sentinel (a commit's clean-up failed).</summary>
+        public bool CheckRow { get; set; }
 
         public bool Locked { get; set; }
 
@@ -1653,7 +1713,8 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             var index = message.Held is null ? -1 : Pending.FindIndex(m => m.Held?.Id == message.Held.Id);
             if (index >= 0)
             {
-                Pending[index] = message;
+                // Its count stays the one this process first saw: receiving it again here is no sign that a process died running it.
+                Pending[index] = message with { DequeueCount = Pending[index].DequeueCount };
             }
             else
             {

@@ -27,10 +27,23 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
     /// <summary>Most entities in one table transaction.</summary>
     public const int BatchLimit = 100;
 
-    /// <summary>Envelope ids of recently committed messages kept in the sentinel (32 characters each, well within a 64 KB property).</summary>
-    private const int MaxRememberedMessageIds = 800;
+    /// <summary>
+    /// Envelope ids of recently committed messages kept in the sentinel (32 characters each, well within a 64 KB
+    /// property). One work item never carries more queue messages than this, so a commit remembers all of its own.
+    /// </summary>
+    public const int DefaultRememberedMessageIds = 800;
 
     private const string LeadingProperty = "Leading";
+    private const string StateProperty = "State";
+    private const string StateBlobProperty = "StateBlob";
+    private const string StateVersionProperty = "StateVersion";
+    private const string CommitsProperty = "Commits";
+
+    /// <summary>How many envelope ids the sentinel remembers (<see cref="DefaultRememberedMessageIds"/>; tests lower it).</summary>
+    public int RememberedMessageIds { get; set; } = DefaultRememberedMessageIds;
+
+    /// <summary>Tests only: faults injected between the steps of a commit.</summary>
+    public ICommitFaults? Faults { get; set; }
 
     /// <summary>The instance's sentinel; null when it has no history.</summary>
     public async Task<TableEntity?> ReadSentinelAsync(string instanceId, CancellationToken cancellationToken)
@@ -42,6 +55,22 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
     /// <summary>Ids of the queue messages whose events the commit recorded in <paramref name="sentinel"/> holds.</summary>
     public static string[] ProcessedIds(TableEntity? sentinel) =>
         sentinel?.GetString("ProcessedIds") is { Length: > 0 } ids ? ids.Split(',') : [];
+
+    /// <summary>
+    /// The version of the instance state that <paramref name="sentinel"/> holds: the number of the commit that last
+    /// changed it (commits of an instance are numbered from 1, zero-padded so that versions order as strings); empty
+    /// without a sentinel or a state.
+    /// </summary>
+    public static string StateVersionOf(TableEntity? sentinel) => sentinel?.GetString(StateVersionProperty) ?? string.Empty;
+
+    /// <summary>The instance state that <paramref name="sentinel"/>'s commit recorded; null when it recorded none.</summary>
+    public async Task<InstanceStateUpdate?> ReadStateAsync(TableEntity sentinel, CancellationToken cancellationToken)
+    {
+        var json = sentinel.GetString(StateBlobProperty) is { Length: > 0 } blob
+            ? await payloads.LoadAsync(blob, cancellationToken).ConfigureAwait(false)
+            : sentinel.GetString(StateProperty);
+        return string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<InstanceStateUpdate>(json, HistorySerializer.Options);
+    }
 
     /// <summary>The committed history that <paramref name="sentinel"/> describes.</summary>
     public async Task<IReadOnlyList<HistoryEvent>> ReadAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
@@ -142,27 +171,41 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
         }
 
         await Task.WhenAll(batches).ConfigureAwait(false);
+        if (leading > 0)
+        {
+            Faults?.Reached(CommitStep.LeadingRowsWritten, instanceId);
+        }
 
+        var commits = (sentinel?.GetInt64(CommitsProperty) ?? 0) + 1;
         var newSentinel = new TableEntity(instanceId, SentinelRowKey)
         {
+            [CommitsProperty] = commits,
             ["Generation"] = generation,
             ["Count"] = start + total,
             ["ExecutionId"] = commit.ExecutionId,
-            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(processedIds).TakeLast(MaxRememberedMessageIds)),
+            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(processedIds).TakeLast(RememberedMessageIds)),
         };
-        if (commit.State is { } state)
+        // The committed instance state travels with the commit point, so a crash before the instance row is written
+        // can be repaired from it; its version moves only when the state changes (the row is written only then).
+        var stateJson = commit.State is { } state ? JsonSerializer.Serialize(state, HistorySerializer.Options) : null;
+        if (stateJson is null || (sentinel?.GetString(StateProperty) == stateJson && sentinel.GetString("ExecutionId") == commit.ExecutionId))
         {
-            // The committed instance state travels with the commit point, so a crash before the instance row is
-            // written can be repaired from it.
-            var stateJson = JsonSerializer.Serialize(state, HistorySerializer.Options);
+            newSentinel[StateProperty] = sentinel?.GetString(StateProperty);
+            newSentinel[StateBlobProperty] = sentinel?.GetString(StateBlobProperty);
+            newSentinel[StateVersionProperty] = StateVersionOf(sentinel);
+        }
+        else
+        {
             if (LargePayloadStore.NeedsBlob(stateJson))
             {
-                newSentinel["StateBlob"] = await payloads.StoreAsync(instanceId, stateJson, cancellationToken).ConfigureAwait(false);
+                newSentinel[StateBlobProperty] = await payloads.StoreAsync(instanceId, stateJson, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                newSentinel["State"] = stateJson;
+                newSentinel[StateProperty] = stateJson;
             }
+
+            newSentinel[StateVersionProperty] = commits.ToString("D12", CultureInfo.InvariantCulture);
         }
 
         var last = rows.Skip(leading).Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();

@@ -19,4 +19,16 @@ internal static partial class TaskHubLog
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "A lease round failed (storage did not answer); the next round retries: {Reason}")]
     public static partial void LeaseRoundFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "Instance {InstanceId}: an episode was committed but its clean-up failed ({ExceptionType}: {Reason}); the next lock of the instance finishes it.")]
+    public static partial void CleanupAfterCommitFailed(ILogger logger, string instanceId, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "Instance {InstanceId}: its row was behind its history (row state version '{RowVersion}', committed '{CommittedVersion}') and was written from the last commit.")]
+    public static partial void RepairedInstanceRow(ILogger logger, string instanceId, string rowVersion, string committedVersion);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "Instance {InstanceId} failed as poisoned after {Attempts} attempts; its messages were moved to queue '{PoisonQueue}'.")]
+    public static partial void PoisonedInstance(ILogger logger, string instanceId, int attempts, string poisonQueue);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Instance {InstanceId}: another worker committed while this one failed it as poisoned; that commit stands ({Reason}).")]
+    public static partial void PoisonCommitLost(ILogger logger, string instanceId, string reason);
 }

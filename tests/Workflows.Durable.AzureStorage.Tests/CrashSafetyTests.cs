@@ -15,7 +15,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     public async Task CrashAfterCommitBeforeMessageDeletion_RedeliveredEventIsNotAppliedTwice()
     {
         var hub = azurite.NewHub(partitionCount: 1);
-        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { SimulateCrashBeforeMessageDeletion = true };
+        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { Faults = new FaultAt(CommitStep.InstanceRowWritten) };
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
@@ -89,7 +89,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
     public async Task CrashBetweenHistoryCommitAndInstanceRow_IsRepairedWhenTheMessagesComeBack()
     {
         var hub = azurite.NewHub(partitionCount: 1);
-        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { SimulateCrashAfterHistoryCommit = true };
+        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(1), usePartitionLeases: false) { Faults = new FaultAt(CommitStep.HistoryCommitted) };
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));

@@ -1,0 +1,289 @@
+using Workflows.Durable.Conformance;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
+using Workflows.Testing;
+using Xunit;
+
+namespace Workflows.Durable.AzureStorage.Tests;
+
+/// <summary>
+/// The task hub's durability edges, driven through the provider contract the way a worker drives it: a commit that dies
+/// or fails between two of its steps, a worker frozen past its lease, a message that kills every process that runs it.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class DurabilityTests(AzuriteFixture azurite)
+{
+    private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan Visibility = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task CrashAfterCommitPoint_OfAnEpisodeOnInProcessResults_RowIsRepairedByTheNextOwner()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var crashing = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        var id = await StartWithOneInProcessActivityAsync(crashing);
+
+        // The result comes back in-process: no queue message carries it, so nothing is ever redelivered for it.
+        var episode = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.IsType<TaskCompleted>(Assert.Single(episode.Messages).Event);
+        crashing.Faults = new FaultAt(CommitStep.HistoryCommitted);
+        await crashing.CompleteOrchestrationWorkItemAsync(episode, Completed(episode.Messages[0].Event));
+        Assert.Equal(OrchestrationRuntimeStatus.Running, (await crashing.GetInstanceAsync(id, false))!.RuntimeStatus);
+        await crashing.DisposeAsync(); // the process dies right after the commit point
+
+        // The next owner finds the instance's recovery marker; locking the instance compares row and sentinel.
+        await using var next = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        await PollWithoutWorkAsync(next);
+        var row = await next.GetInstanceAsync(id, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
+        Assert.Equal("\"done\"", row.SerializedOutput);
+        await next.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task RowWriteFailsAfterCommitPoint_EpisodeIsNotRunAgain_AndTheRowIsRepaired()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        await using var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        var id = await StartWithOneInProcessActivityAsync(provider);
+        var episode = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        provider.Faults = new FaultAt(CommitStep.HistoryCommitted, times: 1);
+
+        // The commit point passed, so the commit reports success: retrying the episode would record its result twice.
+        await provider.CompleteOrchestrationWorkItemAsync(episode, Completed(episode.Messages[0].Event));
+
+        await PollWithoutWorkAsync(provider);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await provider.GetInstanceAsync(id, false))!.RuntimeStatus);
+        var history = await provider.GetHistoryAsync(id);
+        Assert.Single(history.OfType<TaskCompleted>());
+        Assert.Single(history.OfType<ExecutionCompleted>());
+        await provider.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task RetriedParentEpisode_DoesNotRecreateAChildThatAlreadyCompleted()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        await using var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        await provider.CreateIfNotExistsAsync();
+        var parent = "p-" + Guid.NewGuid().ToString("N");
+        var child = "c-" + Guid.NewGuid().ToString("N");
+        await provider.CreateInstanceAsync(new OrchestrationMessage(parent, "pe1", new ExecutionStarted(T0, "Parent", parent, "pe1", null)));
+
+        // The parent's first attempt sends the child's start, then fails before its commit point.
+        var first = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        provider.Faults = new FaultAt(CommitStep.MessagesSent, times: 1);
+        await Assert.ThrowsAsync<InjectedFaultException>(() => provider.CompleteOrchestrationWorkItemAsync(first, ParentCallsChild(first, parent, child, "ce1")));
+        await provider.AbandonOrchestrationWorkItemAsync(first);
+
+        // The child runs to completion and reports to the parent meanwhile.
+        var childEpisode = await LockAsync(provider, child);
+        var childStart = Assert.IsType<ExecutionStarted>(Assert.Single(childEpisode.Messages).Event);
+        await provider.CompleteOrchestrationWorkItemAsync(childEpisode, new OrchestrationCommit
+        {
+            ExecutionId = "ce1",
+            NewEvents = [new OrchestratorStarted(T0), childStart, new ExecutionCompleted(T0, OrchestrationRuntimeStatus.Completed, "42"), new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Child", OrchestrationRuntimeStatus.Completed, null, "42", null, null, parent),
+            OrchestrationMessages = [new OrchestrationMessage(parent, "pe1", new SubOrchestrationInstanceCompleted(T0, 0, "42"))],
+        });
+
+        // The retried parent episode sends the start again (a new execution id, as a re-run episode makes).
+        var retry = await LockAsync(provider, parent);
+        await provider.CompleteOrchestrationWorkItemAsync(retry, ParentCallsChild(retry, parent, child, "ce2"));
+
+        var row = await provider.GetInstanceAsync(child, true);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
+        Assert.Equal("ce1", row.ExecutionId);
+        Assert.Equal("42", row.SerializedOutput);
+        var childHistory = await provider.GetHistoryAsync(child);
+        Assert.Equal([nameof(OrchestratorStarted), nameof(ExecutionStarted), nameof(ExecutionCompleted), nameof(OrchestratorCompleted)], childHistory.Select(e => e.GetType().Name));
+        Assert.DoesNotContain((await provider.Clients.ControlQueues[0].PeekMessagesAsync(32)).Value, m => m.Body.ToString().Contains("ce2", StringComparison.Ordinal));
+        await provider.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task MessageThatKillsEveryProcess_IsPoisonedDurably_InHistoryAndRow()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        hub.MaxDequeueCount = 2;
+        var id = Guid.NewGuid().ToString("N");
+        await using (var client = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false))
+        {
+            await client.CreateIfNotExistsAsync();
+            await client.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        }
+
+        // Two processes die holding the start message: nothing in memory survives them, only the queue's count.
+        for (var process = 0; process < 2; process++)
+        {
+            var dying = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+            var item = await dying.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+            Assert.IsType<ExecutionStarted>(Assert.Single(item.Messages).Event);
+            await dying.DisposeAsync();
+        }
+
+        await using var third = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        await PollWithoutWorkAsync(third, TimeSpan.FromSeconds(4));
+        var row = await third.GetInstanceAsync(id, false);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, row!.RuntimeStatus);
+        Assert.Contains("could not be processed after 3 attempts", row.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        var history = await third.GetHistoryAsync(id);
+        var completed = Assert.IsType<ExecutionCompleted>(history[^2]);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, completed.Status);
+        Assert.Equal(row.FailureDetails, completed.FailureDetails);
+
+        // A message that comes later reaches a finished history: whoever processes it drops it.
+        await third.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "late", null)));
+        var late = await third.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.IsType<ExecutionCompleted>((await third.LoadHistoryAsync(late))[^2]);
+        Assert.Single((await third.Clients.Poison.PeekMessagesAsync(32)).Value);
+        await third.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task WorkerFrozenBeforeItsRowWrite_CannotPutTheRowBack()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var frozen = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        await using var other = new AzureStorageProvider(hub, null, null, usePartitionLeases: false);
+        await frozen.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await frozen.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var first = await frozen.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await frozen.StopControlPollingAsync();
+
+        // The first worker commits its episode (Running) and freezes before it writes the row.
+        using var thaw = new ManualResetEventSlim();
+        var freeze = new FaultAt(CommitStep.HistoryCommitted, times: 1, thaw);
+        frozen.Faults = freeze;
+        var stalled = Task.Run(() => frozen.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
+        {
+            ExecutionId = "e1",
+            NewEvents = [new OrchestratorStarted(T0), first.Messages[0].Event, new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+        }));
+        Assert.True(freeze.Reached.Wait(TimeSpan.FromSeconds(30)));
+
+        // Meanwhile another worker runs the next episode to completion.
+        await other.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "go", null)));
+        var second = await other.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        await other.CompleteOrchestrationWorkItemAsync(second, Completed(second.Messages[0].Event));
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await other.GetInstanceAsync(id, false))!.RuntimeStatus);
+
+        thaw.Set();
+        await stalled;
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await other.GetInstanceAsync(id, false))!.RuntimeStatus);
+        await frozen.DisposeAsync();
+        await other.Clients.DeleteAsync();
+    }
+
+    [Fact]
+    public async Task CommitOfMoreMessagesThanTheSentinelRemembers_CrashBeforeDeletion_NoEventAppliedTwice()
+    {
+        const int Remembered = 40;
+        const int Events = Remembered + 20;
+        var hub = azurite.NewHub(partitionCount: 1);
+        var crashing = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false) { RememberedMessageIds = Remembered };
+        await crashing.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var first = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+
+        // While the instance is locked, all the events arrive and wait in its buffer.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Events), async (i, token) =>
+            await crashing.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "E" + i, null)), token));
+        await Eventually.UntilAsync(() => QueueLooksEmpty(crashing), TimeSpan.FromSeconds(60));
+        await crashing.CompleteOrchestrationWorkItemAsync(first, Running(first.Messages[0].Event));
+
+        // The next episode takes the waiting events, commits them, and dies before deleting them.
+        var big = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        crashing.Faults = new FaultAt(CommitStep.InstanceRowWritten);
+        await crashing.CompleteOrchestrationWorkItemAsync(big, Running([.. big.Messages.Select(m => m.Event)]));
+        await crashing.DisposeAsync();
+
+        // A new process receives every message the dead one held; each event is recorded exactly once.
+        await using var next = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false) { RememberedMessageIds = Remembered };
+        while (await TryLockAsync(next, TimeSpan.FromSeconds(4)) is { } item)
+        {
+            await next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
+        }
+
+        var names = (await next.GetHistoryAsync(id)).OfType<EventRaised>().Select(e => e.Name).ToList();
+        Assert.Equal(Events, names.Count);
+        Assert.Equal(Events, names.Distinct(StringComparer.Ordinal).Count());
+        await next.Clients.DeleteAsync();
+    }
+
+    private static bool QueueLooksEmpty(AzureStorageProvider provider) =>
+        provider.Clients.ControlQueues[0].PeekMessages(1).Value.Length == 0;
+
+    /// <summary>Starts an instance whose first episode schedules one activity (run in-process), and runs that activity.</summary>
+    private static async Task<string> StartWithOneInProcessActivityAsync(AzureStorageProvider provider)
+    {
+        await provider.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await provider.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var item = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var scheduled = new TaskScheduled(T0, 0, "A", null);
+        await provider.CompleteOrchestrationWorkItemAsync(item, new OrchestrationCommit
+        {
+            ExecutionId = "e1",
+            NewEvents = [new OrchestratorStarted(T0), item.Messages[0].Event, scheduled, new OrchestratorCompleted(T0)],
+            State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+            ActivityMessages = [new ActivityMessage(id, "e1", scheduled)],
+        });
+        var activity = await provider.LockNextActivityWorkItemAsync(WorkerHarness.Timeout());
+        await provider.CompleteActivityWorkItemAsync(activity, new OrchestrationMessage(id, "e1", new TaskCompleted(T0, 0, "\"a\"")));
+        return id;
+    }
+
+    /// <summary>Lets the provider receive and lock what it can for a while; fails if it hands out a work item.</summary>
+    private static async Task PollWithoutWorkAsync(AzureStorageProvider provider, TimeSpan? period = null)
+    {
+        using var wait = new CancellationTokenSource(period ?? TimeSpan.FromSeconds(3));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => provider.LockNextOrchestrationWorkItemAsync(wait.Token));
+    }
+
+    /// <summary>The next work item, or null when none comes within <paramref name="wait"/> (every message seen has been processed).</summary>
+    private static async Task<OrchestrationWorkItem?> TryLockAsync(AzureStorageProvider provider, TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            return await provider.LockNextOrchestrationWorkItemAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<OrchestrationWorkItem> LockAsync(AzureStorageProvider provider, string instanceId)
+    {
+        var item = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        Assert.Equal(instanceId, item.InstanceId);
+        return item;
+    }
+
+    private static OrchestrationCommit ParentCallsChild(OrchestrationWorkItem item, string parent, string child, string childExecutionId) => new()
+    {
+        ExecutionId = "pe1",
+        NewEvents = [new OrchestratorStarted(T0), .. item.Messages.Select(m => m.Event).OfType<ExecutionStarted>(), new SubOrchestrationInstanceCreated(T0, 0, "Child", child, null), new OrchestratorCompleted(T0)],
+        State = new InstanceStateUpdate("Parent", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+        OrchestrationMessages = [new OrchestrationMessage(child, childExecutionId, new ExecutionStarted(T0, "Child", child, childExecutionId, null, new ParentInstanceInfo(parent, "pe1", 0, "Parent")))],
+    };
+
+    private static OrchestrationCommit Running(params HistoryEvent[] events) => new()
+    {
+        ExecutionId = "e1",
+        NewEvents = [new OrchestratorStarted(T0), .. events, new OrchestratorCompleted(T0)],
+        State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+    };
+
+    private static OrchestrationCommit Completed(HistoryEvent trigger) => new()
+    {
+        ExecutionId = "e1",
+        NewEvents = [new OrchestratorStarted(T0), trigger, new ExecutionCompleted(T0, OrchestrationRuntimeStatus.Completed, "\"done\""), new OrchestratorCompleted(T0)],
+        State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Completed, null, "\"done\"", null, null, null),
+    };
+}
