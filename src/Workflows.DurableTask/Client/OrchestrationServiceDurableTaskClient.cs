@@ -136,7 +136,9 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
         cancellation.ThrowIfCancellationRequested();
         IList<OrchestrationState> states = await _client.GetOrchestrationStateAsync(instanceId, allExecutions: false).ConfigureAwait(false);
-        return states is { Count: > 0 } ? ToMetadata(states[0], getInputsAndOutputs) : null;
+        // DTFx's Azure Storage provider answers an unknown id with a list holding null.
+        OrchestrationState? state = states?.FirstOrDefault(s => s is not null);
+        return state is null ? null : ToMetadata(state, getInputsAndOutputs);
     }
 
     /// <inheritdoc />
@@ -249,6 +251,23 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         }
     }
 
+    /// <summary>
+    /// DTFx's Azure Storage provider keeps no failure details: it stores <c>FailureDetails.ToString()</c>
+    /// ("ErrorType: ErrorMessage") as the failed instance's output. This reads them back (without inner failures).
+    /// </summary>
+    private static TaskFailureDetails? FailureFromOutput(OrchestrationState state)
+    {
+        if (state.OrchestrationStatus != Core.OrchestrationStatus.Failed || string.IsNullOrEmpty(state.Output))
+        {
+            return null;
+        }
+
+        int colon = state.Output.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !state.Output.AsSpan(0, colon).ContainsAny(' ', '"', '\n')
+            ? new TaskFailureDetails(state.Output[..colon], state.Output[(colon + 2)..], null, null, null)
+            : new TaskFailureDetails(typeof(Exception).FullName!, state.Output, null, null, null);
+    }
+
     private OrchestrationMetadata ToMetadata(OrchestrationState state, bool getInputsAndOutputs) =>
         new(state.Name, state.OrchestrationInstance.InstanceId)
         {
@@ -259,7 +278,7 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
             SerializedInput = getInputsAndOutputs ? state.Input : null,
             SerializedOutput = getInputsAndOutputs ? state.Output : null,
             SerializedCustomStatus = getInputsAndOutputs ? state.Status : null,
-            FailureDetails = state.FailureDetails.ToTaskFailureDetails(),
+            FailureDetails = state.FailureDetails.ToTaskFailureDetails() ?? FailureFromOutput(state),
             Tags = state.Tags is { } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : new Dictionary<string, string>(),
         };
 }

@@ -166,7 +166,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         {
             HistoryEvent[] events = _instances.TryGetValue(instanceId, out InstanceRecord? record)
                 && record.History is { } history
-                && (string.IsNullOrEmpty(executionId) || string.Equals(record.State?.OrchestrationInstance.ExecutionId, executionId, StringComparison.Ordinal))
+                && (string.IsNullOrEmpty(executionId) || string.Equals(record.HistoryExecutionId, executionId, StringComparison.Ordinal))
                     ? [.. history]
                     : [];
             return Task.FromResult(HistoryConverter.Serialize(events));
@@ -285,6 +285,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
 
         record.State = null;
         record.History = null;
+        record.HistoryExecutionId = null;
         record.TerminatedBeforeStart = null;
         ForgetIfEmpty(record);
         return true;

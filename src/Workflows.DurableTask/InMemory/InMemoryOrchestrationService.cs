@@ -236,6 +236,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
             {
                 record.History = [.. newOrchestrationRuntimeState.Events];
                 record.HistoryStatus = orchestrationState.OrchestrationStatus;
+                record.HistoryExecutionId = newOrchestrationRuntimeState.OrchestrationInstance?.ExecutionId;
                 record.State = orchestrationState;
                 record.TerminatedBeforeStart = null;
             }
@@ -488,7 +489,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
             return null;
         }
 
-        string? oldExecutionId = record.History is null ? null : record.State?.OrchestrationInstance?.ExecutionId;
+        string? oldExecutionId = record.History is null ? null : record.HistoryExecutionId;
         messages.RemoveAll(m => oldExecutionId is not null
             && string.Equals(m.OrchestrationInstance.ExecutionId, oldExecutionId, StringComparison.Ordinal));
         freshExecution = true;

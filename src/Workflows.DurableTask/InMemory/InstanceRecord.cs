@@ -14,6 +14,9 @@ internal sealed class InstanceRecord(string instanceId)
     /// <summary>The committed history of the current execution, or <see langword="null"/> before its first episode.</summary>
     public List<HistoryEvent>? History { get; set; }
 
+    /// <summary>The execution id of <see cref="History"/>.</summary>
+    public string? HistoryExecutionId { get; set; }
+
     /// <summary>The status of <see cref="History"/> (the execution that ran), not of a start that is waiting.</summary>
     public OrchestrationStatus HistoryStatus { get; set; }
 
