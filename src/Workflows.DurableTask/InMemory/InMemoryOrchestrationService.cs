@@ -161,10 +161,9 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
     /// <inheritdoc />
     public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         while (true)
         {
-            InstanceRecord? record = await _ready.DequeueAsync(receiveTimeout, linked.Token).ConfigureAwait(false);
+            InstanceRecord? record = await NextAsync(_ready, receiveTimeout, cancellationToken).ConfigureAwait(false);
             if (record is null)
             {
                 return null!;
@@ -338,8 +337,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
     /// <inheritdoc />
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        TaskActivityWorkItem? workItem = await _activities.DequeueAsync(receiveTimeout, linked.Token).ConfigureAwait(false);
+        TaskActivityWorkItem? workItem = await NextAsync(_activities, receiveTimeout, cancellationToken).ConfigureAwait(false);
         if (workItem is null)
         {
             return null!;
@@ -433,6 +431,24 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         _stopping.Dispose();
     }
 
+    /// <summary>The next item of <paramref name="queue"/>: at once when one is there, else waiting until the timeout, the caller's cancellation or a stop.</summary>
+    private async ValueTask<T?> NextAsync<T>(WorkQueue<T> queue, TimeSpan timeout, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        if (queue.TryDequeue(out T? item))
+        {
+            return item;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        return await queue.DequeueAsync(timeout, linked.Token).ConfigureAwait(false);
+    }
+
     private static bool IsTerminal(OrchestrationStatus status) =>
         status is OrchestrationStatus.Completed or OrchestrationStatus.Failed or OrchestrationStatus.Terminated or OrchestrationStatus.Canceled;
 
@@ -502,7 +518,10 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         string instanceId = message.OrchestrationInstance?.InstanceId
             ?? throw new ArgumentException("A message has no target instance.", nameof(message));
         InstanceRecord record = GetOrAddRecord(instanceId);
-        if (message.Event is ExecutionStartedEvent started && (record.State is null || !IsLive(record.State.OrchestrationStatus)))
+        if (message.Event is ExecutionStartedEvent started
+            && (record.State is null
+                || (!IsLive(record.State.OrchestrationStatus)
+                    && !string.Equals(record.State.OrchestrationInstance.ExecutionId, message.OrchestrationInstance.ExecutionId, StringComparison.Ordinal))))
         {
             record.State = PendingState(message.OrchestrationInstance, started);
         }

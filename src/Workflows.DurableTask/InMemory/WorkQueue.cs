@@ -45,6 +45,15 @@ internal sealed class WorkQueue<T>
         }
     }
 
+    /// <summary>Takes the first item if there is one.</summary>
+    public bool TryDequeue([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T item)
+    {
+        lock (_lock)
+        {
+            return _items.TryDequeue(out item);
+        }
+    }
+
     public Task<T?> DequeueAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         LinkedListNode<TaskCompletionSource<T?>> node;
