@@ -43,8 +43,16 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
         var shims = new DurableTaskShimFactory(workerOptions, loggerFactory);
         Worker = new TaskHubWorker(
             service,
-            new RegistryOrchestrationManager(ByName(registry.GetOrchestrators()), shims, services),
-            new RegistryActivityManager(ByName(registry.GetActivities()), shims, services),
+            new RegistryObjectManager<TaskOrchestration, ITaskOrchestrator>(
+                ByName(registry.GetOrchestrators()),
+                services,
+                (name, orchestrator) => new ParentAwareOrchestration(name, orchestrator, shims),
+                name => new MissingOrchestration(name)),
+            new RegistryObjectManager<global::DurableTask.Core.TaskActivity, ITaskActivity>(
+                ByName(registry.GetActivities()),
+                services,
+                shims.CreateActivity,
+                name => new MissingActivity(name)),
             loggerFactory)
         {
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,

@@ -287,52 +287,30 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc />
-    public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem)
+    /// <summary>Puts the episode's messages back at the front of the inbox, to be handed out after the abandon delay.</summary>
+    public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => OnHeldRecord(workItem, record =>
     {
-        ArgumentNullException.ThrowIfNull(workItem);
-        lock (_gate)
+        if (workItem.NewMessages is { Count: > 0 } messages)
         {
-            if (FindHeldRecord(workItem) is not { } record)
-            {
-                return Task.CompletedTask;
-            }
-
-            if (workItem.NewMessages is { Count: > 0 } messages)
-            {
-                record.Inbox.InsertRange(0, messages);
-                workItem.NewMessages = [];
-            }
-
-            if (_options.AbandonRetryDelay > TimeSpan.Zero)
-            {
-                record.NotBefore = UtcNow + _options.AbandonRetryDelay;
-                Schedule(DelayedEntry.Wake(record), record.NotBefore);
-            }
+            record.Inbox.InsertRange(0, messages);
+            workItem.NewMessages = [];
         }
 
-        return Task.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem)
-    {
-        ArgumentNullException.ThrowIfNull(workItem);
-        lock (_gate)
+        if (_options.AbandonRetryDelay > TimeSpan.Zero)
         {
-            if (FindHeldRecord(workItem) is not { } record)
-            {
-                return Task.CompletedTask;
-            }
-
-            record.LockedBy = null;
-            record.SessionWaiter = null;
-            MakeReadyIfDue(record);
-            ForgetIfEmpty(record);
+            record.NotBefore = UtcNow + _options.AbandonRetryDelay;
+            Schedule(DelayedEntry.Wake(record), record.NotBefore);
         }
+    });
 
-        return Task.CompletedTask;
-    }
+    /// <summary>Frees the instance's session lock; messages that arrived during the episode make it ready again.</summary>
+    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => OnHeldRecord(workItem, record =>
+    {
+        record.LockedBy = null;
+        record.SessionWaiter = null;
+        MakeReadyIfDue(record);
+        ForgetIfEmpty(record);
+    });
 
     /// <inheritdoc />
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
@@ -604,6 +582,21 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         {
             _instances.Remove(record.InstanceId);
         }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the instance whose session lock <paramref name="workItem"/> holds; a lock no longer held does nothing.</summary>
+    private Task OnHeldRecord(TaskOrchestrationWorkItem workItem, Action<InstanceRecord> action)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        lock (_gate)
+        {
+            if (FindHeldRecord(workItem) is { } record)
+            {
+                action(record);
+            }
+        }
+
+        return Task.CompletedTask;
     }
 
     private InstanceRecord? FindHeldRecord(TaskOrchestrationWorkItem workItem) =>

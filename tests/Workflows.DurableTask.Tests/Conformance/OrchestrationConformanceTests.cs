@@ -63,9 +63,7 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
     [Fact]
     public async Task External_event_resumes_the_waiting_orchestrator()
     {
-        string id = NewId("event");
-        await Client.ScheduleNewOrchestrationInstanceAsync(nameof(ConformanceTasks.AwaitApproval), input: null, new StartOrchestrationOptions(id));
-        await WaitForAsync(id, m => m.SerializedCustomStatus is not null);
+        string id = await StartWaitingForApprovalAsync("event");
 
         await Client.RaiseEventAsync(id, "approval", "ada");
         OrchestrationMetadata done = await CompletionAsync(id);
@@ -77,9 +75,7 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
     [Fact]
     public async Task Terminate_ends_a_waiting_instance_with_the_given_output()
     {
-        string id = NewId("terminate");
-        await Client.ScheduleNewOrchestrationInstanceAsync(nameof(ConformanceTasks.AwaitApproval), input: null, new StartOrchestrationOptions(id));
-        await WaitForAsync(id, m => m.SerializedCustomStatus is not null);
+        string id = await StartWaitingForApprovalAsync("terminate");
 
         await Client.TerminateInstanceAsync(id, "stopped by test");
         OrchestrationMetadata done = await CompletionAsync(id);
@@ -91,9 +87,7 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
     [Fact]
     public async Task Suspended_instance_holds_its_events_until_resumed()
     {
-        string id = NewId("suspend");
-        await Client.ScheduleNewOrchestrationInstanceAsync(nameof(ConformanceTasks.AwaitApproval), input: null, new StartOrchestrationOptions(id));
-        await WaitForAsync(id, m => m.SerializedCustomStatus is not null);
+        string id = await StartWaitingForApprovalAsync("suspend");
 
         await Client.SuspendInstanceAsync(id, "paused");
         await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Suspended);
@@ -222,6 +216,15 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
 
         Assert.Equal(5, first.ReadOutputAs<int>());
         Assert.Equal(9, second.ReadOutputAs<int>());
+    }
+
+    /// <summary>Starts <see cref="ConformanceTasks.AwaitApproval"/> and returns its id once it waits for the event.</summary>
+    private async Task<string> StartWaitingForApprovalAsync(string what)
+    {
+        string id = NewId(what);
+        await Client.ScheduleNewOrchestrationInstanceAsync(nameof(ConformanceTasks.AwaitApproval), input: null, new StartOrchestrationOptions(id));
+        await WaitForAsync(id, m => m.SerializedCustomStatus is not null);
+        return id;
     }
 
     private static string NewId(string what) => $"{what}-{Guid.NewGuid():N}";
