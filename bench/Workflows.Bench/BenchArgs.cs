@@ -11,6 +11,7 @@ internal sealed class BenchArgs
     public const string Usage =
         "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
         + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
+        + "       Workflows.Bench sdk --backend memory [--count N] [--sequence-count N] [--repeat R] [--extended-sessions on|off] [--activity-lock on|off]\n"
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
 

@@ -27,6 +27,11 @@ internal static class Program
                 return await ServeScenario.RunAsync(parsed);
             }
 
+            if (string.Equals(parsed.Scenario, "sdk", StringComparison.OrdinalIgnoreCase))
+            {
+                return await SdkScenario.RunAsync(parsed);
+            }
+
             if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))
             {
                 return await StatsScenario.RunAsync(StatsOptions.From(parsed));
@@ -34,7 +39,7 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, serve, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, sdk, serve, stats, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

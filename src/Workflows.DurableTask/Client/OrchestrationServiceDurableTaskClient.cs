@@ -1,0 +1,284 @@
+using System.Globalization;
+using DurableTask.Core;
+using DurableTask.Core.Exceptions;
+using DurableTask.Core.History;
+using DurableTask.Core.Query;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Core = DurableTask.Core;
+using CorePurgeResult = DurableTask.Core.PurgeResult;
+using PurgeResult = Microsoft.DurableTask.Client.PurgeResult;
+
+namespace Workflows.DurableTask.Client;
+
+/// <summary>
+/// The official SDK's <see cref="DurableTaskClient"/> over any Durable Task Framework backend's
+/// <see cref="IOrchestrationServiceClient"/>: product code schedules, queries, signals and purges instances through
+/// the official client type whichever backend holds them. Queries need the backend's
+/// <see cref="IOrchestrationServiceQueryClient"/> and purges its <see cref="IOrchestrationServicePurgeClient"/>.
+/// </summary>
+public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
+{
+    private readonly IOrchestrationServiceClient _client;
+    private readonly OrchestrationServiceClientOptions _options;
+
+    /// <summary>Creates a client named <paramref name="name"/> over <paramref name="client"/>.</summary>
+    public OrchestrationServiceDurableTaskClient(IOrchestrationServiceClient client, OrchestrationServiceClientOptions? options = null, string name = "default")
+        : base(name)
+    {
+        _client = client ?? throw new ArgumentNullException(nameof(client));
+        _options = options ?? new OrchestrationServiceClientOptions();
+        _options.Validate();
+    }
+
+    private DataConverter DataConverter => _options.DataConverter;
+
+    /// <summary>
+    /// Schedules a new instance. An instance with the same id that is still pending, running or suspended is
+    /// terminated first (and waited for) unless <see cref="StartOrchestrationOptions.DedupeStatuses"/> names its
+    /// status, which makes this throw <see cref="OrchestrationAlreadyExistsException"/>.
+    /// </summary>
+    public override async Task<string> ScheduleNewOrchestrationInstanceAsync(
+        TaskName orchestratorName, object? input = null, StartOrchestrationOptions? options = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(orchestratorName.Name, nameof(orchestratorName));
+        cancellation.ThrowIfCancellationRequested();
+        string instanceId = options?.InstanceId ?? Guid.NewGuid().ToString("N");
+        var instance = new OrchestrationInstance { InstanceId = instanceId, ExecutionId = Guid.NewGuid().ToString("N") };
+        var tags = options?.Tags is { } given ? new Dictionary<string, string>(given, StringComparer.Ordinal) : [];
+        var message = new TaskMessage
+        {
+            OrchestrationInstance = instance,
+            Event = new ExecutionStartedEvent(-1, DataConverter.Serialize(input))
+            {
+                Name = orchestratorName.Name,
+                Version = options?.Version?.Version ?? string.Empty,
+                OrchestrationInstance = instance,
+                ScheduledStartTime = options?.StartAt?.UtcDateTime,
+                Tags = tags,
+            },
+        };
+
+        Core.OrchestrationStatus[]? dedupe = options?.DedupeStatuses is { Count: > 0 } statuses
+            ? [.. statuses.Select(CoreConversions.ParseCoreStatus)]
+            : null;
+        await TerminateReusableInstanceAsync(instanceId, dedupe, cancellation).ConfigureAwait(false);
+        await _client.CreateTaskOrchestrationAsync(message, dedupe!).ConfigureAwait(false);
+        return instanceId;
+    }
+
+    /// <inheritdoc />
+    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(eventName);
+        return SendAsync(instanceId, new EventRaisedEvent(-1, DataConverter.Serialize(eventPayload)) { Name = eventName }, cancellation);
+    }
+
+    /// <summary>Terminates the instance; the termination output is the serialized <see cref="TerminateInstanceOptions.Output"/>.</summary>
+    public override Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        cancellation.ThrowIfCancellationRequested();
+        return _client.ForceTerminateTaskOrchestrationAsync(instanceId, DataConverter.Serialize(options?.Output));
+    }
+
+    /// <inheritdoc />
+    public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        SendAsync(instanceId, new ExecutionSuspendedEvent(-1, reason), cancellation);
+
+    /// <inheritdoc />
+    public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        SendAsync(instanceId, new ExecutionResumedEvent(-1, reason), cancellation);
+
+    /// <summary>Polls the instance every <see cref="OrchestrationServiceClientOptions.StatusPollingInterval"/> (1 s unset) until it has left Pending.</summary>
+    public override async Task<OrchestrationMetadata> WaitForInstanceStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        while (true)
+        {
+            OrchestrationMetadata metadata = await GetInstancesAsync(instanceId, getInputsAndOutputs, cancellation).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"No orchestration instance '{instanceId}' exists.");
+            if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Pending)
+            {
+                return metadata;
+            }
+
+            await Task.Delay(_options.StartPollingInterval, _options.TimeProvider, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits until the instance is Completed, Failed, Terminated or Canceled (a ContinueAsNew is not an end).</summary>
+    public override async Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        if (_options.StatusPollingInterval is not { } interval)
+        {
+            OrchestrationState state = await _client.WaitForOrchestrationAsync(instanceId, null!, Timeout.InfiniteTimeSpan, cancellation).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The wait for orchestration instance '{instanceId}' ended without its state.");
+            return ToMetadata(state, getInputsAndOutputs);
+        }
+
+        while (true)
+        {
+            OrchestrationMetadata? metadata = await GetInstancesAsync(instanceId, getInputsAndOutputs, cancellation).ConfigureAwait(false);
+            if (metadata is { IsCompleted: true })
+            {
+                return metadata;
+            }
+
+            await Task.Delay(interval, _options.TimeProvider, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<OrchestrationMetadata?> GetInstancesAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        cancellation.ThrowIfCancellationRequested();
+        IList<OrchestrationState> states = await _client.GetOrchestrationStateAsync(instanceId, allExecutions: false).ConfigureAwait(false);
+        // DTFx's Azure Storage provider answers an unknown id with a list holding null.
+        OrchestrationState? state = states?.FirstOrDefault(s => s is not null);
+        return state is null ? null : ToMetadata(state, getInputsAndOutputs);
+    }
+
+    /// <inheritdoc />
+    public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(Microsoft.DurableTask.Client.OrchestrationQuery? filter = null)
+    {
+        IOrchestrationServiceQueryClient queries = Backend<IOrchestrationServiceQueryClient>();
+        return Pageable.Create(async (continuation, pageSize, cancellation) =>
+        {
+            var query = new Core.Query.OrchestrationQuery
+            {
+                RuntimeStatus = filter?.Statuses?.Select(s => s.ToCoreStatus()).ToList(),
+                CreatedTimeFrom = filter?.CreatedFrom?.UtcDateTime,
+                CreatedTimeTo = filter?.CreatedTo?.UtcDateTime,
+                TaskHubNames = filter?.TaskHubNames?.ToList(),
+                PageSize = pageSize ?? filter?.PageSize ?? Microsoft.DurableTask.Client.OrchestrationQuery.DefaultPageSize,
+                ContinuationToken = continuation ?? filter?.ContinuationToken,
+                InstanceIdPrefix = filter?.InstanceIdPrefix,
+                FetchInputsAndOutputs = filter?.FetchInputsAndOutputs ?? false,
+            };
+            OrchestrationQueryResult result = await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false);
+            List<OrchestrationMetadata> page = [.. result.OrchestrationState.Select(s => ToMetadata(s, query.FetchInputsAndOutputs))];
+            return new Page<OrchestrationMetadata>(page, result.ContinuationToken);
+        });
+    }
+
+    /// <summary>Purges a finished instance (one still running makes this throw <see cref="InvalidOperationException"/>).</summary>
+    public override async Task<PurgeResult> PurgeInstanceAsync(string instanceId, PurgeInstanceOptions? options = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        IOrchestrationServicePurgeClient purge = Backend<IOrchestrationServicePurgeClient>();
+        OrchestrationMetadata? metadata = await GetInstancesAsync(instanceId, getInputsAndOutputs: false, cancellation).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return new PurgeResult(0);
+        }
+
+        if (!metadata.IsCompleted)
+        {
+            throw new InvalidOperationException(
+                $"Only a finished orchestration can be purged; instance '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        CorePurgeResult result = await purge.PurgeInstanceStateAsync(instanceId).ConfigureAwait(false);
+        return new PurgeResult(result.DeletedInstanceCount, result.IsComplete);
+    }
+
+    /// <inheritdoc />
+    public override async Task<PurgeResult> PurgeAllInstancesAsync(PurgeInstancesFilter filter, PurgeInstanceOptions? options = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        IOrchestrationServicePurgeClient purge = Backend<IOrchestrationServicePurgeClient>();
+        cancellation.ThrowIfCancellationRequested();
+        var coreFilter = new PurgeInstanceFilter(
+            filter.CreatedFrom?.UtcDateTime ?? DateTime.MinValue,
+            filter.CreatedTo?.UtcDateTime,
+            filter.Statuses?.Select(s => s.ToCoreStatus()))
+        {
+            Timeout = filter.Timeout,
+        };
+        CorePurgeResult result = await purge.PurgeInstanceStateAsync(coreFilter).ConfigureAwait(false);
+        return new PurgeResult(result.DeletedInstanceCount, result.IsComplete);
+    }
+
+    /// <inheritdoc />
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private T Backend<T>()
+        where T : class =>
+        _client as T ?? throw new NotSupportedException($"The backend's client ({_client.GetType().Name}) does not implement {typeof(T).Name}.");
+
+    private Task SendAsync(string instanceId, HistoryEvent historyEvent, CancellationToken cancellation)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        cancellation.ThrowIfCancellationRequested();
+        return _client.SendTaskOrchestrationMessageAsync(new TaskMessage
+        {
+            OrchestrationInstance = new OrchestrationInstance { InstanceId = instanceId },
+            Event = historyEvent,
+        });
+    }
+
+    /// <summary>
+    /// The official client's rule for reusing an instance id: a live instance is terminated (and waited for) unless
+    /// the dedupe statuses name its status.
+    /// </summary>
+    private async Task TerminateReusableInstanceAsync(string instanceId, Core.OrchestrationStatus[]? dedupe, CancellationToken cancellation)
+    {
+        OrchestrationMetadata? existing = await GetInstancesAsync(instanceId, getInputsAndOutputs: false, cancellation).ConfigureAwait(false);
+        if (existing is null)
+        {
+            return;
+        }
+
+        Core.OrchestrationStatus status = existing.RuntimeStatus.ToCoreStatus();
+        if (dedupe is not null && dedupe.Contains(status))
+        {
+            throw new OrchestrationAlreadyExistsException(
+                $"An orchestration with instance ID '{instanceId}' and status {existing.RuntimeStatus} already exists.");
+        }
+
+        if (status.IsLive())
+        {
+            string reason = string.Format(
+                CultureInfo.InvariantCulture,
+                "A new instance with the id '{0}' was scheduled while it was {1}; it was terminated to make way.",
+                instanceId,
+                existing.RuntimeStatus);
+            await TerminateInstanceAsync(instanceId, reason, cancellation).ConfigureAwait(false);
+            _ = await WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// DTFx's Azure Storage provider keeps no failure details: it stores <c>FailureDetails.ToString()</c>
+    /// ("ErrorType: ErrorMessage") as the failed instance's output. This reads them back (without inner failures).
+    /// </summary>
+    private static TaskFailureDetails? FailureFromOutput(OrchestrationState state)
+    {
+        if (state.OrchestrationStatus != Core.OrchestrationStatus.Failed || string.IsNullOrEmpty(state.Output))
+        {
+            return null;
+        }
+
+        int colon = state.Output.IndexOf(": ", StringComparison.Ordinal);
+        return colon > 0 && !state.Output.AsSpan(0, colon).ContainsAny(' ', '"', '\n')
+            ? new TaskFailureDetails(state.Output[..colon], state.Output[(colon + 2)..], null, null, null)
+            : new TaskFailureDetails(typeof(Exception).FullName!, state.Output, null, null, null);
+    }
+
+    private OrchestrationMetadata ToMetadata(OrchestrationState state, bool getInputsAndOutputs) =>
+        new(state.Name, state.OrchestrationInstance.InstanceId)
+        {
+            DataConverter = getInputsAndOutputs ? DataConverter : null,
+            RuntimeStatus = state.OrchestrationStatus.ToRuntimeStatus(),
+            CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc)),
+            LastUpdatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)),
+            SerializedInput = getInputsAndOutputs ? state.Input : null,
+            SerializedOutput = getInputsAndOutputs ? state.Output : null,
+            SerializedCustomStatus = getInputsAndOutputs ? state.Status : null,
+            FailureDetails = state.FailureDetails.ToTaskFailureDetails() ?? FailureFromOutput(state),
+            Tags = state.Tags is { } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : new Dictionary<string, string>(),
+        };
+}

@@ -1,0 +1,122 @@
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Workflows.DurableTask.Hosting;
+
+/// <summary>
+/// Runs orchestrators and activities written with the official SDK (<see cref="TaskOrchestrator{TInput, TOutput}"/>,
+/// <see cref="Microsoft.DurableTask.TaskActivity{TInput, TOutput}"/>, registered in a <see cref="DurableTaskRegistry"/>) on any Durable Task
+/// Framework backend: a DTFx <see cref="TaskHubWorker"/> dispatches and replays them through the SDK's
+/// <see cref="DurableTaskShimFactory"/> shims.
+/// </summary>
+/// <remarks>
+/// Failures travel as <see cref="FailureDetails"/> (<see cref="ErrorPropagationMode.UseFailureDetails"/>), which
+/// is what the SDK's <see cref="TaskFailedException"/> carries. An orchestrator or activity name that is not
+/// registered fails its instance or task with a <see cref="TaskNotRegisteredException"/>; the worker stays up.
+/// </remarks>
+public sealed class TaskHubWorkerHost : IAsyncDisposable
+{
+    private readonly IOrchestrationService _service;
+    private int _disposed;
+
+    /// <summary>Builds (does not start) a worker for <paramref name="registry"/> over <paramref name="service"/>.</summary>
+    /// <param name="service">The backend.</param>
+    /// <param name="registry">The orchestrators and activities the worker runs.</param>
+    /// <param name="services">Resolves the constructor arguments of registered types; none when omitted.</param>
+    /// <param name="loggerFactory">Logs of DTFx and of the SDK's shims.</param>
+    /// <param name="workerOptions">The SDK's worker options the shims read (data converter and the like).</param>
+    public TaskHubWorkerHost(
+        IOrchestrationService service,
+        DurableTaskRegistry registry,
+        IServiceProvider? services = null,
+        ILoggerFactory? loggerFactory = null,
+        DurableTaskWorkerOptions? workerOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        _service = service ?? throw new ArgumentNullException(nameof(service));
+        loggerFactory ??= NullLoggerFactory.Instance;
+        services ??= EmptyServiceProvider.Instance;
+        var shims = new DurableTaskShimFactory(workerOptions, loggerFactory);
+        Worker = new TaskHubWorker(
+            service,
+            new RegistryObjectManager<TaskOrchestration, ITaskOrchestrator>(
+                ByName(registry.GetOrchestrators()),
+                services,
+                (name, orchestrator) => new ParentAwareOrchestration(name, orchestrator, shims),
+                name => new MissingOrchestration(name)),
+            new RegistryObjectManager<global::DurableTask.Core.TaskActivity, ITaskActivity>(
+                ByName(registry.GetActivities()),
+                services,
+                shims.CreateActivity,
+                name => new MissingActivity(name)),
+            loggerFactory)
+        {
+            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
+        };
+        Worker.AddOrchestrationDispatcherMiddleware(PassRuntimeStateAsync);
+    }
+
+    /// <summary>The DTFx worker.</summary>
+    public TaskHubWorker Worker { get; }
+
+    /// <summary>Creates the backend's task hub when it is missing, then starts dispatching.</summary>
+    public async Task StartAsync()
+    {
+        await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
+        await Worker.StartAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops dispatching. A graceful stop lets the work items in hand finish (DTFx waits up to about 8 seconds); a
+    /// forced one does not wait.
+    /// </summary>
+    public Task StopAsync(bool isForced = false) => Worker.StopAsync(isForced);
+
+    /// <summary>Stops (gracefully) and disposes the worker.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await Worker.StopAsync(isForced: false).ConfigureAwait(false);
+        Worker.Dispose();
+    }
+
+    /// <summary>The registrations by name; the first registration of a name wins (DTFx asks by name).</summary>
+    private static Dictionary<TaskName, Func<IServiceProvider, T>> ByName<T>(IEnumerable<KeyValuePair<TaskName, Func<IServiceProvider, T>>> registrations)
+    {
+        var byName = new Dictionary<TaskName, Func<IServiceProvider, T>>();
+        foreach (KeyValuePair<TaskName, Func<IServiceProvider, T>> registration in registrations)
+        {
+            _ = byName.TryAdd(registration.Key, registration.Value);
+        }
+
+        return byName;
+    }
+
+    private static async Task PassRuntimeStateAsync(global::DurableTask.Core.Middleware.DispatchMiddlewareContext context, Func<Task> next)
+    {
+        ParentAwareOrchestration.CurrentRuntimeState.Value = context.GetProperty<OrchestrationRuntimeState>();
+        try
+        {
+            await next().ConfigureAwait(false);
+        }
+        finally
+        {
+            ParentAwareOrchestration.CurrentRuntimeState.Value = null;
+        }
+    }
+
+    private sealed class EmptyServiceProvider : IServiceProvider
+    {
+        public static readonly EmptyServiceProvider Instance = new();
+
+        public object? GetService(Type serviceType) => null;
+    }
+}

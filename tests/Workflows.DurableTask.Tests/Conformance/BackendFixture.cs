@@ -1,0 +1,53 @@
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Xunit;
+
+namespace Workflows.DurableTask.Tests.Conformance;
+
+/// <summary>
+/// One backend with a started worker that runs <see cref="ConformanceTasks"/> and the official client over it,
+/// shared by a conformance test class (each test uses instance ids of its own).
+/// </summary>
+#pragma warning disable CA1001 // xunit disposes fixtures through IAsyncLifetime.DisposeAsync.
+public abstract class BackendFixture : IAsyncLifetime
+#pragma warning restore CA1001
+{
+    /// <summary>Upper bound of any wait; reaching it fails the test instead of hanging it.</summary>
+    public static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
+
+    private TaskHubWorkerHost? _host;
+    private DurableTaskClient? _client;
+
+    /// <summary>How much earlier than its time a durable timer may fire on this backend.</summary>
+    public virtual TimeSpan TimerPrecision => TimeSpan.Zero;
+
+    public DurableTaskClient Client => _client ?? throw new InvalidOperationException("The backend is not started.");
+
+    public async Task InitializeAsync()
+    {
+        (IOrchestrationService service, IOrchestrationServiceClient client, OrchestrationServiceClientOptions clientOptions) = await CreateBackendAsync();
+        var registry = new DurableTaskRegistry();
+        ConformanceTasks.Register(registry);
+        _host = new TaskHubWorkerHost(service, registry);
+        await _host.StartAsync();
+        _client = new OrchestrationServiceDurableTaskClient(client, clientOptions);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync(isForced: true);
+            await _host.DisposeAsync();
+        }
+
+        await DisposeBackendAsync();
+    }
+
+    protected abstract Task<(IOrchestrationService Service, IOrchestrationServiceClient Client, OrchestrationServiceClientOptions ClientOptions)> CreateBackendAsync();
+
+    protected virtual Task DisposeBackendAsync() => Task.CompletedTask;
+}
