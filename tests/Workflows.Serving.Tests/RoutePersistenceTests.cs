@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Workflows.Serving.Routing;
 using Xunit;
 
@@ -87,33 +85,9 @@ public sealed class RoutePersistenceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static async Task SeedTwoVersionsAsync(Workflows.ML.Registry.IModelRegistry registry)
+    internal static async Task SeedTwoVersionsAsync(Workflows.ML.Registry.IModelRegistry registry)
     {
         await TestModels.RegisterAsync(registry, "m", "onnx", TestModels.LinearOnnx());
         await TestModels.RegisterAsync(registry, "m", "onnx", TestModels.LinearOnnx(scale: -1f));
-    }
-
-    private sealed class RecordingLogs : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyCollection<string> Messages => _messages;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                messages.Enqueue(formatter(state, exception));
-        }
     }
 }
