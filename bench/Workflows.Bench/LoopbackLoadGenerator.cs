@@ -47,7 +47,7 @@ internal static class LoopbackLoadGenerator
 
     private static async Task<List<double>> LoopAsync(Socket socket, byte[][] requests, int worker, int concurrency, Stopwatch wall, TimeSpan duration)
     {
-        var latencies = new List<double>(1 << 16);
+        var latencies = new List<double>(4096);
         var buffer = new byte[64 * 1024];
         for (var i = worker; wall.Elapsed < duration; i += concurrency)
         {

@@ -30,16 +30,17 @@ internal static class ServeScenario
     private const double SingleRowTarget = 20_000;
     private const double P99TargetMs = 10;
     private const double BatchedTarget = 2_000_000;
-    private const int WarmUpSeconds = 3;
+    private const int DefaultWarmUpSeconds = 10;
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees");
+        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees", "warm-up");
         var concurrency = args.GetInt("concurrency", 64, 1);
         var seconds = args.GetInt("seconds", 10, 1);
         var batchRows = args.GetInt("batch-rows", 4096, 1);
         var trees = args.GetInt("trees", 50, 1);
-        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} batch-rows={batchRows} trees={trees} processors={Environment.ProcessorCount}");
+        var warmUp = args.GetInt("warm-up", DefaultWarmUpSeconds, 0);
+        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} warm-up={warmUp} batch-rows={batchRows} trees={trees} processors={Environment.ProcessorCount}");
         var root = Directory.CreateTempSubdirectory("workflows-serve-").FullName;
         try
         {
@@ -66,7 +67,7 @@ internal static class ServeScenario
             // Warm-up of both models before either is measured, so neither pays for the JIT of the shared request path.
             foreach (var model in models)
             {
-                await LoopbackLoadGenerator.RunAsync(server, $"v2/models/{model}/infer", bodies[model], concurrency, TimeSpan.FromSeconds(WarmUpSeconds));
+                await LoopbackLoadGenerator.RunAsync(server, $"v2/models/{model}/infer", bodies[model], concurrency, TimeSpan.FromSeconds(warmUp));
             }
 
             var results = new JsonObject();
@@ -101,6 +102,7 @@ internal static class ServeScenario
                 ["trees"] = trees,
                 ["concurrency"] = concurrency,
                 ["seconds"] = seconds,
+                ["warmUpSeconds"] = warmUp,
                 ["batchRows"] = batchRows,
                 ["processorCount"] = Environment.ProcessorCount,
                 ["linear"] = results["linear"]!.DeepClone(),
