@@ -73,17 +73,24 @@ public sealed class RoutePersistenceTests : IDisposable
         await store.WriteAsync("m", table, CancellationToken.None);
         var read = await store.ReadAsync("m", CancellationToken.None);
 
-        Assert.Equal(table.Stable, read!.Stable);
-        Assert.Equal(table.Candidate, read.Candidate);
-        Assert.Equal(table.CandidateWeight, read.CandidateWeight);
-        Assert.Equal(table.Shadow, read.Shadow);
-        Assert.Equal(table.ShadowShare, read.ShadowShare);
-        Assert.Equal(table.PreviousStable, read.PreviousStable);
+        AssertSameTable(table, read);
         Assert.Equal([RouteDocument.FileName], Directory.GetFiles(Path.Combine(_root, "m")).Select(Path.GetFileName));
         Assert.Null(await store.ReadAsync("other", CancellationToken.None));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>Every field of the table read back equals the one written.</summary>
+    internal static void AssertSameTable(RouteTable expected, RouteTable? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(expected.Stable, actual.Stable);
+        Assert.Equal(expected.Candidate, actual.Candidate);
+        Assert.Equal(expected.CandidateWeight, actual.CandidateWeight);
+        Assert.Equal(expected.Shadow, actual.Shadow);
+        Assert.Equal(expected.ShadowShare, actual.ShadowShare);
+        Assert.Equal(expected.PreviousStable, actual.PreviousStable);
+    }
 
     internal static async Task SeedTwoVersionsAsync(Workflows.ML.Registry.IModelRegistry registry)
     {
