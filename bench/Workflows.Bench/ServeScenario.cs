@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -19,9 +18,9 @@ namespace Workflows.Bench;
 
 /// <summary>
 /// The <c>serve</c> scenario: the prediction service on Kestrel on a free loopback port over a local registry holding
-/// a 100-feature linear ONNX model and a 50-tree ML.NET FastForest (.zip). A loopback load generator (HttpClient,
-/// <c>--concurrency</c> connections) sends single-row v2 requests for <c>--seconds</c> per model after a warm-up and
-/// reports requests/s with p50/p99; then each model scores batches of <c>--batch-rows</c> rows in process (rows/s).
+/// a 100-feature linear ONNX model and a 50-tree ML.NET FastForest (.zip). A loopback load generator in the same
+/// process (<see cref="LoopbackLoadGenerator"/>: raw HTTP/1.1 keep-alive, <c>--concurrency</c> connections) warms both
+/// models up, then sends single-row v2 requests for <c>--seconds</c> per model and reports requests/s with p50/p99; then each model scores batches of <c>--batch-rows</c> rows in process (rows/s).
 /// Every answer is checked (status 200). The last line is one JSON object.
 /// </summary>
 internal static class ServeScenario
@@ -31,15 +30,17 @@ internal static class ServeScenario
     private const double SingleRowTarget = 20_000;
     private const double P99TargetMs = 10;
     private const double BatchedTarget = 2_000_000;
+    private const int DefaultWarmUpSeconds = 10;
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees");
+        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees", "warm-up");
         var concurrency = args.GetInt("concurrency", 64, 1);
         var seconds = args.GetInt("seconds", 10, 1);
         var batchRows = args.GetInt("batch-rows", 4096, 1);
         var trees = args.GetInt("trees", 50, 1);
-        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} batch-rows={batchRows} trees={trees} processors={Environment.ProcessorCount}");
+        var warmUp = args.GetInt("warm-up", DefaultWarmUpSeconds, 0);
+        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} warm-up={warmUp} batch-rows={batchRows} trees={trees} processors={Environment.ProcessorCount}");
         var root = Directory.CreateTempSubdirectory("workflows-serve-").FullName;
         try
         {
@@ -59,17 +60,20 @@ internal static class ServeScenario
             await app.StartAsync();
             var catalog = app.Services.GetRequiredService<ModelCatalog>();
             await catalog.RefreshAsync(CancellationToken.None);
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseProxy = false })
+            var server = new Uri(app.Urls.First());
+            var models = new[] { "linear", "forest" };
+            var bodies = models.ToDictionary(model => model, model => Bodies(model.Length)); // a different set per model
+
+            // Warm-up of both models before either is measured, so neither pays for the JIT of the shared request path.
+            foreach (var model in models)
             {
-                BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/"),
-            };
+                await LoopbackLoadGenerator.RunAsync(server, $"v2/models/{model}/infer", bodies[model], concurrency, TimeSpan.FromSeconds(warmUp));
+            }
 
             var results = new JsonObject();
-            foreach (var model in new[] { "linear", "forest" })
+            foreach (var model in models)
             {
-                var bodies = Bodies(model.Length); // a different set per model
-                await LoadAsync(http, model, bodies, concurrency, TimeSpan.FromSeconds(2)); // warm-up: JIT, connections
-                var (requests, wall, latencies) = await LoadAsync(http, model, bodies, concurrency, TimeSpan.FromSeconds(seconds));
+                var (requests, wall, latencies) = await LoopbackLoadGenerator.RunAsync(server, $"v2/models/{model}/infer", bodies[model], concurrency, TimeSpan.FromSeconds(seconds));
                 Array.Sort(latencies);
                 var perSecond = requests / wall;
                 var p50 = latencies[latencies.Length / 2];
@@ -98,6 +102,7 @@ internal static class ServeScenario
                 ["trees"] = trees,
                 ["concurrency"] = concurrency,
                 ["seconds"] = seconds,
+                ["warmUpSeconds"] = warmUp,
                 ["batchRows"] = batchRows,
                 ["processorCount"] = Environment.ProcessorCount,
                 ["linear"] = results["linear"]!.DeepClone(),
@@ -119,34 +124,6 @@ internal static class ServeScenario
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    /// <summary>Sends the bodies round-robin from <paramref name="concurrency"/> loops until the time is up; every answer must be 200.</summary>
-    private static async Task<(long Requests, double Seconds, double[] LatenciesMs)> LoadAsync(HttpClient http, string model, byte[][] bodies, int concurrency, TimeSpan duration)
-    {
-        var path = $"v2/models/{model}/infer";
-        var wall = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
-        {
-            var latencies = new List<double>(4096);
-            for (var i = worker; wall.Elapsed < duration; i += concurrency)
-            {
-                using var content = new ByteArrayContent(bodies[i % bodies.Length]);
-                content.Headers.ContentType = new("application/json");
-                var started = Stopwatch.GetTimestamp();
-                using var response = await http.PostAsync(path, content);
-                await response.Content.LoadIntoBufferAsync();
-                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    throw new BenchFailedException($"{path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                }
-            }
-
-            return latencies;
-        })).ToArray();
-        var all = (await Task.WhenAll(loops)).SelectMany(list => list).ToArray();
-        return (all.Length, wall.Elapsed.TotalSeconds, all);
     }
 
     /// <summary>In-process scoring of <paramref name="rows"/>-row batches straight on the loaded model for about <paramref name="seconds"/> s; rows/s.</summary>

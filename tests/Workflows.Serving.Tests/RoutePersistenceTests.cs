@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using Workflows.Serving.Routing;
 using Xunit;
 
@@ -75,45 +73,28 @@ public sealed class RoutePersistenceTests : IDisposable
         await store.WriteAsync("m", table, CancellationToken.None);
         var read = await store.ReadAsync("m", CancellationToken.None);
 
-        Assert.Equal(table.Stable, read!.Stable);
-        Assert.Equal(table.Candidate, read.Candidate);
-        Assert.Equal(table.CandidateWeight, read.CandidateWeight);
-        Assert.Equal(table.Shadow, read.Shadow);
-        Assert.Equal(table.ShadowShare, read.ShadowShare);
-        Assert.Equal(table.PreviousStable, read.PreviousStable);
+        AssertSameTable(table, read);
         Assert.Equal([RouteDocument.FileName], Directory.GetFiles(Path.Combine(_root, "m")).Select(Path.GetFileName));
         Assert.Null(await store.ReadAsync("other", CancellationToken.None));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static async Task SeedTwoVersionsAsync(Workflows.ML.Registry.IModelRegistry registry)
+    /// <summary>Every field of the table read back equals the one written.</summary>
+    internal static void AssertSameTable(RouteTable expected, RouteTable? actual)
+    {
+        Assert.NotNull(actual);
+        Assert.Equal(expected.Stable, actual.Stable);
+        Assert.Equal(expected.Candidate, actual.Candidate);
+        Assert.Equal(expected.CandidateWeight, actual.CandidateWeight);
+        Assert.Equal(expected.Shadow, actual.Shadow);
+        Assert.Equal(expected.ShadowShare, actual.ShadowShare);
+        Assert.Equal(expected.PreviousStable, actual.PreviousStable);
+    }
+
+    internal static async Task SeedTwoVersionsAsync(Workflows.ML.Registry.IModelRegistry registry)
     {
         await TestModels.RegisterAsync(registry, "m", "onnx", TestModels.LinearOnnx());
         await TestModels.RegisterAsync(registry, "m", "onnx", TestModels.LinearOnnx(scale: -1f));
-    }
-
-    private sealed class RecordingLogs : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyCollection<string> Messages => _messages;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                messages.Enqueue(formatter(state, exception));
-        }
     }
 }

@@ -4,12 +4,15 @@ using Workflows.Serving.Scoring;
 namespace Workflows.Serving.Batching;
 
 /// <summary>
-/// Dynamic batching in the manner of Triton's dynamic batcher: requests for one model version queue on a channel; one
-/// loop takes the first, then whatever else is queued, waiting at most <c>maxWait</c> for more while the batch has room
-/// for fewer than <c>maxBatchRows</c>, copies the rows into one reused buffer, scores them in one model call and hands
-/// each request its own outputs. A request never blocks: it queues (or is refused when the queue is full) and awaits
-/// its result. A request larger than a batch is scored on its own. With <c>maxBatchRows</c> 1 there is no loop and
-/// each request is scored on its caller's thread.
+/// Dynamic batching in the manner of Triton's dynamic batcher: requests for one model version queue on a channel and
+/// are scored in batches of at most <c>maxBatchRows</c> rows, copied into one reused buffer and scored in one model
+/// call, each request handed its own outputs. One thread at a time drains the queue (the drainer). With no wait (the
+/// default), a request that finds no drainer becomes it and scores, on its own thread, the batch at the head of the
+/// queue (itself and whatever queued before it), so an idle service answers without a thread hop; what queued
+/// meanwhile is drained by a thread-pool drainer. With a wait, the drainer always runs on the thread pool and a batch
+/// with room waits up to <c>maxWait</c> for more requests after its first. A request never blocks: it queues (or is
+/// refused when the queue is full) and awaits its result. A request of a batch's size or more is scored on its own.
+/// With <c>maxBatchRows</c> 1 there is no queue and each request is scored on its caller's thread.
 /// </summary>
 internal sealed class MicroBatcher : IAsyncDisposable
 {
@@ -18,12 +21,14 @@ internal sealed class MicroBatcher : IAsyncDisposable
     private readonly TimeSpan _maxWait;
     private readonly TimeProvider _timeProvider;
     private readonly Channel<Pending>? _queue;
-    private readonly Task _loop = Task.CompletedTask;
+    private readonly SemaphoreSlim _drainer = new(1, 1);
+    private readonly Func<Task> _drainOnThreadPool;
     private readonly float[] _features;
     private readonly float[] _values;
     private readonly long[] _labels;
     private readonly List<Pending> _batch = [];
     private readonly Action<int>? _batchScored;
+    private bool _disposed;
 
     /// <param name="model">The model to score with.</param>
     /// <param name="maxBatchRows">Most rows in one model call.</param>
@@ -40,6 +45,7 @@ internal sealed class MicroBatcher : IAsyncDisposable
         _maxWait = maxWait;
         _timeProvider = timeProvider;
         _batchScored = batchScored;
+        _drainOnThreadPool = DrainAsync;
         var schema = model.Schema;
         _features = new float[maxBatchRows * schema.FeatureCount];
         _values = new float[maxBatchRows * schema.ValueWidth];
@@ -48,10 +54,9 @@ internal sealed class MicroBatcher : IAsyncDisposable
         {
             _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(queueCapacity)
             {
-                SingleReader = true,
+                SingleReader = true, // only the drainer reads
                 FullMode = BoundedChannelFullMode.Wait,
             });
-            _loop = Task.Run(RunAsync);
         }
     }
 
@@ -65,11 +70,27 @@ internal sealed class MicroBatcher : IAsyncDisposable
         }
 
         var pending = new Pending(features, rows);
-        return _queue.Writer.TryWrite(pending)
-            ? pending.Completion.Task
-            : _queue.Reader.Completion.IsCompleted
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return Volatile.Read(ref _disposed)
                 ? Task.FromException<ScoreResult>(new ObjectDisposedException(nameof(MicroBatcher)))
                 : Task.FromException<ScoreResult>(new BatcherOverloadedException());
+        }
+
+        if (_drainer.Wait(0))
+        {
+            if (_maxWait > TimeSpan.Zero)
+            {
+                _ = Task.Run(_drainOnThreadPool);
+            }
+            else
+            {
+                ScoreBatch(Take(_queue.Reader));
+                ReleaseDrainer(handOff: true);
+            }
+        }
+
+        return pending.Completion.Task;
     }
 
     /// <summary>Scores on the caller's thread, outside any batch (in-process batch scoring, oversized requests).</summary>
@@ -83,25 +104,76 @@ internal sealed class MicroBatcher : IAsyncDisposable
         return new ScoreResult(rows, schema.ValueWidth, values, labels);
     }
 
+    /// <summary>Refuses new requests and returns once every queued one has been scored.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue?.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        if (_queue is null)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _disposed, true);
+        _queue.Writer.TryComplete();
+        await _drainer.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            for (var rows = Take(_queue.Reader); rows > 0; rows = Take(_queue.Reader))
+            {
+                ScoreBatch(rows);
+            }
+        }
+        finally
+        {
+            _drainer.Release();
+        }
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// Gives up the drainer's role. A request that queued while it was held found it taken and counts on the drainer to
+    /// score it, so when the queue is not empty afterwards the role is taken again (unless another request took it)
+    /// and, with <paramref name="handOff"/>, handed to a thread-pool drainer; without, the caller drains on.
+    /// </summary>
+    private bool ReleaseDrainer(bool handOff)
     {
         var reader = _queue!.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        if (reader.Count > 0 && !handOff)
+        {
+            return true;
+        }
+
+        if (reader.Count == 0)
+        {
+            _drainer.Release();
+            if (reader.Count == 0 || !_drainer.Wait(0))
+            {
+                return false;
+            }
+        }
+
+        if (handOff)
+        {
+            _ = Task.Run(_drainOnThreadPool);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The thread-pool drainer: holds the drainer's role, scores batches until the queue is empty.</summary>
+    private async Task DrainAsync()
+    {
+        var reader = _queue!.Reader;
+        do
         {
             var rows = Take(reader);
-            if (rows < _maxBatchRows && _maxWait > TimeSpan.Zero)
+            if (rows > 0 && rows < _maxBatchRows && _maxWait > TimeSpan.Zero)
             {
                 rows = await WaitForMoreAsync(reader, rows).ConfigureAwait(false);
             }
 
             ScoreBatch(rows);
         }
+        while (ReleaseDrainer(handOff: false));
     }
 
     /// <summary>Moves queued requests into the batch while they fit; returns the batch's rows.</summary>
@@ -141,6 +213,11 @@ internal sealed class MicroBatcher : IAsyncDisposable
 
     private void ScoreBatch(int rows)
     {
+        if (rows == 0)
+        {
+            return;
+        }
+
         var schema = _model.Schema;
         try
         {

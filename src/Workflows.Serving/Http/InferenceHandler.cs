@@ -32,6 +32,13 @@ internal sealed class InferenceHandler(
     /// <summary>The header whose value keeps a caller on one version.</summary>
     public const string RequestKeyHeader = "x-request-key";
 
+    private const int ResponseBufferBytes = 4096;
+    private const int MaxKeptResponseBufferBytes = 1 << 20;
+
+    /// <summary>Each thread's buffer for the response being written; a larger one than 1 MiB is not kept.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_responseBody;
+
     private readonly ServingOptions _options = options.Value;
 
     public Task InferV2Async(HttpContext context) => InferAsync(context, v1: false);
@@ -109,13 +116,23 @@ internal sealed class InferenceHandler(
         response.ContentType = "application/json";
         response.Headers["x-model-version"] = version.Version.ToString(CultureInfo.InvariantCulture);
         response.Headers["x-request-id"] = requestId;
+        var body = t_responseBody ??= new ArrayBufferWriter<byte>(ResponseBufferBytes);
+        body.ResetWrittenCount();
         if (v1)
         {
-            ResponseWriter.WriteV1(response.BodyWriter, result);
+            ResponseWriter.WriteV1(body, result);
         }
         else
         {
-            ResponseWriter.WriteV2(response.BodyWriter, model.Name, version.Version, requestId, version.Schema, input, result);
+            ResponseWriter.WriteV2(body, model.Name, version.Version, requestId, version.Schema, input, result);
+        }
+
+        // Written whole with its Content-Length (no chunked framing); the buffer is copied out before any await.
+        response.ContentLength = body.WrittenCount;
+        response.BodyWriter.Write(body.WrittenSpan);
+        if (body.Capacity > MaxKeptResponseBufferBytes)
+        {
+            t_responseBody = null;
         }
 
         await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
