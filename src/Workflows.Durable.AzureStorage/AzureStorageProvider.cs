@@ -886,8 +886,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     /// <summary>
     /// Takes the next work item's messages out of a buffer (caller holds the lock): start messages first, and at most
-    /// <see cref="HistoryStore.RememberedMessageIds"/> queue messages, so that the sentinel of the commit remembers
-    /// every one of them; the rest wait for the next episode.
+    /// half of <see cref="HistoryStore.RememberedMessageIds"/> queue messages, so that the sentinel remembers every one
+    /// of them until at least one more full commit (a copy received again late is still recognised); the rest wait for
+    /// the next episode.
     /// </summary>
     private List<ReceivedMessage> TakeBatch(InstanceBuffer buffer)
     {
@@ -897,7 +898,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var queued = 0;
         foreach (var message in ordered)
         {
-            if (message.EnvelopeId is not null && ++queued > _history.RememberedMessageIds)
+            if (message.EnvelopeId is not null && ++queued > _history.RememberedMessageIds / 2)
             {
                 rest.Add(message);
             }
