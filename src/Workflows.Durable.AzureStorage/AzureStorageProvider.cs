@@ -156,9 +156,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         }
 
         var existing = await _instances.ReadAsync(started.InstanceId, cancellationToken).ConfigureAwait(false);
-        if (existing is not null && !Status(existing).IsTerminal())
+        if (existing is not null && !InstanceTable.Status(existing).IsTerminal())
         {
-            throw new OrchestrationAlreadyExistsException(started.InstanceId, Status(existing));
+            throw new OrchestrationAlreadyExistsException(started.InstanceId, InstanceTable.Status(existing));
         }
 
         await WriteNewInstanceAsync(started, existing, cancellationToken).ConfigureAwait(false);
@@ -238,7 +238,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         var row = await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        if (row is null || !Status(row).IsTerminal())
+        if (row is null || !InstanceTable.Status(row).IsTerminal())
         {
             return false;
         }
@@ -593,8 +593,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private static FailureDetails PoisonFailure(string reason) => new("Workflows.Durable.PoisonMessage", reason, IsNonRetriable: true);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private static OrchestrationRuntimeStatus Status(TableEntity row) => InstanceTable.Status(row);
 
     private DateTime Now() => _time.GetUtcNow().UtcDateTime;
 
@@ -1653,7 +1651,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private async Task<bool> CreateChildIfAbsentAsync(ExecutionStarted child, CancellationToken cancellationToken)
     {
         var existing = await _instances.ReadAsync(child.InstanceId, cancellationToken).ConfigureAwait(false);
-        if (existing is null || Status(existing).IsTerminal())
+        if (existing is null || InstanceTable.Status(existing).IsTerminal())
         {
             if (existing is not null && InstanceTable.StartedBySameCall(existing, child))
             {

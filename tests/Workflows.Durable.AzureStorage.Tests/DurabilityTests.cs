@@ -33,7 +33,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
 
         // The next owner finds the instance's recovery marker; locking the instance compares row and sentinel.
         await using var next = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-        await PollWithoutWorkAsync(next);
+        await WorkItems.PollWithoutWorkAsync(next, TimeSpan.FromSeconds(3));
         var row = await next.GetInstanceAsync(id, true);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
         Assert.Equal("\"done\"", row.SerializedOutput);
@@ -52,7 +52,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         // The commit point passed, so the commit reports success: retrying the episode would record its result twice.
         await provider.CompleteOrchestrationWorkItemAsync(episode, Completed(episode.Messages[0].Event));
 
-        await PollWithoutWorkAsync(provider);
+        await WorkItems.PollWithoutWorkAsync(provider, TimeSpan.FromSeconds(3));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await provider.GetInstanceAsync(id, false))!.RuntimeStatus);
         var history = await provider.GetHistoryAsync(id);
         Assert.Single(history.OfType<TaskCompleted>());
@@ -123,7 +123,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         }
 
         await using var third = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-        await PollWithoutWorkAsync(third, TimeSpan.FromSeconds(4));
+        await WorkItems.PollWithoutWorkAsync(third, TimeSpan.FromSeconds(4));
         var row = await third.GetInstanceAsync(id, false);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, row!.RuntimeStatus);
         Assert.Contains("could not be processed after 3 attempts", row.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
@@ -207,7 +207,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
 
         // A new process receives every message the dead one held; each event is recorded exactly once.
         await using var next = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false) { RememberedMessageIds = Remembered };
-        while (await TryLockAsync(next, TimeSpan.FromSeconds(8)) is { } item)
+        while (await WorkItems.TryLockAsync(next, TimeSpan.FromSeconds(8)) is { } item)
         {
             await next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
         }
@@ -239,27 +239,6 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         var activity = await provider.LockNextActivityWorkItemAsync(WorkerHarness.Timeout());
         await provider.CompleteActivityWorkItemAsync(activity, new OrchestrationMessage(id, "e1", new TaskCompleted(T0, 0, "\"a\"")));
         return id;
-    }
-
-    /// <summary>Lets the provider receive and lock what it can for a while; fails if it hands out a work item.</summary>
-    private static async Task PollWithoutWorkAsync(AzureStorageProvider provider, TimeSpan? period = null)
-    {
-        using var wait = new CancellationTokenSource(period ?? TimeSpan.FromSeconds(3));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => provider.LockNextOrchestrationWorkItemAsync(wait.Token));
-    }
-
-    /// <summary>The next work item, or null when none comes within <paramref name="wait"/> (every message seen has been processed).</summary>
-    private static async Task<OrchestrationWorkItem?> TryLockAsync(AzureStorageProvider provider, TimeSpan wait)
-    {
-        using var timeout = new CancellationTokenSource(wait);
-        try
-        {
-            return await provider.LockNextOrchestrationWorkItemAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            return null;
-        }
     }
 
     private static async Task<OrchestrationWorkItem> LockAsync(AzureStorageProvider provider, string instanceId)
