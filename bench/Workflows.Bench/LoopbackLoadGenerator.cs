@@ -28,12 +28,12 @@ internal static class LoopbackLoadGenerator
             {
                 var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 connections.Add(socket);
-                await socket.ConnectAsync(endPoint).ConfigureAwait(false);
+                await socket.ConnectAsync(endPoint);
             }
 
             var wall = Stopwatch.StartNew();
             var loops = connections.Select((socket, worker) => Task.Run(() => LoopAsync(socket, requests, worker, concurrency, wall, duration))).ToArray();
-            var latencies = (await Task.WhenAll(loops).ConfigureAwait(false)).SelectMany(list => list).ToArray();
+            var latencies = (await Task.WhenAll(loops)).SelectMany(list => list).ToArray();
             return (latencies.Length, wall.Elapsed.TotalSeconds, latencies);
         }
         finally
@@ -52,8 +52,8 @@ internal static class LoopbackLoadGenerator
         for (var i = worker; wall.Elapsed < duration; i += concurrency)
         {
             var started = Stopwatch.GetTimestamp();
-            await socket.SendAsync(requests[i % requests.Length], SocketFlags.None).ConfigureAwait(false);
-            await ReadResponseAsync(socket, buffer).ConfigureAwait(false);
+            await socket.SendAsync(requests[i % requests.Length], SocketFlags.None);
+            await ReadResponseAsync(socket, buffer);
             latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
@@ -67,7 +67,7 @@ internal static class LoopbackLoadGenerator
         int headEnd;
         while ((headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
         {
-            filled += await ReceiveAsync(socket, buffer, filled).ConfigureAwait(false);
+            filled += await ReceiveAsync(socket, buffer, filled);
         }
 
         var head = buffer.AsSpan(0, headEnd);
@@ -84,7 +84,7 @@ internal static class LoopbackLoadGenerator
 
         while (filled < total)
         {
-            filled += await ReceiveAsync(socket, buffer, filled).ConfigureAwait(false);
+            filled += await ReceiveAsync(socket, buffer, filled);
         }
 
         if (filled != total)
@@ -100,7 +100,7 @@ internal static class LoopbackLoadGenerator
             throw new BenchFailedException("A response head is larger than the generator's buffer.");
         }
 
-        var received = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false);
+        var received = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None);
         return received > 0 ? received : throw new BenchFailedException("The service closed the connection.");
     }
 

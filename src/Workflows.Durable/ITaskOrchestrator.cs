@@ -26,5 +26,5 @@ public abstract class TaskOrchestrator<TInput, TOutput> : ITaskOrchestrator
     public abstract Task<TOutput> RunAsync(TaskOrchestrationContext context, TInput input);
 
     async Task<object?> ITaskOrchestrator.RunAsync(TaskOrchestrationContext context, object? input) =>
-        await RunAsync(context, (TInput)input!).ConfigureAwait(true);
+        await RunAsync(context, (TInput)input!);
 }

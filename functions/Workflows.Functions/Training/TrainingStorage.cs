@@ -15,16 +15,16 @@ internal static class TrainingStorage
 {
     public static async Task<byte[]> ReadAllAsync(IDatasetStorage storage, string path, CancellationToken cancellationToken)
     {
-        await using var stream = await storage.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        await using var stream = await storage.OpenReadAsync(path, cancellationToken);
         using var buffer = new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await stream.CopyToAsync(buffer, cancellationToken);
         return buffer.ToArray();
     }
 
     public static async Task<FeatureStandardization> LoadStandardizationAsync(
         IDatasetStorage storage, string artifact, IReadOnlyList<DatasetColumn> features, CancellationToken cancellationToken)
     {
-        var statistics = StatisticsReport.FromArtifactJson(await ReadAllAsync(storage, artifact, cancellationToken).ConfigureAwait(false));
+        var statistics = StatisticsReport.FromArtifactJson(await ReadAllAsync(storage, artifact, cancellationToken));
         return Standardization(statistics, artifact, features);
     }
 
@@ -46,14 +46,14 @@ internal static class TrainingStorage
     }
 
     public static async Task<TrainingCheckpoint> ReadCheckpointAsync(IDatasetStorage storage, string path, CancellationToken cancellationToken) =>
-        TrainingCheckpoint.FromJson(await ReadAllAsync(storage, path, cancellationToken).ConfigureAwait(false));
+        TrainingCheckpoint.FromJson(await ReadAllAsync(storage, path, cancellationToken));
 
     /// <summary>Writes the checkpoint and returns its path. Rewriting it after a retried activity gives the same bytes.</summary>
     public static async Task<string> WriteCheckpointAsync(
         IDatasetStorage storage, string folder, string fileName, TrainingCheckpoint checkpoint, CancellationToken cancellationToken)
     {
         var path = storage.Combine(folder, fileName);
-        await storage.WriteAsync(path, checkpoint.ToJson(), cancellationToken).ConfigureAwait(false);
+        await storage.WriteAsync(path, checkpoint.ToJson(), cancellationToken);
         return path;
     }
 
@@ -88,14 +88,14 @@ internal static class TrainingStorage
                     pending.Enqueue(Task.Run(() => ReadChunkAsync(cache, runFolder, reader, dataset, chunk, features, stop.Token), stop.Token));
                 }
 
-                yield return await pending.Dequeue().ConfigureAwait(false);
+                yield return await pending.Dequeue();
             }
         }
         finally
         {
             if (pending.Count > 0)
             {
-                await stop.CancelAsync().ConfigureAwait(false);
+                await stop.CancelAsync();
                 await ((Task)Task.WhenAll(pending)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
@@ -128,7 +128,7 @@ internal static class TrainingStorage
     private static async Task<TrainingChunk> DecodeChunkAsync(
         DatasetReader reader, DatasetDescription dataset, ChunkLocation chunk, IReadOnlyList<DatasetColumn> features, CancellationToken cancellationToken)
     {
-        var data = await reader.ReadChunkAsync(dataset, chunk, features, cancellationToken).ConfigureAwait(false);
+        var data = await reader.ReadChunkAsync(dataset, chunk, features, cancellationToken);
         var rows = data.RowCount;
         var width = features.Count;
         var values = new float[(long)rows * width];
