@@ -148,7 +148,7 @@ public sealed class OnePassStatisticsTests
     }
 
     [Fact]
-    public void MomentsPartial_WithHistograms_RoundTripsMergesAndReadsOldJsonWithoutThem()
+    public void FirstPassPartial_WithHistograms_RoundTripsMergesAndReadsOldJsonWithoutThem()
     {
         var kernel = ScalarStatisticsKernel.Instance;
         var chunk = new DecodedChunk(0, 2, [new ChunkColumn("a", [1f, 2f]), new ChunkColumn("b", [3f, 4f])], null);
