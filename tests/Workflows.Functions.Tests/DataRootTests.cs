@@ -57,13 +57,28 @@ public sealed class DataRootTests : IDisposable
         AssertRefused(result, $"dataset '{Given(dataset)}' is refused", rule);
     }
 
-    [Theory]
-    [InlineData("dataset")]
-    [InlineData("holdout")]
-    [InlineData("statsArtifact")]
-    public async Task EpochTraining_PathOutsideTheRoot_FailsBeforeAnyWorkIsScheduled(string field)
+    public static TheoryData<string, string, string> EpochTrainingEscapes
     {
-        var escape = "../outside/x";
+        get
+        {
+            var data = new TheoryData<string, string, string>();
+            foreach (var input in new[] { "dataset", "holdout", "statsArtifact" })
+            {
+                foreach (var (path, rule) in new[] { ("OUTSIDE/x", "must lie inside the data root"), ("/etc/x", "must lie inside the data root"), ("../outside/x", "'..' segments"), ("sets/../../outside/x", "'..' segments") })
+                {
+                    data.Add(input, path, rule);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EpochTrainingEscapes))]
+    public async Task EpochTraining_PathOutsideTheRoot_FailsBeforeAnyWorkIsScheduled(string field, string path, string rule)
+    {
+        var escape = path.Replace("OUTSIDE", _outside, StringComparison.Ordinal);
         var input = field switch
         {
             "dataset" => new EpochTrainingInput(escape, "label", "demo"),
@@ -73,7 +88,37 @@ public sealed class DataRootTests : IDisposable
 
         var result = await RunAsync(EpochTrainingOrchestrator.Name, input);
 
-        AssertRefused(result, $"{field} '{escape}' is refused", "'..' segments");
+        AssertRefused(result, $"{field} '{escape}' is refused", rule);
+    }
+
+    [Theory]
+    [InlineData("dataset")]
+    [InlineData("holdout")]
+    [InlineData("statsArtifact")]
+    public async Task EpochTraining_PathThroughALinkOutOfTheRoot_FailsNamingTheRuleAndWritesNothingOutside(string field)
+    {
+        var generator = new ML.Generation.ClassificationGenerator(new ML.Generation.ClassificationSpec(3, 2, 0, Seed: 1));
+        for (var chunk = 0; chunk < 4; chunk++)
+        {
+            await WriteParquetChunkAsync(generator, chunk, 50, Path.Combine(_root.FullPath, "sets", "demo", $"part-{chunk:D5}.parquet"));
+            await WriteParquetChunkAsync(generator, chunk, 50, Path.Combine(_outside, $"part-{chunk:D5}.parquet"));
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(_outside, "stats.json"), "{}");
+        Directory.CreateSymbolicLink(Path.Combine(_root.FullPath, "escape"), _outside);
+        var before = Directory.GetFileSystemEntries(_outside).Order(StringComparer.Ordinal).ToList();
+        var input = field switch
+        {
+            "dataset" => new EpochTrainingInput("escape", "label", "demo", Epochs: 1),
+            "holdout" => new EpochTrainingInput("sets/demo", "label", "demo", Holdout: "escape", Epochs: 1),
+            _ => new EpochTrainingInput("sets/demo", "label", "demo", StatsArtifact: "escape/stats.json", Epochs: 1),
+        };
+
+        var result = await RunAsync(EpochTrainingOrchestrator.Name, input);
+
+        AssertFailed(result, "is refused: a path may not lead out of the data root through a symbolic link");
+        Assert.Equal(before, Directory.GetFileSystemEntries(_outside).Order(StringComparer.Ordinal).ToList());
+        Assert.False(Directory.Exists(Path.Combine(_root.FullPath, "models", "demo")), "no model may be registered from data read through the link");
     }
 
     [Theory]

@@ -29,6 +29,35 @@ public sealed class RequestGuardTests
     }
 
     [Theory]
+    [InlineData("api/fanout/10", "text/plain")]
+    [InlineData("api/hello/Oslo", "application/x-www-form-urlencoded")]
+    [InlineData("api/hello/Oslo", null)]
+    public async Task PostToAnHttpFunction_FromAForeignOrigin_Is403AndStartsNothing(string path, string? contentType)
+    {
+        await using var host = await TestHost.StartAsync();
+
+        using var response = await Send(host, HttpMethod.Post, path, contentType is null ? null : "x=1", contentType, origin: "https://attacker.example");
+
+        await AssertProblemAsync(response, HttpStatusCode.Forbidden, "origin 'https://attacker.example'");
+        Assert.Equal(0, await CountInstancesAsync(host));
+    }
+
+    [Fact]
+    public async Task PreflightFromAForeignOrigin_IsOfferedNoCors()
+    {
+        await using var host = await TestHost.StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Options, new Uri("api/orchestrators/HelloSequence", UriKind.Relative));
+        request.Headers.Add("Origin", "https://attacker.example");
+        request.Headers.Add("Access-Control-Request-Method", "POST");
+        request.Headers.Add("Access-Control-Request-Headers", "content-type");
+
+        using var response = await host.Http.SendAsync(request);
+
+        Assert.False(response.IsSuccessStatusCode, $"a preflight answered {response.StatusCode}");
+        Assert.DoesNotContain(response.Headers, static h => h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
     [InlineData("text/plain")]
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("multipart/form-data; boundary=x")]
@@ -60,9 +89,11 @@ public sealed class RequestGuardTests
 
         using var withOrigin = await Send(host, HttpMethod.Post, "api/orchestrators/HelloSequence", "\"Bern\"", "application/json; charset=utf-8", origin: host.BaseAddress.TrimEnd('/'));
         using var bodyless = await Send(host, HttpMethod.Post, "api/orchestrators/HelloSequence", json: null, contentType: null);
+        using var typedStarter = await Send(host, HttpMethod.Post, "api/hello/Oslo", json: null, contentType: null, origin: host.BaseAddress.TrimEnd('/'));
 
         Assert.Equal(HttpStatusCode.Accepted, withOrigin.StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, bodyless.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, typedStarter.StatusCode);
     }
 
     [Theory]

@@ -64,6 +64,27 @@ public sealed class BlobDatasetStorageTests(AzuriteFixture azurite) : IClassFixt
         Assert.Contains("'sets/none' does not exist", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("https://otheraccount.blob.core.windows.net/data/sets/a", "not URIs or absolute paths")]
+    [InlineData("http://127.0.0.1:10000/devstoreaccount1/other/sets/a", "not URIs or absolute paths")]
+    [InlineData("/other/sets/a", "not URIs or absolute paths")]
+    [InlineData("sets/../../other/a", "'..' segments")]
+    [InlineData("..\\other", "'..' segments")]
+    [InlineData(" ", "a blob name in the dataset container is required")]
+    public void ValidatePath_NameThatLeavesTheContainer_IsRefusedNamingFieldAndRule(string path, string rule)
+    {
+        var refused = Assert.Throws<DataPathException>(() => NewStorage().ValidatePath(path, "dataset"));
+
+        Assert.Contains($"dataset '{path}' is refused", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(rule, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("sets/a")]
+    [InlineData("sets/a/part-00000.parquet")]
+    [InlineData("%2e%2e/a")]
+    public void ValidatePath_BlobNameOfTheContainer_IsAccepted(string path) => NewStorage().ValidatePath(path, "dataset");
+
     private BlobDatasetStorage NewStorage() =>
         new(new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("d" + Guid.NewGuid().ToString("N")[..20]));
 }

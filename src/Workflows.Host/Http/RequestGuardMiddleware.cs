@@ -9,9 +9,11 @@ namespace Workflows.Host.Http;
 /// <summary>
 /// Keeps web pages the developer visits away from the host. While keys are off (local development over loopback),
 /// a request must name a loopback host or an allowed one in its Host header (400 otherwise), which defeats DNS
-/// rebinding. On the starters and the management API (<see cref="JsonRequestsOnly"/>): a browser origin other than a
-/// loopback or allowed host is refused (403; no CORS is offered), and a body must be <c>application/json</c> (415), so
-/// neither a cross-site form nor a <c>text/plain</c> fetch can start or change a run.
+/// rebinding. A browser origin other than a loopback or allowed host is refused (403; no CORS is offered) on the
+/// starters and the management API (<see cref="JsonRequestsOnly"/>) and on every route for a method other than GET,
+/// HEAD, OPTIONS and TRACE, so an HTTP-triggered function (a typed starter) cannot be called from another site either.
+/// On the starters and the management API a body must be <c>application/json</c> (415), so neither a cross-site form
+/// nor a <c>text/plain</c> fetch can start or change a run.
 /// </summary>
 internal sealed class RequestGuardMiddleware(RequestDelegate next, IOptions<FunctionsHostOptions> options)
 {
@@ -28,7 +30,8 @@ internal sealed class RequestGuardMiddleware(RequestDelegate next, IOptions<Func
                 .ExecuteAsync(context);
         }
 
-        if (context.GetEndpoint()?.Metadata.GetMetadata<JsonRequestsOnly>() is null)
+        var jsonOnly = context.GetEndpoint()?.Metadata.GetMetadata<JsonRequestsOnly>() is not null;
+        if (!jsonOnly && IsSafe(request.Method))
         {
             return next(context);
         }
@@ -43,6 +46,11 @@ internal sealed class RequestGuardMiddleware(RequestDelegate next, IOptions<Func
                 .ExecuteAsync(context);
         }
 
+        if (!jsonOnly)
+        {
+            return next(context);
+        }
+
         var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
         if ((hasBody || request.ContentType is not null) && !IsJson(request.ContentType))
         {
@@ -55,6 +63,10 @@ internal sealed class RequestGuardMiddleware(RequestDelegate next, IOptions<Func
 
         return next(context);
     }
+
+    /// <summary>Methods a cross-site page cannot change anything with (every other one is checked for its origin on every route).</summary>
+    private static bool IsSafe(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
 
     /// <summary>Whether <paramref name="name"/> (a Host header's host, without port) is a loopback name or an allowed host.</summary>
     internal static bool IsAllowedHost(string name, IReadOnlyList<string> allowed)
