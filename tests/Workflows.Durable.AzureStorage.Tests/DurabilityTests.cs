@@ -218,6 +218,99 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await next.Clients.DeleteAsync();
     }
 
+    [Fact]
+    public async Task EventArrivingWhileAnEpisodeContinuesAsNew_ReachesTheNextGeneration()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        using var inEpisode = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        try
+        {
+            await using var harness = await WorkerHarness.StartAsync(provider, registry => RegisterPhases(registry, () =>
+            {
+                inEpisode.Set();
+                release.Wait(TimeSpan.FromMinutes(1));
+            }));
+            var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
+            await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 0\"");
+
+            // "A" ends generation 0; while that episode runs, "B" for generation 1 arrives and waits in the instance's buffer.
+            await harness.Client.RaiseEventAsync(id, "A", "go");
+            Assert.True(inEpisode.Wait(TimeSpan.FromSeconds(30)));
+            await harness.Client.RaiseEventAsync(id, "B", "early");
+            await Eventually.UntilAsync(() => QueueLooksEmpty(provider), TimeSpan.FromSeconds(30));
+
+            // Whatever the episode sends arrives late (a queue delivers when it does): the next work item holds only "B".
+            await provider.StopControlPollingAsync();
+            release.Set();
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var result = await harness.Client.WaitForInstanceCompletionAsync(id, true, timeout.Token);
+            Assert.Equal("phase 1 got early", result.ReadOutputAs<string>());
+        }
+        finally
+        {
+            release.Set();
+            await provider.Clients.DeleteAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ContinueAsNewEpisodeFailingBeforeItsCommitPoint_StartsTheNextGenerationOnce()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        var logs = new RecordingLoggerFactory();
+        try
+        {
+            await using var harness = await WorkerHarness.StartAsync(provider, registry => RegisterPhases(registry, () => { }), loggerFactory: logs);
+            var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
+            await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 0\"");
+
+            // The episode that continues as new fails after its messages went out, and is run again.
+            var fault = new FaultAt(CommitStep.MessagesSent, times: 1);
+            provider.Faults = fault;
+            await harness.Client.RaiseEventAsync(id, "A", "go");
+            var waiting = await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 1\"");
+            Assert.Equal(2, fault.Hits);
+
+            await harness.Client.RaiseEventAsync(id, "B", "later");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var result = await harness.Client.WaitForInstanceCompletionAsync(id, true, timeout.Token);
+            Assert.Equal("phase 1 got later", result.ReadOutputAs<string>());
+            var history = await harness.Client.GetOrchestrationHistoryAsync(id);
+            var started = Assert.Single(history.OfType<ExecutionStarted>());
+            Assert.Equal(waiting.ExecutionId, started.ExecutionId);
+            Assert.Equal(started.ExecutionId, result.ExecutionId);
+            Assert.DoesNotContain(logs.Logger.Entries, e => e.Message.Contains("rejected a start request", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await provider.Clients.DeleteAsync();
+        }
+    }
+
+    /// <summary>Generation 0 waits for "A" (calling <paramref name="onA"/> when it arrives) and continues as new; generation 1 returns what "B" carries.</summary>
+    private static void RegisterPhases(DurableTaskRegistry registry, Action onA) =>
+        registry.AddOrchestratorFunc<int, string>("Phases", async (context, phase) =>
+        {
+            context.SetCustomStatus("phase " + phase.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (phase == 0)
+            {
+                await context.WaitForExternalEvent<string>("A");
+                if (!context.IsReplaying)
+                {
+                    onA();
+                }
+
+                context.ContinueAsNew(1);
+                return "continued";
+            }
+
+            return "phase 1 got " + await context.WaitForExternalEvent<string>("B");
+        });
+
     private static bool QueueLooksEmpty(AzureStorageProvider provider) =>
         provider.Clients.ControlQueues[0].PeekMessages(1).Value.Length == 0;
 

@@ -65,4 +65,22 @@ public sealed class ContinueAsNewTests
         var result = await engine.Client.WaitForInstanceCompletionAsync(id, true, WorkerHarness.Timeout());
         Assert.Equal("phase 1 got early bird", result.ReadOutputAs<string>());
     }
+
+    [Fact]
+    public async Task ContinueAsNew_WithoutEverAwaiting_FailsWithAReadableReason()
+    {
+        await using var engine = await EngineFixture.StartAsync(registry => registry
+            .AddOrchestratorFunc<int, int>("Spin", (context, n) =>
+            {
+                context.ContinueAsNew(n + 1);
+                return Task.FromResult(n);
+            }));
+        var id = await engine.Client.ScheduleNewOrchestrationInstanceAsync("Spin", 0);
+
+        var result = await engine.Client.WaitForInstanceCompletionAsync(id, true, WorkerHarness.Timeout());
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, result.RuntimeStatus);
+        Assert.Contains("called ContinueAsNew 10,000 times in a row without awaiting anything", result.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal("10000", result.SerializedInput);
+    }
 }

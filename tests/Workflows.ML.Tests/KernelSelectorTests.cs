@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Workflows.ML.Kernels;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.ML.Tests;

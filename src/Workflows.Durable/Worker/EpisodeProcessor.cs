@@ -214,7 +214,7 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         return Build(workItem.InstanceId, executor, started, kept, accepted, result, outgoing, activities, now, cacheHit: false, replayed);
     }
 
-    private static EpisodeOutcome Build(
+    private EpisodeOutcome Build(
         string instanceId,
         OrchestrationExecutor executor,
         ExecutionStarted started,
@@ -227,17 +227,66 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         bool cacheHit,
         long replayed)
     {
-        var events = prefix ?? new List<HistoryEvent>(accepted.Count + result.NewActions.Count + 2);
-        foreach (var historyEvent in accepted)
+        var replaceHistory = prefix is not null;
+        var applied = (long)accepted.Count;
+        var generations = 0;
+        while (true)
         {
-            if (!executor.IsDuplicateResult(historyEvent))
+            var events = prefix ?? new List<HistoryEvent>(accepted.Count + result.NewActions.Count + 2);
+            foreach (var historyEvent in accepted)
             {
-                events.Add(historyEvent);
+                if (!executor.IsDuplicateResult(historyEvent))
+                {
+                    events.Add(historyEvent);
+                }
             }
-        }
 
-        var executionId = started.ExecutionId;
-        foreach (var action in result.NewActions)
+            AddActions(instanceId, executor, started.ExecutionId, result.NewActions, now, events, outgoing, activities);
+            var completion = result.Completion;
+            if (completion is { ContinuedAsNew: true } && ++generations <= MaxGenerationsPerEpisode)
+            {
+                // The next generation replaces the history in this same commit and runs its first episode now, as DTFx
+                // does: nothing is sent to the instance itself, so a retried episode leaves no second start behind, and
+                // messages that arrive meanwhile meet a history that already holds the next generation's start.
+                var next = new ExecutionStarted(now, executor.Name, instanceId, NewExecutionId(), completion.NewInput, started.ParentInstance);
+                accepted = [new OrchestratorStarted(now), next, .. completion.CarryoverEvents ?? []];
+                foreach (var late in executor.IgnoredAfterCompletion)
+                {
+                    // Messages of this batch that came after the orchestrator returned belong to the next execution:
+                    // control operations always, external events when unprocessed events are preserved.
+                    if (late is ExecutionTerminated or ExecutionSuspended or ExecutionResumed
+                        || (late is EventRaised && completion.PreserveUnprocessedEvents))
+                    {
+                        accepted.Add(late);
+                    }
+                }
+
+                executor = CreateExecutor(next, instanceId)
+                    ?? throw new InvalidOperationException($"Orchestrator '{next.Name}' is no longer registered.");
+                started = next;
+                prefix = null;
+                replaceHistory = true;
+                cacheHit = false;
+                applied += accepted.Count;
+                result = executor.Execute(accepted);
+                continue;
+            }
+
+            return Complete(instanceId, executor, started, events, replaceHistory, completion, outgoing, activities, now, cacheHit, replayed, applied);
+        }
+    }
+
+    private static void AddActions(
+        string instanceId,
+        OrchestrationExecutor executor,
+        string executionId,
+        IReadOnlyList<OrchestratorAction> actions,
+        DateTime now,
+        List<HistoryEvent> events,
+        List<OrchestrationMessage> outgoing,
+        List<ActivityMessage> activities)
+    {
+        foreach (var action in actions)
         {
             var historyEvent = action.ToHistoryEvent(now);
             events.Add(historyEvent);
@@ -260,45 +309,33 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
                     break;
             }
         }
+    }
 
+    private static EpisodeOutcome Complete(
+        string instanceId,
+        OrchestrationExecutor executor,
+        ExecutionStarted started,
+        List<HistoryEvent> events,
+        bool replaceHistory,
+        OrchestrationCompletion? completion,
+        List<OrchestrationMessage> outgoing,
+        List<ActivityMessage> activities,
+        DateTime now,
+        bool cacheHit,
+        long replayed,
+        long applied)
+    {
         var status = executor.IsSuspended ? OrchestrationRuntimeStatus.Suspended : OrchestrationRuntimeStatus.Running;
-        var input = started.Input;
         string? output = null;
         FailureDetails? failure = null;
-        var replaceHistory = prefix is not null;
         var keep = true;
-        var completion = result.Completion;
         if (completion is { ContinuedAsNew: true })
         {
-            // The next generation starts with an empty history; its ExecutionStarted (and carried-over events) go to ourselves.
-            var nextExecutionId = NewExecutionId();
-            outgoing.Add(new OrchestrationMessage(instanceId, nextExecutionId, new ExecutionStarted(now, executor.Name, instanceId, nextExecutionId, completion.NewInput, started.ParentInstance)));
-            foreach (var carried in completion.CarryoverEvents ?? [])
-            {
-                outgoing.Add(new OrchestrationMessage(instanceId, nextExecutionId, carried));
-            }
-
-            // Messages of this batch that came after the orchestrator returned belong to the next execution:
-            // control operations always, external events when unprocessed events are preserved.
-            foreach (var late in executor.IgnoredAfterCompletion)
-            {
-                if (late is ExecutionTerminated or ExecutionSuspended or ExecutionResumed
-                    || (late is EventRaised && completion.PreserveUnprocessedEvents))
-                {
-                    outgoing.Add(new OrchestrationMessage(instanceId, nextExecutionId, late));
-                }
-            }
-
-            var commit = new OrchestrationCommit
-            {
-                ExecutionId = nextExecutionId,
-                ReplaceHistory = true,
-                NewEvents = [],
-                State = new InstanceStateUpdate(executor.Name, OrchestrationRuntimeStatus.Running, completion.NewInput, null, executor.CustomStatus, null, started.ParentInstance?.InstanceId),
-                ActivityMessages = activities,
-                OrchestrationMessages = outgoing,
-            };
-            return new EpisodeOutcome(commit, null, cacheHit, replayed, accepted.Count);
+            // A generation that continued as new without waiting for anything, more times than any real loop does.
+            completion = new OrchestrationCompletion(OrchestrationRuntimeStatus.Failed, null, new FailureDetails(
+                typeof(InvalidOperationException).FullName!,
+                $"Orchestrator '{executor.Name}' called ContinueAsNew {MaxGenerationsPerEpisode:N0} times in a row without awaiting anything; it would never yield.",
+                IsNonRetriable: true));
         }
 
         if (completion is not null)
@@ -313,27 +350,26 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
                 outgoing.Add(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, ToParent(instanceId, parent, status, output, failure, now)));
             }
 
-            if (status == OrchestrationRuntimeStatus.Terminated && accepted.OfType<ExecutionTerminated>().Any(t => t.Recursive))
+            if (status == OrchestrationRuntimeStatus.Terminated && events.OfType<ExecutionTerminated>().FirstOrDefault(t => t.Recursive) is { } recursive)
             {
-                var reason = accepted.OfType<ExecutionTerminated>().First(t => t.Recursive).Reason;
                 foreach (var child in executor.OpenSubOrchestrationInstanceIds)
                 {
-                    outgoing.Add(new OrchestrationMessage(child, null, new ExecutionTerminated(now, reason, Recursive: true)));
+                    outgoing.Add(new OrchestrationMessage(child, null, new ExecutionTerminated(now, recursive.Reason, Recursive: true)));
                 }
             }
         }
 
         events.Add(new OrchestratorCompleted(now));
-        var finalCommit = new OrchestrationCommit
+        var commit = new OrchestrationCommit
         {
-            ExecutionId = executionId,
+            ExecutionId = started.ExecutionId,
             ReplaceHistory = replaceHistory,
             NewEvents = events,
-            State = new InstanceStateUpdate(executor.Name, status, input, output, executor.CustomStatus, failure, started.ParentInstance?.InstanceId),
+            State = new InstanceStateUpdate(executor.Name, status, started.Input, output, executor.CustomStatus, failure, started.ParentInstance?.InstanceId),
             ActivityMessages = activities,
             OrchestrationMessages = outgoing,
         };
-        return new EpisodeOutcome(finalCommit, keep ? executor : null, cacheHit, replayed, accepted.Count);
+        return new EpisodeOutcome(commit, keep ? executor : null, cacheHit, replayed, applied);
     }
 
     private EpisodeOutcome FailUnregistered(
@@ -457,6 +493,9 @@ internal sealed class EpisodeProcessor(DurableTaskRegistry registry, DataConvert
         && string.Equals(parent.InstanceId, current.InstanceId, StringComparison.Ordinal)
         && string.Equals(parent.ExecutionId, current.ExecutionId, StringComparison.Ordinal)
         && parent.TaskScheduledId == current.TaskScheduledId;
+
+    /// <summary>Generations one work item runs back to back before the instance fails as a loop that never yields.</summary>
+    internal const int MaxGenerationsPerEpisode = 10_000;
 
     private static string NewExecutionId() => Guid.NewGuid().ToString("N");
 }

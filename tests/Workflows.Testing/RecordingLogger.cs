@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Workflows.ML.Tests;
+namespace Workflows.Testing;
 
 /// <summary>A logger that keeps every entry (level, event id, exception, message) for the test to look at.</summary>
-internal sealed class RecordingLogger : ILogger
+public sealed class RecordingLogger : ILogger
 {
     private readonly List<(LogLevel Level, EventId Event, Exception? Exception, string Message)> _entries = [];
 
@@ -29,5 +29,21 @@ internal sealed class RecordingLogger : ILogger
         {
             _entries.Add((logLevel, eventId, exception, formatter(state, exception)));
         }
+    }
+}
+
+/// <summary>A logger factory whose loggers all record into one <see cref="RecordingLogger"/>.</summary>
+public sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    public RecordingLogger Logger { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => Logger;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
     }
 }
