@@ -7,7 +7,7 @@ using Workflows.Durable.Worker;
 
 // A worker process for the multi-process tests. Protocol on stdout, one line each: "ready <pid>" once the worker
 // runs, "owned <p,q,...|none>" whenever its set of partitions changes, "executed <n>" after each recorded activity,
-// "stopped" after a graceful stop. The worker's warnings and errors go to stderr, which the tests show on failure.
+// "crashing at <step> of commit <n>" just before it kills itself at a chosen commit step, "stopped" after a graceful stop. The worker's warnings and errors go to stderr, which the tests show on failure.
 // It stops gracefully (finishing work in flight and releasing its leases) on a "stop" line or when stdin closes, so
 // it never outlives a test process that dies; tests kill it to crash it.
 TestWorkerArgs settings;
@@ -28,10 +28,16 @@ var options = new AzureStorageOptions
     PartitionCount = settings.Partitions,
     LeaseDuration = settings.LeaseDuration,
     LeaseRenewInterval = settings.LeaseRenewInterval,
+    WorkerId = settings.WorkerId,
 };
 options.Validate();
 var stdout = Console.Out;
 var provider = new AzureStorageProvider(options, lockTimeout: settings.LockTimeout);
+if (settings.CrashAt is { } crashAt)
+{
+    provider.Faults = new CrashAt(crashAt, stdout);
+}
+
 using var journal = new ExecutionJournal(settings.JournalPath);
 var registry = new DurableTaskRegistry();
 TestOrchestrations.RegisterAll(registry);

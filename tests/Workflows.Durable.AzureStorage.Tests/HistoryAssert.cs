@@ -34,6 +34,45 @@ internal static class HistoryAssert
         Assert.Empty(history.OfType<TaskFailed>());
     }
 
+    /// <summary>
+    /// <paramref name="actual"/> records the same steps as <paramref name="expected"/>: the same decisions (start, calls,
+    /// timers, sub-orchestrations, completion) in the same order, and the same results, each once, in any order
+    /// (results arrive in whatever order their work finishes). Episode boundaries and timestamps are not compared.
+    /// </summary>
+    public static void SameSteps(IReadOnlyList<HistoryEvent> expected, IReadOnlyList<HistoryEvent> actual)
+    {
+        Assert.Equal(Decisions(expected), Decisions(actual));
+        Assert.Equal(Results(expected), Results(actual));
+        Assert.Equal(
+            expected.Count(e => e is not (OrchestratorStarted or OrchestratorCompleted)),
+            actual.Count(e => e is not (OrchestratorStarted or OrchestratorCompleted)));
+    }
+
+    private static List<string> Decisions(IReadOnlyList<HistoryEvent> history) =>
+        [.. history.Where(e => e is ExecutionStarted or TaskScheduled or TimerCreated or SubOrchestrationInstanceCreated or EventSent or ExecutionCompleted).Select(Describe)];
+
+    private static List<string> Results(IReadOnlyList<HistoryEvent> history) =>
+        [.. history.Where(e => e is TaskCompleted or TaskFailed or TimerFired or SubOrchestrationInstanceCompleted or SubOrchestrationInstanceFailed or EventRaised)
+            .Select(Describe)
+            .Order(StringComparer.Ordinal)];
+
+    private static string Describe(HistoryEvent historyEvent) => historyEvent switch
+    {
+        ExecutionStarted e => $"ExecutionStarted {e.Name}({e.Input}) parent {e.ParentInstance?.InstanceId}#{e.ParentInstance?.TaskScheduledId}",
+        TaskScheduled e => $"TaskScheduled #{e.EventId} {e.Name}({e.Input})",
+        TimerCreated e => $"TimerCreated #{e.EventId} {e.FireAt:O}",
+        SubOrchestrationInstanceCreated e => $"SubOrchestrationInstanceCreated #{e.EventId} {e.Name} {e.InstanceId}({e.Input})",
+        EventSent e => $"EventSent #{e.EventId} {e.InstanceId} {e.Name}({e.Input})",
+        ExecutionCompleted e => $"ExecutionCompleted {e.Status} {e.Result} {e.FailureDetails?.ErrorMessage}",
+        TaskCompleted e => $"TaskCompleted #{e.TaskScheduledId} {e.Result}",
+        TaskFailed e => $"TaskFailed #{e.TaskScheduledId} {e.FailureDetails.ErrorMessage}",
+        TimerFired e => $"TimerFired #{e.TimerId}",
+        SubOrchestrationInstanceCompleted e => $"SubOrchestrationInstanceCompleted #{e.TaskScheduledId} {e.Result}",
+        SubOrchestrationInstanceFailed e => $"SubOrchestrationInstanceFailed #{e.TaskScheduledId} {e.FailureDetails.ErrorMessage}",
+        EventRaised e => $"EventRaised {e.Name}({e.Input})",
+        _ => historyEvent.GetType().Name,
+    };
+
     /// <summary>The history as runs of event types ("OrchestratorStarted ExecutionStarted TaskScheduled×1000 ..."), to show where a failure came in.</summary>
     private static string Shape(IReadOnlyList<HistoryEvent> history)
     {

@@ -25,6 +25,12 @@ internal sealed record TestWorkerSettings(
     /// messages for a while, and one whose lock expires meanwhile is run by another worker too.
     /// </summary>
     public TimeSpan? LockTimeout { get; init; }
+
+    /// <summary>The worker's stable name (a restart with the same name takes its leases back at once); null for none.</summary>
+    public string? WorkerId { get; init; }
+
+    /// <summary>Where the worker kills itself: a commit step of an instance's n-th commit in that process.</summary>
+    public (string Step, string InstanceId, int Commit)? CrashAt { get; init; }
 }
 
 /// <summary>
@@ -114,6 +120,20 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
             start.ArgumentList.Add(Invariant((int)lockTimeout.TotalSeconds));
         }
 
+        if (settings.WorkerId is { } workerId)
+        {
+            start.ArgumentList.Add("--worker-id");
+            start.ArgumentList.Add(workerId);
+        }
+
+        if (settings.CrashAt is { } crash)
+        {
+            foreach (var argument in new[] { "--crash-at", crash.Step, "--crash-instance", crash.InstanceId, "--crash-commit", Invariant(crash.Commit) })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         var process = new Process { StartInfo = start };
         var worker = new TestWorkerProcess(name, journalPath, process);
         process.OutputDataReceived += (_, e) => worker.OnOutput(e.Data);
@@ -181,6 +201,19 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
     {
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Waits until the process has ended by itself (a crash it was told to make).</summary>
+    public async Task WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException exception)
+        {
+            throw new TimeoutException($"Worker {Name} did not end in time.{Environment.NewLine}{Transcript}", exception);
+        }
     }
 
     /// <summary>Asks for a graceful stop (work in flight finishes, leases are released) and waits for the exit.</summary>

@@ -44,6 +44,24 @@ public static class TestOrchestrations
 
                 return await Task.WhenAll(children);
             })
+            .AddOrchestratorFunc<int, long>("ChildThenFanOut", async (context, count) =>
+            {
+                // A sub-orchestration, then one episode that schedules every call: with 98 calls or more that episode's
+                // commit holds more events than one table batch.
+                long sum = await context.CallSubOrchestratorAsync<int>("Child", 7);
+                var tasks = new Task<int>[count];
+                for (var i = 0; i < count; i++)
+                {
+                    tasks[i] = context.CallActivityAsync<int>("Square", i);
+                }
+
+                foreach (var result in await Task.WhenAll(tasks))
+                {
+                    sum += result;
+                }
+
+                return sum;
+            })
             .AddOrchestratorFunc<string?, string>("CatchFailure", async (context, _) =>
             {
                 try
