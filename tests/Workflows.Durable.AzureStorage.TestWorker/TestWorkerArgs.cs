@@ -5,19 +5,19 @@ namespace Workflows.Durable.AzureStorage.TestWorker;
 /// <summary>
 /// The command line: <c>worker --connection-string CS --hub NAME --journal PATH [--partitions N]
 /// [--lease-duration-s S] [--lease-renew-ms MS] [--lock-timeout-s S] [--activity-delay-ms MS] [--max-activities N] [--worker-id ID]
-/// [--crash-at STEP --crash-instance ID [--crash-commit N]]</c>.
+/// [--crash-at STEP | --freeze-at STEP] --crash-instance ID [--crash-commit N]]</c>.
 /// </summary>
-internal sealed record CrashPoint(CommitStep Step, string InstanceId, int Commit);
+internal sealed record CrashPoint(CommitStep Step, string InstanceId, int Commit, bool Freeze);
 
 internal sealed class TestWorkerArgs
 {
     public const string Usage =
         "usage: Workflows.Durable.AzureStorage.TestWorker worker --connection-string CS --hub NAME --journal PATH [--partitions 4] "
         + "[--lease-duration-s 15] [--lease-renew-ms 1000] [--lock-timeout-s S] [--activity-delay-ms 5] [--max-activities 8] [--worker-id ID] "
-        + "[--crash-at STEP --crash-instance ID [--crash-commit 1]]";
+        + "[--crash-at STEP | --freeze-at STEP] [--crash-instance ID] [--crash-commit 1]";
 
     private static readonly string[] Known =
-        ["connection-string", "hub", "journal", "partitions", "lease-duration-s", "lease-renew-ms", "lock-timeout-s", "activity-delay-ms", "max-activities", "worker-id", "crash-at", "crash-instance", "crash-commit"];
+        ["connection-string", "hub", "journal", "partitions", "lease-duration-s", "lease-renew-ms", "lock-timeout-s", "activity-delay-ms", "max-activities", "worker-id", "crash-at", "freeze-at", "crash-instance", "crash-commit"];
 
     public required string ConnectionString { get; init; }
 
@@ -44,7 +44,10 @@ internal sealed class TestWorkerArgs
     /// <summary>The worker's stable name: a restarted worker with the same name takes its own leases back at once.</summary>
     public string? WorkerId { get; init; }
 
-    /// <summary>Where the process kills itself (SIGKILL): a commit step of one instance's n-th commit; null for never.</summary>
+    /// <summary>
+    /// Where the process kills itself (SIGKILL) or freezes itself (SIGSTOP, until a SIGCONT): a commit step of one
+    /// instance's n-th commit; null for never.
+    /// </summary>
     public CrashPoint? CrashAt { get; init; }
 
     /// <summary>Parses the command line; throws <see cref="ArgumentException"/> with a readable message.</summary>
@@ -84,16 +87,19 @@ internal sealed class TestWorkerArgs
             ActivityDelay = TimeSpan.FromMilliseconds(Int(options, "activity-delay-ms", 5)),
             MaxConcurrentActivities = Int(options, "max-activities", 8),
             WorkerId = options.GetValueOrDefault("worker-id"),
-            CrashAt = options.TryGetValue("crash-at", out var step)
-                ? new CrashPoint(
-                    Enum.TryParse<CommitStep>(step, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed)
-                        ? parsed
-                        : throw new ArgumentException($"option --crash-at must be one of {string.Join(", ", Enum.GetNames<CommitStep>())}; got '{step}'."),
-                    Required(options, "crash-instance"),
-                    Int(options, "crash-commit", 1))
+            CrashAt = options.TryGetValue("crash-at", out var crash) ? Point(options, crash, freeze: false)
+                : options.TryGetValue("freeze-at", out var freeze) ? Point(options, freeze, freeze: true)
                 : null,
         };
     }
+
+    private static CrashPoint Point(Dictionary<string, string> options, string step, bool freeze) => new(
+        Enum.TryParse<CommitStep>(step, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed)
+            ? parsed
+            : throw new ArgumentException($"a commit step must be one of {string.Join(", ", Enum.GetNames<CommitStep>())}; got '{step}'."),
+        Required(options, "crash-instance"),
+        Int(options, "crash-commit", 1),
+        freeze);
 
     private static string Required(Dictionary<string, string> options, string name) =>
         options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"missing option --{name}.");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Workflows.Host.Azurite;
+using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 
@@ -31,6 +32,9 @@ internal sealed record TestWorkerSettings(
 
     /// <summary>Where the worker kills itself: a commit step of an instance's n-th commit in that process.</summary>
     public (string Step, string InstanceId, int Commit)? CrashAt { get; init; }
+
+    /// <summary>Where the worker freezes itself (SIGSTOP) until <see cref="TestWorkerProcess.ThawAsync"/>.</summary>
+    public (string Step, string InstanceId, int Commit)? FreezeAt { get; init; }
 }
 
 /// <summary>
@@ -46,6 +50,7 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _transcript = new();
+    private readonly ConcurrentQueue<string> _faults = new();
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,9 +131,10 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
             start.ArgumentList.Add(workerId);
         }
 
-        if (settings.CrashAt is { } crash)
+        if ((settings.CrashAt ?? settings.FreezeAt) is { } point)
         {
-            foreach (var argument in new[] { "--crash-at", crash.Step, "--crash-instance", crash.InstanceId, "--crash-commit", Invariant(crash.Commit) })
+            var option = settings.CrashAt is null ? "--freeze-at" : "--crash-at";
+            foreach (var argument in new[] { option, point.Step, "--crash-instance", point.InstanceId, "--crash-commit", Invariant(point.Commit) })
             {
                 start.ArgumentList.Add(argument);
             }
@@ -203,6 +209,24 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>Whether the process printed this line about an injected fault ("crashing at ...", "freezing at ...", "thawed at ...").</summary>
+    public bool Printed(string faultLine) => _faults.Contains(faultLine);
+
+    /// <summary>Whether the process is stopped by a signal (state T in /proc), as a frozen machine would be.</summary>
+    public bool IsFrozen()
+    {
+        var stat = File.ReadAllText($"/proc/{_processId}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T');
+    }
+
+    /// <summary>Sends SIGCONT: a frozen process goes on from where it stopped.</summary>
+    public async Task ThawAsync()
+    {
+        using var thaw = Process.Start("kill", ["-CONT", Invariant(_processId)]);
+        await thaw.WaitForExitAsync();
+        Assert.Equal(0, thaw.ExitCode);
+    }
+
     /// <summary>Waits until the process has ended by itself (a crash it was told to make).</summary>
     public async Task WaitForExitAsync(CancellationToken cancellationToken)
     {
@@ -274,6 +298,11 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
         }
 
         Remember(line);
+        if (line.StartsWith("crashing at ", StringComparison.Ordinal) || line.StartsWith("freezing at ", StringComparison.Ordinal) || line.StartsWith("thawed at ", StringComparison.Ordinal))
+        {
+            _faults.Enqueue(line);
+        }
+
         lock (_gate)
         {
             if (line.StartsWith("executed ", StringComparison.Ordinal))

@@ -48,6 +48,64 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
         }
     }
 
+    [Fact]
+    public async Task WorkerFrozenPastItsLease_MidCommitOfMoreThan99Events_ThawedAfterAnotherFinished_ChangesNothing()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        var hub = azurite.NewHub(partitionCount: 1);
+        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.Zero)
+        {
+            LockTimeout = TimeSpan.FromSeconds(2),
+        };
+        await using var clientProvider = new AzureStorageProvider(hub);
+        var client = new DurableTaskClient(clientProvider);
+        var transcripts = new List<TestWorkerProcess>();
+        try
+        {
+            // The first worker stops (SIGSTOP) inside the parent's 123-event commit, after its leading rows.
+            var frozen = await TestWorkerProcess.StartAsync("frozen", settings with { FreezeAt = (nameof(CommitStep.LeadingRowsWritten), Parent, 2) }, deadline.Token);
+            transcripts.Add(frozen);
+            await client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent), deadline.Token);
+            await frozen.WaitUntilAsync(w => w.Printed("freezing at LeadingRowsWritten of commit 2"), "freeze mid-commit", deadline.Token);
+            await Eventually.UntilAsync(frozen.IsFrozen, TimeSpan.FromSeconds(30));
+
+            // Its lease expires; another worker takes the partition and runs the parent to completion.
+            var other = await TestWorkerProcess.StartAsync("other", settings, deadline.Token);
+            transcripts.Add(other);
+            var finished = await client.WaitForInstanceCompletionAsync(Parent, getInputsAndOutputs: true, deadline.Token);
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, finished.RuntimeStatus);
+            var history = await client.GetOrchestrationHistoryAsync(Parent, deadline.Token);
+
+            // Thawed, the first worker goes on with its commit where it stopped; a graceful stop waits for that to end.
+            await frozen.ThawAsync();
+            await frozen.WaitUntilAsync(w => w.Printed("thawed at LeadingRowsWritten of commit 2"), "go on after the thaw", deadline.Token);
+            await frozen.StopAsync(deadline.Token);
+
+            Assert.Equal(history, await client.GetOrchestrationHistoryAsync(Parent, deadline.Token));
+            HistoryAssert.EachTaskCompletedExactlyOnce(history, Calls);
+            var row = await client.GetInstanceAsync(Parent, getInputsAndOutputs: true, deadline.Token);
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
+            Assert.Equal(finished.SerializedOutput, row.SerializedOutput);
+            Assert.Equal(finished.LastUpdatedAt, row.LastUpdatedAt);
+            Assert.Equal(7 * 7 + 1 + Enumerable.Range(0, Calls).Sum(x => (long)x * x), row.ReadOutputAs<long>());
+            await other.StopAsync(deadline.Token);
+        }
+        catch
+        {
+            transcripts.ForEach(w => output.WriteLine(w.Transcript));
+            throw;
+        }
+        finally
+        {
+            foreach (var worker in transcripts)
+            {
+                await worker.DisposeAsync();
+            }
+
+            await clientProvider.Clients.DeleteAsync(CancellationToken.None);
+        }
+    }
+
     public void Dispose() => Directory.Delete(_journals, recursive: true);
 
     /// <summary>Runs the parent on a new hub; with <paramref name="crashAt"/>, the first process dies there and a second finishes.</summary>
@@ -72,7 +130,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             if (crashAt is not null)
             {
                 await first.WaitForExitAsync(cancellationToken);
-                Assert.Contains($"crashing at {crashAt} of commit 2", first.Transcript, StringComparison.Ordinal);
+                Assert.True(first.Printed($"crashing at {crashAt} of commit 2"), first.Transcript);
                 finisher = await TestWorkerProcess.StartAsync(name + "-second", settings, cancellationToken);
                 transcripts.Add(finisher);
             }
