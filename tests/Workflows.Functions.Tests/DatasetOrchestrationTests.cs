@@ -83,7 +83,24 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
         var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
 
-        AssertFailed(result, $"chunk 1 (row group 0 of '{TestStorage.Root.Relative(corrupt)}') is corrupt");
+        // The page walk of the checksum check meets the damaged header of the first column's first page.
+        AssertFailed(result, $"chunk 1: column 'f0' of row group 0 of '{TestStorage.Root.Relative(corrupt)}' has an unreadable page header");
+        AssertFailed(result, "the file is corrupt");
+    }
+
+    [Fact]
+    public async Task ChunkedStatistics_PageChecksumMismatch_FailsNamingFileRowGroupColumnAndPage()
+    {
+        // A value of a file with page checksums moved by one unit in the last place: within its footer range, so
+        // only the checksum tells. The intact dataset's run completes.
+        var files = TestData.WriteChecksummedDataset(_folder, chunks: 3, rows: 400);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, (await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"))).RuntimeStatus);
+        await TestData.FlipLowestBitOfValueAsync(files[1], TestData.XOf(chunk: 1, row: 200, label: 1));
+
+        var result = await RunStatisticsAsync(new ChunkedStatisticsInput(_folder, "label"));
+
+        AssertFailed(result, $"chunk 1: column 'x' of row group 0 of '{TestStorage.Root.Relative(files[1])}' has a page checksum mismatch: page 0 (header at byte 4)");
+        AssertFailed(result, "the file is corrupt");
     }
 
     [Fact]

@@ -414,6 +414,19 @@ public sealed class EpochTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task EpochTraining_PageChecksumMismatch_FailsNamingFileRowGroupColumnAndPage()
+    {
+        // A value of a file with page checksums moved by one unit in the last place: within its footer range, so
+        // only the checksum tells.
+        var files = TestData.WriteChecksummedDataset(_data, chunks: 3, rows: 200);
+        await TestData.FlipLowestBitOfValueAsync(files[2], TestData.XOf(chunk: 2, row: 50, label: 0));
+
+        var result = await RunAsync(Input(epochs: 1));
+
+        AssertFailed(result, $"chunk 2: column 'x' of row group 0 of '{TestStorage.Root.Relative(files[2])}' has a page checksum mismatch: page 0 (header at byte 4)");
+    }
+
+    [Fact]
     public async Task EpochTraining_UnknownLabelColumn_FailsNamingIt()
     {
         await WriteDatasetAsync(chunks: 3);

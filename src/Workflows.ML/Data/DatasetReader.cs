@@ -233,6 +233,13 @@ public sealed class DatasetReader
         new($"chunk {chunk.Index}: '{chunk.File}' has no column '{name}'.");
 
     /// <summary>
+    /// The error for a column of <paramref name="chunk"/> that is damaged: names the chunk, column, row group and file,
+    /// then <paramref name="rule"/> (what the column does, and the rule it breaks), never a value.
+    /// </summary>
+    internal static DatasetException CorruptColumn(ChunkLocation chunk, string column, string rule) =>
+        new($"chunk {chunk.Index}: column '{column}' of row group {chunk.RowGroup} of '{chunk.File}' {rule}; the file is corrupt.");
+
+    /// <summary>
     /// Hands a decoded column to the caller's <paramref name="onColumnRead"/>; what it throws is wrapped in a
     /// <see cref="ColumnConsumerException"/>, which ReadChunkAsync unwraps and rethrows as it was (the caller's own
     /// failure, not a corrupt chunk). Every format's reader hands its columns through here.

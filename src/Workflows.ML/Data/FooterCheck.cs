@@ -5,7 +5,8 @@ namespace Workflows.ML.Data;
 
 /// <summary>
 /// Checks a decoded Parquet column against what the file's footer states about it, so that damaged data pages fail
-/// the read instead of yielding wrong numbers (Parquet.Net verifies no page checksums: see decision 0015). The rules,
+/// the read instead of yielding wrong numbers (Parquet.Net verifies no page checksums, and writes none, so generated
+/// files have none for <see cref="PageChecksums"/> to verify: see decision 0015). The rules,
 /// per row group and column:
 /// <list type="bullet">
 /// <item>every decoded value that is not NaN lies within the footer's [min, max] when the footer has a usable range
@@ -30,7 +31,7 @@ internal static class FooterCheck
     {
         if (statistics?.NullCount is { } footerNulls && footerNulls != nulls)
         {
-            throw Corrupt(chunk, column.Name, "decodes to another number of nulls than its footer statistics state (decoded nulls must equal the footer's null count)");
+            throw DatasetReader.CorruptColumn(chunk, column.Name, "decodes to another number of nulls than its footer statistics state (decoded nulls must equal the footer's null count)");
         }
 
         var range = FooterRanges.RangeOf(statistics, column.Length);
@@ -62,13 +63,13 @@ internal static class FooterCheck
 
         if (outside)
         {
-            throw Corrupt(chunk, column.Name, "has a value outside the [min, max] its footer statistics state (decoded values must lie within the row group's footer range)");
+            throw DatasetReader.CorruptColumn(chunk, column.Name, "has a value outside the [min, max] its footer statistics state (decoded values must lie within the row group's footer range)");
         }
 
         // NaNs the decoder made of nulls are not the writer's NaNs.
         if (nanCount is { } expected && nans - nulls != expected)
         {
-            throw Corrupt(chunk, column.Name, $"decodes to another number of NaN values than the file's '{NanCountsKey}' metadata states (decoded NaNs must equal the writer's count)");
+            throw DatasetReader.CorruptColumn(chunk, column.Name, $"decodes to another number of NaN values than the file's '{NanCountsKey}' metadata states (decoded NaNs must equal the writer's count)");
         }
     }
 
@@ -136,7 +137,4 @@ internal static class FooterCheck
 
         return (any, nans);
     }
-
-    private static DatasetException Corrupt(ChunkLocation chunk, string column, string rule) =>
-        new($"chunk {chunk.Index}: column '{column}' of row group {chunk.RowGroup} of '{chunk.File}' {rule}; the file is corrupt.");
 }

@@ -6,8 +6,9 @@ namespace Workflows.ML.Data;
 
 /// <summary>
 /// The Parquet half of <see cref="DatasetReader"/>: describes a dataset of Parquet files (a chunk per row group, and
-/// each row group's footer ranges when asked) and decodes one row group's columns. Footer statistics it cannot decode
-/// are logged through <paramref name="logger"/>.
+/// each row group's footer ranges when asked) and decodes one row group's columns, each after its page checksums are
+/// verified (<see cref="PageChecksums"/>) and checked against its footer (<see cref="FooterCheck"/>). Footer statistics
+/// it cannot decode are logged through <paramref name="logger"/>.
 /// </summary>
 internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logger)
 {
@@ -137,9 +138,14 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             var buffer = DatasetReader.FitsBuffer(featureBuffer, columns, rows) ? featureBuffer : null;
             reader.CustomMetadata.TryGetValue(FooterCheck.NanCountsKey, out var nanCountsText);
             var nanCounts = FooterCheck.NanCounts(chunk, nanCountsText);
+
+            // Each column's page checksums are verified before it is decoded, so damage the writer's CRCs catch fails
+            // as such and never reaches a value.
+            using var checksums = new PageChecksums();
             for (var i = 0; i < columns.Count; i++)
             {
                 var field = Field(fields, columns[i].Name, chunk);
+                await checksums.VerifyAsync(stream, chunk, field.Name, rowGroup.GetMetadata(field)?.MetaData, cancellationToken).ConfigureAwait(false);
                 (result[i], var nulls) = await ParquetColumnReader.ReadAsync(rowGroup, field, columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
                 FooterCheck.Check(chunk, result[i], nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
                 DatasetReader.Hand(onColumnRead, i, result[i]);
@@ -150,6 +156,7 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             {
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
+                await checksums.VerifyAsync(stream, chunk, field.Name, rowGroup.GetMetadata(field)?.MetaData, cancellationToken).ConfigureAwait(false);
                 (label, var nulls) = await ParquetColumnReader.ReadAsDoubleAsync(rowGroup, field, type, rows, cancellationToken).ConfigureAwait(false);
                 FooterCheck.Check(chunk, label, nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
             }
