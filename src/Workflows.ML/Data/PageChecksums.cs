@@ -8,8 +8,8 @@ namespace Workflows.ML.Data;
 /// Verifies the page checksums of Parquet column chunks: every page whose header states a CRC-32 (parquet-format's
 /// <c>PageHeader.crc</c>: the standard IEEE CRC-32 of the <c>compressed_page_size</c> bytes after the header, for a
 /// data page v2 its uncompressed levels included) must match it, or the read fails naming the file, row group, column
-/// and page. Pages without a checksum are not checked: walking past them costs reading their headers only (one small
-/// read per page; a chunk Parquet.Net wrote has one or two pages). The walk follows the footer's column metadata
+/// and page. A file whose first page states no checksum is not walked (<see cref="StatesChecksumsAsync"/>); in one that
+/// does, pages without a checksum are walked past. The walk follows the footer's column metadata
 /// (first page at the dictionary or data page offset, <c>total_compressed_size</c> bytes in all) and stops once the data
 /// pages hold the chunk's values; a header that does not parse, or a page that runs past its chunk or the file, fails
 /// the same way. One instance serves the columns of one chunk read, one after the other: it holds a pooled buffer and
@@ -29,6 +29,24 @@ internal sealed class PageChecksums : IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
 
     /// <summary>
+    /// Whether the file states page checksums, judged by the first page header of one of its column chunks: writers
+    /// write them for every page of a file or for none (a writer property in Apache Arrow and parquet-java; Parquet.Net
+    /// writes none), so a file whose first page has none is not walked at all and costs this one small read.
+    /// </summary>
+    public async ValueTask<bool> StatesChecksumsAsync(Stream stream, ChunkLocation chunk, string column, ColumnMetaData? metadata, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (metadata is null)
+        {
+            return false;
+        }
+
+        var (start, end) = Extent(stream, chunk, column, metadata);
+        var (header, _) = await ReadHeaderAsync(stream, chunk, column, 0, start, end, cancellationToken).ConfigureAwait(false);
+        return header.Crc is not null;
+    }
+
+    /// <summary>
     /// Walks the pages of one column chunk of <paramref name="chunk"/>'s row group in <paramref name="stream"/> (the file
     /// being read) and checks each stated checksum. Throws <see cref="DatasetException"/> naming the file, row group,
     /// column and page on a mismatch or a page that cannot be walked. Leaves the stream's position anywhere.
@@ -41,13 +59,7 @@ internal sealed class PageChecksums : IDisposable
             return;
         }
 
-        var start = metadata.DictionaryPageOffset is > 0 and var dictionary && dictionary < metadata.DataPageOffset ? dictionary : metadata.DataPageOffset;
-        var end = start + metadata.TotalCompressedSize;
-        if (start < 0 || metadata.TotalCompressedSize < 0 || end > stream.Length)
-        {
-            throw DatasetReader.CorruptColumn(chunk, column, $"states a column chunk at bytes {start}..{end} of a file of {stream.Length} bytes (a column chunk must lie within its file)");
-        }
-
+        var (start, end) = Extent(stream, chunk, column, metadata);
         var position = start;
         long values = 0;
         for (var page = 0; position < end && (metadata.NumValues <= 0 || values < metadata.NumValues); page++)
@@ -74,6 +86,19 @@ internal sealed class PageChecksums : IDisposable
     {
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
+    }
+
+    /// <summary>The bytes of a column chunk: from its first page (dictionary or data) on, as many as the footer states.</summary>
+    private static (long Start, long End) Extent(Stream stream, ChunkLocation chunk, string column, ColumnMetaData metadata)
+    {
+        var start = metadata.DictionaryPageOffset is > 0 and var dictionary && dictionary < metadata.DataPageOffset ? dictionary : metadata.DataPageOffset;
+        var end = start + metadata.TotalCompressedSize;
+        if (start < 0 || metadata.TotalCompressedSize < 0 || end > stream.Length)
+        {
+            throw DatasetReader.CorruptColumn(chunk, column, $"states a column chunk at bytes {start}..{end} of a file of {stream.Length} bytes (a column chunk must lie within its file)");
+        }
+
+        return (start, end);
     }
 
     /// <summary>

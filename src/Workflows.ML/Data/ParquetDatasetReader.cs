@@ -139,13 +139,20 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             reader.CustomMetadata.TryGetValue(FooterCheck.NanCountsKey, out var nanCountsText);
             var nanCounts = FooterCheck.NanCounts(chunk, nanCountsText);
 
-            // Each column's page checksums are verified before it is decoded, so damage the writer's CRCs catch fails
-            // as such and never reaches a value.
+            // In a file that states page checksums, each column's pages are verified before it is decoded, so damage
+            // the writer's CRCs catch fails as such and never reaches a value.
             using var checksums = new PageChecksums();
+            var verify = false;
             for (var i = 0; i < columns.Count; i++)
             {
                 var field = Field(fields, columns[i].Name, chunk);
-                await checksums.VerifyAsync(stream, chunk, field.Name, rowGroup.GetMetadata(field)?.MetaData, cancellationToken).ConfigureAwait(false);
+                var metadata = rowGroup.GetMetadata(field)?.MetaData;
+                verify = i == 0 ? await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false) : verify;
+                if (verify)
+                {
+                    await checksums.VerifyAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
+                }
+
                 (result[i], var nulls) = await ParquetColumnReader.ReadAsync(rowGroup, field, columns[i].Type, rows, buffer, i * rows, cancellationToken).ConfigureAwait(false);
                 FooterCheck.Check(chunk, result[i], nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
                 DatasetReader.Hand(onColumnRead, i, result[i]);
@@ -156,7 +163,12 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             {
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
-                await checksums.VerifyAsync(stream, chunk, field.Name, rowGroup.GetMetadata(field)?.MetaData, cancellationToken).ConfigureAwait(false);
+                var metadata = rowGroup.GetMetadata(field)?.MetaData;
+                if (columns.Count == 0 ? await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false) : verify)
+                {
+                    await checksums.VerifyAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
+                }
+
                 (label, var nulls) = await ParquetColumnReader.ReadAsDoubleAsync(rowGroup, field, type, rows, cancellationToken).ConfigureAwait(false);
                 FooterCheck.Check(chunk, label, nulls, Statistics(rowGroup, field), FooterCheck.NanCount(chunk, nanCounts, Array.IndexOf(fields, field)));
             }

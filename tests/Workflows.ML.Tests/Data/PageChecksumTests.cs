@@ -118,7 +118,11 @@ public sealed class PageChecksumTests
 
         var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None));
 
-        Assert.Contains($"column 'b' of row group 1 of '{TestStorage.Root.Relative(path)}' has an unreadable page header: page 1 (header at byte {target.Offset}) has a value of unknown compact type 15", error.Message, StringComparison.Ordinal);
+        // A file that states checksums has its pages walked; in one that does not, Parquet.Net's decoder meets the damage.
+        var expected = checksums
+            ? $"column 'b' of row group 1 of '{TestStorage.Root.Relative(path)}' has an unreadable page header: page 1 (header at byte {target.Offset}) has a value of unknown compact type 15"
+            : $"chunk 1 (row group 1 of '{TestStorage.Root.Relative(path)}'";
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -140,7 +144,11 @@ public sealed class PageChecksumTests
 
         var error = await Assert.ThrowsAsync<DatasetException>(() => Reader.ReadChunkAsync(dataset, dataset.Chunks[1], null, CancellationToken.None));
 
-        Assert.Contains($"column 'b' of row group 1 of '{TestStorage.Root.Relative(path)}' has an unreadable page header: page {pages.Count - 1} (header at byte {target.Offset}) runs past the end of the column chunk", error.Message, StringComparison.Ordinal);
+        // A file that states checksums has its pages walked; in one that does not, Parquet.Net's decoder meets the damage.
+        var expected = checksums
+            ? $"column 'b' of row group 1 of '{TestStorage.Root.Relative(path)}' has an unreadable page header: page {pages.Count - 1} (header at byte {target.Offset}) runs past the end of the column chunk"
+            : $"chunk 1 (row group 1 of '{TestStorage.Root.Relative(path)}'";
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Two row groups of <see cref="Rows"/> rows: float a (distinct values), double b (few values: a dictionary), int label; small pages.</summary>
