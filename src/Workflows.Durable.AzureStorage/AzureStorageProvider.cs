@@ -801,75 +801,95 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             return null;
         }
 
-        // The sentinel this worker committed last is still current while it owns the partition (a commit by
-        // anyone else would fail its ETag check, and that failure drops the cache); a start message always reads it.
-        var fresh = cached is null || hasStart || checkRow;
-        var sentinel = fresh ? await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false) : cached;
+        // What this lock takes out of the buffer goes back into it when a storage call below fails (storage is
+        // away): the messages, in-process results among them, are delivered by a later lock instead of being lost.
+        List<ReceivedMessage> taken = [];
+        List<ReceivedMarker> markers = [];
         List<ReceivedMessage> messages;
-        List<ReceivedMarker> markers;
-        lock (_gate)
+        TableEntity? sentinel;
+        try
         {
-            markers = buffer.Markers;
-            buffer.Markers = [];
+            // The sentinel this worker committed last is still current while it owns the partition (a commit by
+            // anyone else would fail its ETag check, and that failure drops the cache); a start message always reads it.
+            var fresh = cached is null || hasStart || checkRow;
+            sentinel = fresh ? await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false) : cached;
+            lock (_gate)
+            {
+                markers = buffer.Markers;
+                buffer.Markers = [];
+                if (sentinel is null && !hasStart)
+                {
+                    // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not
+                    // exist). A marker of an instance without history has nothing to recover.
+                    buffer.Parked = buffer.Pending.Count > 0;
+                    UnlockBuffer(instanceId, buffer);
+
+                    messages = [];
+                }
+                else
+                {
+                    taken = TakeBatch(buffer);
+                    messages = [.. taken];
+                }
+            }
+
             if (sentinel is null && !hasStart)
             {
-                // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not
-                // exist). A marker of an instance without history has nothing to recover.
-                buffer.Parked = buffer.Pending.Count > 0;
-                UnlockBuffer(instanceId, buffer);
+                foreach (var marker in markers)
+                {
+                    await _held.DeleteAsync(marker.Held, cancellationToken).ConfigureAwait(false);
+                }
 
-                messages = [];
+                return null;
             }
-            else
+
+            if (markers.Count > 0)
             {
-                messages = TakeBatch(buffer);
+                messages.AddRange(await RecoverActivitiesAsync(instanceId, sentinel, markers, messages, cancellationToken).ConfigureAwait(false));
             }
-        }
 
-        if (sentinel is null && !hasStart)
-        {
-            foreach (var marker in markers)
+            // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
+            var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
+            var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
+            foreach (var duplicate in duplicates)
             {
-                await _held.DeleteAsync(marker.Held, cancellationToken).ConfigureAwait(false);
+                await DeleteQuietlyAsync(duplicate, cancellationToken).ConfigureAwait(false);
             }
 
-            return null;
-        }
+            if (duplicates.Count > 0)
+            {
+                messages = messages.Except(duplicates).ToList();
+            }
 
-        if (markers.Count > 0)
-        {
-            messages.AddRange(await RecoverActivitiesAsync(instanceId, sentinel, markers, messages, cancellationToken).ConfigureAwait(false));
-        }
+            // Whenever this worker cannot know that the instance row shows the last committed state (it has not seen the
+            // instance since it started, or a commit died or failed after its commit point), the row is compared with
+            // the state the sentinel recorded, and written from it when it is behind.
+            if (sentinel is not null && (fresh || duplicates.Count > 0))
+            {
+                await RepairInstanceRowAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
+            }
 
-        // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
-        var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
-        foreach (var duplicate in duplicates)
-        {
-            await DeleteQuietlyAsync(duplicate, cancellationToken).ConfigureAwait(false);
-        }
+            if (messages.Count == 0)
+            {
+                lock (_gate)
+                {
+                    UnlockBuffer(instanceId, buffer);
+                }
 
-        if (duplicates.Count > 0)
-        {
-            messages = messages.Except(duplicates).ToList();
+                return null;
+            }
         }
-
-        // Whenever this worker cannot know that the instance row shows the last committed state (it has not seen the
-        // instance since it started, or a commit died or failed after its commit point), the row is compared with
-        // the state the sentinel recorded, and written from it when it is behind.
-        if (sentinel is not null && (fresh || duplicates.Count > 0))
-        {
-            await RepairInstanceRowAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (messages.Count == 0)
+        catch (Exception exception)
         {
             lock (_gate)
             {
-                UnlockBuffer(instanceId, buffer);
+                buffer.Pending = [.. taken, .. buffer.Pending];
+                buffer.Markers = [.. markers, .. buffer.Markers];
+                buffer.CheckRow |= checkRow;
             }
 
-            return null;
+            TaskHubLog.LockFailed(_logger, instanceId, exception.GetType().Name, exception.Message);
+            throw;
         }
 
         return new OrchestrationWorkItem

@@ -31,4 +31,7 @@ internal static partial class TaskHubLog
 
     [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Instance {InstanceId}: another worker committed while this one failed it as poisoned; that commit stands ({Reason}).")]
     public static partial void PoisonCommitLost(ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(EventId = 309, Level = LogLevel.Warning, Message = "Instance {InstanceId}: locking it failed ({ExceptionType}: {Reason}); its messages stay buffered for the next lock.")]
+    public static partial void LockFailed(ILogger logger, string instanceId, string exceptionType, string reason);
 }

@@ -35,7 +35,7 @@ var stdout = Console.Out;
 var provider = new AzureStorageProvider(options, lockTimeout: settings.LockTimeout);
 if (settings.CrashAt is { } crashAt)
 {
-    provider.Faults = new CrashAt(crashAt, stdout);
+    provider.Faults = CrashAt.Fault(crashAt, stdout);
 }
 
 using var journal = new ExecutionJournal(settings.JournalPath);

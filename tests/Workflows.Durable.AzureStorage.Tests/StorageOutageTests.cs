@@ -1,4 +1,7 @@
+using Workflows.Durable.AzureStorage.TestWorker;
+using Workflows.Durable.Client;
 using Workflows.Durable.Conformance;
+using Workflows.Durable.History;
 using Workflows.Host.Azurite;
 using Xunit;
 
@@ -40,30 +43,64 @@ public sealed class StorageOutageTests
     public async Task WorkerRidesOutAStorageOutage_AndRunsOrchestrationsWhenStorageIsBack()
     {
         await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
-        var (blob, queue, table) = (azurite.BlobPort, azurite.QueuePort, azurite.TablePort);
-        await using var blobCut = new TcpCutter(blob);
-        await using var queueCut = new TcpCutter(queue);
-        await using var tableCut = new TcpCutter(table);
-        var connection = azurite.ConnectionString
-            .Replace($":{blob}/", $":{blobCut.Port}/", StringComparison.Ordinal)
-            .Replace($":{queue}/", $":{queueCut.Port}/", StringComparison.Ordinal)
-            .Replace($":{table}/", $":{tableCut.Port}/", StringComparison.Ordinal);
-        var provider = new AzureStorageProvider(Options(connection));
+        await using var storage = new StorageCut(azurite);
+        var provider = new AzureStorageProvider(Options(storage.ConnectionString));
         try
         {
             await using var worker = await WorkerHarness.StartAsync(provider, TestOrchestrations.RegisterAll);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, (await worker.RunAsync("Parent", 2)).RuntimeStatus);
 
             // Storage goes away for a few lease rounds (each fails fast with the tests' short retries)...
-            await Task.WhenAll(blobCut.CutAsync(), queueCut.CutAsync(), tableCut.CutAsync());
+            await storage.CutAsync();
             await Eventually.UntilAsync(() => provider.FailedLeaseRounds >= 3, TimeSpan.FromSeconds(60));
 
             // ...and comes back: the lease loop is still alive, renews, and the worker runs orchestrations again.
-            blobCut.Restore();
-            queueCut.Restore();
-            tableCut.Restore();
+            storage.Restore();
             Assert.Equal(OrchestrationRuntimeStatus.Completed, (await worker.RunAsync("Parent", 3)).RuntimeStatus);
             Assert.NotEmpty(provider.OwnedPartitions);
+        }
+        finally
+        {
+            await provider.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(nameof(CommitStep.MessagesSent))]
+    [InlineData(nameof(CommitStep.LeadingRowsWritten))]
+    [InlineData(nameof(CommitStep.HistoryCommitted))]
+    [InlineData(nameof(CommitStep.InstanceRowWritten))]
+    public async Task StorageCutMidCommit_AndRestored_RunFinishesWithEachResultOnce(string step)
+    {
+        const string Parent = "cut-mid-commit";
+        const int Calls = 120;
+        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+        await using var storage = new StorageCut(azurite);
+        var provider = new AzureStorageProvider(Options(storage.ConnectionString));
+        using var cut = new ManualResetEventSlim();
+
+        // Storage goes away inside the parent's second commit (a child's result, 120 calls in several batches), after
+        // the step; what is left of the commit meets no storage.
+        provider.Faults = new AtCommitStep(Enum.Parse<CommitStep>(step), Parent, 2, () =>
+        {
+            storage.CutAsync().GetAwaiter().GetResult();
+            cut.Set();
+        });
+        try
+        {
+            await using var worker = await WorkerHarness.StartAsync(provider, TestOrchestrations.RegisterAll);
+            await worker.Client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent));
+            Assert.True(cut.Wait(TimeSpan.FromSeconds(60)));
+            await Eventually.UntilAsync(() => provider.FailedLeaseRounds >= 2, TimeSpan.FromSeconds(60));
+            storage.Restore();
+
+            var result = await worker.Client.WaitForInstanceCompletionAsync(Parent, true, WorkerHarness.Timeout());
+            Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+            Assert.Equal(7 * 7 + 1 + Enumerable.Range(0, Calls).Sum(x => (long)x * x), result.ReadOutputAs<long>());
+            var history = await worker.Client.GetOrchestrationHistoryAsync(Parent);
+            HistoryAssert.EachTaskCompletedExactlyOnce(history, Calls);
+            Assert.Single(history.OfType<SubOrchestrationInstanceCompleted>());
+            Assert.Single(history.OfType<ExecutionCompleted>());
         }
         finally
         {
