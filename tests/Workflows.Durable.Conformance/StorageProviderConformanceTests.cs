@@ -177,6 +177,36 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CommitThatFailsBeforeItsCommitPoint_HandsOutNoActivity()
+    {
+        var id = NewId();
+        var executionId = await CreateAsync(id, "Hello");
+        var stale = await LockAsync();
+        await Provider.AbandonOrchestrationWorkItemAsync(stale);
+        var current = await LockAsync();
+        var scheduled = new TaskScheduled(T0, 0, "Act", "1");
+        var commit = new OrchestrationCommit
+        {
+            ExecutionId = executionId,
+            NewEvents = [new OrchestratorStarted(T0), stale.Messages[0].Event, scheduled, new OrchestratorCompleted(T0)],
+            State = Running(),
+            ActivityMessages = [new ActivityMessage(id, executionId, scheduled)],
+        };
+
+        // Wherever the provider places activities, a call runs only once the commit that scheduled it is committed.
+        await Assert.ThrowsAsync<WorkItemLockLostException>(() => Provider.CompleteOrchestrationWorkItemAsync(stale, commit));
+        using (var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Provider.LockNextActivityWorkItemAsync(quiet.Token));
+        }
+
+        await Provider.CompleteOrchestrationWorkItemAsync(current, commit);
+        var activity = await Provider.LockNextActivityWorkItemAsync(Timeout());
+        Assert.Equal(scheduled, activity.Message.Event);
+        Assert.Contains(scheduled, await Provider.GetHistoryAsync(id));
+    }
+
+    [Fact]
     public async Task StateUpdateWithoutFailureOrOutput_ClearsTheOldOnes()
     {
         // As after a rewind: the instance was Failed with an output and custom status, and runs again without them.

@@ -35,6 +35,23 @@ namespace Workflows.Durable.Storage;
 /// <item><b>ETag.</b> <see cref="OrchestrationWorkItem.HistoryETag"/> changes whenever the committed history
 /// changes, so a worker can trust a cached replay only when the tags match.</item>
 /// </list>
+/// <para><b>Activity placement.</b> The provider decides where each of a commit's
+/// <see cref="OrchestrationCommit.ActivityMessages"/> runs: in this worker's process (handed out by this provider's
+/// <see cref="LockNextActivityWorkItemAsync"/>) or through a queue that any worker of the task hub takes from. Every
+/// placement keeps one contract, which the conformance suite checks on each backend:</para>
+/// <list type="number">
+/// <item>An activity is handed out only after the commit that scheduled it passed its commit point; a commit that
+/// fails before it hands out none of its activities.</item>
+/// <item>It is handed out at least once until a result is completed for it: if the worker running it dies or loses
+/// the instance, whoever owns the instance next has it run again.</item>
+/// <item>Its result reaches the instance as a message of a later orchestration work item, like any other message, and
+/// becomes durable with that work item's commit.</item>
+/// <item>The engine drops a second result for a call that already has one, so at-least-once running never records
+/// two results.</item>
+/// </list>
+/// <para>The in-memory backend places every activity in its own process (there is no other). The Azure Storage task
+/// hub runs the activities of the instances it owns in-process, behind a recovery marker, and spills to its
+/// work-item queue when other workers are alive and its local backlog is full (docs/task-hub.md).</para>
 /// </remarks>
 public interface IStorageProvider
 {
