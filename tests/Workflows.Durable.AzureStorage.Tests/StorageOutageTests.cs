@@ -96,7 +96,7 @@ public sealed class StorageOutageTests
 
             var result = await worker.Client.WaitForInstanceCompletionAsync(Parent, true, WorkerHarness.Timeout());
             Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
-            Assert.Equal(7 * 7 + 1 + Enumerable.Range(0, Calls).Sum(x => (long)x * x), result.ReadOutputAs<long>());
+            Assert.Equal(TestOrchestrations.ChildThenFanOutResult(Calls), result.ReadOutputAs<long>());
             var history = await worker.Client.GetOrchestrationHistoryAsync(Parent);
             HistoryAssert.EachTaskCompletedExactlyOnce(history, Calls);
             Assert.Single(history.OfType<SubOrchestrationInstanceCompleted>());

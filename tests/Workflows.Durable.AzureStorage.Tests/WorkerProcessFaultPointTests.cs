@@ -1,4 +1,5 @@
 using Workflows.Durable.Client;
+using Workflows.Durable.Conformance;
 using Workflows.Durable.History;
 using Workflows.Testing;
 using Xunit;
@@ -31,7 +32,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(8));
         var expected = await RunAsync(crashAt: null, deadline.Token);
-        Assert.Equal(7 * 7 + 1 + Enumerable.Range(0, Calls).Sum(x => (long)x * x), expected.Output);
+        Assert.Equal(TestOrchestrations.ChildThenFanOutResult(Calls), expected.Output);
 
         // The parent's second commit takes every step: the child's result is a queue message, its 120 calls are
         // written in more than one batch, run in-process (behind a recovery marker) and spilled.
@@ -52,26 +53,16 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
     public async Task WorkerFrozenPastItsLease_MidCommitOfMoreThan99Events_ThawedAfterAnotherFinished_ChangesNothing()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        var hub = azurite.NewHub(partitionCount: 1);
-        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.Zero)
-        {
-            LockTimeout = TimeSpan.FromSeconds(2),
-        };
-        await using var clientProvider = new AzureStorageProvider(hub);
-        var client = new DurableTaskClient(clientProvider);
-        var transcripts = new List<TestWorkerProcess>();
-        try
+        await OnNewHubAsync(workerId: null, async (settings, client, start) =>
         {
             // The first worker stops (SIGSTOP) inside the parent's 123-event commit, after its leading rows.
-            var frozen = await TestWorkerProcess.StartAsync("frozen", settings with { FreezeAt = (nameof(CommitStep.LeadingRowsWritten), Parent, 2) }, deadline.Token);
-            transcripts.Add(frozen);
+            var frozen = await start("frozen", settings with { FreezeAt = (nameof(CommitStep.LeadingRowsWritten), Parent, 2) });
             await client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent), deadline.Token);
             await frozen.WaitUntilAsync(w => w.Printed("freezing at LeadingRowsWritten of commit 2"), "freeze mid-commit", deadline.Token);
             await Eventually.UntilAsync(frozen.IsFrozen, TimeSpan.FromSeconds(30));
 
             // Its lease expires; another worker takes the partition and runs the parent to completion.
-            var other = await TestWorkerProcess.StartAsync("other", settings, deadline.Token);
-            transcripts.Add(other);
+            var other = await start("other", settings);
             var finished = await client.WaitForInstanceCompletionAsync(Parent, getInputsAndOutputs: true, deadline.Token);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, finished.RuntimeStatus);
             var history = await client.GetOrchestrationHistoryAsync(Parent, deadline.Token);
@@ -87,52 +78,28 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
             Assert.Equal(finished.SerializedOutput, row.SerializedOutput);
             Assert.Equal(finished.LastUpdatedAt, row.LastUpdatedAt);
-            Assert.Equal(7 * 7 + 1 + Enumerable.Range(0, Calls).Sum(x => (long)x * x), row.ReadOutputAs<long>());
+            Assert.Equal(TestOrchestrations.ChildThenFanOutResult(Calls), row.ReadOutputAs<long>());
             await other.StopAsync(deadline.Token);
-        }
-        catch
-        {
-            transcripts.ForEach(w => output.WriteLine(w.Transcript));
-            throw;
-        }
-        finally
-        {
-            foreach (var worker in transcripts)
-            {
-                await worker.DisposeAsync();
-            }
-
-            await clientProvider.Clients.DeleteAsync(CancellationToken.None);
-        }
+            return true;
+        }, deadline.Token);
     }
 
     public void Dispose() => Directory.Delete(_journals, recursive: true);
 
     /// <summary>Runs the parent on a new hub; with <paramref name="crashAt"/>, the first process dies there and a second finishes.</summary>
-    private async Task<Run> RunAsync(CommitStep? crashAt, CancellationToken cancellationToken)
+    private Task<Run> RunAsync(CommitStep? crashAt, CancellationToken cancellationToken)
     {
         var name = crashAt?.ToString() ?? "none";
-        var hub = azurite.NewHub(partitionCount: 1);
-        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.Zero)
+        return OnNewHubAsync("worker-" + name, async (settings, client, start) =>
         {
-            LockTimeout = TimeSpan.FromSeconds(2),
-            WorkerId = "worker-" + name,
-        };
-        await using var clientProvider = new AzureStorageProvider(hub);
-        var client = new DurableTaskClient(clientProvider);
-        var transcripts = new List<TestWorkerProcess>();
-        try
-        {
-            var first = await TestWorkerProcess.StartAsync(name + "-first", crashAt is { } step ? settings with { CrashAt = (step.ToString(), Parent, 2) } : settings, cancellationToken);
-            transcripts.Add(first);
+            var first = await start(name + "-first", crashAt is { } step ? settings with { CrashAt = (step.ToString(), Parent, 2) } : settings);
             await client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent), cancellationToken);
             var finisher = first;
             if (crashAt is not null)
             {
                 await first.WaitForExitAsync(cancellationToken);
                 Assert.True(first.Printed($"crashing at {crashAt} of commit 2"), first.Transcript);
-                finisher = await TestWorkerProcess.StartAsync(name + "-second", settings, cancellationToken);
-                transcripts.Add(finisher);
+                finisher = await start(name + "-second", settings);
             }
 
             var result = await client.WaitForInstanceCompletionAsync(Parent, getInputsAndOutputs: true, cancellationToken);
@@ -143,15 +110,46 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
                 await client.GetOrchestrationHistoryAsync(Child, cancellationToken));
             await finisher.StopAsync(cancellationToken);
             return run;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new one-partition hub with worker settings for it (2-s message locks), a client,
+    /// and a way to start worker processes: on failure their transcripts go to the test output; afterwards each is
+    /// killed if it still runs and the hub is deleted.
+    /// </summary>
+    private async Task<T> OnNewHubAsync<T>(
+        string? workerId,
+        Func<TestWorkerSettings, DurableTaskClient, Func<string, TestWorkerSettings, Task<TestWorkerProcess>>, Task<T>> body,
+        CancellationToken cancellationToken)
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.Zero)
+        {
+            LockTimeout = TimeSpan.FromSeconds(2),
+            WorkerId = workerId,
+        };
+        await using var clientProvider = new AzureStorageProvider(hub);
+        var workers = new List<TestWorkerProcess>();
+        async Task<TestWorkerProcess> StartAsync(string name, TestWorkerSettings workerSettings)
+        {
+            var worker = await TestWorkerProcess.StartAsync(name, workerSettings, cancellationToken);
+            workers.Add(worker);
+            return worker;
+        }
+
+        try
+        {
+            return await body(settings, new DurableTaskClient(clientProvider), StartAsync);
         }
         catch
         {
-            transcripts.ForEach(w => output.WriteLine(w.Transcript));
+            workers.ForEach(w => output.WriteLine(w.Transcript));
             throw;
         }
         finally
         {
-            foreach (var worker in transcripts)
+            foreach (var worker in workers)
             {
                 await worker.DisposeAsync();
             }

@@ -3,6 +3,9 @@ namespace Workflows.Durable.Conformance;
 /// <summary>Orchestrators and activities shared by the conformance suite and the engine tests.</summary>
 public static class TestOrchestrations
 {
+    /// <summary>What "ChildThenFanOut" returns for <paramref name="count"/> calls: its child's 7² + 1 and the sum of i².</summary>
+    public static long ChildThenFanOutResult(int count) => (7 * 7) + 1 + Enumerable.Range(0, count).Sum(x => (long)x * x);
+
     public static void RegisterAll(DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);

@@ -142,13 +142,13 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
             // In a file that states page checksums, each column's pages are verified before it is decoded, so damage
             // the writer's CRCs catch fails as such and never reaches a value.
             using var checksums = new PageChecksums();
-            var verify = false;
+            bool? verify = null;
             for (var i = 0; i < columns.Count; i++)
             {
                 var field = Field(fields, columns[i].Name, chunk);
                 var metadata = rowGroup.GetMetadata(field)?.MetaData;
-                verify = i == 0 ? await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false) : verify;
-                if (verify)
+                verify ??= await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
+                if (verify.Value)
                 {
                     await checksums.VerifyAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
                 }
@@ -164,7 +164,8 @@ internal sealed class ParquetDatasetReader(IDatasetStorage storage, ILogger logg
                 var field = Field(fields, labelName, chunk);
                 var type = TypeOf(field) ?? throw new DatasetException($"label column '{labelName}' of '{chunk.File}' is not numeric.");
                 var metadata = rowGroup.GetMetadata(field)?.MetaData;
-                if (columns.Count == 0 ? await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false) : verify)
+                verify ??= await checksums.StatesChecksumsAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
+                if (verify.Value)
                 {
                     await checksums.VerifyAsync(stream, chunk, field.Name, metadata, cancellationToken).ConfigureAwait(false);
                 }
