@@ -31,7 +31,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly PartitionLeaseManager? _leases;
     private readonly TaskHubQueues _queues;
     private readonly InstanceBuffers _buffers;
-    private readonly ControlQueueReceiver _controlReceiver;
+    private readonly InstanceLocker _locker;
     private readonly SentinelCache _sentinels = new();
     private readonly LocalActivities _activities;
     private readonly RecoveryMarkers _markers;
@@ -69,8 +69,9 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         _activities = new LocalActivities(_buffers, Owns, RequireOwnership, options.MaxLocalActivityBacklog);
         _poison = new PoisonMessages(_clients, _history, _instances, _queues, options.MaxDequeueCount, _time, _logger);
         _markers = new RecoveryMarkers(_clients, _held, _history, _activities, _poison);
-        _controlReceiver = new ControlQueueReceiver(_clients, _held, _buffers, _queues, _poison, _instances, () => OwnedPartitions, _time);
-        _controlPoller = new QueuePoller("control", _controlReceiver.ReceiveAsync, MinPollingInterval, () => _maxPollingInterval, _time, _logger);
+        var controlReceiver = new ControlQueueReceiver(_clients, _held, _buffers, _queues, _poison, _instances, () => OwnedPartitions, _time);
+        _locker = new InstanceLocker(_buffers, _sentinels, _history, _instances, _queues, controlReceiver, _markers, _poison, Forget, MinPollingInterval, _time, _logger);
+        _controlPoller = new QueuePoller("control", controlReceiver.ReceiveAsync, MinPollingInterval, () => _maxPollingInterval, _time, _logger);
 
         // Activities of owned instances run in-process; the shared work-item queue holds only what a busy worker
         // spilled for others. Alone on the hub, a worker finds there only what dead workers left behind (spilled
@@ -295,29 +296,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     public async Task<OrchestrationWorkItem> LockNextOrchestrationWorkItemAsync(CancellationToken cancellationToken)
     {
         await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-        while (true)
+        var locked = await _locker.LockNextAsync(cancellationToken).ConfigureAwait(false);
+        return new OrchestrationWorkItem
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var changed = _buffers.Changed;
-            var item = await TryLockBufferedInstanceAsync(cancellationToken).ConfigureAwait(false);
-            if (item is not null)
-            {
-                return item;
-            }
-
-            // Buffers change when the poller receives messages or an in-process activity finishes; an instance
-            // backing off after abandoned work items becomes eligible again by the clock.
-            var retryAt = _buffers.NextBackOffEnd();
-            if (retryAt is { } at)
-            {
-                await Task.WhenAny(changed, Task.Delay(Max(at - Now(), MinPollingInterval), _time, cancellationToken)).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            else
-            {
-                await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
+            InstanceId = locked.InstanceId,
+            Messages = locked.Lock.Messages.Select(m => m.Message).ToArray(),
+            HistoryETag = locked.HistoryETag,
+            DequeueCount = locked.Abandons,
+            LockState = locked.Lock,
+        };
     }
 
     /// <inheritdoc/>
@@ -461,7 +448,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
             else
             {
-                return ready.ToWorkItem();
+                return new ActivityWorkItem
+                {
+                    Message = ready.Message,
+                    DequeueCount = ready.DequeueCount - 1,
+                    LockState = ready.Held is null ? new LocalActivityLock(ready.Message, ready.Attempt) : new ActivityLock(ready.Held),
+                };
             }
         }
     }
@@ -538,107 +530,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
 
     // ---- internals ---------------------------------------------------------------------------------------
 
-    private DateTime Now() => _time.GetUtcNow().UtcDateTime;
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    /// <summary>Locks an unlocked instance that has buffered messages and may run; null when there is none.</summary>
-    private async Task<OrchestrationWorkItem?> TryLockBufferedInstanceAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (_buffers.TryLockNext() is not { } locked)
-            {
-                await _controlReceiver.DropOrphansAsync(cancellationToken).ConfigureAwait(false);
-                return null;
-            }
-
-            try
-            {
-                var item = await TryBuildWorkItemAsync(locked, _sentinels.Get(locked.InstanceId), cancellationToken).ConfigureAwait(false);
-                if (item is not null)
-                {
-                    return item;
-                }
-            }
-            catch
-            {
-                _buffers.UnlockFailed(locked);
-                throw;
-            }
-        }
-    }
-
-    /// <summary>Turns a locked buffer into a work item; null when nothing is left to deliver (the buffer is unlocked then).</summary>
-    private async Task<OrchestrationWorkItem?> TryBuildWorkItemAsync(LockedInstance locked, TableEntity? cached, CancellationToken cancellationToken)
-    {
-        var instanceId = locked.InstanceId;
-        var buffered = _buffers.Inspect(locked);
-        if (_poison.IsPoisoned(buffered))
-        {
-            await _poison.PoisonInstanceAsync(instanceId, _buffers.TakeBatch(locked), buffered.Abandons, cancellationToken).ConfigureAwait(false);
-            Forget(instanceId);
-            _buffers.UnlockUnused(locked, resetAbandons: true);
-            return null;
-        }
-
-        // The sentinel this worker committed last is still current while it owns the partition (a commit by
-        // anyone else would fail its ETag check, and that failure drops the cache); a start message always reads it.
-        var fresh = cached is null || buffered.HasStart || buffered.CheckRow;
-        var sentinel = fresh ? await _history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false) : cached;
-
-        // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not exist). A
-        // marker of an instance without history has nothing to recover.
-        var waitForStart = sentinel is null && !buffered.HasStart;
-        var (messages, markers) = _buffers.TakeWork(locked, waitForStart);
-        if (waitForStart)
-        {
-            await _markers.DiscardAsync(markers, cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-
-        if (markers.Count > 0)
-        {
-            messages.AddRange(await _markers.RecoverAsync(instanceId, sentinel, markers, messages, cancellationToken).ConfigureAwait(false));
-        }
-
-        // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
-        var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
-        foreach (var duplicate in duplicates)
-        {
-            await _queues.DeleteAsync(duplicate, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (duplicates.Count > 0)
-        {
-            messages = messages.Except(duplicates).ToList();
-        }
-
-        // Whenever this worker cannot know that the instance row shows the last committed state (it has not seen the
-        // instance since it started, or a commit died or failed after its commit point), the row is compared with
-        // the state the sentinel recorded, and written from it when it is behind.
-        if (sentinel is not null && (fresh || duplicates.Count > 0))
-        {
-            await RepairInstanceRowAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (messages.Count == 0)
-        {
-            _buffers.UnlockUnused(locked);
-            return null;
-        }
-
-        return new OrchestrationWorkItem
-        {
-            InstanceId = instanceId,
-            Messages = messages.Select(m => m.Message).ToArray(),
-            HistoryETag = sentinel?.ETag.ToString() ?? string.Empty,
-            DequeueCount = buffered.Abandons,
-            LockState = new InstanceLock(locked.Token, sentinel, messages),
-        };
-    }
-
     /// <summary>As <see cref="RequireLock"/>, releasing the lock when it fails because the partition moved on.</summary>
     private async Task RequireLockOrReleaseAsync(string instanceId, InstanceLock state)
     {
@@ -677,28 +568,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         if (!Owns(instanceId))
         {
             throw new WorkItemLockLostException($"This worker no longer owns the partition of instance '{instanceId}'; nothing was committed.");
-        }
-    }
-
-    /// <summary>Writes the instance row from the state <paramref name="sentinel"/> recorded when the row is behind it.</summary>
-    private async Task RepairInstanceRowAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
-    {
-        var version = HistoryStore.StateVersionOf(sentinel);
-        if (version.Length == 0)
-        {
-            return;
-        }
-
-        var row = await _instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
-        if (row is not null && string.CompareOrdinal(InstanceTable.StateVersionOf(row), version) >= 0)
-        {
-            return;
-        }
-
-        if (await _history.ReadStateAsync(sentinel, cancellationToken).ConfigureAwait(false) is { } state)
-        {
-            TaskHubLog.RepairedInstanceRow(_logger, instanceId, row is null ? "none" : InstanceTable.StateVersionOf(row), version);
-            await _instances.WriteStateAsync(instanceId, sentinel.GetString("ExecutionId") ?? string.Empty, state, version, cancellationToken).ConfigureAwait(false);
         }
     }
 

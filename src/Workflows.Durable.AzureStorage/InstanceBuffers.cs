@@ -52,33 +52,14 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, InstanceBuffer> _buffers = new(StringComparer.Ordinal);
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly WakeUp _changed = new();
     private long _nextToken;
 
     /// <summary>Completes at the next <see cref="Signal"/>: messages arrived or a lock ended with work left.</summary>
-    public Task Changed
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _changed.Task;
-            }
-        }
-    }
+    public Task Changed => _changed.Next;
 
     /// <summary>Wakes the dispatchers waiting on <see cref="Changed"/>.</summary>
-    public void Signal()
-    {
-        TaskCompletionSource fired;
-        lock (_gate)
-        {
-            fired = _changed;
-            _changed = NewSignal();
-        }
-
-        fired.TrySetResult();
-    }
+    public void Signal() => _changed.Fire();
 
     /// <summary>Adds a message to the instance's buffer (callers signal once per batch).</summary>
     public void Add(string instanceId, ReceivedMessage message)
@@ -360,8 +341,6 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
 
         return handBack;
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private DateTime Now() => time.GetUtcNow().UtcDateTime;
 

@@ -4,15 +4,7 @@ using Workflows.Durable.Storage;
 namespace Workflows.Durable.AzureStorage;
 
 /// <summary>An activity to run: from the work-item queue, or (Held null) an in-process one of an owned instance.</summary>
-internal sealed record ReceivedActivity(ActivityMessage Message, HeldMessage? Held, int DequeueCount, long Attempt = 0)
-{
-    public ActivityWorkItem ToWorkItem() => new()
-    {
-        Message = Message,
-        DequeueCount = DequeueCount - 1,
-        LockState = Held is null ? new LocalActivityLock(Message, Attempt) : new ActivityLock(Held),
-    };
-}
+internal sealed record ReceivedActivity(ActivityMessage Message, HeldMessage? Held, int DequeueCount, long Attempt = 0);
 
 /// <summary>The lock state of an in-process activity work item: the call and its attempt.</summary>
 internal sealed record LocalActivityLock(ActivityMessage Message, long Attempt);
@@ -45,7 +37,7 @@ internal sealed class LocalActivities(InstanceBuffers buffers, Func<string, bool
     private readonly Lock _gate = new();
     private readonly Queue<ReceivedActivity> _ready = new();
     private readonly Dictionary<string, InFlightActivities> _inFlight = new(StringComparer.Ordinal);
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly WakeUp _changed = new();
     private long _nextAttempt;
 
     /// <summary>The task id an activity result answers, or null for any other event.</summary>
@@ -62,23 +54,13 @@ internal sealed class LocalActivities(InstanceBuffers buffers, Func<string, bool
         lock (_gate)
         {
             _ready.TryDequeue(out var ready);
-            changed = _changed.Task;
+            changed = _changed.Next;
             return ready;
         }
     }
 
     /// <summary>Wakes the dispatchers waiting for an activity.</summary>
-    public void Signal()
-    {
-        TaskCompletionSource fired;
-        lock (_gate)
-        {
-            fired = _changed;
-            _changed = NewSignal();
-        }
-
-        fired.TrySetResult();
-    }
+    public void Signal() => _changed.Fire();
 
     /// <summary>Queues a request received from the work-item queue (the receiver signals once per batch).</summary>
     public void EnqueueReceived(ReceivedActivity activity)
@@ -327,8 +309,6 @@ internal sealed class LocalActivities(InstanceBuffers buffers, Func<string, bool
             return forgotten;
         }
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Queues an in-process activity under a new attempt number (caller holds the lock).</summary>
     private void EnqueueLocal(ActivityMessage activity, int dequeueCount)

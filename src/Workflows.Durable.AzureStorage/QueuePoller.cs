@@ -14,7 +14,7 @@ internal sealed class QueuePoller(string name, Func<CancellationToken, Task<int>
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
-    private TaskCompletionSource _wake = NewSignal();
+    private readonly WakeUp _wake = new();
     private Task? _loop;
     private int _disposed;
 
@@ -28,17 +28,7 @@ internal sealed class QueuePoller(string name, Func<CancellationToken, Task<int>
     }
 
     /// <summary>Polls now and restarts the back-off from the minimum interval.</summary>
-    public void Wake()
-    {
-        TaskCompletionSource wake;
-        lock (_gate)
-        {
-            wake = _wake;
-            _wake = NewSignal();
-        }
-
-        wake.TrySetResult();
-    }
+    public void Wake() => _wake.Fire();
 
     /// <summary>Stops the loop and waits for its receive in flight, if any (idempotent).</summary>
     public async ValueTask DisposeAsync()
@@ -68,12 +58,7 @@ internal sealed class QueuePoller(string name, Func<CancellationToken, Task<int>
         var delay = minInterval;
         while (!_stop.IsCancellationRequested)
         {
-            Task wake;
-            lock (_gate)
-            {
-                wake = _wake.Task;
-            }
-
+            var wake = _wake.Next;
             var failed = false;
             try
             {
@@ -113,6 +98,4 @@ internal sealed class QueuePoller(string name, Func<CancellationToken, Task<int>
             }
         }
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
