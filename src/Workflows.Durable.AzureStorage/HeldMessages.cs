@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Azure;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Workflows.Durable.AzureStorage;
 
@@ -40,14 +42,16 @@ internal sealed class HeldMessages : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<HeldMessage, byte> _held = new();
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private int _lost;
 
-    public HeldMessages(TimeSpan visibility, TimeProvider time)
+    public HeldMessages(TimeSpan visibility, TimeProvider time, ILogger? logger = null)
     {
         Visibility = visibility;
         _time = time;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>How long a held message stays invisible without a renewal.</summary>
@@ -110,6 +114,7 @@ internal sealed class HeldMessages : IAsyncDisposable
             }
             catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
+                TaskHubLog.HandBackFailed(_logger, message.Queue.Name, message.Id, exception.GetType().Name);
                 StopRenewing(message);
             }
         }
@@ -154,6 +159,7 @@ internal sealed class HeldMessages : IAsyncDisposable
             }
             catch (RequestFailedException exception) when (exception.Status is 404 or 400)
             {
+                TaskHubLog.HeldMessageGone(_logger, message.Queue.Name, message.Id, exception.Status);
                 if (renewal)
                 {
                     Interlocked.Increment(ref _lost);
@@ -224,6 +230,7 @@ internal sealed class HeldMessages : IAsyncDisposable
             catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && !token.IsCancellationRequested))
             {
                 // Storage hiccup: the next tick retries while the message is still invisible.
+                TaskHubLog.RenewalFailed(_logger, message.Queue.Name, message.Id, exception.GetType().Name);
             }
         }).ConfigureAwait(false);
     }

@@ -6,7 +6,7 @@ namespace Workflows.Durable.AzureStorage;
 /// What the owner of an instance's partition knows about the instance's activities whose results are not yet in
 /// committed history: the ones it runs in-process (<see cref="Local"/>), the ones it spilled to the shared
 /// work-item queue (<see cref="Spilled"/>), and the recovery marker (an invisible control-queue message it keeps
-/// invisible while <see cref="Local"/> is not empty). Guarded by the provider's lock.
+/// invisible while <see cref="Local"/> is not empty). Owned by <see cref="LocalActivities"/> and guarded by its lock.
 /// </summary>
 internal sealed class InFlightActivities(string executionId)
 {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 
@@ -12,7 +13,7 @@ namespace Workflows.Durable.AzureStorage;
 /// at (<see cref="HistoryStore.StateVersionOf"/>) and never replaces a row written at a later version, so a worker that
 /// was paused past its lease cannot put an instance's status back.
 /// </summary>
-internal sealed class InstanceTable(TableClient instances, LargePayloadStore payloads, TimeProvider time)
+internal sealed class InstanceTable(TableClient instances, LargePayloadStore payloads, TimeProvider time, ILogger logger)
 {
     /// <summary>Bound of the row ETag cache: past it the cache starts over (it only saves reads).</summary>
     private const int MaxCachedRows = 10_000;
@@ -129,6 +130,8 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
                     }
                     catch (RequestFailedException exception) when (exception.Status == 409)
                     {
+                        // Brought back by another writer meanwhile: read it again and compare versions.
+                        TaskHubLog.InstanceRowChangedMeanwhile(logger, instanceId, exception.Status);
                         continue;
                     }
                 }
@@ -150,6 +153,7 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             catch (RequestFailedException exception) when (exception.Status is 404 or 412)
             {
                 // Someone else wrote the row since this worker last saw it: read it again and compare versions.
+                TaskHubLog.InstanceRowChangedMeanwhile(logger, instanceId, exception.Status);
                 known = null;
             }
         }

@@ -99,6 +99,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
             catch (RequestFailedException exception) when (exception.Status is 409 or 412)
             {
                 // Exists already (and may be leased by another worker).
+                TaskHubLog.LeaseBlobExists(_logger, partition, exception.Status);
             }
         }
 
@@ -131,6 +132,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         catch (Exception exception) when (IsUnreachable(exception, budget.Token))
         {
             // Left behind: other workers stop counting this one once its heartbeat is old.
+            TaskHubLog.HeartbeatNotDeleted(_logger, exception.GetType().Name);
         }
 
         _stop.Dispose();
@@ -311,6 +313,7 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
         catch (Exception exception) when (IsUnreachable(exception, cancellationToken))
         {
             // Already expired or taken, or storage did not answer: the lease expires on its own.
+            TaskHubLog.LeaseNotReleased(_logger, partition, exception.GetType().Name);
         }
     }
 

@@ -1,4 +1,4 @@
-using Azure;
+using Microsoft.Extensions.Logging;
 
 namespace Workflows.Durable.AzureStorage;
 
@@ -7,13 +7,14 @@ namespace Workflows.Durable.AzureStorage;
 /// keep arriving and otherwise backs off (doubling) to the maximum interval, so an idle hub costs one receive per
 /// queue per interval. Dispatchers never poll: they wait for the buffers this loop fills. A message sent by this
 /// process (<see cref="Wake"/>) ends the back-off at once; results of activities run in-process never touch a
-/// queue and so never cause a poll.
+/// queue and so never cause a poll. A failed receive is logged under the name of the queue set, and the loop backs off
+/// and carries on.
 /// </summary>
-internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, TimeSpan minInterval, Func<TimeSpan> maxInterval, TimeProvider time) : IAsyncDisposable
+internal sealed class QueuePoller(string name, Func<CancellationToken, Task<int>> receive, TimeSpan minInterval, Func<TimeSpan> maxInterval, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
-    private TaskCompletionSource _wake = NewSignal();
+    private readonly WakeUp _wake = new();
     private Task? _loop;
     private int _disposed;
 
@@ -27,17 +28,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
     }
 
     /// <summary>Polls now and restarts the back-off from the minimum interval.</summary>
-    public void Wake()
-    {
-        TaskCompletionSource wake;
-        lock (_gate)
-        {
-            wake = _wake;
-            _wake = NewSignal();
-        }
-
-        wake.TrySetResult();
-    }
+    public void Wake() => _wake.Fire();
 
     /// <summary>Stops the loop and waits for its receive in flight, if any (idempotent).</summary>
     public async ValueTask DisposeAsync()
@@ -67,12 +58,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
         var delay = minInterval;
         while (!_stop.IsCancellationRequested)
         {
-            Task wake;
-            lock (_gate)
-            {
-                wake = _wake.Task;
-            }
-
+            var wake = _wake.Next;
             var failed = false;
             try
             {
@@ -94,6 +80,7 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
             {
                 // Storage unreachable for a moment, or one bad batch: the loop must outlive it, since every
                 // dispatcher of this process depends on it. Unreadable messages themselves go to the poison queue.
+                TaskHubLog.PollFailed(logger, name, exception.GetType().Name, exception.Message);
                 failed = true;
             }
 
@@ -111,6 +98,4 @@ internal sealed class QueuePoller(Func<CancellationToken, Task<int>> receive, Ti
             }
         }
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -32,6 +32,42 @@ internal static partial class TaskHubLog
     [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Instance {InstanceId}: another worker committed while this one failed it as poisoned; that commit stands ({Reason}).")]
     public static partial void PoisonCommitLost(ILogger logger, string instanceId, string reason);
 
-    [LoggerMessage(EventId = 309, Level = LogLevel.Warning, Message = "Instance {InstanceId}: locking it failed ({ExceptionType}: {Reason}); its messages stay buffered for the next lock.")]
+    [LoggerMessage(EventId = 309, Level = LogLevel.Warning, Message = "Moved unreadable message {MessageId} of queue '{Queue}' to the poison queue: {Reason}")]
+    public static partial void UnreadableMessagePoisoned(ILogger logger, string queue, string messageId, string reason);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Debug, Message = "Message {MessageId} of queue '{Queue}' was already deleted or received again (status {Status}); a redelivery is de-duplicated downstream.")]
+    public static partial void QueueMessageAlreadyGone(ILogger logger, string queue, string messageId, int status);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "Instance {InstanceId}: the failure of poisoned activity '{Activity}' was not delivered, the partition moved on; its new owner recovers the call ({Reason}).")]
+    public static partial void PoisonedActivityNotDelivered(ILogger logger, string instanceId, string activity, string reason);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Debug, Message = "Sub-orchestration {InstanceId} was created meanwhile ({Status}); the running child drops the duplicate start.")]
+    public static partial void ChildCreatedMeanwhile(ILogger logger, string instanceId, string status);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Debug, Message = "Message {MessageId} of queue '{Queue}' was not handed back ({ExceptionType}); it shows again when its visibility ends.")]
+    public static partial void HandBackFailed(ILogger logger, string queue, string messageId, string exceptionType);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Debug, Message = "Held message {MessageId} of queue '{Queue}' is no longer this worker's (status {Status}): deleted already, or received again after its visibility ended.")]
+    public static partial void HeldMessageGone(ILogger logger, string queue, string messageId, int status);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Debug, Message = "Renewing held message {MessageId} of queue '{Queue}' failed ({ExceptionType}); the next tick retries.")]
+    public static partial void RenewalFailed(ILogger logger, string queue, string messageId, string exceptionType);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Polling the {QueueSet} queues failed ({ExceptionType}); the loop backs off and retries: {Reason}")]
+    public static partial void PollFailed(ILogger logger, string queueSet, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 317, Level = LogLevel.Debug, Message = "Instance {InstanceId}: its row was written by someone else meanwhile (status {Status}); it is read again and the state versions compared.")]
+    public static partial void InstanceRowChangedMeanwhile(ILogger logger, string instanceId, int status);
+
+    [LoggerMessage(EventId = 318, Level = LogLevel.Debug, Message = "The lease blob of partition {Partition} exists already (status {Status}).")]
+    public static partial void LeaseBlobExists(ILogger logger, int partition, int status);
+
+    [LoggerMessage(EventId = 319, Level = LogLevel.Information, Message = "Stopping: this worker's heartbeat was not deleted ({ExceptionType}); other workers stop counting it once it is old.")]
+    public static partial void HeartbeatNotDeleted(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "The lease of partition {Partition} was not given back ({ExceptionType}); it expires on its own.")]
+    public static partial void LeaseNotReleased(ILogger logger, int partition, string exceptionType);
+
+    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Instance {InstanceId}: locking it failed ({ExceptionType}: {Reason}); its messages stay buffered for the next lock.")]
     public static partial void LockFailed(ILogger logger, string instanceId, string exceptionType, string reason);
 }
