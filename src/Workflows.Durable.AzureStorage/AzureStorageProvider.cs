@@ -630,11 +630,12 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var handBack = _buffers.ReleasePartition(InPartition);
         foreach (var (instanceId, marker) in _activities.ReleasePartition(InPartition))
         {
-            // The recovery markers of the partition's in-process activities are no longer renewed: they show again
-            // when their visibility ends, and the new owner recovers the calls whose results were not committed.
+            // The recovery markers of the partition's in-process activities are handed back with the rest: the new
+            // owner receives them at once and recovers the calls whose results were not committed (what still runs
+            // here is refused when it finishes, so waiting for the markers' visibility to end would only delay it).
             if (marker is not null)
             {
-                _markers.StopRenewing(marker);
+                handBack.Add(marker);
             }
 
             _instances.Forget(instanceId);

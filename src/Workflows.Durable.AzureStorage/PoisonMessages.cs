@@ -78,7 +78,8 @@ internal sealed class PoisonMessages(
     /// An instance whose messages keep failing (its work items are abandoned, or a message is received again and again
     /// because processes die running it): its messages go to the poison queue and are deleted, and the instance fails
     /// durably: an <see cref="ExecutionCompleted"/> (Failed, with the reason) is committed to its history, so messages
-    /// that come later are dropped instead of running it again, and its row says Failed with the reason.
+    /// that come later are dropped instead of running it again, and its row says Failed with the reason. The parent of a
+    /// poisoned sub-orchestration receives its failure.
     /// </summary>
     public async Task PoisonInstanceAsync(string instanceId, List<ReceivedMessage> messages, int abandons, CancellationToken cancellationToken)
     {
@@ -109,6 +110,7 @@ internal sealed class PoisonMessages(
         List<HistoryEvent> events = [new OrchestratorStarted(now)];
         InstanceStateUpdate? state;
         string executionId;
+        ParentInstanceInfo? parent;
         if (sentinel is null || (sentinel.GetInt32("Count") ?? 0) == 0)
         {
             // No event of the current execution is committed: the poisoned messages hold its start, if anything.
@@ -119,6 +121,7 @@ internal sealed class PoisonMessages(
 
             events.Add(start);
             executionId = start.ExecutionId;
+            parent = start.ParentInstance;
             state = new InstanceStateUpdate(start.Name, OrchestrationRuntimeStatus.Running, start.Input, null, null, null, start.ParentInstance?.InstanceId);
         }
         else
@@ -129,6 +132,17 @@ internal sealed class PoisonMessages(
             {
                 return;
             }
+
+            parent = state.ParentInstanceId is null
+                ? null
+                : (await history.ReadAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false)).OfType<ExecutionStarted>().FirstOrDefault()?.ParentInstance;
+        }
+
+        // A sub-orchestration's parent waits for its result: like any commit's outgoing messages, the failure goes to
+        // the parent before the commit point (a copy sent again after a crash completes nothing that is complete).
+        if (parent is not null)
+        {
+            await queues.SendAsync(new OrchestrationMessage(parent.InstanceId, parent.ExecutionId, new SubOrchestrationInstanceFailed(now, parent.TaskScheduledId, failure)), cancellationToken).ConfigureAwait(false);
         }
 
         events.Add(new ExecutionCompleted(now, OrchestrationRuntimeStatus.Failed, null, failure));

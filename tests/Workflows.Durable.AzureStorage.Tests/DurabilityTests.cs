@@ -141,6 +141,55 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task PoisonedSubOrchestration_SendsItsFailureToTheParent()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        hub.MaxDequeueCount = 2;
+        var child = Guid.NewGuid().ToString("N");
+        var parent = new ParentInstanceInfo("parent-" + child, "pe1", 3, "Parent");
+        await using (var client = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false))
+        {
+            // The parent runs its first episode (it waits for its child) before the child starts.
+            await client.CreateIfNotExistsAsync();
+            var start = new ExecutionStarted(T0, "Parent", parent.InstanceId, "pe1", null);
+            await client.CreateInstanceAsync(new OrchestrationMessage(parent.InstanceId, "pe1", start));
+            var first = await client.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+            await client.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
+            {
+                ExecutionId = "pe1",
+                NewEvents = [new OrchestratorStarted(T0), start, new SubOrchestrationInstanceCreated(T0, 3, "Child", child, null), new OrchestratorCompleted(T0)],
+                State = new InstanceStateUpdate("Parent", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
+            });
+        }
+
+        await using (var creator = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false))
+        {
+            await creator.CreateInstanceAsync(new OrchestrationMessage(child, "ce1", new ExecutionStarted(T0, "Child", child, "ce1", null, parent)));
+        }
+
+        for (var process = 0; process < 2; process++)
+        {
+            var dying = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+            Assert.Equal(child, (await dying.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout())).InstanceId);
+            await dying.DisposeAsync();
+        }
+
+        // The third worker fails the child as poisoned; the parent's call completes with the child's failure instead
+        // of waiting for ever.
+        await using var third = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
+        var item = await third.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var row = await third.GetInstanceAsync(child, false);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, row!.RuntimeStatus);
+        Assert.Equal(parent.InstanceId, item.InstanceId);
+        var toParent = Assert.Single(item.Messages);
+        Assert.Equal("pe1", toParent.ExecutionId);
+        var failed = Assert.IsType<SubOrchestrationInstanceFailed>(toParent.Event);
+        Assert.Equal(3, failed.TaskScheduledId);
+        Assert.Equal(row.FailureDetails, failed.FailureDetails);
+        await third.Clients.DeleteAsync();
+    }
+
+    [Fact]
     public async Task WorkerFrozenBeforeItsRowWrite_CannotPutTheRowBack()
     {
         var hub = azurite.NewHub(partitionCount: 1);

@@ -16,9 +16,12 @@ public sealed class InProcessActivityTests(AzuriteFixture azurite)
     [Fact]
     public async Task WorkerStopsWithActivitiesRunning_NextOwnerRunsThemAgain_EachResultCommittedOnce()
     {
+        // A held message (a recovery marker among them) is invisible for the visibility timeout after its last
+        // renewal: at 90 s, a marker that is not handed back at once shows only after the deadline below.
         var hub = azurite.NewHub(partitionCount: 2);
         hub.LeaseDuration = TimeSpan.FromSeconds(15);
         hub.LeaseRenewInterval = TimeSpan.FromSeconds(2);
+        hub.MessageVisibilityTimeout = TimeSpan.FromSeconds(90);
         var first = new AzureStorageProvider(hub);
         var second = new AzureStorageProvider(hub);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,10 +48,11 @@ public sealed class InProcessActivityTests(AzuriteFixture azurite)
                 await crashing.Worker.StopAsync(now.Token);
             }
 
-            await first.DisposeAsync(); // gives its partitions back: the markers of its instances become visible
+            await first.DisposeAsync(); // gives its partitions back, the recovery markers of its instances with them
 
             await using var survivor = await WorkerHarness.StartAsync(second, registry => RegisterFanOut(registry, x => Task.FromResult(x * x)));
-            var result = await survivor.Client.WaitForInstanceCompletionAsync(id, true, WorkerHarness.Timeout());
+            using var beforeMarkersWouldShow = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+            var result = await survivor.Client.WaitForInstanceCompletionAsync(id, true, beforeMarkersWouldShow.Token);
 
             Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
             Assert.Equal(Enumerable.Range(0, 40).Sum(x => (long)x * x), result.ReadOutputAs<long>());
