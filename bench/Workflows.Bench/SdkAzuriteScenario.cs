@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Workflows.Durable.AzureStorage;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.Host.Azurite;
+
+namespace Workflows.Bench;
+
+/// <summary>
+/// <c>sdk --backend azurite [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]</c>:
+/// the official SDK's orchestrators on DTFx's TaskHubWorker over each Azure Storage backend in turn, on one Azurite that
+/// the benchmark starts: a fan-out/fan-in of N no-op activities and a sequence of no-op activities, each backend on a
+/// task hub of its own, median of R runs after a warm-up run. The backends run one after the other in one process, so
+/// their figures are like for like.
+/// </summary>
+internal static class SdkAzuriteScenario
+{
+    /// <summary>How a backend under test is built: on a connection string, a task hub name, a partition count, extended sessions or not, and a counter of its storage requests.</summary>
+    private delegate IOrchestrationService CreateBackend(string connectionString, string hub, int partitions, bool extendedSessions, StorageTransactionCounter counter);
+
+    private sealed record Backend(string Name, CreateBackend Create);
+
+    private sealed record PatternFigures(double ActivitiesPerSecond, double TransactionsPerActivity);
+
+    private sealed record BackendFigures(string Name, PatternFigures FanOut, PatternFigures Sequence);
+
+    private static readonly Backend[] Backends =
+    [
+        new("dtfx-azurestorage", (connectionString, hub, partitions, extendedSessions, counter) => new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        {
+            StorageAccountClientProvider = new StorageAccountClientProvider(
+                StorageServiceClientProvider.ForBlob(connectionString, Counted(new BlobClientOptions(), counter, StorageService.Blob)),
+                StorageServiceClientProvider.ForQueue(connectionString, Counted(new QueueClientOptions(), counter, StorageService.Queue)),
+                StorageServiceClientProvider.ForTable(connectionString, Counted(new TableClientOptions(), counter, StorageService.Table))),
+            TaskHubName = hub,
+            PartitionCount = partitions,
+            ExtendedSessionsEnabled = extendedSessions,
+        })),
+    ];
+
+    public static async Task<int> RunAsync(BenchArgs args)
+    {
+        args.AllowOnly("backend", "count", "sequence-count", "repeat", "partitions", "extended-sessions");
+        int count = args.GetInt("count", 1_000, min: 1);
+        int sequenceCount = args.GetInt("sequence-count", 100, min: 1);
+        int repeat = args.GetInt("repeat", 3, min: 1);
+        int partitions = args.GetInt("partitions", 4, min: 1);
+        bool extendedSessions = !string.Equals(args.GetString("extended-sessions", "on"), "off", StringComparison.OrdinalIgnoreCase);
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"sdk benchmark: backend=azurite fanout={count} sequence={sequenceCount} repeat={repeat} partitions={partitions} extendedSessions={extendedSessions} processors={Environment.ProcessorCount}"));
+
+        await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
+        var figures = new List<BackendFigures>();
+        foreach (var backend in Backends)
+        {
+            string hub = "sdkbench" + backend.Name.Replace("-", string.Empty, StringComparison.Ordinal);
+            var counter = new StorageTransactionCounter();
+            var service = backend.Create(azurite.ConnectionString, hub, partitions, extendedSessions, counter);
+            try
+            {
+                await using var host = new TaskHubWorkerHost(service, SdkScenario.Registry());
+                await host.StartAsync();
+                var client = new OrchestrationServiceDurableTaskClient((IOrchestrationServiceClient)service);
+                await SdkScenario.RunOnceAsync(client, "FanOut", Math.Min(count, 100));
+                var fanOut = await MeasureAsync(client, counter, backend.Name, "FanOut", count, repeat);
+                var sequence = await MeasureAsync(client, counter, backend.Name, "Sequence", sequenceCount, repeat);
+                figures.Add(new BackendFigures(backend.Name, fanOut, sequence));
+                await host.StopAsync(isForced: true);
+                await service.DeleteAsync();
+            }
+            finally
+            {
+                (service as IDisposable)?.Dispose();
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| backend | fan-out {count}: activities/s | tx/activity | sequence {sequenceCount}: activities/s | tx/activity |"));
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var backend in figures)
+        {
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {backend.Name} | {backend.FanOut.ActivitiesPerSecond:F0} | {backend.FanOut.TransactionsPerActivity:F2} | {backend.Sequence.ActivitiesPerSecond:F0} | {backend.Sequence.TransactionsPerActivity:F2} |"));
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            scenario = "sdk",
+            backend = "azurite",
+            extendedSessions,
+            partitions,
+            repeat,
+            fanOutCount = count,
+            sequenceCount,
+            backends = figures.Select(f => new
+            {
+                name = f.Name,
+                fanOutActivitiesPerSecond = Math.Round(f.FanOut.ActivitiesPerSecond),
+                fanOutTransactionsPerActivity = Math.Round(f.FanOut.TransactionsPerActivity, 2),
+                sequenceActivitiesPerSecond = Math.Round(f.Sequence.ActivitiesPerSecond),
+                sequenceTransactionsPerActivity = Math.Round(f.Sequence.TransactionsPerActivity, 2),
+            }),
+        }));
+        return 0;
+    }
+
+    /// <summary>Median activities/s over <paramref name="repeat"/> runs, and storage transactions per activity over all of them.</summary>
+    private static async Task<PatternFigures> MeasureAsync(Microsoft.DurableTask.Client.DurableTaskClient client, StorageTransactionCounter counter, string backend, string orchestrator, int count, int repeat)
+    {
+        var rates = new List<double>(repeat);
+        long before = counter.Total;
+        for (int run = 0; run < repeat; run++)
+        {
+            TimeSpan elapsed = await SdkScenario.RunOnceAsync(client, orchestrator, count);
+            rates.Add(count / elapsed.TotalSeconds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {backend,-20} {orchestrator,-9} {count,6:N0}  run {run + 1}/{repeat}: {elapsed.TotalSeconds:F3} s"));
+        }
+
+        rates.Sort();
+        return new PatternFigures(rates[(rates.Count - 1) / 2], (double)(counter.Total - before) / ((long)count * repeat));
+    }
+
+    private static T Counted<T>(T options, StorageTransactionCounter counter, StorageService service)
+        where T : ClientOptions
+    {
+        options.AddPolicy(counter.PolicyFor(service), HttpPipelinePosition.PerRetry);
+        return options;
+    }
+}
