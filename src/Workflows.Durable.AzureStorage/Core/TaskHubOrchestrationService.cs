@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Dt = global::DurableTask.Core;
@@ -26,6 +27,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
 {
     private readonly AzureStorageProvider _provider;
     private readonly TaskHubOrchestrationServiceOptions _options;
+    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Dt.TaskOrchestrationWorkItem, LockedEpisode> _episodes = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<Dt.TaskActivityWorkItem, ActivityWorkItem> _activities = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _gate = new();
@@ -42,7 +44,8 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         ArgumentNullException.ThrowIfNull(storage);
         _options = options ?? new TaskHubOrchestrationServiceOptions();
         _options.Validate();
-        _provider = new AzureStorageProvider(storage, timeProvider, lockTimeout: null, logger);
+        _logger = logger ?? NullLogger.Instance;
+        _provider = new AzureStorageProvider(storage, timeProvider, lockTimeout: null, _logger);
         TaskHubName = storage.TaskHubName;
     }
 
@@ -320,6 +323,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         catch (WorkItemLockLostException)
         {
             // The request is handed out again; this result is not needed.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.Message.InstanceId, "activity", "completed");
         }
     }
 
@@ -339,6 +343,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         catch (WorkItemLockLostException)
         {
             // Already handed out again.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.Message.InstanceId, "activity", "abandoned");
         }
     }
 
@@ -493,6 +498,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         catch (WorkItemLockLostException)
         {
             // The provider released the lost lock itself.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.InstanceId, "orchestration", "abandoned");
         }
     }
 
