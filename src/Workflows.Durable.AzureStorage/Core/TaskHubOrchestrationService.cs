@@ -188,6 +188,12 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             {
                 workItem = await BuildWorkItemAsync(locked).ConfigureAwait(false);
             }
+            catch (WorkItemLockLostException)
+            {
+                // The partition moved on while the messages were being dropped: the provider gave them back already.
+                TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.InstanceId, "orchestration", "dropping its messages");
+                continue;
+            }
             catch (Exception)
             {
                 await AbandonQuietlyAsync(locked).ConfigureAwait(false);
