@@ -70,4 +70,7 @@ internal static partial class TaskHubLog
 
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Instance {InstanceId}: locking it failed ({ExceptionType}: {Reason}); its messages stay buffered for the next lock.")]
     public static partial void LockFailed(ILogger logger, string instanceId, string exceptionType, string reason);
+
+    [LoggerMessage(EventId = 322, Level = LogLevel.Debug, Message = "Instance {InstanceId}: the {WorkItem} work item had lost its lock when it was {Outcome}; it is handed out again.")]
+    public static partial void WorkItemLockAlreadyLost(ILogger logger, string instanceId, string workItem, string outcome);
 }

@@ -29,6 +29,10 @@ internal sealed class TaskHubQueues(
         var partition = clients.Names.PartitionOf(message.InstanceId);
         var json = await ToEnvelopeJsonAsync(message.InstanceId, message.ExecutionId, message.Event, message.VisibleAt, cancellationToken).ConfigureAwait(false);
         var delay = message.VisibleAt is { } visibleAt ? visibleAt - time.GetUtcNow().UtcDateTime : TimeSpan.Zero;
+
+        // Queue visibility counts whole seconds and the storage SDK truncates: the delay is rounded up, so a timer
+        // fires up to a second late, never early.
+        delay = delay <= TimeSpan.Zero ? delay : TimeSpan.FromSeconds(Math.Ceiling(delay.TotalSeconds));
         await clients.ControlQueues[partition].SendMessageAsync(json, delay <= TimeSpan.Zero ? null : (delay > MaxQueueDelay ? MaxQueueDelay : delay), TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
         if (delay <= TimeSpan.Zero)
         {

@@ -5,4 +5,5 @@ namespace Workflows.Durable;
 /// <param name="ExecutionId">Parent execution id.</param>
 /// <param name="TaskScheduledId">Id of the parent's SubOrchestrationInstanceCreated event.</param>
 /// <param name="Name">Parent orchestrator name.</param>
-public sealed record ParentInstanceInfo(string InstanceId, string ExecutionId, int TaskScheduledId, string Name);
+/// <param name="Version">Parent orchestrator version (Durable Task Framework orchestrations).</param>
+public sealed record ParentInstanceInfo(string InstanceId, string ExecutionId, int TaskScheduledId, string Name, string? Version = null);

@@ -36,6 +36,7 @@ public sealed record OrchestratorStarted(DateTime Timestamp) : HistoryEvent(Time
 public sealed record OrchestratorCompleted(DateTime Timestamp) : HistoryEvent(Timestamp);
 
 /// <summary>First event of an execution: which orchestrator runs, with what input.</summary>
+/// <remarks><paramref name="Version"/> and <paramref name="Tags"/> are kept for Durable Task Framework orchestrations, which replay with them.</remarks>
 public sealed record ExecutionStarted(
     DateTime Timestamp,
     string Name,
@@ -43,7 +44,9 @@ public sealed record ExecutionStarted(
     string ExecutionId,
     string? Input,
     ParentInstanceInfo? ParentInstance = null,
-    DateTime? ScheduledStartTime = null) : HistoryEvent(Timestamp);
+    DateTime? ScheduledStartTime = null,
+    string? Version = null,
+    IReadOnlyDictionary<string, string>? Tags = null) : HistoryEvent(Timestamp);
 
 /// <summary>Last event of an execution: its final status and output or failure.</summary>
 public sealed record ExecutionCompleted(
@@ -69,13 +72,29 @@ public sealed record ExecutionResumed(DateTime Timestamp, string? Reason) : Hist
 public sealed record ExecutionRewound(DateTime Timestamp, string? Reason, int? NextEventId = null) : HistoryEvent(Timestamp);
 
 /// <summary>The orchestrator scheduled activity <paramref name="Name"/>; <paramref name="EventId"/> is its task id.</summary>
-public sealed record TaskScheduled(DateTime Timestamp, int EventId, string Name, string? Input) : HistoryEvent(Timestamp);
+/// <remarks><paramref name="Version"/> and <paramref name="Tags"/> are kept for Durable Task Framework orchestrations.</remarks>
+public sealed record TaskScheduled(
+    DateTime Timestamp,
+    int EventId,
+    string Name,
+    string? Input,
+    string? Version = null,
+    IReadOnlyDictionary<string, string>? Tags = null) : HistoryEvent(Timestamp);
 
 /// <summary>Activity <paramref name="TaskScheduledId"/> returned <paramref name="Result"/>.</summary>
 public sealed record TaskCompleted(DateTime Timestamp, int TaskScheduledId, string? Result) : HistoryEvent(Timestamp);
 
 /// <summary>Activity <paramref name="TaskScheduledId"/> threw.</summary>
-public sealed record TaskFailed(DateTime Timestamp, int TaskScheduledId, FailureDetails FailureDetails) : HistoryEvent(Timestamp);
+/// <remarks>
+/// <paramref name="Reason"/> and <paramref name="Details"/> are the unstructured failure of Durable Task Framework
+/// orchestrations; a failure that came without structured details has an empty <see cref="FailureDetails.ErrorType"/>.
+/// </remarks>
+public sealed record TaskFailed(
+    DateTime Timestamp,
+    int TaskScheduledId,
+    FailureDetails FailureDetails,
+    string? Reason = null,
+    string? Details = null) : HistoryEvent(Timestamp);
 
 /// <summary>The orchestrator started sub-orchestration <paramref name="InstanceId"/>.</summary>
 public sealed record SubOrchestrationInstanceCreated(
@@ -83,13 +102,20 @@ public sealed record SubOrchestrationInstanceCreated(
     int EventId,
     string Name,
     string InstanceId,
-    string? Input) : HistoryEvent(Timestamp);
+    string? Input,
+    string? Version = null) : HistoryEvent(Timestamp);
 
 /// <summary>Sub-orchestration <paramref name="TaskScheduledId"/> completed.</summary>
 public sealed record SubOrchestrationInstanceCompleted(DateTime Timestamp, int TaskScheduledId, string? Result) : HistoryEvent(Timestamp);
 
 /// <summary>Sub-orchestration <paramref name="TaskScheduledId"/> failed.</summary>
-public sealed record SubOrchestrationInstanceFailed(DateTime Timestamp, int TaskScheduledId, FailureDetails FailureDetails) : HistoryEvent(Timestamp);
+/// <remarks>As for <see cref="TaskFailed"/>: <paramref name="Reason"/> and <paramref name="Details"/> keep a Durable Task Framework failure's unstructured form.</remarks>
+public sealed record SubOrchestrationInstanceFailed(
+    DateTime Timestamp,
+    int TaskScheduledId,
+    FailureDetails FailureDetails,
+    string? Reason = null,
+    string? Details = null) : HistoryEvent(Timestamp);
 
 /// <summary>The orchestrator created a durable timer due at <paramref name="FireAt"/>.</summary>
 public sealed record TimerCreated(DateTime Timestamp, int EventId, DateTime FireAt) : HistoryEvent(Timestamp);

@@ -278,3 +278,6 @@ public sealed class InMemoryExtendedSessionsConformanceTests(InMemoryExtendedSes
 
 public sealed class AzureStorageConformanceTests(AzureStorageBackend backend)
     : OrchestrationConformanceTests<AzureStorageBackend>(backend), IClassFixture<AzureStorageBackend>;
+
+public sealed class TaskHubConformanceTests(TaskHubBackend backend)
+    : OrchestrationConformanceTests<TaskHubBackend>(backend), IClassFixture<TaskHubBackend>;

@@ -1,0 +1,513 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
+using Dt = global::DurableTask.Core;
+using DtHistory = global::DurableTask.Core.History;
+
+namespace Workflows.Durable.AzureStorage.Core;
+
+/// <summary>
+/// The Azure Storage task hub as a Durable Task Framework backend: DurableTask.Core's <see cref="Dt.IOrchestrationService"/>
+/// for a <see cref="Dt.TaskHubWorker"/>, and its client, query and purge interfaces, over one
+/// <see cref="AzureStorageProvider"/>. History stays in the task hub's own records; DTFx's events are converted at this
+/// boundary (<see cref="HistoryConversions"/>).
+/// </summary>
+/// <remarks>
+/// <para>An orchestration work item is the provider's locked work item: the provider holds the instance (one episode at
+/// a time) and renews what it holds, so the work item's lock never needs a renewal from DTFx. Its commit writes the new
+/// history, the instance state and every outgoing message at once; a ContinueAsNew arrives as a new execution and
+/// replaces the history.</para>
+/// <para>Messages for a finished instance are dropped, unless they hold a start, which begins a new execution; an
+/// instance without history waits in the provider for its start.</para>
+/// <para>Extended sessions are not offered: every work item replays the instance's history.</para>
+/// </remarks>
+public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationService, IAsyncDisposable
+{
+    private readonly AzureStorageProvider _provider;
+    private readonly TaskHubOrchestrationServiceOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Dt.TaskOrchestrationWorkItem, LockedEpisode> _episodes = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<Dt.TaskActivityWorkItem, ActivityWorkItem> _activities = new(ReferenceEqualityComparer.Instance);
+    private readonly Lock _gate = new();
+    private CancellationTokenSource _stopping = new();
+    private int _disposed;
+
+    /// <summary>Creates the backend over a new provider for the hub <paramref name="storage"/> describes.</summary>
+    public TaskHubOrchestrationService(
+        AzureStorageOptions storage,
+        TaskHubOrchestrationServiceOptions? options = null,
+        TimeProvider? timeProvider = null,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        _options = options ?? new TaskHubOrchestrationServiceOptions();
+        _options.Validate();
+        _logger = logger ?? NullLogger.Instance;
+        _provider = new AzureStorageProvider(storage, timeProvider, lockTimeout: null, _logger);
+        TaskHubName = storage.TaskHubName;
+    }
+
+    /// <summary>The task hub's name (queries that name other hubs find nothing here).</summary>
+    public string TaskHubName { get; }
+
+    /// <summary>The provider this backend adapts.</summary>
+    public AzureStorageProvider Provider => _provider;
+
+    /// <inheritdoc />
+    public int TaskOrchestrationDispatcherCount => 1;
+
+    /// <inheritdoc />
+    public int MaxConcurrentTaskOrchestrationWorkItems => _options.MaxConcurrentOrchestrationWorkItems;
+
+    /// <summary>Events that arrived before a ContinueAsNew are carried over to the new execution unless the orchestrator drops them.</summary>
+    public Dt.BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => Dt.BehaviorOnContinueAsNew.Carryover;
+
+    /// <inheritdoc />
+    public int TaskActivityDispatcherCount => 1;
+
+    /// <inheritdoc />
+    public int MaxConcurrentTaskActivityWorkItems => _options.MaxConcurrentActivityWorkItems;
+
+    private CancellationToken Stopping
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stopping.Token;
+            }
+        }
+    }
+
+    /// <summary>Creates the hub's storage where missing and starts taking partition leases and polling.</summary>
+    public async Task StartAsync()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            if (_stopping.IsCancellationRequested)
+            {
+                _stopping.Dispose();
+                _stopping = new CancellationTokenSource();
+            }
+        }
+
+        await _provider.CreateIfNotExistsAsync().ConfigureAwait(false);
+        await _provider.EnsureStartedAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync() => StopAsync(isForced: false);
+
+    /// <summary>Ends the waits for work items (they return none); the provider keeps its leases until disposed.</summary>
+    public Task StopAsync(bool isForced)
+    {
+        lock (_gate)
+        {
+            _stopping.Cancel();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task CreateAsync() => CreateAsync(recreateInstanceStore: true);
+
+    /// <summary>Creates the hub's storage; with <paramref name="recreateInstanceStore"/>, deletes whatever was there first.</summary>
+    public async Task CreateAsync(bool recreateInstanceStore)
+    {
+        if (recreateInstanceStore)
+        {
+            await DeleteAsync(deleteInstanceStore: true).ConfigureAwait(false);
+        }
+
+        await _provider.CreateIfNotExistsAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task CreateIfNotExistsAsync() => _provider.CreateIfNotExistsAsync();
+
+    /// <inheritdoc />
+    public Task DeleteAsync() => DeleteAsync(deleteInstanceStore: true);
+
+    /// <summary>Deletes the hub's tables, queues and containers (the instance store cannot be kept apart from history).</summary>
+    public async Task DeleteAsync(bool deleteInstanceStore)
+    {
+        var clients = _provider.Clients;
+        await clients.Instances.DeleteAsync().ConfigureAwait(false);
+        await clients.History.DeleteAsync().ConfigureAwait(false);
+        await clients.WorkItems.DeleteIfExistsAsync().ConfigureAwait(false);
+        await clients.Poison.DeleteIfExistsAsync().ConfigureAwait(false);
+        foreach (var queue in clients.ControlQueues)
+        {
+            await queue.DeleteIfExistsAsync().ConfigureAwait(false);
+        }
+
+        await clients.LargeMessages.DeleteIfExistsAsync().ConfigureAwait(false);
+        await clients.Leases.DeleteIfExistsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>No limit: the task hub splits no episode's messages.</summary>
+    public bool IsMaxMessageCountExceeded(int currentMessageCount, Dt.OrchestrationRuntimeState runtimeState) => false;
+
+    /// <summary>A lost lock is retried at once (the instance is elsewhere now); anything else after a second.</summary>
+    public int GetDelayInSecondsAfterOnProcessException(Exception exception) => exception is WorkItemLockLostException ? 0 : 1;
+
+    /// <inheritdoc />
+    public int GetDelayInSecondsAfterOnFetchException(Exception exception) => exception is OperationCanceledException ? 0 : 1;
+
+    /// <summary>
+    /// Locks the next instance with messages and builds its work item from its committed history; none when
+    /// <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops first.
+    /// </summary>
+    public async Task<Dt.TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
+        if (receiveTimeout != Timeout.InfiniteTimeSpan)
+        {
+            wait.CancelAfter(receiveTimeout);
+        }
+
+        while (true)
+        {
+            OrchestrationWorkItem locked;
+            try
+            {
+                locked = await _provider.LockNextOrchestrationWorkItemAsync(wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (wait.IsCancellationRequested)
+            {
+                return null!;
+            }
+
+            // From here the lock is held: whatever fails gives it back before the failure surfaces.
+            Dt.TaskOrchestrationWorkItem? workItem;
+            try
+            {
+                workItem = await BuildWorkItemAsync(locked).ConfigureAwait(false);
+            }
+            catch (WorkItemLockLostException)
+            {
+                // The partition moved on while the messages were being dropped: the provider gave them back already.
+                TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.InstanceId, "orchestration", "dropping its messages");
+                continue;
+            }
+            catch (Exception)
+            {
+                await AbandonQuietlyAsync(locked).ConfigureAwait(false);
+                throw;
+            }
+
+            if (workItem is not null)
+            {
+                return workItem;
+            }
+        }
+    }
+
+    /// <summary>The instance lock is the provider's, which renews what it holds: nothing to do but check it is still this work item's.</summary>
+    public Task RenewTaskOrchestrationWorkItemLockAsync(Dt.TaskOrchestrationWorkItem workItem)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        _ = Held(workItem);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Commits the episode: the new history (appended, or replacing the old execution's after a ContinueAsNew or a
+    /// restart), the instance state, the activities, the messages to other instances, the timers (delivered at their
+    /// <see cref="DtHistory.TimerFiredEvent.FireAt"/>), all in the provider's one commit; the instance lock is released.
+    /// </summary>
+    public async Task CompleteTaskOrchestrationWorkItemAsync(
+        Dt.TaskOrchestrationWorkItem workItem,
+        Dt.OrchestrationRuntimeState newOrchestrationRuntimeState,
+        IList<Dt.TaskMessage> outboundMessages,
+        IList<Dt.TaskMessage> orchestratorMessages,
+        IList<Dt.TaskMessage> timerMessages,
+        Dt.TaskMessage continuedAsNewMessage,
+        Dt.OrchestrationState orchestrationState)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
+        var episode = Held(workItem);
+        var commit = orchestrationState is null
+            ? DropAll(episode)
+            : BuildCommit(workItem.InstanceId, episode, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+        try
+        {
+            await _provider.CompleteOrchestrationWorkItemAsync(episode.WorkItem, commit).ConfigureAwait(false);
+        }
+        catch (WorkItemLockLostException)
+        {
+            // The provider gave the messages back already: there is nothing left to abandon or release.
+            _episodes.TryRemove(workItem, out _);
+            throw;
+        }
+
+        _episodes.TryRemove(workItem, out _);
+    }
+
+    /// <summary>Gives the episode's messages back to the provider, which hands them out again after a back-off.</summary>
+    public async Task AbandonTaskOrchestrationWorkItemAsync(Dt.TaskOrchestrationWorkItem workItem)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        if (_episodes.TryRemove(workItem, out var episode))
+        {
+            await AbandonQuietlyAsync(episode.WorkItem).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Ends the work item: after its commit there is nothing left to do; a work item neither completed nor abandoned
+    /// (its processing failed) gives its messages back, so the instance is not held until the lock expires.
+    /// </summary>
+    public Task ReleaseTaskOrchestrationWorkItemAsync(Dt.TaskOrchestrationWorkItem workItem) => AbandonTaskOrchestrationWorkItemAsync(workItem);
+
+    /// <summary>Waits for the next activity request; none when <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops first.</summary>
+    public async Task<Dt.TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
+        if (receiveTimeout != Timeout.InfiniteTimeSpan)
+        {
+            wait.CancelAfter(receiveTimeout);
+        }
+
+        ActivityWorkItem locked;
+        try
+        {
+            locked = await _provider.LockNextActivityWorkItemAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested)
+        {
+            return null!;
+        }
+
+        var workItem = new Dt.TaskActivityWorkItem
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            TaskMessage = locked.Message.ToCore(),
+            LockedUntilUtc = DateTime.MaxValue,
+            DeliveryAttempt = locked.DequeueCount + 1,
+        };
+        _activities[workItem] = locked;
+        return workItem;
+    }
+
+    /// <summary>The provider renews what it holds; this fails once the request was lost to another worker.</summary>
+    public async Task<Dt.TaskActivityWorkItem> RenewTaskActivityWorkItemLockAsync(Dt.TaskActivityWorkItem workItem)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        await _provider.RenewActivityWorkItemLockAsync(HeldActivity(workItem)).ConfigureAwait(false);
+        return workItem;
+    }
+
+    /// <summary>
+    /// Delivers the activity's result to its instance. A holder that lost the request is ignored: the request runs
+    /// again elsewhere (activities are at-least-once), and DTFx's orchestrator ignores a second result for a call.
+    /// </summary>
+    public async Task CompleteTaskActivityWorkItemAsync(Dt.TaskActivityWorkItem workItem, Dt.TaskMessage responseMessage)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(responseMessage);
+        if (!_activities.TryRemove(workItem, out var locked))
+        {
+            return;
+        }
+
+        var result = responseMessage.ToStorage();
+        if (result.Event is not (TaskCompleted or TaskFailed))
+        {
+            throw new ArgumentException($"An activity's response holds a {responseMessage.Event.EventType} event.", nameof(responseMessage));
+        }
+
+        try
+        {
+            await _provider.CompleteActivityWorkItemAsync(locked, result).ConfigureAwait(false);
+        }
+        catch (WorkItemLockLostException)
+        {
+            // The request is handed out again; this result is not needed.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.Message.InstanceId, "activity", "completed");
+        }
+    }
+
+    /// <summary>Gives the request back to be run again.</summary>
+    public async Task AbandonTaskActivityWorkItemAsync(Dt.TaskActivityWorkItem workItem)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        if (!_activities.TryRemove(workItem, out var locked))
+        {
+            return;
+        }
+
+        try
+        {
+            await _provider.AbandonActivityWorkItemAsync(locked).ConfigureAwait(false);
+        }
+        catch (WorkItemLockLostException)
+        {
+            // Already handed out again.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.Message.InstanceId, "activity", "abandoned");
+        }
+    }
+
+    /// <summary>Stops the waits, then the provider (which gives its partition leases back).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _stopping.Cancel();
+        }
+
+        await _provider.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Turns a locked provider work item into DTFx's: the committed history as the runtime state, the messages as new
+    /// messages. Messages that no execution can take (the instance finished, and no start among them) are dropped
+    /// with an empty commit, and null is returned.
+    /// </summary>
+    private async Task<Dt.TaskOrchestrationWorkItem?> BuildWorkItemAsync(OrchestrationWorkItem locked)
+    {
+        var history = await _provider.LoadHistoryAsync(locked).ConfigureAwait(false);
+        ExecutionStarted? started = null;
+        var finished = false;
+        foreach (var historyEvent in history)
+        {
+            switch (historyEvent)
+            {
+                case ExecutionStarted s when started is null:
+                    started = s;
+                    break;
+                case ExecutionCompleted:
+                    finished = true;
+                    break;
+            }
+        }
+
+        IEnumerable<OrchestrationMessage> messages = locked.Messages;
+        var fresh = started is null || finished;
+        if (fresh)
+        {
+            // A finished (or never started) instance runs again only from a start; messages for its old execution go.
+            var start = locked.Messages.FirstOrDefault(m => m.Event is ExecutionStarted);
+            if (start is null)
+            {
+                await _provider.CompleteOrchestrationWorkItemAsync(locked, new OrchestrationCommit
+                {
+                    ExecutionId = started?.ExecutionId ?? string.Empty,
+                    NewEvents = [],
+                    State = null,
+                }).ConfigureAwait(false);
+                return null;
+            }
+
+            var oldExecution = started?.ExecutionId;
+            messages = locked.Messages.Where(m => oldExecution is null || !string.Equals(m.ExecutionId, oldExecution, StringComparison.Ordinal));
+        }
+
+        var workItem = new Dt.TaskOrchestrationWorkItem
+        {
+            InstanceId = locked.InstanceId,
+            NewMessages = messages.Select(m => m.ToCore()).ToList(),
+            OrchestrationRuntimeState = fresh
+                ? new Dt.OrchestrationRuntimeState()
+                : new Dt.OrchestrationRuntimeState(history.Select(e => e.ToCore()).ToList()),
+            LockedUntilUtc = DateTime.MaxValue,
+        };
+        _episodes[workItem] = new LockedEpisode(locked, started?.ExecutionId, ReplaceOnCommit: fresh && history.Count > 0);
+        return workItem;
+    }
+
+    private static OrchestrationCommit BuildCommit(
+        string instanceId,
+        LockedEpisode episode,
+        Dt.OrchestrationRuntimeState runtimeState,
+        IList<Dt.TaskMessage>? outboundMessages,
+        IList<Dt.TaskMessage>? orchestratorMessages,
+        IList<Dt.TaskMessage>? timerMessages,
+        Dt.TaskMessage? continuedAsNewMessage,
+        Dt.OrchestrationState orchestrationState)
+    {
+        var executionId = runtimeState.OrchestrationInstance?.ExecutionId
+            ?? orchestrationState.OrchestrationInstance?.ExecutionId
+            ?? throw new InvalidOperationException($"The episode of instance '{instanceId}' has no execution id.");
+
+        // A new execution (ContinueAsNew, or a restart of a finished instance) replaces the history: all of its
+        // events are new, whatever the runtime state counts as new.
+        var replace = episode.ReplaceOnCommit
+            || (episode.ExecutionId is not null && !string.Equals(episode.ExecutionId, executionId, StringComparison.Ordinal));
+        var events = replace ? runtimeState.Events : runtimeState.NewEvents;
+
+        var orchestrations = new List<OrchestrationMessage>();
+        foreach (var message in orchestratorMessages ?? [])
+        {
+            orchestrations.Add(message.ToStorage());
+        }
+
+        foreach (var message in timerMessages ?? [])
+        {
+            var fireAt = message.Event is DtHistory.TimerFiredEvent timer
+                ? timer.FireAt
+                : throw new ArgumentException($"A timer message holds a {message.Event.EventType} event.", nameof(timerMessages));
+            orchestrations.Add(message.ToStorage(fireAt));
+        }
+
+        if (continuedAsNewMessage is not null)
+        {
+            orchestrations.Add(continuedAsNewMessage.ToStorage());
+        }
+
+        return new OrchestrationCommit
+        {
+            ExecutionId = executionId,
+            ReplaceHistory = replace,
+            NewEvents = events.Select(e => e.ToStorage()).ToList(),
+            State = orchestrationState.ToStorage(),
+            ActivityMessages = (outboundMessages ?? []).Select(m => m.ToActivityMessage(instanceId, executionId)).ToList(),
+            OrchestrationMessages = orchestrations,
+        };
+    }
+
+    /// <summary>A commit that only removes the work item's messages (DTFx found nothing in them to run).</summary>
+    private static OrchestrationCommit DropAll(LockedEpisode episode) => new()
+    {
+        ExecutionId = episode.ExecutionId ?? string.Empty,
+        NewEvents = [],
+        State = null,
+    };
+
+    private LockedEpisode Held(Dt.TaskOrchestrationWorkItem workItem) =>
+        _episodes.TryGetValue(workItem, out var episode)
+            ? episode
+            : throw new WorkItemLockLostException($"The work item for instance '{workItem.InstanceId}' no longer holds its lock.");
+
+    private ActivityWorkItem HeldActivity(Dt.TaskActivityWorkItem workItem) =>
+        _activities.TryGetValue(workItem, out var locked)
+            ? locked
+            : throw new WorkItemLockLostException($"Activity work item {workItem.Id} no longer holds its lock.");
+
+    private async Task AbandonQuietlyAsync(OrchestrationWorkItem locked)
+    {
+        try
+        {
+            await _provider.AbandonOrchestrationWorkItemAsync(locked).ConfigureAwait(false);
+        }
+        catch (WorkItemLockLostException)
+        {
+            // The provider released the lost lock itself.
+            TaskHubLog.WorkItemLockAlreadyLost(_logger, locked.InstanceId, "orchestration", "abandoned");
+        }
+    }
+
+    /// <summary>A locked episode: the provider's work item, the execution its committed history holds, and whether the commit starts a new history.</summary>
+    private sealed record LockedEpisode(OrchestrationWorkItem WorkItem, string? ExecutionId, bool ReplaceOnCommit);
+}
