@@ -26,6 +26,8 @@ public sealed class LayeringTests
         // The host runs the function app and never knows it, nor the ML building blocks the app uses.
         { "Workflows.Host", ["Workflows.Durable", "Workflows.Durable.AzureStorage"], ["Workflows."] },
         { "Workflows.Functions", ["Workflows.Durable", "Workflows.Durable.AzureStorage", "Workflows.ML", "Workflows.ML.AzureStorage", "Workflows.Host"], ["Workflows."] },
+        // The durable command line speaks the Durable Functions HTTP API only, so it works whatever backend the host runs.
+        { "Workflows.Cli", [], ["Azure.", "Microsoft.AspNetCore.", "Microsoft.Azure.", "Microsoft.DurableTask.", "DurableTask.", "Workflows."] },
     };
 
     public static TheoryData<string> Assemblies => new(Layers.Select(row => (string)row[0]));

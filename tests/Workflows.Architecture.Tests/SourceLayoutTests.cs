@@ -6,7 +6,7 @@ namespace Workflows.Architecture.Tests;
 /// <summary>Rules about where code lives: a file's namespace is its project's name followed by its folders.</summary>
 public sealed partial class SourceLayoutTests
 {
-    private static readonly string[] CodeFolders = ["src", "functions", "tests", "bench"];
+    private static readonly string[] CodeFolders = ["src", "functions", "tools", "tests", "bench"];
 
     [Fact]
     public void SourceFiles_NamespaceMatchesFolder()

@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Workflows.Functions.Samples;
+using Workflows.Host.Hosting;
+using Workflows.Host.Security;
+
+namespace Workflows.Cli.Tests;
+
+/// <summary>
+/// The sample function app and <see cref="CliTestFunctions"/> on the real host, in process, in memory, listening on a
+/// free loopback port: the CLI talks to it over real HTTP.
+/// </summary>
+public sealed class CliHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _root;
+
+    private CliHost(WebApplication app, string root)
+    {
+        _app = app;
+        _root = root;
+        Url = app.Urls.First().TrimEnd('/');
+    }
+
+    /// <summary>The host's base URL, for <c>--url</c>.</summary>
+    public string Url { get; }
+
+    /// <summary>The host's master key.</summary>
+    internal string MasterKey => _app.Services.GetRequiredService<HostKeyProvider>().Keys.MasterKey;
+
+    /// <summary>Starts a host; <paramref name="settings"/> are <c>Name=value</c> app settings (e.g. <c>WorkflowsEnforceKeys=true</c>).</summary>
+    public static async Task<CliHost> StartAsync(params string[] settings)
+    {
+        var root = Directory.CreateTempSubdirectory("workflows-cli-").FullName;
+        await File.WriteAllTextAsync(
+            Path.Combine(root, "host.json"),
+            """{ "version": "2.0", "extensions": { "durableTask": { "hubName": "clitests", "maxConcurrentActivityFunctions": 8, "maxConcurrentOrchestratorFunctions": 4 } } }""");
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--AzureWebJobsScriptRoot=" + root,
+            "--WorkflowsExportLocalSettings=false",
+            "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
+            "--WorkflowsStorageProvider=InMemory",
+            "--Logging:LogLevel:Default=Warning",
+            .. settings.Select(static s => "--" + s),
+        ];
+        try
+        {
+            var builder = new FunctionsHostBuilder(args, typeof(HelloSequence).Assembly.GetTypes().Append(typeof(CliTestFunctions)));
+            var app = builder.Build();
+            await app.StartAsync();
+            return new CliHost(app, root);
+        }
+        catch
+        {
+            Directory.Delete(root, recursive: true);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}

@@ -1,0 +1,3 @@
+using Workflows.Cli;
+
+return await DurableCli.RunAsync(args, Console.Out, Console.Error);
