@@ -7,6 +7,7 @@ using Azure.Storage.Queues;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Workflows.Durable.AzureStorage;
+using Workflows.Durable.AzureStorage.Core;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.Host.Azurite;
@@ -22,8 +23,8 @@ namespace Workflows.Bench;
 /// </summary>
 internal static class SdkAzuriteScenario
 {
-    /// <summary>How a backend under test is built: on a connection string, a task hub name, a partition count, extended sessions or not, and a counter of its storage requests.</summary>
-    private delegate IOrchestrationService CreateBackend(string connectionString, string hub, int partitions, bool extendedSessions, StorageTransactionCounter counter);
+    /// <summary>How a backend under test is built on a connection string, a task hub name, a partition count and extended sessions or not: the service and the counter of its storage requests.</summary>
+    private delegate (IOrchestrationService Service, StorageTransactionCounter Counter) CreateBackend(string connectionString, string hub, int partitions, bool extendedSessions);
 
     private sealed record Backend(string Name, CreateBackend Create);
 
@@ -33,16 +34,25 @@ internal static class SdkAzuriteScenario
 
     private static readonly Backend[] Backends =
     [
-        new("dtfx-azurestorage", (connectionString, hub, partitions, extendedSessions, counter) => new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        new("dtfx-azurestorage", (connectionString, hub, partitions, extendedSessions) =>
         {
-            StorageAccountClientProvider = new StorageAccountClientProvider(
-                StorageServiceClientProvider.ForBlob(connectionString, Counted(new BlobClientOptions(), counter, StorageService.Blob)),
-                StorageServiceClientProvider.ForQueue(connectionString, Counted(new QueueClientOptions(), counter, StorageService.Queue)),
-                StorageServiceClientProvider.ForTable(connectionString, Counted(new TableClientOptions(), counter, StorageService.Table))),
-            TaskHubName = hub,
-            PartitionCount = partitions,
-            ExtendedSessionsEnabled = extendedSessions,
-        })),
+            var counter = new StorageTransactionCounter();
+            return (new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+            {
+                StorageAccountClientProvider = new StorageAccountClientProvider(
+                    StorageServiceClientProvider.ForBlob(connectionString, Counted(new BlobClientOptions(), counter, StorageService.Blob)),
+                    StorageServiceClientProvider.ForQueue(connectionString, Counted(new QueueClientOptions(), counter, StorageService.Queue)),
+                    StorageServiceClientProvider.ForTable(connectionString, Counted(new TableClientOptions(), counter, StorageService.Table))),
+                TaskHubName = hub,
+                PartitionCount = partitions,
+                ExtendedSessionsEnabled = extendedSessions,
+            }), counter);
+        }),
+        new("workflows-taskhub", (connectionString, hub, partitions, _) =>
+        {
+            var service = new TaskHubOrchestrationService(new AzureStorageOptions { ConnectionString = connectionString, TaskHubName = hub, PartitionCount = partitions });
+            return (service, service.Provider.Clients.Counter);
+        }),
     ];
 
     public static async Task<int> RunAsync(BenchArgs args)
@@ -62,8 +72,7 @@ internal static class SdkAzuriteScenario
         foreach (var backend in Backends)
         {
             string hub = "sdkbench" + backend.Name.Replace("-", string.Empty, StringComparison.Ordinal);
-            var counter = new StorageTransactionCounter();
-            var service = backend.Create(azurite.ConnectionString, hub, partitions, extendedSessions, counter);
+            var (service, counter) = backend.Create(azurite.ConnectionString, hub, partitions, extendedSessions);
             try
             {
                 await using var host = new TaskHubWorkerHost(service, SdkScenario.Registry());
@@ -78,6 +87,11 @@ internal static class SdkAzuriteScenario
             }
             finally
             {
+                if (service is IAsyncDisposable asyncDisposable)
+                {
+                    await asyncDisposable.DisposeAsync();
+                }
+
                 (service as IDisposable)?.Dispose();
             }
         }
