@@ -91,8 +91,10 @@ internal static class SdkAzuriteScenario
                 {
                     await asyncDisposable.DisposeAsync();
                 }
-
-                (service as IDisposable)?.Dispose();
+                else
+                {
+                    (service as IDisposable)?.Dispose();
+                }
             }
         }
 

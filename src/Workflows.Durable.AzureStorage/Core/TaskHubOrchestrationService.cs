@@ -164,11 +164,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     /// </summary>
     public async Task<Dt.TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
-        if (receiveTimeout != Timeout.InfiniteTimeSpan)
-        {
-            wait.CancelAfter(receiveTimeout);
-        }
+        using var wait = ReceiveWindow(receiveTimeout, cancellationToken);
 
         while (true)
         {
@@ -268,11 +264,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     /// <summary>Waits for the next activity request; none when <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops first.</summary>
     public async Task<Dt.TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
-        if (receiveTimeout != Timeout.InfiniteTimeSpan)
-        {
-            wait.CancelAfter(receiveTimeout);
-        }
+        using var wait = ReceiveWindow(receiveTimeout, cancellationToken);
 
         ActivityWorkItem locked;
         try
@@ -375,6 +367,18 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     /// messages. Messages that no execution can take (the instance finished, and no start among them) are dropped
     /// with an empty commit, and null is returned.
     /// </summary>
+    /// <summary>How long a lock call waits for work: until <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops.</summary>
+    private CancellationTokenSource ReceiveWindow(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
+        if (receiveTimeout != Timeout.InfiniteTimeSpan)
+        {
+            wait.CancelAfter(receiveTimeout);
+        }
+
+        return wait;
+    }
+
     private async Task<Dt.TaskOrchestrationWorkItem?> BuildWorkItemAsync(OrchestrationWorkItem locked)
     {
         var history = await _provider.LoadHistoryAsync(locked).ConfigureAwait(false);
