@@ -12,7 +12,7 @@ internal sealed class BenchArgs
         "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
         + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
         + "       Workflows.Bench sdk --backend memory [--count N] [--sequence-count N] [--repeat R] [--extended-sessions on|off] [--activity-lock on|off]\n"
-        + "       Workflows.Bench sdk --backend azurite [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]\n"
+        + "       Workflows.Bench sdk --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]\n"
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
         + "       Workflows.Bench serve [--concurrency C] [--seconds S] [--warm-up S] [--batch-rows N] [--trees T]\n"

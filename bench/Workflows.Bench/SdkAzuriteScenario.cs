@@ -15,7 +15,7 @@ using Workflows.Host.Azurite;
 namespace Workflows.Bench;
 
 /// <summary>
-/// <c>sdk --backend azurite [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]</c>:
+/// <c>sdk --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]</c>:
 /// the official SDK's orchestrators on DTFx's TaskHubWorker over each Azure Storage backend in turn, on one Azurite that
 /// the benchmark starts: a fan-out/fan-in of N no-op activities and a sequence of no-op activities, each backend on a
 /// task hub of its own, median of R runs after a warm-up run. The backends run one after the other in one process, so
@@ -48,28 +48,36 @@ internal static class SdkAzuriteScenario
                 ExtendedSessionsEnabled = extendedSessions,
             }), counter);
         }),
-        new("workflows-taskhub", (connectionString, hub, partitions, _) =>
+        new("workflows-taskhub", (connectionString, hub, partitions, extendedSessions) =>
         {
-            var service = new TaskHubOrchestrationService(new AzureStorageOptions { ConnectionString = connectionString, TaskHubName = hub, PartitionCount = partitions });
+            var service = new TaskHubOrchestrationService(
+                new AzureStorageOptions { ConnectionString = connectionString, TaskHubName = hub, PartitionCount = partitions },
+                new TaskHubOrchestrationServiceOptions { ExtendedSessions = extendedSessions });
             return (service, service.Provider.Clients.Counter);
         }),
     ];
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("backend", "count", "sequence-count", "repeat", "partitions", "extended-sessions");
+        args.AllowOnly("backend", "backends", "count", "sequence-count", "repeat", "partitions", "extended-sessions");
         int count = args.GetInt("count", 1_000, min: 1);
         int sequenceCount = args.GetInt("sequence-count", 100, min: 1);
         int repeat = args.GetInt("repeat", 3, min: 1);
         int partitions = args.GetInt("partitions", 4, min: 1);
         bool extendedSessions = !string.Equals(args.GetString("extended-sessions", "on"), "off", StringComparison.OrdinalIgnoreCase);
+        string[] selected = args.GetString("backends", string.Join(",", Backends.Select(b => b.Name))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (selected.FirstOrDefault(name => !Backends.Any(b => b.Name == name)) is { } unknown)
+        {
+            throw new UsageException($"unknown backend '{unknown}' (available: {string.Join(", ", Backends.Select(b => b.Name))}).");
+        }
+
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
             $"sdk benchmark: backend=azurite fanout={count} sequence={sequenceCount} repeat={repeat} partitions={partitions} extendedSessions={extendedSessions} processors={Environment.ProcessorCount}"));
 
         await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
         var figures = new List<BackendFigures>();
-        foreach (var backend in Backends)
+        foreach (var backend in Backends.Where(b => selected.Contains(b.Name)))
         {
             string hub = "sdkbench" + backend.Name.Replace("-", string.Empty, StringComparison.Ordinal);
             var (service, counter) = backend.Create(azurite.ConnectionString, hub, partitions, extendedSessions);

@@ -320,6 +320,141 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(commit);
+        var (etag, _) = await CommitAsync(workItem, commit, keepLock: false, cancellationToken).ConfigureAwait(false);
+        return etag;
+    }
+
+    /// <summary>
+    /// Commits as <see cref="CompleteOrchestrationWorkItemAsync"/> does, but keeps the instance locked for an extended
+    /// session: returns the instance's held work item, without messages, to wait on with
+    /// <see cref="WaitForSessionMessagesAsync"/> and to end with <see cref="EndSession"/>. Null when the lock was released
+    /// after all (a step after the commit point failed, and the next lock of the instance finishes it).
+    /// </summary>
+    public async Task<OrchestrationWorkItem?> CompleteOrchestrationWorkItemKeepingLockAsync(OrchestrationWorkItem workItem, OrchestrationCommit commit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(commit);
+        var (etag, held) = await CommitAsync(workItem, commit, keepLock: true, cancellationToken).ConfigureAwait(false);
+        return held is null ? null : new OrchestrationWorkItem
+        {
+            InstanceId = workItem.InstanceId,
+            Messages = [],
+            HistoryETag = etag,
+            LockState = held,
+        };
+    }
+
+    /// <summary>
+    /// The extended session's wait between episodes: returns the next messages of the instance it holds, as a work item
+    /// under the same lock, as soon as they arrive in this worker (control messages, in-process activity results).
+    /// Null when the session ends instead, with the instance unlocked: nothing arrived by <paramref name="idleUntil"/>,
+    /// <paramref name="cancellationToken"/> was cancelled, the partition was lost or is to be released, or what arrived
+    /// needs the full lock step (a start, recovery markers, a row check, messages that keep failing).
+    /// </summary>
+    public async Task<OrchestrationWorkItem?> WaitForSessionMessagesAsync(OrchestrationWorkItem held, DateTimeOffset idleUntil, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        var instanceId = held.InstanceId;
+        var state = (InstanceLock)held.LockState;
+        while (true)
+        {
+            var check = _buffers.CheckSession(instanceId, state.Token, out var changed);
+            if (check == SessionCheck.Idle)
+            {
+                var idle = idleUntil - _time.GetUtcNow();
+                if (idle <= TimeSpan.Zero || cancellationToken.IsCancellationRequested)
+                {
+                    EndSession(held);
+                    return null;
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var timeout = Task.Delay(idle, _time, wait.Token);
+                await Task.WhenAny(changed, timeout).ConfigureAwait(false);
+                await wait.CancelAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            if (check == SessionCheck.Ended)
+            {
+                await EndSessionAsync(instanceId, state).ConfigureAwait(false);
+                return null;
+            }
+
+            if (_buffers.InspectSession(instanceId, state.Token) is not ({ HasStart: false, CheckRow: false } buffered, false) || _poison.IsPoisoned(buffered))
+            {
+                // The full lock step handles it: the session gives the instance up, and the unlock wakes the dispatchers.
+                EndSession(held);
+                return null;
+            }
+
+            var locked = new LockedInstance(instanceId, state.Token);
+            var messages = _buffers.TakeBatch(locked);
+
+            // Copies of messages that the session's own commits recorded (received again after a late renewal) go.
+            var processed = HistoryStore.ProcessedIds(state.Sentinel).ToHashSet(StringComparer.Ordinal);
+            var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
+            try
+            {
+                foreach (var duplicate in duplicates)
+                {
+                    await _queues.DeleteAsync(duplicate, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception exception)
+            {
+                // Storage failed: the messages go back in front, the instance is unlocked, and the next lock retries.
+                var taken = new TakenWork();
+                taken.Messages.AddRange(messages);
+                _buffers.UnlockFailed(locked, taken);
+                _buffers.Signal();
+                TaskHubLog.LockFailed(_logger, instanceId, exception.GetType().Name, exception.Message);
+                throw;
+            }
+
+            if (duplicates.Count > 0)
+            {
+                messages = messages.Except(duplicates).ToList();
+            }
+
+            if (messages.Count > 0)
+            {
+                return new OrchestrationWorkItem
+                {
+                    InstanceId = instanceId,
+                    Messages = messages.Select(m => m.Message).ToArray(),
+                    HistoryETag = held.HistoryETag,
+                    LockState = new InstanceLock(state.Token, state.Sentinel, messages),
+                };
+            }
+        }
+    }
+
+    /// <summary>Ends an extended session between episodes (nothing uncommitted is held): the instance is unlocked.</summary>
+    public void EndSession(OrchestrationWorkItem held)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        _buffers.Unlock(held.InstanceId, (InstanceLock)held.LockState, UnlockOutcome.Completed);
+    }
+
+    /// <summary>
+    /// Ends a session told to end: while the partition is still this worker's (it is to be released), the instance is
+    /// unlocked; once it is not, whatever waits for the instance here goes back to the queue for the new owner.
+    /// </summary>
+    private async Task EndSessionAsync(string instanceId, InstanceLock state)
+    {
+        if (Owns(instanceId))
+        {
+            _buffers.Unlock(instanceId, state, UnlockOutcome.Completed);
+            return;
+        }
+
+        await ReleaseLostLockAsync(instanceId, state).ConfigureAwait(false);
+    }
+
+    /// <summary>The commit sequence; with <paramref name="keepLock"/>, the instance stays locked afterwards and its lock state for the next episode is returned.</summary>
+    private async Task<(string ETag, InstanceLock? Held)> CommitAsync(OrchestrationWorkItem workItem, OrchestrationCommit commit, bool keepLock, CancellationToken cancellationToken)
+    {
         var instanceId = workItem.InstanceId;
         var state = (InstanceLock)workItem.LockState;
         await RequireLockOrReleaseAsync(instanceId, state).ConfigureAwait(false);
@@ -412,11 +547,16 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             }
 
             _buffers.Unlock(instanceId, state, UnlockOutcome.CommittedCleanupFailed);
-            return etag;
+            return (etag, null);
+        }
+
+        if (keepLock && _buffers.KeepLocked(instanceId, state.Token))
+        {
+            return (etag, new InstanceLock(state.Token, sentinel, []));
         }
 
         _buffers.Unlock(instanceId, state, UnlockOutcome.Completed);
-        return etag;
+        return (etag, null);
     }
 
     /// <inheritdoc/>
@@ -617,7 +757,18 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     }
 
     /// <summary>A partition may be handed to another worker only while none of its instances is mid-episode.</summary>
-    private bool CanReleasePartition(int partition) => !_buffers.AnyLocked(instanceId => _clients.Names.PartitionOf(instanceId) == partition);
+    /// <remarks>Extended sessions holding instances of the partition are asked to end, so that a later round can release it.</remarks>
+    private bool CanReleasePartition(int partition)
+    {
+        bool InPartition(string instanceId) => _clients.Names.PartitionOf(instanceId) == partition;
+        if (!_buffers.AnyLocked(InPartition))
+        {
+            return true;
+        }
+
+        _buffers.EndSessions(InPartition);
+        return false;
+    }
 
     /// <summary>
     /// A released or lost partition: its buffered messages and recovery markers are made visible at once for the

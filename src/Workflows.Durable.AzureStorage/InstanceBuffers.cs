@@ -43,6 +43,19 @@ internal enum UnlockOutcome
     CommittedCleanupFailed,
 }
 
+/// <summary>What the extended session holding an instance finds in its buffer.</summary>
+internal enum SessionCheck
+{
+    /// <summary>Nothing waits yet: wait for the change task.</summary>
+    Idle,
+
+    /// <summary>Messages, recovery markers or a row check wait.</summary>
+    Work,
+
+    /// <summary>The session must end: its lock is gone, its partition is not owned, or the partition is to be released.</summary>
+    Ended,
+}
+
 /// <summary>
 /// The per-instance buffers of the control messages this worker received, the in-process activity results and the
 /// recovery markers, and the locks that turn a buffer into an orchestration work item. The only owner of the
@@ -66,7 +79,9 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
     {
         lock (_gate)
         {
-            BufferOf(instanceId).Add(message);
+            var buffer = BufferOf(instanceId);
+            buffer.Add(message);
+            buffer.WakeSession();
         }
     }
 
@@ -75,7 +90,9 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
     {
         lock (_gate)
         {
-            BufferOf(instanceId).AddMarker(marker);
+            var buffer = BufferOf(instanceId);
+            buffer.AddMarker(marker);
+            buffer.WakeSession();
         }
     }
 
@@ -182,6 +199,92 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
             buffer.Markers = [.. taken.Markers, .. buffer.Markers];
             buffer.CheckRow |= taken.CheckRow;
             buffer.Locked = false;
+            buffer.EndSession = false;
+        }
+    }
+
+    /// <summary>
+    /// For the extended session holding the instance's lock under <paramref name="token"/>: whether work waits, the
+    /// session must end, or (<see cref="SessionCheck.Idle"/>) <paramref name="changed"/> completes when that may have
+    /// changed (a message or marker arrives, the partition is lost or to be released).
+    /// </summary>
+    public SessionCheck CheckSession(string instanceId, long token, out Task changed)
+    {
+        changed = Task.CompletedTask;
+        lock (_gate)
+        {
+            if (!_buffers.TryGetValue(instanceId, out var buffer) || !buffer.Locked || buffer.Token != token || buffer.EndSession || !owns(instanceId))
+            {
+                return SessionCheck.Ended;
+            }
+
+            if (buffer.HasWork)
+            {
+                return SessionCheck.Work;
+            }
+
+            buffer.SessionWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed = buffer.SessionWaiter.Task;
+            return SessionCheck.Idle;
+        }
+    }
+
+    /// <summary>
+    /// What waits in the buffer a session holds, as <see cref="Inspect"/> sees it, and whether recovery markers wait
+    /// too; nothing is taken or cleared. Null when the session no longer holds the lock.
+    /// </summary>
+    public (BufferState State, bool HasMarkers)? InspectSession(string instanceId, long token)
+    {
+        lock (_gate)
+        {
+            if (!_buffers.TryGetValue(instanceId, out var buffer) || !buffer.Locked || buffer.Token != token)
+            {
+                return null;
+            }
+
+            var state = new BufferState(
+                buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted),
+                buffer.Abandons,
+                buffer.Pending.Where(m => m.Held is not null).Select(m => m.DequeueCount).DefaultIfEmpty(0).Max(),
+                buffer.CheckRow);
+            return (state, buffer.Markers.Count > 0);
+        }
+    }
+
+    /// <summary>
+    /// The extended sessions holding instances of a partition end at their next check (the partition is to be
+    /// handed to another worker, which needs it free of locks).
+    /// </summary>
+    public void EndSessions(Func<string, bool> inPartition)
+    {
+        lock (_gate)
+        {
+            foreach (var (instanceId, buffer) in _buffers)
+            {
+                if (buffer.Locked && inPartition(instanceId))
+                {
+                    buffer.EndSession = true;
+                    buffer.WakeSession();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A committed episode keeps its instance locked for the extended session's next one: the abandon count starts
+    /// over. False when the lock is not the work item's any more.
+    /// </summary>
+    public bool KeepLocked(string instanceId, long token)
+    {
+        lock (_gate)
+        {
+            if (!_buffers.TryGetValue(instanceId, out var buffer) || !buffer.Locked || buffer.Token != token)
+            {
+                return false;
+            }
+
+            buffer.Abandons = 0;
+            return true;
         }
     }
 
@@ -228,6 +331,7 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
             }
 
             buffer.Locked = false;
+            buffer.EndSession = false;
             wake = buffer.HasWork;
             if (!wake)
             {
@@ -261,6 +365,7 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
             {
                 buffer.Pending = [.. state.Messages, .. buffer.Pending];
                 buffer.Locked = false;
+                buffer.EndSession = false;
                 wake = true;
             }
             else
@@ -338,14 +443,21 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
         }
     }
 
-    /// <summary>Drops the unlocked buffers of a partition; returns their held messages and markers, to be handed back.</summary>
+    /// <summary>Drops the unlocked buffers of a partition and wakes the sessions holding its locked ones; returns the held messages and markers of the dropped buffers, to be handed back.</summary>
     public List<HeldMessage> ReleasePartition(Func<string, bool> inPartition)
     {
         List<HeldMessage> handBack = [];
         lock (_gate)
         {
-            foreach (var (instanceId, buffer) in _buffers.Where(b => !b.Value.Locked && inPartition(b.Key)).ToList())
+            foreach (var (instanceId, buffer) in _buffers.Where(b => inPartition(b.Key)).ToList())
             {
+                if (buffer.Locked)
+                {
+                    // Its work item, or the extended session holding it, finds the partition gone at its next check.
+                    buffer.WakeSession();
+                    continue;
+                }
+
                 handBack.AddRange(buffer.Pending.Where(m => m.Held is not null).Select(m => m.Held!));
                 handBack.AddRange(buffer.Markers.Select(m => m.Held));
                 _buffers.Remove(instanceId);
@@ -372,6 +484,7 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
     private void UnlockBuffer(string instanceId, InstanceBuffer buffer)
     {
         buffer.Locked = false;
+        buffer.EndSession = false;
         if (!buffer.HasWork && !buffer.Parked)
         {
             _buffers.Remove(instanceId);
@@ -422,6 +535,12 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
 
         public bool Parked { get; set; }
 
+        /// <summary>The extended session holding the lock ends at its next check (its partition is to be released).</summary>
+        public bool EndSession { get; set; }
+
+        /// <summary>Completes when something arrives for the extended session waiting on this locked buffer.</summary>
+        public TaskCompletionSource? SessionWaiter { get; set; }
+
         public long Token { get; set; }
 
         public int Abandons { get; set; }
@@ -443,6 +562,13 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
             }
 
             Parked = false;
+        }
+
+        /// <summary>Wakes the extended session waiting on this buffer, if any (caller holds the lock).</summary>
+        public void WakeSession()
+        {
+            SessionWaiter?.TrySetResult();
+            SessionWaiter = null;
         }
 
         public void AddMarker(ReceivedMarker marker)

@@ -21,13 +21,20 @@ namespace Workflows.Durable.AzureStorage.Core;
 /// replaces the history.</para>
 /// <para>Messages for a finished instance are dropped, unless they hold a start, which begins a new execution; an
 /// instance without history waits in the provider for its start.</para>
-/// <para>Extended sessions are not offered: every work item replays the instance's history.</para>
+/// <para>With <see cref="TaskHubOrchestrationServiceOptions.ExtendedSessions"/>, a work item is an extended session
+/// (<see cref="Dt.TaskOrchestrationWorkItem.Session"/>): its commit keeps the instance locked, and DTFx, which keeps the
+/// orchestration's runtime state and executor, receives the instance's next messages from
+/// <see cref="Dt.IOrchestrationSession.FetchNewOrchestrationMessagesAsync"/> without replaying its history. The
+/// session ends, and the instance is unlocked, when nothing arrives within
+/// <see cref="TaskHubOrchestrationServiceOptions.ExtendedSessionIdleTimeout"/>, when the backend stops, when the
+/// partition is lost or to be handed to another worker, and when what arrives needs the full lock step.</para>
 /// </remarks>
 public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationService, IAsyncDisposable
 {
     private readonly AzureStorageProvider _provider;
     private readonly TaskHubOrchestrationServiceOptions _options;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Dt.TaskOrchestrationWorkItem, LockedEpisode> _episodes = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<Dt.TaskActivityWorkItem, ActivityWorkItem> _activities = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _gate = new();
@@ -45,7 +52,8 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         _options = options ?? new TaskHubOrchestrationServiceOptions();
         _options.Validate();
         _logger = logger ?? NullLogger.Instance;
-        _provider = new AzureStorageProvider(storage, timeProvider, lockTimeout: null, _logger);
+        _time = timeProvider ?? TimeProvider.System;
+        _provider = new AzureStorageProvider(storage, _time, lockTimeout: null, _logger);
         TaskHubName = storage.TaskHubName;
     }
 
@@ -228,12 +236,28 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
         var episode = Held(workItem);
+        if (episode.Committed)
+        {
+            throw new InvalidOperationException($"The episode of instance '{workItem.InstanceId}' was committed already; the session has no new messages.");
+        }
+
         var commit = orchestrationState is null
             ? DropAll(episode)
             : BuildCommit(workItem.InstanceId, episode, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+
+        // A session goes on after its commit unless the execution ended (DTFx ends the session then).
+        var keepLock = workItem.Session is not null && commit.State is { } state && !state.Status.IsTerminal();
+        OrchestrationWorkItem? held = null;
         try
         {
-            await _provider.CompleteOrchestrationWorkItemAsync(episode.WorkItem, commit).ConfigureAwait(false);
+            if (keepLock)
+            {
+                held = await _provider.CompleteOrchestrationWorkItemKeepingLockAsync(episode.WorkItem, commit).ConfigureAwait(false);
+            }
+            else
+            {
+                await _provider.CompleteOrchestrationWorkItemAsync(episode.WorkItem, commit).ConfigureAwait(false);
+            }
         }
         catch (WorkItemLockLostException)
         {
@@ -242,22 +266,45 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             throw;
         }
 
-        _episodes.TryRemove(workItem, out _);
-    }
-
-    /// <summary>Gives the episode's messages back to the provider, which hands them out again after a back-off.</summary>
-    public async Task AbandonTaskOrchestrationWorkItemAsync(Dt.TaskOrchestrationWorkItem workItem)
-    {
-        ArgumentNullException.ThrowIfNull(workItem);
-        if (_episodes.TryRemove(workItem, out var episode))
+        if (held is null)
         {
-            await AbandonQuietlyAsync(episode.WorkItem).ConfigureAwait(false);
+            _episodes.TryRemove(workItem, out _);
+            return;
         }
+
+        // The next episode of the session builds on this commit: the same execution, its history appended to.
+        episode.WorkItem = held;
+        episode.ExecutionId = commit.ExecutionId;
+        episode.ReplaceOnCommit = false;
+        episode.Committed = true;
+        episode.IdleSince = _time.GetUtcNow();
     }
 
     /// <summary>
-    /// Ends the work item: after its commit there is nothing left to do; a work item neither completed nor abandoned
-    /// (its processing failed) gives its messages back, so the instance is not held until the lock expires.
+    /// Gives the episode's messages back to the provider, which hands them out again after a back-off; a session
+    /// between episodes (nothing uncommitted) only unlocks its instance.
+    /// </summary>
+    public async Task AbandonTaskOrchestrationWorkItemAsync(Dt.TaskOrchestrationWorkItem workItem)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        if (!_episodes.TryRemove(workItem, out var episode))
+        {
+            return;
+        }
+
+        if (episode.Committed)
+        {
+            _provider.EndSession(episode.WorkItem);
+            return;
+        }
+
+        await AbandonQuietlyAsync(episode.WorkItem).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends the work item: after its commit there is nothing left to do but unlock the instance a session kept; a work
+    /// item neither completed nor abandoned (its processing failed) gives its messages back, so the instance is not
+    /// held until the lock expires.
     /// </summary>
     public Task ReleaseTaskOrchestrationWorkItemAsync(Dt.TaskOrchestrationWorkItem workItem) => AbandonTaskOrchestrationWorkItemAsync(workItem);
 
@@ -362,11 +409,6 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         _stopping.Dispose();
     }
 
-    /// <summary>
-    /// Turns a locked provider work item into DTFx's: the committed history as the runtime state, the messages as new
-    /// messages. Messages that no execution can take (the instance finished, and no start among them) are dropped
-    /// with an empty commit, and null is returned.
-    /// </summary>
     /// <summary>How long a lock call waits for work: until <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops.</summary>
     private CancellationTokenSource ReceiveWindow(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
@@ -379,6 +421,11 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         return wait;
     }
 
+    /// <summary>
+    /// Turns a locked provider work item into DTFx's: the committed history as the runtime state, the messages as new
+    /// messages. Messages that no execution can take (the instance finished, and no start among them) are dropped
+    /// with an empty commit, and null is returned.
+    /// </summary>
     private async Task<Dt.TaskOrchestrationWorkItem?> BuildWorkItemAsync(OrchestrationWorkItem locked)
     {
         var history = await _provider.LoadHistoryAsync(locked).ConfigureAwait(false);
@@ -427,6 +474,11 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
                 : new Dt.OrchestrationRuntimeState(history.Select(e => e.ToCore()).ToList()),
             LockedUntilUtc = DateTime.MaxValue,
         };
+        if (_options.ExtendedSessions)
+        {
+            workItem.Session = new Session(this);
+        }
+
         _episodes[workItem] = new LockedEpisode(locked, started?.ExecutionId, ReplaceOnCommit: fresh && history.Count > 0);
         return workItem;
     }
@@ -512,6 +564,71 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         }
     }
 
-    /// <summary>A locked episode: the provider's work item, the execution its committed history holds, and whether the commit starts a new history.</summary>
-    private sealed record LockedEpisode(OrchestrationWorkItem WorkItem, string? ExecutionId, bool ReplaceOnCommit);
+    /// <summary>
+    /// The next messages of the session's instance, under the lock it kept: null when the session ends instead (its
+    /// instance unlocked), after <see cref="TaskHubOrchestrationServiceOptions.ExtendedSessionIdleTimeout"/> without
+    /// messages since its last commit, or sooner (see the remarks of the class).
+    /// </summary>
+    private async Task<IList<Dt.TaskMessage>?> FetchSessionMessagesAsync(Dt.TaskOrchestrationWorkItem workItem)
+    {
+        if (!_episodes.TryGetValue(workItem, out var episode))
+        {
+            return null;
+        }
+
+        if (!episode.Committed)
+        {
+            // Only a committed episode goes on: an uncommitted one is abandoned or released by DTFx.
+            return null;
+        }
+
+        OrchestrationWorkItem? next;
+        try
+        {
+            next = await _provider.WaitForSessionMessagesAsync(episode.WorkItem, episode.IdleSince + _options.ExtendedSessionIdleTimeout, Stopping).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The wait gave what it had taken back and unlocked the instance: the session is over.
+            _episodes.TryRemove(workItem, out _);
+            throw;
+        }
+
+        if (next is null)
+        {
+            _episodes.TryRemove(workItem, out _);
+            return null;
+        }
+
+        episode.WorkItem = next;
+        episode.Committed = false;
+        return next.Messages.Select(m => m.ToCore()).ToList();
+    }
+
+    /// <summary>
+    /// A locked episode: the provider's work item, the execution its committed history holds, and whether the commit
+    /// starts a new history; in a session between episodes, <see cref="Committed"/> and when it went idle.
+    /// </summary>
+    private sealed class LockedEpisode(OrchestrationWorkItem workItem, string? executionId, bool ReplaceOnCommit)
+    {
+        public OrchestrationWorkItem WorkItem { get; set; } = workItem;
+
+        public string? ExecutionId { get; set; } = executionId;
+
+        public bool ReplaceOnCommit { get; set; } = ReplaceOnCommit;
+
+        /// <summary>The session's last episode is committed and the instance still locked: nothing uncommitted is held.</summary>
+        public bool Committed { get; set; }
+
+        public DateTimeOffset IdleSince { get; set; }
+    }
+
+    /// <summary>DTFx's extended session over a work item of this backend.</summary>
+    private sealed class Session(TaskHubOrchestrationService service) : Dt.IOrchestrationSession
+    {
+        public Task<IList<Dt.TaskMessage>?> FetchNewOrchestrationMessagesAsync(Dt.TaskOrchestrationWorkItem workItem) => service.FetchSessionMessagesAsync(workItem);
+
+        /// <summary>Nothing to do: DTFx releases the work item after the session, and the release unlocks the instance.</summary>
+        public Task EndSessionAsync() => Task.CompletedTask;
+    }
 }

@@ -281,3 +281,6 @@ public sealed class AzureStorageConformanceTests(AzureStorageBackend backend)
 
 public sealed class TaskHubConformanceTests(TaskHubBackend backend)
     : OrchestrationConformanceTests<TaskHubBackend>(backend), IClassFixture<TaskHubBackend>;
+
+public sealed class TaskHubWithoutSessionsConformanceTests(TaskHubWithoutSessionsBackend backend)
+    : OrchestrationConformanceTests<TaskHubWithoutSessionsBackend>(backend), IClassFixture<TaskHubWithoutSessionsBackend>;

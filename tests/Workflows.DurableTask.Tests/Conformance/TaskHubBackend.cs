@@ -6,9 +6,9 @@ using Workflows.Testing;
 
 namespace Workflows.DurableTask.Tests.Conformance;
 
-/// <summary>Our own Azure Storage task hub through <see cref="TaskHubOrchestrationService"/>, on Azurite (started and stopped by the fixture).</summary>
+/// <summary>Our own Azure Storage task hub through <see cref="TaskHubOrchestrationService"/>, on Azurite (started and stopped by the fixture), with extended sessions.</summary>
 #pragma warning disable CA1001 // xunit disposes fixtures through IAsyncLifetime.DisposeAsync.
-public sealed class TaskHubBackend : BackendFixture
+public class TaskHubBackend : BackendFixture
 #pragma warning restore CA1001
 {
     private readonly AzuriteFixture _azurite = new();
@@ -25,9 +25,12 @@ public sealed class TaskHubBackend : BackendFixture
                 PartitionCount = 2,
                 MaxQueuePollingInterval = TimeSpan.FromMilliseconds(200),
             },
-            new TaskHubOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = 16, MaxConcurrentOrchestrationWorkItems = 16 });
+            new TaskHubOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = 16, MaxConcurrentOrchestrationWorkItems = 16, ExtendedSessions = ExtendedSessions });
         return (_service, _service, new OrchestrationServiceClientOptions { StatusPollingInterval = TimeSpan.FromMilliseconds(100) });
     }
+
+    /// <summary>Whether the backend's work items are extended sessions.</summary>
+    protected virtual bool ExtendedSessions => true;
 
     protected override async Task DisposeBackendAsync()
     {
@@ -38,4 +41,10 @@ public sealed class TaskHubBackend : BackendFixture
 
         await _azurite.DisposeAsync();
     }
+}
+
+/// <summary>As <see cref="TaskHubBackend"/>, without extended sessions: every episode replays the history.</summary>
+public sealed class TaskHubWithoutSessionsBackend : TaskHubBackend
+{
+    protected override bool ExtendedSessions => false;
 }
