@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,6 +41,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly QueuePoller _activityPoller;
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _stateWritten = new(StringComparer.Ordinal);
     private bool _started;
     private int _disposed;
 
@@ -280,13 +282,21 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         var delay = MinPollingInterval;
         while (true)
         {
+            // Taken before the read, so a commit of this worker between the read and the wait is not missed.
+            var committed = _stateWritten.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             if (await GetInstanceAsync(instanceId, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { } metadata && condition(metadata))
             {
                 return metadata;
             }
 
-            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            // A commit of this worker that writes the instance's row ends the wait at once (so a waiter in the worker's
+            // process sees its outcome without polling latency); commits of other workers are found by polling,
+            // backing off to once a second.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var woken = await Task.WhenAny(committed, Task.Delay(delay, _time, wait.Token)).ConfigureAwait(false);
+            await wait.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            delay = woken == committed ? MinPollingInterval : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
     }
 
@@ -517,6 +527,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
             if (commit.State is { } update && version != HistoryStore.StateVersionOf(state.Sentinel))
             {
                 await _instances.WriteStateAsync(instanceId, commit.ExecutionId, update, version, cancellationToken).ConfigureAwait(false);
+                if (_stateWritten.TryRemove(instanceId, out var written))
+                {
+                    written.TrySetResult();
+                }
             }
 
             Faults?.Reached(CommitStep.InstanceRowWritten, instanceId);

@@ -1,0 +1,189 @@
+using Azure.Storage.Blobs.Specialized;
+using DurableTask.Core;
+using DurableTask.Core.History;
+using Microsoft.Extensions.Time.Testing;
+using Workflows.Durable.AzureStorage;
+using Workflows.Durable.AzureStorage.Core;
+using Workflows.Testing;
+using Xunit;
+
+namespace Workflows.DurableTask.Tests.TaskHub;
+
+/// <summary>
+/// Extended sessions of <see cref="TaskHubOrchestrationService"/>, driven through DurableTask.Core's interfaces as
+/// DTFx's dispatcher drives them, on a fake clock: the session's idle timeout and the lease rounds move only when the
+/// test advances it.
+/// </summary>
+public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
+{
+    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(10);
+
+    private readonly AzuriteFixture _azurite;
+
+    public ExtendedSessionTests(AzuriteFixture azurite) => _azurite = azurite;
+
+    [Fact]
+    public async Task Messages_arriving_during_a_session_go_to_it_under_the_same_lock()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+
+        var workItem = await LockAsync(service);
+        Assert.Equal(instance.InstanceId, workItem.InstanceId);
+        Assert.NotNull(workItem.Session);
+        await CommitAsync(service, workItem);
+
+        var fetch = workItem.Session.FetchNewOrchestrationMessagesAsync(workItem);
+        await RaiseAsync(service, instance, "first");
+        var messages = await fetch.WaitAsync(SafetyTimeout);
+
+        Assert.NotNull(messages);
+        var raised = Assert.IsType<EventRaisedEvent>(Assert.Single(messages).Event);
+        Assert.Equal("first", raised.Name);
+
+        // The second episode commits through the same work item: its history is appended, not replaced.
+        workItem.NewMessages = messages;
+        workItem.OrchestrationRuntimeState.NewEvents.Clear();
+        await CommitAsync(service, workItem);
+        await service.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+
+        var history = await service.GetOrchestrationHistoryAsync(instance.InstanceId, instance.ExecutionId);
+        Assert.Contains("ExecutionStarted", history, StringComparison.Ordinal);
+        Assert.Contains("\"first\"", history, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_session_ends_after_its_idle_timeout_and_the_instance_can_be_locked_again()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+
+        var workItem = await LockAsync(service);
+        await CommitAsync(service, workItem);
+
+        var fetch = workItem.Session.FetchNewOrchestrationMessagesAsync(workItem);
+        clock.Advance(IdleTimeout);
+        Assert.Null(await fetch.WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+
+        await RaiseAsync(service, instance, "after");
+        var next = await LockAsync(service);
+        Assert.NotSame(workItem, next);
+        Assert.Equal(instance.InstanceId, next.InstanceId);
+        var raised = Assert.IsType<EventRaisedEvent>(Assert.Single(next.NewMessages).Event);
+        Assert.Equal("after", raised.Name);
+        await service.AbandonTaskOrchestrationWorkItemAsync(next);
+    }
+
+    [Fact]
+    public async Task A_lost_partition_ends_the_session()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var storage = StorageOptions();
+        await using var service = NewService(clock, storage);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+
+        var workItem = await LockAsync(service);
+        await CommitAsync(service, workItem);
+        var fetch = workItem.Session.FetchNewOrchestrationMessagesAsync(workItem);
+
+        // Another worker broke the partition's lease: the next lease round finds it lost.
+        var partition = service.Provider.Clients.Names.PartitionOf(instance.InstanceId);
+        await service.Provider.Clients.Leases.GetBlobClient($"control-{partition:D2}").GetBlobLeaseClient().BreakAsync(TimeSpan.Zero);
+        clock.Advance(storage.LeaseRenewInterval);
+
+        Assert.Null(await fetch.WaitAsync(SafetyTimeout));
+        Assert.DoesNotContain(partition, service.Provider.OwnedPartitions);
+        await service.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+    }
+
+    [Fact]
+    public async Task A_wait_for_completion_in_the_worker_process_ends_at_the_commit_without_polling()
+    {
+        // The clock never moves: a wait that relied on its polling delay would never see the outcome.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+        var wait = service.WaitForOrchestrationAsync(instance.InstanceId, null!, Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+        var workItem = await LockAsync(service);
+        await CommitAsync(service, workItem, complete: true);
+        await service.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+
+        var done = await wait.WaitAsync(SafetyTimeout);
+        Assert.Equal(OrchestrationStatus.Completed, done.OrchestrationStatus);
+    }
+
+    private AzureStorageOptions StorageOptions() => new()
+    {
+        ConnectionString = _azurite.ConnectionString,
+        TaskHubName = "sessions" + Guid.NewGuid().ToString("N")[..12],
+        PartitionCount = 2,
+    };
+
+    private TaskHubOrchestrationService NewService(TimeProvider clock, AzureStorageOptions? storage = null) =>
+        new(storage ?? StorageOptions(), new TaskHubOrchestrationServiceOptions { ExtendedSessions = true, ExtendedSessionIdleTimeout = IdleTimeout }, clock);
+
+    private static async Task<OrchestrationInstance> StartInstanceAsync(TaskHubOrchestrationService service)
+    {
+        var instance = new OrchestrationInstance { InstanceId = "session-" + Guid.NewGuid().ToString("N"), ExecutionId = Guid.NewGuid().ToString("N") };
+        await service.CreateTaskOrchestrationAsync(new TaskMessage
+        {
+            Event = new ExecutionStartedEvent(-1, "null") { Name = "Waiter", Version = string.Empty, OrchestrationInstance = instance },
+            OrchestrationInstance = instance,
+        });
+        return instance;
+    }
+
+    private static Task RaiseAsync(TaskHubOrchestrationService service, OrchestrationInstance instance, string name) =>
+        service.SendTaskOrchestrationMessageAsync(new TaskMessage
+        {
+            Event = new EventRaisedEvent(-1, "\"" + name + "\"") { Name = name },
+            OrchestrationInstance = new OrchestrationInstance { InstanceId = instance.InstanceId },
+        });
+
+    private static async Task<TaskOrchestrationWorkItem> LockAsync(TaskHubOrchestrationService service)
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        var workItem = await service.LockNextTaskOrchestrationWorkItemAsync(SafetyTimeout, timeout.Token);
+        Assert.NotNull(workItem);
+        return workItem;
+    }
+
+    /// <summary>An episode as DTFx's dispatcher commits it for an orchestration that waits for events: the new messages become history, the instance stays running.</summary>
+    private static async Task CommitAsync(TaskHubOrchestrationService service, TaskOrchestrationWorkItem workItem, bool complete = false)
+    {
+        var runtimeState = workItem.OrchestrationRuntimeState;
+        runtimeState.AddEvent(new OrchestratorStartedEvent(-1));
+        foreach (var message in workItem.NewMessages)
+        {
+            runtimeState.AddEvent(message.Event);
+        }
+
+        if (complete)
+        {
+            runtimeState.AddEvent(new ExecutionCompletedEvent(-1, "\"done\"", OrchestrationStatus.Completed));
+        }
+
+        runtimeState.AddEvent(new OrchestratorCompletedEvent(-1));
+        var state = new OrchestrationState
+        {
+            OrchestrationInstance = runtimeState.OrchestrationInstance,
+            Name = runtimeState.Name,
+            Version = runtimeState.Version,
+            OrchestrationStatus = runtimeState.OrchestrationStatus,
+            CreatedTime = runtimeState.CreatedTime,
+            LastUpdatedTime = DateTime.UtcNow,
+            Input = runtimeState.Input,
+            Output = runtimeState.Output,
+        };
+        await service.CompleteTaskOrchestrationWorkItemAsync(workItem, runtimeState, [], [], [], null!, state);
+    }
+}
