@@ -41,6 +41,7 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     private readonly QueuePoller _activityPoller;
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
+    /// <summary>Per instance, completed by the next commit of this worker that writes the instance's row (waits in this process end there).</summary>
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _stateWritten = new(StringComparer.Ordinal);
     private bool _started;
     private int _disposed;
@@ -280,23 +281,35 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(condition);
         var delay = MinPollingInterval;
-        while (true)
+        TaskCompletionSource? committed = null;
+        try
         {
-            // Taken before the read, so a commit of this worker between the read and the wait is not missed.
-            var committed = _stateWritten.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            if (await GetInstanceAsync(instanceId, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { } metadata && condition(metadata))
+            while (true)
             {
-                return metadata;
-            }
+                // Taken before the read, so a commit of this worker between the read and the wait is not missed.
+                committed = _stateWritten.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                if (await GetInstanceAsync(instanceId, fetchInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { } metadata && condition(metadata))
+                {
+                    return metadata;
+                }
 
-            // A commit of this worker that writes the instance's row ends the wait at once (so a waiter in the worker's
-            // process sees its outcome without polling latency); commits of other workers are found by polling,
-            // backing off to once a second.
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var woken = await Task.WhenAny(committed, Task.Delay(delay, _time, wait.Token)).ConfigureAwait(false);
-            await wait.CancelAsync().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            delay = woken == committed ? MinPollingInterval : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+                // A commit of this worker that writes the instance's row ends the wait at once (so a waiter in the worker's
+                // process sees its outcome without polling latency); commits of other workers are found by polling,
+                // backing off to once a second.
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var woken = await Task.WhenAny(committed.Task, Task.Delay(delay, _time, wait.Token)).ConfigureAwait(false);
+                await wait.CancelAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                delay = woken == committed.Task ? MinPollingInterval : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
+        }
+        finally
+        {
+            // Not left behind for an instance this worker may never commit (another waiter on it adds it again).
+            if (committed is not null)
+            {
+                _stateWritten.TryRemove(KeyValuePair.Create(instanceId, committed));
+            }
         }
     }
 
