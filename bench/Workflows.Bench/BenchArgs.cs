@@ -15,6 +15,7 @@ internal sealed class BenchArgs
         + "       Workflows.Bench sdk --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]\n"
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
+        + "       Workflows.Bench halving [--rows N] [--features F] [--candidates C] [--folds K] [--seed S] [--workers W]\n"
         + "       Workflows.Bench serve [--concurrency C] [--seconds S] [--warm-up S] [--batch-rows N] [--trees T]\n"
         + "       Workflows.Bench stats [--rows N] [--features F] [--chunks C] [--repeat R] [--kernel-rows N] [--chunks-per-activity K] [--cache-mb M]";
 
@@ -32,7 +33,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: engine, http-start, sdk, serve, stats, train).");
+            throw new UsageException("missing scenario (available: engine, halving, http-start, sdk, serve, stats, train).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

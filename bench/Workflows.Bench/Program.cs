@@ -17,6 +17,11 @@ internal static class Program
                 return await HttpStartScenario.RunAsync(parsed);
             }
 
+            if (string.Equals(parsed.Scenario, "halving", StringComparison.OrdinalIgnoreCase))
+            {
+                return await HalvingScenario.RunAsync(parsed);
+            }
+
             if (string.Equals(parsed.Scenario, "train", StringComparison.OrdinalIgnoreCase))
             {
                 return await TrainScenario.RunAsync(TrainOptions.From(parsed));
@@ -39,7 +44,7 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, http-start, sdk, serve, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, halving, http-start, sdk, serve, stats, train).");
             }
 
             return AzuriteOptions.IsSelected(parsed)

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.InMemory;
+using Workflows.Functions.Search;
+using Workflows.ML.Data;
+using Workflows.ML.Generation;
+using Workflows.ML.Registry;
+using Workflows.ML.Search.Halving;
+using Workflows.ML.Search.Learners;
+using Workflows.ML.Search.Space;
+
+namespace Workflows.Bench;
+
+/// <summary>
+/// The <c>halving</c> scenario: one gradient-boosting search space on a make_classification dataset, searched by
+/// RandomSearch (every candidate at all rows), HalvingSearch with factor 2 and 3 (resource n_samples) and ASHA, one
+/// after the other through the in-memory backend with the official SDK's worker, each with its winner's refit.
+/// Reports the wall time and best CV score of each and the ratios random / halving.
+/// </summary>
+internal static class HalvingScenario
+{
+    /// <summary>scikit-learn's HalvingRandomSearchCV(factor=2) on the reference machine: seconds and best score.</summary>
+    public const double SklearnHalvingSeconds = 297.7;
+
+    /// <summary>The best score scikit-learn's halving search reached there.</summary>
+    public const double SklearnHalvingScore = 0.9342;
+
+    /// <summary>The best score scikit-learn's RandomizedSearchCV reached there.</summary>
+    public const double SklearnRandomScore = 0.9384;
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    public static async Task<int> RunAsync(BenchArgs args)
+    {
+        args.AllowOnly("rows", "features", "candidates", "folds", "seed", "workers");
+        var rows = args.GetInt("rows", 10_000, 100);
+        var features = args.GetInt("features", 20, 4);
+        var candidates = args.GetInt("candidates", 20, 1);
+        var folds = args.GetInt("folds", 3, 2);
+        var seed = args.GetInt("seed", 0, 0);
+        var workers = args.GetInt("workers", Environment.ProcessorCount, 1);
+
+        var folder = Path.Combine(BenchStorage.Root.FullPath, "workflows-bench-halving-" + Guid.NewGuid().ToString("N"));
+        var data = Path.Combine(folder, "data");
+        try
+        {
+            // make_classification(n_samples, n_features) with scikit-learn's defaults: 2 informative, 2 redundant.
+            var generator = new ClassificationGenerator(new ClassificationSpec(features, Informative: 2, Redundant: 2, Seed: seed));
+            _ = await TrainData.WriteAsync(generator, data, 0, rows, rows);
+            var space = new ParameterSpace(
+            [
+                new ParameterDefinition("n_estimators", ParameterKind.IntRange, 50, 300),
+                new ParameterDefinition("max_depth", ParameterKind.IntRange, 3, 15),
+                new ParameterDefinition("learning_rate", ParameterKind.Uniform, 0.01, 0.31),
+                new ParameterDefinition("subsample", ParameterKind.Uniform, 0.6, 1.0),
+            ]);
+            var baseInput = new SearchInput(
+                data, TrainData.LabelColumn, LearnerCatalog.GradientBoosting, space, Seed: seed,
+                NCandidates: candidates.ToString(CultureInfo.InvariantCulture), MinResources: HalvingOptions.Exhaust, Folds: folds);
+            var ashaMin = rows / 9;
+            var runs = new (string Name, string Orchestrator, SearchInput Input)[]
+            {
+                ("random", RandomSearchOrchestrator.Name, baseInput with { ModelName = "bench-random" }),
+                ("halving-f2", HalvingSearchOrchestrator.Name, baseInput with { Factor = 2, ModelName = "bench-halving-f2" }),
+                ("halving-f3", HalvingSearchOrchestrator.Name, baseInput with { Factor = 3, ModelName = "bench-halving-f3" }),
+                ("asha-f3", HalvingSearchOrchestrator.Name, baseInput with
+                {
+                    Mode = SearchInput.AshaMode, Factor = 3, MinResources = ashaMin.ToString(CultureInfo.InvariantCulture), Parallelism = workers, ModelName = "bench-asha-f3",
+                }),
+            };
+
+            var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
+            var services = new ServiceCollection()
+                .AddSingleton<IDatasetStorage>(BenchStorage.Local)
+                .AddSingleton(new DatasetReader(BenchStorage.Local))
+                .AddSingleton<IModelRegistry>(registry)
+                .BuildServiceProvider();
+            using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = workers });
+            await using var host = new TaskHubWorkerHost(service, new DurableTaskRegistry().AddSearchTasks(), services);
+            await host.StartAsync();
+            var client = new OrchestrationServiceDurableTaskClient(service);
+
+            Console.WriteLine($"{rows} x {features} make_classification, {candidates} candidates, {folds}-fold CV, gradient_boosting (FastTree), {workers} concurrent evaluations, {Environment.ProcessorCount} cores");
+            var results = new Dictionary<string, RunResult>(StringComparer.Ordinal);
+            foreach (var (name, orchestrator, input) in runs)
+            {
+                var clock = Stopwatch.StartNew();
+                var id = await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
+                var metadata = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+                clock.Stop();
+                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+                {
+                    throw new BenchFailedException($"{name} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
+                }
+
+                var output = metadata.ReadOutputAs<SearchOutput>()!;
+                var result = new RunResult(
+                    clock.Elapsed.TotalSeconds, output.BestScore ?? double.NaN, output.Evaluations, output.NCandidates, output.NResources, output.BestCandidate, output.BestParams);
+                results[name] = result;
+                Console.WriteLine(
+                    $"{name,-11} {result.Seconds,8:F1} s  best {result.BestScore:F4} (candidate {result.BestCandidate})  evaluations {result.Evaluations,3}  n_candidates [{string.Join(", ", result.NCandidates)}]  n_resources [{string.Join(", ", result.NResources)}]");
+            }
+
+            var random = results["random"];
+            var report = new Dictionary<string, object>(StringComparer.Ordinal)
+            {
+                ["scenario"] = "halving",
+                ["rows"] = rows,
+                ["features"] = features,
+                ["candidates"] = candidates,
+                ["folds"] = folds,
+                ["workers"] = workers,
+                ["cores"] = Environment.ProcessorCount,
+                ["runs"] = results,
+                ["sklearnHalvingSeconds"] = SklearnHalvingSeconds,
+                ["sklearnHalvingScore"] = SklearnHalvingScore,
+                ["sklearnRandomScore"] = SklearnRandomScore,
+            };
+            foreach (var name in results.Keys.Where(n => n != "random"))
+            {
+                var run = results[name];
+                var speedup = random.Seconds / run.Seconds;
+                var scoreGap = (random.BestScore - run.BestScore) * 100;
+                var sklearnSpeedup = SklearnHalvingSeconds / run.Seconds;
+                report[$"{name}.randomOverHalving"] = Math.Round(speedup, 2);
+                report[$"{name}.scoreGapPoints"] = Math.Round(scoreGap, 2);
+                report[$"{name}.sklearnOverOurs"] = Math.Round(sklearnSpeedup, 2);
+                Console.WriteLine(
+                    $"{name,-11} random/ours {speedup,5:F2}x (target >= 3: {Met(speedup >= 3)}), score gap {scoreGap,5:F2} points (target <= 1: {Met(scoreGap <= 1)}), "
+                    + $"sklearn halving/ours {sklearnSpeedup,5:F1}x (target >= 10: {Met(sklearnSpeedup >= 10)}), best >= {SklearnHalvingScore}: {Met(run.BestScore >= SklearnHalvingScore)}");
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
+            return 0;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private static string Met(bool met) => met ? "met" : "not met";
+
+    private sealed record RunResult(
+        double Seconds,
+        double BestScore,
+        int Evaluations,
+        IReadOnlyList<int> NCandidates,
+        IReadOnlyList<int> NResources,
+        int BestCandidate,
+        IReadOnlyDictionary<string, ParameterValue> BestParams);
+}

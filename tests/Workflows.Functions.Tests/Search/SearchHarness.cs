@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.InMemory;
+using Workflows.Functions.Search;
+using Workflows.ML.Data;
+using Workflows.ML.Registry;
+using Workflows.Testing;
+
+namespace Workflows.Functions.Tests.Search;
+
+/// <summary>
+/// The search tasks (<see cref="SearchRegistrations.AddSearchTasks"/>) on a DTFx worker over the in-memory backend,
+/// with the official client, each activity wrapped to count its executions.
+/// </summary>
+internal sealed class SearchHarness : IAsyncDisposable
+{
+    /// <summary>Upper bound of any wait; reaching it fails the test instead of hanging it.</summary>
+    public static readonly TimeSpan SafetyTimeout = TimeSpan.FromMinutes(3);
+
+    private readonly TaskHubWorkerHost _host;
+
+    private SearchHarness(InMemoryOrchestrationService service, TaskHubWorkerHost host, ConcurrentDictionary<string, int> calls)
+    {
+        Service = service;
+        _host = host;
+        Calls = calls;
+        Client = new OrchestrationServiceDurableTaskClient(service, new OrchestrationServiceClientOptions { StatusPollingInterval = null });
+    }
+
+    public InMemoryOrchestrationService Service { get; }
+
+    public DurableTaskClient Client { get; }
+
+    /// <summary>Executions per activity name.</summary>
+    public ConcurrentDictionary<string, int> Calls { get; }
+
+    public int CallsOf(string activity) => Calls.GetValueOrDefault(activity);
+
+    public int TotalCalls => Calls.Values.Sum();
+
+    public static async Task<SearchHarness> StartAsync(IModelRegistry registry)
+    {
+        var services = new ServiceCollection()
+            .AddSingleton<IDatasetStorage>(TestStorage.Local)
+            .AddSingleton(new DatasetReader(TestStorage.Local))
+            .AddSingleton(registry)
+            .BuildServiceProvider();
+        var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var registry2 = new DurableTaskRegistry();
+        var search = new DurableTaskRegistry().AddSearchTasks();
+        foreach (var (name, factory) in search.GetOrchestrators())
+        {
+            registry2.AddOrchestrator(name, () => factory(services));
+        }
+
+        foreach (var (name, factory) in search.GetActivities())
+        {
+            registry2.AddActivity(name, provider => new CountingActivity(name.Name, factory(provider), calls));
+        }
+
+        var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
+        var host = new TaskHubWorkerHost(service, registry2, services);
+        await host.StartAsync();
+        return new SearchHarness(service, host, calls);
+    }
+
+    /// <summary>Runs <paramref name="orchestrator"/> to its end and returns its metadata with input and output.</summary>
+    public async Task<OrchestrationMetadata> RunAsync(string orchestrator, SearchInput input)
+    {
+        var id = await Client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input);
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        return await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync(isForced: true);
+        await _host.DisposeAsync();
+        Service.Dispose();
+    }
+
+    private sealed class CountingActivity(string name, ITaskActivity inner, ConcurrentDictionary<string, int> calls) : ITaskActivity
+    {
+        public Type InputType => inner.InputType;
+
+        public Type OutputType => inner.OutputType;
+
+        public Task<object?> RunAsync(TaskActivityContext context, object? input)
+        {
+            calls.AddOrUpdate(name, 1, (_, count) => count + 1);
+            return inner.RunAsync(context, input);
+        }
+    }
+}
