@@ -76,13 +76,9 @@ internal static class HalvingScenario
             };
 
             var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
-            var services = new ServiceCollection()
-                .AddSingleton<IDatasetStorage>(BenchStorage.Local)
-                .AddSingleton(new DatasetReader(BenchStorage.Local))
-                .AddSingleton<IModelRegistry>(registry)
-                .BuildServiceProvider();
+            var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
             using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = workers });
-            await using var host = new TaskHubWorkerHost(service, new DurableTaskRegistry().AddSearchTasks(), services);
+            await using var host = new TaskHubWorkerHost(service, new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, modelRegistry: registry, dataRoot: BenchStorage.Root));
             await host.StartAsync();
             var client = new OrchestrationServiceDurableTaskClient(service);
 

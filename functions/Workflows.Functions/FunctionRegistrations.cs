@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Workflows.Durable;
+using Microsoft.DurableTask;
 using Workflows.Host;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
@@ -57,6 +57,9 @@ public static class FunctionRegistrations
         services.AddSingleton(budget);
         services.AddSingleton(chunkCache ?? new DecodedChunkCache(budget.Bytes));
         services.AddHostedService<ChunkCacheStartupLog>();
+
+        // The rows a hyper-parameter search reads, kept per worker for its evaluations.
+        services.AddSingleton(provider => new Search.SearchDataLoader(provider.GetRequiredService<DatasetReader>()));
         return services;
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using Workflows.Durable;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Host.Functions;
 
 namespace Workflows.Cli.Tests;

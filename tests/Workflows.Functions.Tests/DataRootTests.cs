@@ -1,13 +1,12 @@
-using Workflows.Durable;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.History;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Storage;
+using Microsoft.DurableTask;
+using DurableTask.Core.History;
+using Microsoft.DurableTask.Client;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
 using Workflows.ML.Kernels;
+using Workflows.Testing;
 using Xunit;
 using static Workflows.Functions.Tests.TestData;
 
@@ -23,7 +22,7 @@ public sealed class DataRootTests : IDisposable
     private readonly string _temp = Path.Combine(Path.GetTempPath(), "workflows-dataroot-" + Guid.NewGuid().ToString("N"));
     private readonly DataRoot _root;
     private readonly string _outside;
-    private IReadOnlyList<HistoryEvent> _history = [];
+    private IList<HistoryEvent> _history = [];
 
     public DataRootTests()
     {
@@ -187,7 +186,7 @@ public sealed class DataRootTests : IDisposable
 
     private async Task<OrchestrationMetadata> RunAsync(string name, object input)
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, dataRoot: _root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, dataRoot: _root));
         var result = await harness.RunAsync(name, input);
         _history = await harness.Client.GetOrchestrationHistoryAsync(result.InstanceId);
         return result;
@@ -197,7 +196,7 @@ public sealed class DataRootTests : IDisposable
     {
         AssertFailed(result, input);
         AssertFailed(result, rule);
-        Assert.DoesNotContain(_history, e => e is TaskScheduled or SubOrchestrationInstanceCreated or TimerCreated);
+        Assert.DoesNotContain(_history, e => e is TaskScheduledEvent or SubOrchestrationInstanceCreatedEvent or TimerCreatedEvent);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_outside));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_root.FullPath));
     }

@@ -2,10 +2,9 @@ using System.Globalization;
 using System.Text;
 using Parquet;
 using Parquet.Schema;
-using Workflows.Durable;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Storage;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Workflows.DurableTask;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
 using Workflows.ML.Data;
@@ -30,7 +29,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateThenChunkedStatistics_SmallDataset_ReportsExactMomentsAndWritesArtifact()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var destination = Path.Combine(_folder, "data");
         var generate = new GenerateDatasetInput(Rows: 2_500, Features: 6, Informative: 3, ChunkRows: 500, Seed: 5, Destination: destination, Redundant: 1);
 
@@ -277,7 +276,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateDataset_InformativeAboveFeatures_FailsWithReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(100, Features: 3, Informative: 5, ChunkRows: 10, Seed: 1, Destination: _folder));
 
@@ -287,7 +286,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateDataset_IntoFolderWithFiles_FailsBeforeWritingUnlessOverwriteReplacesTheFolder()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var destination = Path.Combine(_folder, "data");
         var first = new GenerateDatasetInput(Rows: 200, Features: 3, Informative: 2, ChunkRows: 10, Seed: 1, Destination: destination);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await harness.RunAsync(GenerateDatasetOrchestrator.Name, first)).RuntimeStatus);
@@ -314,48 +313,13 @@ public sealed class DatasetOrchestrationTests : IDisposable
     [Fact]
     public async Task GenerateDataset_InformativeMissing_FailsSayingItIsRequired()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var input = System.Text.Json.JsonSerializer.Deserialize<GenerateDatasetInput>(
             "{\"rows\":100,\"features\":3,\"chunkRows\":10,\"seed\":1,\"destination\":\"datasets/x\"}", System.Text.Json.JsonSerializerOptions.Web)!;
 
         var result = await harness.RunAsync(GenerateDatasetOrchestrator.Name, input);
 
         AssertFailed(result, "informative is required");
-    }
-
-    [Fact]
-    public async Task ChunkedStatistics_WorkerStoppedMidRun_FinishedChunksAreNotReadAgain()
-    {
-        var files = await WriteGeneratedAsync(chunks: 6);
-        var held = new HashSet<string>(files.Skip(3), StringComparer.Ordinal);
-        // The describe step reads every file once; after that, reads of the last three chunks hang.
-        var firstWorkerStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore > 0 && held.Contains(path));
-        var secondWorkerStorage = new CountingDatasetStorage();
-        var provider = new InMemoryStorageProvider();
-        var input = new ChunkedStatisticsInput(_folder, "label", HistogramBins: 4, Quantiles: []);
-
-        // No chunk cache: the second pass reads every chunk too, so a repeated read would show.
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root));
-        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(ChunkedStatisticsOrchestrator.Name, input);
-        await first.WaitAsync(id, m => m.SerializedCustomStatus?.Contains("\"chunksDone\":3,", StringComparison.Ordinal) == true);
-
-        // Stop as a crashing host would: the three held chunk reads are cancelled and their work items given back.
-        await first.Worker.StopAsync(new CancellationToken(canceled: true));
-        await first.Worker.DisposeAsync();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondWorkerStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root));
-        var result = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
-
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
-        Assert.Equal(3_000, result.ReadOutputAs<ChunkedStatisticsOutput>()!.Statistics.Rows);
-        Assert.Empty(result.ReadOutputAs<ChunkedStatisticsOutput>()!.SecondPassColumns);
-        foreach (var file in files)
-        {
-            // Describe + the one pass (the footers give every range): two reads of every chunk over both workers, none repeated.
-            Assert.Equal(2, firstWorkerStorage.Opened(file) + secondWorkerStorage.Opened(file));
-        }
-
-        // The chunks the first worker finished are in history: the second worker does not read them at all.
-        Assert.All(files.Take(3), file => Assert.Equal(0, secondWorkerStorage.Opened(file)));
     }
 
     [Fact]
@@ -367,14 +331,14 @@ public sealed class DatasetOrchestrationTests : IDisposable
         var cachedStorage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 24);
         OrchestrationMetadata cached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root)))
+        await using (var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root)))
         {
             cached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
         }
 
         var uncachedStorage = new CountingDatasetStorage();
         OrchestrationMetadata uncached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(uncachedStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
+        await using (var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(uncachedStorage, SimdStatisticsKernel.Instance, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
         {
             uncached = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
         }
@@ -398,7 +362,7 @@ public sealed class DatasetOrchestrationTests : IDisposable
     {
         await WriteGeneratedAsync(chunks: 3);
         var cache = new DecodedChunkCache(1 << 24);
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(_folder, "label", HistogramBins: 0, Quantiles: []));
 
@@ -532,13 +496,11 @@ public sealed class DatasetOrchestrationTests : IDisposable
         // every column, the same activities in the same order as then (the CSV tests run that path).
         const string Dataset = "{\"root\":\"d\",\"format\":0,\"columns\":[{\"name\":\"x\",\"type\":0}],\"labelColumn\":null,"
             + "\"chunks\":[{\"index\":0,\"file\":\"f\",\"rowGroup\":0,\"byteOffset\":0,\"rows\":10}],\"nonNumericColumns\":[]}";
-        var converter = Durable.Serialization.JsonDataConverter.Default;
+        var converter = WebJsonDataConverter.Instance;
 
-        var described = (DescribedDataset)converter.Deserialize("{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}]}", typeof(DescribedDataset))!;
-        var group = (ChunkGroupInput)converter.Deserialize(
-            "{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}],\"sketchCapacity\":null,\"ranges\":null,\"bins\":0,\"subdivisions\":1,\"keepForSecondPass\":true}",
-            typeof(ChunkGroupInput))!;
-        var describeInput = (DescribeDatasetInput)converter.Deserialize("{\"dataset\":\"d\",\"labelColumn\":null,\"columns\":null,\"csvChunkRows\":10}", typeof(DescribeDatasetInput))!;
+        var described = converter.Deserialize<DescribedDataset>("{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}]}")!;
+        var group = converter.Deserialize<ChunkGroupInput>("{\"dataset\":" + Dataset + ",\"columns\":[{\"name\":\"x\",\"type\":0}],\"sketchCapacity\":null,\"ranges\":null,\"bins\":0,\"subdivisions\":1,\"keepForSecondPass\":true}")!;
+        var describeInput = converter.Deserialize<DescribeDatasetInput>("{\"dataset\":\"d\",\"labelColumn\":null,\"columns\":null,\"csvChunkRows\":10}")!;
 
         Assert.Null(described.FooterRanges);
         Assert.Equal([new DatasetColumn("x", ColumnType.Float32)], described.Columns);
@@ -599,14 +561,14 @@ public sealed class DatasetOrchestrationTests : IDisposable
 
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input)
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, dataRoot: TestStorage.Root));
         return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
     }
 
     /// <summary>ChunkedStatistics on a fresh in-memory worker that reads through <paramref name="storage"/> and keeps chunks in <paramref name="cache"/>.</summary>
     private static async Task<OrchestrationMetadata> RunStatisticsAsync(ChunkedStatisticsInput input, CountingDatasetStorage storage, DecodedChunkCache cache)
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(storage, SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: TestStorage.Root));
         return await harness.RunAsync(ChunkedStatisticsOrchestrator.Name, input);
     }
 

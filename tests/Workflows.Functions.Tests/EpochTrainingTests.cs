@@ -4,11 +4,9 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Workflows.Durable;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Serialization;
-using Workflows.Durable.Storage;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Workflows.DurableTask;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
@@ -244,43 +242,6 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.False(File.Exists(Path.Combine(run, "epoch-1.worker-3.json")));
     }
 
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task EpochTraining_WorkerStoppedMidEpoch_ResumesToTheUninterruptedModel(int parallelism)
-    {
-        var files = await WriteDatasetAsync(chunks: 5);
-        var provider = new InMemoryStorageProvider();
-        var stats = await RunStatisticsAsync();
-        var input = Input(epochs: 3) with { StatsArtifact = stats, Parallelism = parallelism };
-
-        // Describe and epoch 1 open every Parquet file twice; the third open (epoch 2's training) hangs. No chunk
-        // cache, so that every epoch reads its chunks.
-        var firstStorage = new CountingDatasetStorage((path, openedBefore) => openedBefore >= 2 && path.EndsWith(".parquet", StringComparison.Ordinal));
-        var first = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(firstStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0), dataRoot: TestStorage.Root));
-        var id = await first.Client.ScheduleNewOrchestrationInstanceAsync(EpochTrainingOrchestrator.Name, input);
-        await firstStorage.FirstHold.WaitAsync(WorkerHarness.Timeout());
-        await first.Worker.StopAsync(new CancellationToken(canceled: true));
-        await first.Worker.DisposeAsync();
-        var secondStorage = new CountingDatasetStorage();
-        await using var second = await WorkerHarness.StartAsync(provider, r => r.AddWorkflowFunctions(secondStorage, SimdStatisticsKernel.Instance, _registry, new DecodedChunkCache(0), dataRoot: TestStorage.Root));
-        var resumed = await second.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, WorkerHarness.Timeout());
-        await using var fresh = await StartAsync();
-        var uninterrupted = await fresh.RunAsync(EpochTrainingOrchestrator.Name, input);
-
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, resumed.RuntimeStatus);
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, uninterrupted.RuntimeStatus);
-        var resumedOutput = resumed.ReadOutputAs<EpochTrainingOutput>()!;
-        var a = await FinalCheckpointAsync(resumedOutput, 3);
-        var b = await FinalCheckpointAsync(uninterrupted.ReadOutputAs<EpochTrainingOutput>()!, 3);
-        Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
-        Assert.Equal(b.State.Bias.ToArray(), a.State.Bias.ToArray());
-        Assert.Equal(b.LearningCurve, a.LearningCurve);
-
-        // The second worker ran epochs 2 and 3 only: every file read twice, never the describe step or epoch 1 again.
-        Assert.All(files, file => Assert.Equal(2, secondStorage.Opened(file)));
-    }
-
     [Fact]
     public async Task EpochTraining_WithChunkCache_DecodesEachChunkOnceAndTrainsTheSameModel()
     {
@@ -290,13 +251,13 @@ public sealed class EpochTrainingTests : IDisposable
         var cachedStorage = new CountingDatasetStorage();
         var cache = new DecodedChunkCache(1 << 20);
         OrchestrationMetadata cached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache, dataRoot: TestStorage.Root)))
+        await using (var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(cachedStorage, SimdStatisticsKernel.Instance, _registry, cache, dataRoot: TestStorage.Root)))
         {
             cached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
         }
 
         OrchestrationMetadata uncached;
-        await using (var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
+        await using (var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, chunkCache: new DecodedChunkCache(0), dataRoot: TestStorage.Root)))
         {
             uncached = await harness.RunAsync(EpochTrainingOrchestrator.Name, input);
         }
@@ -575,16 +536,16 @@ public sealed class EpochTrainingTests : IDisposable
              "schedule":"Optimal","learningRate":0.1,"l2":0.0001,"batchSize":32,"seed":7,"patience":2,"parallelism":2}
             """;
 
-        var input = (EpochTrainingInput)JsonDataConverter.Default.Deserialize(body, typeof(EpochTrainingInput))!;
+        var input = WebJsonDataConverter.Instance.Deserialize<EpochTrainingInput>(body)!;
 
         Assert.Equal(new EpochTrainingInput("/tmp/demo", "label", "demo", Epochs: 5, Schedule: LearningRateSchedule.Optimal, L2: 0.0001f, Seed: 7, Patience: 2, Parallelism: 2), input);
-        Assert.Contains("\"schedule\":\"Optimal\"", JsonDataConverter.Default.Serialize(input), StringComparison.Ordinal);
+        Assert.Contains("\"schedule\":\"Optimal\"", WebJsonDataConverter.Instance.Serialize(input), StringComparison.Ordinal);
     }
 
     private EpochTrainingInput Input(int epochs) => new(_data, "label", "demo", Epochs: epochs, Seed: 7, BatchSize: 16, LearningRate: 0.2f);
 
-    private Task<WorkerHarness> StartAsync() =>
-        WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, dataRoot: TestStorage.Root));
+    private Task<SdkHarness> StartAsync() =>
+        SdkHarness.StartAsync(r => r.AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, modelRegistry: _registry, dataRoot: TestStorage.Root));
 
     private async Task<OrchestrationMetadata> RunAsync(EpochTrainingInput input)
     {

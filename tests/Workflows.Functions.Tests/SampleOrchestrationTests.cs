@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Workflows.Durable;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.InMemory;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Functions.Samples;
 using Workflows.Host;
 using Workflows.Host.Functions;
@@ -15,7 +14,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task HelloSequence_GreetsInputCityThenSeattleAndLondon()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
@@ -26,7 +25,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_SumsSquares()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, 500);
 
@@ -36,7 +35,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_MaximumCount_SumsSquaresExactlyIn64Bits()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, FanOutFanIn.MaxCount);
 
@@ -50,7 +49,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task FanOutFanIn_WithNegativeCount_FailsWithReadableReason()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, -1);
 
@@ -61,7 +60,7 @@ public sealed class SampleOrchestrationTests
     [Fact]
     public async Task PurgeHistory_RemovesFinishedInstancesOlderThanTheRetentionOnly()
     {
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
+        await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
         var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);

@@ -1,5 +1,5 @@
-using Workflows.Durable;
-using Workflows.Durable.Storage;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
 using Workflows.Testing;

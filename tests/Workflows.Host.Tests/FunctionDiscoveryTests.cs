@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Durable;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.InMemory;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Functions.Samples;
 using Workflows.Host.Functions;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests;
@@ -43,10 +43,10 @@ public sealed class FunctionDiscoveryTests
     {
         var registry = new DurableTaskRegistry();
         FunctionDiscovery.Discover([typeof(DoubleItOrchestrator), typeof(DoubleActivity)]).AddTo(registry, services: null);
-        Assert.Contains("DoubleItOrchestrator", registry.OrchestratorNames);
-        Assert.Contains("Double", registry.ActivityNames);
+        Assert.Contains(registry.GetOrchestrators(), r => r.Key.Name == "DoubleItOrchestrator");
+        Assert.Contains(registry.GetActivities(), r => r.Key.Name == "Double");
 
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => FunctionDiscovery.Discover([typeof(DoubleItOrchestrator), typeof(DoubleActivity)]).AddTo(r, null));
+        await using var harness = await SdkHarness.StartAsync(r => FunctionDiscovery.Discover([typeof(DoubleItOrchestrator), typeof(DoubleActivity)]).AddTo(r, null));
         var result = await harness.RunAsync("DoubleItOrchestrator", 21);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
@@ -59,7 +59,7 @@ public sealed class FunctionDiscoveryTests
         var services = new ServiceCollection()
             .AddSingleton(new Greeting("Ahoy"))
             .BuildServiceProvider();
-        await using var harness = await WorkerHarness.StartAsync(new InMemoryStorageProvider(), r => FunctionDiscovery.Discover([typeof(ServiceFunctions)]).AddTo(r, services));
+        await using var harness = await SdkHarness.StartAsync(r => FunctionDiscovery.Discover([typeof(ServiceFunctions)]).AddTo(r, services));
 
         var result = await harness.RunAsync("GreetOrchestrator", "Ada");
 

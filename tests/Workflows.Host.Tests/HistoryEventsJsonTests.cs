@@ -1,5 +1,5 @@
-using Workflows.Durable;
-using Workflows.Durable.History;
+using DurableTask.Core;
+using DurableTask.Core.History;
 using Workflows.Host.Http;
 using Xunit;
 
@@ -13,21 +13,21 @@ public sealed class HistoryEventsJsonTests
     [Fact]
     public void FailuresTimersEventsAndSubOrchestrations_FoldSchedulingIntoOutcome_WithPascalCaseFields()
     {
-        var failure = new FailureDetails("System.InvalidOperationException", "no luck", "at Somewhere()");
+        var failure = new FailureDetails("System.InvalidOperationException", "no luck", "at Somewhere()", null, false);
         HistoryEvent[] history =
         [
-            new OrchestratorStarted(T0),
-            new ExecutionStarted(T0, "Parent", "p-1", "e-1", "{\"n\":1}"),
-            new TaskScheduled(T0.AddSeconds(1), 0, "Work", "\"in\""),
-            new SubOrchestrationInstanceCreated(T0.AddSeconds(1), 1, "Child", "c-1", "2"),
-            new TimerCreated(T0.AddSeconds(1), 2, T0.AddMinutes(5)),
-            new TaskScheduled(T0.AddSeconds(1), 3, "NeverAnswered", null),
-            new OrchestratorCompleted(T0.AddSeconds(1)),
-            new TaskFailed(T0.AddSeconds(2), 0, failure),
-            new SubOrchestrationInstanceCompleted(T0.AddSeconds(3), 1, "{\"ok\":true}"),
-            new TimerFired(T0.AddMinutes(5), 2, T0.AddMinutes(5)),
-            new EventRaised(T0.AddMinutes(6), "Approval", "\"ada\""),
-            new ExecutionCompleted(T0.AddMinutes(7), OrchestrationRuntimeStatus.Failed, null, failure),
+            At(new OrchestratorStartedEvent(-1), T0),
+            At(new ExecutionStartedEvent(-1, "{\"n\":1}") { Name = "Parent", OrchestrationInstance = new OrchestrationInstance { InstanceId = "p-1", ExecutionId = "e-1" } }, T0),
+            At(new TaskScheduledEvent(0) { Name = "Work", Input = "\"in\"" }, T0.AddSeconds(1)),
+            At(new SubOrchestrationInstanceCreatedEvent(1) { Name = "Child", InstanceId = "c-1", Input = "2" }, T0.AddSeconds(1)),
+            At(new TimerCreatedEvent(2) { FireAt = T0.AddMinutes(5) }, T0.AddSeconds(1)),
+            At(new TaskScheduledEvent(3) { Name = "NeverAnswered" }, T0.AddSeconds(1)),
+            At(new OrchestratorCompletedEvent(-1), T0.AddSeconds(1)),
+            At(new TaskFailedEvent(-1, 0, null, null, failure), T0.AddSeconds(2)),
+            At(new SubOrchestrationInstanceCompletedEvent(-1, 1, "{\"ok\":true}"), T0.AddSeconds(3)),
+            At(new TimerFiredEvent(-1) { TimerId = 2, FireAt = T0.AddMinutes(5) }, T0.AddMinutes(5)),
+            At(new EventRaisedEvent(-1, "\"ada\"") { Name = "Approval" }, T0.AddMinutes(6)),
+            At(new ExecutionCompletedEvent(-1, null, OrchestrationStatus.Failed, failure), T0.AddMinutes(7)),
         ];
 
         var events = HistoryEventsJson.Create(history, showInput: true, showHistoryOutput: true).Select(static e => e!.AsObject()).ToList();
@@ -65,10 +65,10 @@ public sealed class HistoryEventsJsonTests
     {
         HistoryEvent[] history =
         [
-            new ExecutionStarted(T0, "Seq", "s-1", "e-1", "\"x\""),
-            new TaskScheduled(T0, 0, "Step", "\"x\""),
-            new TaskCompleted(T0.AddSeconds(1), 0, "\"y\""),
-            new ExecutionCompleted(T0.AddSeconds(2), OrchestrationRuntimeStatus.Completed, "\"y\""),
+            At(new ExecutionStartedEvent(-1, "\"x\"") { Name = "Seq", OrchestrationInstance = new OrchestrationInstance { InstanceId = "s-1", ExecutionId = "e-1" } }, T0),
+            At(new TaskScheduledEvent(0) { Name = "Step", Input = "\"x\"" }, T0),
+            At(new TaskCompletedEvent(-1, 0, "\"y\""), T0.AddSeconds(1)),
+            At(new ExecutionCompletedEvent(-1, "\"y\"", OrchestrationStatus.Completed), T0.AddSeconds(2)),
         ];
 
         var events = HistoryEventsJson.Create(history, showInput: false, showHistoryOutput: false);
@@ -76,5 +76,11 @@ public sealed class HistoryEventsJsonTests
         Assert.Equal(3, events.Count);
         Assert.All(events, static e => Assert.False(e!.AsObject().ContainsKey("Input") || e.AsObject().ContainsKey("Result")));
         Assert.Equal("Step", (string)events[1]!["FunctionName"]!);
+    }
+
+    private static HistoryEvent At(HistoryEvent historyEvent, DateTime timestamp)
+    {
+        historyEvent.Timestamp = timestamp;
+        return historyEvent;
     }
 }

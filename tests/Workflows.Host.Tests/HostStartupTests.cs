@@ -1,8 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Workflows.Durable;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Functions.Samples;
 using Workflows.Host.Configuration;
 using Workflows.Host.Hosting;

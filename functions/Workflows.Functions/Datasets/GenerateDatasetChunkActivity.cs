@@ -1,6 +1,6 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Datasets;
 
@@ -8,8 +8,7 @@ namespace Workflows.Functions.Datasets;
 /// Draws one chunk from the dataset's generative model and writes it as <c>part-NNNNN.parquet</c>. Re-running it
 /// (activities are at-least-once) rewrites the same bytes: the rows depend only on (seed, chunk index).
 /// </summary>
-[DurableTask(Name)]
-public sealed class GenerateDatasetChunkActivity(IDatasetStorage storage) : TaskActivity<GenerateChunkInput, GeneratedChunkFile>
+public sealed class GenerateDatasetChunkActivity(IDatasetStorage storage)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "GenerateDatasetChunk";
@@ -17,7 +16,9 @@ public sealed class GenerateDatasetChunkActivity(IDatasetStorage storage) : Task
     /// <summary>File name of chunk <paramref name="index"/>.</summary>
     public static string FileName(int index) => $"part-{index:D5}.parquet";
 
-    public override async Task<GeneratedChunkFile> RunAsync(TaskActivityContext context, GenerateChunkInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<GeneratedChunkFile> RunAsync([ActivityTrigger] GenerateChunkInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

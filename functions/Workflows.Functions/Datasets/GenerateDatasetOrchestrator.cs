@@ -1,4 +1,4 @@
-using Workflows.Durable;
+using Microsoft.DurableTask;
 using Workflows.ML.Data;
 
 namespace Workflows.Functions.Datasets;

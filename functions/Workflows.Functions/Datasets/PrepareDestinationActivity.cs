@@ -1,5 +1,5 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Datasets;
 
@@ -9,14 +9,15 @@ namespace Workflows.Functions.Datasets;
 /// in folders under it). Its result is in history, so a run that crashed after it (old files deleted, some chunks
 /// written) replays it and never refuses its own partial output.
 /// </summary>
-[DurableTask(Name)]
-public sealed class PrepareDestinationActivity(IDatasetStorage storage) : TaskActivity<GenerateDatasetInput, int>
+public sealed class PrepareDestinationActivity(IDatasetStorage storage)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "PrepareDestination";
 
     /// <summary>Returns how many files were deleted.</summary>
-    public override async Task<int> RunAsync(TaskActivityContext context, GenerateDatasetInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<int> RunAsync([ActivityTrigger] GenerateDatasetInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
-using Workflows.Durable;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Host;
 using Workflows.Host.Functions;
 using Workflows.Host.Http;
@@ -60,7 +60,7 @@ public static class FanOutFanIn
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, count, cancellationToken: cancellationToken);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, count, cancellation: cancellationToken);
         return client.CreateCheckStatusResponse(request, instanceId);
     }
 }

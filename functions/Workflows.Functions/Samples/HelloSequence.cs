@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Workflows.Durable;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Host;
 using Workflows.Host.Functions;
 using Workflows.Host.Http;
@@ -21,10 +21,9 @@ public static class HelloSequence
     public const string SayHelloName = "SayHello";
 
     [Function(Name)]
-    public static async Task<List<string>> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context)
+    public static async Task<List<string>> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context, string? input)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var input = context.GetInput<string>();
         var logger = context.CreateReplaySafeLogger(typeof(HelloSequence).FullName!);
         var greetings = new List<string>();
         foreach (var city in new[] { string.IsNullOrWhiteSpace(input) ? "Tokyo" : input, "Seattle", "London" })
@@ -54,7 +53,7 @@ public static class HelloSequence
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, city, cancellationToken: cancellationToken);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, city, cancellation: cancellationToken);
         return client.CreateCheckStatusResponse(request, instanceId);
     }
 }

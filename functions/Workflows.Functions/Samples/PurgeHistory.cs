@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Workflows.Durable;
-using Workflows.Durable.Client;
-using Workflows.Durable.Storage;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Workflows.Host;
 using Workflows.Host.Functions;
 
@@ -25,14 +24,12 @@ public static class PurgeHistory
     {
         ArgumentNullException.ThrowIfNull(timer);
         ArgumentNullException.ThrowIfNull(client);
-        var purged = await client.PurgeAllInstancesAsync(
-            new PurgeInstancesFilter
-            {
-                CreatedTo = timer.ScheduledTime - Retention,
-                Statuses = [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated],
-            },
+        var result = await client.PurgeAllInstancesAsync(
+            new PurgeInstancesFilter(
+                CreatedTo: timer.ScheduledTime - Retention,
+                Statuses: [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]),
             cancellationToken);
-        logger.LogInformation("Purged {Count} instances created before {Cutoff:O}", purged, timer.ScheduledTime - Retention);
-        return purged;
+        logger.LogInformation("Purged {Count} instances created before {Cutoff:O}", result.PurgedInstanceCount, timer.ScheduledTime - Retention);
+        return result.PurgedInstanceCount;
     }
 }

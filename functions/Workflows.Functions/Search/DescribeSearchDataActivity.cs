@@ -8,6 +8,7 @@ namespace Workflows.Functions.Search;
 /// per class, and names the folder of the search's checkpoints. Fails with a <see cref="DatasetException"/> whose
 /// message says what is wrong (no such dataset, no label column, a label that is not a class index).
 /// </summary>
+[DurableTask(Name)]
 public sealed class DescribeSearchDataActivity(IDatasetStorage storage, SearchDataLoader loader) : TaskActivity<SearchDataRef, SearchDataSummary>
 {
     /// <summary>Registered name.</summary>

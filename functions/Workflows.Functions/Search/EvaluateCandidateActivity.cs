@@ -26,6 +26,7 @@ public sealed record EvaluateCandidateOutput(IReadOnlyList<double?> FoldScores, 
 /// resource (<see cref="TrialEvaluator"/>), resuming each fold from <see cref="EvaluateCandidateInput.ResumeFrom"/>
 /// when given, and the folds' checkpoints written to <see cref="EvaluateCandidateInput.CheckpointPath"/>.
 /// </summary>
+[DurableTask(Name)]
 public sealed class EvaluateCandidateActivity(IDatasetStorage storage, SearchDataLoader loader) : TaskActivity<EvaluateCandidateInput, EvaluateCandidateOutput>
 {
     /// <summary>Registered name.</summary>

@@ -3,6 +3,7 @@ using Workflows.ML.Search;
 using Workflows.ML.Search.Asha;
 using Workflows.ML.Search.Halving;
 using Workflows.ML.Search.Space;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Search;
 
@@ -23,7 +24,8 @@ public static class HalvingSearchOrchestrator
     /// data and checks what depends on it before any evaluation, runs the search, and refits and registers the winner
     /// when a model name is given.
     /// </summary>
-    public static async Task<SearchOutput> RunAsync(TaskOrchestrationContext context, SearchInput input)
+    [Function(Name)]
+    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context, SearchInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

@@ -1,6 +1,7 @@
 using Microsoft.DurableTask;
 using Workflows.ML.Search;
 using Workflows.ML.Search.Halving;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Search;
 
@@ -15,7 +16,8 @@ public static class RandomSearchOrchestrator
     public const string Name = "RandomSearch";
 
     /// <summary>Validates the input before any activity, evaluates every candidate at the max resource, and refits and registers the winner when a model name is given.</summary>
-    public static async Task<SearchOutput> RunAsync(TaskOrchestrationContext context, SearchInput input)
+    [Function(Name)]
+    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context, SearchInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

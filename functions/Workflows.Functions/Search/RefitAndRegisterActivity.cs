@@ -36,6 +36,7 @@ public sealed record SearchModelReference(string Name, int Version, string Forma
 /// Fits the search's winner on all rows and registers it with its cross-validated score and lineage. The
 /// registration carries an idempotency key of the instance, so a retried attempt gets the version the first made.
 /// </summary>
+[DurableTask(Name)]
 public sealed class RefitAndRegisterActivity(SearchDataLoader loader, IModelRegistry registry) : TaskActivity<RefitInput, SearchModelReference>
 {
     /// <summary>Registered name.</summary>

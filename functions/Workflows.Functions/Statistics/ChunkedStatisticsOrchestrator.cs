@@ -1,4 +1,4 @@
-using Workflows.Durable;
+using Microsoft.DurableTask;
 using Workflows.ML.Data;
 using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;

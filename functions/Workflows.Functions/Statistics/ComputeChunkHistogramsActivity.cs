@@ -1,9 +1,10 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Microsoft.DurableTask;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Statistics;
 
@@ -12,20 +13,21 @@ namespace Workflows.Functions.Statistics;
 /// ranges of the first pass, of the columns whose histograms the first pass could not count. Chunks the first pass left in this worker's <see cref="DecodedChunkCache"/> are taken
 /// from it; the others (another worker's, or beyond the budget) are decoded again.
 /// </summary>
-[DurableTask(Name)]
-public sealed class ComputeChunkHistogramsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, HistogramPartial>
+public sealed class ComputeChunkHistogramsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkHistograms";
 
-    public override Task<HistogramPartial> RunAsync(TaskActivityContext context, ChunkGroupInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="activity"/> names the calling instance.</summary>
+    [Function(Name)]
+    public Task<HistogramPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, TaskActivityContext activity, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
 
         // No cache, no lookups: each would cost a version read per chunk (a request on Blob storage).
-        var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
+        var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, activity.InstanceId) : null;
         var request = new SecondPassRequest
         {
             Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),

@@ -1,9 +1,10 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Microsoft.DurableTask;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Statistics;
 
@@ -13,17 +14,18 @@ namespace Workflows.Functions.Statistics;
 /// (<see cref="ChunkGroupInput.KeepForSecondPass"/>) the decoded feature columns stay in the worker's
 /// <see cref="DecodedChunkCache"/>, as chunks of this instance's scan, for <see cref="ComputeChunkHistogramsActivity"/>.
 /// </summary>
-[DurableTask(Name)]
-public sealed class ComputeChunkMomentsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache) : TaskActivity<ChunkGroupInput, FirstPassPartial>
+public sealed class ComputeChunkMomentsActivity(DatasetReader reader, IStatisticsKernel kernel, DecodedChunkCache chunkCache)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkMoments";
 
-    public override Task<FirstPassPartial> RunAsync(TaskActivityContext context, ChunkGroupInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="activity"/> names the calling instance.</summary>
+    [Function(Name)]
+    public Task<FirstPassPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, TaskActivityContext activity, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, context.InstanceId) : null;
+        var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, activity.InstanceId) : null;
         var request = new FirstPassRequest
         {
             Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),

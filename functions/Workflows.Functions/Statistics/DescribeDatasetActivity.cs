@@ -1,5 +1,5 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Statistics;
 
@@ -9,13 +9,14 @@ namespace Workflows.Functions.Statistics;
 /// ranges over the requested chunks (Parquet row-group statistics). Fails with a <see cref="DatasetException"/>
 /// for a missing or empty dataset, an unknown or non-numeric column.
 /// </summary>
-[DurableTask(Name)]
-public sealed class DescribeDatasetActivity(DatasetReader reader) : TaskActivity<DescribeDatasetInput, DescribedDataset>
+public sealed class DescribeDatasetActivity(DatasetReader reader)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "DescribeDataset";
 
-    public override async Task<DescribedDataset> RunAsync(TaskActivityContext context, DescribeDatasetInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<DescribedDataset> RunAsync([ActivityTrigger] DescribeDatasetInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

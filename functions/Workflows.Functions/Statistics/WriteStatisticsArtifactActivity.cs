@@ -1,17 +1,18 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Statistics;
 
 /// <summary>Writes the stats artifact next to the dataset (see <see cref="StatisticsReport.ArtifactPath"/>) and returns its path.</summary>
-[DurableTask(Name)]
-public sealed class WriteStatisticsArtifactActivity(IDatasetStorage storage) : TaskActivity<StatisticsReport, string>
+public sealed class WriteStatisticsArtifactActivity(IDatasetStorage storage)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "WriteStatisticsArtifact";
 
-    public override async Task<string> RunAsync(TaskActivityContext context, StatisticsReport input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<string> RunAsync([ActivityTrigger] StatisticsReport input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

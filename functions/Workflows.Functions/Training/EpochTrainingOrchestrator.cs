@@ -1,5 +1,5 @@
 using System.Globalization;
-using Workflows.Durable;
+using Microsoft.DurableTask;
 using Workflows.Functions.Statistics;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
@@ -68,7 +68,8 @@ public sealed class EpochTrainingOrchestrator(IDatasetStorage storage) : TaskOrc
             $"{plan.Holdout.Chunks.Count} of {plan.Holdout.Chunks.Count + plan.Train.Chunks.Count} chunks (holdoutFraction {input.HoldoutFraction}), chosen by seed {input.Seed}");
         var registered = await context.CallActivityAsync<RegisteredModelReference>(
             RegisterModelActivity.Name,
-            new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout, plan.HoldoutChunks), plan.RunFolder));
+            new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout, plan.HoldoutChunks), plan.RunFolder,
+                $"{context.InstanceId}/{context.NewGuid():N}"));
         SetStatus(context, "done", curve.Count, input.Epochs, curve);
         return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve, plan.HoldoutChunks);
     }

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Training;
 
@@ -12,13 +12,14 @@ namespace Workflows.Functions.Training;
 /// to have seen two classes, whatever K was, and the holdout to have every class the training chunks have (it is the
 /// first step that sees both: the stats artifact counts labels over the whole dataset only).
 /// </summary>
-[DurableTask(Name)]
-public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache) : TaskActivity<EvaluateHoldoutInput, EpochMetrics>
+public sealed class EvaluateHoldoutActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "EvaluateHoldout";
 
-    public override async Task<EpochMetrics> RunAsync(TaskActivityContext context, EvaluateHoldoutInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<EpochMetrics> RunAsync([ActivityTrigger] EvaluateHoldoutInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

@@ -1,6 +1,6 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Training;
 
@@ -8,13 +8,14 @@ namespace Workflows.Functions.Training;
 /// Ends a data-parallel epoch: averages the K workers' weights by rows seen (<see cref="ModelAveraging.Merge"/>)
 /// and writes the epoch's checkpoint; returns its path.
 /// </summary>
-[DurableTask(Name)]
-public sealed class MergeEpochActivity(IDatasetStorage storage) : TaskActivity<MergeEpochInput, string>
+public sealed class MergeEpochActivity(IDatasetStorage storage)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "MergeEpoch";
 
-    public override async Task<string> RunAsync(TaskActivityContext context, MergeEpochInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<string> RunAsync([ActivityTrigger] MergeEpochInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Training;
 
@@ -12,8 +12,7 @@ namespace Workflows.Functions.Training;
 /// holdout chunks (see <see cref="HoldoutSplit"/>) and names the run folder. Fails with a <see cref="DatasetException"/> or
 /// <see cref="TrainingDataException"/> whose message says what is wrong.
 /// </summary>
-[DurableTask(Name)]
-public sealed class PrepareTrainingActivity(IDatasetStorage storage, DatasetReader reader) : TaskActivity<PrepareTrainingInput, TrainingPlan>
+public sealed class PrepareTrainingActivity(IDatasetStorage storage, DatasetReader reader)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "PrepareTraining";
@@ -21,7 +20,9 @@ public sealed class PrepareTrainingActivity(IDatasetStorage storage, DatasetRead
     /// <summary>Folder, inside a dataset folder, of the training runs' checkpoints (readers list only .parquet/.csv files).</summary>
     public const string ModelsFolderName = "_models";
 
-    public override async Task<TrainingPlan> RunAsync(TaskActivityContext context, PrepareTrainingInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<TrainingPlan> RunAsync([ActivityTrigger] PrepareTrainingInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

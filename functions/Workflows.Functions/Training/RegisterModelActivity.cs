@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Reflection;
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Training;
 
@@ -13,8 +13,7 @@ namespace Workflows.Functions.Training;
 /// registers it with its metrics and lineage. The activity's idempotency key goes with the registration, so a
 /// retried attempt gets back the version the first attempt made instead of a second one.
 /// </summary>
-[DurableTask(Name)]
-public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistry registry) : TaskActivity<RegisterModelInput, RegisteredModelReference>
+public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistry registry)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RegisterModel";
@@ -26,7 +25,9 @@ public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistr
     /// <summary>File name of the ONNX model in the run folder.</summary>
     public const string ArtifactFileName = "model.onnx";
 
-    public override async Task<RegisteredModelReference> RunAsync(TaskActivityContext context, RegisterModelInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<RegisteredModelReference> RunAsync([ActivityTrigger] RegisterModelInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
@@ -50,7 +51,7 @@ public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistr
         };
         var parameters = new SortedDictionary<string, string>(input.Parameters.ToDictionary(), StringComparer.Ordinal) { ["featureColumns"] = features };
         var lineage = new ModelLineage(input.Dataset, input.StatsArtifact, parameters, Commit());
-        var registered = await registry.RegisterAsync(new ModelRegistration(input.ModelName, "onnx", metrics, lineage, context.IdempotencyKey), onnx, cancellationToken);
+        var registered = await registry.RegisterAsync(new ModelRegistration(input.ModelName, "onnx", metrics, lineage, input.IdempotencyKey), onnx, cancellationToken);
         return new RegisteredModelReference(registered.Version, artifactPath);
     }
 

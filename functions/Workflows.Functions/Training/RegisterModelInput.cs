@@ -13,6 +13,10 @@ namespace Workflows.Functions.Training;
 /// <param name="Best">Holdout metrics of the kept epoch.</param>
 /// <param name="Parameters">Training parameters for the lineage.</param>
 /// <param name="RunFolder">Folder to write the ONNX file into.</param>
+/// <param name="IdempotencyKey">
+/// Stable across re-runs of the registering call (activities are at-least-once): the registry gives a re-run the
+/// version the first run registered.
+/// </param>
 public sealed record RegisterModelInput(
     string ModelName,
     string Dataset,
@@ -22,4 +26,5 @@ public sealed record RegisterModelInput(
     TrainingOptions Options,
     EpochMetrics Best,
     IReadOnlyDictionary<string, string> Parameters,
-    string RunFolder);
+    string RunFolder,
+    string IdempotencyKey);

@@ -1,7 +1,7 @@
-using Workflows.Durable;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
+using Workflows.Host.Functions;
 
 namespace Workflows.Functions.Training;
 
@@ -10,13 +10,14 @@ namespace Workflows.Functions.Training;
 /// returns its path. Chunks come from the worker's <see cref="DecodedChunkCache"/> when an earlier epoch decoded them. Everything it computes follows from its input and the files it names, so a crashed attempt run
 /// again (activities are at least once) writes the same checkpoint bit for bit.
 /// </summary>
-[DurableTask(Name)]
-public sealed class TrainEpochActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache) : TaskActivity<TrainEpochInput, string>
+public sealed class TrainEpochActivity(IDatasetStorage storage, DatasetReader reader, DecodedChunkCache chunkCache)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "TrainEpoch";
 
-    public override async Task<string> RunAsync(TaskActivityContext context, TrainEpochInput input)
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token.</summary>
+    [Function(Name)]
+    public async Task<string> RunAsync([ActivityTrigger] TrainEpochInput input, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);

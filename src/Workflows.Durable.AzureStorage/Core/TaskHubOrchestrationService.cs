@@ -430,7 +430,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     {
         var history = await _provider.LoadHistoryAsync(locked).ConfigureAwait(false);
         ExecutionStarted? started = null;
-        var finished = false;
+        ExecutionCompleted? completed = null;
         foreach (var historyEvent in history)
         {
             switch (historyEvent)
@@ -438,13 +438,24 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
                 case ExecutionStarted s when started is null:
                     started = s;
                     break;
-                case ExecutionCompleted:
-                    finished = true;
+                case ExecutionCompleted c:
+                    completed = c;
                     break;
             }
         }
 
         IEnumerable<OrchestrationMessage> messages = locked.Messages;
+        var finished = completed is not null;
+        if (completed?.Status == OrchestrationRuntimeStatus.Failed
+            && !locked.Messages.Any(m => m.Event is ExecutionStarted)
+            && locked.Messages.LastOrDefault(m => m.Event is ExecutionRewound) is { } rewind)
+        {
+            // A rewind of a failed instance: DTFx's dispatcher rebuilds its history without the failed tasks (a new
+            // execution id, so the commit replaces the history). It takes the rewind request alone.
+            messages = [rewind];
+            finished = false;
+        }
+
         var fresh = started is null || finished;
         if (fresh)
         {

@@ -44,6 +44,7 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         ArgumentException.ThrowIfNullOrWhiteSpace(orchestratorName.Name, nameof(orchestratorName));
         cancellation.ThrowIfCancellationRequested();
         string instanceId = options?.InstanceId ?? Guid.NewGuid().ToString("N");
+        InstanceIds.Validate(instanceId);
         var instance = new OrchestrationInstance { InstanceId = instanceId, ExecutionId = Guid.NewGuid().ToString("N") };
         var tags = options?.Tags is { } given ? new Dictionary<string, string>(given, StringComparer.Ordinal) : [];
         var message = new TaskMessage
@@ -200,6 +201,81 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         };
         CorePurgeResult result = await purge.PurgeInstanceStateAsync(coreFilter).ConfigureAwait(false);
         return new PurgeResult(result.DeletedInstanceCount, result.IsComplete);
+    }
+
+    /// <summary>
+    /// The history of the instance's current execution, oldest first. An instance that does not exist makes this
+    /// throw <see cref="ArgumentException"/>, as the SDK documents.
+    /// </summary>
+    public override async Task<IList<HistoryEvent>> GetOrchestrationHistoryAsync(string instanceId, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        _ = await GetInstancesAsync(instanceId, getInputsAndOutputs: false, cancellation).ConfigureAwait(false)
+            ?? throw new ArgumentException($"No orchestration instance '{instanceId}' exists.", nameof(instanceId));
+        string json = await _client.GetOrchestrationHistoryAsync(instanceId, null!).ConfigureAwait(false);
+        return HistoryJson.Parse(json);
+    }
+
+    /// <summary>
+    /// Starts the instance again with its name, version and input: under a new id when
+    /// <paramref name="restartWithNewInstanceId"/> is set, else under the same id. An instance that does not exist
+    /// throws <see cref="ArgumentException"/>; restarting under the same id an instance that has not finished throws
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public override async Task<string> RestartAsync(string instanceId, bool restartWithNewInstanceId = false, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        IList<OrchestrationState> states = await _client.GetOrchestrationStateAsync(instanceId, allExecutions: false).ConfigureAwait(false);
+        OrchestrationState state = states?.FirstOrDefault(s => s is not null)
+            ?? throw new ArgumentException($"No orchestration instance '{instanceId}' exists.", nameof(instanceId));
+        if (!restartWithNewInstanceId && state.OrchestrationStatus.IsLive())
+        {
+            throw new InvalidOperationException(
+                $"Instance '{instanceId}' is {state.OrchestrationStatus.ToRuntimeStatus()}; only a finished instance restarts under its own id.");
+        }
+
+        string newId = restartWithNewInstanceId ? Guid.NewGuid().ToString("N") : instanceId;
+        var instance = new OrchestrationInstance { InstanceId = newId, ExecutionId = Guid.NewGuid().ToString("N") };
+        await _client.CreateTaskOrchestrationAsync(
+            new TaskMessage
+            {
+                OrchestrationInstance = instance,
+                Event = new ExecutionStartedEvent(-1, state.Input)
+                {
+                    Name = state.Name,
+                    Version = state.Version ?? string.Empty,
+                    OrchestrationInstance = instance,
+                    Tags = state.Tags is { } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : [],
+                },
+            },
+            [Core.OrchestrationStatus.Pending, Core.OrchestrationStatus.Running, Core.OrchestrationStatus.Suspended]).ConfigureAwait(false);
+        return newId;
+    }
+
+    /// <summary>
+    /// Rewinds a Failed instance: DTFx's dispatcher removes the failed tasks from its history and runs them again.
+    /// An instance that does not exist throws <see cref="ArgumentException"/>; one that is not Failed throws
+    /// <see cref="InvalidOperationException"/>. The backend must deliver the rewind message to the failed instance.
+    /// </summary>
+    public override async Task RewindInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
+        OrchestrationMetadata metadata = await GetInstancesAsync(instanceId, getInputsAndOutputs: false, cancellation).ConfigureAwait(false)
+            ?? throw new ArgumentException($"No orchestration instance '{instanceId}' exists.", nameof(instanceId));
+        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
+        {
+            throw new InvalidOperationException($"Only a Failed instance can be rewound; instance '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        // DTFx's dispatcher gives the rewound execution a new trace span from the request's trace context, and needs
+        // one: a fresh W3C trace parent.
+        string traceParent = string.Create(
+            CultureInfo.InvariantCulture,
+            $"00-{Guid.NewGuid():N}-{Guid.NewGuid().ToString("N")[..16]}-01");
+        await SendAsync(
+            instanceId,
+            new ExecutionRewoundEvent(-1, reason) { ParentTraceContext = new DistributedTraceContext(traceParent) },
+            cancellation).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

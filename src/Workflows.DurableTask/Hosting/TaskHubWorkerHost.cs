@@ -68,6 +68,10 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
     {
         await _service.CreateIfNotExistsAsync().ConfigureAwait(false);
         await Worker.StartAsync().ConfigureAwait(false);
+
+        // As Durable Functions: scheduling events keep their inputs, so histories show what each task was given (the
+        // dispatcher exists once the worker has started).
+        Worker.TaskOrchestrationDispatcher.IncludeParameters = true;
     }
 
     /// <summary>

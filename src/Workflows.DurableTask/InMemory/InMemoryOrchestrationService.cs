@@ -12,7 +12,8 @@ namespace Workflows.DurableTask.InMemory;
 /// <remarks>
 /// <para>Orchestration work items are session-locked per instance: one episode at a time per instance; messages that
 /// arrive during an episode wait in the instance's inbox for the next one. A message for an instance that does not
-/// exist or has finished is dropped, as DTFx's Azure Storage provider drops it; a start message begins a new
+/// exist or has finished is dropped, as DTFx's Azure Storage provider drops it, except a rewind request for a Failed
+/// instance, which DTFx's dispatcher carries out; a start message begins a new
 /// execution of a finished instance.</para>
 /// <para>Durable timers (<see cref="TimerFiredEvent"/>) and scheduled starts are delivered when the durable clock
 /// (<see cref="InMemoryOrchestrationServiceOptions.TimeProvider"/>) reaches their time. ContinueAsNew carries
@@ -459,6 +460,16 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         }
 
         TaskMessage? start = messages.Find(m => m.Event is ExecutionStartedEvent);
+        if (start is null
+            && record.History is not null
+            && record.HistoryStatus == OrchestrationStatus.Failed
+            && messages.FindLast(m => m.Event is ExecutionRewoundEvent) is { } rewind)
+        {
+            // A rewind of a failed instance: DTFx's dispatcher rebuilds its history without the failed tasks. It takes
+            // the rewind request alone.
+            return [rewind];
+        }
+
         if (start is null)
         {
             if (record.History is null

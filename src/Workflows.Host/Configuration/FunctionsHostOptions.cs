@@ -42,8 +42,11 @@ public sealed class FunctionsHostOptions
     /// <summary>Log levels by category prefix (<c>logging.logLevel</c>; <c>default</c> is the minimum level).</summary>
     public IDictionary<string, LogLevel> LogLevels { get; } = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Backend (app setting <c>WorkflowsStorageProvider</c>: <c>AzureStorage</c> or <c>InMemory</c>).</summary>
-    public HostStorageKind StorageKind { get; set; } = HostStorageKind.AzureStorage;
+    /// <summary>
+    /// Backend (host.json <c>extensions.durableTask.storageProvider.type</c> or app setting
+    /// <c>WorkflowsStorageProvider</c>: <c>Workflows</c>, <c>AzureStorage</c> or <c>InMemory</c>).
+    /// </summary>
+    public HostStorageKind StorageKind { get; set; } = HostStorageKind.Workflows;
 
     /// <summary>Storage connection string (app setting <c>AzureWebJobsStorage</c>); <c>UseDevelopmentStorage=true</c> is Azurite.</summary>
     public string? StorageConnectionString { get; set; }
@@ -113,7 +116,7 @@ public sealed class FunctionsHostOptions
             throw new HostConfigurationException("WorkflowsEnforceKeys=false is allowed only in local development (AZURE_FUNCTIONS_ENVIRONMENT=Development).");
         }
 
-        if (StorageKind == HostStorageKind.AzureStorage && string.IsNullOrWhiteSpace(StorageConnectionString))
+        if (StorageKind != HostStorageKind.InMemory && string.IsNullOrWhiteSpace(StorageConnectionString))
         {
             throw new HostConfigurationException(
                 "AzureWebJobsStorage is not set: put it in local.settings.json's Values (UseDevelopmentStorage=true for Azurite) or the environment, or set WorkflowsStorageProvider=InMemory.");

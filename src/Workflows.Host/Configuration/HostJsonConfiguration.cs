@@ -25,6 +25,7 @@ internal static class HostJsonConfiguration
         "extensions:durableTask:maxConcurrentOrchestratorFunctions",
         "extensions:durableTask:extendedSessionsEnabled",
         "extensions:durableTask:maxCachedOrchestrations",
+        "extensions:durableTask:storageProvider:type",
         "extensions:durableTask:storageProvider:partitionCount",
         "extensions:durableTask:storageProvider:maxQueuePollingInterval",
         "extensions:http:routePrefix",
@@ -92,12 +93,9 @@ internal static class HostJsonConfiguration
                 : throw Invalid($"logging:logLevel:{level.Key}", level.Value, "a log level (Trace, Debug, Information, Warning, Error, Critical, None)");
         }
 
-        var kind = configuration["WorkflowsStorageProvider"];
-        options.StorageKind = kind is null
-            ? options.StorageKind
-            : Enum.TryParse<HostStorageKind>(kind, ignoreCase: true, out var parsedKind) && Enum.IsDefined(parsedKind)
-                ? parsedKind
-                : throw new HostConfigurationException($"WorkflowsStorageProvider must be AzureStorage or InMemory; got '{kind}'.");
+        options.StorageKind = StorageKind(configuration["WorkflowsStorageProvider"], "WorkflowsStorageProvider")
+            ?? StorageKind(host["extensions:durableTask:storageProvider:type"], "extensions.durableTask.storageProvider.type")
+            ?? options.StorageKind;
         options.StorageConnectionString = configuration["AzureWebJobsStorage"] ?? options.StorageConnectionString;
         if (configuration["WorkflowsAzuritePort"] is { } port)
         {
@@ -138,6 +136,13 @@ internal static class HostJsonConfiguration
             .Select(pair => new KeyValuePair<string, string?>(prefix is null ? pair.Key : $"{prefix}:{pair.Key}", pair.Value))
             .ToList();
     }
+
+    private static HostStorageKind? StorageKind(string? value, string key) =>
+        value is null
+            ? null
+            : Enum.TryParse<HostStorageKind>(value.Trim(), ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(value, out _)
+                ? kind
+                : throw new HostConfigurationException($"{key} must be {string.Join(", ", Enum.GetNames<HostStorageKind>())}; got '{value}'.");
 
     private static int? Int(IConfiguration host, string key) =>
         host[key] is not { } raw ? null

@@ -1,9 +1,9 @@
 using System.Reflection;
-using Workflows.Durable;
+using Microsoft.DurableTask;
 
 namespace Workflows.Host.Functions;
 
-/// <summary>Fills the engine's <see cref="DurableTaskRegistry"/> from an assembly's functions.</summary>
+/// <summary>Fills the official SDK's <see cref="DurableTaskRegistry"/> from an assembly's functions.</summary>
 public static class DurableTaskRegistryFunctionExtensions
 {
     /// <summary>

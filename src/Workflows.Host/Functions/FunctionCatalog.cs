@@ -1,5 +1,6 @@
+using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Durable;
+using Microsoft.Extensions.Hosting;
 using Workflows.Host.Diagnostics;
 using Workflows.Host.Hosting;
 
@@ -15,10 +16,11 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
     public FunctionDescriptor? Find(string name) =>
         Functions.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Registers the orchestrators and activities with the engine's registry.</summary>
+    /// <summary>Registers the orchestrators and activities with the official SDK's registry.</summary>
     public void AddTo(DurableTaskRegistry registry, IServiceProvider? services)
     {
         var metrics = services?.GetService<FunctionMetrics>();
+        var stopping = services?.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
         foreach (var function in Functions)
         {
             switch (function.Kind)
@@ -30,8 +32,8 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
                         metrics));
                     break;
                 case FunctionKind.Activity:
-                    registry.AddActivity(function.Name, () => new MeasuredActivity(
-                        function.Method is null ? (ITaskActivity)Create(function.ImplementationType, services) : new MethodActivity(function, services),
+                    registry.AddActivity(function.Name, _ => new MeasuredActivity(
+                        function.Method is null ? (ITaskActivity)Create(function.ImplementationType, services) : new MethodActivity(function, services, stopping),
                         function.Name,
                         metrics));
                     break;
@@ -44,10 +46,12 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
     private static object Create(Type type, IServiceProvider? services) =>
         services is null ? Activator.CreateInstance(type)! : ActivatorUtilities.CreateInstance(services, type);
 
-    /// <summary>An orchestrator function method seen as the engine's orchestrator shape.</summary>
+    /// <summary>An orchestrator function method seen as the SDK's orchestrator shape.</summary>
     private sealed class MethodOrchestrator(FunctionDescriptor function, IServiceProvider? services) : ITaskOrchestrator
     {
         public Type InputType => function.InputType;
+
+        public Type OutputType => function.OutputType;
 
         public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
             function.InvokeAsync(new InvocationContext { FunctionName = function.Name, Services = services, Orchestration = context, TriggerValue = input });
@@ -58,6 +62,8 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
     {
         public Type InputType => inner.InputType;
 
+        public Type OutputType => inner.OutputType;
+
         public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
             metrics is null ? inner.RunAsync(context, input) : metrics.MeasureAsync(name, "orchestrationTrigger", () => inner.RunAsync(context, input));
     }
@@ -67,14 +73,18 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
     {
         public Type InputType => inner.InputType;
 
+        public Type OutputType => inner.OutputType;
+
         public Task<object?> RunAsync(TaskActivityContext context, object? input) =>
             metrics is null ? inner.RunAsync(context, input) : metrics.MeasureAsync(name, "activityTrigger", () => inner.RunAsync(context, input));
     }
 
-    /// <summary>An activity function method seen as the engine's activity shape.</summary>
-    private sealed class MethodActivity(FunctionDescriptor function, IServiceProvider? services) : ITaskActivity
+    /// <summary>An activity function method seen as the SDK's activity shape; it is cancelled when the host stops.</summary>
+    private sealed class MethodActivity(FunctionDescriptor function, IServiceProvider? services, CancellationToken stopping) : ITaskActivity
     {
         public Type InputType => function.InputType;
+
+        public Type OutputType => function.OutputType;
 
         public Task<object?> RunAsync(TaskActivityContext context, object? input) =>
             function.InvokeAsync(new InvocationContext
@@ -82,7 +92,7 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
                 FunctionName = function.Name,
                 Services = services,
                 Activity = context,
-                CancellationToken = context.CancellationToken,
+                CancellationToken = stopping,
                 TriggerValue = input,
             });
     }

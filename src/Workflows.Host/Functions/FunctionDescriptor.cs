@@ -49,6 +49,21 @@ internal sealed class FunctionDescriptor
     /// <summary>Input type of an orchestrator or activity method (typeof(object) when it declares none).</summary>
     internal Type InputType { get; init; } = typeof(object);
 
+    /// <summary>What the method's result is (a task's result type); <see cref="object"/> when it returns nothing.</summary>
+    internal Type OutputType
+    {
+        get
+        {
+            var returned = Method?.ReturnType ?? typeof(object);
+            if (returned.IsGenericType && (returned.GetGenericTypeDefinition() == typeof(Task<>) || returned.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+            {
+                return returned.GetGenericArguments()[0];
+            }
+
+            return ReturnsValue ? returned : typeof(object);
+        }
+    }
+
     internal IReadOnlyList<Func<InvocationContext, object?>> Bindings { get; init; } = [];
 
     internal bool ReturnsValue { get; init; }

@@ -7,8 +7,8 @@ using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Workflows.Durable;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Workflows.Host.Functions;
 
@@ -66,7 +66,7 @@ internal static class FunctionDiscovery
 
     private static FunctionDescriptor FromDurableTaskClass(Type type, DurableTaskAttribute attribute)
     {
-        var name = attribute.Name ?? type.Name;
+        var name = string.IsNullOrEmpty(attribute.Name.Name) ? type.Name : attribute.Name.Name;
         CheckName(name, type.FullName!);
         if (type.IsAbstract || type.GetConstructors().Length == 0)
         {
@@ -303,7 +303,7 @@ internal static class FunctionDiscovery
 
         if (type == typeof(CancellationToken))
         {
-            return static c => c.Activity?.CancellationToken ?? c.CancellationToken;
+            return static c => c.CancellationToken;
         }
 
         if (type == typeof(TaskActivityContext))
@@ -313,7 +313,7 @@ internal static class FunctionDiscovery
 
         if (type == typeof(FunctionContext))
         {
-            return static c => new FunctionContext(c.FunctionName, c.Services, c.Activity?.CancellationToken ?? c.CancellationToken);
+            return static c => new FunctionContext(c.FunctionName, c.Services, c.CancellationToken);
         }
 
         if (type == typeof(ILogger))

@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using Workflows.Durable;
+using Microsoft.DurableTask;
 
 namespace Workflows.Host.Functions;
 
@@ -10,6 +10,7 @@ internal sealed class InvocationContext
 
     public IServiceProvider? Services { get; init; }
 
+    /// <summary>The request's for HTTP functions; the host's stopping token for timers and activities.</summary>
     public CancellationToken CancellationToken { get; init; }
 
     public HttpContext? Http { get; init; }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
 using Workflows.Host.Functions;
@@ -68,6 +68,10 @@ public static class FunctionsHostServiceCollectionExtensions
         {
             // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
             logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
+            // DTFx and the SDK's shims log every work item at Information: warnings and up unless host.json asks.
+            logging.AddFilter("DurableTask", LogLevel.Warning);
+            logging.AddFilter("Microsoft.DurableTask", LogLevel.Warning);
             foreach (var (category, level) in options.LogLevels)
             {
                 if (string.Equals(category, "default", StringComparison.OrdinalIgnoreCase))

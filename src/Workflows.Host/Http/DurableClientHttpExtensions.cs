@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Durable.Client;
+using Microsoft.DurableTask.Client;
 
 namespace Workflows.Host.Http;
 

@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Durable;
-using Workflows.Durable.Client;
-using Workflows.Durable.Storage;
+using Workflows.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
 using Workflows.Host.Security;
@@ -25,6 +25,14 @@ internal static class DurableHttpApi
 {
     private const string ContinuationHeader = "x-ms-continuation-token";
 
+    /// <summary>Largest page of <c>GET instances</c> (<c>top</c>).</summary>
+    public const int MaxPageSize = 1000;
+
+    /// <summary>What the generic starter will not start over: a live instance of the id answers 409.</summary>
+    private static readonly string[] LiveStatuses = [nameof(OrchestrationRuntimeStatus.Pending), nameof(OrchestrationRuntimeStatus.Running), nameof(OrchestrationRuntimeStatus.Suspended)];
+
+    private static readonly OrchestrationRuntimeStatus[] FinishedStatuses = [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated];
+
     public static void MapDurableHttpApi(this IEndpointRouteBuilder endpoints, FunctionCatalog catalog, FunctionsHostOptions options)
     {
         var prefix = options.RoutePrefix.Length == 0 ? string.Empty : options.RoutePrefix + "/";
@@ -39,13 +47,12 @@ internal static class DurableHttpApi
         api.MapDelete("instances", (Func<HttpContext, Task<IResult>>)PurgeManyAsync);
         api.MapPost("instances/{instanceId}/raiseEvent/{eventName}", RaiseEventAsync);
         api.MapPost("instances/{instanceId}/terminate", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.TerminateInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, cancellationToken: c.RequestAborted)));
+            OnUnfinished(c, instanceId, (client, id) => client.TerminateInstanceAsync(id, reason, c.RequestAborted)));
         api.MapPost("instances/{instanceId}/suspend", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.SuspendInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
+            OnUnfinished(c, instanceId, (client, id) => client.SuspendInstanceAsync(id, reason, c.RequestAborted)));
         api.MapPost("instances/{instanceId}/resume", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.ResumeInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
-        api.MapPost("instances/{instanceId}/rewind", (HttpContext c, string instanceId, string? reason) =>
-            OnUnfinished(c, client => client.RewindInstanceAsync(InstanceIdRoute.Decode(c, instanceId), reason, c.RequestAborted)));
+            OnUnfinished(c, instanceId, (client, id) => client.ResumeInstanceAsync(id, reason, c.RequestAborted)));
+        api.MapPost("instances/{instanceId}/rewind", RewindAsync);
         api.MapPost("instances/{instanceId}/restart", RestartAsync);
     }
 
@@ -69,9 +76,10 @@ internal static class DurableHttpApi
         var client = Client(context);
         try
         {
-            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(function.Name, input, new StartOrchestrationOptions(instanceId), context.RequestAborted).ConfigureAwait(false);
+            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(
+                function.Name, input, new StartOrchestrationOptions(instanceId) { DedupeStatuses = LiveStatuses }, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (OrchestrationAlreadyExistsException exception)
+        catch (global::DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException exception)
         {
             await Problems.Create(StatusCodes.Status409Conflict, "Instance exists", exception.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
@@ -114,45 +122,45 @@ internal static class DurableHttpApi
 
         var top = 100;
         if (query["top"].ToString() is { Length: > 0 } rawTop
-            && (!int.TryParse(rawTop, NumberStyles.Integer, CultureInfo.InvariantCulture, out top) || top is < 1 or > OrchestrationQuery.MaxPageSize))
+            && (!int.TryParse(rawTop, NumberStyles.Integer, CultureInfo.InvariantCulture, out top) || top is < 1 or > MaxPageSize))
         {
-            return Problems.BadRequest($"top must be an integer between 1 and {OrchestrationQuery.MaxPageSize}; got '{rawTop}'.");
+            return Problems.BadRequest($"top must be an integer between 1 and {MaxPageSize}; got '{rawTop}'.");
         }
 
         var showInput = string.Equals(query["showInput"], "true", StringComparison.OrdinalIgnoreCase);
         var token = context.Request.Headers[ContinuationHeader].ToString();
-        OrchestrationQueryResult page;
+        Page<OrchestrationMetadata>? page = null;
         try
         {
-            page = await Client(context).QueryInstancesAsync(
-                new OrchestrationQuery
-                {
-                    CreatedFrom = createdFrom,
-                    CreatedTo = createdTo,
-                    Statuses = statuses,
-                    InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
-                    PageSize = top,
-                    ContinuationToken = token.Length > 0 ? token : null,
-                    FetchInputsAndOutputs = true,
-                },
-                context.RequestAborted).ConfigureAwait(false);
+            var pages = Client(context).GetAllInstancesAsync(new OrchestrationQuery
+            {
+                CreatedFrom = createdFrom,
+                CreatedTo = createdTo,
+                Statuses = statuses,
+                InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
+                PageSize = top,
+                FetchInputsAndOutputs = true,
+            }).AsPages(token.Length > 0 ? token : null, top);
+            await foreach (var first in pages.WithCancellation(context.RequestAborted).ConfigureAwait(false))
+            {
+                page = first;
+                break;
+            }
         }
-        catch (InvalidContinuationTokenException)
+        catch (Exception exception) when (exception is ArgumentException or FormatException or Newtonsoft.Json.JsonException or System.Text.Json.JsonException)
         {
-            return Problems.BadRequest($"The {ContinuationHeader} header is not a continuation token this task hub issued; send back the value of a previous answer's {ContinuationHeader} header, or none for the first page.");
-        }
-        catch (ArgumentException exception)
-        {
-            return Problems.BadRequest(exception.Message);
+            return Problems.BadRequest(token.Length > 0
+                ? $"The {ContinuationHeader} header is not a continuation token this task hub issued; send back the value of a previous answer's {ContinuationHeader} header, or none for the first page."
+                : exception.Message);
         }
 
-        if (page.ContinuationToken is not null)
+        if (page?.ContinuationToken is { Length: > 0 } next)
         {
-            context.Response.Headers[ContinuationHeader] = page.ContinuationToken;
+            context.Response.Headers[ContinuationHeader] = next;
         }
 
         var items = new JsonArray();
-        foreach (var instance in page.Instances)
+        foreach (var instance in page?.Values ?? [])
         {
             items.Add(InstanceStatusJson.Create(instance, showInput));
         }
@@ -164,7 +172,7 @@ internal static class DurableHttpApi
     {
         instanceId = InstanceIdRoute.Decode(context, instanceId);
         var client = Client(context);
-        var metadata = await client.GetInstanceAsync(instanceId, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
         if (metadata is null)
         {
             return Problems.NotFound($"There is no instance '{instanceId}'.");
@@ -175,8 +183,10 @@ internal static class DurableHttpApi
             return Problems.Create(StatusCodes.Status409Conflict, "Instance is running", $"Instance '{instanceId}' is {metadata.RuntimeStatus}; terminate it before purging.");
         }
 
-        var deleted = await client.PurgeInstanceAsync(instanceId, context.RequestAborted).ConfigureAwait(false);
-        return deleted ? Results.Json(new JsonObject { ["instancesDeleted"] = 1 }) : Problems.NotFound($"There is no instance '{instanceId}'.");
+        var purged = await client.PurgeInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        return purged.PurgedInstanceCount > 0
+            ? Results.Json(new JsonObject { ["instancesDeleted"] = purged.PurgedInstanceCount })
+            : Problems.NotFound($"There is no instance '{instanceId}'.");
     }
 
     private static async Task<IResult> PurgeManyAsync(HttpContext context)
@@ -186,28 +196,42 @@ internal static class DurableHttpApi
             return Problems.BadRequest(invalid);
         }
 
-        int deleted;
-        try
+        if (statuses?.Where(static s => !FinishedStatuses.Contains(s)).Select(static s => (OrchestrationRuntimeStatus?)s).FirstOrDefault() is { } live)
         {
-            deleted = await Client(context).PurgeAllInstancesAsync(
-                new PurgeInstancesFilter { CreatedFrom = createdFrom, CreatedTo = createdTo, Statuses = statuses },
-                context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (ArgumentException exception)
-        {
-            return Problems.BadRequest(exception.Message);
+            return Problems.BadRequest($"Only finished instances are purged; runtimeStatus {live} is not one of {string.Join(", ", FinishedStatuses)}.");
         }
 
-        return deleted == 0
+        var purged = await Client(context).PurgeAllInstancesAsync(
+            new PurgeInstancesFilter(createdFrom, createdTo, statuses ?? [.. FinishedStatuses]),
+            cancellation: context.RequestAborted).ConfigureAwait(false);
+        return purged.PurgedInstanceCount == 0
             ? Problems.NotFound("No finished instance matches the filter.")
-            : Results.Json(new JsonObject { ["instancesDeleted"] = deleted });
+            : Results.Json(new JsonObject { ["instancesDeleted"] = purged.PurgedInstanceCount });
     }
 
     private static async Task<IResult> RaiseEventAsync(HttpContext context, string instanceId, string eventName)
     {
-        instanceId = InstanceIdRoute.Decode(context, instanceId);
         var payload = await ReadJsonBodyAsync(context).ConfigureAwait(false);
-        return await OnUnfinished(context, client => client.RaiseEventAsync(instanceId, eventName, payload, context.RequestAborted)).ConfigureAwait(false);
+        return await OnUnfinished(context, instanceId, (client, id) => client.RaiseEventAsync(id, eventName, payload, context.RequestAborted)).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> RewindAsync(HttpContext context, string instanceId, string? reason)
+    {
+        instanceId = InstanceIdRoute.Decode(context, instanceId);
+        var client = Client(context);
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
+        {
+            return Problems.NotFound($"There is no instance '{instanceId}'.");
+        }
+
+        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
+        {
+            return Problems.Create(StatusCodes.Status410Gone, "Instance is not in a state for this operation", $"Only a Failed instance can be rewound; instance '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        await client.RewindInstanceAsync(instanceId, reason ?? string.Empty, context.RequestAborted).ConfigureAwait(false);
+        return Results.Accepted();
     }
 
     private static async Task<IResult> RestartAsync(HttpContext context, string instanceId, bool? restartWithNewInstanceId)
@@ -219,32 +243,34 @@ internal static class DurableHttpApi
             var id = await client.RestartAsync(instanceId, restartWithNewInstanceId ?? true, context.RequestAborted).ConfigureAwait(false);
             return client.CreateCheckStatusResponse(context.Request, id);
         }
-        catch (OrchestrationNotFoundException)
+        catch (ArgumentException)
         {
             return Problems.NotFound($"There is no instance '{instanceId}'.");
         }
-        catch (OrchestrationAlreadyExistsException exception)
+        catch (Exception exception) when (exception is InvalidOperationException or global::DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException)
         {
             return Problems.Create(StatusCodes.Status409Conflict, "Instance is running", exception.Message);
         }
     }
 
-    /// <summary>Runs an operation on an unfinished instance: 202, or 404 unknown, or 410 when it has finished (or cannot take it).</summary>
-    private static async Task<IResult> OnUnfinished(HttpContext context, Func<DurableTaskClient, Task> operation)
+    /// <summary>Runs an operation on an unfinished instance: 202, or 404 unknown, or 410 when it has finished.</summary>
+    private static async Task<IResult> OnUnfinished(HttpContext context, string routeId, Func<DurableTaskClient, string, Task> operation)
     {
-        try
+        var instanceId = InstanceIdRoute.Decode(context, routeId);
+        var client = Client(context);
+        var metadata = await client.GetInstanceAsync(instanceId, cancellation: context.RequestAborted).ConfigureAwait(false);
+        if (metadata is null)
         {
-            await operation(Client(context)).ConfigureAwait(false);
-            return Results.Accepted();
+            return Problems.NotFound($"There is no instance '{instanceId}'.");
         }
-        catch (OrchestrationNotFoundException exception)
+
+        if (metadata.IsCompleted)
         {
-            return Problems.NotFound(exception.Message);
+            return Problems.Create(StatusCodes.Status410Gone, "Instance is not in a state for this operation", $"Instance '{instanceId}' has finished ({metadata.RuntimeStatus}).");
         }
-        catch (OrchestrationStateConflictException exception)
-        {
-            return Problems.Create(StatusCodes.Status410Gone, "Instance is not in a state for this operation", exception.Message);
-        }
+
+        await operation(client, instanceId).ConfigureAwait(false);
+        return Results.Accepted();
     }
 
     /// <summary>The body as JSON (null when empty); malformed JSON throws <see cref="JsonException"/>, which is a 400.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Workflows.Durable;
-using Workflows.Durable.History;
+using DurableTask.Core;
+using DurableTask.Core.History;
 
 namespace Workflows.Host.Http;
 
@@ -15,33 +15,33 @@ namespace Workflows.Host.Http;
 /// </summary>
 internal static class HistoryEventsJson
 {
-    public static JsonArray Create(IReadOnlyList<HistoryEvent> history, bool showInput, bool showHistoryOutput)
+    public static JsonArray Create(IList<HistoryEvent> history, bool showInput, bool showHistoryOutput)
     {
         // Scheduling events by task id, and the ids whose outcome is in the history (their scheduling event folds into it).
-        var tasks = new Dictionary<int, TaskScheduled>();
-        var subOrchestrations = new Dictionary<int, SubOrchestrationInstanceCreated>();
+        var tasks = new Dictionary<int, TaskScheduledEvent>();
+        var subOrchestrations = new Dictionary<int, SubOrchestrationInstanceCreatedEvent>();
         var taskOutcomes = new HashSet<int>();
         var subOrchestrationOutcomes = new HashSet<int>();
         foreach (var historyEvent in history)
         {
             switch (historyEvent)
             {
-                case TaskScheduled scheduled:
+                case TaskScheduledEvent scheduled:
                     tasks[scheduled.EventId] = scheduled;
                     break;
-                case SubOrchestrationInstanceCreated created:
+                case SubOrchestrationInstanceCreatedEvent created:
                     subOrchestrations[created.EventId] = created;
                     break;
-                case TaskCompleted completed:
+                case TaskCompletedEvent completed:
                     taskOutcomes.Add(completed.TaskScheduledId);
                     break;
-                case TaskFailed failed:
+                case TaskFailedEvent failed:
                     taskOutcomes.Add(failed.TaskScheduledId);
                     break;
-                case SubOrchestrationInstanceCompleted completed:
+                case SubOrchestrationInstanceCompletedEvent completed:
                     subOrchestrationOutcomes.Add(completed.TaskScheduledId);
                     break;
-                case SubOrchestrationInstanceFailed failed:
+                case SubOrchestrationInstanceFailedEvent failed:
                     subOrchestrationOutcomes.Add(failed.TaskScheduledId);
                     break;
             }
@@ -52,9 +52,9 @@ internal static class HistoryEventsJson
         {
             var node = historyEvent switch
             {
-                OrchestratorStarted or OrchestratorCompleted => null,
-                TaskScheduled scheduled when taskOutcomes.Contains(scheduled.EventId) => null,
-                SubOrchestrationInstanceCreated created when subOrchestrationOutcomes.Contains(created.EventId) => null,
+                OrchestratorStartedEvent or OrchestratorCompletedEvent => null,
+                TaskScheduledEvent scheduled when taskOutcomes.Contains(scheduled.EventId) => null,
+                SubOrchestrationInstanceCreatedEvent created when subOrchestrationOutcomes.Contains(created.EventId) => null,
                 _ => Convert(historyEvent, tasks, subOrchestrations, showInput, showHistoryOutput),
             };
             if (node is not null)
@@ -68,19 +68,19 @@ internal static class HistoryEventsJson
 
     private static JsonObject Convert(
         HistoryEvent historyEvent,
-        Dictionary<int, TaskScheduled> tasks,
-        Dictionary<int, SubOrchestrationInstanceCreated> subOrchestrations,
+        Dictionary<int, TaskScheduledEvent> tasks,
+        Dictionary<int, SubOrchestrationInstanceCreatedEvent> subOrchestrations,
         bool showInput,
         bool showHistoryOutput)
     {
         var node = new JsonObject
         {
-            ["EventType"] = historyEvent.GetType().Name,
+            ["EventType"] = historyEvent.EventType.ToString(),
             ["Timestamp"] = Time(historyEvent.Timestamp),
         };
         switch (historyEvent)
         {
-            case ExecutionStarted started:
+            case ExecutionStartedEvent started:
                 node["FunctionName"] = started.Name;
                 AddInput(node, started.Input, showInput);
                 if (started.ScheduledStartTime is { } startAt)
@@ -89,60 +89,60 @@ internal static class HistoryEventsJson
                 }
 
                 break;
-            case ExecutionCompleted completed:
-                node["OrchestrationStatus"] = completed.Status.ToString();
+            case ExecutionCompletedEvent completed:
+                node["OrchestrationStatus"] = completed.OrchestrationStatus.ToString();
                 AddResult(node, completed.Result, showHistoryOutput);
-                AddFailure(node, completed.FailureDetails);
+                AddFailure(node, completed.FailureDetails, null, null);
                 break;
-            case ExecutionTerminated terminated:
+            case ExecutionTerminatedEvent terminated:
                 // As Durable Functions: a termination's reason is its Input.
-                AddInput(node, terminated.Reason, showInput);
+                AddInput(node, terminated.Input, showInput);
                 break;
-            case ExecutionSuspended suspended:
+            case ExecutionSuspendedEvent suspended:
                 node["Reason"] = suspended.Reason;
                 break;
-            case ExecutionResumed resumed:
+            case ExecutionResumedEvent resumed:
                 node["Reason"] = resumed.Reason;
                 break;
-            case ExecutionRewound rewound:
+            case ExecutionRewoundEvent rewound:
                 node["Reason"] = rewound.Reason;
                 break;
-            case TaskScheduled scheduled:
+            case TaskScheduledEvent scheduled:
                 node["Name"] = scheduled.Name;
-                AddInput(node, scheduled.Input, showInput);
+                AddActivityInput(node, scheduled.Input, showInput);
                 break;
-            case TaskCompleted completed:
+            case TaskCompletedEvent completed:
                 AddScheduled(node, tasks.GetValueOrDefault(completed.TaskScheduledId), showInput);
                 AddResult(node, completed.Result, showHistoryOutput);
                 break;
-            case TaskFailed failed:
+            case TaskFailedEvent failed:
                 AddScheduled(node, tasks.GetValueOrDefault(failed.TaskScheduledId), showInput);
-                AddFailure(node, failed.FailureDetails);
+                AddFailure(node, failed.FailureDetails, failed.Reason, failed.Details);
                 break;
-            case SubOrchestrationInstanceCreated created:
+            case SubOrchestrationInstanceCreatedEvent created:
                 node["Name"] = created.Name;
                 node["InstanceId"] = created.InstanceId;
                 AddInput(node, created.Input, showInput);
                 break;
-            case SubOrchestrationInstanceCompleted completed:
+            case SubOrchestrationInstanceCompletedEvent completed:
                 AddScheduled(node, subOrchestrations.GetValueOrDefault(completed.TaskScheduledId), showInput);
                 AddResult(node, completed.Result, showHistoryOutput);
                 break;
-            case SubOrchestrationInstanceFailed failed:
+            case SubOrchestrationInstanceFailedEvent failed:
                 AddScheduled(node, subOrchestrations.GetValueOrDefault(failed.TaskScheduledId), showInput);
-                AddFailure(node, failed.FailureDetails);
+                AddFailure(node, failed.FailureDetails, failed.Reason, failed.Details);
                 break;
-            case TimerCreated created:
+            case TimerCreatedEvent created:
                 node["FireAt"] = Time(created.FireAt);
                 break;
-            case TimerFired fired:
+            case TimerFiredEvent fired:
                 node["FireAt"] = Time(fired.FireAt);
                 break;
-            case EventRaised raised:
+            case EventRaisedEvent raised:
                 node["Name"] = raised.Name;
                 AddInput(node, raised.Input, showInput);
                 break;
-            case EventSent sent:
+            case EventSentEvent sent:
                 node["InstanceId"] = sent.InstanceId;
                 node["Name"] = sent.Name;
                 AddInput(node, sent.Input, showInput);
@@ -157,8 +157,8 @@ internal static class HistoryEventsJson
     {
         var (name, input) = scheduling switch
         {
-            TaskScheduled task => (task.Name, task.Input),
-            SubOrchestrationInstanceCreated sub => (sub.Name, sub.Input),
+            TaskScheduledEvent task => (task.Name, task.Input),
+            SubOrchestrationInstanceCreatedEvent sub => (sub.Name, sub.Input),
             _ => (null, null),
         };
         if (scheduling is null)
@@ -168,7 +168,14 @@ internal static class HistoryEventsJson
 
         node["ScheduledTime"] = Time(scheduling.Timestamp);
         node["FunctionName"] = name;
-        AddInput(node, input, showInput);
+        if (scheduling is TaskScheduledEvent)
+        {
+            AddActivityInput(node, input, showInput);
+        }
+        else
+        {
+            AddInput(node, input, showInput);
+        }
     }
 
     private static void AddInput(JsonObject node, string? serialized, bool showInput)
@@ -176,6 +183,19 @@ internal static class HistoryEventsJson
         if (showInput)
         {
             node["Input"] = InstanceStatusJson.ParsePayload(serialized);
+        }
+    }
+
+    /// <summary>
+    /// DTFx records an activity's input as its parameter array; the SDK passes exactly one parameter, which is what
+    /// Durable Functions shows.
+    /// </summary>
+    private static void AddActivityInput(JsonObject node, string? serialized, bool showInput)
+    {
+        if (showInput)
+        {
+            var input = InstanceStatusJson.ParsePayload(serialized);
+            node["Input"] = input is JsonArray { Count: 1 } parameters ? parameters[0]?.DeepClone() : input;
         }
     }
 
@@ -187,10 +207,16 @@ internal static class HistoryEventsJson
         }
     }
 
-    private static void AddFailure(JsonObject node, FailureDetails? failure)
+    private static void AddFailure(JsonObject node, FailureDetails? failure, string? reason, string? details)
     {
         if (failure is null)
         {
+            if (reason is not null)
+            {
+                node["Reason"] = reason;
+                node["Details"] = details;
+            }
+
             return;
         }
 

@@ -37,7 +37,7 @@ internal static class HostAdminEndpoints
         endpoints.MapGet("health", async (TaskHubRuntime taskHub, CancellationToken cancellationToken) =>
         {
             // Healthy means the task hub answers: one cheap read through the provider.
-            await taskHub.Client.GetInstanceAsync("health-probe", cancellationToken: cancellationToken).ConfigureAwait(false);
+            await taskHub.Client.GetInstanceAsync("health-probe", cancellation: cancellationToken).ConfigureAwait(false);
             return Results.Json(new { status = "Healthy" });
         });
 

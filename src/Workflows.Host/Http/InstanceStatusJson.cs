@@ -1,16 +1,15 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Workflows.Durable;
-using Workflows.Durable.History;
-using Workflows.Durable.Storage;
+using DurableTask.Core.History;
+using Microsoft.DurableTask.Client;
 
 namespace Workflows.Host.Http;
 
 /// <summary>An instance's state in Durable Functions' status JSON (<c>name</c>, <c>instanceId</c>, <c>runtimeStatus</c>, ...).</summary>
 internal static class InstanceStatusJson
 {
-    public static JsonObject Create(OrchestrationMetadata metadata, bool showInput, IReadOnlyList<HistoryEvent>? history = null, bool showHistoryOutput = false)
+    public static JsonObject Create(OrchestrationMetadata metadata, bool showInput, IList<HistoryEvent>? history = null, bool showHistoryOutput = false)
     {
         var status = new JsonObject
         {

@@ -1,12 +1,18 @@
+using Azure.Storage.Blobs;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Workflows.Durable;
 using Workflows.Durable.AzureStorage;
-using Workflows.Durable.Client;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Storage;
-using Workflows.Durable.Worker;
+using Workflows.Durable.AzureStorage.Core;
+using Microsoft.DurableTask.Worker;
+using Workflows.DurableTask;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.InMemory;
 using Workflows.Host.Azurite;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
@@ -16,9 +22,10 @@ using Workflows.Host.State;
 namespace Workflows.Host.TaskHub;
 
 /// <summary>
-/// The host's task hub: connects the storage (starting Azurite for <c>UseDevelopmentStorage=true</c> when no
-/// emulator listens), fills the registry from the discovered functions and runs the worker. Starts before the
-/// HTTP server accepts requests and stops after it.
+/// The host's task hub: builds the backend that host.json's <c>storageProvider.type</c> names (starting Azurite for
+/// <c>UseDevelopmentStorage=true</c> when no emulator listens), registers the discovered orchestrators and activities
+/// with the official SDK's registry and runs them on a DTFx <see cref="TaskHubWorker"/>; functions and the HTTP API
+/// use the official <see cref="DurableTaskClient"/>. Starts before the HTTP server accepts requests and stops after it.
 /// </summary>
 internal sealed class TaskHubRuntime(
     IOptions<FunctionsHostOptions> options,
@@ -29,75 +36,111 @@ internal sealed class TaskHubRuntime(
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Workflows.Host");
     private AzuriteProcess? _azurite;
-    private IStorageProvider? _provider;
-    private DurableTaskWorker? _worker;
+    private IOrchestrationService? _service;
+    private TaskHubWorkerHost? _worker;
     private DurableTaskClient? _client;
     private IHostStateStore? _state;
     private WorkerIdentity? _identity;
-
-    public IStorageProvider Provider => _provider ?? throw NotStarted();
 
     public DurableTaskClient Client => _client ?? throw NotStarted();
 
     /// <summary>Keys, timer schedules and timer leases, next to the task hub.</summary>
     public IHostStateStore State => _state ?? throw NotStarted();
 
-    /// <summary>Storage requests of the hub and the host state; null on the in-memory backend.</summary>
-    public StorageTransactionCounter? TransactionCounter => AzureClients?.Counter;
-
-    /// <summary>The Azure Storage clients of the hub; null on the in-memory backend.</summary>
-    public TaskHubClients? AzureClients => (_provider as AzureStorageProvider)?.Clients;
+    /// <summary>Storage requests of our task hub and the host state; null on the other backends.</summary>
+    public StorageTransactionCounter? TransactionCounter => (_service as TaskHubOrchestrationService)?.Provider.Clients.Counter;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         string storage;
-        if (settings.StorageKind == HostStorageKind.InMemory)
+        IOrchestrationServiceClient serviceClient;
+        TimeSpan? statusPolling = TimeSpan.FromMilliseconds(500);
+        switch (settings.StorageKind)
         {
-            _provider = new InMemoryStorageProvider();
-            _state = new InMemoryHostStateStore(timeProvider);
-            storage = "the in-memory backend";
-        }
-        else
-        {
-            var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
-            _identity = WorkerIdentity.Claim(settings.ScriptRoot, settings.HubName);
-            var azure = new AzureStorageOptions
+            case HostStorageKind.InMemory:
             {
-                ConnectionString = connectionString,
-                TaskHubName = settings.HubName,
-                PartitionCount = settings.PartitionCount,
-                MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
-                WorkerId = _identity.Name,
-            };
-            azure.Validate();
-            var provider = new AzureStorageProvider(azure, timeProvider, logger: loggerFactory.CreateLogger<AzureStorageProvider>());
-            await provider.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-            _provider = provider;
-            _state = await BlobHostStateStore.CreateAsync(provider.Clients.Blobs, settings.HubName, cancellationToken).ConfigureAwait(false);
-            storage = _azurite is null ? "Azure Storage" : "Azurite (started by the host)";
+                var inMemory = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions
+                {
+                    TimeProvider = timeProvider,
+                    TaskHubName = settings.HubName,
+                    MaxConcurrentActivityWorkItems = settings.MaxConcurrentActivityFunctions,
+                    MaxConcurrentOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
+                });
+                (_service, serviceClient, statusPolling) = (inMemory, inMemory, null);
+                _state = new InMemoryHostStateStore(timeProvider);
+                storage = "the in-memory backend";
+                break;
+            }
+
+            case HostStorageKind.AzureStorage:
+            {
+                var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
+                var dtfx = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+                {
+                    StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
+                    TaskHubName = settings.HubName,
+                    PartitionCount = settings.PartitionCount,
+                    MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
+                    MaxConcurrentTaskActivityWorkItems = settings.MaxConcurrentActivityFunctions,
+                    MaxConcurrentTaskOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
+                    ExtendedSessionsEnabled = settings.ExtendedSessionsEnabled,
+                    LoggerFactory = loggerFactory,
+                });
+                (_service, serviceClient) = (dtfx, dtfx);
+                _state = await BlobHostStateStore.CreateAsync(new BlobServiceClient(connectionString), settings.HubName, cancellationToken).ConfigureAwait(false);
+                storage = (_azurite is null ? "Azure Storage" : "Azurite (started by the host)") + " with DTFx's AzureStorage provider";
+                break;
+            }
+
+            default:
+            {
+                var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
+                _identity = WorkerIdentity.Claim(settings.ScriptRoot, settings.HubName);
+                var azure = new AzureStorageOptions
+                {
+                    ConnectionString = connectionString,
+                    TaskHubName = settings.HubName,
+                    PartitionCount = settings.PartitionCount,
+                    MaxQueuePollingInterval = settings.MaxQueuePollingInterval,
+                    WorkerId = _identity.Name,
+                };
+                azure.Validate();
+                var ours = new TaskHubOrchestrationService(
+                    azure,
+                    new TaskHubOrchestrationServiceOptions
+                    {
+                        MaxConcurrentActivityWorkItems = settings.MaxConcurrentActivityFunctions,
+                        MaxConcurrentOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
+                    },
+                    timeProvider,
+                    loggerFactory.CreateLogger<AzureStorageProvider>());
+                (_service, serviceClient) = (ours, ours);
+                await ours.CreateIfNotExistsAsync().ConfigureAwait(false);
+                _state = await BlobHostStateStore.CreateAsync(ours.Provider.Clients.Blobs, settings.HubName, cancellationToken).ConfigureAwait(false);
+                storage = _azurite is null ? "Azure Storage" : "Azurite (started by the host)";
+                break;
+            }
         }
 
         var registry = new DurableTaskRegistry();
         catalog.AddTo(registry, services);
-        var workerOptions = new DurableTaskWorkerOptions
+        _client = new OrchestrationServiceDurableTaskClient(serviceClient, new OrchestrationServiceClientOptions
         {
-            MaxConcurrentActivityFunctions = settings.MaxConcurrentActivityFunctions,
-            MaxConcurrentOrchestratorFunctions = settings.MaxConcurrentOrchestratorFunctions,
-            ExtendedSessionsEnabled = settings.ExtendedSessionsEnabled,
-            MaxCachedOrchestrations = settings.MaxCachedOrchestrations,
-        };
-        _client = new DurableTaskClient(_provider, workerOptions.DataConverter, timeProvider);
-        _worker = new DurableTaskWorker(_provider, registry, workerOptions, loggerFactory, timeProvider);
-        await _worker.StartAsync(cancellationToken).ConfigureAwait(false);
-        HostLog.TaskHubStarted(_logger, settings.HubName, storage, registry.OrchestratorNames.Count, registry.ActivityNames.Count);
+            DataConverter = WebJsonDataConverter.Instance,
+            TimeProvider = timeProvider,
+            StatusPollingInterval = statusPolling,
+        });
+        _worker = new TaskHubWorkerHost(_service, registry, services, loggerFactory, new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
+        await _worker.StartAsync().ConfigureAwait(false);
+        HostLog.TaskHubStarted(_logger, settings.HubName, storage, catalog.OfKind(FunctionKind.Orchestrator).Count(), catalog.OfKind(FunctionKind.Activity).Count());
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_worker is not null)
         {
-            await _worker.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _worker.StopAsync().ConfigureAwait(false);
         }
 
         await DisposeAsync().ConfigureAwait(false);
@@ -111,7 +154,7 @@ internal sealed class TaskHubRuntime(
             _worker = null;
         }
 
-        switch (_provider)
+        switch (_service)
         {
             case IAsyncDisposable asyncDisposable:
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
@@ -121,7 +164,7 @@ internal sealed class TaskHubRuntime(
                 break;
         }
 
-        _provider = null;
+        _service = null;
         _identity?.Dispose();
         _identity = null;
         if (_azurite is not null)

@@ -13,7 +13,7 @@ using Workflows.Testing;
 namespace Workflows.Functions.Tests.Search;
 
 /// <summary>
-/// The search tasks (<see cref="SearchRegistrations.AddSearchTasks"/>) on a DTFx worker over the in-memory backend,
+/// The function app's orchestrators and activities (the search among them) on a DTFx worker over the in-memory backend,
 /// with the official client, each activity wrapped to count its executions.
 /// </summary>
 internal sealed class SearchHarness : IAsyncDisposable
@@ -44,26 +44,21 @@ internal sealed class SearchHarness : IAsyncDisposable
 
     public static async Task<SearchHarness> StartAsync(IModelRegistry registry)
     {
-        var services = new ServiceCollection()
-            .AddSingleton<IDatasetStorage>(TestStorage.Local)
-            .AddSingleton(new DatasetReader(TestStorage.Local))
-            .AddSingleton(registry)
-            .BuildServiceProvider();
         var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var registry2 = new DurableTaskRegistry();
-        var search = new DurableTaskRegistry().AddSearchTasks();
-        foreach (var (name, factory) in search.GetOrchestrators())
+        var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root);
+        foreach (var (name, factory) in app.GetOrchestrators())
         {
-            registry2.AddOrchestrator(name, () => factory(services));
+            registry2.AddOrchestrator(name, () => factory(EmptyServices.Instance));
         }
 
-        foreach (var (name, factory) in search.GetActivities())
+        foreach (var (name, factory) in app.GetActivities())
         {
             registry2.AddActivity(name, provider => new CountingActivity(name.Name, factory(provider), calls));
         }
 
         var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
-        var host = new TaskHubWorkerHost(service, registry2, services);
+        var host = new TaskHubWorkerHost(service, registry2);
         await host.StartAsync();
         return new SearchHarness(service, host, calls);
     }
@@ -81,6 +76,13 @@ internal sealed class SearchHarness : IAsyncDisposable
         await _host.StopAsync(isForced: true);
         await _host.DisposeAsync();
         Service.Dispose();
+    }
+
+    private sealed class EmptyServices : IServiceProvider
+    {
+        public static readonly EmptyServices Instance = new();
+
+        public object? GetService(Type serviceType) => null;
     }
 
     private sealed class CountingActivity(string name, ITaskActivity inner, ConcurrentDictionary<string, int> calls) : ITaskActivity
