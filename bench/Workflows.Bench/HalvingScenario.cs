@@ -76,11 +76,9 @@ internal static class HalvingScenario
             };
 
             var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
-            var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
             using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = workers });
-            await using var host = new TaskHubWorkerHost(service, new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, modelRegistry: registry, dataRoot: BenchStorage.Root));
-            await host.StartAsync();
-            var client = new OrchestrationServiceDurableTaskClient(service);
+            await using var engine = await AppEngine.StartAsync(service, modelRegistry: registry);
+            var client = engine.Client;
 
             Console.WriteLine($"{rows} x {features} make_classification, {candidates} candidates, {folds}-fold CV, gradient_boosting (FastTree), {workers} concurrent evaluations, {Environment.ProcessorCount} cores");
             var results = new Dictionary<string, RunResult>(StringComparer.Ordinal);

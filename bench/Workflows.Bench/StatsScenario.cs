@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Workflows.Durable;
+using DurableTask.Core;
+using Microsoft.DurableTask.Client;
 using Workflows.Durable.AzureStorage;
-using Workflows.Durable.Client;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Storage;
-using Workflows.Durable.Worker;
+using Workflows.Durable.AzureStorage.Core;
+using Workflows.DurableTask.InMemory;
 using Workflows.Functions;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Statistics;
@@ -202,9 +201,9 @@ internal static class StatsScenario
 
     private static async Task<double> GenerateAsync(StatsOptions options, string folder)
     {
-        using var provider = new InMemoryStorageProvider();
+        using var service = new InMemoryOrchestrationService();
         var (seconds, result) = await RunOnEngineAsync(
-            provider,
+            service,
             GenerateDatasetOrchestrator.Name,
             new GenerateDatasetInput(options.Rows, options.Features, Informative: Math.Min(10, options.Features), options.ChunkRows, Seed: 1, folder),
             new DecodedChunkCache(0));
@@ -220,33 +219,34 @@ internal static class StatsScenario
     private static async Task<(double InMemory, double Azurite)> RunOrchestrationsAsync(StatsOptions options, string folder)
     {
         double inMemory;
-        using (var provider = new InMemoryStorageProvider())
+        using (var service = new InMemoryOrchestrationService())
         {
-            inMemory = await RunStatisticsAsync(options, provider, folder);
+            inMemory = await RunStatisticsAsync(options, service, folder);
         }
 
         await using var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
-        await using var hub = new AzureStorageProvider(new AzureStorageOptions
+        await using var hub = new TaskHubOrchestrationService(new AzureStorageOptions
         {
             ConnectionString = azurite.ConnectionString,
             TaskHubName = "stats" + Guid.NewGuid().ToString("N")[..12],
         });
+        await hub.CreateIfNotExistsAsync();
         try
         {
             return (inMemory, await RunStatisticsAsync(options, hub, folder));
         }
         finally
         {
-            await hub.Clients.DeleteAsync();
+            await hub.DeleteAsync();
         }
     }
 
-    private static async Task<double> RunStatisticsAsync(StatsOptions options, IStorageProvider provider, string folder)
+    private static async Task<double> RunStatisticsAsync(StatsOptions options, IOrchestrationService service, string folder)
     {
         // A fresh worker cache of the configured budget, as a newly started worker has.
         var cache = new DecodedChunkCache(options.CacheBytes);
         var (seconds, result) = await RunOnEngineAsync(
-            provider, ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity), cache);
+            service, ChunkedStatisticsOrchestrator.Name, new ChunkedStatisticsInput(folder, "label", ChunksPerActivity: options.ChunksPerActivity), cache);
         var output = result.ReadOutputAs<ChunkedStatisticsOutput>();
         if (result.RuntimeStatus != OrchestrationRuntimeStatus.Completed || output?.Statistics.Rows != options.Rows)
         {
@@ -255,29 +255,19 @@ internal static class StatsScenario
 
         // One pass when the Parquet footers gave every column's exact range; otherwise the second pass's columns and its cache hits.
         Console.WriteLine(output.SecondPassColumns.Count == 0
-            ? $"    ({provider.GetType().Name}: one pass, every histogram counted in the first pass over the footers' ranges)"
-            : $"    ({provider.GetType().Name}: {output.SecondPassColumns.Count} columns took the second pass; it took {cache.Hits} of {cache.Hits + cache.Misses} chunks from the worker's cache)");
+            ? $"    ({service.GetType().Name}: one pass, every histogram counted in the first pass over the footers' ranges)"
+            : $"    ({service.GetType().Name}: {output.SecondPassColumns.Count} columns took the second pass; it took {cache.Hits} of {cache.Hits + cache.Misses} chunks from the worker's cache)");
         return seconds;
     }
 
-    private static async Task<(double Seconds, OrchestrationMetadata Result)> RunOnEngineAsync(IStorageProvider provider, string name, object input, DecodedChunkCache cache)
+    private static async Task<(double Seconds, OrchestrationMetadata Result)> RunOnEngineAsync(IOrchestrationService service, string name, object input, DecodedChunkCache cache)
     {
-        var worker = new DurableTaskWorker(provider, new DurableTaskRegistry().AddWorkflowFunctions(kernel: SimdStatisticsKernel.Instance, chunkCache: cache, dataRoot: BenchStorage.Root));
-        await worker.StartAsync(CancellationToken.None);
-        try
-        {
-            var client = new DurableTaskClient(provider);
-            using var timeout = new CancellationTokenSource(RunTimeout);
-            var clock = Stopwatch.StartNew();
-            var id = await client.ScheduleNewOrchestrationInstanceAsync(name, input);
-            var result = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
-            return (clock.Elapsed.TotalSeconds, result);
-        }
-        finally
-        {
-            await worker.StopAsync(CancellationToken.None);
-            await worker.DisposeAsync();
-        }
+        await using var engine = await AppEngine.StartAsync(service, SimdStatisticsKernel.Instance, chunkCache: cache);
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        var clock = Stopwatch.StartNew();
+        var id = await engine.Client.ScheduleNewOrchestrationInstanceAsync(name, input);
+        var result = await engine.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        return (clock.Elapsed.TotalSeconds, result);
     }
 
     /// <summary>

@@ -1,11 +1,8 @@
 using System.Diagnostics;
-using Workflows.Durable;
+using DurableTask.Core.History;
+using Microsoft.DurableTask.Client;
 using Workflows.Durable.AzureStorage;
-using Workflows.Durable.Client;
-using Workflows.Durable.History;
-using Workflows.Durable.Storage;
-using Workflows.Durable.Worker;
-using Workflows.Functions;
+using Workflows.Durable.AzureStorage.Core;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.Host.Azurite;
@@ -18,9 +15,9 @@ using Workflows.ML.Training;
 namespace Workflows.Bench;
 
 /// <summary>
-/// The function app's orchestrations on an Azure Storage task hub in an in-memory Azurite the bench starts: one
-/// <see cref="DurableTaskWorker"/> with the app's functions, a local-folder model registry and a decoded-chunk cache
-/// the bench sizes, and a <see cref="DurableTaskClient"/> that starts runs and waits for them.
+/// The function app's orchestrations on our task hub in an in-memory Azurite the bench starts: one worker with the
+/// app's functions, a local-folder model registry and a decoded-chunk cache the bench sizes, and the official client
+/// that starts runs and waits for them.
 /// </summary>
 internal sealed class TrainDurableRun : IAsyncDisposable
 {
@@ -29,42 +26,39 @@ internal sealed class TrainDurableRun : IAsyncDisposable
     private static readonly TimeSpan CompletionPollInterval = TimeSpan.FromMilliseconds(20);
 
     private readonly AzuriteProcess _azurite;
-    private readonly AzureStorageProvider _provider;
-    private readonly DurableTaskWorker _worker;
-    private bool _stopped;
+    private readonly TaskHubOrchestrationService _service;
+    private readonly AppEngine _engine;
 
-    private TrainDurableRun(AzuriteProcess azurite, AzureStorageProvider provider, DurableTaskWorker worker, LocalFolderModelRegistry registry, DecodedChunkCache cache)
+    private TrainDurableRun(AzuriteProcess azurite, TaskHubOrchestrationService service, AppEngine engine, LocalFolderModelRegistry registry, DecodedChunkCache cache)
     {
         _azurite = azurite;
-        _provider = provider;
-        _worker = worker;
+        _service = service;
+        _engine = engine;
         Registry = registry;
         Cache = cache;
-        Client = new DurableTaskClient(provider);
     }
 
-    public DurableTaskClient Client { get; }
+    public DurableTaskClient Client => _engine.Client;
 
     public LocalFolderModelRegistry Registry { get; }
 
     public DecodedChunkCache Cache { get; }
 
-    public StorageTransactionCounter Counter => _provider.Clients.Counter;
+    public StorageTransactionCounter Counter => _service.Provider.Clients.Counter;
 
     public static async Task<TrainDurableRun> StartAsync(string registryFolder, long cacheBytes)
     {
         var azurite = await AzuriteProcess.StartAsync(AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory));
-        var provider = new AzureStorageProvider(new AzureStorageOptions
+        var service = new TaskHubOrchestrationService(new AzureStorageOptions
         {
             ConnectionString = azurite.ConnectionString,
             TaskHubName = "benchtrain" + Guid.NewGuid().ToString("N")[..12],
         });
+        await service.CreateIfNotExistsAsync();
         var registry = new LocalFolderModelRegistry(registryFolder);
         var cache = new DecodedChunkCache(cacheBytes);
-        var functions = new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, SimdStatisticsKernel.Instance, registry, cache, dataRoot: BenchStorage.Root);
-        var worker = new DurableTaskWorker(provider, functions);
-        await worker.StartAsync(CancellationToken.None);
-        return new TrainDurableRun(azurite, provider, worker, registry, cache);
+        var engine = await AppEngine.StartAsync(service, SimdStatisticsKernel.Instance, registry, cache);
+        return new TrainDurableRun(azurite, service, engine, registry, cache);
     }
 
     /// <summary>ChunkedStatistics over the training folder; returns the stats artifact's path.</summary>
@@ -113,23 +107,24 @@ internal sealed class TrainDurableRun : IAsyncDisposable
     public async Task<IReadOnlyList<(string Name, int Count, double Seconds)>> BreakdownAsync(string instanceId)
     {
         var history = await Client.GetOrchestrationHistoryAsync(instanceId);
-        var scheduled = new Dictionary<int, TaskScheduled>();
+        var scheduled = new Dictionary<int, TaskScheduledEvent>();
         var spans = new Dictionary<string, (int Count, double Seconds)>(StringComparer.Ordinal);
         foreach (var item in history)
         {
-            if (item is TaskScheduled task)
+            if (item is TaskScheduledEvent task)
             {
                 scheduled[task.EventId] = task;
             }
-            else if (item is TaskCompleted completed && scheduled.TryGetValue(completed.TaskScheduledId, out var start))
+            else if (item is TaskCompletedEvent completed && scheduled.TryGetValue(completed.TaskScheduledId, out var start))
             {
-                var (count, seconds) = spans.GetValueOrDefault(start.Name);
-                spans[start.Name] = (count + 1, seconds + (completed.Timestamp - start.Timestamp).TotalSeconds);
+                var name = start.Name ?? "(unnamed)";
+                var (count, seconds) = spans.GetValueOrDefault(name);
+                spans[name] = (count + 1, seconds + (completed.Timestamp - start.Timestamp).TotalSeconds);
             }
         }
 
-        var started = history.OfType<ExecutionStarted>().First().Timestamp;
-        var total = (history.OfType<ExecutionCompleted>().Last().Timestamp - started).TotalSeconds;
+        var started = history.OfType<ExecutionStartedEvent>().First().Timestamp;
+        var total = (history.OfType<ExecutionCompletedEvent>().Last().Timestamp - started).TotalSeconds;
         var rows = spans.Select(s => (s.Key, s.Value.Count, s.Value.Seconds)).ToList();
         rows.Add(("(between activities)", 0, total - rows.Sum(r => r.Seconds)));
         return rows;
@@ -137,27 +132,20 @@ internal sealed class TrainDurableRun : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
-        await _worker.DisposeAsync();
-        await _provider.Clients.DeleteAsync();
+        await _engine.DisposeAsync();
+        await _service.DeleteAsync();
+        await _service.DisposeAsync();
         await _azurite.DisposeAsync();
     }
 
     /// <summary>Stops the worker (the cache it holds can then be collected).</summary>
-    public async Task StopAsync()
-    {
-        if (!_stopped)
-        {
-            _stopped = true;
-            await _worker.StopAsync(CancellationToken.None);
-        }
-    }
+    public Task StopAsync() => _engine.StopAsync();
 
     private async Task<(double Seconds, OrchestrationMetadata Result)> RunAsync(string name, object input)
     {
         using var timeout = new CancellationTokenSource(RunTimeout);
         var clock = Stopwatch.StartNew();
-        var id = await Client.ScheduleNewOrchestrationInstanceAsync(name, input, cancellationToken: timeout.Token);
+        var id = await Client.ScheduleNewOrchestrationInstanceAsync(name, input, cancellation: timeout.Token);
         try
         {
             // The client's own wait backs off to 1 s between polls, which would add up to a second to a run of a few

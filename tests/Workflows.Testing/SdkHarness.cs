@@ -44,6 +44,7 @@ public sealed class SdkHarness : IAsyncDisposable
         {
             TimeProvider = timeProvider ?? TimeProvider.System,
             AbandonRetryDelay = TimeSpan.FromMilliseconds(50),
+            ExtendedSessionIdleTimeout = TimeSpan.FromSeconds(30),
         });
         return StartAsync(service, (IOrchestrationServiceClient)service, register, services, ownsService: true);
     }

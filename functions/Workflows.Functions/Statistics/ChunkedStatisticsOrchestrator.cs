@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Workflows.Functions.Orchestration;
 using Workflows.ML.Data;
 using Workflows.ML.Numerics;
 using Workflows.ML.Statistics;

@@ -1,7 +1,9 @@
+using System.Globalization;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Dt = global::DurableTask.Core;
 using DtHistory = global::DurableTask.Core.History;
+using DtTracing = global::DurableTask.Core.Tracing;
 
 namespace Workflows.Durable.AzureStorage.Core;
 
@@ -51,7 +53,7 @@ internal static class HistoryConversions
             DtHistory.ExecutionTerminatedEvent e => new ExecutionTerminated(at, e.Input),
             DtHistory.ExecutionSuspendedEvent e => new ExecutionSuspended(at, e.Reason),
             DtHistory.ExecutionResumedEvent e => new ExecutionResumed(at, e.Reason),
-            DtHistory.ExecutionRewoundEvent e => new ExecutionRewound(at, e.Reason),
+            DtHistory.ExecutionRewoundEvent e => new ExecutionRewound(at, e.Reason, ParentExecutionId: e.ParentExecutionId),
             DtHistory.TaskScheduledEvent e => new TaskScheduled(
                 at,
                 e.EventId,
@@ -103,7 +105,14 @@ internal static class HistoryConversions
             ExecutionTerminated e => new DtHistory.ExecutionTerminatedEvent(-1, e.Reason),
             ExecutionSuspended e => new DtHistory.ExecutionSuspendedEvent(-1, e.Reason),
             ExecutionResumed e => new DtHistory.ExecutionResumedEvent(-1, e.Reason),
-            ExecutionRewound e => new DtHistory.ExecutionRewoundEvent(-1, e.Reason),
+            ExecutionRewound e => new DtHistory.ExecutionRewoundEvent(-1, e.Reason)
+            {
+                ParentExecutionId = e.ParentExecutionId,
+
+                // DTFx's dispatcher starts the rewound execution's trace span from the rewind's trace context and needs
+                // one; the task hub keeps no trace contexts, so each rewind gets a fresh one.
+                ParentTraceContext = new DtTracing.DistributedTraceContext(FreshTraceParent()),
+            },
             TaskScheduled e => new DtHistory.TaskScheduledEvent(e.EventId, e.Name, e.Version, e.Input)
             {
                 Tags = e.Tags is { } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : null,
@@ -255,6 +264,10 @@ internal static class HistoryConversions
                 : null,
         };
     }
+
+    /// <summary>A new W3C trace parent: version 00, random trace and span ids, sampled.</summary>
+    private static string FreshTraceParent() =>
+        string.Create(CultureInfo.InvariantCulture, $"00-{Guid.NewGuid():N}-{Guid.NewGuid().ToString("N")[..16]}-01");
 
     private static FailureDetails FailureOf(Dt.FailureDetails? details, string? reason) =>
         details.ToStorage() ?? new FailureDetails(string.Empty, reason ?? string.Empty);

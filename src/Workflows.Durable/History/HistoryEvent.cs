@@ -68,8 +68,10 @@ public sealed record ExecutionResumed(DateTime Timestamp, string? Reason) : Hist
 /// A client rewound a failed instance: failed work is retried from the point of first failure.
 /// <paramref name="NextEventId"/>, set when the rewind is applied, is the first id later durable calls may use,
 /// so they never collide with calls made before the rewind whose results may still arrive.
+/// <paramref name="ParentExecutionId"/>, on the rewind a rewound parent sends its failed sub-orchestration, is the
+/// parent's new execution, which the child reports back to.
 /// </summary>
-public sealed record ExecutionRewound(DateTime Timestamp, string? Reason, int? NextEventId = null) : HistoryEvent(Timestamp);
+public sealed record ExecutionRewound(DateTime Timestamp, string? Reason, int? NextEventId = null, string? ParentExecutionId = null) : HistoryEvent(Timestamp);
 
 /// <summary>The orchestrator scheduled activity <paramref name="Name"/>; <paramref name="EventId"/> is its task id.</summary>
 /// <remarks><paramref name="Version"/> and <paramref name="Tags"/> are kept for Durable Task Framework orchestrations.</remarks>

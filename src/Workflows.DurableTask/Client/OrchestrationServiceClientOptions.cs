@@ -20,6 +20,13 @@ public sealed class OrchestrationServiceClientOptions
     /// </summary>
     public TimeSpan? StatusPollingInterval { get; set; }
 
+    /// <summary>
+    /// How the backend rewinds a Failed instance (instance id, reason), for a backend with a way of its own: DTFx's
+    /// Azure Storage provider rewrites the stored history in <c>RewindTaskOrchestrationAsync</c>. Unset, the client
+    /// sends the instance an <c>ExecutionRewoundEvent</c>, which DTFx's dispatcher applies to the history it loads.
+    /// </summary>
+    public Func<string, string?, Task>? Rewind { get; set; }
+
     internal TimeSpan StartPollingInterval => StatusPollingInterval ?? TimeSpan.FromSeconds(1);
 
     internal void Validate()

@@ -3,6 +3,7 @@ using DurableTask.Core;
 using DurableTask.Core.Exceptions;
 using DurableTask.Core.History;
 using DurableTask.Core.Query;
+using DurableTask.Core.Tracing;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Core = DurableTask.Core;
@@ -265,6 +266,12 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
         {
             throw new InvalidOperationException($"Only a Failed instance can be rewound; instance '{instanceId}' is {metadata.RuntimeStatus}.");
+        }
+
+        if (_options.Rewind is { } rewind)
+        {
+            await rewind(instanceId, reason).ConfigureAwait(false);
+            return;
         }
 
         // DTFx's dispatcher gives the rewound execution a new trace span from the request's trace context, and needs

@@ -21,8 +21,11 @@ public sealed class FunctionsHostOptions
     /// <summary>Extended sessions (<c>extensions.durableTask.extendedSessionsEnabled</c>).</summary>
     public bool ExtendedSessionsEnabled { get; set; } = true;
 
-    /// <summary>Executor cache size (<c>extensions.durableTask.maxCachedOrchestrations</c>).</summary>
-    public int MaxCachedOrchestrations { get; set; } = 1024;
+    /// <summary>
+    /// How long an extended session waits for its instance's next message before it ends
+    /// (<c>extensions.durableTask.extendedSessionIdleTimeoutInSeconds</c>).
+    /// </summary>
+    public int ExtendedSessionIdleTimeoutInSeconds { get; set; } = 30;
 
     /// <summary>Control-queue partitions (<c>extensions.durableTask.storageProvider.partitionCount</c>).</summary>
     public int PartitionCount { get; set; } = 4;
@@ -84,7 +87,7 @@ public sealed class FunctionsHostOptions
     {
         CheckRange("extensions.durableTask.maxConcurrentActivityFunctions", MaxConcurrentActivityFunctions, 1, 10_000);
         CheckRange("extensions.durableTask.maxConcurrentOrchestratorFunctions", MaxConcurrentOrchestratorFunctions, 1, 10_000);
-        CheckRange("extensions.durableTask.maxCachedOrchestrations", MaxCachedOrchestrations, 0, 1_000_000);
+        CheckRange("extensions.durableTask.extendedSessionIdleTimeoutInSeconds", ExtendedSessionIdleTimeoutInSeconds, 1, 3_600);
         CheckRange("extensions.durableTask.storageProvider.partitionCount", PartitionCount, 1, 16);
         if (string.IsNullOrEmpty(HubName) || HubName.Length is < 3 or > 45 || !char.IsAsciiLetter(HubName[0]) || !HubName.All(char.IsAsciiLetterOrDigit))
         {

@@ -24,7 +24,7 @@ internal static class HostJsonConfiguration
         "extensions:durableTask:maxConcurrentActivityFunctions",
         "extensions:durableTask:maxConcurrentOrchestratorFunctions",
         "extensions:durableTask:extendedSessionsEnabled",
-        "extensions:durableTask:maxCachedOrchestrations",
+        "extensions:durableTask:extendedSessionIdleTimeoutInSeconds",
         "extensions:durableTask:storageProvider:type",
         "extensions:durableTask:storageProvider:partitionCount",
         "extensions:durableTask:storageProvider:maxQueuePollingInterval",
@@ -79,7 +79,7 @@ internal static class HostJsonConfiguration
         options.MaxConcurrentActivityFunctions = Int(host, "extensions:durableTask:maxConcurrentActivityFunctions") ?? options.MaxConcurrentActivityFunctions;
         options.MaxConcurrentOrchestratorFunctions = Int(host, "extensions:durableTask:maxConcurrentOrchestratorFunctions") ?? options.MaxConcurrentOrchestratorFunctions;
         options.ExtendedSessionsEnabled = Bool(host, "extensions:durableTask:extendedSessionsEnabled") ?? options.ExtendedSessionsEnabled;
-        options.MaxCachedOrchestrations = Int(host, "extensions:durableTask:maxCachedOrchestrations") ?? options.MaxCachedOrchestrations;
+        options.ExtendedSessionIdleTimeoutInSeconds = Int(host, "extensions:durableTask:extendedSessionIdleTimeoutInSeconds") ?? options.ExtendedSessionIdleTimeoutInSeconds;
         options.PartitionCount = Int(host, "extensions:durableTask:storageProvider:partitionCount") ?? options.PartitionCount;
         options.MaxQueuePollingInterval = Time(host, "extensions:durableTask:storageProvider:maxQueuePollingInterval") ?? options.MaxQueuePollingInterval;
         options.RoutePrefix = (host["extensions:http:routePrefix"] ?? options.RoutePrefix).Trim('/');

@@ -54,7 +54,13 @@ internal sealed class FunctionCatalog(IReadOnlyList<FunctionDescriptor> function
         public Type OutputType => function.OutputType;
 
         public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
-            function.InvokeAsync(new InvocationContext { FunctionName = function.Name, Services = services, Orchestration = context, TriggerValue = input });
+            function.InvokeAsync(new InvocationContext
+            {
+                FunctionName = function.Name,
+                Services = services,
+                Orchestration = new FunctionOrchestrationContext(context, input),
+                TriggerValue = input,
+            });
     }
 
     /// <summary>Counts and times an orchestrator's executions when the host has metrics.</summary>

@@ -56,6 +56,7 @@ internal sealed class TaskHubRuntime(
         string storage;
         IOrchestrationServiceClient serviceClient;
         TimeSpan? statusPolling = TimeSpan.FromMilliseconds(500);
+        Func<string, string?, Task>? rewind = null;
         switch (settings.StorageKind)
         {
             case HostStorageKind.InMemory:
@@ -66,6 +67,7 @@ internal sealed class TaskHubRuntime(
                     TaskHubName = settings.HubName,
                     MaxConcurrentActivityWorkItems = settings.MaxConcurrentActivityFunctions,
                     MaxConcurrentOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
+                    ExtendedSessionIdleTimeout = settings.ExtendedSessionsEnabled ? TimeSpan.FromSeconds(settings.ExtendedSessionIdleTimeoutInSeconds) : null,
                 });
                 (_service, serviceClient, statusPolling) = (inMemory, inMemory, null);
                 _state = new InMemoryHostStateStore(timeProvider);
@@ -85,9 +87,10 @@ internal sealed class TaskHubRuntime(
                     MaxConcurrentTaskActivityWorkItems = settings.MaxConcurrentActivityFunctions,
                     MaxConcurrentTaskOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
                     ExtendedSessionsEnabled = settings.ExtendedSessionsEnabled,
+                    ExtendedSessionIdleTimeout = TimeSpan.FromSeconds(settings.ExtendedSessionIdleTimeoutInSeconds),
                     LoggerFactory = loggerFactory,
                 });
-                (_service, serviceClient) = (dtfx, dtfx);
+                (_service, serviceClient, rewind) = (dtfx, dtfx, dtfx.RewindTaskOrchestrationAsync);
                 _state = await BlobHostStateStore.CreateAsync(new BlobServiceClient(connectionString), settings.HubName, cancellationToken).ConfigureAwait(false);
                 storage = (_azurite is null ? "Azure Storage" : "Azurite (started by the host)") + " with DTFx's AzureStorage provider";
                 break;
@@ -112,6 +115,8 @@ internal sealed class TaskHubRuntime(
                     {
                         MaxConcurrentActivityWorkItems = settings.MaxConcurrentActivityFunctions,
                         MaxConcurrentOrchestrationWorkItems = settings.MaxConcurrentOrchestratorFunctions,
+                        ExtendedSessions = settings.ExtendedSessionsEnabled,
+                        ExtendedSessionIdleTimeout = TimeSpan.FromSeconds(settings.ExtendedSessionIdleTimeoutInSeconds),
                     },
                     timeProvider,
                     loggerFactory.CreateLogger<AzureStorageProvider>());
@@ -130,6 +135,7 @@ internal sealed class TaskHubRuntime(
             DataConverter = WebJsonDataConverter.Instance,
             TimeProvider = timeProvider,
             StatusPollingInterval = statusPolling,
+            Rewind = rewind,
         });
         _worker = new TaskHubWorkerHost(_service, registry, services, loggerFactory, new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
         await _worker.StartAsync().ConfigureAwait(false);

@@ -31,7 +31,11 @@ public sealed class AzureStorageBackend : BackendFixture
             MaxConcurrentTaskActivityWorkItems = 16,
             MaxConcurrentTaskOrchestrationWorkItems = 16,
         });
-        return (_service, _service, new OrchestrationServiceClientOptions { StatusPollingInterval = TimeSpan.FromMilliseconds(100) });
+        return (_service, _service, new OrchestrationServiceClientOptions
+        {
+            StatusPollingInterval = TimeSpan.FromMilliseconds(100),
+            Rewind = _service.RewindTaskOrchestrationAsync,
+        });
     }
 
     protected override async Task DisposeBackendAsync()

@@ -22,6 +22,8 @@ public static class ConformanceTasks
         registry.AddOrchestrator<CatchActivityFailure>();
         registry.AddOrchestrator<UncaughtActivityFailure>();
         registry.AddOrchestrator<RetryFlaky>();
+        registry.AddOrchestrator<CallFlaky>();
+        registry.AddOrchestrator<CallFlakyChild>();
         registry.AddOrchestrator<CallMissingActivity>();
         registry.AddOrchestrator<TypedInput>();
         registry.AddActivity<SayHello>();
@@ -161,6 +163,20 @@ public static class ConformanceTasks
                 nameof(Flaky),
                 input,
                 TaskOptions.FromRetryPolicy(new RetryPolicy(maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromMilliseconds(50))));
+    }
+
+    /// <summary>Calls <see cref="Flaky"/> once, without retries: fails on the first two attempts of its key.</summary>
+    public sealed class CallFlaky : TaskOrchestrator<string, int>
+    {
+        public override Task<int> RunAsync(TaskOrchestrationContext context, string input) =>
+            context.CallActivityAsync<int>(nameof(Flaky), input);
+    }
+
+    /// <summary>Runs <see cref="CallFlaky"/> as a sub-orchestration (instance id: the key with <c>-child</c>).</summary>
+    public sealed class CallFlakyChild : TaskOrchestrator<string, int>
+    {
+        public override Task<int> RunAsync(TaskOrchestrationContext context, string input) =>
+            context.CallSubOrchestratorAsync<int>(nameof(CallFlaky), input, new SubOrchestrationOptions { InstanceId = input + "-child" });
     }
 
     public sealed class CallMissingActivity : TaskOrchestrator<object?, string>

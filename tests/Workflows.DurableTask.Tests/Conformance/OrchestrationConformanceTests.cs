@@ -159,6 +159,50 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
     }
 
     [Fact]
+    public async Task Rewind_reruns_the_failed_activity_each_time_until_it_completes()
+    {
+        string id = NewId("rewind");
+        OrchestrationMetadata first = await RunAsync(nameof(ConformanceTasks.CallFlaky), id, id);
+
+        await Client.RewindInstanceAsync(id, "retry");
+        OrchestrationMetadata second = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Failed && ConformanceTasks.FlakyAttempts[id] == 2);
+        await Client.RewindInstanceAsync(id, "retry again");
+        OrchestrationMetadata done = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Completed);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, first.RuntimeStatus);
+        Assert.Contains("attempt 1 fails", first.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("attempt 2 fails", second.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(3, done.ReadOutputAs<int>());
+        Assert.Equal(3, ConformanceTasks.FlakyAttempts[id]);
+    }
+
+    [Fact]
+    public async Task Rewind_of_a_parent_reruns_its_failed_sub_orchestration()
+    {
+        string id = NewId("rewind-parent");
+        OrchestrationMetadata first = await RunAsync(nameof(ConformanceTasks.CallFlakyChild), id, id);
+
+        await Client.RewindInstanceAsync(id, "retry");
+        await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Failed && ConformanceTasks.FlakyAttempts[id] == 2);
+        await Client.RewindInstanceAsync(id, "retry again");
+        OrchestrationMetadata done = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Completed);
+        OrchestrationMetadata? child = await Client.GetInstanceAsync(id + "-child", getInputsAndOutputs: true);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, first.RuntimeStatus);
+        Assert.Equal(3, done.ReadOutputAs<int>());
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, child?.RuntimeStatus);
+        Assert.Equal(3, child?.ReadOutputAs<int>());
+    }
+
+    [Fact]
+    public async Task Rewind_of_an_instance_that_has_not_failed_is_refused()
+    {
+        OrchestrationMetadata done = await RunAsync(nameof(ConformanceTasks.HelloSequence));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Client.RewindInstanceAsync(done.InstanceId, "not failed"));
+    }
+
+    [Fact]
     public async Task Unknown_orchestrator_fails_with_a_readable_reason_and_the_worker_stays_up()
     {
         OrchestrationMetadata failed = await RunAsync("NoSuchOrchestrator");

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
 
-namespace Workflows.Functions;
+namespace Workflows.Functions.Orchestration;
 
 /// <summary>
 /// Awaits a fan-out task by task and keeps customStatus current: phase, chunks done of total, rows/s since the
