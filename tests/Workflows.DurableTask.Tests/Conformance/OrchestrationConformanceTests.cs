@@ -165,7 +165,7 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         OrchestrationMetadata first = await RunAsync(nameof(ConformanceTasks.CallFlaky), id, id);
 
         await Client.RewindInstanceAsync(id, "retry");
-        OrchestrationMetadata second = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Failed && ConformanceTasks.FlakyAttempts[id] == 2);
+        OrchestrationMetadata second = await WaitForFailureAfterAsync(id, first);
         await Client.RewindInstanceAsync(id, "retry again");
         OrchestrationMetadata done = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Completed);
 
@@ -183,7 +183,7 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         OrchestrationMetadata first = await RunAsync(nameof(ConformanceTasks.CallFlakyChild), id, id);
 
         await Client.RewindInstanceAsync(id, "retry");
-        await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Failed && ConformanceTasks.FlakyAttempts[id] == 2);
+        await WaitForFailureAfterAsync(id, first);
         await Client.RewindInstanceAsync(id, "retry again");
         OrchestrationMetadata done = await WaitForAsync(id, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Completed);
         OrchestrationMetadata? child = await Client.GetInstanceAsync(id + "-child", getInputsAndOutputs: true);
@@ -296,6 +296,10 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         using var timeout = new CancellationTokenSource(BackendFixture.SafetyTimeout);
         return await Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
     }
+
+    /// <summary>Reads the instance until it has failed again since <paramref name="before"/>.</summary>
+    private Task<OrchestrationMetadata> WaitForFailureAfterAsync(string instanceId, OrchestrationMetadata before) =>
+        WaitForAsync(instanceId, m => m.RuntimeStatus == OrchestrationRuntimeStatus.Failed && m.LastUpdatedAt > before.LastUpdatedAt);
 
     /// <summary>Reads the instance until <paramref name="condition"/> holds (bounded by the safety timeout).</summary>
     private async Task<OrchestrationMetadata> WaitForAsync(string instanceId, Func<OrchestrationMetadata, bool> condition)
