@@ -125,6 +125,29 @@ public sealed class HalvingSearchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Halving_StartedWithTheJsonOfAnHttpRequest_RunsThePlanAndRegistersTheWinner()
+    {
+        // The body a user posts to the generic starter (camelCase, enum names, nCandidates as a number), as the host
+        // hands it to the orchestrator.
+        await using var harness = await SearchHarness.StartAsync(_registry);
+        using var body = JsonDocument.Parse($$"""
+            {"dataset":{{JsonSerializer.Serialize(DataPath)}},"labelColumn":"label","learner":"gradient_boosting",
+             "space":{"parameters":[{"name":"n_estimators","kind":"IntRange","min":5,"max":40},
+                                    {"name":"learning_rate","kind":"LogUniform","min":0.01,"max":0.5}]},
+             "nCandidates":9,"factor":3,"minResources":"exhaust","folds":3,"seed":7,"modelName":"from-json"}
+            """);
+
+        var result = await harness.RunAsync(HalvingSearchOrchestrator.Name, body.RootElement);
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<SearchOutput>()!;
+        Assert.Equal([9, 3, 1], output.NCandidates);
+        Assert.Equal(Rows, output.NResources[^1]);
+        var model = Assert.IsType<SearchModelReference>(output.Model);
+        Assert.NotNull(await _registry.GetAsync("from-json", model.Version));
+    }
+
+    [Fact]
     public async Task Halving_Factor2_OnEpochs_ResumesSurvivors_AndFollowsThePlan()
     {
         await using var harness = await SearchHarness.StartAsync(_registry);

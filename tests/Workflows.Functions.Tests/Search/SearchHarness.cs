@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.DurableTask.Worker;
+using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.DurableTask.InMemory;
@@ -14,7 +16,7 @@ namespace Workflows.Functions.Tests.Search;
 
 /// <summary>
 /// The function app's orchestrators and activities (the search among them) on a DTFx worker over the in-memory backend,
-/// with the official client, each activity wrapped to count its executions.
+/// with the official client, each activity wrapped to count its executions; both use the host's data converter.
 /// </summary>
 internal sealed class SearchHarness : IAsyncDisposable
 {
@@ -28,7 +30,7 @@ internal sealed class SearchHarness : IAsyncDisposable
         Service = service;
         _host = host;
         Calls = calls;
-        Client = new OrchestrationServiceDurableTaskClient(service, new OrchestrationServiceClientOptions { StatusPollingInterval = null });
+        Client = new OrchestrationServiceDurableTaskClient(service, new OrchestrationServiceClientOptions { DataConverter = WebJsonDataConverter.Instance });
     }
 
     public InMemoryOrchestrationService Service { get; }
@@ -58,13 +60,13 @@ internal sealed class SearchHarness : IAsyncDisposable
         }
 
         var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
-        var host = new TaskHubWorkerHost(service, registry2);
+        var host = new TaskHubWorkerHost(service, registry2, workerOptions: new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
         await host.StartAsync();
         return new SearchHarness(service, host, calls);
     }
 
     /// <summary>Runs <paramref name="orchestrator"/> to its end and returns its metadata with input and output.</summary>
-    public async Task<OrchestrationMetadata> RunAsync(string orchestrator, SearchInput input)
+    public async Task<OrchestrationMetadata> RunAsync(string orchestrator, object input)
     {
         var id = await Client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input);
         using var timeout = new CancellationTokenSource(SafetyTimeout);
