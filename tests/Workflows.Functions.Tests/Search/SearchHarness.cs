@@ -51,7 +51,7 @@ internal sealed class SearchHarness : IAsyncDisposable
         var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root);
         foreach (var (name, factory) in app.GetOrchestrators())
         {
-            registry2.AddOrchestrator(name, () => factory(EmptyServices.Instance));
+            registry2.AddOrchestrator(name, () => factory(NoServices.Instance));
         }
 
         foreach (var (name, factory) in app.GetActivities())
@@ -78,13 +78,6 @@ internal sealed class SearchHarness : IAsyncDisposable
         await _host.StopAsync(isForced: true);
         await _host.DisposeAsync();
         Service.Dispose();
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public static readonly EmptyServices Instance = new();
-
-        public object? GetService(Type serviceType) => null;
     }
 
     private sealed class CountingActivity(string name, ITaskActivity inner, ConcurrentDictionary<string, int> calls) : ITaskActivity
