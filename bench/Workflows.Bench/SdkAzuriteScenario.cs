@@ -30,7 +30,7 @@ internal static class SdkAzuriteScenario
 
     private sealed record PatternFigures(double ActivitiesPerSecond, double TransactionsPerActivity);
 
-    private sealed record BackendFigures(string Name, PatternFigures FanOut, PatternFigures Sequence);
+    private sealed record BackendFigures(string Name, PatternFigures FanOut, PatternFigures Sequence, double IdleTransactionsPerHour);
 
     private static readonly Backend[] Backends =
     [
@@ -59,11 +59,12 @@ internal static class SdkAzuriteScenario
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("backend", "backends", "count", "sequence-count", "repeat", "partitions", "extended-sessions");
+        args.AllowOnly("backend", "backends", "count", "sequence-count", "repeat", "partitions", "extended-sessions", "idle-seconds");
         int count = args.GetInt("count", 1_000, min: 1);
         int sequenceCount = args.GetInt("sequence-count", 100, min: 1);
         int repeat = args.GetInt("repeat", 3, min: 1);
         int partitions = args.GetInt("partitions", 4, min: 1);
+        int idleSeconds = args.GetInt("idle-seconds", 120, min: 0);
         bool extendedSessions = !string.Equals(args.GetString("extended-sessions", "on"), "off", StringComparison.OrdinalIgnoreCase);
         string[] selected = args.GetString("backends", string.Join(",", Backends.Select(b => b.Name))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (selected.FirstOrDefault(name => !Backends.Any(b => b.Name == name)) is { } unknown)
@@ -89,7 +90,8 @@ internal static class SdkAzuriteScenario
                 await SdkScenario.RunOnceAsync(client, "FanOut", Math.Min(count, 100));
                 var fanOut = await MeasureAsync(client, counter, backend.Name, "FanOut", count, repeat);
                 var sequence = await MeasureAsync(client, counter, backend.Name, "Sequence", sequenceCount, repeat);
-                figures.Add(new BackendFigures(backend.Name, fanOut, sequence));
+                var idle = await MeasureIdleAsync(counter, backend.Name, idleSeconds);
+                figures.Add(new BackendFigures(backend.Name, fanOut, sequence, idle));
                 await host.StopAsync(isForced: true);
                 await service.DeleteAsync();
             }
@@ -107,13 +109,13 @@ internal static class SdkAzuriteScenario
         }
 
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| backend | fan-out {count}: activities/s | tx/activity | sequence {sequenceCount}: activities/s | tx/activity |"));
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| backend | fan-out {count}: activities/s | tx/activity | sequence {sequenceCount}: activities/s | tx/activity | idle tx/hour |"));
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (var backend in figures)
         {
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {backend.Name} | {backend.FanOut.ActivitiesPerSecond:F0} | {backend.FanOut.TransactionsPerActivity:F2} | {backend.Sequence.ActivitiesPerSecond:F0} | {backend.Sequence.TransactionsPerActivity:F2} |"));
+                $"| {backend.Name} | {backend.FanOut.ActivitiesPerSecond:F0} | {backend.FanOut.TransactionsPerActivity:F2} | {backend.Sequence.ActivitiesPerSecond:F0} | {backend.Sequence.TransactionsPerActivity:F2} | {backend.IdleTransactionsPerHour:F0} |"));
         }
 
         Console.WriteLine(JsonSerializer.Serialize(new
@@ -132,6 +134,8 @@ internal static class SdkAzuriteScenario
                 fanOutTransactionsPerActivity = Math.Round(f.FanOut.TransactionsPerActivity, 2),
                 sequenceActivitiesPerSecond = Math.Round(f.Sequence.ActivitiesPerSecond),
                 sequenceTransactionsPerActivity = Math.Round(f.Sequence.TransactionsPerActivity, 2),
+                idleSeconds,
+                idleTransactionsPerHour = double.IsNaN(f.IdleTransactionsPerHour) ? (double?)null : Math.Round(f.IdleTransactionsPerHour),
             }),
         }));
         return 0;
@@ -151,6 +155,26 @@ internal static class SdkAzuriteScenario
 
         rates.Sort();
         return new PatternFigures(rates[(rates.Count - 1) / 2], (double)(counter.Total - before) / ((long)count * repeat));
+    }
+
+    /// <summary>
+    /// Storage transactions per hour of a worker with nothing to do, counted over <paramref name="seconds"/> after the
+    /// minute the worker takes to back off to its longest polling interval; NaN when not measured.
+    /// </summary>
+    private static async Task<double> MeasureIdleAsync(StorageTransactionCounter counter, string backend, int seconds)
+    {
+        if (seconds == 0)
+        {
+            return double.NaN;
+        }
+
+        await Task.Delay(TimeSpan.FromMinutes(1));
+        long before = counter.Total;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        double perHour = (counter.Total - before) * 3600.0 / clock.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {backend,-20} idle {seconds} s: {counter.Total - before} transactions, {perHour:F0}/hour"));
+        return perHour;
     }
 
     private static T Counted<T>(T options, StorageTransactionCounter counter, StorageService service)
