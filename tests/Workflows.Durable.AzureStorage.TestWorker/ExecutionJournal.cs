@@ -4,7 +4,8 @@ namespace Workflows.Durable.AzureStorage.TestWorker;
 
 /// <summary>
 /// An append-only file of activity executions, one per worker process: a <c>start</c> line when an execution
-/// begins and an <c>end</c> line when it returns, each with the idempotency key and a UTC timestamp in ticks.
+/// begins and an <c>end</c> line when it returns, each with the call's key (<see cref="RecordedWork.CallKey"/>: the
+/// instance and the call's input, as the SDK's activity context has no idempotency key) and a UTC timestamp in ticks.
 /// Every line is flushed at once, so a killed process leaves everything it started on disk. The tests read the
 /// files of all processes back to check that no two processes ran the same call at the same time.
 /// </summary>

@@ -1,3 +1,5 @@
+using SdkRegistry = Microsoft.DurableTask.DurableTaskRegistry;
+
 namespace Workflows.Durable.AzureStorage.TestWorker;
 
 /// <summary>
@@ -10,15 +12,23 @@ internal static class RecordedWork
     public const string FanOut = "RecordedFanOut";
     public const string Square = "RecordedSquare";
 
-    public static void Register(DurableTaskRegistry registry, ExecutionJournal journal, TimeSpan activityDelay, TextWriter progress)
+    /// <summary>
+    /// The journal key of the call of <see cref="Square"/> with input <paramref name="input"/> in
+    /// <paramref name="instanceId"/>: the SDK's activity context has no idempotency key, and each call of a fan-out has
+    /// an input of its own.
+    /// </summary>
+    public static string CallKey(string instanceId, int input) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{instanceId}:{input}");
+
+    public static void Register(SdkRegistry registry, ExecutionJournal journal, TimeSpan activityDelay, TextWriter progress)
     {
         var executed = 0;
         registry
             .AddActivityFunc<int, int>(Square, async (context, x) =>
             {
-                journal.Started(context.IdempotencyKey);
-                await Task.Delay(activityDelay, context.CancellationToken);
-                journal.Ended(context.IdempotencyKey);
+                var key = CallKey(context.InstanceId, x);
+                journal.Started(key);
+                await Task.Delay(activityDelay);
+                journal.Ended(key);
                 progress.WriteLine($"executed {Interlocked.Increment(ref executed)}");
                 return x * x;
             })

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Workflows.Durable.AzureStorage.TestWorker;
 
 /// <summary>
-/// The command line: <c>worker --connection-string CS --hub NAME --journal PATH [--partitions N]
+/// The command line: <c>worker --connection-string CS --hub NAME --journal PATH [--backend workflows|dtfx] [--partitions N]
 /// [--lease-duration-s S] [--lease-renew-ms MS] [--lock-timeout-s S] [--activity-delay-ms MS] [--max-activities N] [--worker-id ID]
 /// [--crash-at STEP | --freeze-at STEP] --crash-instance ID [--crash-commit N]]</c>.
 /// </summary>
@@ -11,19 +11,28 @@ internal sealed record CrashPoint(CommitStep Step, string InstanceId, int Commit
 
 internal sealed class TestWorkerArgs
 {
+    public const string WorkflowsBackend = "workflows";
+    public const string DtfxBackend = "dtfx";
+
     public const string Usage =
-        "usage: Workflows.Durable.AzureStorage.TestWorker worker --connection-string CS --hub NAME --journal PATH [--partitions 4] "
+        "usage: Workflows.Durable.AzureStorage.TestWorker worker --connection-string CS --hub NAME --journal PATH [--backend workflows|dtfx] [--partitions 4] "
         + "[--lease-duration-s 15] [--lease-renew-ms 1000] [--lock-timeout-s S] [--activity-delay-ms 5] [--max-activities 8] [--worker-id ID] "
         + "[--crash-at STEP | --freeze-at STEP] [--crash-instance ID] [--crash-commit 1]";
 
     private static readonly string[] Known =
-        ["connection-string", "hub", "journal", "partitions", "lease-duration-s", "lease-renew-ms", "lock-timeout-s", "activity-delay-ms", "max-activities", "worker-id", "crash-at", "freeze-at", "crash-instance", "crash-commit"];
+        ["connection-string", "hub", "journal", "backend", "partitions", "lease-duration-s", "lease-renew-ms", "lock-timeout-s", "activity-delay-ms", "max-activities", "worker-id", "crash-at", "freeze-at", "crash-instance", "crash-commit"];
 
     public required string ConnectionString { get; init; }
 
     public required string Hub { get; init; }
 
     public required string JournalPath { get; init; }
+
+    /// <summary>
+    /// Which Azure Storage backend runs the hub: <see cref="WorkflowsBackend"/> (ours, <c>TaskHubOrchestrationService</c>,
+    /// the default) or <see cref="DtfxBackend"/> (DTFx's <c>AzureStorageOrchestrationService</c>).
+    /// </summary>
+    public string Backend { get; init; } = WorkflowsBackend;
 
     public int Partitions { get; init; }
 
@@ -33,7 +42,8 @@ internal sealed class TestWorkerArgs
 
     /// <summary>
     /// How long a received message stays invisible to other workers, so a killed worker's messages come back after
-    /// it; null for the provider's default.
+    /// it; null for the backend's default (ours: <c>AzureStorageOptions.MessageVisibilityTimeout</c>; DTFx: its queue
+    /// visibility timeouts).
     /// </summary>
     public TimeSpan? LockTimeout { get; init; }
 
@@ -80,6 +90,9 @@ internal sealed class TestWorkerArgs
             ConnectionString = Required(options, "connection-string"),
             Hub = Required(options, "hub"),
             JournalPath = Required(options, "journal"),
+            Backend = options.GetValueOrDefault("backend", WorkflowsBackend) is WorkflowsBackend or DtfxBackend
+                ? options.GetValueOrDefault("backend", WorkflowsBackend)
+                : throw new ArgumentException($"--backend must be {WorkflowsBackend} or {DtfxBackend}; got '{options["backend"]}'."),
             Partitions = Int(options, "partitions", 4),
             LeaseDuration = TimeSpan.FromSeconds(Int(options, "lease-duration-s", 15)),
             LeaseRenewInterval = TimeSpan.FromMilliseconds(Int(options, "lease-renew-ms", 1000)),

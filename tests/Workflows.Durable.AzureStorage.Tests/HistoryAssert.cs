@@ -5,7 +5,10 @@ using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 
-/// <summary>Assertions on a committed history, read back through the client.</summary>
+/// <summary>
+/// Assertions on a committed history in the old engine's event types, read back through its client (the in-process
+/// tests); the multi-process tests, on the official SDK, use <see cref="CoreHistoryAssert"/>.
+/// </summary>
 internal static class HistoryAssert
 {
     /// <summary>

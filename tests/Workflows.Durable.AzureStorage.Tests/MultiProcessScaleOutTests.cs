@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using DurableTask.Core.History;
+using Microsoft.DurableTask.Client;
 using Workflows.Durable.AzureStorage.TestWorker;
-using Workflows.Durable.Client;
-using Workflows.Durable.History;
 using Workflows.Testing;
+using SdkRuntimeStatus = Microsoft.DurableTask.Client.OrchestrationRuntimeStatus;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -20,15 +21,22 @@ public sealed class MultiProcessScaleOutTests(AzuriteFixture azurite, ITestOutpu
 
     private readonly string _journals = Directory.CreateTempSubdirectory("workflows-scaleout-").FullName;
 
-    [Fact]
-    public async Task TwoWorkerProcessesOnOneHub_TwoThousandActivities_NoCallRunsInBothAtOnce_AndSurvivorTakesEveryPartition()
+    // The official SDK's fan-outs on DTFx workers, over our backend or DTFx's own (whose ownership the worker reads
+    // from DTFx's lease blobs).
+    [Theory]
+    [InlineData(TestWorkerArgs.WorkflowsBackend)]
+    [InlineData(TestWorkerArgs.DtfxBackend)]
+    public async Task TwoWorkerProcessesOnOneHub_TwoThousandActivities_NoCallRunsInBothAtOnce_AndSurvivorTakesEveryPartition(string backend)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var clock = Stopwatch.StartNew();
         var hub = azurite.NewHub(partitionCount: 4);
-        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.FromMilliseconds(5));
-        await using var clientProvider = new AzureStorageProvider(hub);
-        var client = new DurableTaskClient(clientProvider);
+        var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.FromMilliseconds(5))
+        {
+            Backend = backend,
+        };
+        await using var hubClient = SdkHubClient.Create(backend, hub);
+        var client = hubClient.Client;
         var transcripts = new List<TestWorkerProcess>();
         var ids = new List<string>();
         try
@@ -46,20 +54,20 @@ public sealed class MultiProcessScaleOutTests(AzuriteFixture azurite, ITestOutpu
 
             for (var i = 0; i < Instances; i++)
             {
-                ids.Add(await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, ActivitiesPerInstance, cancellationToken: deadline.Token));
+                ids.Add(await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, ActivitiesPerInstance, options: null, deadline.Token));
             }
 
             foreach (var id in ids)
             {
                 var result = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, deadline.Token);
-                Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+                Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
                 Assert.Equal(ExpectedSum, result.ReadOutputAs<long>());
             }
 
             output.WriteLine($"{clock.Elapsed}: all completed");
             foreach (var id in ids)
             {
-                HistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), ActivitiesPerInstance);
+                CoreHistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), ActivitiesPerInstance);
             }
 
             var byOne = ExecutionJournal.Read(one.JournalPath, one.Name);
@@ -75,9 +83,9 @@ public sealed class MultiProcessScaleOutTests(AzuriteFixture azurite, ITestOutpu
             output.WriteLine($"{clock.Elapsed}: worker two stopped");
             await one.WaitUntilAsync(w => w.OwnedPartitions.Count == hub.PartitionCount, "own every partition", deadline.Token);
             output.WriteLine($"{clock.Elapsed}: survivor owns every partition");
-            var after = await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, ActivitiesPerInstance, cancellationToken: deadline.Token);
+            var after = await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, ActivitiesPerInstance, options: null, deadline.Token);
             var afterResult = await client.WaitForInstanceCompletionAsync(after, getInputsAndOutputs: true, deadline.Token);
-            Assert.Equal(OrchestrationRuntimeStatus.Completed, afterResult.RuntimeStatus);
+            Assert.Equal(SdkRuntimeStatus.Completed, afterResult.RuntimeStatus);
             Assert.Equal(ExpectedSum, afterResult.ReadOutputAs<long>());
             output.WriteLine($"{clock.Elapsed}: survivor completed a new instance");
         }
@@ -99,11 +107,11 @@ public sealed class MultiProcessScaleOutTests(AzuriteFixture azurite, ITestOutpu
         {
             foreach (var id in ids)
             {
-                var instance = await client.GetInstanceAsync(id, cancellationToken: timeout.Token);
+                var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: false, timeout.Token);
                 var history = await client.GetOrchestrationHistoryAsync(id, timeout.Token);
                 output.WriteLine(
-                    $"{id}: {instance?.RuntimeStatus}, {history.OfType<TaskScheduled>().Count()} scheduled, "
-                    + $"{history.OfType<TaskCompleted>().Count()} completed, {history.OfType<OrchestratorStarted>().Count()} episodes");
+                    $"{id}: {instance?.RuntimeStatus}, {history.OfType<TaskScheduledEvent>().Count()} scheduled, "
+                    + $"{history.OfType<TaskCompletedEvent>().Count()} completed, {history.OfType<OrchestratorStartedEvent>().Count()} episodes");
             }
         }
         catch (Exception exception) when (exception is Azure.RequestFailedException or OperationCanceledException)

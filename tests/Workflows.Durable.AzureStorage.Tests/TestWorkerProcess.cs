@@ -22,10 +22,16 @@ internal sealed record TestWorkerSettings(
 
     /// <summary>
     /// How long a killed worker's received messages stay invisible before another worker gets them; null for the
-    /// provider's default (minutes). Short only where a test kills a worker: a busy worker holds prefetched
+    /// backend's default (ours: 10 s; DTFx: 5 minutes). Short only where a test kills a worker: a busy worker holds prefetched
     /// messages for a while, and one whose lock expires meanwhile is run by another worker too.
     /// </summary>
     public TimeSpan? LockTimeout { get; init; }
+
+    /// <summary>
+    /// Which backend the worker runs the hub on: <c>workflows</c> (our task hub through <c>TaskHubOrchestrationService</c>)
+    /// or <c>dtfx</c> (DTFx's <c>AzureStorageOrchestrationService</c>; no commit faults).
+    /// </summary>
+    public string Backend { get; init; } = "workflows";
 
     /// <summary>The worker's stable name (a restart with the same name takes its leases back at once); null for none.</summary>
     public string? WorkerId { get; init; }
@@ -109,6 +115,7 @@ internal sealed class TestWorkerProcess : IAsyncDisposable
             "--connection-string", settings.ConnectionString,
             "--hub", settings.Hub,
             "--journal", journalPath,
+            "--backend", settings.Backend,
             "--partitions", Invariant(settings.Partitions),
             "--lease-duration-s", Invariant((int)settings.LeaseDuration.TotalSeconds),
             "--lease-renew-ms", Invariant((int)settings.LeaseRenewInterval.TotalMilliseconds),

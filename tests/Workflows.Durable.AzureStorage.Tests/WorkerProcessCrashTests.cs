@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using DurableTask.Core.History;
+using Microsoft.DurableTask.Client;
 using Workflows.Durable.AzureStorage.TestWorker;
-using Workflows.Durable.Client;
-using Workflows.Durable.History;
 using Workflows.Testing;
+using SdkRuntimeStatus = Microsoft.DurableTask.Client.OrchestrationRuntimeStatus;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -25,11 +26,17 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
 
     private readonly string _journals = Directory.CreateTempSubdirectory("workflows-crash-").FullName;
 
-    // With in-process activities the kill lands while the fan-out runs after its TaskScheduled events were
-    // committed: the new worker takes the partitions once the killed worker's leases expire, finds the instance's
-    // recovery marker visible, and re-runs the calls without a committed result.
-    [Fact]
-    public async Task KillWorkerProcess_MidFanOutOfOneThousand_NewWorkerFinishesWithOneCommittedCompletionPerTask()
+    // The official SDK's fan-out on a DTFx worker over our backend. With in-process activities the kill lands while
+    // the fan-out runs after its TaskScheduled events were committed: the new worker takes the partitions once the
+    // killed worker's leases expire, finds the instance's recovery marker visible, and re-runs the calls without a
+    // committed result.
+    // DTFx's own Azure Storage provider (--backend dtfx) is not a case here: it finishes the run with the right output
+    // within the test's time, but its history then holds a second TaskCompleted for some of the calls that were
+    // finishing when the worker was killed (1, 2 and 7 calls in three runs); how many, and whether any, depends on
+    // where the kill lands, so no assertion about it would be deterministic.
+    [Theory]
+    [InlineData(TestWorkerArgs.WorkflowsBackend)]
+    public async Task KillWorkerProcess_MidFanOutOfOneThousand_NewWorkerFinishesWithOneCommittedCompletionPerTask(string backend)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var clock = Stopwatch.StartNew();
@@ -39,15 +46,16 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
         var settings = new TestWorkerSettings(azurite.ConnectionString, hub.TaskHubName, hub.PartitionCount, _journals, TimeSpan.FromMilliseconds(20))
         {
             LockTimeout = TimeSpan.FromSeconds(15),
+            Backend = backend,
         };
-        await using var clientProvider = new AzureStorageProvider(hub);
-        var client = new DurableTaskClient(clientProvider);
+        await using var hubClient = SdkHubClient.Create(backend, hub);
+        var client = hubClient.Client;
         var transcripts = new List<TestWorkerProcess>();
         try
         {
             await using var crashing = await TestWorkerProcess.StartAsync("crashing", settings, deadline.Token);
             transcripts.Add(crashing);
-            var id = await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, Activities, cancellationToken: deadline.Token);
+            var id = await client.ScheduleNewOrchestrationInstanceAsync(RecordedWork.FanOut, Activities, options: null, deadline.Token);
             output.WriteLine($"{clock.Elapsed}: scheduled");
 
             // Kill by observation, not by time: once the worker has run a quarter of the activities and some of
@@ -59,8 +67,8 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
             await crashing.KillAsync();
             var atKill = await client.GetOrchestrationHistoryAsync(id, deadline.Token);
             output.WriteLine(
-                $"{clock.Elapsed}: killed after {crashing.Executed} executions; committed then: {atKill.OfType<TaskScheduled>().Count()} scheduled, "
-                + $"{atKill.OfType<TaskCompleted>().Count()} completed");
+                $"{clock.Elapsed}: killed after {crashing.Executed} executions; committed then: {atKill.OfType<TaskScheduledEvent>().Count()} scheduled, "
+                + $"{atKill.OfType<TaskCompletedEvent>().Count()} completed");
 
             await using var recovering = await TestWorkerProcess.StartAsync("recovering", settings, deadline.Token);
             transcripts.Add(recovering);
@@ -68,9 +76,9 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
             var result = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, deadline.Token);
             output.WriteLine($"{clock.Elapsed}: completed");
 
-            Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+            Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
             Assert.Equal(ExpectedSum, result.ReadOutputAs<long>());
-            HistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), Activities);
+            CoreHistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), Activities);
 
             var executions = ExecutionJournal.Read(crashing.JournalPath, crashing.Name)
                 .Concat(ExecutionJournal.Read(recovering.JournalPath, recovering.Name))
@@ -92,7 +100,7 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
     private static async Task<bool> HasCommittedCompletionAsync(DurableTaskClient client, string instanceId, CancellationToken cancellationToken)
     {
         var history = await client.GetOrchestrationHistoryAsync(instanceId, cancellationToken);
-        return history.Any(e => e is TaskCompleted or ExecutionCompleted);
+        return history.Any(e => e is TaskCompletedEvent or ExecutionCompletedEvent);
     }
 
     /// <summary>Polls storage (external state, no event to wait on) until the condition holds or the deadline passes.</summary>

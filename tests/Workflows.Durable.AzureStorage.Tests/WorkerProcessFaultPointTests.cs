@@ -1,7 +1,9 @@
-using Workflows.Durable.Client;
-using Workflows.Durable.Conformance;
-using Workflows.Durable.History;
+using DurableTask.Core.History;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Workflows.Durable.AzureStorage.TestWorker;
 using Workflows.Testing;
+using SdkRuntimeStatus = Microsoft.DurableTask.Client.OrchestrationRuntimeStatus;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -9,15 +11,16 @@ namespace Workflows.Durable.AzureStorage.Tests;
 
 /// <summary>
 /// A worker process killed (SIGKILL) at each step of a commit; the next process finishes the run, and its history
-/// records exactly the steps of a run that never crashed.
+/// records exactly the steps of a run that never crashed. The workers run the official SDK's orchestrations on a DTFx
+/// worker over our backend only: the faults are our provider's commit hooks.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOutputHelper output) : IDisposable
 {
     private const string Parent = "fault-points";
 
-    /// <summary>The default sub-orchestration id of the parent's first call.</summary>
-    private const string Child = Parent + ":0000";
+    /// <summary>The id the parent gives its child.</summary>
+    private static readonly string Child = FaultPointWork.ChildId(Parent);
 
     /// <summary>
     /// Calls the parent schedules in its second commit: more events than one table batch (leading rows), and more
@@ -32,7 +35,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(8));
         var expected = await RunAsync(crashAt: null, deadline.Token);
-        Assert.Equal(TestOrchestrations.ChildThenFanOutResult(Calls), expected.Output);
+        Assert.Equal(FaultPointWork.ChildThenFanOutResult(Calls), expected.Output);
 
         // The parent's second commit takes every step: the child's result is a queue message, its 120 calls are
         // written in more than one batch, run in-process (behind a recovery marker) and spilled.
@@ -42,9 +45,9 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             foreach (var run in runs)
             {
                 Assert.Equal(expected.Output, run.Output);
-                HistoryAssert.SameSteps(expected.Parent, run.Parent);
-                HistoryAssert.SameSteps(expected.Child, run.Child);
-                HistoryAssert.EachTaskCompletedExactlyOnce(run.Parent, Calls);
+                CoreHistoryAssert.SameSteps(expected.Parent, run.Parent);
+                CoreHistoryAssert.SameSteps(expected.Child, run.Child);
+                CoreHistoryAssert.EachTaskCompletedExactlyOnce(run.Parent, Calls);
             }
         }
     }
@@ -57,14 +60,14 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
         {
             // The first worker stops (SIGSTOP) inside the parent's 123-event commit, after its leading rows.
             var frozen = await start("frozen", settings with { FreezeAt = (nameof(CommitStep.LeadingRowsWritten), Parent, 2) });
-            await client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent), deadline.Token);
+            await client.ScheduleNewOrchestrationInstanceAsync(FaultPointWork.ChildThenFanOut, Calls, new StartOrchestrationOptions(Parent), deadline.Token);
             await frozen.WaitUntilAsync(w => w.Printed("freezing at LeadingRowsWritten of commit 2"), "freeze mid-commit", deadline.Token);
             await Eventually.UntilAsync(frozen.IsFrozen, TimeSpan.FromSeconds(30));
 
             // Its lease expires; another worker takes the partition and runs the parent to completion.
             var other = await start("other", settings);
             var finished = await client.WaitForInstanceCompletionAsync(Parent, getInputsAndOutputs: true, deadline.Token);
-            Assert.Equal(OrchestrationRuntimeStatus.Completed, finished.RuntimeStatus);
+            Assert.Equal(SdkRuntimeStatus.Completed, finished.RuntimeStatus);
             var history = await client.GetOrchestrationHistoryAsync(Parent, deadline.Token);
 
             // Thawed, the first worker goes on with its commit where it stopped; a graceful stop waits for that to end.
@@ -72,13 +75,13 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             await frozen.WaitUntilAsync(w => w.Printed("thawed at LeadingRowsWritten of commit 2"), "go on after the thaw", deadline.Token);
             await frozen.StopAsync(deadline.Token);
 
-            Assert.Equal(history, await client.GetOrchestrationHistoryAsync(Parent, deadline.Token));
-            HistoryAssert.EachTaskCompletedExactlyOnce(history, Calls);
+            CoreHistoryAssert.Identical(history, await client.GetOrchestrationHistoryAsync(Parent, deadline.Token));
+            CoreHistoryAssert.EachTaskCompletedExactlyOnce(history, Calls);
             var row = await client.GetInstanceAsync(Parent, getInputsAndOutputs: true, deadline.Token);
-            Assert.Equal(OrchestrationRuntimeStatus.Completed, row!.RuntimeStatus);
+            Assert.Equal(SdkRuntimeStatus.Completed, row!.RuntimeStatus);
             Assert.Equal(finished.SerializedOutput, row.SerializedOutput);
             Assert.Equal(finished.LastUpdatedAt, row.LastUpdatedAt);
-            Assert.Equal(TestOrchestrations.ChildThenFanOutResult(Calls), row.ReadOutputAs<long>());
+            Assert.Equal(FaultPointWork.ChildThenFanOutResult(Calls), row.ReadOutputAs<long>());
             await other.StopAsync(deadline.Token);
             return true;
         }, deadline.Token);
@@ -93,7 +96,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
         return OnNewHubAsync("worker-" + name, async (settings, client, start) =>
         {
             var first = await start(name + "-first", crashAt is { } step ? settings with { CrashAt = (step.ToString(), Parent, 2) } : settings);
-            await client.ScheduleNewOrchestrationInstanceAsync("ChildThenFanOut", Calls, new StartOrchestrationOptions(Parent), cancellationToken);
+            await client.ScheduleNewOrchestrationInstanceAsync(FaultPointWork.ChildThenFanOut, Calls, new StartOrchestrationOptions(Parent), cancellationToken);
             var finisher = first;
             if (crashAt is not null)
             {
@@ -103,7 +106,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             }
 
             var result = await client.WaitForInstanceCompletionAsync(Parent, getInputsAndOutputs: true, cancellationToken);
-            Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+            Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
             var run = new Run(
                 result.ReadOutputAs<long>(),
                 await client.GetOrchestrationHistoryAsync(Parent, cancellationToken),
@@ -129,7 +132,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
             LockTimeout = TimeSpan.FromSeconds(2),
             WorkerId = workerId,
         };
-        await using var clientProvider = new AzureStorageProvider(hub);
+        await using var hubClient = SdkHubClient.Create(TestWorkerArgs.WorkflowsBackend, hub);
         var workers = new List<TestWorkerProcess>();
         async Task<TestWorkerProcess> StartAsync(string name, TestWorkerSettings workerSettings)
         {
@@ -140,7 +143,7 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
 
         try
         {
-            return await body(settings, new DurableTaskClient(clientProvider), StartAsync);
+            return await body(settings, hubClient.Client, StartAsync);
         }
         catch
         {
@@ -154,9 +157,9 @@ public sealed class WorkerProcessFaultPointTests(AzuriteFixture azurite, ITestOu
                 await worker.DisposeAsync();
             }
 
-            await clientProvider.Clients.DeleteAsync(CancellationToken.None);
+            await hubClient.DeleteHubAsync();
         }
     }
 
-    private sealed record Run(long Output, IReadOnlyList<HistoryEvent> Parent, IReadOnlyList<HistoryEvent> Child);
+    private sealed record Run(long Output, IList<HistoryEvent> Parent, IList<HistoryEvent> Child);
 }
