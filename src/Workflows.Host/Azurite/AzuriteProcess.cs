@@ -141,7 +141,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var listening = 0;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new ConcurrentQueue<string>();
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var process = new Process { StartInfo = start };
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -162,10 +162,17 @@ public sealed class AzuriteProcess : IAsyncDisposable
                 output.Enqueue(e.Data);
             }
         };
-        process.Exited += (_, _) => ready.TrySetException(ExitedDuringStartUp(string.Join('\n', output)));
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+
+        // The exit is reported once its output is read to the end: the reason (EADDRINUSE among others) is in the
+        // last lines, which can still be in the pipes when the process is seen to exit.
+        _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(
+            _ => ready.TrySetException(ExitedDuringStartUp(string.Join('\n', output))),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             await ready.Task.WaitAsync(StartTimeout, cancellationToken).ConfigureAwait(false);
