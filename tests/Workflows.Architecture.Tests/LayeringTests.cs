@@ -15,7 +15,7 @@ public sealed class LayeringTests
     {
         // The engine: no storage SDK, no web framework, nothing above it.
         { "Workflows.Durable", [], ["Azure.", "Microsoft.AspNetCore.", "Workflows."] },
-        { "Workflows.Durable.AzureStorage", ["Workflows.Durable"], ["Microsoft.AspNetCore.", "Workflows."] },
+        { "Workflows.Durable.AzureStorage", ["Workflows.Durable", "Workflows.DurableTask"], ["Microsoft.AspNetCore.", "Workflows."] },
         // The official SDK on Durable Task Framework backends: DTFx, the SDK and nothing of ours.
         { "Workflows.DurableTask", [], ["Azure.", "Microsoft.AspNetCore.", "Workflows."] },
         // ML building blocks know no engine, no host, no Azure SDK (that is Workflows.ML.AzureStorage's).

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
+using Workflows.DurableTask;
 using Dt = global::DurableTask.Core;
 using DtHistory = global::DurableTask.Core.History;
 
@@ -29,7 +30,7 @@ namespace Workflows.Durable.AzureStorage.Core;
 /// <see cref="TaskHubOrchestrationServiceOptions.ExtendedSessionIdleTimeout"/>, when the backend stops, when the
 /// partition is lost or to be handed to another worker, and when what arrives needs the full lock step.</para>
 /// </remarks>
-public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationService, IAsyncDisposable
+public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationService, ISessionDrain, IAsyncDisposable
 {
     private readonly AzureStorageProvider _provider;
     private readonly TaskHubOrchestrationServiceOptions _options;
@@ -39,6 +40,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     private readonly ConcurrentDictionary<Dt.TaskActivityWorkItem, ActivityWorkItem> _activities = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _gate = new();
     private CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _sessionsEnding = new();
     private int _disposed;
 
     /// <summary>Creates the backend over a new provider for the hub <paramref name="storage"/> describes.</summary>
@@ -100,6 +102,12 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
                 _stopping.Dispose();
                 _stopping = new CancellationTokenSource();
             }
+
+            if (_sessionsEnding.IsCancellationRequested)
+            {
+                _sessionsEnding.Dispose();
+                _sessionsEnding = new CancellationTokenSource();
+            }
         }
 
         await _provider.CreateIfNotExistsAsync().ConfigureAwait(false);
@@ -108,6 +116,15 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
 
     /// <inheritdoc />
     public Task StopAsync() => StopAsync(isForced: false);
+
+    /// <inheritdoc />
+    public void EndSessions()
+    {
+        lock (_gate)
+        {
+            _sessionsEnding.Cancel();
+        }
+    }
 
     /// <summary>Ends the waits for work items (they return none); the provider keeps its leases until disposed.</summary>
     public Task StopAsync(bool isForced)
@@ -407,6 +424,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
 
         await _provider.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        _sessionsEnding.Dispose();
     }
 
     /// <summary>How long a lock call waits for work: until <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops.</summary>
@@ -596,7 +614,14 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         OrchestrationWorkItem? next;
         try
         {
-            next = await _provider.WaitForSessionMessagesAsync(episode.WorkItem, episode.IdleSince + _options.ExtendedSessionIdleTimeout, Stopping).ConfigureAwait(false);
+            CancellationToken stopping, ending;
+            lock (_gate)
+            {
+                (stopping, ending) = (_stopping.Token, _sessionsEnding.Token);
+            }
+
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping, ending);
+            next = await _provider.WaitForSessionMessagesAsync(episode.WorkItem, episode.IdleSince + _options.ExtendedSessionIdleTimeout, wait.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {

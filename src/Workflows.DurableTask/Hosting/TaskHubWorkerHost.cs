@@ -75,10 +75,15 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops dispatching. A graceful stop lets the work items in hand finish (DTFx waits up to about 8 seconds); a
-    /// forced one does not wait.
+    /// Stops dispatching. A graceful stop lets the episodes and activities in hand finish (DTFx waits up to about 8
+    /// seconds), after ending the backend's idle extended sessions (<see cref="ISessionDrain"/>), which it would
+    /// otherwise wait for; a forced one does not wait.
     /// </summary>
-    public Task StopAsync(bool isForced = false) => Worker.StopAsync(isForced);
+    public Task StopAsync(bool isForced = false)
+    {
+        (_service as ISessionDrain)?.EndSessions();
+        return Worker.StopAsync(isForced);
+    }
 
     /// <summary>Stops (gracefully) and disposes the worker.</summary>
     public async ValueTask DisposeAsync()
@@ -88,7 +93,7 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
             return;
         }
 
-        await Worker.StopAsync(isForced: false).ConfigureAwait(false);
+        await StopAsync(isForced: false).ConfigureAwait(false);
         Worker.Dispose();
     }
 

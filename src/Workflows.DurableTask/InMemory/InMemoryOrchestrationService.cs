@@ -26,7 +26,7 @@ namespace Workflows.DurableTask.InMemory;
 /// the late result of the old holder. With <see cref="InMemoryOrchestrationServiceOptions.ExtendedSessionIdleTimeout"/>
 /// a worker keeps an instance's session between episodes and is handed its new messages without a replay.</para>
 /// </remarks>
-public sealed partial class InMemoryOrchestrationService : IOrchestrationService, IDisposable
+public sealed partial class InMemoryOrchestrationService : IOrchestrationService, ISessionDrain, IDisposable
 {
     private readonly InMemoryOrchestrationServiceOptions _options;
     private readonly TimeProvider _time;
@@ -40,6 +40,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
     private readonly ITimer _lockSweepTimer;
     private DateTime _delayTimerDue = DateTime.MaxValue;
     private CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _sessionsEnding = new();
     private long _sequence;
     private long _activityIds;
     private bool _disposed;
@@ -95,7 +96,14 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
             if (_stopping.IsCancellationRequested)
             {
                 _stopping.Dispose();
+        _sessionsEnding.Dispose();
                 _stopping = new CancellationTokenSource();
+            }
+
+            if (_sessionsEnding.IsCancellationRequested)
+            {
+                _sessionsEnding.Dispose();
+                _sessionsEnding = new CancellationTokenSource();
             }
 
             if (_options.ActivityLockTimeout is { } lockTimeout)
@@ -110,6 +118,15 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
 
     /// <inheritdoc />
     public Task StopAsync() => StopAsync(isForced: false);
+
+    /// <inheritdoc />
+    public void EndSessions()
+    {
+        lock (_gate)
+        {
+            _sessionsEnding.Cancel();
+        }
+    }
 
     /// <inheritdoc />
     public Task StopAsync(bool isForced)
@@ -758,7 +775,7 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         TaskCompletionSource<bool> signal;
         lock (_gate)
         {
-            if (!ReferenceEquals(record.LockedBy, workItem) || _stopping.IsCancellationRequested)
+            if (!ReferenceEquals(record.LockedBy, workItem) || _stopping.IsCancellationRequested || _sessionsEnding.IsCancellationRequested)
             {
                 return null;
             }
@@ -772,7 +789,13 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
             record.SessionWaiter = signal;
         }
 
-        using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+        CancellationToken stopping, ending;
+        lock (_gate)
+        {
+            (stopping, ending) = (_stopping.Token, _sessionsEnding.Token);
+        }
+
+        using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping, ending))
         {
             idle.CancelAfter(idleTimeout);
             using (idle.Token.Register(() => signal.TrySetResult(false)))
@@ -788,7 +811,9 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
                 record.SessionWaiter = null;
             }
 
-            return ReferenceEquals(record.LockedBy, workItem) && !_stopping.IsCancellationRequested ? TakeSessionMessages(record) : null;
+            return ReferenceEquals(record.LockedBy, workItem) && !_stopping.IsCancellationRequested && !_sessionsEnding.IsCancellationRequested
+                ? TakeSessionMessages(record)
+                : null;
         }
     }
 

@@ -36,6 +36,30 @@ public sealed class InMemoryOrchestrationServiceTests
     }
 
     [Fact]
+    public async Task Ending_sessions_ahead_of_a_stop_ends_an_idle_session_and_the_instance_can_be_locked_again()
+    {
+        // The idle timeout is far away: only EndSessions can end the wait.
+        using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { ExtendedSessionIdleTimeout = TimeSpan.FromMinutes(10) });
+        await service.StartAsync();
+        await service.CreateTaskOrchestrationAsync(StartMessage("drained"));
+        TaskOrchestrationWorkItem first = await service.LockNextTaskOrchestrationWorkItemAsync(Nothing, CancellationToken.None);
+        await CompleteRunningAsync(service, first);
+        Task<IList<TaskMessage>?> fetch = first.Session.FetchNewOrchestrationMessagesAsync(first);
+
+        service.EndSessions();
+
+        Assert.Null(await fetch.WaitAsync(TimeSpan.FromSeconds(30)));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+        await service.SendTaskOrchestrationMessageAsync(EventMessage("drained", "after"));
+        TaskOrchestrationWorkItem next = await service.LockNextTaskOrchestrationWorkItemAsync(Nothing, CancellationToken.None);
+        Assert.Equal("after", Assert.IsType<EventRaisedEvent>(Assert.Single(next.NewMessages).Event).Name);
+
+        // Until the backend starts again, a new session does not wait either.
+        await CompleteRunningAsync(service, next);
+        Assert.Null(await next.Session.FetchNewOrchestrationMessagesAsync(next).WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task An_abandoned_episode_comes_back_with_its_messages_after_the_retry_delay()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

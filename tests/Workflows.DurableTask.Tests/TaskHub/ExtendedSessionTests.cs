@@ -81,6 +81,32 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
     }
 
     [Fact]
+    public async Task Ending_sessions_ahead_of_a_stop_ends_an_idle_session_and_the_instance_can_be_locked_again()
+    {
+        // The clock never moves: only EndSessions can end the wait.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+        var workItem = await LockAsync(service);
+        await CommitAsync(service, workItem);
+        var fetch = workItem.Session.FetchNewOrchestrationMessagesAsync(workItem);
+
+        service.EndSessions();
+
+        Assert.Null(await fetch.WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+        await RaiseAsync(service, instance, "after");
+        var next = await LockAsync(service);
+        Assert.Equal(instance.InstanceId, next.InstanceId);
+
+        // Until the backend starts again, a new session does not wait either.
+        await CommitAsync(service, next);
+        Assert.Null(await next.Session.FetchNewOrchestrationMessagesAsync(next).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(next);
+    }
+
+    [Fact]
     public async Task A_lost_partition_ends_the_session()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
