@@ -8,8 +8,7 @@ namespace Workflows.Durable.AzureStorage.Tests;
 
 /// <summary>
 /// Assertions on a committed history in DTFx's event types, read back through the official SDK's client
-/// (<c>OrchestrationServiceDurableTaskClient.GetOrchestrationHistoryAsync</c>), whichever backend wrote it. The
-/// tests that still run the old engine in-process use <see cref="HistoryAssert"/>.
+/// (<c>OrchestrationServiceDurableTaskClient.GetOrchestrationHistoryAsync</c>), whichever backend wrote it.
 /// </summary>
 internal static class CoreHistoryAssert
 {
