@@ -122,7 +122,11 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     {
         lock (_gate)
         {
-            _sessionsEnding.Cancel();
+            // Disposed (or being disposed): its sessions end with it.
+            if (_disposed == 0)
+            {
+                _sessionsEnding.Cancel();
+            }
         }
     }
 
@@ -423,8 +427,11 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         }
 
         await _provider.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
-        _sessionsEnding.Dispose();
+        lock (_gate)
+        {
+            _stopping.Dispose();
+            _sessionsEnding.Dispose();
+        }
     }
 
     /// <summary>How long a lock call waits for work: until <paramref name="receiveTimeout"/> passes, the caller cancels or the backend stops.</summary>
@@ -617,6 +624,13 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             CancellationToken stopping, ending;
             lock (_gate)
             {
+                if (_disposed != 0)
+                {
+                    // The provider, and the instance lock with it, are gone.
+                    _episodes.TryRemove(workItem, out _);
+                    return null;
+                }
+
                 (stopping, ending) = (_stopping.Token, _sessionsEnding.Token);
             }
 

@@ -96,7 +96,6 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
             if (_stopping.IsCancellationRequested)
             {
                 _stopping.Dispose();
-        _sessionsEnding.Dispose();
                 _stopping = new CancellationTokenSource();
             }
 
@@ -124,7 +123,11 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
     {
         lock (_gate)
         {
-            _sessionsEnding.Cancel();
+            // Disposed: its sessions ended with it.
+            if (!_disposed)
+            {
+                _sessionsEnding.Cancel();
+            }
         }
     }
 
@@ -424,7 +427,11 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
 
         _delayTimer.Dispose();
         _lockSweepTimer.Dispose();
-        _stopping.Dispose();
+        lock (_gate)
+        {
+            _stopping.Dispose();
+            _sessionsEnding.Dispose();
+        }
     }
 
     /// <summary>The next item of <paramref name="queue"/>: at once when one is there, else waiting until the timeout, the caller's cancellation or a stop.</summary>
@@ -792,6 +799,11 @@ public sealed partial class InMemoryOrchestrationService : IOrchestrationService
         CancellationToken stopping, ending;
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return null;
+            }
+
             (stopping, ending) = (_stopping.Token, _sessionsEnding.Token);
         }
 
