@@ -1,9 +1,8 @@
-using System.Globalization;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
+using Workflows.DurableTask;
 using Dt = global::DurableTask.Core;
 using DtHistory = global::DurableTask.Core.History;
-using DtTracing = global::DurableTask.Core.Tracing;
 
 namespace Workflows.Durable.AzureStorage.Core;
 
@@ -111,7 +110,7 @@ internal static class HistoryConversions
 
                 // DTFx's dispatcher starts the rewound execution's trace span from the rewind's trace context and needs
                 // one; the task hub keeps no trace contexts, so each rewind gets a fresh one.
-                ParentTraceContext = new DtTracing.DistributedTraceContext(FreshTraceParent()),
+                ParentTraceContext = TraceContexts.NewRoot(),
             },
             TaskScheduled e => new DtHistory.TaskScheduledEvent(e.EventId, e.Name, e.Version, e.Input)
             {
@@ -264,10 +263,6 @@ internal static class HistoryConversions
                 : null,
         };
     }
-
-    /// <summary>A new W3C trace parent: version 00, random trace and span ids, sampled.</summary>
-    private static string FreshTraceParent() =>
-        string.Create(CultureInfo.InvariantCulture, $"00-{Guid.NewGuid():N}-{Guid.NewGuid().ToString("N")[..16]}-01");
 
     private static FailureDetails FailureOf(Dt.FailureDetails? details, string? reason) =>
         details.ToStorage() ?? new FailureDetails(string.Empty, reason ?? string.Empty);

@@ -3,7 +3,6 @@ using DurableTask.Core;
 using DurableTask.Core.Exceptions;
 using DurableTask.Core.History;
 using DurableTask.Core.Query;
-using DurableTask.Core.Tracing;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Core = DurableTask.Core;
@@ -276,12 +275,9 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
 
         // DTFx's dispatcher gives the rewound execution a new trace span from the request's trace context, and needs
         // one: a fresh W3C trace parent.
-        string traceParent = string.Create(
-            CultureInfo.InvariantCulture,
-            $"00-{Guid.NewGuid():N}-{Guid.NewGuid().ToString("N")[..16]}-01");
         await SendAsync(
             instanceId,
-            new ExecutionRewoundEvent(-1, reason) { ParentTraceContext = new DistributedTraceContext(traceParent) },
+            new ExecutionRewoundEvent(-1, reason) { ParentTraceContext = TraceContexts.NewRoot() },
             cancellation).ConfigureAwait(false);
     }
 
