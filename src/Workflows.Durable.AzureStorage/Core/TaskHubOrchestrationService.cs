@@ -294,6 +294,14 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         }
 
         // The next episode of the session builds on this commit: the same execution, its history appended to.
+        var replaced = episode.ReplaceOnCommit
+            || (episode.ExecutionId is not null && !string.Equals(episode.ExecutionId, commit.ExecutionId, StringComparison.Ordinal));
+        if (replaced)
+        {
+            episode.Answered.Clear();
+        }
+
+        AddOutcomes(episode.Answered, replaced ? newOrchestrationRuntimeState.Events : newOrchestrationRuntimeState.NewEvents);
         episode.WorkItem = held;
         episode.ExecutionId = commit.ExecutionId;
         episode.ReplaceOnCommit = false;
@@ -501,13 +509,14 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             messages = locked.Messages.Where(m => oldExecution is null || !string.Equals(m.ExecutionId, oldExecution, StringComparison.Ordinal));
         }
 
+        var runtimeState = fresh ? new Dt.OrchestrationRuntimeState() : new Dt.OrchestrationRuntimeState(history.Select(e => e.ToCore()).ToList());
+        var answered = new HashSet<int>();
+        AddOutcomes(answered, runtimeState.Events);
         var workItem = new Dt.TaskOrchestrationWorkItem
         {
             InstanceId = locked.InstanceId,
-            NewMessages = messages.Select(m => m.ToCore()).ToList(),
-            OrchestrationRuntimeState = fresh
-                ? new Dt.OrchestrationRuntimeState()
-                : new Dt.OrchestrationRuntimeState(history.Select(e => e.ToCore()).ToList()),
+            NewMessages = WithoutAnswered(messages.Select(m => m.ToCore()), answered),
+            OrchestrationRuntimeState = runtimeState,
             LockedUntilUtc = DateTime.MaxValue,
         };
         if (_options.ExtendedSessions)
@@ -515,9 +524,40 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             workItem.Session = new Session(this);
         }
 
-        _episodes[workItem] = new LockedEpisode(locked, started?.ExecutionId, ReplaceOnCommit: fresh && history.Count > 0);
+        _episodes[workItem] = new LockedEpisode(locked, started?.ExecutionId, ReplaceOnCommit: fresh && history.Count > 0) { Answered = answered };
         return workItem;
     }
+
+    /// <summary>The id of the call or timer whose outcome <paramref name="historyEvent"/> is; null for any other event.</summary>
+    private static int? OutcomeOf(DtHistory.HistoryEvent historyEvent) => historyEvent switch
+    {
+        DtHistory.TaskCompletedEvent e => e.TaskScheduledId,
+        DtHistory.TaskFailedEvent e => e.TaskScheduledId,
+        DtHistory.SubOrchestrationInstanceCompletedEvent e => e.TaskScheduledId,
+        DtHistory.SubOrchestrationInstanceFailedEvent e => e.TaskScheduledId,
+        DtHistory.TimerFiredEvent e => e.TimerId,
+        _ => null,
+    };
+
+    private static void AddOutcomes(HashSet<int> answered, IEnumerable<DtHistory.HistoryEvent> events)
+    {
+        foreach (var historyEvent in events)
+        {
+            if (OutcomeOf(historyEvent) is { } id)
+            {
+                answered.Add(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The messages without a second outcome of a call or timer: one the history holds already, or one the batch holds
+    /// twice. A commit interrupted after it sent its messages (a storage cut, a crash) sends them again when it is
+    /// retried, so the receiver can get a result twice; DTFx's dispatcher would record both. The dropped ones are
+    /// deleted with the episode's commit.
+    /// </summary>
+    private static List<Dt.TaskMessage> WithoutAnswered(IEnumerable<Dt.TaskMessage> messages, HashSet<int> answered) =>
+        [.. messages.Where(m => OutcomeOf(m.Event) is not { } id || answered.Add(id))];
 
     private static OrchestrationCommit BuildCommit(
         string instanceId,
@@ -652,7 +692,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
 
         episode.WorkItem = next;
         episode.Committed = false;
-        return next.Messages.Select(m => m.ToCore()).ToList();
+        return WithoutAnswered(next.Messages.Select(m => m.ToCore()), episode.Answered);
     }
 
     /// <summary>
@@ -671,6 +711,9 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         public bool Committed { get; set; }
 
         public DateTimeOffset IdleSince { get; set; }
+
+        /// <summary>The calls and timers whose outcome the history holds or the episode was given.</summary>
+        public HashSet<int> Answered { get; init; } = [];
     }
 
     /// <summary>DTFx's extended session over a work item of this backend.</summary>

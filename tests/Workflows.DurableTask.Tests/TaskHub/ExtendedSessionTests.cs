@@ -107,6 +107,36 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
     }
 
     [Fact]
+    public async Task A_second_outcome_of_a_call_is_dropped_whether_it_comes_in_one_batch_or_after_the_first_is_in_history()
+    {
+        // As when a commit interrupted after sending its messages is retried and sends them again.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+        var first = await LockAsync(service);
+        await CommitAsync(service, first);
+        service.EndSessions();
+        Assert.Null(await first.Session.FetchNewOrchestrationMessagesAsync(first).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+
+        await CompleteChildAsync(service, instance);
+        await CompleteChildAsync(service, instance);
+        var batch = await LockAsync(service);
+        var completed = Assert.IsType<SubOrchestrationInstanceCompletedEvent>(Assert.Single(batch.NewMessages).Event);
+        Assert.Equal(0, completed.TaskScheduledId);
+        await CommitAsync(service, batch);
+        Assert.Null(await batch.Session.FetchNewOrchestrationMessagesAsync(batch).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(batch);
+
+        await CompleteChildAsync(service, instance);
+        await RaiseAsync(service, instance, "later");
+        var after = await LockAsync(service);
+        Assert.IsType<EventRaisedEvent>(Assert.Single(after.NewMessages).Event);
+        await service.AbandonTaskOrchestrationWorkItemAsync(after);
+    }
+
+    [Fact]
     public async Task A_lost_partition_ends_the_session()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -172,6 +202,13 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
         service.SendTaskOrchestrationMessageAsync(new TaskMessage
         {
             Event = new EventRaisedEvent(-1, "\"" + name + "\"") { Name = name },
+            OrchestrationInstance = new OrchestrationInstance { InstanceId = instance.InstanceId },
+        });
+
+    private static Task CompleteChildAsync(TaskHubOrchestrationService service, OrchestrationInstance instance) =>
+        service.SendTaskOrchestrationMessageAsync(new TaskMessage
+        {
+            Event = new SubOrchestrationInstanceCompletedEvent(-1, 0, "\"child\""),
             OrchestrationInstance = new OrchestrationInstance { InstanceId = instance.InstanceId },
         });
 
