@@ -126,7 +126,20 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
         var completed = Assert.IsType<SubOrchestrationInstanceCompletedEvent>(Assert.Single(batch.NewMessages).Event);
         Assert.Equal(0, completed.TaskScheduledId);
         await CommitAsync(service, batch);
-        Assert.Null(await batch.Session.FetchNewOrchestrationMessagesAsync(batch).WaitAsync(SafetyTimeout));
+
+        // The provider may have locked the instance before the second outcome was visible: then the session is given
+        // it next, dropped, as an episode without messages.
+        var rest = await batch.Session.FetchNewOrchestrationMessagesAsync(batch).WaitAsync(SafetyTimeout);
+        if (rest is not null)
+        {
+            Assert.Empty(rest);
+            batch.NewMessages = rest;
+            batch.OrchestrationRuntimeState.NewEvents.Clear();
+            await CommitAsync(service, batch);
+            rest = await batch.Session.FetchNewOrchestrationMessagesAsync(batch).WaitAsync(SafetyTimeout);
+        }
+
+        Assert.Null(rest);
         await service.ReleaseTaskOrchestrationWorkItemAsync(batch);
 
         await CompleteChildAsync(service, instance);
@@ -134,6 +147,44 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
         var after = await LockAsync(service);
         Assert.IsType<EventRaisedEvent>(Assert.Single(after.NewMessages).Event);
         await service.AbandonTaskOrchestrationWorkItemAsync(after);
+    }
+
+    [Fact]
+    public async Task A_second_outcome_arriving_during_the_session_is_given_as_an_episode_without_messages()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var service = NewService(clock);
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+        var first = await LockAsync(service);
+        await CommitAsync(service, first);
+        service.EndSessions();
+        Assert.Null(await first.Session.FetchNewOrchestrationMessagesAsync(first).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+        await service.StartAsync();
+
+        await CompleteChildAsync(service, instance);
+        var answered = await LockAsync(service);
+        Assert.IsType<SubOrchestrationInstanceCompletedEvent>(Assert.Single(answered.NewMessages).Event);
+        await CommitAsync(service, answered);
+
+        var fetch = answered.Session.FetchNewOrchestrationMessagesAsync(answered);
+        await CompleteChildAsync(service, instance);
+        var duplicate = await fetch.WaitAsync(SafetyTimeout);
+        Assert.NotNull(duplicate);
+        Assert.Empty(duplicate);
+
+        answered.NewMessages = duplicate;
+        answered.OrchestrationRuntimeState.NewEvents.Clear();
+        await CommitAsync(service, answered);
+        service.EndSessions();
+        Assert.Null(await answered.Session.FetchNewOrchestrationMessagesAsync(answered).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(answered);
+
+        var history = await service.GetOrchestrationHistoryAsync(instance.InstanceId, instance.ExecutionId);
+        var events = System.Text.Json.JsonDocument.Parse(history).RootElement.EnumerateArray()
+            .Count(e => e.GetProperty("EventType").GetInt32() == (int)EventType.SubOrchestrationInstanceCompleted);
+        Assert.Equal(1, events);
     }
 
     [Fact]
