@@ -9,10 +9,8 @@ internal sealed class UsageException(string message) : Exception(message);
 internal sealed class BenchArgs
 {
     public const string Usage =
-        "usage: Workflows.Bench engine --backend memory --pattern fanout|sequence --count N[,N2,...] [--repeat R]\n"
-        + "       Workflows.Bench engine --backend azurite [--fanout-count N] [--sequence-count N] [--repeat R] [--idle-seconds S] [--partitions P]\n"
-        + "       Workflows.Bench sdk --backend memory [--count N] [--sequence-count N] [--repeat R] [--extended-sessions on|off] [--activity-lock on|off]\n"
-        + "       Workflows.Bench sdk --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off]\n"
+        "usage: Workflows.Bench engine --backend memory [--count N] [--sequence-count N] [--repeat R] [--extended-sessions on|off] [--activity-lock on|off]\n"
+        + "       Workflows.Bench engine --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off] [--idle-seconds S]\n"
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
         + "       Workflows.Bench halving [--rows N] [--features F] [--candidates C] [--folds K] [--seed S] [--workers W]\n"
@@ -33,7 +31,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: engine, halving, http-start, sdk, serve, stats, train).");
+            throw new UsageException("missing scenario (available: engine, halving, http-start, serve, stats, train).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

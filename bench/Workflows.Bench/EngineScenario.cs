@@ -1,186 +1,134 @@
 using System.Diagnostics;
-using Workflows.Durable;
-using Workflows.Durable.Client;
-using Workflows.Durable.InMemory;
-using Workflows.Durable.Worker;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.InMemory;
 
 namespace Workflows.Bench;
 
 /// <summary>
-/// The <c>engine</c> scenario: one orchestration that calls a no-op activity <c>count</c> times, either all at once
-/// (fan-out / fan-in with Task.WhenAll) or one after another, on a fresh in-memory task hub and worker per run.
-/// It measures the engine itself: dispatch, replay, history and the provider, with no real work in the activities.
+/// <c>engine --backend memory [--count N] [--sequence-count N] [--repeat R] [--extended-sessions on|off] [--activity-lock on|off]</c>: the official
+/// SDK's orchestrators on DTFx's TaskHubWorker over the in-memory backend. A fan-out/fan-in of N no-op activities and a
+/// sequence of no-op activities; figures are activities per second (best of R runs after a warm-up run).
+/// <c>--activity-lock off</c> hands activities out without a lock timeout, which spares DTFx its renewal loop.
 /// </summary>
 internal static class EngineScenario
 {
-    internal const string FanOutOrchestrator = "FanOutNoop";
-    internal const string SequenceOrchestrator = "SequenceNoop";
-    internal const int WarmUpCount = 100;
-    private const string NoopActivity = "Noop";
-    internal static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
-
-    public static async Task<int> RunAsync(EngineOptions options)
+    public static async Task<int> RunAsync(BenchArgs args)
     {
-        var orchestrator = options.Pattern == EnginePattern.FanOut ? FanOutOrchestrator : SequenceOrchestrator;
-        Console.WriteLine(
-            $"engine benchmark: backend={options.Backend} pattern={options.PatternName} counts={string.Join(",", options.Counts)} " +
-            $"repeat={options.Repeat} processors={Environment.ProcessorCount}");
-
-        // Warm-up on its own task hub so JIT, tiering and thread-pool growth do not land in the first measurement.
-        await RunOnceAsync(orchestrator, WarmUpCount);
-
-        var results = new List<EngineResult>(options.Counts.Count);
-        foreach (var count in options.Counts)
+        string backend = args.GetString("backend", "memory");
+        if (string.Equals(backend, "azurite", StringComparison.OrdinalIgnoreCase))
         {
-            var runs = new List<RunMeasurement>(options.Repeat);
-            for (var i = 0; i < options.Repeat; i++)
-            {
-                var run = await RunOnceAsync(orchestrator, count);
-                Console.WriteLine($"  count {count,9:N0}  run {i + 1}/{options.Repeat}: {run.WallSeconds:F3} s");
-                runs.Add(run);
-            }
-
-            results.Add(EngineResult.FromRuns(count, runs));
+            return await EngineAzuriteScenario.RunAsync(args);
         }
 
-        EngineReport.Print(options, results);
+        if (!string.Equals(backend, "memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UsageException($"engine: unknown backend '{backend}' (available: memory, azurite).");
+        }
+
+        int count = args.GetInt("count", 10_000, min: 1);
+        int sequenceCount = args.GetInt("sequence-count", 1_000, min: 1);
+        int repeat = args.GetInt("repeat", 3, min: 1);
+        bool extendedSessions = !string.Equals(args.GetString("extended-sessions", "on"), "off", StringComparison.OrdinalIgnoreCase);
+
+        using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions
+        {
+            ExtendedSessionIdleTimeout = extendedSessions ? TimeSpan.FromSeconds(5) : null,
+            MaxConcurrentActivityWorkItems = 200,
+            MaxConcurrentOrchestrationWorkItems = 100,
+            ActivityLockTimeout = args.GetString("activity-lock", "on") == "off" ? null : TimeSpan.FromMinutes(5),
+        });
+        var registry = Registry();
+        await using var host = new TaskHubWorkerHost(service, registry);
+        await host.StartAsync();
+        var client = new OrchestrationServiceDurableTaskClient(service);
+
+        double fanOut = await BestAsync(client, "FanOut", count, repeat);
+        double sequence = await BestAsync(client, "Sequence", sequenceCount, repeat);
+        await host.StopAsync(isForced: true);
+
+        Console.WriteLine("| backend | extended sessions | pattern | activities | activities/s (best of {0}) |", repeat);
+        Console.WriteLine("|---|---|---|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| memory | {(extendedSessions ? "on" : "off")} | fan-out | {count} | {fanOut:F0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| memory | {(extendedSessions ? "on" : "off")} | sequence | {sequenceCount} | {sequence:F0} |"));
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            scenario = "engine",
+            backend = "memory",
+            extendedSessions,
+            fanOutCount = count,
+            fanOutActivitiesPerSecond = Math.Round(fanOut),
+            sequenceCount,
+            sequenceActivitiesPerSecond = Math.Round(sequence),
+        }));
         return 0;
     }
 
-    /// <summary>The two no-op orchestrators and the no-op activity; shared by every backend.</summary>
-    internal static DurableTaskRegistry CreateRegistry()
+    /// <summary>The scenario's orchestrators: a fan-out/fan-in and a sequence of no-op activities, each returning the count.</summary>
+    internal static DurableTaskRegistry Registry()
     {
         var registry = new DurableTaskRegistry();
-        registry.AddOrchestratorFunc<int, long>(FanOutOrchestrator, async (context, count) =>
+        registry.AddOrchestratorFunc<int, int>("FanOut", async (context, n) =>
         {
-            var calls = new Task<int>[count];
-            for (var i = 0; i < count; i++)
+            var tasks = new Task<int>[n];
+            for (int i = 0; i < n; i++)
             {
-                calls[i] = context.CallActivityAsync<int>(NoopActivity, i + 1);
+                tasks[i] = context.CallActivityAsync<int>("Noop", i);
             }
 
-            var results = await Task.WhenAll(calls);
-            long sum = 0;
-            foreach (var result in results)
-            {
-                sum += result;
-            }
-
-            return sum;
+            int[] results = await Task.WhenAll(tasks);
+            return results.Length;
         });
-        registry.AddOrchestratorFunc<int, long>(SequenceOrchestrator, async (context, count) =>
+        registry.AddOrchestratorFunc<int, int>("Sequence", async (context, n) =>
         {
-            long sum = 0;
-            for (var i = 0; i < count; i++)
+            int done = 0;
+            for (int i = 0; i < n; i++)
             {
-                sum += await context.CallActivityAsync<int>(NoopActivity, i + 1);
+                done += await context.CallActivityAsync<int>("Noop", 1);
             }
 
-            return sum;
+            return done;
         });
-        registry.AddActivityFunc<int, int>(NoopActivity, static (_, input) => input);
+        registry.AddActivityFunc<int, int>("Noop", (_, input) => input);
         return registry;
     }
 
-    private static async Task<RunMeasurement> RunOnceAsync(string orchestrator, int count)
+    /// <summary>
+    /// Runs <paramref name="orchestrator"/> once and checks its output. Wall: from scheduling until the client saw the
+    /// completion. Instance: from the instance's creation to its last update, as the backend recorded them, which leaves
+    /// out how often the backend's client polls for the completion.
+    /// </summary>
+    internal static async Task<(TimeSpan Wall, TimeSpan Instance)> RunOnceAsync(DurableTaskClient client, string orchestrator, int count)
     {
-        using var provider = new InMemoryStorageProvider();
-        var worker = new DurableTaskWorker(provider, CreateRegistry(), new DurableTaskWorkerOptions { ExtendedSessionsEnabled = true });
-        var client = new DurableTaskClient(provider);
-        try
+        var clock = Stopwatch.StartNew();
+        string id = await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, count);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        OrchestrationMetadata done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        clock.Stop();
+        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed || done.ReadOutputAs<int>() != count)
         {
-            await worker.StartAsync(CancellationToken.None);
-            using var timeout = new CancellationTokenSource(RunTimeout);
-
-            var stopwatch = Stopwatch.StartNew();
-            var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, count, cancellationToken: timeout.Token);
-            var metadata = await WaitAsync(client, instanceId, count, timeout.Token);
-            stopwatch.Stop();
-
-            Verify(client, metadata, orchestrator, count);
-            var history = await client.GetOrchestrationHistoryAsync(instanceId, CancellationToken.None);
-
-            // Statistics are counted after each commit returns, so read them once the worker has stopped.
-            await StopAsync(worker);
-            var statistics = worker.Statistics;
-            return new RunMeasurement(
-                stopwatch.Elapsed.TotalSeconds,
-                history.Count,
-                statistics.Episodes,
-                statistics.CacheHits,
-                statistics.CacheMisses,
-                statistics.EventsReplayed,
-                statistics.EventsApplied);
+            throw new BenchFailedException($"{orchestrator} of {count} ended {done.RuntimeStatus} with {done.SerializedOutput}: {done.FailureDetails}");
         }
-        finally
-        {
-            // Stops the worker too when the run failed before StopAsync.
-            await worker.DisposeAsync();
-        }
+
+        return (clock.Elapsed, done.LastUpdatedAt - done.CreatedAt);
     }
 
-    /// <summary>Throws unless the orchestration completed with the sum 1 + 2 + … + count.</summary>
-    internal static void Verify(DurableTaskClient client, Durable.Storage.OrchestrationMetadata metadata, string orchestrator, int count)
+    private static async Task<double> BestAsync(DurableTaskClient client, string orchestrator, int count, int repeat)
     {
-        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+        double best = 0;
+        for (int run = 0; run <= repeat; run++)
         {
-            throw new BenchFailedException(
-                $"{orchestrator}({count}) ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage ?? metadata.SerializedOutput}");
+            TimeSpan elapsed = (await RunOnceAsync(client, orchestrator, count)).Wall;
+            if (run > 0)
+            {
+                best = Math.Max(best, count / elapsed.TotalSeconds);
+            }
         }
 
-        var expected = (long)count * (count + 1) / 2;
-        var output = metadata.ReadOutputAs<long>(client.DataConverter);
-        if (output != expected)
-        {
-            throw new BenchFailedException($"{orchestrator}({count}) returned {output}, expected {expected}.");
-        }
-    }
-
-    internal static async Task<Durable.Storage.OrchestrationMetadata> WaitAsync(DurableTaskClient client, string instanceId, int count, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            var state = await client.GetInstanceAsync(instanceId, cancellationToken: CancellationToken.None);
-            throw new BenchFailedException(
-                $"instance {instanceId} (count {count}) did not finish within {RunTimeout.TotalMinutes:F0} minutes; status {state?.RuntimeStatus}.");
-        }
-    }
-
-    internal static async Task StopAsync(DurableTaskWorker worker)
-    {
-        using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await worker.StopAsync(stopTimeout.Token);
-    }
-}
-
-/// <summary>One measured run.</summary>
-internal sealed record RunMeasurement(
-    double WallSeconds,
-    int HistoryEvents,
-    long Episodes,
-    long CacheHits,
-    long CacheMisses,
-    long EventsReplayed,
-    long EventsApplied);
-
-/// <summary>The figures of one count: the median wall time over the repeats and the counters of the median run.</summary>
-internal sealed record EngineResult(int Count, double WallSeconds, IReadOnlyList<double> AllWallSeconds, RunMeasurement Median)
-{
-    public double ActivitiesPerSecond => Count / WallSeconds;
-
-    public double MicrosPerActivity => WallSeconds * 1e6 / Count;
-
-    public static EngineResult FromRuns(int count, IReadOnlyList<RunMeasurement> runs)
-    {
-        var sorted = runs.OrderBy(r => r.WallSeconds).ToArray();
-        var middle = sorted[(sorted.Length - 1) / 2];
-        var median = sorted.Length % 2 == 1
-            ? middle.WallSeconds
-            : (middle.WallSeconds + sorted[sorted.Length / 2].WallSeconds) / 2;
-        return new EngineResult(count, median, runs.Select(r => r.WallSeconds).ToArray(), middle);
+        return best;
     }
 }

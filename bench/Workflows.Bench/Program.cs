@@ -32,11 +32,6 @@ internal static class Program
                 return await ServeScenario.RunAsync(parsed);
             }
 
-            if (string.Equals(parsed.Scenario, "sdk", StringComparison.OrdinalIgnoreCase))
-            {
-                return await SdkScenario.RunAsync(parsed);
-            }
-
             if (string.Equals(parsed.Scenario, "stats", StringComparison.OrdinalIgnoreCase))
             {
                 return await StatsScenario.RunAsync(StatsOptions.From(parsed));
@@ -44,12 +39,10 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, halving, http-start, sdk, serve, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, halving, http-start, serve, stats, train).");
             }
 
-            return AzuriteOptions.IsSelected(parsed)
-                ? await AzuriteScenario.RunAsync(AzuriteOptions.From(parsed))
-                : await EngineScenario.RunAsync(EngineOptions.From(parsed));
+            return await EngineScenario.RunAsync(parsed);
         }
         catch (UsageException exception)
         {

@@ -33,11 +33,12 @@ public sealed class SampleOrchestrationTests
     }
 
     [Fact]
-    public async Task FanOutFanIn_PastTheSquaresThatFit32Bits_SumsExactlyIn64Bits()
+    public async Task FanOutFanIn_PastTheSumsThatFit32Bits_SumsExactlyIn64Bits()
     {
-        // 46,341² is the first square above 2³¹ − 1. (Not MaxCount itself: DTFx's dispatcher scans the whole history
-        // for each completed activity, so a fan-out's cost grows with the square of its width.)
-        const long n = 46_342;
+        // The sum of i² for i < 3,000 is about 9·10⁹, past 2³² − 1. (The widest fan-out, MaxCount, is not run here: DTFx's
+        // dispatcher scans the whole history for each completed activity, so a fan-out's cost grows with the square of
+        // its width; the square of the largest index is checked directly below.)
+        const long n = 3_000;
         await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
 
         var result = await harness.RunAsync(FanOutFanIn.Name, (int)n);
@@ -45,6 +46,7 @@ public sealed class SampleOrchestrationTests
         // Sum of i² for i < n is (n − 1) n (2n − 1) / 6.
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal((n - 1) * n * ((2 * n) - 1) / 6, result.ReadOutputAs<long>());
+        Assert.True(result.ReadOutputAs<long>() > uint.MaxValue);
         Assert.Equal(99_999L * 99_999L, FanOutFanIn.Square(FanOutFanIn.MaxCount - 1));
     }
 
