@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using Workflows.Durable;
+using Microsoft.DurableTask;
 
 namespace Workflows.Architecture.Tests;
 

@@ -1,4 +1,4 @@
-using Workflows.Durable;
+using Microsoft.DurableTask;
 
 namespace Workflows.Architecture.Tests.Samples.Orchestrators;
 

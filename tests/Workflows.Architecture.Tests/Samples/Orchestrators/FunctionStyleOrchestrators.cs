@@ -1,4 +1,4 @@
-using Workflows.Durable;
+using Microsoft.DurableTask;
 using Workflows.Host.Functions;
 
 namespace Workflows.Architecture.Tests.Samples.Orchestrators;
