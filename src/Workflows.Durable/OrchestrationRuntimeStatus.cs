@@ -15,7 +15,7 @@ public enum OrchestrationRuntimeStatus
     /// <summary>The orchestrator failed with an unhandled exception.</summary>
     Failed = 3,
 
-    /// <summary>Reserved for compatibility with Durable Functions; not produced by this engine.</summary>
+    /// <summary>Reserved for compatibility with Durable Functions; never stored by the task hub.</summary>
     Canceled = 4,
 
     /// <summary>The instance was terminated by a client.</summary>

@@ -3,8 +3,8 @@ using Workflows.Durable.History;
 namespace Workflows.Durable.Storage;
 
 /// <summary>
-/// The one contract between the engine and a storage backend (the in-memory backend, the Azure Storage task hub).
-/// Every backend passes the shared conformance suite in tests/Workflows.Durable.Conformance.
+/// What the task hub's DurableTask.Core backend (<c>TaskHubOrchestrationService</c>) needs of a store; the Azure Storage
+/// task hub implements it and passes <c>StorageProviderConformanceTests</c> (tests/Workflows.Durable.AzureStorage.Tests).
 /// </summary>
 /// <remarks>
 /// <para><b>Invariants every provider keeps.</b></para>
@@ -21,7 +21,7 @@ namespace Workflows.Durable.Storage;
 /// <see cref="WorkItemLockLostException"/> and applies nothing to history.</item>
 /// <item><b>Messages are never lost</b> once a send or a commit returned; they may be delivered more than once.
 /// Activities are therefore at-least-once: an activity may run again after a crash or a lost lock, and its result
-/// may arrive twice (the engine drops the duplicate). <see cref="ActivityMessage.IdempotencyKey"/> is stable
+/// may arrive twice (the backend adapter drops the duplicate). <see cref="ActivityMessage.IdempotencyKey"/> is stable
 /// across those re-runs.</item>
 /// <item><b>Visibility.</b> A message with <see cref="OrchestrationMessage.VisibleAt"/> is not delivered before
 /// that time. An instance whose history is empty is not dispatched until its ExecutionStarted message is visible;
@@ -38,7 +38,7 @@ namespace Workflows.Durable.Storage;
 /// <para><b>Activity placement.</b> The provider decides where each of a commit's
 /// <see cref="OrchestrationCommit.ActivityMessages"/> runs: in this worker's process (handed out by this provider's
 /// <see cref="LockNextActivityWorkItemAsync"/>) or through a queue that any worker of the task hub takes from. Every
-/// placement keeps one contract, which the conformance suite checks on each backend:</para>
+/// placement keeps one contract:</para>
 /// <list type="number">
 /// <item>An activity is handed out only after the commit that scheduled it passed its commit point; a commit that
 /// fails before it hands out none of its activities.</item>
@@ -46,11 +46,10 @@ namespace Workflows.Durable.Storage;
 /// the instance, whoever owns the instance next has it run again.</item>
 /// <item>Its result reaches the instance as a message of a later orchestration work item, like any other message, and
 /// becomes durable with that work item's commit.</item>
-/// <item>The engine drops a second result for a call that already has one, so at-least-once running never records
+/// <item>The backend adapter drops a second result for a call that already has one, so at-least-once running never records
 /// two results.</item>
 /// </list>
-/// <para>The in-memory backend places every activity in its own process (there is no other). The Azure Storage task
-/// hub runs the activities of the instances it owns in-process, behind a recovery marker, and spills to its
+/// <para>The Azure Storage task hub runs the activities of the instances it owns in-process, behind a recovery marker, and spills to its
 /// work-item queue when other workers are alive and its local backlog is full (docs/task-hub.md).</para>
 /// </remarks>
 public interface IStorageProvider

@@ -1,5 +1,3 @@
-using Workflows.Durable.Serialization;
-
 namespace Workflows.Durable.Storage;
 
 /// <summary>The state of an orchestration instance as clients see it.</summary>
@@ -46,13 +44,4 @@ public sealed record OrchestrationMetadata
 
     /// <summary>True once Completed, Failed or Terminated.</summary>
     public bool IsCompleted => RuntimeStatus.IsTerminal();
-
-    /// <summary>Deserializes the input.</summary>
-    public T? ReadInputAs<T>(DataConverter? converter = null) => (converter ?? JsonDataConverter.Default).Deserialize<T>(SerializedInput);
-
-    /// <summary>Deserializes the output.</summary>
-    public T? ReadOutputAs<T>(DataConverter? converter = null) => (converter ?? JsonDataConverter.Default).Deserialize<T>(SerializedOutput);
-
-    /// <summary>Deserializes the custom status.</summary>
-    public T? ReadCustomStatusAs<T>(DataConverter? converter = null) => (converter ?? JsonDataConverter.Default).Deserialize<T>(SerializedCustomStatus);
 }

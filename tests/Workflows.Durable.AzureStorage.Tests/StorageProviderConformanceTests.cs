@@ -2,7 +2,7 @@ using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Xunit;
 
-namespace Workflows.Durable.Conformance;
+namespace Workflows.Durable.AzureStorage.Tests;
 
 /// <summary>
 /// The storage-provider contract, tested through the provider API directly. A backend's test project derives
@@ -475,7 +475,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
 
     protected static string NewId() => Guid.NewGuid().ToString("N");
 
-    protected static CancellationToken Timeout() => WorkerHarness.Timeout();
+    protected static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
     private static InstanceStateUpdate Running(string? customStatus = null) =>
         new("Hello", OrchestrationRuntimeStatus.Running, null, null, customStatus, null, null);
