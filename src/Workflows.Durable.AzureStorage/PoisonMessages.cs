@@ -75,6 +75,18 @@ internal sealed class PoisonMessages(
     }
 
     /// <summary>
+    /// Records an in-process activity call whose recovery marker was received too often (each worker that ran it
+    /// stopped before its result was committed); returns its failed result.
+    /// </summary>
+    public async Task<OrchestrationMessage> PoisonRecoveredActivityAsync(string instanceId, string executionId, TaskScheduled call, int starts, CancellationToken cancellationToken)
+    {
+        var reason = ActivityReason(call.Name, starts);
+        var record = JsonSerializer.Serialize(new { queue = "in-process", reason, instanceId, executionId, @event = HistorySerializer.Serialize(call) });
+        await RecordAsync(record, cancellationToken).ConfigureAwait(false);
+        return FailedCall(instanceId, executionId, call, reason);
+    }
+
+    /// <summary>
     /// An instance whose messages keep failing (its work items are abandoned, or a message is received again and again
     /// because processes die running it): its messages go to the poison queue and are deleted, and the instance fails
     /// durably: an <see cref="ExecutionCompleted"/> (Failed, with the reason) is committed to its history, so messages

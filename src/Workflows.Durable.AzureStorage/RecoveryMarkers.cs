@@ -64,12 +64,21 @@ internal sealed class RecoveryMarkers(TaskHubClients clients, HeldMessages held,
 
         var spilled = markers.SelectMany(m => m.Spilled).ToHashSet();
 
-        // Every recovery means the worker running these calls stopped: after too many, they fail.
-        var poisoned = poison.IsPoisoned(markers.Max(m => m.DequeueCount));
+        // Every recovery means the worker running these calls stopped: after too many, they fail. The marker is sent
+        // (invisible) before the calls first run, so its first receipt is their second start: a marker received for
+        // the n-th time finds calls that were started n times (once by the worker that sent it, then once by each
+        // recovery before this one), and this recovery would start them an (n+1)-th time. The count lives in the
+        // queue, so it survives the workers that die running the calls; a call is not started more than
+        // MaxDequeueCount times, as a request from the work-item queue is not handed out more often.
+        var starts = markers.Max(m => m.DequeueCount);
+        var poisoned = poison.IsPoisoned(starts + 1);
         var recovery = activities.Recover(instanceId, executionId, InFlightActivities.Outstanding(committed), resolved, spilled, poisoned, markers);
-        var failures = recovery.ToFail
-            .Select(call => new ReceivedMessage(null, 1, null, poison.FailedCall(instanceId, executionId, call, poison.ActivityReason(call.Name, poison.MaxDequeueCount))))
-            .ToList();
+        var failures = new List<ReceivedMessage>();
+        foreach (var call in recovery.ToFail)
+        {
+            failures.Add(new ReceivedMessage(null, 1, null, await poison.PoisonRecoveredActivityAsync(instanceId, executionId, call, starts, cancellationToken).ConfigureAwait(false)));
+        }
+
         await DiscardAsync(recovery.Discard, cancellationToken).ConfigureAwait(false);
         return failures;
     }

@@ -5,16 +5,12 @@ using Xunit;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 
+/// <summary>
+/// The storage contract on the Azure Storage task hub. Orchestrations end to end on this hub run under the official SDK
+/// in tests/Workflows.DurableTask.Tests (TaskHubConformanceTests) and in this project's SDK tests.
+/// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureStorageProviderConformanceTests(AzuriteFixture azurite) : StorageProviderConformanceTests
-{
-    protected override Task<IStorageProvider> CreateProviderAsync() => FreshHub.CreateAsync(azurite);
-
-    protected override Task DisposeProviderAsync(IStorageProvider provider) => FreshHub.DeleteAsync(provider);
-}
-
-[Collection(AzuriteCollection.Name)]
-public sealed class AzureStorageOrchestrationConformanceTests(AzuriteFixture azurite) : OrchestrationConformanceTests
 {
     protected override Task<IStorageProvider> CreateProviderAsync() => FreshHub.CreateAsync(azurite);
 

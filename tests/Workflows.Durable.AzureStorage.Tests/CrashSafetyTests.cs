@@ -1,4 +1,3 @@
-using Workflows.Durable.Conformance;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Workflows.Testing;
@@ -19,7 +18,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var first = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var first = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         await crashing.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
         {
             ExecutionId = "e1",
@@ -52,7 +51,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         Assert.Single(history.OfType<EventRaised>());
 
         // The loser does not keep the instance locked: B is delivered again, on the history the winner committed.
-        var again = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var again = await two.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         Assert.Equal(id, again.InstanceId);
         Assert.Equal("B", Assert.IsType<EventRaised>(Assert.Single(again.Messages).Event).Name);
         Assert.NotEqual(fromTwo.HistoryETag, again.HistoryETag);
@@ -90,7 +89,7 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var item = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var item = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         await crashing.CompleteOrchestrationWorkItemAsync(item, new OrchestrationCommit
         {
             ExecutionId = "e1",
@@ -122,17 +121,17 @@ public sealed class CrashSafetyTests(AzuriteFixture azurite)
         await one.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await one.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var item = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var item = await one.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         await one.CompleteOrchestrationWorkItemAsync(item, Running(new OrchestratorStarted(T0), item.Messages[0].Event));
 
         await one.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A", null)));
-        var fromOne = await one.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var fromOne = await one.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
 
         // One's background poller would race two's for B (and, holding the instance, buffer it): stop it first, so
         // that B can only reach two. One still completes the work item it holds.
         await one.StopControlPollingAsync();
         await two.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B", null)));
-        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var fromTwo = await two.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         Assert.Equal(fromOne.HistoryETag, fromTwo.HistoryETag);
         return (one, two, id, fromOne, fromTwo);
     }

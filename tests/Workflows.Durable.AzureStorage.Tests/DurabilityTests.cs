@@ -1,14 +1,17 @@
-using Workflows.Durable.Conformance;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Workflows.Testing;
 using Xunit;
+using DtHistory = DurableTask.Core.History;
+using SdkRegistry = Microsoft.DurableTask.DurableTaskRegistry;
+using SdkRuntimeStatus = Microsoft.DurableTask.Client.OrchestrationRuntimeStatus;
 
 namespace Workflows.Durable.AzureStorage.Tests;
 
 /// <summary>
 /// The task hub's durability edges, driven through the provider contract the way a worker drives it: a commit that dies
 /// or fails between two of its steps, a worker frozen past its lease, a message that kills every process that runs it.
+/// The ContinueAsNew edges run the official SDK on DTFx's worker over our backend (<see cref="InProcessWorker"/>).
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class DurabilityTests(AzuriteFixture azurite)
@@ -24,7 +27,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         var id = await StartWithOneInProcessActivityAsync(crashing);
 
         // The result comes back in-process: no queue message carries it, so nothing is ever redelivered for it.
-        var episode = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var episode = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         Assert.IsType<TaskCompleted>(Assert.Single(episode.Messages).Event);
         crashing.Faults = new FaultAt(CommitStep.HistoryCommitted);
         await crashing.CompleteOrchestrationWorkItemAsync(episode, Completed(episode.Messages[0].Event));
@@ -46,7 +49,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         var hub = azurite.NewHub(partitionCount: 1);
         await using var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
         var id = await StartWithOneInProcessActivityAsync(provider);
-        var episode = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var episode = await provider.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         provider.Faults = new FaultAt(CommitStep.HistoryCommitted, times: 1);
 
         // The commit point passed, so the commit reports success: retrying the episode would record its result twice.
@@ -71,7 +74,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await provider.CreateInstanceAsync(new OrchestrationMessage(parent, "pe1", new ExecutionStarted(T0, "Parent", parent, "pe1", null)));
 
         // The parent's first attempt sends the child's start, then fails before its commit point.
-        var first = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var first = await provider.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         provider.Faults = new FaultAt(CommitStep.MessagesSent, times: 1);
         await Assert.ThrowsAsync<InjectedFaultException>(() => provider.CompleteOrchestrationWorkItemAsync(first, ParentCallsChild(first, parent, child, "ce1")));
         await provider.AbandonOrchestrationWorkItemAsync(first);
@@ -117,7 +120,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         for (var process = 0; process < 2; process++)
         {
             var dying = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-            var item = await dying.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+            var item = await dying.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
             Assert.IsType<ExecutionStarted>(Assert.Single(item.Messages).Event);
             await dying.DisposeAsync();
         }
@@ -134,7 +137,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
 
         // A message that comes later reaches a finished history: whoever processes it drops it.
         await third.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "late", null)));
-        var late = await third.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var late = await third.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         Assert.IsType<ExecutionCompleted>((await third.LoadHistoryAsync(late))[^2]);
         Assert.Single((await third.Clients.Poison.PeekMessagesAsync(32)).Value);
         await third.Clients.DeleteAsync();
@@ -153,7 +156,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
             await client.CreateIfNotExistsAsync();
             var start = new ExecutionStarted(T0, "Parent", parent.InstanceId, "pe1", null);
             await client.CreateInstanceAsync(new OrchestrationMessage(parent.InstanceId, "pe1", start));
-            var first = await client.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+            var first = await client.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
             await client.CompleteOrchestrationWorkItemAsync(first, new OrchestrationCommit
             {
                 ExecutionId = "pe1",
@@ -170,14 +173,14 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         for (var process = 0; process < 2; process++)
         {
             var dying = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-            Assert.Equal(child, (await dying.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout())).InstanceId);
+            Assert.Equal(child, (await dying.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout())).InstanceId);
             await dying.DisposeAsync();
         }
 
         // The third worker fails the child as poisoned; the parent's call completes with the child's failure instead
         // of waiting for ever.
         await using var third = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-        var item = await third.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var item = await third.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         var row = await third.GetInstanceAsync(child, false);
         Assert.Equal(OrchestrationRuntimeStatus.Failed, row!.RuntimeStatus);
         Assert.Equal(parent.InstanceId, item.InstanceId);
@@ -198,7 +201,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await frozen.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await frozen.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var first = await frozen.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var first = await frozen.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         await frozen.StopControlPollingAsync();
 
         // The first worker commits its episode (Running) and freezes before it writes the row.
@@ -215,7 +218,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
 
         // Meanwhile another worker runs the next episode to completion.
         await other.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "go", null)));
-        var second = await other.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var second = await other.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         await other.CompleteOrchestrationWorkItemAsync(second, Completed(second.Messages[0].Event));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await other.GetInstanceAsync(id, false))!.RuntimeStatus);
 
@@ -240,7 +243,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await crashing.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var first = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var first = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
 
         // While the instance is locked, all the events arrive and wait in its buffer.
         await Parallel.ForEachAsync(Enumerable.Range(0, Events), async (i, token) =>
@@ -249,7 +252,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await crashing.CompleteOrchestrationWorkItemAsync(first, Running(first.Messages[0].Event));
 
         // The next episode takes the waiting events, commits them, and dies before deleting them.
-        var big = await crashing.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var big = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         crashing.Faults = new FaultAt(CommitStep.InstanceRowWritten);
         await crashing.CompleteOrchestrationWorkItemAsync(big, Running([.. big.Messages.Select(m => m.Event)]));
         await crashing.DisposeAsync();
@@ -270,78 +273,90 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
     [Fact]
     public async Task EventArrivingWhileAnEpisodeContinuesAsNew_ReachesTheNextGeneration()
     {
-        var hub = azurite.NewHub(partitionCount: 1);
-        var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
         using var inEpisode = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
+        var worker = InProcessWorker.Create(azurite.NewHub(partitionCount: 1), registry => RegisterPhases(registry, () =>
+        {
+            inEpisode.Set();
+            release.Wait(TimeSpan.FromMinutes(1));
+        }));
         try
         {
-            await using var harness = await WorkerHarness.StartAsync(provider, registry => RegisterPhases(registry, () =>
-            {
-                inEpisode.Set();
-                release.Wait(TimeSpan.FromMinutes(1));
-            }));
-            var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
-            await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 0\"");
+            await worker.StartAsync();
+            var id = await worker.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
+            await WaitForCustomStatusAsync(worker, id, "\"phase 0\"");
 
             // "A" ends generation 0; while that episode runs, "B" for generation 1 arrives and waits in the instance's buffer.
-            await harness.Client.RaiseEventAsync(id, "A", "go");
+            await worker.Client.RaiseEventAsync(id, "A", "go");
             Assert.True(inEpisode.Wait(TimeSpan.FromSeconds(30)));
-            await harness.Client.RaiseEventAsync(id, "B", "early");
-            await Eventually.UntilAsync(() => QueueLooksEmpty(provider), TimeSpan.FromSeconds(30));
+            await worker.Client.RaiseEventAsync(id, "B", "early");
+            await Eventually.UntilAsync(() => QueueLooksEmpty(worker.Provider), TimeSpan.FromSeconds(30));
 
-            // Whatever the episode sends arrives late (a queue delivers when it does): the next work item holds only "B".
-            await provider.StopControlPollingAsync();
+            // Whatever the episode sends (the new generation's start among it) arrives late (a queue delivers when it
+            // does): the next work item holds only "B", and the new generation is already in the committed history.
+            await worker.Provider.StopControlPollingAsync();
             release.Set();
 
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var result = await harness.Client.WaitForInstanceCompletionAsync(id, true, timeout.Token);
+            var result = await worker.Client.WaitForInstanceCompletionAsync(id, true, InProcessWorker.Timeout());
+            Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
             Assert.Equal("phase 1 got early", result.ReadOutputAs<string>());
+
+            // Event by event, the current generation: its start, "B" once, its completion.
+            var history = await worker.Client.GetOrchestrationHistoryAsync(id);
+            Assert.Equal(
+                ["ExecutionStartedEvent Phases(1)", "EventRaisedEvent B(\"early\")", "ExecutionCompletedEvent Completed \"phase 1 got early\""],
+                Steps(history));
         }
         finally
         {
             release.Set();
-            await provider.Clients.DeleteAsync();
+            await worker.DisposeAsync();
+            await worker.Provider.Clients.DeleteAsync();
         }
     }
 
     [Fact]
     public async Task ContinueAsNewEpisodeFailingBeforeItsCommitPoint_StartsTheNextGenerationOnce()
     {
-        var hub = azurite.NewHub(partitionCount: 1);
-        var provider = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false);
-        var logs = new RecordingLoggerFactory();
+        var worker = InProcessWorker.Create(azurite.NewHub(partitionCount: 1), registry => RegisterPhases(registry, () => { }));
         try
         {
-            await using var harness = await WorkerHarness.StartAsync(provider, registry => RegisterPhases(registry, () => { }), loggerFactory: logs);
-            var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
-            await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 0\"");
+            await worker.StartAsync();
+            var id = await worker.Client.ScheduleNewOrchestrationInstanceAsync("Phases", 0);
+            await WaitForCustomStatusAsync(worker, id, "\"phase 0\"");
 
-            // The episode that continues as new fails after its messages went out, and is run again.
+            // The episode that continues as new fails after its messages (the new generation's start among them) went
+            // out, and is run again.
             var fault = new FaultAt(CommitStep.MessagesSent, times: 1);
-            provider.Faults = fault;
-            await harness.Client.RaiseEventAsync(id, "A", "go");
-            var waiting = await harness.WaitAsync(id, m => m.SerializedCustomStatus == "\"phase 1\"");
+            worker.Provider.Faults = fault;
+            await worker.Client.RaiseEventAsync(id, "A", "go");
+            await WaitForCustomStatusAsync(worker, id, "\"phase 1\"");
             Assert.Equal(2, fault.Hits);
+            var waiting = (await worker.Provider.GetInstanceAsync(id, false))!.ExecutionId;
 
-            await harness.Client.RaiseEventAsync(id, "B", "later");
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var result = await harness.Client.WaitForInstanceCompletionAsync(id, true, timeout.Token);
+            // The start sent by the failed attempt reaches a generation that already runs: it starts nothing again.
+            await worker.Client.RaiseEventAsync(id, "B", "later");
+            var result = await worker.Client.WaitForInstanceCompletionAsync(id, true, InProcessWorker.Timeout());
+            Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
             Assert.Equal("phase 1 got later", result.ReadOutputAs<string>());
-            var history = await harness.Client.GetOrchestrationHistoryAsync(id);
-            var started = Assert.Single(history.OfType<ExecutionStarted>());
-            Assert.Equal(waiting.ExecutionId, started.ExecutionId);
-            Assert.Equal(started.ExecutionId, result.ExecutionId);
-            Assert.DoesNotContain(logs.Logger.Entries, e => e.Message.Contains("rejected a start request", StringComparison.Ordinal));
+            var history = await worker.Client.GetOrchestrationHistoryAsync(id);
+            Assert.Equal(
+                ["ExecutionStartedEvent Phases(1)", "EventRaisedEvent B(\"later\")", "ExecutionCompletedEvent Completed \"phase 1 got later\""],
+                Steps(history));
+            var started = Assert.Single(history.OfType<DtHistory.ExecutionStartedEvent>());
+            Assert.Equal(waiting, started.OrchestrationInstance.ExecutionId);
+            Assert.Equal(waiting, (await worker.Provider.GetInstanceAsync(id, false))!.ExecutionId);
+            Assert.Empty((await worker.Provider.Clients.ControlQueues[0].PeekMessagesAsync(32)).Value);
         }
         finally
         {
-            await provider.Clients.DeleteAsync();
+            await worker.DisposeAsync();
+            await worker.Provider.Clients.DeleteAsync();
         }
     }
 
     /// <summary>Generation 0 waits for "A" (calling <paramref name="onA"/> when it arrives) and continues as new; generation 1 returns what "B" carries.</summary>
-    private static void RegisterPhases(DurableTaskRegistry registry, Action onA) =>
+    private static void RegisterPhases(SdkRegistry registry, Action onA) =>
         registry.AddOrchestratorFunc<int, string>("Phases", async (context, phase) =>
         {
             context.SetCustomStatus("phase " + phase.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -360,6 +375,28 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
             return "phase 1 got " + await context.WaitForExternalEvent<string>("B");
         });
 
+    /// <summary>Polls the instance's row (external state) until its custom status is <paramref name="serialized"/>.</summary>
+    private static async Task WaitForCustomStatusAsync(InProcessWorker worker, string id, string serialized)
+    {
+        using var deadline = new CancellationTokenSource(InProcessWorker.SafetyTimeout);
+        while ((await worker.Client.GetInstanceAsync(id, getInputsAndOutputs: true, deadline.Token))?.SerializedCustomStatus != serialized)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), deadline.Token);
+        }
+    }
+
+    /// <summary>A DTFx history's events other than episode boundaries, each with what identifies it.</summary>
+    private static List<string> Steps(IList<DtHistory.HistoryEvent> history) =>
+    [
+        .. history.Where(e => e is not (DtHistory.OrchestratorStartedEvent or DtHistory.OrchestratorCompletedEvent)).Select(e => e switch
+        {
+            DtHistory.ExecutionStartedEvent started => $"ExecutionStartedEvent {started.Name}({started.Input})",
+            DtHistory.EventRaisedEvent raised => $"EventRaisedEvent {raised.Name}({raised.Input})",
+            DtHistory.ExecutionCompletedEvent completed => $"ExecutionCompletedEvent {completed.OrchestrationStatus} {completed.Result}",
+            _ => e.GetType().Name,
+        }),
+    ];
+
     private static bool QueueLooksEmpty(AzureStorageProvider provider) =>
         provider.Clients.ControlQueues[0].PeekMessages(1).Value.Length == 0;
 
@@ -369,7 +406,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         await provider.CreateIfNotExistsAsync();
         var id = Guid.NewGuid().ToString("N");
         await provider.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var item = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var item = await provider.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         var scheduled = new TaskScheduled(T0, 0, "A", null);
         await provider.CompleteOrchestrationWorkItemAsync(item, new OrchestrationCommit
         {
@@ -378,14 +415,14 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
             State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Running, null, null, null, null, null),
             ActivityMessages = [new ActivityMessage(id, "e1", scheduled)],
         });
-        var activity = await provider.LockNextActivityWorkItemAsync(WorkerHarness.Timeout());
+        var activity = await provider.LockNextActivityWorkItemAsync(InProcessWorker.Timeout());
         await provider.CompleteActivityWorkItemAsync(activity, new OrchestrationMessage(id, "e1", new TaskCompleted(T0, 0, "\"a\"")));
         return id;
     }
 
     private static async Task<OrchestrationWorkItem> LockAsync(AzureStorageProvider provider, string instanceId)
     {
-        var item = await provider.LockNextOrchestrationWorkItemAsync(WorkerHarness.Timeout());
+        var item = await provider.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
         Assert.Equal(instanceId, item.InstanceId);
         return item;
     }
