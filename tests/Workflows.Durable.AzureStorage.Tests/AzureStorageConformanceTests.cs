@@ -1,4 +1,3 @@
-using Workflows.Durable.Conformance;
 using Workflows.Durable.Storage;
 using Workflows.Testing;
 using Xunit;

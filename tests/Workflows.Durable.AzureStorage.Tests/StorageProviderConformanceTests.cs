@@ -475,7 +475,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
 
     protected static string NewId() => Guid.NewGuid().ToString("N");
 
-    protected static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+    protected static CancellationToken Timeout() => InProcessWorker.Timeout();
 
     private static InstanceStateUpdate Running(string? customStatus = null) =>
         new("Hello", OrchestrationRuntimeStatus.Running, null, null, customStatus, null, null);
