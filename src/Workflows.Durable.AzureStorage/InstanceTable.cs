@@ -20,6 +20,9 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
 
     private const string StateVersionProperty = "StateVersion";
 
+    /// <summary>Most characters of the Tags column (a table property holds 64 KiB, that is 32K UTF-16 characters).</summary>
+    private const int MaxTagsCharacters = 32_000;
+
     private readonly Lock _gate = new();
 
     /// <summary>The ETag and state version of the row as this worker last wrote or read it.</summary>
@@ -64,6 +67,8 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             ["ScheduledStartTime"] = started.ScheduledStartTime is { } at ? new DateTimeOffset(at, TimeSpan.Zero) : null,
             ["ParentInstanceId"] = started.ParentInstance?.InstanceId,
             ["ParentCall"] = ParentCall(started.ParentInstance),
+            ["Version"] = started.Version ?? string.Empty,
+            ["Tags"] = TagsColumn(started.Tags),
             [StateVersionProperty] = string.Empty,
         };
         await SetPayloadAsync(row, "Input", started.InstanceId, started.Input, cancellationToken).ConfigureAwait(false);
@@ -107,6 +112,8 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             // (read back as null): a rewound or restarted instance must not keep its old failure or output.
             ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
             ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
+            ["Version"] = update.Version ?? string.Empty,
+            ["Tags"] = TagsColumn(update.Tags),
             [StateVersionProperty] = version,
         };
         await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken).ConfigureAwait(false);
@@ -189,7 +196,26 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
         SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken).ConfigureAwait(false) : null,
         SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken).ConfigureAwait(false) : null,
         FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
+        Version = NullIfEmpty(row.GetString("Version")),
+        Tags = row.GetString("Tags") is { Length: > 0 } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, HistorySerializer.Options) : null,
     };
+
+    /// <summary>
+    /// The Tags column: the tags as a JSON object, or an empty string for none (a merge leaves a null property alone).
+    /// A table property holds at most 32K characters, so the tags must fit in that.
+    /// </summary>
+    private static string TagsColumn(IReadOnlyDictionary<string, string>? tags)
+    {
+        if (tags is not { Count: > 0 })
+        {
+            return string.Empty;
+        }
+
+        var json = JsonSerializer.Serialize(tags, HistorySerializer.Options);
+        return json.Length <= MaxTagsCharacters
+            ? json
+            : throw new ArgumentException($"The instance's tags take {json.Length:N0} characters as JSON; at most {MaxTagsCharacters:N0} fit in its row.", nameof(tags));
+    }
 
     private static string ParentCall(ParentInstanceInfo? parent) => parent is null ? string.Empty : $"{parent.ExecutionId}:{parent.TaskScheduledId}";
 

@@ -236,7 +236,9 @@ internal static class HistoryConversions
             state.Output,
             state.Status,
             state.FailureDetails.ToStorage(),
-            state.ParentInstance?.OrchestrationInstance?.InstanceId);
+            state.ParentInstance?.OrchestrationInstance?.InstanceId,
+            string.IsNullOrEmpty(state.Version) ? null : state.Version,
+            state.Tags is { Count: > 0 } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : null);
     }
 
     /// <summary>The task hub's view of an instance as DTFx's client types show it.</summary>
@@ -248,7 +250,8 @@ internal static class HistoryConversions
         {
             OrchestrationInstance = new Dt.OrchestrationInstance { InstanceId = metadata.InstanceId, ExecutionId = metadata.ExecutionId },
             Name = metadata.Name,
-            Version = string.Empty,
+            Version = metadata.Version ?? string.Empty,
+            Tags = metadata.Tags is { } tags ? new Dictionary<string, string>(tags, StringComparer.Ordinal) : null,
             Input = metadata.SerializedInput,
             Output = metadata.SerializedOutput,
             Status = metadata.SerializedCustomStatus,

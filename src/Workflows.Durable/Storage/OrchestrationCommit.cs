@@ -38,6 +38,8 @@ public sealed class OrchestrationCommit
 /// <param name="CustomStatus">Serialized custom status.</param>
 /// <param name="FailureDetails">Failure, when <paramref name="Status"/> is Failed.</param>
 /// <param name="ParentInstanceId">Parent instance of a sub-orchestration.</param>
+/// <param name="Version">The orchestration version the current execution was started with, if any.</param>
+/// <param name="Tags">The tags the current execution was started with, if any.</param>
 public sealed record InstanceStateUpdate(
     string Name,
     OrchestrationRuntimeStatus Status,
@@ -45,4 +47,6 @@ public sealed record InstanceStateUpdate(
     string? Output,
     string? CustomStatus,
     FailureDetails? FailureDetails,
-    string? ParentInstanceId);
+    string? ParentInstanceId,
+    string? Version = null,
+    IReadOnlyDictionary<string, string>? Tags = null);

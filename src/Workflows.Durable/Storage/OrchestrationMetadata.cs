@@ -36,6 +36,12 @@ public sealed record OrchestrationMetadata
     /// <summary>Serialized custom status, when fetched.</summary>
     public string? SerializedCustomStatus { get; init; }
 
+    /// <summary>The orchestration version the current execution was started with; null when none was given.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The tags the current execution was started with; null when none were given.</summary>
+    public IReadOnlyDictionary<string, string>? Tags { get; init; }
+
     /// <summary>Failure details of a failed instance.</summary>
     public FailureDetails? FailureDetails { get; init; }
 
