@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Workflows.Host.Azurite;
@@ -20,6 +19,7 @@ namespace Workflows.Host.Tests.Azurite;
 public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Count = 2_000;
+    private const string InstanceId = "kill-9";
 
     /// <summary>Most time from a new host's start to the completion of the run a killed host left.</summary>
     private static readonly TimeSpan ResumeBound = TimeSpan.FromSeconds(45);
@@ -27,10 +27,7 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Most time from SIGINT to the exit of a host whose storage is gone.</summary>
     private static readonly TimeSpan StopBound = TimeSpan.FromSeconds(20);
 
-    private readonly string _root = AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory);
-    private readonly List<Process> _hosts = [];
-    private readonly StringBuilder _log = new();
-    private int _azuritePort;
+    private readonly FunctionAppProcesses _app = new();
 
     [Fact]
     public async Task KilledHost_LeavesItsAzuriteRunning_AndTheNextHostFinishesTheRunWithItsRealCreatedTime()
@@ -43,17 +40,17 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         var httpPort = AzuriteProcess.FreePort();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromMinutes(2) };
 
-        var first = await StartHostAsync(httpPort, http);
-        using var start = await http.PostAsync(new Uri("api/orchestrators/FanOutFanIn/kill-9", UriKind.Relative), new StringContent(Count.ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json"));
+        var first = await _app.StartHostAsync(httpPort, http);
+        using var start = await http.PostAsync(new Uri($"api/orchestrators/FanOutFanIn/{InstanceId}", UriKind.Relative), new StringContent(Count.ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         var created = (await StatusAsync(http)).GetProperty("createdTime").GetString();
         first.Kill(entireProcessTree: false); // SIGKILL to the host alone
         await first.WaitForExitAsync();
 
-        Assert.True(await AzuriteProcess.IsListeningAsync(_azuritePort, CancellationToken.None), "the Azurite the killed host started must keep running");
+        Assert.True(await AzuriteProcess.IsListeningAsync(_app.AzuritePort, CancellationToken.None), "the Azurite the killed host started must keep running");
 
         var restart = Stopwatch.StartNew();
-        var second = await StartHostAsync(httpPort, http);
+        var second = await _app.StartHostAsync(httpPort, http);
         var status = await Eventually(http, s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed");
         var resumed = restart.Elapsed;
         output.WriteLine($"completed {resumed.TotalSeconds:F1} s after the second host was started");
@@ -67,10 +64,10 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal((long)(Count - 1) * Count * ((2 * Count) - 1) / 6, status.GetProperty("output").GetInt64());
         Assert.Equal(created, status.GetProperty("createdTime").GetString());
         Assert.DoesNotContain("0001-01-01", created, StringComparison.Ordinal);
-        Assert.Contains("Took partition", Logs(), StringComparison.Ordinal);
+        Assert.Contains("Took partition", _app.Logs(), StringComparison.Ordinal);
 
         // Every activity ran to a recorded result exactly once in history, whatever ran twice around the kill.
-        var history = (await StatusAsync(http, "&showHistory=true")).GetProperty("historyEvents").EnumerateArray().Select(e => e.GetProperty("EventType").GetString()).ToList();
+        var history = (await StatusAsync(http, "showInput=false&showHistory=true")).GetProperty("historyEvents").EnumerateArray().Select(e => e.GetProperty("EventType").GetString()).ToList();
         Assert.Equal(1, history.Count(e => e == "ExecutionStarted"));
         Assert.Equal(Count, history.Count(e => e == "TaskCompleted"));
         Assert.Equal(0, history.Count(e => e == "TaskFailed"));
@@ -78,15 +75,12 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 
         // A clean stop of the host that took the emulator over stops the emulator, within seconds.
         var stop = Stopwatch.StartNew();
-        using (var interrupt = Process.Start("kill", ["-INT", second.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await interrupt.WaitForExitAsync();
-        }
+        await FunctionAppProcesses.InterruptAsync(second);
 
         await second.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         output.WriteLine($"the host stopped {stop.Elapsed.TotalSeconds:F1} s after SIGINT (exit code {second.ExitCode})");
         Assert.Equal(0, second.ExitCode);
-        Assert.False(await AzuriteProcess.IsListeningAsync(_azuritePort, CancellationToken.None), "a clean stop stops the emulator the host took over");
+        Assert.False(await AzuriteProcess.IsListeningAsync(_app.AzuritePort, CancellationToken.None), "a clean stop stops the emulator the host took over");
     }
 
     [Fact]
@@ -99,12 +93,12 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 
         var httpPort = AzuriteProcess.FreePort();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromMinutes(2) };
-        var host = await StartHostAsync(httpPort, http);
-        using var start = await http.PostAsync(new Uri("api/orchestrators/FanOutFanIn/kill-9", UriKind.Relative), new StringContent(Count.ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json"));
+        var host = await _app.StartHostAsync(httpPort, http);
+        using var start = await http.PostAsync(new Uri($"api/orchestrators/FanOutFanIn/{InstanceId}", UriKind.Relative), new StringContent(Count.ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
 
         // The emulator dies under the running fan-out (SIGKILL through its pid file), then the host is asked to stop.
-        var pidFile = Path.Combine(_root, $".azurite-{_azuritePort}", "azurite.pid");
+        var pidFile = Path.Combine(_app.Root, $".azurite-{_app.AzuritePort}", "azurite.pid");
         using (var emulator = Process.GetProcessById(int.Parse(await File.ReadAllTextAsync(pidFile), CultureInfo.InvariantCulture)))
         {
             emulator.Kill(entireProcessTree: true);
@@ -112,10 +106,7 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         var stop = Stopwatch.StartNew();
-        using (var interrupt = Process.Start("kill", ["-INT", host.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await interrupt.WaitForExitAsync();
-        }
+        await FunctionAppProcesses.InterruptAsync(host);
 
         await host.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var stopped = stop.Elapsed;
@@ -127,161 +118,17 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(stopped < StopBound, $"the host stopped {stopped.TotalSeconds:F1} s after SIGINT with its storage gone; the bound is {StopBound.TotalSeconds} s");
     }
 
-    private async Task<Process> StartHostAsync(int httpPort, HttpClient http)
-    {
-        if (_azuritePort == 0)
-        {
-            _azuritePort = FreePortRun();
-        }
-
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var app = Path.Combine(_root, "functions", "Workflows.Functions", "bin", configuration, "net10.0", "Workflows.Functions.dll");
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = _root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(app);
-        info.Environment["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
-        info.Environment["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development";
-        info.Environment["WorkflowsEnforceKeys"] = "false";
-        info.Environment["WorkflowsAzuritePort"] = _azuritePort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["WorkflowsExportLocalSettings"] = "false";
-        info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
-        var host = Process.Start(info) ?? throw new InvalidOperationException("could not start the host");
-        _hosts.Add(host);
-        host.OutputDataReceived += (_, e) => Append(e.Data);
-        host.ErrorDataReceived += (_, e) => Append(e.Data);
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            Assert.False(host.HasExited, "the host exited during start-up:\n" + Logs());
-            try
-            {
-                using var ready = await http.GetAsync(new Uri("admin/host/status", UriKind.Relative));
-                if (ready.IsSuccessStatusCode)
-                {
-                    return host;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(3), "the host did not start within 3 minutes:\n" + Logs());
-            await Task.Delay(200);
-        }
-    }
-
-    private static async Task<JsonElement> StatusAsync(HttpClient http, string query = "")
-    {
-        using var response = await http.GetAsync(new Uri("runtime/webhooks/durabletask/instances/kill-9?showInput=false" + query, UriKind.Relative));
-        Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted, $"status answered {response.StatusCode}"); // 202 while it runs, as Durable Functions
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
+    private static Task<JsonElement> StatusAsync(HttpClient http, string query = "showInput=false") => FunctionAppProcesses.StatusAsync(http, InstanceId, query);
 
     /// <summary>Polls the instance until <paramref name="done"/>; the bound only keeps a regression from hanging the suite.</summary>
-    private async Task<JsonElement> Eventually(HttpClient http, Func<JsonElement, bool> done)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                var status = await StatusAsync(http);
-                if (done(status))
-                {
-                    return status;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // The host is still starting.
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(4), "the run did not finish within 4 minutes:\n" + Logs());
-            await Task.Delay(250);
-        }
-    }
-
-    /// <summary>A Blob port whose next two ports are free as well (Azurite's Queue and Table services take them).</summary>
-    private static int FreePortRun()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = AzuriteProcess.FreePort();
-            var listeners = new List<TcpListener>();
-            try
-            {
-                foreach (var next in new[] { port, port + 1, port + 2 })
-                {
-                    var listener = new TcpListener(IPAddress.Loopback, next);
-                    listener.Start();
-                    listeners.Add(listener);
-                }
-
-                return port;
-            }
-            catch (SocketException) when (attempt < 50)
-            {
-            }
-            finally
-            {
-                listeners.ForEach(l => l.Stop());
-            }
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
-            {
-                _log.AppendLine(line);
-            }
-        }
-    }
-
-    private string Logs()
-    {
-        lock (_log)
-        {
-            return _log.ToString();
-        }
-    }
+    private Task<JsonElement> Eventually(HttpClient http, Func<JsonElement, bool> done) =>
+        _app.EventuallyAsync(http, InstanceId, done, TimeSpan.FromMinutes(4), TimeSpan.FromMilliseconds(250));
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        output.WriteLine(Logs());
-        foreach (var host in _hosts)
-        {
-            if (!host.HasExited)
-            {
-                host.Kill(entireProcessTree: true);
-                await host.WaitForExitAsync();
-            }
-
-            host.Dispose();
-        }
-
-        if (_azuritePort == 0)
-        {
-            return;
-        }
-
-        // The emulator is not the hosts' child: stop it through its pid file, then drop its data.
-        var location = Path.Combine(_root, $".azurite-{_azuritePort}");
-        if (AzuriteProcess.Adopt(Path.Combine(location, "azurite.log"), _azuritePort, _azuritePort + 1, _azuritePort + 2) is { } left)
-        {
-            await left.DisposeAsync();
-        }
-
-        if (Directory.Exists(location))
-        {
-            Directory.Delete(location, recursive: true);
-        }
+        output.WriteLine(_app.Logs());
+        await _app.CleanUpAsync();
     }
 }
