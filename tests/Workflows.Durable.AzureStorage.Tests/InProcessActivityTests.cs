@@ -102,41 +102,11 @@ public sealed class InProcessActivityTests(AzuriteFixture azurite)
 
     private static void RegisterFanOut(SdkRegistry registry, Func<int, Task<int>> square) => registry
         .AddActivityFunc<int, int>("SlowSquare", (_, x) => square(x))
-        .AddOrchestratorFunc<int, long>("SlowFanOut", async (context, count) =>
-        {
-            var tasks = new Task<int>[count];
-            for (var i = 0; i < count; i++)
-            {
-                tasks[i] = context.CallActivityAsync<int>("SlowSquare", i);
-            }
-
-            long sum = 0;
-            foreach (var value in await Task.WhenAll(tasks))
-            {
-                sum += value;
-            }
-
-            return sum;
-        });
+        .AddFanOut("SlowFanOut", "SlowSquare");
 
     private static void RegisterFanOutFanIn(SdkRegistry registry) => registry
         .AddActivityFunc<int, int>("Square", (_, x) => x * x)
-        .AddOrchestratorFunc<int, long>("FanOutFanIn", async (context, count) =>
-        {
-            var tasks = new Task<int>[count];
-            for (var i = 0; i < count; i++)
-            {
-                tasks[i] = context.CallActivityAsync<int>("Square", i);
-            }
-
-            long sum = 0;
-            foreach (var value in await Task.WhenAll(tasks))
-            {
-                sum += value;
-            }
-
-            return sum;
-        });
+        .AddFanOut("FanOutFanIn", "Square");
 
     /// <summary>Polls committed history (external state) with a deadline.</summary>
     private static async Task UntilAsync(Func<Task<bool>> condition)

@@ -153,22 +153,7 @@ public sealed class TaskHubOrchestrationTests(AzuriteFixture azurite) : IAsyncLi
             await context.CallActivityAsync<string>("SayHello", "Seattle"),
             await context.CallActivityAsync<string>("SayHello", "London"),
         ])
-        .AddOrchestratorFunc<int, long>("FanOutFanIn", async (context, count) =>
-        {
-            var tasks = new Task<int>[count];
-            for (var i = 0; i < count; i++)
-            {
-                tasks[i] = context.CallActivityAsync<int>("Square", i);
-            }
-
-            long sum = 0;
-            foreach (var value in await Task.WhenAll(tasks))
-            {
-                sum += value;
-            }
-
-            return sum;
-        })
+        .AddFanOut("FanOutFanIn", "Square")
         .AddOrchestratorFunc<string?, string>("Uncaught", (context, _) => context.CallActivityAsync<string>("Fail"))
         .AddOrchestratorFunc<string?, string>("Approval", async (context, _) =>
         {

@@ -110,15 +110,8 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
     public async Task A_second_outcome_of_a_call_is_dropped_whether_it_comes_in_one_batch_or_after_the_first_is_in_history()
     {
         // As when a commit interrupted after sending its messages is retried and sends them again.
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var service = NewService(clock);
-        await service.StartAsync();
-        var instance = await StartInstanceAsync(service);
-        var first = await LockAsync(service);
-        await CommitAsync(service, first);
-        service.EndSessions();
-        Assert.Null(await first.Session.FetchNewOrchestrationMessagesAsync(first).WaitAsync(SafetyTimeout));
-        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+        await using var service = NewService(new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var instance = await StartAndEndTheFirstSessionAsync(service);
 
         await CompleteChildAsync(service, instance);
         await CompleteChildAsync(service, instance);
@@ -152,15 +145,8 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
     [Fact]
     public async Task A_second_outcome_arriving_during_the_session_is_given_as_an_episode_without_messages()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var service = NewService(clock);
-        await service.StartAsync();
-        var instance = await StartInstanceAsync(service);
-        var first = await LockAsync(service);
-        await CommitAsync(service, first);
-        service.EndSessions();
-        Assert.Null(await first.Session.FetchNewOrchestrationMessagesAsync(first).WaitAsync(SafetyTimeout));
-        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+        await using var service = NewService(new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var instance = await StartAndEndTheFirstSessionAsync(service);
         await service.StartAsync();
 
         await CompleteChildAsync(service, instance);
@@ -255,6 +241,19 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
             Event = new EventRaisedEvent(-1, "\"" + name + "\"") { Name = name },
             OrchestrationInstance = new OrchestrationInstance { InstanceId = instance.InstanceId },
         });
+
+    /// <summary>Starts an instance and runs its first episode in a session that <see cref="TaskHubOrchestrationService.EndSessions"/> ends: the instance is unlocked, waiting for messages.</summary>
+    private static async Task<OrchestrationInstance> StartAndEndTheFirstSessionAsync(TaskHubOrchestrationService service)
+    {
+        await service.StartAsync();
+        var instance = await StartInstanceAsync(service);
+        var first = await LockAsync(service);
+        await CommitAsync(service, first);
+        service.EndSessions();
+        Assert.Null(await first.Session.FetchNewOrchestrationMessagesAsync(first).WaitAsync(SafetyTimeout));
+        await service.ReleaseTaskOrchestrationWorkItemAsync(first);
+        return instance;
+    }
 
     private static Task CompleteChildAsync(TaskHubOrchestrationService service, OrchestrationInstance instance) =>
         service.SendTaskOrchestrationMessageAsync(new TaskMessage
