@@ -138,6 +138,14 @@ public sealed class ExtendedSessionTests : IClassFixture<AzuriteFixture>
         await CompleteChildAsync(service, instance);
         await RaiseAsync(service, instance, "later");
         var after = await LockAsync(service);
+        while (after.NewMessages.Count == 0)
+        {
+            // Only outcomes that are dropped had reached the provider when it locked the instance: an empty episode.
+            await CommitAsync(service, after);
+            await service.ReleaseTaskOrchestrationWorkItemAsync(after);
+            after = await LockAsync(service);
+        }
+
         Assert.IsType<EventRaisedEvent>(Assert.Single(after.NewMessages).Event);
         await service.AbandonTaskOrchestrationWorkItemAsync(after);
     }
