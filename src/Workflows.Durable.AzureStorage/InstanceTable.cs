@@ -105,13 +105,15 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             ["LastUpdatedTime"] = time.GetUtcNow(),
             // A merge leaves a property alone when the new value is null, so "none" is written as an empty string
             // (read back as null): a rewound or restarted instance must not keep its old failure or output.
-            ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
             ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
             [StateVersionProperty] = version,
         };
         await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken).ConfigureAwait(false);
         await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken).ConfigureAwait(false);
         await SetPayloadAsync(row, "CustomStatus", instanceId, update.CustomStatus, cancellationToken).ConfigureAwait(false);
+
+        // A failure's stack trace can pass a table property's 64 KB (deep recursion): it goes to a blob as a payload does.
+        await SetPayloadAsync(row, "FailureDetails", instanceId, update.FailureDetails is null ? null : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options), cancellationToken).ConfigureAwait(false);
 
         var known = Known(instanceId);
         while (true)
@@ -188,7 +190,7 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
         SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken).ConfigureAwait(false) : null,
         SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken).ConfigureAwait(false) : null,
         SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken).ConfigureAwait(false) : null,
-        FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
+        FailureDetails = await GetPayloadAsync(row, "FailureDetails", cancellationToken).ConfigureAwait(false) is { } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
     };
 
     private static string ParentCall(ParentInstanceInfo? parent) => parent is null ? string.Empty : $"{parent.ExecutionId}:{parent.TaskScheduledId}";
