@@ -20,9 +20,6 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
 
     private const string StateVersionProperty = "StateVersion";
 
-    /// <summary>Most characters of the Tags column (a table property holds 64 KiB, that is 32K UTF-16 characters).</summary>
-    private const int MaxTagsCharacters = 32_000;
-
     private readonly Lock _gate = new();
 
     /// <summary>The ETag and state version of the row as this worker last wrote or read it.</summary>
@@ -68,10 +65,10 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             ["ParentInstanceId"] = started.ParentInstance?.InstanceId,
             ["ParentCall"] = ParentCall(started.ParentInstance),
             ["Version"] = started.Version ?? string.Empty,
-            ["Tags"] = TagsColumn(started.Tags),
             [StateVersionProperty] = string.Empty,
         };
         await SetPayloadAsync(row, "Input", started.InstanceId, started.Input, cancellationToken).ConfigureAwait(false);
+        await SetPayloadAsync(row, "Tags", started.InstanceId, TagsJson(started.Tags), cancellationToken).ConfigureAwait(false);
         try
         {
             var response = existing is null
@@ -110,15 +107,17 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
             ["LastUpdatedTime"] = time.GetUtcNow(),
             // A merge leaves a property alone when the new value is null, so "none" is written as an empty string
             // (read back as null): a rewound or restarted instance must not keep its old failure or output.
-            ["FailureDetails"] = update.FailureDetails is null ? string.Empty : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options),
             ["ParentInstanceId"] = update.ParentInstanceId ?? string.Empty,
             ["Version"] = update.Version ?? string.Empty,
-            ["Tags"] = TagsColumn(update.Tags),
             [StateVersionProperty] = version,
         };
         await SetPayloadAsync(row, "Input", instanceId, update.Input, cancellationToken).ConfigureAwait(false);
         await SetPayloadAsync(row, "Output", instanceId, update.Output, cancellationToken).ConfigureAwait(false);
         await SetPayloadAsync(row, "CustomStatus", instanceId, update.CustomStatus, cancellationToken).ConfigureAwait(false);
+        await SetPayloadAsync(row, "Tags", instanceId, TagsJson(update.Tags), cancellationToken).ConfigureAwait(false);
+
+        // A failure's stack trace can pass a table property's 64 KB (deep recursion): it goes to a blob as a payload does.
+        await SetPayloadAsync(row, "FailureDetails", instanceId, update.FailureDetails is null ? null : JsonSerializer.Serialize(update.FailureDetails, HistorySerializer.Options), cancellationToken).ConfigureAwait(false);
 
         var known = Known(instanceId);
         while (true)
@@ -195,27 +194,14 @@ internal sealed class InstanceTable(TableClient instances, LargePayloadStore pay
         SerializedInput = withPayloads ? await GetPayloadAsync(row, "Input", cancellationToken).ConfigureAwait(false) : null,
         SerializedOutput = withPayloads ? await GetPayloadAsync(row, "Output", cancellationToken).ConfigureAwait(false) : null,
         SerializedCustomStatus = withPayloads ? await GetPayloadAsync(row, "CustomStatus", cancellationToken).ConfigureAwait(false) : null,
-        FailureDetails = row.GetString("FailureDetails") is { Length: > 0 } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
+        FailureDetails = await GetPayloadAsync(row, "FailureDetails", cancellationToken).ConfigureAwait(false) is { } failure ? JsonSerializer.Deserialize<FailureDetails>(failure, HistorySerializer.Options) : null,
         Version = NullIfEmpty(row.GetString("Version")),
-        Tags = row.GetString("Tags") is { Length: > 0 } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, HistorySerializer.Options) : null,
+        Tags = await GetPayloadAsync(row, "Tags", cancellationToken).ConfigureAwait(false) is { } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags, HistorySerializer.Options) : null,
     };
 
-    /// <summary>
-    /// The Tags column: the tags as a JSON object, or an empty string for none (a merge leaves a null property alone).
-    /// A table property holds at most 32K characters, so the tags must fit in that.
-    /// </summary>
-    private static string TagsColumn(IReadOnlyDictionary<string, string>? tags)
-    {
-        if (tags is not { Count: > 0 })
-        {
-            return string.Empty;
-        }
-
-        var json = JsonSerializer.Serialize(tags, HistorySerializer.Options);
-        return json.Length <= MaxTagsCharacters
-            ? json
-            : throw new ArgumentException($"The instance's tags take {json.Length:N0} characters as JSON; at most {MaxTagsCharacters:N0} fit in its row.", nameof(tags));
-    }
+    /// <summary>The tags as a JSON object, or null for none; stored like a payload (in a blob when large).</summary>
+    private static string? TagsJson(IReadOnlyDictionary<string, string>? tags) =>
+        tags is { Count: > 0 } ? JsonSerializer.Serialize(tags, HistorySerializer.Options) : null;
 
     private static string ParentCall(ParentInstanceInfo? parent) => parent is null ? string.Empty : $"{parent.ExecutionId}:{parent.TaskScheduledId}";
 

@@ -75,12 +75,21 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
         return SendAsync(instanceId, new EventRaisedEvent(-1, DataConverter.Serialize(eventPayload)) { Name = eventName }, cancellation);
     }
 
-    /// <summary>Terminates the instance; the termination output is the serialized <see cref="TerminateInstanceOptions.Output"/>.</summary>
-    public override Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// Terminates the instance; the termination output is the serialized <see cref="TerminateInstanceOptions.Output"/>.
+    /// With <see cref="TerminateInstanceOptions.Recursive"/>, the sub-orchestrations its current execution started that
+    /// have not finished are terminated too (with the same output), and theirs in turn.
+    /// </summary>
+    public override async Task TerminateInstanceAsync(string instanceId, TerminateInstanceOptions? options = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
         cancellation.ThrowIfCancellationRequested();
-        return _client.ForceTerminateTaskOrchestrationAsync(instanceId, DataConverter.Serialize(options?.Output));
+        string? output = DataConverter.Serialize(options?.Output);
+        await _client.ForceTerminateTaskOrchestrationAsync(instanceId, output).ConfigureAwait(false);
+        if (options?.Recursive == true)
+        {
+            await TerminateSubOrchestrationsAsync(instanceId, output, cancellation).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -297,6 +306,25 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
             OrchestrationInstance = new OrchestrationInstance { InstanceId = instanceId },
             Event = historyEvent,
         });
+    }
+
+    /// <summary>Terminates the unfinished sub-orchestrations that the history of <paramref name="instanceId"/> shows it started, depth first.</summary>
+    private async Task TerminateSubOrchestrationsAsync(string instanceId, string? output, CancellationToken cancellation)
+    {
+        string json = await _client.GetOrchestrationHistoryAsync(instanceId, null!).ConfigureAwait(false);
+        IEnumerable<string> children = HistoryJson.Parse(json)
+            .OfType<SubOrchestrationInstanceCreatedEvent>()
+            .Select(created => created.InstanceId)
+            .Distinct(StringComparer.Ordinal);
+        foreach (string child in children)
+        {
+            OrchestrationMetadata? state = await GetInstancesAsync(child, getInputsAndOutputs: false, cancellation).ConfigureAwait(false);
+            if (state is { IsCompleted: false })
+            {
+                await _client.ForceTerminateTaskOrchestrationAsync(child, output).ConfigureAwait(false);
+                await TerminateSubOrchestrationsAsync(child, output, cancellation).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

@@ -47,12 +47,14 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
                 ByName(registry.GetOrchestrators()),
                 services,
                 (name, orchestrator) => new ParentAwareOrchestration(name, orchestrator, shims),
-                name => new MissingOrchestration(name)),
+                name => new MissingOrchestration(name),
+                (name, exception) => new UnbuildableOrchestration(name, exception)),
             new RegistryObjectManager<global::DurableTask.Core.TaskActivity, ITaskActivity>(
                 ByName(registry.GetActivities()),
                 services,
                 shims.CreateActivity,
-                name => new MissingActivity(name)),
+                name => new MissingActivity(name),
+                (name, exception) => new UnbuildableActivity(name, exception)),
             loggerFactory)
         {
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,

@@ -19,6 +19,9 @@ public sealed class AzureStorageBackend : BackendFixture
     /// </summary>
     public override TimeSpan TimerPrecision => TimeSpan.FromSeconds(1);
 
+    /// <summary>DTFx's provider (2.11) purged an instance created after the filter's CreatedTo: its upper bound is not relied on.</summary>
+    public override bool PurgeHonoursCreatedTo => false;
+
     protected override async Task<(IOrchestrationService Service, IOrchestrationServiceClient Client, OrchestrationServiceClientOptions ClientOptions)> CreateBackendAsync()
     {
         await _azurite.InitializeAsync();

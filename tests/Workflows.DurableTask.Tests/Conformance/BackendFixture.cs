@@ -24,6 +24,18 @@ public abstract class BackendFixture : IAsyncLifetime
     /// <summary>How much earlier than its time a durable timer may fire on this backend.</summary>
     public virtual TimeSpan TimerPrecision => TimeSpan.Zero;
 
+    /// <summary>
+    /// Whether every episode runs the orchestrator code again from its history (no extended sessions): only then can a
+    /// test see replays.
+    /// </summary>
+    public virtual bool ReplaysEveryEpisode => true;
+
+    /// <summary>Whether a purge by filter leaves alone instances created after its <c>CreatedTo</c>.</summary>
+    public virtual bool PurgeHonoursCreatedTo => true;
+
+    /// <summary>Whether a terminate reaches an instance still pending for its scheduled start.</summary>
+    public virtual bool TerminatesPendingInstances => true;
+
     public DurableTaskClient Client => _client ?? throw new InvalidOperationException("The backend is not started.");
 
     public async Task InitializeAsync()

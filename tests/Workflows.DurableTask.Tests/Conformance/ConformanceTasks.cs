@@ -30,7 +30,29 @@ public static class ConformanceTasks
         registry.AddActivity<Square>();
         registry.AddActivity<Explode>();
         registry.AddActivity<Flaky>();
+        registry.AddOrchestrator<SendApproval>();
+        registry.AddOrchestrator<RetryUnreliable>();
+        registry.AddOrchestrator<EventOrTimeout>();
+        registry.AddOrchestrator<CancelledTimer>();
+        registry.AddOrchestrator<BufferedItems>();
+        registry.AddOrchestrator<WorkingCounter>();
+        registry.AddOrchestrator<ParentOfWaiters>();
+        registry.AddOrchestrator<AwaitFlag>();
+        registry.AddOrchestrator<UnserializableOutput>();
+        registry.AddOrchestrator<CallUnbuildable>();
+        registry.AddOrchestrator<ReplayProbe>();
+        registry.AddActivity<Unreliable>();
+        registry.AddActivity<WhoAmI>();
+        registry.AddActivity(
+            new TaskName(UnbuildableActivity),
+            ITaskActivity (IServiceProvider _) => throw new InvalidOperationException("dependency missing"));
     }
+
+    /// <summary>An activity whose factory throws, as one with a missing constructor dependency does.</summary>
+    public const string UnbuildableActivity = "Unbuildable";
+
+    /// <summary>What <see cref="ReplayProbe"/> saw at each step of each run of its code, by instance id.</summary>
+    public static readonly ConcurrentDictionary<string, ConcurrentQueue<ProbeRecord>> ProbeRecords = new(StringComparer.Ordinal);
 
     public sealed class HelloSequence : TaskOrchestrator<object?, List<string>>
     {
@@ -215,5 +237,194 @@ public static class ConformanceTasks
             int attempt = FlakyAttempts.AddOrUpdate(input, 1, (_, n) => n + 1);
             return attempt < 3 ? throw new InvalidOperationException($"attempt {attempt} fails") : Task.FromResult(attempt);
         }
+    }
+
+    /// <summary>Sends the "approval" event to the instance named by the input, from an orchestration.</summary>
+    public sealed class SendApproval : TaskOrchestrator<string, string>
+    {
+        public override Task<string> RunAsync(TaskOrchestrationContext context, string input)
+        {
+            context.SendEvent(input, "approval", context.InstanceId);
+            return Task.FromResult("sent");
+        }
+    }
+
+    /// <summary>How <see cref="RetryUnreliable"/> retries <see cref="Unreliable"/>, which fails <paramref name="Failures"/> times.</summary>
+    public sealed record RetryCase(
+        string Key,
+        int Failures,
+        int MaxAttempts,
+        int FirstIntervalMs,
+        double Coefficient = 1,
+        int? MaxIntervalMs = null,
+        int? RetryTimeoutMs = null,
+        bool RetryOnlyTimeouts = false);
+
+    /// <summary>Calls <see cref="Unreliable"/> under the retry policy the input describes; returns the attempt that succeeded.</summary>
+    public sealed class RetryUnreliable : TaskOrchestrator<RetryCase, int>
+    {
+        public override Task<int> RunAsync(TaskOrchestrationContext context, RetryCase input)
+        {
+            var policy = new RetryPolicy(
+                input.MaxAttempts,
+                TimeSpan.FromMilliseconds(input.FirstIntervalMs),
+                input.Coefficient,
+                input.MaxIntervalMs is { } max ? TimeSpan.FromMilliseconds(max) : null,
+                input.RetryTimeoutMs is { } timeout ? TimeSpan.FromMilliseconds(timeout) : null);
+            if (input.RetryOnlyTimeouts)
+            {
+                policy = new RetryPolicy(policy.MaxNumberOfAttempts, policy.FirstRetryInterval) { HandleFailure = failure => failure.IsCausedBy<TimeoutException>() };
+            }
+
+            return context.CallActivityAsync<int>(nameof(Unreliable), new UnreliableInput(input.Key, input.Failures), TaskOptions.FromRetryPolicy(policy));
+        }
+    }
+
+    /// <summary>Waits for the "data" event at most the input's milliseconds.</summary>
+    public sealed class EventOrTimeout : TaskOrchestrator<int, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, int input)
+        {
+            context.SetCustomStatus("waiting");
+            try
+            {
+                return "got " + await context.WaitForExternalEvent<int>("data", TimeSpan.FromMilliseconds(input));
+            }
+            catch (TaskCanceledException)
+            {
+                return "timed out";
+            }
+        }
+    }
+
+    /// <summary>Cancels an hour-long durable timer before awaiting it.</summary>
+    public sealed class CancelledTimer : TaskOrchestrator<object?, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            using var cancellation = new CancellationTokenSource();
+            Task timer = context.CreateTimer(TimeSpan.FromHours(1), cancellation.Token);
+            // Cancelled inline: CancelAsync would run the timer's cancellation on another thread, outside the episode.
+#pragma warning disable CA1849
+            cancellation.Cancel();
+#pragma warning restore CA1849
+            try
+            {
+                await timer;
+                return "fired";
+            }
+            catch (TaskCanceledException)
+            {
+                return "cancelled";
+            }
+        }
+    }
+
+    /// <summary>Waits for "go", then takes two "item" events (raised before the wait for them began).</summary>
+    public sealed class BufferedItems : TaskOrchestrator<object?, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            context.SetCustomStatus("waiting");
+            await context.WaitForExternalEvent<string>("go");
+            string first = await context.WaitForExternalEvent<string>("item");
+            string second = await context.WaitForExternalEvent<string>("item");
+            return $"{first},{second}";
+        }
+    }
+
+    /// <summary>Calls an activity in every generation and continues as new up to 5.</summary>
+    public sealed class WorkingCounter : TaskOrchestrator<int, int>
+    {
+        public override async Task<int> RunAsync(TaskOrchestrationContext context, int input)
+        {
+            await context.CallActivityAsync<long>(nameof(Square), input);
+            if (input < 5)
+            {
+                context.ContinueAsNew(input + 1);
+                return -1;
+            }
+
+            return input;
+        }
+    }
+
+    /// <summary>Runs the input's number of <see cref="AwaitApproval"/> children (instance ids: the parent's with <c>:w</c> and the index).</summary>
+    public sealed class ParentOfWaiters : TaskOrchestrator<int, string[]>
+    {
+        public override Task<string[]> RunAsync(TaskOrchestrationContext context, int input) =>
+            Task.WhenAll(Enumerable.Range(0, input).Select(i => context.CallSubOrchestratorAsync<string>(
+                nameof(AwaitApproval),
+                options: new SubOrchestrationOptions { InstanceId = $"{context.InstanceId}:w{i}" })));
+    }
+
+    /// <summary>Waits for a "flag" event into a value type.</summary>
+    public sealed class AwaitFlag : TaskOrchestrator<object?, string>
+    {
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            context.SetCustomStatus("waiting");
+            bool flag = await context.WaitForExternalEvent<bool>("flag");
+            return flag ? "set" : "unset";
+        }
+    }
+
+    /// <summary>Returns an object graph with a cycle, which no JSON serializer writes.</summary>
+    public sealed class UnserializableOutput : TaskOrchestrator<object?, object>
+    {
+        public override Task<object> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            var node = new Dictionary<string, object>(StringComparer.Ordinal);
+            node["self"] = node;
+            return Task.FromResult<object>(node);
+        }
+    }
+
+    public sealed class CallUnbuildable : TaskOrchestrator<object?, string>
+    {
+        public override Task<string> RunAsync(TaskOrchestrationContext context, object? input) =>
+            context.CallActivityAsync<string>(UnbuildableActivity);
+    }
+
+    public sealed record ProbeRecord(int Step, bool IsReplaying, Guid Generated);
+
+    /// <summary>
+    /// Three steps, each a <see cref="TaskOrchestrationContext.NewGuid"/> and an activity call; records what every run
+    /// of its code saw in <see cref="ProbeRecords"/>. Returns the three guids and the activity's view of the instance id.
+    /// </summary>
+    public sealed class ReplayProbe : TaskOrchestrator<object?, string[]>
+    {
+        public override async Task<string[]> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            ConcurrentQueue<ProbeRecord> records = ProbeRecords.GetOrAdd(context.InstanceId, _ => new ConcurrentQueue<ProbeRecord>());
+            var seen = new List<string>();
+            for (int step = 0; step < 3; step++)
+            {
+                Guid guid = context.NewGuid();
+                records.Enqueue(new ProbeRecord(step, context.IsReplaying, guid));
+                seen.Add(guid.ToString());
+                seen.Add(await context.CallActivityAsync<string>(nameof(WhoAmI)));
+            }
+
+            return [.. seen];
+        }
+    }
+
+    public sealed record UnreliableInput(string Key, int Failures);
+
+    /// <summary>Fails the first <see cref="UnreliableInput.Failures"/> attempts for a key ("attempt N fails"), then returns the attempt number.</summary>
+    public sealed class Unreliable : TaskActivity<UnreliableInput, int>
+    {
+        public override Task<int> RunAsync(TaskActivityContext context, UnreliableInput input)
+        {
+            int attempt = FlakyAttempts.AddOrUpdate(input.Key, 1, (_, n) => n + 1);
+            return attempt <= input.Failures ? throw new InvalidOperationException($"attempt {attempt} fails") : Task.FromResult(attempt);
+        }
+    }
+
+    /// <summary>Returns the id of the instance that called it.</summary>
+    public sealed class WhoAmI : TaskActivity<object?, string>
+    {
+        public override Task<string> RunAsync(TaskActivityContext context, object? input) => Task.FromResult(context.InstanceId);
     }
 }

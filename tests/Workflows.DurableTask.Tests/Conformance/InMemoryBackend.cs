@@ -35,4 +35,6 @@ public class InMemoryBackend : BackendFixture
 public sealed class InMemoryExtendedSessionsBackend : InMemoryBackend
 {
     protected override TimeSpan? ExtendedSessionIdleTimeout => TimeSpan.FromSeconds(1);
+
+    public override bool ReplaysEveryEpisode => false;
 }
