@@ -7,7 +7,7 @@ namespace Workflows.DurableTask.Client;
 /// <summary>
 /// Reads the history JSON that <c>IOrchestrationServiceClient.GetOrchestrationHistoryAsync</c> returns into typed
 /// events, whichever backend wrote it: DTFx's Azure Storage provider writes plain objects with an <c>EventType</c>
-/// number, DTFx's JSON data converter adds a <c>$type</c>. The concrete type always comes from <c>EventType</c>;
+/// number, DTFx's JSON data converter adds a <c>$type</c> to every object. The concrete type always comes from <c>EventType</c>;
 /// <c>$type</c> is never trusted.
 /// </summary>
 internal static class HistoryJson
@@ -51,7 +51,12 @@ internal static class HistoryJson
                 throw new JsonSerializationException($"History event type {kind} has no event class.");
             }
 
-            item.Remove("$type");
+            // DTFx's converter writes $type on nested objects too (a tags dictionary, a parent instance): none is data.
+            foreach (JProperty typeName in item.DescendantsAndSelf().OfType<JObject>().Select(static o => o.Property("$type")).OfType<JProperty>().ToList())
+            {
+                typeName.Remove();
+            }
+
             item.Remove("EventType");
             events.Add((HistoryEvent)(item.ToObject(type, Serializer)
                 ?? throw new JsonSerializationException($"A history event of type {kind} read as null.")));

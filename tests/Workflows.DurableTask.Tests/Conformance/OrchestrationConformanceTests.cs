@@ -588,6 +588,25 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
     }
 
     [Fact]
+    public async Task Version_and_tags_given_at_start_stay_with_the_instance_and_its_restart()
+    {
+        string id = NewId("tagged");
+        var tags = new Dictionary<string, string> { ["team"] = "ml", ["run"] = "nightly" };
+        await Client.ScheduleNewOrchestrationInstanceAsync(
+            nameof(ConformanceTasks.FanOutFanIn), 2, new StartOrchestrationOptions(id) { Version = new TaskVersion("1.2"), Tags = tags });
+        OrchestrationMetadata done = await CompletionAsync(id);
+
+        string copyId = await Client.RestartAsync(id, restartWithNewInstanceId: true);
+        OrchestrationMetadata copy = await CompletionAsync(copyId);
+
+        Assert.Equal(tags, done.Tags);
+        Assert.Equal(tags, copy.Tags);
+        var started = Assert.Single((await Client.GetOrchestrationHistoryAsync(copyId)).OfType<ExecutionStartedEvent>());
+        Assert.Equal("1.2", started.Version);
+        Assert.Equal(tags, started.Tags);
+    }
+
+    [Fact]
     public async Task Scheduling_over_a_live_instance_is_refused_when_its_status_is_deduplicated_and_replaces_it_otherwise()
     {
         string id = await StartWaitingForApprovalAsync("dedupe");
