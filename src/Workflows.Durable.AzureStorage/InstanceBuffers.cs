@@ -21,7 +21,8 @@ internal sealed record LockedInstance(string InstanceId, long Token);
 /// <param name="Abandons">Work items of the instance abandoned in a row.</param>
 /// <param name="MaxDequeueCount">The highest dequeue count of its queue messages (0 when none).</param>
 /// <param name="CheckRow">The instance row must be compared with the sentinel (a commit's clean-up failed).</param>
-internal sealed record BufferState(bool HasStart, int Abandons, int MaxDequeueCount, bool CheckRow);
+/// <param name="HasTerminate">An <see cref="ExecutionTerminated"/> waits in it.</param>
+internal sealed record BufferState(bool HasStart, int Abandons, int MaxDequeueCount, bool CheckRow, bool HasTerminate = false);
 
 /// <summary>How a work item's lock on its instance ends.</summary>
 internal enum UnlockOutcome
@@ -126,7 +127,8 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
                 buffer.Pending.Exists(m => m.Message.Event is ExecutionStarted),
                 buffer.Abandons,
                 buffer.Pending.Where(m => m.Held is not null).Select(m => m.DequeueCount).DefaultIfEmpty(0).Max(),
-                buffer.CheckRow);
+                buffer.CheckRow,
+                buffer.Pending.Exists(m => m.Message.Event is ExecutionTerminated));
             buffer.CheckRow = false;
             return state;
         }

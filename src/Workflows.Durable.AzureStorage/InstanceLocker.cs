@@ -1,5 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using Workflows.Durable.History;
+using Workflows.Durable.Storage;
 
 namespace Workflows.Durable.AzureStorage;
 
@@ -120,9 +122,18 @@ internal sealed class InstanceLocker(
         var sentinel = fresh ? await history.ReadSentinelAsync(instanceId, cancellationToken).ConfigureAwait(false) : cached;
 
         // No history and no start yet: wait for the ExecutionStarted (or drop if the instance does not exist). A
-        // marker of an instance without history has nothing to recover.
-        var waitForStart = sentinel is null && !buffered.HasStart;
+        // marker of an instance without history has nothing to recover. A terminate does not wait for a start that is
+        // not due yet: the start is rebuilt from the instance row, so the instance ends now.
+        var startNow = sentinel is null && !buffered.HasStart && buffered.HasTerminate
+            ? await PendingStartAsync(instanceId, cancellationToken).ConfigureAwait(false)
+            : null;
+        var waitForStart = sentinel is null && !buffered.HasStart && startNow is null;
         var (messages, received) = buffers.TakeWork(locked, waitForStart);
+        if (startNow is not null)
+        {
+            messages.Insert(0, startNow);
+        }
+
         if (waitForStart)
         {
             // The buffer is unlocked already; a marker that is not discarded shows again when its visibility ends.
@@ -166,6 +177,37 @@ internal sealed class InstanceLocker(
         }
 
         return new LockedWork(instanceId, new InstanceLock(locked.Token, sentinel, messages), buffered.Abandons);
+    }
+
+    /// <summary>
+    /// The start of a Pending instance without history as its row records it (name, execution id, input, version,
+    /// tags), held by no queue message: the real start message, when it becomes visible, finds the execution in history
+    /// and is dropped. Null when the row is not a Pending top-level instance (a sub-orchestration's start is its parent's
+    /// to send, so its messages keep waiting).
+    /// </summary>
+    private async Task<ReceivedMessage?> PendingStartAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var row = await instances.ReadAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var instance = await instances.ToMetadataAsync(row, withPayloads: true, cancellationToken).ConfigureAwait(false);
+        if (instance.RuntimeStatus != OrchestrationRuntimeStatus.Pending || instance.ParentInstanceId is not null || instance.ExecutionId.Length == 0)
+        {
+            return null;
+        }
+
+        var started = new ExecutionStarted(
+            instance.CreatedAt.UtcDateTime,
+            instance.Name,
+            instanceId,
+            instance.ExecutionId,
+            instance.SerializedInput,
+            Version: instance.Version,
+            Tags: instance.Tags);
+        return new ReceivedMessage(null, 1, null, new OrchestrationMessage(instanceId, instance.ExecutionId, started));
     }
 
     /// <summary>Writes the instance row from the state <paramref name="sentinel"/> recorded when the row is behind it.</summary>

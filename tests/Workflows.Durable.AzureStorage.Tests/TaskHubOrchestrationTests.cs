@@ -143,6 +143,43 @@ public sealed class TaskHubOrchestrationTests(AzuriteFixture azurite) : IAsyncLi
         Assert.Empty(await Worker.Provider.GetHistoryAsync(result.InstanceId));
     }
 
+    [Fact]
+    public async Task TerminateBeforeAScheduledStart_EndsTheInstanceNow_AndTheStartArrivingLaterIsDropped()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var tags = new Dictionary<string, string> { ["team"] = "ml" };
+        await Worker.Client.ScheduleNewOrchestrationInstanceAsync("Approval", "input", new StartOrchestrationOptions(id, DateTimeOffset.UtcNow.AddHours(1)) { Tags = tags });
+
+        await Worker.Client.TerminateInstanceAsync(id, "never mind");
+        var done = await Worker.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, InProcessWorker.Timeout());
+
+        Assert.Equal(SdkRuntimeStatus.Terminated, done.RuntimeStatus);
+        Assert.Equal("never mind", done.ReadOutputAs<string>());
+        var history = await Worker.Client.GetOrchestrationHistoryAsync(id);
+        var started = Assert.IsType<ExecutionStartedEvent>(history[1]);
+        Assert.Equal("Approval", started.Name);
+        Assert.Equal("\"input\"", started.Input);
+        Assert.Equal(tags, started.Tags);
+        Assert.Collection(
+            history,
+            e => Assert.IsType<OrchestratorStartedEvent>(e),
+            e => Assert.IsType<ExecutionStartedEvent>(e),
+            e => Assert.IsType<ExecutionTerminatedEvent>(e),
+            e => Assert.Equal(global::DurableTask.Core.OrchestrationStatus.Terminated, Assert.IsType<ExecutionCompletedEvent>(e).OrchestrationStatus),
+            e => Assert.IsType<OrchestratorCompletedEvent>(e));
+
+        // The scheduled start message comes when its time is due (here at once, as a copy): it finds its execution in
+        // history and goes without a trace.
+        var executionId = started.OrchestrationInstance.ExecutionId;
+        await Worker.Provider.SendMessageAsync(new Storage.OrchestrationMessage(id, executionId, new History.ExecutionStarted(DateTime.UtcNow, "Approval", id, executionId, "\"input\"")));
+        // Gone, not put back: the one message left in the queue (invisible ones counted) is the original start, an hour out.
+        await Eventually.UntilAsync(() => Worker.Provider.Clients.ControlQueues[0].GetProperties().Value.ApproximateMessagesCount == 1, InProcessWorker.SafetyTimeout);
+
+        Assert.Empty((await Worker.Provider.Clients.Poison.PeekMessagesAsync(32)).Value);
+        Assert.Equal(SdkRuntimeStatus.Terminated, (await Worker.Client.GetInstanceAsync(id))?.RuntimeStatus);
+        Assert.Equal(history.Count, (await Worker.Client.GetOrchestrationHistoryAsync(id)).Count);
+    }
+
     private static void Register(SdkRegistry registry) => registry
         .AddActivityFunc<string, string>("SayHello", (_, name) => $"Hello {name}!")
         .AddActivityFunc<int, int>("Square", (_, x) => x * x)

@@ -492,8 +492,10 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
         var fresh = started is null || finished;
         if (fresh)
         {
-            // A finished (or never started) instance runs again only from a start; messages for its old execution go.
-            var start = locked.Messages.FirstOrDefault(m => m.Event is ExecutionStarted);
+            // A finished (or never started) instance runs again only from a start of another execution; messages for
+            // its old execution go, a late copy of its own start among them.
+            var oldExecution = started?.ExecutionId;
+            var start = locked.Messages.FirstOrDefault(m => m.Event is ExecutionStarted s && (oldExecution is null || !string.Equals(s.ExecutionId, oldExecution, StringComparison.Ordinal)));
             if (start is null)
             {
                 await _provider.CompleteOrchestrationWorkItemAsync(locked, new OrchestrationCommit
@@ -505,7 +507,6 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
                 return null;
             }
 
-            var oldExecution = started?.ExecutionId;
             messages = locked.Messages.Where(m => oldExecution is null || !string.Equals(m.ExecutionId, oldExecution, StringComparison.Ordinal));
         }
 

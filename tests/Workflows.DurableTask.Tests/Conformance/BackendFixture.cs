@@ -33,9 +33,6 @@ public abstract class BackendFixture : IAsyncLifetime
     /// <summary>Whether a purge by filter leaves alone instances created after its <c>CreatedTo</c>.</summary>
     public virtual bool PurgeHonoursCreatedTo => true;
 
-    /// <summary>Whether a terminate reaches an instance still pending for its scheduled start.</summary>
-    public virtual bool TerminatesPendingInstances => true;
-
     public DurableTaskClient Client => _client ?? throw new InvalidOperationException("The backend is not started.");
 
     public async Task InitializeAsync()

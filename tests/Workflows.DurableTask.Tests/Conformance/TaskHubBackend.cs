@@ -34,13 +34,6 @@ public class TaskHubBackend : BackendFixture
 
     public override bool ReplaysEveryEpisode => !ExtendedSessions;
 
-    /// <summary>
-    /// Not yet: the task hub drops a terminate that reaches an instance before its scheduled start (it takes only a
-    /// start for an instance with no history), so the instance stays Pending and runs at its time. A known bug: turn
-    /// this on with its fix.
-    /// </summary>
-    public override bool TerminatesPendingInstances => false;
-
     protected override async Task DisposeBackendAsync()
     {
         if (_service is not null)
