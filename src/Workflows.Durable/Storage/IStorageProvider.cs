@@ -25,7 +25,8 @@ namespace Workflows.Durable.Storage;
 /// across those re-runs.</item>
 /// <item><b>Visibility.</b> A message with <see cref="OrchestrationMessage.VisibleAt"/> is not delivered before
 /// that time. An instance whose history is empty is not dispatched until its ExecutionStarted message is visible;
-/// messages sent to it before then wait.</item>
+/// messages sent to it before then wait, except a terminate of a Pending top-level instance, which is dispatched with
+/// the start its row records.</item>
 /// <item><b>Ordering.</b> Messages for one instance are delivered in the order they were sent by one sender;
 /// there is no order across senders.</item>
 /// <item><b>Creation.</b> Creating an instance (from a client or from an ExecutionStarted message produced by
