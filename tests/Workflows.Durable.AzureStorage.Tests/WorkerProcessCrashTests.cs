@@ -26,17 +26,17 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
 
     private readonly string _journals = Directory.CreateTempSubdirectory("workflows-crash-").FullName;
 
-    // The official SDK's fan-out on a DTFx worker over our backend. With in-process activities the kill lands while
-    // the fan-out runs after its TaskScheduled events were committed: the new worker takes the partitions once the
-    // killed worker's leases expire, finds the instance's recovery marker visible, and re-runs the calls without a
-    // committed result.
-    // DTFx's own Azure Storage provider (--backend dtfx) is not a case here: it finishes the run with the right output
-    // within the test's time, but its history then holds a second TaskCompleted for some of the calls that were
-    // finishing when the worker was killed (1, 2 and 7 calls in three runs); how many, and whether any, depends on
-    // where the kill lands, so no assertion about it would be deterministic.
+    // The official SDK's fan-out on a DTFx worker, over our backend or DTFx's own Azure Storage provider. With our
+    // in-process activities the kill lands while the fan-out runs after its TaskScheduled events were committed: the
+    // new worker takes the partitions once the killed worker's leases expire, finds the instance's recovery marker
+    // visible, and re-runs the calls without a committed result. Ours commits exactly one result per call. DTFx's
+    // provider finishes with the right output too, but its history may hold a second TaskCompleted for calls that were
+    // finishing when the worker was killed (1, 2 and 7 calls in three runs; how many depends on where the kill lands),
+    // so on DTFx the test asks for at least one result per call and reports the count.
     [Theory]
     [InlineData(TestWorkerArgs.WorkflowsBackend)]
-    public async Task KillWorkerProcess_MidFanOutOfOneThousand_NewWorkerFinishesWithOneCommittedCompletionPerTask(string backend)
+    [InlineData(TestWorkerArgs.DtfxBackend)]
+    public async Task KillWorkerProcess_MidFanOutOfOneThousand_NewWorkerFinishes_OursWithOneCommittedCompletionPerTask(string backend)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(240));
         var clock = Stopwatch.StartNew();
@@ -78,7 +78,15 @@ public sealed class WorkerProcessCrashTests(AzuriteFixture azurite, ITestOutputH
 
             Assert.Equal(SdkRuntimeStatus.Completed, result.RuntimeStatus);
             Assert.Equal(ExpectedSum, result.ReadOutputAs<long>());
-            CoreHistoryAssert.EachTaskCompletedExactlyOnce(await client.GetOrchestrationHistoryAsync(id, deadline.Token), Activities);
+            var history = await client.GetOrchestrationHistoryAsync(id, deadline.Token);
+            if (backend == TestWorkerArgs.WorkflowsBackend)
+            {
+                CoreHistoryAssert.EachTaskCompletedExactlyOnce(history, Activities);
+            }
+            else
+            {
+                output.WriteLine($"{CoreHistoryAssert.EachTaskCompletedAtLeastOnce(history, Activities)} calls with a second committed result");
+            }
 
             var executions = ExecutionJournal.Read(crashing.JournalPath, crashing.Name)
                 .Concat(ExecutionJournal.Read(recovering.JournalPath, recovering.Name))
