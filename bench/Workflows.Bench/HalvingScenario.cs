@@ -19,9 +19,10 @@ namespace Workflows.Bench;
 
 /// <summary>
 /// The <c>halving</c> scenario: one gradient-boosting search space on a make_classification dataset, searched by
-/// RandomSearch (every candidate at all rows), HalvingSearch with factor 2 and 3 (resource n_samples) and ASHA, one
-/// after the other through the in-memory backend with the official SDK's worker, each with its winner's refit.
-/// Reports the wall time and best CV score of each and the ratios random / halving.
+/// RandomSearch (every candidate at all rows), HalvingSearch with factor 2, 3 and 4 (resource n_samples) and ASHA, one
+/// after the other through the in-memory backend with the official SDK's worker, each with its winner's refit, for
+/// each learner asked for (FastTree's <c>gradient_boosting</c>, <c>lightgbm</c>). Reports the wall time and best CV
+/// score of each and the ratios random / halving within each learner.
 /// </summary>
 internal static class HalvingScenario
 {
@@ -38,7 +39,7 @@ internal static class HalvingScenario
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("rows", "features", "candidates", "folds", "seed", "workers", "resource");
+        args.AllowOnly("rows", "features", "candidates", "folds", "seed", "workers", "resource", "learners", "searches", "min-resources");
         var rows = args.GetInt("rows", 10_000, 100);
         var features = args.GetInt("features", 20, 4);
         var candidates = args.GetInt("candidates", 20, 1);
@@ -56,6 +57,25 @@ internal static class HalvingScenario
         }
 
         var byTrees = resource == "n_estimators";
+        var learners = args.GetString("learners", LearnerCatalog.GradientBoosting).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (learners.Length == 0 || learners.Any(l => l is not (LearnerCatalog.GradientBoosting or LearnerCatalog.LightGbm)) || learners.Distinct().Count() != learners.Length)
+        {
+            throw new UsageException($"halving: --learners takes {LearnerCatalog.GradientBoosting} and/or {LearnerCatalog.LightGbm}, each once, not '{args.GetString("learners")}'.");
+        }
+
+        string[] allSearches = ["random", "halving-f2", "halving-f3", "halving-f4", "asha-f3"];
+        var searches = args.GetString("searches", string.Join(',', allSearches)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (!searches.Contains("random") || searches.Any(n => !allSearches.Contains(n)) || searches.Distinct().Count() != searches.Length)
+        {
+            throw new UsageException($"halving: --searches takes random (always: the ratios are over it) and any of {string.Join(", ", allSearches[1..])}, each once, not '{args.GetString("searches")}'.");
+        }
+
+        // The halving searches' first-round resource: exhaust (the last round reaches the most resource) or a number.
+        var minResources = args.GetString("min-resources", HalvingOptions.Exhaust);
+        if (minResources != HalvingOptions.Exhaust && !(int.TryParse(minResources, NumberStyles.None, CultureInfo.InvariantCulture, out var minAmount) && minAmount >= 1))
+        {
+            throw new UsageException($"halving: --min-resources must be {HalvingOptions.Exhaust} or a positive integer, not '{minResources}'.");
+        }
 
         var folder = Path.Combine(BenchStorage.Root.FullPath, "workflows-bench-halving-" + Guid.NewGuid().ToString("N"));
         var data = Path.Combine(folder, "data");
@@ -72,35 +92,44 @@ internal static class HalvingScenario
                 new ParameterDefinition("learning_rate", ParameterKind.Uniform, 0.01, 0.31),
                 new ParameterDefinition("subsample", ParameterKind.Uniform, 0.6, 1.0),
             ]);
-            var baseInput = new SearchInput(
-                data, TrainData.LabelColumn, LearnerCatalog.GradientBoosting, space, Seed: seed,
-                NCandidates: candidates.ToString(CultureInfo.InvariantCulture), MinResources: HalvingOptions.Exhaust, Folds: folds);
-            if (byTrees)
-            {
-                baseInput = baseInput with { Resource = resource, MaxResources = MaxTrees };
-            }
-
             var ashaMin = (byTrees ? MaxTrees : rows) / 9;
-            var runs = new (string Name, string Orchestrator, SearchInput Input)[]
+            var runs = new List<(string Learner, string Name, string Orchestrator, SearchInput Input)>();
+            foreach (var learner in learners)
             {
-                ("random", RandomSearchOrchestrator.Name, baseInput with { ModelName = "bench-random" }),
-                ("halving-f2", HalvingSearchOrchestrator.Name, baseInput with { Factor = 2, ModelName = "bench-halving-f2" }),
-                ("halving-f3", HalvingSearchOrchestrator.Name, baseInput with { Factor = 3, ModelName = "bench-halving-f3" }),
-                ("asha-f3", HalvingSearchOrchestrator.Name, baseInput with
+                // The same data, space, candidates, folds and seed for every search of a learner: only the schedule differs.
+                var baseInput = new SearchInput(
+                    data, TrainData.LabelColumn, learner, space, Seed: seed,
+                    NCandidates: candidates.ToString(CultureInfo.InvariantCulture), MinResources: minResources, Folds: folds);
+                if (byTrees)
                 {
-                    Mode = SearchInput.AshaMode, Factor = 3, MinResources = ashaMin.ToString(CultureInfo.InvariantCulture), Parallelism = workers, ModelName = "bench-asha-f3",
-                }),
-            };
+                    baseInput = baseInput with { Resource = resource, MaxResources = MaxTrees };
+                }
+
+                var all = new (string Name, string Orchestrator, SearchInput Input)[]
+                {
+                    ("random", RandomSearchOrchestrator.Name, baseInput with { MinResources = HalvingOptions.Exhaust }),
+                    ("halving-f2", HalvingSearchOrchestrator.Name, baseInput with { Factor = 2 }),
+                    ("halving-f3", HalvingSearchOrchestrator.Name, baseInput with { Factor = 3 }),
+                    ("halving-f4", HalvingSearchOrchestrator.Name, baseInput with { Factor = 4 }),
+                    ("asha-f3", HalvingSearchOrchestrator.Name, baseInput with
+                    {
+                        Mode = SearchInput.AshaMode, Factor = 3, MinResources = ashaMin.ToString(CultureInfo.InvariantCulture), Parallelism = workers,
+                    }),
+                };
+                runs.AddRange(all.Where(r => searches.Contains(r.Name)).Select(r => (learner, r.Name, r.Orchestrator, r.Input with { ModelName = $"bench-{learner}-{r.Name}" })));
+            }
 
             var registry = new LocalFolderModelRegistry(Path.Combine(folder, "registry"));
             using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { MaxConcurrentActivityWorkItems = workers });
             await using var engine = await AppEngine.StartAsync(service, modelRegistry: registry);
             var client = engine.Client;
 
-            Console.WriteLine($"{rows} x {features} make_classification, {candidates} candidates, {folds}-fold CV, gradient_boosting (FastTree), {workers} concurrent evaluations, {Environment.ProcessorCount} cores");
+            Console.WriteLine(
+                $"{rows} x {features} make_classification, {candidates} candidates, {folds}-fold CV, learners {string.Join(", ", learners)}, halving minResources {minResources}, {workers} concurrent evaluations, {Environment.ProcessorCount} cores");
             var results = new Dictionary<string, RunResult>(StringComparer.Ordinal);
-            foreach (var (name, orchestrator, input) in runs)
+            foreach (var (learner, search, orchestrator, input) in runs)
             {
+                var name = $"{learner}/{search}";
                 var clock = Stopwatch.StartNew();
                 var id = await client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input);
                 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
@@ -116,10 +145,9 @@ internal static class HalvingScenario
                     clock.Elapsed.TotalSeconds, output.BestScore ?? double.NaN, output.Evaluations, output.NCandidates, output.NResources, output.BestCandidate, output.BestParams);
                 results[name] = result;
                 Console.WriteLine(
-                    $"{name,-11} {result.Seconds,8:F1} s  best {result.BestScore:F4} (candidate {result.BestCandidate})  evaluations {result.Evaluations,3}  n_candidates [{string.Join(", ", result.NCandidates)}]  n_resources [{string.Join(", ", result.NResources)}]");
+                    $"{name,-28} {result.Seconds,8:F1} s  best {result.BestScore:F4} (candidate {result.BestCandidate})  evaluations {result.Evaluations,3}  n_candidates [{string.Join(", ", result.NCandidates)}]  n_resources [{string.Join(", ", result.NResources)}]");
             }
 
-            var random = results["random"];
             var report = new Dictionary<string, object>(StringComparer.Ordinal)
             {
                 ["scenario"] = "halving",
@@ -127,6 +155,8 @@ internal static class HalvingScenario
                 ["rows"] = rows,
                 ["features"] = features,
                 ["candidates"] = candidates,
+                ["learners"] = learners,
+                ["minResources"] = minResources,
                 ["folds"] = folds,
                 ["workers"] = workers,
                 ["cores"] = Environment.ProcessorCount,
@@ -135,9 +165,10 @@ internal static class HalvingScenario
                 ["sklearnHalvingScore"] = SklearnHalvingScore,
                 ["sklearnRandomScore"] = SklearnRandomScore,
             };
-            foreach (var name in results.Keys.Where(n => n != "random"))
+            foreach (var name in results.Keys.Where(n => !n.EndsWith("/random", StringComparison.Ordinal)))
             {
                 var run = results[name];
+                var random = results[name[..name.IndexOf('/', StringComparison.Ordinal)] + "/random"];
                 var speedup = random.Seconds / run.Seconds;
                 var scoreGap = (random.BestScore - run.BestScore) * 100;
                 var sklearnSpeedup = SklearnHalvingSeconds / run.Seconds;
@@ -153,7 +184,7 @@ internal static class HalvingScenario
                 }
 
                 Console.WriteLine(
-                    $"{name,-11} random/ours {speedup,5:F2}x (target >= 3: {Met(speedup >= 3)}), score gap {scoreGap,5:F2} points (target <= 1: {Met(scoreGap <= 1)}), "
+                    $"{name,-28} random/ours {speedup,5:F2}x (target >= 3: {Met(speedup >= 3)}), score gap {scoreGap,5:F2} points (target <= 1: {Met(scoreGap <= 1)}), "
                     + $"{sklearn}, best >= {SklearnHalvingScore}: {Met(run.BestScore >= SklearnHalvingScore)}");
             }
 
