@@ -193,6 +193,37 @@ public sealed class HalvingSearchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Halving_Terminated_MidRound_SchedulesNothingMore_AndKeepsTheScoresItHad()
+    {
+        // The first three evaluations run; the rest wait at the gate until the instance is terminated.
+        var admitted = 0;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var harness = await SearchHarness.StartAsync(_registry, activity =>
+            activity == EvaluateCandidateActivity.Name && Interlocked.Increment(ref admitted) > 3 ? gate.Task : Task.CompletedTask);
+        var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync(HalvingSearchOrchestrator.Name, TreeInput());
+        using var timeout = new CancellationTokenSource(SearchHarness.SafetyTimeout);
+        SearchStatus? status;
+        while ((status = (await harness.Client.GetInstanceAsync(id, getInputsAndOutputs: true, timeout.Token))?.ReadCustomStatusAs<SearchStatus>()) is not { Completed: 3 })
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), timeout.Token);
+        }
+
+        await harness.Client.TerminateInstanceAsync(id, "enough", timeout.Token);
+        var terminated = await harness.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        gate.SetResult();
+
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, terminated.RuntimeStatus);
+        var kept = terminated.ReadCustomStatusAs<SearchStatus>()!;
+        Assert.Equal(3, kept.Completed);
+        Assert.Equal(status.Scores.Select(s => (s.Candidate, s.Score)), kept.Scores.Select(s => (s.Candidate, s.Score)));
+        var history = await harness.Client.GetOrchestrationHistoryAsync(id, timeout.Token);
+        var terminatedAt = history.ToList().FindIndex(e => e is global::DurableTask.Core.History.ExecutionTerminatedEvent);
+        Assert.True(terminatedAt > 0);
+        Assert.DoesNotContain(history.Skip(terminatedAt), e => e is global::DurableTask.Core.History.TaskScheduledEvent);
+        Assert.Equal(0, harness.CallsOf(RefitAndRegisterActivity.Name));
+    }
+
+    [Fact]
     public async Task Asha_PromotesTheBestTrials_ResumingFromCheckpoints()
     {
         await using var harness = await SearchHarness.StartAsync(_registry);

@@ -44,7 +44,8 @@ internal sealed class SearchHarness : IAsyncDisposable
 
     public int TotalCalls => Calls.Values.Sum();
 
-    public static async Task<SearchHarness> StartAsync(IModelRegistry registry)
+    /// <summary>Starts the app's functions; <paramref name="beforeActivity"/>, when given, runs before each activity execution with its name (a test's gate).</summary>
+    public static async Task<SearchHarness> StartAsync(IModelRegistry registry, Func<string, Task>? beforeActivity = null)
     {
         var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var registry2 = new DurableTaskRegistry();
@@ -56,7 +57,7 @@ internal sealed class SearchHarness : IAsyncDisposable
 
         foreach (var (name, factory) in app.GetActivities())
         {
-            registry2.AddActivity(name, provider => new CountingActivity(name.Name, factory(provider), calls));
+            registry2.AddActivity(name, provider => new CountingActivity(name.Name, factory(provider), calls, beforeActivity));
         }
 
         var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
@@ -80,16 +81,21 @@ internal sealed class SearchHarness : IAsyncDisposable
         Service.Dispose();
     }
 
-    private sealed class CountingActivity(string name, ITaskActivity inner, ConcurrentDictionary<string, int> calls) : ITaskActivity
+    private sealed class CountingActivity(string name, ITaskActivity inner, ConcurrentDictionary<string, int> calls, Func<string, Task>? beforeActivity) : ITaskActivity
     {
         public Type InputType => inner.InputType;
 
         public Type OutputType => inner.OutputType;
 
-        public Task<object?> RunAsync(TaskActivityContext context, object? input)
+        public async Task<object?> RunAsync(TaskActivityContext context, object? input)
         {
+            if (beforeActivity is not null)
+            {
+                await beforeActivity(name);
+            }
+
             calls.AddOrUpdate(name, 1, (_, count) => count + 1);
-            return inner.RunAsync(context, input);
+            return await inner.RunAsync(context, input);
         }
     }
 }
