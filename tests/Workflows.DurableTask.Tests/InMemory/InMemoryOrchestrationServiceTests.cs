@@ -36,6 +36,43 @@ public sealed class InMemoryOrchestrationServiceTests
     }
 
     [Fact]
+    public async Task A_stop_with_an_activity_running_loses_nothing_and_the_next_worker_finishes_the_instance_with_one_run()
+    {
+        using var service = new InMemoryOrchestrationService();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runs = 0;
+        var registry = new DurableTaskRegistry()
+            .AddActivityFunc<int, int>("Slow", async (_, x) =>
+            {
+                Interlocked.Increment(ref runs);
+                running.TrySetResult();
+                await release.Task;
+                return x * 2;
+            })
+            .AddOrchestratorFunc<int, int>("CallsSlow", async (context, x) => await context.CallActivityAsync<int>("Slow", x) + 1);
+        var client = new OrchestrationServiceDurableTaskClient(service);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var first = new TaskHubWorkerHost(service, registry);
+        await first.StartAsync();
+        string id = await client.ScheduleNewOrchestrationInstanceAsync("CallsSlow", 20, timeout.Token);
+        await running.Task.WaitAsync(timeout.Token);
+        Task stopping = first.StopAsync(isForced: false);
+        release.SetResult();
+        await stopping.WaitAsync(timeout.Token);
+        await first.DisposeAsync();
+
+        await using var second = new TaskHubWorkerHost(service, registry);
+        await second.StartAsync();
+        OrchestrationMetadata done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(41, done.ReadOutputAs<int>());
+        Assert.Equal(1, runs);
+    }
+
+    [Fact]
     public async Task Ending_sessions_ahead_of_a_stop_ends_an_idle_session_and_the_instance_can_be_locked_again()
     {
         // The idle timeout is far away: only EndSessions can end the wait.
