@@ -411,11 +411,10 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 return null;
             }
 
-            var locked = new LockedInstance(instanceId, state.Token);
-            var messages = _buffers.TakeBatch(locked);
-
             // Copies of messages that the session's own commits recorded (received again after a late renewal) go.
+            var locked = new LockedInstance(instanceId, state.Token);
             var processed = HistoryStore.ProcessedIds(state.Sentinel).ToHashSet(StringComparer.Ordinal);
+            var messages = _buffers.TakeBatch(locked, processed);
             var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
             try
             {

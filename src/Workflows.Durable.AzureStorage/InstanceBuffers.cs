@@ -140,7 +140,7 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
     /// stay, the buffer is parked until an <see cref="ExecutionStarted"/> arrives or its instance turns out not to exist,
     /// and it is unlocked.
     /// </summary>
-    public (List<ReceivedMessage> Messages, List<ReceivedMarker> Markers) TakeWork(LockedInstance locked, bool waitForStart)
+    public (List<ReceivedMessage> Messages, List<ReceivedMarker> Markers) TakeWork(LockedInstance locked, bool waitForStart, IReadOnlySet<string> processed)
     {
         lock (_gate)
         {
@@ -154,16 +154,16 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
                 return ([], markers);
             }
 
-            return (TakeBatchLocked(buffer), markers);
+            return (TakeBatchLocked(buffer, processed), markers);
         }
     }
 
     /// <summary>Takes the next batch of a locked buffer's messages (<see cref="TakeBatchLocked"/>).</summary>
-    public List<ReceivedMessage> TakeBatch(LockedInstance locked)
+    public List<ReceivedMessage> TakeBatch(LockedInstance locked, IReadOnlySet<string>? processed = null)
     {
         lock (_gate)
         {
-            return TakeBatchLocked(_buffers[locked.InstanceId]);
+            return TakeBatchLocked(_buffers[locked.InstanceId], processed ?? NoneProcessed);
         }
     }
 
@@ -499,7 +499,9 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
     /// of them until at least one more full commit (a copy received again late is still recognised); the rest wait for
     /// the next episode.
     /// </summary>
-    private List<ReceivedMessage> TakeBatchLocked(InstanceBuffer buffer)
+    private static readonly IReadOnlySet<string> NoneProcessed = new HashSet<string>();
+
+    private List<ReceivedMessage> TakeBatchLocked(InstanceBuffer buffer, IReadOnlySet<string> processed)
     {
         var ordered = buffer.Pending.Where(m => m.Message.Event is ExecutionStarted).Concat(buffer.Pending.Where(m => m.Message.Event is not ExecutionStarted));
         var batch = new List<ReceivedMessage>(buffer.Pending.Count);
@@ -508,7 +510,9 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
         var limit = rememberedMessageIds() / 2;
         foreach (var message in ordered)
         {
-            if (message.EnvelopeId is not null && ++queued > limit)
+            // A message whose event the history already holds goes with every batch, whatever the limit: left behind, it
+            // could outlive its id in the sentinel's window of processed ids and be applied again.
+            if (message.EnvelopeId is not null && !processed.Contains(message.EnvelopeId) && ++queued > limit)
             {
                 rest.Add(message);
             }

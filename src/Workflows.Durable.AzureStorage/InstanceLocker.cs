@@ -128,7 +128,8 @@ internal sealed class InstanceLocker(
             ? await PendingStartAsync(instanceId, cancellationToken).ConfigureAwait(false)
             : null;
         var waitForStart = sentinel is null && !buffered.HasStart && startNow is null;
-        var (messages, received) = buffers.TakeWork(locked, waitForStart);
+        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
+        var (messages, received) = buffers.TakeWork(locked, waitForStart, processed);
         if (startNow is not null)
         {
             messages.Insert(0, startNow);
@@ -150,7 +151,6 @@ internal sealed class InstanceLocker(
         }
 
         // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
         var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
         foreach (var duplicate in duplicates)
         {
