@@ -62,11 +62,18 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
         _clients = new TaskHubClients(options);
         _payloads = new LargePayloadStore(_clients.LargeMessages);
         _time = timeProvider ?? TimeProvider.System;
-        _history = new HistoryStore(_clients.History, _payloads);
+        var visibility = lockTimeout ?? options.MessageVisibilityTimeout;
+
+        // A sentinel names the worker run that committed (a restarted worker under the same name is another run: the
+        // messages its previous run held may still come back). Copies of messages this run committed can show again up
+        // to one visibility timeout after its last renewal; the second one is slack for a renewal in flight at a crash,
+        // the next owner's receive and the difference between the workers' clocks (docs/task-hub-commit-protocol.md).
+        var committer = (options.WorkerId is { } name ? name + "/" : string.Empty) + Guid.NewGuid().ToString("N")[..12];
+        _history = new HistoryStore(_clients.History, _payloads, _time, committer, 2 * visibility);
         _logger = logger ?? NullLogger.Instance;
         _instances = new InstanceTable(_clients.Instances, _payloads, _time, _logger);
         _maxPollingInterval = options.MaxQueuePollingInterval;
-        _held = new HeldMessages(lockTimeout ?? options.MessageVisibilityTimeout, _time, _logger);
+        _held = new HeldMessages(visibility, _time, _logger);
         _queues = new TaskHubQueues(_clients, _payloads, _held, _time, WakeControlPolling, WakeActivityPolling, _logger);
         _buffers = new InstanceBuffers(Owns, () => _history.RememberedMessageIds, _time);
         _activities = new LocalActivities(_buffers, Owns, RequireOwnership, options.MaxLocalActivityBacklog);
@@ -135,6 +142,15 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
     /// this process is in flight.
     /// </summary>
     internal ValueTask StopControlPollingAsync() => _controlPoller.DisposeAsync();
+
+    /// <summary>
+    /// Tests only: every queue message this worker still holds shows again at once, as it does when the worker died and
+    /// the message's visibility ended (a test of a dead worker's late messages need not wait for it).
+    /// </summary>
+    internal Task ShowHeldMessagesAgainAsync() => _held.HandBackAllAsync(_held.Snapshot(), CancellationToken.None);
+
+    /// <summary>Tests only: this worker run's name in the sentinels it writes (<c>CommittedBy</c>).</summary>
+    internal string Committer => _history.Committer;
 
     /// <summary>The hub's clients, names and transaction counter.</summary>
     public TaskHubClients Clients => _clients;
@@ -411,17 +427,22 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 return null;
             }
 
-            // Copies of messages that the session's own commits recorded (received again after a late renewal) go.
+            // Copies of messages that history already records (received again after a late renewal, or held by a
+            // worker that died) go: the same rule as the full lock step's (RememberedIds). With no room for more
+            // queue messages beside the ids the sentinel must keep, the full lock step defers the instance.
+            var remembered = RememberedIds.Of(state.Sentinel);
+            var room = _history.QueueMessageRoom(remembered);
+            if (room == 0)
+            {
+                EndSession(held);
+                return null;
+            }
+
             var locked = new LockedInstance(instanceId, state.Token);
-            var processed = HistoryStore.ProcessedIds(state.Sentinel).ToHashSet(StringComparer.Ordinal);
-            var messages = _buffers.TakeBatch(locked, processed);
-            var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
+            var messages = _buffers.TakeBatch(locked, remembered, room);
             try
             {
-                foreach (var duplicate in duplicates)
-                {
-                    await _queues.DeleteAsync(duplicate, CancellationToken.None).ConfigureAwait(false);
-                }
+                (messages, _) = await remembered.DropCopiesAsync(messages, _queues, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -432,11 +453,6 @@ public sealed class AzureStorageProvider : IStorageProvider, IAsyncDisposable
                 _buffers.Signal();
                 TaskHubLog.LockFailed(_logger, instanceId, exception.GetType().Name, exception.Message);
                 throw;
-            }
-
-            if (duplicates.Count > 0)
-            {
-                messages = messages.Except(duplicates).ToList();
             }
 
             if (messages.Count > 0)

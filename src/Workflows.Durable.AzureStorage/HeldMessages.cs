@@ -187,6 +187,9 @@ internal sealed class HeldMessages : IAsyncDisposable
         }
     }
 
+    /// <summary>Tests only: the messages held now.</summary>
+    internal List<HeldMessage> Snapshot() => [.. _held.Keys];
+
     /// <summary>
     /// Stops renewing the message without a storage call: it shows again for whoever receives next when its
     /// visibility ends (what this worker knew about it is no longer valid).

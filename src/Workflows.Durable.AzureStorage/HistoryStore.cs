@@ -19,7 +19,12 @@ namespace Workflows.Durable.AzureStorage;
 /// (<c>Leading</c>): rows of an attempt that lost the race (another worker committed from the same sentinel first) or
 /// that died are never read, and can never overwrite rows that someone committed.
 /// </remarks>
-internal sealed class HistoryStore(TableClient history, LargePayloadStore payloads)
+/// <param name="history">The History table.</param>
+/// <param name="payloads">Large payloads.</param>
+/// <param name="time">The clock of commit times and holds.</param>
+/// <param name="committer">This worker run's name in the sentinels it writes: its worker id (when set) and a part unique to the run.</param>
+/// <param name="hold">How long after a commit of this worker its held copies of the committed messages may still show again.</param>
+internal sealed class HistoryStore(TableClient history, LargePayloadStore payloads, TimeProvider time, string committer, TimeSpan hold)
 {
     /// <summary>Row key of the sentinel.</summary>
     public const string SentinelRowKey = "sentinel";
@@ -28,10 +33,10 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
     public const int BatchLimit = 100;
 
     /// <summary>
-    /// Envelope ids of recently committed messages kept in the sentinel (32 characters each, well within a 64 KB
-    /// property). One work item never carries more queue messages than this, so a commit remembers all of its own.
+    /// The window of envelope ids of recently committed messages kept in the sentinel (<see cref="RememberedIds"/>). One
+    /// work item never carries more than half of it, so a commit remembers all of its own for one more full commit.
     /// </summary>
-    public const int DefaultRememberedMessageIds = 800;
+    public const int DefaultRememberedMessageIds = RememberedIds.IdsPerProperty;
 
     private const string LeadingProperty = "Leading";
     private const string StateProperty = "State";
@@ -45,16 +50,21 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
     /// <summary>Tests only: faults injected between the steps of a commit.</summary>
     public ICommitFaults? Faults { get; set; }
 
+    /// <summary>This worker run's name in the sentinels it writes (<c>CommittedBy</c>, the runs of the remembered ids).</summary>
+    public string Committer => committer;
+
+    /// <summary>How many queue messages this worker's next work item on <paramref name="remembered"/> may take (<see cref="RememberedIds.QueueMessageRoom"/>).</summary>
+    public int QueueMessageRoom(RememberedIds remembered) => remembered.QueueMessageRoom(committer, time.GetUtcNow(), RememberedMessageIds);
+
+    /// <summary>When the earliest hold that leaves this worker no room on <paramref name="remembered"/> ends.</summary>
+    public DateTimeOffset? NextHoldEnd(RememberedIds remembered) => remembered.NextHoldEnd(committer, time.GetUtcNow());
+
     /// <summary>The instance's sentinel; null when it has no history.</summary>
     public async Task<TableEntity?> ReadSentinelAsync(string instanceId, CancellationToken cancellationToken)
     {
         var response = await history.GetEntityIfExistsAsync<TableEntity>(instanceId, SentinelRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
-
-    /// <summary>Ids of the queue messages whose events the commit recorded in <paramref name="sentinel"/> holds.</summary>
-    public static string[] ProcessedIds(TableEntity? sentinel) =>
-        sentinel?.GetString("ProcessedIds") is { Length: > 0 } ids ? ids.Split(',') : [];
 
     /// <summary>
     /// The version of the instance state that <paramref name="sentinel"/> holds: the number of the commit that last
@@ -177,14 +187,17 @@ internal sealed class HistoryStore(TableClient history, LargePayloadStore payloa
         }
 
         var commits = (sentinel?.GetInt64(CommitsProperty) ?? 0) + 1;
+        var now = time.GetUtcNow();
         var newSentinel = new TableEntity(instanceId, SentinelRowKey)
         {
             [CommitsProperty] = commits,
             ["Generation"] = generation,
             ["Count"] = start + total,
             ["ExecutionId"] = commit.ExecutionId,
-            ["ProcessedIds"] = string.Join(',', ProcessedIds(sentinel).Concat(processedIds).TakeLast(RememberedMessageIds)),
+            ["CommittedBy"] = committer,
+            ["CommittedAt"] = now,
         };
+        RememberedIds.Of(sentinel).Append(committer, now, now + hold, [.. processedIds], RememberedMessageIds).WriteTo(newSentinel);
         // The committed instance state travels with the commit point, so a crash before the instance row is written
         // can be repaired from it; its version moves only when the state changes (the row is written only then).
         var stateJson = commit.State is { } state ? JsonSerializer.Serialize(state, HistorySerializer.Options) : null;

@@ -136,11 +136,11 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
 
     /// <summary>
     /// Takes the recovery markers of a locked buffer and, unless <paramref name="waitForStart"/>, the next batch of
-    /// messages (<see cref="TakeBatchLocked"/>). With <paramref name="waitForStart"/> (no history and no start yet) the messages
-    /// stay, the buffer is parked until an <see cref="ExecutionStarted"/> arrives or its instance turns out not to exist,
-    /// and it is unlocked.
+    /// messages with at most <paramref name="limit"/> new queue messages (<see cref="TakeBatchLocked"/>). With
+    /// <paramref name="waitForStart"/> (no history and no start yet) the messages stay, the buffer is parked until an
+    /// <see cref="ExecutionStarted"/> arrives or its instance turns out not to exist, and it is unlocked.
     /// </summary>
-    public (List<ReceivedMessage> Messages, List<ReceivedMarker> Markers) TakeWork(LockedInstance locked, bool waitForStart, IReadOnlySet<string> processed)
+    public (List<ReceivedMessage> Messages, List<ReceivedMarker> Markers) TakeWork(LockedInstance locked, bool waitForStart, RememberedIds remembered, int limit)
     {
         lock (_gate)
         {
@@ -154,21 +154,28 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
                 return ([], markers);
             }
 
-            return (TakeBatchLocked(buffer, processed), markers);
+            return (TakeBatchLocked(buffer, remembered, limit), markers);
         }
     }
 
-    /// <summary>Takes the next batch of a locked buffer's messages (<see cref="TakeBatchLocked"/>).</summary>
-    public List<ReceivedMessage> TakeBatch(LockedInstance locked, IReadOnlySet<string>? processed = null)
+    /// <summary>
+    /// Takes the next batch of a locked buffer's messages (<see cref="TakeBatchLocked"/>): at most
+    /// <paramref name="limit"/> new queue messages (half the sentinel's window when not given).
+    /// </summary>
+    public List<ReceivedMessage> TakeBatch(LockedInstance locked, RememberedIds? remembered = null, int? limit = null)
     {
         lock (_gate)
         {
-            return TakeBatchLocked(_buffers[locked.InstanceId], processed ?? NoneProcessed);
+            return TakeBatchLocked(_buffers[locked.InstanceId], remembered, limit ?? rememberedMessageIds() / 2);
         }
     }
 
-    /// <summary>Unlocks a buffer whose lock produced no work item; it is dropped when nothing waits in it.</summary>
-    public void UnlockUnused(LockedInstance locked, bool resetAbandons = false)
+    /// <summary>
+    /// Unlocks a buffer whose lock produced no work item; it is dropped when nothing waits in it. With
+    /// <paramref name="notBefore"/>, what waits in it is not locked again before then (its sentinel has no room for
+    /// more message ids until a hold ends).
+    /// </summary>
+    public void UnlockUnused(LockedInstance locked, bool resetAbandons = false, DateTimeOffset? notBefore = null)
     {
         lock (_gate)
         {
@@ -176,6 +183,11 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
             if (resetAbandons)
             {
                 buffer.Abandons = 0;
+            }
+
+            if (notBefore is { } at && at.UtcDateTime > buffer.NotBefore)
+            {
+                buffer.NotBefore = at.UtcDateTime;
             }
 
             UnlockBuffer(locked.InstanceId, buffer);
@@ -495,24 +507,21 @@ internal sealed class InstanceBuffers(Func<string, bool> owns, Func<int> remembe
 
     /// <summary>
     /// Takes the next work item's messages out of a buffer (caller holds the lock): start messages first, and at most
-    /// half of <see cref="HistoryStore.RememberedMessageIds"/> queue messages, so that the sentinel remembers every one
-    /// of them until at least one more full commit (a copy received again late is still recognised); the rest wait for
-    /// the next episode.
+    /// <paramref name="limit"/> new queue messages (<see cref="RememberedIds.QueueMessageRoom"/>: at most half of
+    /// <see cref="HistoryStore.RememberedMessageIds"/>, so that the sentinel remembers every one of them until at least
+    /// one more full commit and a copy received again late is still recognised); the rest wait for the next episode.
     /// </summary>
-    private static readonly IReadOnlySet<string> NoneProcessed = new HashSet<string>();
-
-    private List<ReceivedMessage> TakeBatchLocked(InstanceBuffer buffer, IReadOnlySet<string> processed)
+    private static List<ReceivedMessage> TakeBatchLocked(InstanceBuffer buffer, RememberedIds? remembered, int limit)
     {
         var ordered = buffer.Pending.Where(m => m.Message.Event is ExecutionStarted).Concat(buffer.Pending.Where(m => m.Message.Event is not ExecutionStarted));
         var batch = new List<ReceivedMessage>(buffer.Pending.Count);
         var rest = new List<ReceivedMessage>();
         var queued = 0;
-        var limit = rememberedMessageIds() / 2;
         foreach (var message in ordered)
         {
             // A message whose event the history already holds goes with every batch, whatever the limit: left behind, it
-            // could outlive its id in the sentinel's window of processed ids and be applied again.
-            if (message.EnvelopeId is not null && !processed.Contains(message.EnvelopeId) && ++queued > limit)
+            // could outlive its id in the sentinel's remembered ids and be applied again.
+            if (message.EnvelopeId is not null && remembered?.Contains(message.EnvelopeId) != true && ++queued > limit)
             {
                 rest.Add(message);
             }

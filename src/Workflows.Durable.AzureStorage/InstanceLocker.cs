@@ -128,8 +128,9 @@ internal sealed class InstanceLocker(
             ? await PendingStartAsync(instanceId, cancellationToken).ConfigureAwait(false)
             : null;
         var waitForStart = sentinel is null && !buffered.HasStart && startNow is null;
-        var processed = HistoryStore.ProcessedIds(sentinel).ToHashSet(StringComparer.Ordinal);
-        var (messages, received) = buffers.TakeWork(locked, waitForStart, processed);
+        var remembered = RememberedIds.Of(sentinel);
+        var room = history.QueueMessageRoom(remembered);
+        var (messages, received) = buffers.TakeWork(locked, waitForStart, remembered, room);
         if (startNow is not null)
         {
             messages.Insert(0, startNow);
@@ -150,29 +151,22 @@ internal sealed class InstanceLocker(
             messages.AddRange(await markers.RecoverAsync(instanceId, sentinel, received, messages, cancellationToken).ConfigureAwait(false));
         }
 
-        // Messages whose events a previous commit already recorded (it crashed before deleting them) are dropped.
-        var duplicates = messages.Where(m => m.EnvelopeId is not null && processed.Contains(m.EnvelopeId)).ToList();
-        foreach (var duplicate in duplicates)
-        {
-            await queues.DeleteAsync(duplicate, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (duplicates.Count > 0)
-        {
-            messages = messages.Except(duplicates).ToList();
-        }
+        // Messages whose events a commit already recorded (its worker died or failed before deleting them) are dropped.
+        (messages, var duplicates) = await remembered.DropCopiesAsync(messages, queues, cancellationToken).ConfigureAwait(false);
 
         // Whenever this worker cannot know that the instance row shows the last committed state (it has not seen the
         // instance since it started, or a commit died or failed after its commit point), the row is compared with
         // the state the sentinel recorded, and written from it when it is behind.
-        if (sentinel is not null && (fresh || duplicates.Count > 0))
+        if (sentinel is not null && (fresh || duplicates > 0))
         {
             await RepairInstanceRowAsync(instanceId, sentinel, cancellationToken).ConfigureAwait(false);
         }
 
         if (messages.Count == 0)
         {
-            buffers.UnlockUnused(locked);
+            // No room for more queue messages beside the ids the sentinel must keep (another worker's, within their
+            // hold): what waits stays until the earliest hold ends.
+            buffers.UnlockUnused(locked, notBefore: room == 0 ? history.NextHoldEnd(remembered) : null);
             return null;
         }
 

@@ -1,3 +1,5 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.Time.Testing;
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
 using Workflows.Testing;
@@ -18,6 +20,15 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
 {
     private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
     private static readonly TimeSpan Visibility = TimeSpan.FromSeconds(1);
+
+    /// <summary>The sentinel's window in the tests of a dead worker's late messages: a work item takes at most half of it.</summary>
+    private const int Window = 8;
+
+    /// <summary>Long enough that a dead worker's messages never show again on their own while a test runs: the test shows them.</summary>
+    private static readonly TimeSpan DeadWorkerVisibility = TimeSpan.FromMinutes(2);
+
+    /// <summary>How far the fake clock moves while a test waits for the receive loops (their longest back-off).</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
 
     [Fact]
     public async Task CrashAfterCommitPoint_OfAnEpisodeOnInProcessResults_RowIsRepairedByTheNextOwner()
@@ -232,41 +243,47 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
     [Fact]
     public async Task CommitOfMoreMessagesThanTheSentinelRemembers_CrashBeforeDeletion_NoEventAppliedTwice()
     {
-        const int Remembered = 80;
-        const int Events = Remembered + 20;
-        var hub = azurite.NewHub(partitionCount: 1);
+        // Worker A commits a batch and dies before deleting its messages; worker B then commits a full window of newer
+        // messages, so that A's ids are no longer among the last the sentinel's window holds. Only then do A's
+        // messages show again.
+        var run = await DeadWorkerThenAFullWindowAsync();
+        await using var next = run.Next;
+        await run.Dead.ShowHeldMessagesAgainAsync();
 
-        // On a loaded machine the renewal of many held messages can fall behind their visibility and they are received
-        // again meanwhile; that must not poison the instance in this test of de-duplication.
-        hub.MaxDequeueCount = 100;
-        var crashing = new AzureStorageProvider(hub, null, TimeSpan.FromSeconds(4), usePartitionLeases: false) { RememberedMessageIds = Remembered };
-        await crashing.CreateIfNotExistsAsync();
-        var id = Guid.NewGuid().ToString("N");
-        await crashing.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
-        var first = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
+        // B receives every copy and records none of them again: each is deleted instead.
+        var queue = next.Clients.ControlQueues[0];
+        await DriveAsync(run, async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0);
+        var names = (await next.GetHistoryAsync(run.Id)).OfType<EventRaised>().Select(e => e.Name).ToList();
+        Assert.Equal(Window / 2 + Window, names.Count);
+        Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
+        await run.Dead.DisposeAsync();
+        await next.Clients.DeleteAsync();
+    }
 
-        // While the instance is locked, all the events arrive and wait in its buffer.
-        await Parallel.ForEachAsync(Enumerable.Range(0, Events), async (i, token) =>
-            await crashing.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "E" + i, null)), token));
-        await Eventually.UntilAsync(() => QueueLooksEmpty(crashing), TimeSpan.FromSeconds(60));
-        await crashing.CompleteOrchestrationWorkItemAsync(first, Running(first.Messages[0].Event));
+    [Fact]
+    public async Task DeadWorkersIdsBeyondTheWindow_AreDroppedOnceItsMessagesCannotComeBack()
+    {
+        var run = await DeadWorkerThenAFullWindowAsync();
+        await using var next = run.Next;
 
-        // The next episode takes the waiting events, commits them, and dies before deleting them.
-        var big = await crashing.LockNextOrchestrationWorkItemAsync(InProcessWorker.Timeout());
-        crashing.Faults = new FaultAt(CommitStep.InstanceRowWritten);
-        await crashing.CompleteOrchestrationWorkItemAsync(big, Running([.. big.Messages.Select(m => m.Event)]));
-        await crashing.DisposeAsync();
+        // While A's messages may still show again, its ids stay beyond the window.
+        var kept = RememberedIds.Of(await SentinelAsync(next, run.Id));
+        Assert.All(run.DeadIds, deadId => Assert.True(kept.Contains(deadId)));
+        Assert.Equal(run.DeadIds.Count + Window, kept.Count);
 
-        // A new process receives every message the dead one held; each event is recorded exactly once.
-        await using var next = new AzureStorageProvider(hub, null, Visibility, usePartitionLeases: false) { RememberedMessageIds = Remembered };
-        while (await WorkItems.TryLockAsync(next, TimeSpan.FromSeconds(8)) is { } item)
-        {
-            await next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
-        }
+        // Two visibility timeouts after A's last commit its messages have shown again or were deleted: B's next commit
+        // drops A's ids, and the sentinel remembers a window again.
+        run.Clock.Advance(2 * DeadWorkerVisibility);
+        await next.SendMessageAsync(new OrchestrationMessage(run.Id, null, new EventRaised(T0, "late", null)));
+        var item = await LockDrivingTheClockAsync(next, run.Clock);
+        await next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
 
-        var names = (await next.GetHistoryAsync(id)).OfType<EventRaised>().Select(e => e.Name).ToList();
-        Assert.Equal(Events, names.Count);
-        Assert.Equal(Events, names.Distinct(StringComparer.Ordinal).Count());
+        var sentinel = await SentinelAsync(next, run.Id);
+        var remembered = RememberedIds.Of(sentinel);
+        Assert.Equal(Window, remembered.Count);
+        Assert.DoesNotContain(remembered.All, run.DeadIds.Contains);
+        Assert.Equal(next.Committer, sentinel.GetString("CommittedBy"));
+        await run.Dead.DisposeAsync();
         await next.Clients.DeleteAsync();
     }
 
@@ -397,6 +414,96 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         }),
     ];
 
+    /// <summary>
+    /// A worker (<c>Dead</c>) ran an instance's start and then a batch of half a window of events, committed the batch and
+    /// died before deleting its messages: they stay invisible until the test shows them (<c>DeadIds</c>: the ids its
+    /// commits recorded). Then the next worker (<c>Next</c>) received and committed a full window of newer events.
+    /// Both run on one fake clock (<c>Clock</c>), which the test moves.
+    /// </summary>
+    private async Task<DeadWorkerRun> DeadWorkerThenAFullWindowAsync()
+    {
+        var hub = azurite.NewHub(partitionCount: 1);
+        hub.MaxQueuePollingInterval = Tick;
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var dead = new AzureStorageProvider(hub, clock, DeadWorkerVisibility, usePartitionLeases: false) { RememberedMessageIds = Window };
+        await dead.CreateIfNotExistsAsync();
+        var id = Guid.NewGuid().ToString("N");
+        await dead.CreateInstanceAsync(new OrchestrationMessage(id, "e1", new ExecutionStarted(T0, "Hello", id, "e1", null)));
+        var first = await LockDrivingTheClockAsync(dead, clock);
+
+        // While the instance is locked, half a window of events arrives and waits in its buffer.
+        for (var i = 0; i < Window / 2; i++)
+        {
+            await dead.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "A" + i, null)));
+        }
+
+        await Eventually.UntilAsync(() => { clock.Advance(Tick); return QueueLooksEmpty(dead); }, TimeSpan.FromSeconds(60));
+        await dead.CompleteOrchestrationWorkItemAsync(first, Running(first.Messages[0].Event));
+
+        // The next episode takes them all, commits them, and the worker dies before deleting them.
+        var batch = await LockDrivingTheClockAsync(dead, clock);
+        Assert.Equal(Window / 2, batch.Messages.Count);
+        dead.Faults = new FaultAt(CommitStep.InstanceRowWritten);
+        await dead.CompleteOrchestrationWorkItemAsync(batch, Running([.. batch.Messages.Select(m => m.Event)]));
+        await dead.DisposeAsync();
+        var deadIds = RememberedIds.Of(await SentinelAsync(dead, id)).All.ToList();
+        Assert.Equal(1 + (Window / 2), deadIds.Count);
+
+        // The next worker receives a full window of newer events and commits them (half a window per work item).
+        var next = new AzureStorageProvider(hub, clock, DeadWorkerVisibility, usePartitionLeases: false) { RememberedMessageIds = Window };
+        for (var i = 0; i < Window; i++)
+        {
+            await next.SendMessageAsync(new OrchestrationMessage(id, null, new EventRaised(T0, "B" + i, null)));
+        }
+
+        for (var committed = 0; committed < Window;)
+        {
+            var item = await LockDrivingTheClockAsync(next, clock);
+            Assert.All(item.Messages, m => Assert.StartsWith("B", Assert.IsType<EventRaised>(m.Event).Name, StringComparison.Ordinal));
+            await next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
+            committed += item.Messages.Count;
+        }
+
+        return new DeadWorkerRun(id, clock, dead, next, deadIds);
+    }
+
+    /// <summary>The next work item, moving the fake clock on (so that the receive loops poll) while none comes.</summary>
+    private static async Task<OrchestrationWorkItem> LockDrivingTheClockAsync(AzureStorageProvider provider, FakeTimeProvider clock)
+    {
+        using var deadline = new CancellationTokenSource(InProcessWorker.SafetyTimeout);
+        while (true)
+        {
+            deadline.Token.ThrowIfCancellationRequested();
+            if (await WorkItems.TryLockAsync(provider, TimeSpan.FromSeconds(1)) is { } item)
+            {
+                return item;
+            }
+
+            clock.Advance(Tick);
+        }
+    }
+
+    /// <summary>Runs the next worker's work items (committing what they carry, as a worker would) until <paramref name="done"/> holds.</summary>
+    private static async Task DriveAsync(DeadWorkerRun run, Func<Task<bool>> done)
+    {
+        using var deadline = new CancellationTokenSource(InProcessWorker.SafetyTimeout);
+        while (!await done())
+        {
+            deadline.Token.ThrowIfCancellationRequested();
+            if (await WorkItems.TryLockAsync(run.Next, TimeSpan.FromSeconds(1)) is { } item)
+            {
+                await run.Next.CompleteOrchestrationWorkItemAsync(item, Running([.. item.Messages.Select(m => m.Event)]));
+            }
+            else
+            {
+                run.Clock.Advance(Tick);
+            }
+        }
+    }
+
+    private static async Task<TableEntity> SentinelAsync(AzureStorageProvider provider, string instanceId) =>
+        (await provider.Clients.History.GetEntityAsync<TableEntity>(instanceId, HistoryStore.SentinelRowKey)).Value;
+
     private static bool QueueLooksEmpty(AzureStorageProvider provider) =>
         provider.Clients.ControlQueues[0].PeekMessages(1).Value.Length == 0;
 
@@ -448,4 +555,7 @@ public sealed class DurabilityTests(AzuriteFixture azurite)
         NewEvents = [new OrchestratorStarted(T0), trigger, new ExecutionCompleted(T0, OrchestrationRuntimeStatus.Completed, "\"done\""), new OrchestratorCompleted(T0)],
         State = new InstanceStateUpdate("Hello", OrchestrationRuntimeStatus.Completed, null, "\"done\"", null, null, null),
     };
+
+    /// <summary>What <see cref="DeadWorkerThenAFullWindowAsync"/> leaves.</summary>
+    private sealed record DeadWorkerRun(string Id, FakeTimeProvider Clock, AzureStorageProvider Dead, AzureStorageProvider Next, IReadOnlyList<string> DeadIds);
 }
