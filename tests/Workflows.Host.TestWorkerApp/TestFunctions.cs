@@ -1,0 +1,49 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+
+namespace Workflows.Host.TestWorkerApp;
+
+/// <summary>The functions the worker-channel tests invoke: one per trigger kind, one that throws, one that kills its worker.</summary>
+public sealed class TestFunctions(ILogger<TestFunctions> logger)
+{
+    /// <summary>The input that makes <see cref="Crash"/> end its own process.</summary>
+    public const string CrashInput = "crash";
+
+    /// <summary>An activity: its input upper-cased.</summary>
+    [Function(nameof(Uppercase))]
+    public string Uppercase([ActivityTrigger] string input)
+    {
+        logger.LogInformation("Uppercasing {Length} characters", input.Length);
+        return input.ToUpperInvariant();
+    }
+
+    /// <summary>An activity that always fails, naming its input.</summary>
+    [Function(nameof(Throw))]
+    public static string Throw([ActivityTrigger] string input) =>
+        throw new InvalidOperationException("Throw was asked to fail: " + input);
+
+    /// <summary>An activity that ends its own process when its input is <see cref="CrashInput"/>, and echoes its input otherwise.</summary>
+    [Function(nameof(Crash))]
+    public static string Crash([ActivityTrigger] string input)
+    {
+        if (input == CrashInput)
+        {
+            Environment.FailFast("Crash was asked to end the worker process.");
+        }
+
+        return input;
+    }
+
+    /// <summary>An HTTP trigger.</summary>
+    [Function(nameof(Hello))]
+    public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
+        new OkObjectResult("Hello, " + (request.Query["name"].FirstOrDefault() ?? "world"));
+
+    /// <summary>A timer trigger, every five minutes.</summary>
+    [Function(nameof(Tick))]
+    public void Tick([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>
+        logger.LogInformation("Tick; past due: {PastDue}", timer.IsPastDue.ToString(CultureInfo.InvariantCulture));
+}
