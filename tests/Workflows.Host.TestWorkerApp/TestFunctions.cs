@@ -37,6 +37,10 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
         return input;
     }
 
+    /// <summary>An activity: the value of the environment variable (app setting) its input names, or null.</summary>
+    [Function(nameof(Setting))]
+    public static string? Setting([ActivityTrigger] string name) => Environment.GetEnvironmentVariable(name);
+
     /// <summary>An HTTP trigger.</summary>
     [Function(nameof(Hello))]
     public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>

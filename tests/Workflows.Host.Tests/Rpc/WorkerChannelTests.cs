@@ -1,0 +1,140 @@
+using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
+using Workflows.Host.Rpc;
+using Workflows.Testing;
+using Xunit;
+
+namespace Workflows.Host.Tests.Rpc;
+
+/// <summary>One worker of the test app, shared by the tests that do not end it.</summary>
+public sealed class WorkerAppFixture : IAsyncLifetime
+{
+    /// <summary>An app setting whose value must reach the worker and never the log.</summary>
+    public const string SecretSetting = "WorkflowsTestSecret";
+
+    public const string SecretValue = "s3cr3t-value-that-must-not-be-logged";
+
+    private WorkerChannel? _channel;
+
+    public RecordingLoggerFactory Logs { get; } = new();
+
+    internal WorkerChannel Channel => _channel ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() =>
+        _channel = await WorkerApp.StartAsync(WorkerApp.Options(new Dictionary<string, string> { [SecretSetting] = SecretValue }), Logs);
+
+    public async Task DisposeAsync()
+    {
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync();
+        }
+    }
+}
+
+public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture<WorkerAppFixture>
+{
+    private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public void Handshake_ListsTheAppsFunctionsWithTheirBindings()
+    {
+        var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
+
+        Assert.Equal(["Crash", "Hello", "Setting", "Throw", "Tick", "Uppercase"], functions.Keys.Order(StringComparer.Ordinal));
+        var uppercase = functions["Uppercase"];
+        var trigger = Assert.Single(uppercase.Bindings);
+        Assert.Equal(("input", "activityTrigger", WorkerBindingDirection.In), (trigger.Name, trigger.Type, trigger.Direction));
+        Assert.Same(trigger, uppercase.Trigger);
+        Assert.EndsWith("TestFunctions.Uppercase", uppercase.EntryPoint, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(uppercase.Id));
+
+        var hello = functions["Hello"];
+        Assert.Equal(("request", "httpTrigger", WorkerBindingDirection.In), (hello.Trigger!.Name, hello.Trigger.Type, hello.Trigger.Direction));
+        Assert.Contains(hello.Bindings, binding => binding is { Name: "$return", Type: "http", Direction: WorkerBindingDirection.Out });
+        Assert.Contains("\"get\"", hello.Trigger.RawJson, StringComparison.Ordinal);
+
+        var tick = functions["Tick"].Trigger!;
+        Assert.Equal("timerTrigger", tick.Type);
+        Assert.Contains("0 */5 * * * *", tick.RawJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Handshake_RecordsTheWorkersCapabilities_IncludingWhereItsAspNetCoreIntegrationListens()
+    {
+        Assert.True(fixture.Channel.WorkerCapabilities.TryGetValue("HttpUri", out var httpUri), string.Join(", ", fixture.Channel.WorkerCapabilities.Keys));
+        Assert.True(Uri.TryCreate(httpUri, UriKind.Absolute, out var uri) && uri.Port > 0, httpUri);
+        Assert.NotNull(fixture.Channel.ProcessId);
+        Assert.Equal(Uri.UriSchemeHttp, fixture.Channel.Address!.Scheme);
+    }
+
+    [Fact]
+    public async Task Invoke_Activity_ReturnsItsOutput()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        // The activity's input goes as JSON text (here a JSON string) named after the trigger parameter.
+        var response = await fixture.Channel.InvokeAsync("Uppercase", [WorkerApp.ActivityInput("input", "\"hello, worker\"")], null, timeout.Token);
+
+        Assert.True(response.Result.Status == StatusResult.Types.Status.Success, response.Result.Exception?.Message);
+        // A string result comes back as a string, not as JSON text.
+        Assert.Equal(TypedData.DataOneofCase.String, response.ReturnValue.DataCase);
+        Assert.Equal("HELLO, WORKER", response.ReturnValue.String);
+        Assert.Contains(fixture.Logs.Logger.Entries, entry => entry.Message.Contains("Uppercasing 13 characters", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Invoke_RawRequest_IsCorrelatedByItsInvocationId()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        var uppercase = fixture.Channel.Functions.Single(function => function.Name == "Uppercase");
+        var requests = Enumerable.Range(0, 8).Select(i =>
+        {
+            var request = new InvocationRequest { InvocationId = $"raw-{i}", FunctionId = uppercase.Id };
+            request.InputData.Add(WorkerApp.ActivityInput("input", $"\"call {i}\""));
+            return request;
+        }).ToList();
+
+        var responses = await Task.WhenAll(requests.Select(request => fixture.Channel.InvokeAsync(request, timeout.Token)));
+
+        for (var i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal($"raw-{i}", responses[i].InvocationId);
+            Assert.Equal($"CALL {i}", responses[i].ReturnValue.String);
+        }
+    }
+
+    [Fact]
+    public async Task Invoke_ThrowingActivity_FailsWithTheExceptionMessage()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        var response = await fixture.Channel.InvokeAsync("Throw", [WorkerApp.ActivityInput("input", "\"boom\"")], null, timeout.Token);
+
+        Assert.Equal(StatusResult.Types.Status.Failure, response.Result.Status);
+        Assert.Contains("Throw was asked to fail: boom", response.Result.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AppSettings_ReachTheWorkerAsEnvironmentVariables_AndNeverTheLog()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        var setting = await fixture.Channel.InvokeAsync("Setting", [WorkerApp.ActivityInput("name", $"\"{WorkerAppFixture.SecretSetting}\"")], null, timeout.Token);
+        var directory = await fixture.Channel.InvokeAsync("Setting", [WorkerApp.ActivityInput("name", "\"FUNCTIONS_APPLICATION_DIRECTORY\"")], null, timeout.Token);
+
+        Assert.Equal(WorkerAppFixture.SecretValue, setting.ReturnValue.String);
+        Assert.Equal(WorkerApp.Directory, directory.ReturnValue.String);
+        Assert.NotEmpty(fixture.Logs.Logger.Entries);
+        Assert.DoesNotContain(fixture.Logs.Logger.Entries, entry => entry.Message.Contains(WorkerAppFixture.SecretValue, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Invoke_UnknownFunction_IsAnArgumentError()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Channel.InvokeAsync("NoSuchFunction", [], null, timeout.Token));
+
+        Assert.Contains("NoSuchFunction", error.Message, StringComparison.Ordinal);
+    }
+}
