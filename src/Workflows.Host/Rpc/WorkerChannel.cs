@@ -308,18 +308,19 @@ internal sealed class WorkerChannel : IAsyncDisposable
         }
         catch (Exception exception) when (exception is not WorkerStartException && !cancellationToken.IsCancellationRequested)
         {
-            session.Process?.Dispose();
+            await KillAsync(session).ConfigureAwait(false);
             var reason = exception switch
             {
-                OperationCanceledException => $"the worker did not connect and load its functions within {_options.HandshakeTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.",
-                _ => exception.Message,
+                OperationCanceledException => WithOutput($"the worker did not connect and load its functions within {_options.HandshakeTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.", session.Process),
+                WorkerExitedException => exception.Message, // with the worker's last output already
+                _ => WithOutput(exception.Message, session.Process),
             };
             session.Fail(new WorkerExitedException(reason));
-            throw new WorkerStartException(AppDirectory, WithOutput(reason, session.Process), exception);
+            throw new WorkerStartException(AppDirectory, reason, exception);
         }
         catch
         {
-            session.Process?.Dispose();
+            await KillAsync(session).ConfigureAwait(false);
             session.Fail(new WorkerExitedException("The worker could not be started."));
             throw;
         }
@@ -462,6 +463,15 @@ internal sealed class WorkerChannel : IAsyncDisposable
                     WorkerChannelLog.RestartFailed(_logger, exception);
                 }
             }
+        }
+    }
+
+    private async Task KillAsync(WorkerSession session)
+    {
+        if (session.Process is { } process)
+        {
+            await process.KillAsync(_options.StopGracePeriod).ConfigureAwait(false);
+            process.Dispose();
         }
     }
 

@@ -105,6 +105,24 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>Kills the process tree and waits up to <paramref name="wait"/> for it to be gone.</summary>
+    public async Task KillAsync(TimeSpan wait)
+    {
+        Kill();
+        try
+        {
+            await Exited.WaitAsync(wait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            WorkerChannelLog.KillFailed(_logger, Id, new TimeoutException($"Worker process {Id} was still running {wait} after it was killed."));
+        }
+        catch (OperationCanceledException)
+        {
+            // It never started.
+        }
+    }
+
     public void Dispose()
     {
         Kill();
