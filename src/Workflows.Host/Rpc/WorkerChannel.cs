@@ -83,8 +83,17 @@ internal sealed class WorkerChannel : IAsyncDisposable
         // Read before the server starts so that a missing app or config fails fast.
         WorkerLaunch.Read(AppDirectory);
         _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
-        var session = await StartWorkerAsync(cancellationToken).ConfigureAwait(false);
-        _supervisor = SuperviseAsync(session, _stopping.Token);
+        try
+        {
+            using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            var session = await StartWorkerAsync(starting.Token).ConfigureAwait(false);
+            _supervisor = SuperviseAsync(session, _stopping.Token);
+        }
+        catch
+        {
+            await StopServerAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Waits until a worker is ready (after a restart, the new one); fails when the channel stops.</summary>
@@ -151,7 +160,14 @@ internal sealed class WorkerChannel : IAsyncDisposable
             return;
         }
 
+        // The supervisor first, so that no restart is under way (one is cancelled, its process killed) when the
+        // current worker is told to go.
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_supervisor is not null)
+        {
+            await _supervisor.ConfigureAwait(false);
+        }
+
         var session = Volatile.Read(ref _current);
         if (session is { Failure: null, Process: { } process })
         {
@@ -177,16 +193,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
             _ready.TrySetCanceled(CancellationToken.None);
         }
 
-        if (_supervisor is not null)
-        {
-            await _supervisor.ConfigureAwait(false);
-        }
-
-        if (_server is not null)
-        {
-            await _server.StopAsync(cancellationToken).ConfigureAwait(false);
-            await _server.DisposeAsync().ConfigureAwait(false);
-        }
+        await StopServerAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -235,6 +242,15 @@ internal sealed class WorkerChannel : IAsyncDisposable
         }
 
         return await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StopServerAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _server, null) is { } server)
+        {
+            await server.StopAsync(cancellationToken).ConfigureAwait(false);
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private async Task<WebApplication> StartServerAsync(CancellationToken cancellationToken)

@@ -1,6 +1,6 @@
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
+using Microsoft.Extensions.Logging;
 using Workflows.Host.Rpc;
-using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests.Rpc;
@@ -15,7 +15,7 @@ public sealed class WorkerAppFixture : IAsyncLifetime
 
     private WorkerChannel? _channel;
 
-    public RecordingLoggerFactory Logs { get; } = new();
+    public ScopedLogs Logs { get; } = new();
 
     internal WorkerChannel Channel => _channel ?? throw new InvalidOperationException("Not started.");
 
@@ -79,7 +79,11 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         // A string result comes back as a string, not as JSON text.
         Assert.Equal(TypedData.DataOneofCase.String, response.ReturnValue.DataCase);
         Assert.Equal("HELLO, WORKER", response.ReturnValue.String);
-        Assert.Contains(fixture.Logs.Logger.Entries, entry => entry.Message.Contains("Uppercasing 13 characters", StringComparison.Ordinal));
+        // The function's own log comes over the stream, in the scope of its function and invocation.
+        var log = Assert.Single(fixture.Logs.Entries, entry => entry.Message == "Uppercasing 13 characters");
+        Assert.Equal(LogLevel.Information, log.Level);
+        Assert.Equal("Uppercase", log.Scope["FunctionName"]);
+        Assert.False(string.IsNullOrEmpty(log.Scope["InvocationId"] as string));
     }
 
     [Fact]
@@ -124,8 +128,8 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
 
         Assert.Equal(WorkerAppFixture.SecretValue, setting.ReturnValue.String);
         Assert.Equal(WorkerApp.Directory, directory.ReturnValue.String);
-        Assert.NotEmpty(fixture.Logs.Logger.Entries);
-        Assert.DoesNotContain(fixture.Logs.Logger.Entries, entry => entry.Message.Contains(WorkerAppFixture.SecretValue, StringComparison.Ordinal));
+        Assert.NotEmpty(fixture.Logs.Entries);
+        Assert.DoesNotContain(fixture.Logs.Entries, entry => entry.Message.Contains(WorkerAppFixture.SecretValue, StringComparison.Ordinal));
     }
 
     [Fact]
