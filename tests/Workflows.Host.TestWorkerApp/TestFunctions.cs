@@ -41,6 +41,11 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
     [Function(nameof(Setting))]
     public static string? Setting([ActivityTrigger] string name) => Environment.GetEnvironmentVariable(name);
 
+    /// <summary>An activity with an object input and an object output.</summary>
+    [Function(nameof(Measure))]
+    public static Measurement Measure([ActivityTrigger] MeasureInput input) =>
+        new(input.Text.Length, input.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * input.Weight);
+
     /// <summary>An HTTP trigger.</summary>
     [Function(nameof(Hello))]
     public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
@@ -51,3 +56,9 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
     public void Tick([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>
         logger.LogInformation("Tick; past due: {PastDue}", timer.IsPastDue.ToString(CultureInfo.InvariantCulture));
 }
+
+/// <summary>The input of <see cref="TestFunctions.Measure"/>.</summary>
+public sealed record MeasureInput(string Text, int Weight);
+
+/// <summary>The output of <see cref="TestFunctions.Measure"/>.</summary>
+public sealed record Measurement(int Length, int WeightedWords);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Microsoft.Extensions.Logging;
 using Workflows.Host.Rpc;
@@ -40,7 +41,7 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
     {
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
-        Assert.Equal(["Crash", "Hello", "Setting", "Throw", "Tick", "Uppercase"], functions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["Crash", "Hello", "Measure", "Setting", "Throw", "Tick", "Uppercase"], functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
         Assert.Equal(("input", "activityTrigger", WorkerBindingDirection.In), (trigger.Name, trigger.Type, trigger.Direction));
@@ -108,14 +109,55 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task Invoke_ThrowingActivity_FailsWithTheExceptionMessage()
+    public async Task Invoke_ActivityWithObjects_TakesJsonIn_AndGivesJsonBack()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        // The input may come as TypedData.Json as well; property names bind case-insensitively.
+        var input = new ParameterBinding { Name = "input", Data = new TypedData { Json = """{"text":"a b c","weight":2}""" } };
+        var response = await fixture.Channel.InvokeAsync("Measure", [input], null, timeout.Token);
+
+        Assert.True(response.Result.Status == StatusResult.Types.Status.Success, response.Result.Exception?.Message);
+        Assert.Equal(TypedData.DataOneofCase.Json, response.ReturnValue.DataCase);
+        using var output = JsonDocument.Parse(response.ReturnValue.Json);
+        Assert.Equal(5, output.RootElement.GetProperty("Length").GetInt32());
+        Assert.Equal(6, output.RootElement.GetProperty("WeightedWords").GetInt32());
+    }
+
+    [Fact]
+    public async Task Invoke_ActivityReturningNull_HasNoReturnValue()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        var response = await fixture.Channel.InvokeAsync("Setting", [WorkerApp.ActivityInput("name", "\"WORKFLOWS_NO_SUCH_VARIABLE\"")], null, timeout.Token);
+
+        Assert.Equal(StatusResult.Types.Status.Success, response.Result.Status);
+        Assert.Null(response.ReturnValue);
+    }
+
+    [Fact]
+    public async Task Invoke_ThrowingActivity_FailsWithTheFailureDetailsAsJson()
     {
         using var timeout = new CancellationTokenSource(SafetyTimeout);
 
         var response = await fixture.Channel.InvokeAsync("Throw", [WorkerApp.ActivityInput("input", "\"boom\"")], null, timeout.Token);
 
         Assert.Equal(StatusResult.Types.Status.Failure, response.Result.Status);
-        Assert.Contains("Throw was asked to fail: boom", response.Result.Exception.Message, StringComparison.Ordinal);
+        Assert.True(response.Result.Exception.IsUserException);
+        using var details = JsonDocument.Parse(response.Result.Exception.Message);
+        Assert.Equal("System.InvalidOperationException", details.RootElement.GetProperty("errorType").GetString());
+        Assert.Equal("Throw was asked to fail: boom", details.RootElement.GetProperty("errorMessage").GetString());
+    }
+
+    [Fact]
+    public async Task Invoke_ActivityInputThatIsNotJson_FailsToBind()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+
+        var response = await fixture.Channel.InvokeAsync("Uppercase", [WorkerApp.ActivityInput("input", "not-json")], null, timeout.Token);
+
+        Assert.Equal(StatusResult.Types.Status.Failure, response.Result.Status);
+        Assert.Contains("Failed to deserialize input for activity function 'Uppercase'", response.Result.Exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
