@@ -80,17 +80,23 @@ internal sealed class WorkerChannel : IAsyncDisposable
             throw new InvalidOperationException("The worker channel has been started already.");
         }
 
-        // Read before the server starts so that a missing app or config fails fast.
-        WorkerLaunch.Read(AppDirectory);
-        _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Read before the server starts so that a missing app or config fails fast.
+            WorkerLaunch.Read(AppDirectory);
+            _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
             using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
             var session = await StartWorkerAsync(starting.Token).ConfigureAwait(false);
             _supervisor = SuperviseAsync(session, _stopping.Token);
         }
-        catch
+        catch (Exception exception)
         {
+            // Whoever waits for a worker learns why there is none.
+            lock (_gate)
+            {
+                _ready.TrySetException(exception);
+            }
+
             await StopServerAsync(CancellationToken.None).ConfigureAwait(false);
             throw;
         }
@@ -413,6 +419,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         }
 
         session.Functions = functions;
+        session.HandshakeDone();
     }
 
     private static async Task<IReadOnlyList<FunctionLoadResponse>> LoadAsync(WorkerSession session, string requestId, List<FunctionLoadRequest> loads, CancellationToken cancellationToken)

@@ -24,6 +24,7 @@ internal sealed class WorkerSession
     private readonly Action<WorkerSession> _onEnded;
     private Exception? _failure;
     private int _attached;
+    private volatile bool _handshakeDone;
 
     public WorkerSession(string workerId, Func<string, ILogger> loggers, ILogger logger, Action<WorkerSession> onEnded)
     {
@@ -116,6 +117,16 @@ internal sealed class WorkerSession
         }
     }
 
+    /// <summary>From now on, messages other than logs and invocation responses are logged and dropped, not kept for <see cref="ReceiveAsync"/>.</summary>
+    public void HandshakeDone()
+    {
+        _handshakeDone = true;
+        while (_control.Reader.TryRead(out var message))
+        {
+            WorkerChannelLog.Ignored(_logger, message.ContentCase.ToString());
+        }
+    }
+
     /// <summary>Sends <paramref name="request"/> and waits for its response; cancelling sends InvocationCancel and stops waiting.</summary>
     public async Task<InvocationResponse> InvokeAsync(InvocationRequest request, string functionName, CancellationToken cancellationToken)
     {
@@ -202,7 +213,15 @@ internal sealed class WorkerSession
 
                 break;
             default:
-                _control.Writer.TryWrite(message);
+                if (_handshakeDone)
+                {
+                    WorkerChannelLog.Ignored(_logger, message.ContentCase.ToString());
+                }
+                else
+                {
+                    _control.Writer.TryWrite(message);
+                }
+
                 break;
         }
     }

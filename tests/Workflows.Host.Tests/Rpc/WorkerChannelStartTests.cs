@@ -104,6 +104,10 @@ public sealed class WorkerChannelStartTests : IDisposable
         await using var channel = new WorkerChannel(options, new RecordingLoggerFactory());
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
 
-        return await Assert.ThrowsAsync<WorkerStartException>(() => channel.StartAsync(timeout.Token));
+        var error = await Assert.ThrowsAsync<WorkerStartException>(() => channel.StartAsync(timeout.Token));
+
+        // Whoever waits for the worker learns why there is none.
+        Assert.Same(error, await Assert.ThrowsAsync<WorkerStartException>(() => channel.WaitUntilReadyAsync(timeout.Token)));
+        return error;
     }
 }
