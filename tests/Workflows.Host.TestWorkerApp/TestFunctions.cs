@@ -46,6 +46,24 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
     public static Measurement Measure([ActivityTrigger] MeasureInput input) =>
         new(input.Text.Length, input.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * input.Weight);
 
+    /// <summary>An activity that waits until the host cancels its invocation, logging when it starts and when it is cancelled.</summary>
+    [Function(nameof(WaitForCancel))]
+    public async Task<string> WaitForCancel([ActivityTrigger] string marker, FunctionContext context)
+    {
+        logger.LogInformation("Waiting: {Marker}", marker);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogInformation("Cancelled: {Marker}", marker);
+            throw;
+        }
+
+        return marker;
+    }
+
     /// <summary>An HTTP trigger.</summary>
     [Function(nameof(Hello))]
     public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>

@@ -8,6 +8,7 @@ public sealed class ScopedLogs : ILoggerFactory
 {
     private readonly AsyncLocal<ImmutableStack<object>> _scopes = new();
     private readonly List<Entry> _entries = [];
+    private readonly List<(Func<Entry, bool> Match, TaskCompletionSource<Entry> Found)> _waiters = [];
 
     public IReadOnlyList<Entry> Entries
     {
@@ -21,6 +22,35 @@ public sealed class ScopedLogs : ILoggerFactory
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    /// <summary>The first entry (logged already or to come) that <paramref name="match"/> accepts.</summary>
+    public Task<Entry> WaitForAsync(Func<Entry, bool> match, CancellationToken cancellationToken)
+    {
+        lock (_entries)
+        {
+            if (_entries.FirstOrDefault(match) is { } entry)
+            {
+                return Task.FromResult(entry);
+            }
+
+            var found = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((match, found));
+            return found.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void Add(Entry entry)
+    {
+        lock (_entries)
+        {
+            _entries.Add(entry);
+            foreach (var waiter in _waiters.Where(waiter => waiter.Match(entry)).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Found.TrySetResult(entry);
+            }
+        }
+    }
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -56,10 +86,7 @@ public sealed class ScopedLogs : ILoggerFactory
                 }
             }
 
-            lock (owner._entries)
-            {
-                owner._entries.Add(new Entry(category, logLevel, formatter(state, exception), scope));
-            }
+            owner.Add(new Entry(category, logLevel, formatter(state, exception), scope));
         }
     }
 

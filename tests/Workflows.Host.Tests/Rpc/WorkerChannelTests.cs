@@ -41,7 +41,7 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
     {
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
-        Assert.Equal(["Crash", "Hello", "Measure", "Setting", "Throw", "Tick", "Uppercase"], functions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["Crash", "Hello", "Measure", "Setting", "Throw", "Tick", "Uppercase", "WaitForCancel"], functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
         Assert.Equal(("input", "activityTrigger", WorkerBindingDirection.In), (trigger.Name, trigger.Type, trigger.Direction));
@@ -172,6 +172,22 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         Assert.Equal(WorkerApp.Directory, directory.ReturnValue.String);
         Assert.NotEmpty(fixture.Logs.Entries);
         Assert.DoesNotContain(fixture.Logs.Entries, entry => entry.Message.Contains(WorkerAppFixture.SecretValue, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Invoke_Cancelled_StopsWaiting_AndTheWorkerCancelsTheFunction()
+    {
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        var marker = Guid.NewGuid().ToString("N");
+
+        var invocation = fixture.Channel.InvokeAsync("WaitForCancel", [WorkerApp.ActivityInput("marker", $"\"{marker}\"")], null, cancel.Token);
+        await fixture.Logs.WaitForAsync(entry => entry.Message == "Waiting: " + marker, timeout.Token);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => invocation);
+        var cancelled = await fixture.Logs.WaitForAsync(entry => entry.Message == "Cancelled: " + marker, timeout.Token);
+        Assert.Equal(LogLevel.Information, cancelled.Level);
     }
 
     [Fact]
