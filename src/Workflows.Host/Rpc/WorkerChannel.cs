@@ -190,6 +190,10 @@ internal sealed class WorkerChannel : IAsyncDisposable
             {
                 // It went on its own.
             }
+            catch (OperationCanceledException)
+            {
+                // No more patience: it is killed below.
+            }
         }
 
         session?.Process?.Dispose();
@@ -506,6 +510,15 @@ internal sealed class WorkerChannel : IAsyncDisposable
 
     private void OnSessionEnded(WorkerSession session)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            WorkerChannelLog.WorkerStopped(_logger, session.Process?.Id ?? 0, session.Failure?.Message ?? string.Empty);
+        }
+        else
+        {
+            WorkerChannelLog.WorkerGone(_logger, session.Process?.Id ?? 0, session.Failure?.Message ?? string.Empty);
+        }
+
         lock (_gate)
         {
             if (_ready.Task.IsCompletedSuccessfully && _ready.Task.Result == session)

@@ -38,6 +38,9 @@ internal static partial class WorkerChannelLog
     [LoggerMessage(111, LogLevel.Warning, "Worker process {ProcessId} could not be killed")]
     public static partial void KillFailed(ILogger logger, int processId, Exception exception);
 
+    [LoggerMessage(113, LogLevel.Information, "Worker process {ProcessId} stopped: {Reason}")]
+    public static partial void WorkerStopped(ILogger logger, int processId, string reason);
+
     [LoggerMessage(112, LogLevel.Debug, "Worker sent {MessageType}, which the host does not use")]
     public static partial void Ignored(ILogger logger, string messageType);
 }

@@ -166,7 +166,6 @@ internal sealed class WorkerSession
             return;
         }
 
-        WorkerChannelLog.WorkerGone(_logger, Process?.Id ?? 0, reason.Message);
         _onEnded(this);
         _outgoing.Writer.TryComplete();
         _control.Writer.TryComplete();

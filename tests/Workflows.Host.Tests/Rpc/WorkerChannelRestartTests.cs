@@ -31,12 +31,14 @@ public sealed class WorkerChannelRestartTests
         Assert.Equal(StatusResult.Types.Status.Success, response.Result.Status);
         Assert.Equal("AGAIN", response.ReturnValue.String);
         Assert.Equal([WorkerApp.Options().RestartDelay], delays);
+        Assert.Contains(logs.Logger.Entries, entry => entry.Level == Microsoft.Extensions.Logging.LogLevel.Warning && entry.Message.StartsWith($"Worker process {firstProcess} is gone", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Stop_EndsTheWorkerProcess_AndLaterCallsAreRefused()
     {
-        var channel = await WorkerApp.StartAsync(WorkerApp.Options(), new RecordingLoggerFactory());
+        var logs = new ScopedLogs();
+        var channel = await WorkerApp.StartAsync(WorkerApp.Options(), logs);
         var process = System.Diagnostics.Process.GetProcessById(channel.ProcessId!.Value);
 
         await channel.StopAsync(CancellationToken.None);
@@ -44,6 +46,10 @@ public sealed class WorkerChannelRestartTests
         using var timeout = new CancellationTokenSource(SafetyTimeout);
         await process.WaitForExitAsync(timeout.Token);
         Assert.True(process.HasExited);
+        // It went on WorkerTerminate, within the grace period, and nobody was told it crashed.
+        Assert.DoesNotContain(logs.Entries, entry => entry.Message.Contains("did not stop within", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, entry => entry.Message.Contains("is gone", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, entry => entry.Message.StartsWith($"Worker process {process.Id} stopped", StringComparison.Ordinal));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => channel.InvokeAsync("Uppercase", [WorkerApp.ActivityInput("input", "\"late\"")], null, timeout.Token));
     }
 
