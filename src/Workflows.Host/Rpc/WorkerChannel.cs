@@ -504,7 +504,17 @@ internal sealed class WorkerChannel : IAsyncDisposable
 
     private static async Task FailWhenExitedAsync(WorkerSession session, WorkerProcess process)
     {
-        var exitCode = await process.Exited.ConfigureAwait(false);
+        int exitCode;
+        try
+        {
+            exitCode = await process.Exited.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or OperationCanceledException)
+        {
+            session.Fail(new WorkerExitedException($"Worker process {process.Id} is gone: {exception.Message}", exception));
+            return;
+        }
+
         session.Fail(new WorkerExitedException(WithOutput($"worker process {process.Id} exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}.", process)));
     }
 

@@ -95,7 +95,7 @@ internal sealed class WorkerProcess : IDisposable
                 _process.Kill(entireProcessTree: true);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception exception) when (exception is InvalidOperationException or ObjectDisposedException)
         {
             // Exited (or never started) in the meantime.
         }
@@ -123,17 +123,17 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
+    /// <summary>Kills the process tree; the process handle is released once its exit has been seen (<see cref="Exited"/>).</summary>
+    public void Dispose() => Kill();
 
     private async Task<int> WaitForExitAsync()
     {
         await _started.Task.ConfigureAwait(false);
-        await _process.WaitForExitAsync().ConfigureAwait(false);
-        return _process.ExitCode;
+        using (_process)
+        {
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+            return _process.ExitCode;
+        }
     }
 
     private void OnOutput(string? line, bool error)
