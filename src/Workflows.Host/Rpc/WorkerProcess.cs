@@ -65,7 +65,7 @@ internal sealed class WorkerProcess : IDisposable
         {
             worker._started.SetCanceled();
             process.Dispose();
-            throw new WorkerStartException(workingDirectory, $"'{launch.Executable}' could not be started: {exception.Message}", exception);
+            throw new WorkerStartException(workingDirectory, $"starting '{launch.Executable}' failed: {exception.Message}", exception);
         }
 
         worker.Id = process.Id;

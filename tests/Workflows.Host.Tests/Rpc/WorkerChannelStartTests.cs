@@ -39,6 +39,7 @@ public sealed class WorkerChannelStartTests : IDisposable
     [InlineData("{ \"language\": \"dotnet-isolated\" }", "no \"description\"")]
     [InlineData("{ \"description\": { \"language\": \"dotnet-isolated\" } }", "neither \"defaultExecutablePath\" nor \"defaultWorkerPath\"")]
     [InlineData("{ \"description\": { \"defaultExecutablePath\": \"dotnet\", \"defaultWorkerPath\": \"Missing.dll\" } }", "'Missing.dll', which is not in the app folder")]
+    [InlineData("{ \"description\": { \"defaultExecutablePath\": \"{WorkerRoot}NoSuchApp\" } }", "NoSuchApp' failed")]
     public async Task BadWorkerConfig_SaysWhatIsWrong(string config, string reason)
     {
         await File.WriteAllTextAsync(Path.Combine(_folder, WorkerLaunch.ConfigFileName), config);
