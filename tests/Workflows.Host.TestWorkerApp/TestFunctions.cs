@@ -1,0 +1,82 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+
+namespace Workflows.Host.TestWorkerApp;
+
+/// <summary>The functions the worker-channel tests invoke: one per trigger kind, one that throws, one that kills its worker.</summary>
+public sealed class TestFunctions(ILogger<TestFunctions> logger)
+{
+    /// <summary>The input that makes <see cref="Crash"/> end its own process.</summary>
+    public const string CrashInput = "crash";
+
+    /// <summary>An activity: its input upper-cased.</summary>
+    [Function(nameof(Uppercase))]
+    public string Uppercase([ActivityTrigger] string input)
+    {
+        logger.LogInformation("Uppercasing {Length} characters", input.Length);
+        return input.ToUpperInvariant();
+    }
+
+    /// <summary>An activity that always fails, naming its input.</summary>
+    [Function(nameof(Throw))]
+    public static string Throw([ActivityTrigger] string input) =>
+        throw new InvalidOperationException("Throw was asked to fail: " + input);
+
+    /// <summary>An activity that ends its own process when its input is <see cref="CrashInput"/>, and echoes its input otherwise.</summary>
+    [Function(nameof(Crash))]
+    public static string Crash([ActivityTrigger] string input)
+    {
+        if (input == CrashInput)
+        {
+            Environment.FailFast("Crash was asked to end the worker process.");
+        }
+
+        return input;
+    }
+
+    /// <summary>An activity: the value of the environment variable (app setting) its input names, or null.</summary>
+    [Function(nameof(Setting))]
+    public static string? Setting([ActivityTrigger] string name) => Environment.GetEnvironmentVariable(name);
+
+    /// <summary>An activity with an object input and an object output.</summary>
+    [Function(nameof(Measure))]
+    public static Measurement Measure([ActivityTrigger] MeasureInput input) =>
+        new(input.Text.Length, input.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * input.Weight);
+
+    /// <summary>An activity that waits until the host cancels its invocation, logging when it starts and when it is cancelled.</summary>
+    [Function(nameof(WaitForCancel))]
+    public async Task<string> WaitForCancel([ActivityTrigger] string marker, FunctionContext context)
+    {
+        logger.LogInformation("Waiting: {Marker}", marker);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogInformation("Cancelled: {Marker}", marker);
+            throw;
+        }
+
+        return marker;
+    }
+
+    /// <summary>An HTTP trigger.</summary>
+    [Function(nameof(Hello))]
+    public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
+        new OkObjectResult("Hello, " + (request.Query["name"].FirstOrDefault() ?? "world"));
+
+    /// <summary>A timer trigger, every five minutes.</summary>
+    [Function(nameof(Tick))]
+    public void Tick([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>
+        logger.LogInformation("Tick; past due: {PastDue}", timer.IsPastDue.ToString(CultureInfo.InvariantCulture));
+}
+
+/// <summary>The input of <see cref="TestFunctions.Measure"/>.</summary>
+public sealed record MeasureInput(string Text, int Weight);
+
+/// <summary>The output of <see cref="TestFunctions.Measure"/>.</summary>
+public sealed record Measurement(int Length, int WeightedWords);
