@@ -48,7 +48,7 @@ public abstract class BackendFixture : IAsyncLifetime
         ConformanceTasks.Register(registry);
         _host = CreateWorker(service, registry);
         await _host.StartAsync();
-        _client = new OrchestrationServiceDurableTaskClient(client, clientOptions);
+        _client = await CreateClientAsync(client, clientOptions);
     }
 
     public async Task DisposeAsync()
@@ -61,6 +61,10 @@ public abstract class BackendFixture : IAsyncLifetime
 
         await DisposeBackendAsync();
     }
+
+    /// <summary>The client the tests use: the host's own over the backend, unless a fixture says otherwise.</summary>
+    protected virtual Task<DurableTaskClient> CreateClientAsync(IOrchestrationServiceClient client, OrchestrationServiceClientOptions options) =>
+        Task.FromResult<DurableTaskClient>(new OrchestrationServiceDurableTaskClient(client, options));
 
     /// <summary>The worker that runs the registry's code over the backend: in this process, unless a fixture says otherwise.</summary>
     protected virtual TaskHubWorkerHost CreateWorker(IOrchestrationService service, DurableTaskRegistry registry) => new(service, registry);
