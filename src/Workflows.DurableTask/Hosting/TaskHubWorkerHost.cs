@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Shims;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Workflows.DurableTask.Remote;
 
 namespace Workflows.DurableTask.Hosting;
 
@@ -21,6 +22,7 @@ namespace Workflows.DurableTask.Hosting;
 public sealed class TaskHubWorkerHost : IAsyncDisposable
 {
     private readonly IOrchestrationService _service;
+    private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
     /// <summary>Builds (does not start) a worker for <paramref name="registry"/> over <paramref name="service"/>.</summary>
@@ -62,6 +64,27 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
         Worker.AddOrchestrationDispatcherMiddleware(PassRuntimeStateAsync);
     }
 
+    /// <summary>
+    /// Builds (does not start) a worker over <paramref name="service"/> that runs no code itself: every orchestration
+    /// episode and every activity goes to <paramref name="runner"/> (a worker process) in the Durable Task gRPC
+    /// protocol's messages, as the Durable Functions extension runs isolated apps.
+    /// </summary>
+    /// <param name="service">The backend.</param>
+    /// <param name="runner">Runs the episodes and activities.</param>
+    /// <param name="loggerFactory">Logs of DTFx.</param>
+    public TaskHubWorkerHost(IOrchestrationService service, IRemoteTaskRunner runner, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        _service = service ?? throw new ArgumentNullException(nameof(service));
+        Worker = new TaskHubWorker(service, new NoObjects<TaskOrchestration>(), new NoObjects<global::DurableTask.Core.TaskActivity>(), loggerFactory ?? NullLoggerFactory.Instance)
+        {
+            ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
+        };
+        var remote = new RemoteDispatch(runner, _stopping.Token);
+        Worker.AddOrchestrationDispatcherMiddleware(remote.OrchestrateAsync);
+        Worker.AddActivityDispatcherMiddleware(remote.RunActivityAsync);
+    }
+
     /// <summary>The DTFx worker.</summary>
     public TaskHubWorker Worker { get; }
 
@@ -84,6 +107,11 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
     public Task StopAsync(bool isForced = false)
     {
         (_service as ISessionDrain)?.EndSessions();
+        if (isForced)
+        {
+            _stopping.Cancel();
+        }
+
         return Worker.StopAsync(isForced);
     }
 
@@ -97,6 +125,7 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
 
         await StopAsync(isForced: false).ConfigureAwait(false);
         Worker.Dispose();
+        _stopping.Dispose();
     }
 
     /// <summary>The registrations by name; the first registration of a name wins (DTFx asks by name).</summary>
@@ -122,6 +151,14 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
         {
             ParentAwareOrchestration.CurrentRuntimeState.Value = null;
         }
+    }
+
+    /// <summary>No code in this process: the remote middlewares answer every name.</summary>
+    private sealed class NoObjects<T> : INameVersionObjectManager<T>
+    {
+        public void Add(ObjectCreator<T> creator) => throw new NotSupportedException("A remote worker's code is not registered in this process.");
+
+        public T GetObject(string name, string? version) => default!;
     }
 
     private sealed class EmptyServiceProvider : IServiceProvider

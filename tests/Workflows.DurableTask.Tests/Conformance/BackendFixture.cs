@@ -33,6 +33,12 @@ public abstract class BackendFixture : IAsyncLifetime
     /// <summary>Whether a purge by filter leaves alone instances created after its <c>CreatedTo</c>.</summary>
     public virtual bool PurgeHonoursCreatedTo => true;
 
+    /// <summary>
+    /// Whether the orchestrator code runs in this process, behind the host's shims (which name an event payload the
+    /// code cannot read); a remote worker's SDK reports such failures in its own words.
+    /// </summary>
+    public virtual bool RunsCodeInProcess => true;
+
     public DurableTaskClient Client => _client ?? throw new InvalidOperationException("The backend is not started.");
 
     public async Task InitializeAsync()
@@ -40,9 +46,9 @@ public abstract class BackendFixture : IAsyncLifetime
         (IOrchestrationService service, IOrchestrationServiceClient client, OrchestrationServiceClientOptions clientOptions) = await CreateBackendAsync();
         var registry = new DurableTaskRegistry();
         ConformanceTasks.Register(registry);
-        _host = new TaskHubWorkerHost(service, registry);
+        _host = CreateWorker(service, registry);
         await _host.StartAsync();
-        _client = new OrchestrationServiceDurableTaskClient(client, clientOptions);
+        _client = await CreateClientAsync(client, clientOptions);
     }
 
     public async Task DisposeAsync()
@@ -55,6 +61,13 @@ public abstract class BackendFixture : IAsyncLifetime
 
         await DisposeBackendAsync();
     }
+
+    /// <summary>The client the tests use: the host's own over the backend, unless a fixture says otherwise.</summary>
+    protected virtual Task<DurableTaskClient> CreateClientAsync(IOrchestrationServiceClient client, OrchestrationServiceClientOptions options) =>
+        Task.FromResult<DurableTaskClient>(new OrchestrationServiceDurableTaskClient(client, options));
+
+    /// <summary>The worker that runs the registry's code over the backend: in this process, unless a fixture says otherwise.</summary>
+    protected virtual TaskHubWorkerHost CreateWorker(IOrchestrationService service, DurableTaskRegistry registry) => new(service, registry);
 
     protected abstract Task<(IOrchestrationService Service, IOrchestrationServiceClient Client, OrchestrationServiceClientOptions ClientOptions)> CreateBackendAsync();
 

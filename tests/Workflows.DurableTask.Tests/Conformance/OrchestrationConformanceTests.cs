@@ -209,7 +209,11 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         OrchestrationMetadata failed = await RunAsync("NoSuchOrchestrator");
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
-        Assert.Contains("No orchestrator named 'NoSuchOrchestrator' is registered", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("'NoSuchOrchestrator'", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        if (backend.RunsCodeInProcess)
+        {
+            Assert.Contains("No orchestrator named 'NoSuchOrchestrator' is registered", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        }
         OrchestrationMetadata after = await RunAsync(nameof(ConformanceTasks.HelloSequence));
         Assert.Equal(OrchestrationRuntimeStatus.Completed, after.RuntimeStatus);
     }
@@ -220,7 +224,11 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         OrchestrationMetadata failed = await RunAsync(nameof(ConformanceTasks.CallMissingActivity));
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, failed.RuntimeStatus);
-        Assert.Contains("No activity named 'NoSuchActivity' is registered", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("'NoSuchActivity'", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        if (backend.RunsCodeInProcess)
+        {
+            Assert.Contains("No activity named 'NoSuchActivity' is registered", failed.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -539,8 +547,12 @@ public abstract class OrchestrationConformanceTests<TBackend>(TBackend backend)
         OrchestrationMetadata done = await CompletionAsync(id);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
-        Assert.Contains("event 'flag'", done.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
-        Assert.Contains(reason, done.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        if (backend.RunsCodeInProcess)
+        {
+            Assert.Contains("event 'flag'", done.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+            Assert.Contains(reason, done.FailureDetails?.ErrorMessage, StringComparison.Ordinal);
+        }
+
         Assert.Equal(OrchestrationRuntimeStatus.Completed, (await RunAsync(nameof(ConformanceTasks.HelloSequence))).RuntimeStatus);
     }
 

@@ -1,0 +1,38 @@
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.Tests.Conformance;
+using Xunit;
+
+namespace Workflows.DurableTask.Tests.Remote;
+
+/// <summary>The in-memory backend with every episode and activity run remotely, through the gRPC protocol's messages.</summary>
+#pragma warning disable CA1001 // xunit disposes fixtures through IAsyncLifetime.DisposeAsync.
+public sealed class InMemoryRemoteBackend : InMemoryBackend
+#pragma warning restore CA1001
+{
+    public override bool RunsCodeInProcess => false;
+
+    protected override TaskHubWorkerHost CreateWorker(IOrchestrationService service, DurableTaskRegistry registry) =>
+        new(service, new InProcessRemoteRunner(registry));
+}
+
+/// <summary>Our task hub (extended sessions on) with every episode and activity run remotely.</summary>
+#pragma warning disable CA1001 // xunit disposes fixtures through IAsyncLifetime.DisposeAsync.
+public sealed class TaskHubRemoteBackend : TaskHubBackend
+#pragma warning restore CA1001
+{
+    /// <summary>The worker keeps no state between episodes: each one replays the whole history.</summary>
+    public override bool ReplaysEveryEpisode => true;
+
+    public override bool RunsCodeInProcess => false;
+
+    protected override TaskHubWorkerHost CreateWorker(IOrchestrationService service, DurableTaskRegistry registry) =>
+        new(service, new InProcessRemoteRunner(registry));
+}
+
+public sealed class InMemoryRemoteConformanceTests(InMemoryRemoteBackend backend)
+    : OrchestrationConformanceTests<InMemoryRemoteBackend>(backend), IClassFixture<InMemoryRemoteBackend>;
+
+public sealed class TaskHubRemoteConformanceTests(TaskHubRemoteBackend backend)
+    : OrchestrationConformanceTests<TaskHubRemoteBackend>(backend), IClassFixture<TaskHubRemoteBackend>;
