@@ -37,6 +37,22 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
         return input;
     }
 
+    /// <summary>
+    /// An activity that ends its own process the first time it runs for a marker file (it creates the file first), and
+    /// returns the worker's process id every later time.
+    /// </summary>
+    [Function(nameof(CrashOnce))]
+    public static string CrashOnce([ActivityTrigger] string markerFile)
+    {
+        if (!File.Exists(markerFile))
+        {
+            File.WriteAllText(markerFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            Environment.FailFast("CrashOnce ends the worker process the first time.");
+        }
+
+        return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+    }
+
     /// <summary>An activity: the value of the environment variable (app setting) its input names, or null.</summary>
     [Function(nameof(Setting))]
     public static string? Setting([ActivityTrigger] string name) => Environment.GetEnvironmentVariable(name);

@@ -1,0 +1,57 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+
+namespace Workflows.Host.TestWorkerApp;
+
+/// <summary>The orchestrations the durable tests run in the worker process.</summary>
+public static class TestOrchestrations
+{
+    /// <summary>Upper-cases each of its input strings with <see cref="TestFunctions.Uppercase"/>, one after the other.</summary>
+    [Function(nameof(UppercaseAll))]
+    public static async Task<List<string>> UppercaseAll([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var results = new List<string>();
+        foreach (var text in context.GetInput<string[]>() ?? [])
+        {
+            results.Add(await context.CallActivityAsync<string>(nameof(TestFunctions.Uppercase), text));
+        }
+
+        context.SetCustomStatus(new { done = results.Count });
+        return results;
+    }
+
+    /// <summary>Measures each input text in parallel (<see cref="TestFunctions.Measure"/>) and sums the lengths.</summary>
+    [Function(nameof(MeasureAll))]
+    public static async Task<int> MeasureAll([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var texts = context.GetInput<string[]>() ?? [];
+        var measured = await Task.WhenAll(texts.Select(text => context.CallActivityAsync<Measurement>(nameof(TestFunctions.Measure), new MeasureInput(text, 1))));
+        return measured.Sum(measurement => measurement.Length);
+    }
+
+    /// <summary>Calls <see cref="TestFunctions.Throw"/> and returns the failure it caught: its type and message.</summary>
+    [Function(nameof(CatchThrow))]
+    public static async Task<string> CatchThrow([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await context.CallActivityAsync<string>(nameof(TestFunctions.Throw), "on purpose");
+            return "no failure";
+        }
+        catch (TaskFailedException exception)
+        {
+            return exception.FailureDetails.ErrorType + ": " + exception.FailureDetails.ErrorMessage;
+        }
+    }
+
+    /// <summary>Calls <see cref="TestFunctions.CrashOnce"/> with its input (a marker file) and returns what it returned.</summary>
+    [Function(nameof(SurviveCrash))]
+    public static Task<string> SurviveCrash([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.CallActivityAsync<string>(nameof(TestFunctions.CrashOnce), context.GetInput<string>());
+    }
+}
