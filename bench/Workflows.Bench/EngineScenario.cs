@@ -19,6 +19,11 @@ internal static class EngineScenario
 {
     public static async Task<int> RunAsync(BenchArgs args)
     {
+        if (string.Equals(args.GetString("path", "in-process"), "worker", StringComparison.OrdinalIgnoreCase))
+        {
+            return await EngineWorkerScenario.RunAsync(args);
+        }
+
         string backend = args.GetString("backend", "memory");
         if (string.Equals(backend, "azurite", StringComparison.OrdinalIgnoreCase))
         {
