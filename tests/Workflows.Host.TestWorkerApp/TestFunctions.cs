@@ -85,6 +85,21 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
     public static IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
         new OkObjectResult("Hello, " + (request.Query["name"].FirstOrDefault() ?? "world"));
 
+    /// <summary>An HTTP trigger that answers with the request's method, host, path and body, and a route value.</summary>
+    [Function(nameof(Echo))]
+    public static async Task<IActionResult> Echo([HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", Route = "echo/{item}")] HttpRequest request, string item)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var reader = new StreamReader(request.Body);
+        string body = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        return new OkObjectResult(new { request.Method, Host = request.Host.Value, Path = request.Path.Value, Item = item, Body = body });
+    }
+
+    /// <summary>An HTTP trigger that always throws.</summary>
+    [Function(nameof(Fail))]
+    public static IActionResult Fail([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>
+        throw new InvalidOperationException("Fail was asked to fail.");
+
     /// <summary>A timer trigger, every five minutes.</summary>
     [Function(nameof(Tick))]
     public void Tick([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>

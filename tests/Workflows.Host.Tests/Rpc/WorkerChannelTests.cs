@@ -41,7 +41,9 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
     {
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
-        Assert.Equal(["Crash", "Hello", "Measure", "Setting", "Throw", "Tick", "Uppercase", "WaitForCancel"], functions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["CatchThrow", "Crash", "CrashOnce", "Echo", "Fail", "Hello", "Measure", "MeasureAll", "Setting", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForCancel"],
+            functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
         Assert.Equal(("input", "activityTrigger", WorkerBindingDirection.In), (trigger.Name, trigger.Type, trigger.Direction));
