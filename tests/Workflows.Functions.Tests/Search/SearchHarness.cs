@@ -7,6 +7,7 @@ using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.DurableTask.InMemory;
+using Workflows.Functions.Canary;
 using Workflows.Functions.Search;
 using Workflows.ML.Data;
 using Workflows.ML.Registry;
@@ -44,12 +45,15 @@ internal sealed class SearchHarness : IAsyncDisposable
 
     public int TotalCalls => Calls.Values.Sum();
 
-    /// <summary>Starts the app's functions; <paramref name="beforeActivity"/>, when given, runs before each activity execution with its name (a test's gate).</summary>
-    public static async Task<SearchHarness> StartAsync(IModelRegistry registry, Func<string, Task>? beforeActivity = null)
+    /// <summary>
+    /// Starts the app's functions; <paramref name="beforeActivity"/>, when given, runs before each activity execution
+    /// with its name (a test's gate); <paramref name="serving"/> stands for the prediction service's admin API.
+    /// </summary>
+    public static async Task<SearchHarness> StartAsync(IModelRegistry registry, Func<string, Task>? beforeActivity = null, IServingAdmin? serving = null)
     {
         var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var registry2 = new DurableTaskRegistry();
-        var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root);
+        var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root, servingAdmin: serving);
         foreach (var (name, factory) in app.GetOrchestrators())
         {
             registry2.AddOrchestrator(name, () => factory(NoServices.Instance));
