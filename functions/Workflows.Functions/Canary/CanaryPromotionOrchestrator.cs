@@ -96,7 +96,7 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
             }
 
             // The run ends with the last step: a check without one Successful measurement is not Successful.
-            var verdict = AnalysisEvaluator.AssessRun(_input.Checks, _measurements, terminate: true);
+            var verdict = Verdict(_input.Checks);
             Decide("analysis", $"the run at the last step: {verdict.Phase}. {verdict.Message}".TrimEnd());
             if (await ActOnAsync(verdict) is { } stopped)
             {
@@ -172,7 +172,7 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
                     from = to;
                 }
 
-                var verdict = AnalysisEvaluator.AssessRun(checks, _measurements, terminate: true);
+                var verdict = Verdict(checks);
                 Decide("analysis", $"the run after promotion: {verdict.Phase}. {verdict.Message}".TrimEnd());
                 if (await ActOnAsync(verdict) is { } stopped)
                 {
@@ -205,13 +205,27 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
                 _measurements[check.Name] = [.. _measurements.GetValueOrDefault(check.Name) ?? [], check.Measurement];
             }
 
-            var assessed = _phase == "post-promotion" ? checks : [.. _input.Checks];
-            var run = AnalysisEvaluator.AssessRun(assessed, _measurements);
+            var run = AnalysisEvaluator.AssessRun(Measured(_phase == "post-promotion" ? checks : _input.Checks), _measurements);
             var analysis = new CanaryWindowAnalysis(from, to, weight, measured, run.Phase, run.Message);
             analyses.Add(analysis);
             _last = analysis;
             Decide("analysis", $"{from:O} to {to:O} at {weight} %: {string.Join("; ", measured.Select(m => $"{m.Name} {m.Measurement.Phase} ({m.Measurement.Message})"))} -> run {run.Phase}.");
             return await ActOnAsync(run);
+        }
+
+        /// <summary>
+        /// The checks measured in the current run. A check is measured in every window where it applies, so one without
+        /// measurements never applied (the Mann–Whitney comparison in a run at 100 % only) and is not judged.
+        /// </summary>
+        private List<CanaryCheck> Measured(IEnumerable<CanaryCheck> checks) => [.. checks.Where(c => _measurements.ContainsKey(c.Name))];
+
+        /// <summary>The current run judged as terminated; Inconclusive when no check could be measured.</summary>
+        private AnalysisRunResult Verdict(IEnumerable<CanaryCheck> checks)
+        {
+            var measured = Measured(checks);
+            return measured.Count == 0
+                ? new AnalysisRunResult(AnalysisPhase.Inconclusive, [], "no check could be measured in this run.")
+                : AnalysisEvaluator.AssessRun(measured, _measurements, terminate: true);
         }
 
         /// <summary>Failed or Error: roll back or freeze; Inconclusive: hold for a person, then a new run; otherwise go on.</summary>

@@ -157,6 +157,20 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARoutingChangeThatFailsOnce_IsRetried()
+    {
+        _serving.FailNextChanges = 1;
+        await using var harness = await StartAsync();
+
+        var result = await harness.RunAsync(CanaryPromotionOrchestrator.Name, Input() with { Steps = [new(100, Second)], PostPromotionWindow = TimeSpan.Zero });
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        Assert.Equal(CanaryOutcome.Promoted, result.ReadOutputAs<CanaryPromotionOutput>()!.Outcome);
+        Assert.Equal(2, harness.CallsOf(SetCanaryWeightActivity.Name));
+        Assert.Equal(["weight 2=100", "promote 2"], _serving.Changes);
+    }
+
+    [Fact]
     public async Task Freeze_LeavesTheWeightsWhereTheyAre_AndEndsWithTheReason()
     {
         _serving.Behave(2, new FakeServing.Behaviour(0.5, 10));

@@ -31,6 +31,9 @@ internal sealed class FakeServing : IServingAdmin
 
     public int RequestsPerSecond { get; set; } = 400;
 
+    /// <summary>Routing changes that fail (as a refused connection) before one is made.</summary>
+    public int FailNextChanges { get; set; }
+
     /// <summary>When set, reading metrics throws this.</summary>
     public Exception? MetricsFailure { get; set; }
 
@@ -80,6 +83,12 @@ internal sealed class FakeServing : IServingAdmin
         lock (_gate)
         {
             Require(model);
+            if (FailNextChanges > 0)
+            {
+                FailNextChanges--;
+                throw new HttpRequestException("connection refused");
+            }
+
             if (candidate is { } c && (!_route.LoadedVersions.Contains(c) || c == _route.Stable))
             {
                 throw new HttpRequestException($"409: cannot route to {c}");
