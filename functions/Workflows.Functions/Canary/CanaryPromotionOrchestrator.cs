@@ -43,7 +43,8 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
     /// <summary>One execution's state: the steps so far, the current analysis run's measurements, the events' waiters.</summary>
     private sealed class CanaryRun
     {
-        private static readonly TaskOptions Retried = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(1), 2.0, TimeSpan.FromSeconds(30)));
+        /// <summary>Routing changes are idempotent: 4 attempts, 1, 2 and 4 s apart.</summary>
+        private static readonly TaskOptions Retried = TaskOptions.FromRetryPolicy(new RetryPolicy(4, TimeSpan.FromSeconds(1), 2.0));
 
         private readonly TaskOrchestrationContext _context;
         private readonly CanaryPromotionInput _input;
@@ -86,7 +87,15 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
             {
                 _step = i;
                 var step = _input.Steps[i];
-                await SetWeightAsync(step.Weight);
+                try
+                {
+                    await SetWeightAsync(step.Weight);
+                }
+                catch (TaskFailedException failure)
+                {
+                    return await RoutingFailedAsync($"setting the weight to {step.Weight} % failed: {failure.FailureDetails.ErrorMessage}");
+                }
+
                 var analyses = new List<CanaryWindowAnalysis>();
                 _steps.Add(new CanaryStepRecord(i, step.Weight, step.Manual, analyses));
                 if (await RunStepAsync(step, analyses) is { } ended)
@@ -104,9 +113,17 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
             }
 
             _phase = "promoting";
-            var route = await _context.CallActivityAsync<ServingRoute>(
-                PromoteCanaryActivity.Name, new CanaryVersionsInput(_input.Model, _stable, _input.CandidateVersion), Retried);
-            _stableAtEnd = route.Stable;
+            try
+            {
+                var route = await _context.CallActivityAsync<ServingRoute>(
+                    PromoteCanaryActivity.Name, new CanaryVersionsInput(_input.Model, _stable, _input.CandidateVersion), Retried);
+                _stableAtEnd = route.Stable;
+            }
+            catch (TaskFailedException failure)
+            {
+                return await RoutingFailedAsync($"promoting version {_input.CandidateVersion} failed: {failure.FailureDetails.ErrorMessage}");
+            }
+
             Decide("promote", $"version {_input.CandidateVersion} is stable at the prediction service.");
             return await PostPromotionAsync();
         }
@@ -197,9 +214,20 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
         {
             _waiting = "the analysis";
             SetStatus();
-            var measured = await _context.CallActivityAsync<IReadOnlyList<CanaryCheckMeasurement>>(
-                AnalyzeCanaryWindowActivity.Name,
-                new AnalyzeCanaryWindowInput(_input.Model, _stable, _input.CandidateVersion, checks, from, to));
+            IReadOnlyList<CanaryCheckMeasurement> measured;
+            try
+            {
+                measured = await _context.CallActivityAsync<IReadOnlyList<CanaryCheckMeasurement>>(
+                    AnalyzeCanaryWindowActivity.Name,
+                    new AnalyzeCanaryWindowInput(_input.Model, _stable, _input.CandidateVersion, checks, from, to));
+            }
+            catch (TaskFailedException failure)
+            {
+                // The analysis itself failed: an error for every check, never a pass, and the limits decide.
+                var error = MetricObservation.Failure($"the analysis failed: {failure.FailureDetails.ErrorMessage}");
+                measured = [.. checks.Select(c => new CanaryCheckMeasurement(c.Name, c.Kind, 0, c.Measure(error)))];
+            }
+
             foreach (var check in measured)
             {
                 _measurements[check.Name] = [.. _measurements.GetValueOrDefault(check.Name) ?? [], check.Measurement];
@@ -264,6 +292,13 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
 
             await RollbackAsync(reason);
             return Finish(CanaryOutcome.RolledBack, reason, failing);
+        }
+
+        /// <summary>A routing change failed after its retries: send the traffic back to the stable version (which fails the instance if it fails too).</summary>
+        private async Task<CanaryPromotionOutput> RoutingFailedAsync(string reason)
+        {
+            await RollbackAsync(reason);
+            return Finish(CanaryOutcome.RolledBack, reason, []);
         }
 
         private async Task<CanaryPromotionOutput> AbortAsync(string reason)

@@ -171,6 +171,25 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARoutingChangeThatKeepsFailing_RollsBack_WithTheErrorAsTheReason()
+    {
+        _serving.RefuseCandidate = true;
+        await using var harness = await StartAsync();
+
+        var result = await harness.RunAsync(CanaryPromotionOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        Assert.Equal(CanaryOutcome.RolledBack, output.Outcome);
+        Assert.StartsWith("setting the weight to 5 % failed:", output.Reason, StringComparison.Ordinal);
+        Assert.Contains("connection refused", output.Reason, StringComparison.Ordinal);
+        Assert.Equal(4 + 1, harness.CallsOf(SetCanaryWeightActivity.Name) + harness.CallsOf(RollbackCanaryActivity.Name));
+        Assert.Empty(_serving.Changes); // nothing had moved, and the rollback finds nothing to undo
+        Assert.Equal((1, (int?)null), (_serving.Route.Stable, _serving.Route.Candidate));
+        Assert.Equal(0, harness.CallsOf(AnalyzeCanaryWindowActivity.Name));
+    }
+
+    [Fact]
     public async Task Freeze_LeavesTheWeightsWhereTheyAre_AndEndsWithTheReason()
     {
         _serving.Behave(2, new FakeServing.Behaviour(0.5, 10));

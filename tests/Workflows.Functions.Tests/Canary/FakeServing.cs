@@ -34,6 +34,9 @@ internal sealed class FakeServing : IServingAdmin
     /// <summary>Routing changes that fail (as a refused connection) before one is made.</summary>
     public int FailNextChanges { get; set; }
 
+    /// <summary>Whether routing to a candidate is refused every time (taking the candidate off still works).</summary>
+    public bool RefuseCandidate { get; set; }
+
     /// <summary>When set, reading metrics throws this.</summary>
     public Exception? MetricsFailure { get; set; }
 
@@ -83,7 +86,7 @@ internal sealed class FakeServing : IServingAdmin
         lock (_gate)
         {
             Require(model);
-            if (FailNextChanges > 0)
+            if (FailNextChanges > 0 || (RefuseCandidate && candidate is not null))
             {
                 FailNextChanges--;
                 throw new HttpRequestException("connection refused");
