@@ -64,8 +64,9 @@ public static class FunctionRegistrations
         // The rows a hyper-parameter search reads, kept per worker for its evaluations.
         services.AddSingleton(provider => new Search.SearchDataLoader(provider.GetRequiredService<DatasetReader>()));
 
-        // The prediction service's admin API for CanaryPromotion; its address is checked now, its key at each call.
-        services.AddSingleton(servingAdmin ?? ServingAdminFrom(settings));
+        // The prediction service's admin API for CanaryPromotion, created on first use: only canaries need the
+        // service, so its settings are read (and a bad one reported) then, and its key at each call.
+        services.AddSingleton(_ => servingAdmin ?? ServingAdminFrom(settings));
         return services;
     }
 

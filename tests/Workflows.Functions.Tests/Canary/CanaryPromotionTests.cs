@@ -344,6 +344,26 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
             output.Decisions.Where(d => d.What == "event").Select(d => d.Detail));
     }
 
+    [Fact]
+    public async Task AWorkerThatStopsMidPromotion_IsReplacedByOne_ThatCarriesOnFromTheHistory()
+    {
+        await using var harness = await StartAsync();
+        var input = Input() with { Steps = [new(5, Second), new(25, TimeSpan.FromSeconds(3)), new(100, Second)] };
+        var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync(CanaryPromotionOrchestrator.Name, input);
+
+        _ = await WaitForStatusAsync(harness, id, status => status.Step == 1 && status.LastAnalysis?.Weight == 25);
+        await harness.RestartWorkerAsync();
+        var result = await WaitAsync(harness, id);
+
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        Assert.Equal(CanaryOutcome.Promoted, output.Outcome);
+        Assert.Equal(["weight 2=5", "weight 2=25", "weight 2=100", "promote 2"], _serving.Changes);
+        Assert.Equal([5, 25, 100], output.Steps.Select(s => s.Weight));
+        Assert.Equal(3, output.Steps[1].Analyses.Count); // the windows of the step it was in, none lost or repeated
+        var windows = output.Steps.SelectMany(s => s.Analyses).Concat(output.PostPromotion).ToList();
+        Assert.All(windows.Skip(1).Zip(windows), pair => Assert.True(pair.First.From >= pair.Second.To, "windows overlap"));
+    }
+
     private Task<SearchHarness> StartAsync(Func<string, Task>? beforeActivity = null) => SearchHarness.StartAsync(_registry, beforeActivity, _serving);
 
     private static CanaryStatus Status(OrchestrationMetadata? metadata) =>
