@@ -187,5 +187,7 @@ public sealed class UnitTests
         Assert.Equal(2, metrics.ShadowCount("m", "mirrored"));
         Assert.Equal(2, metrics.ShadowCount("m", "dropped"));
         Assert.Equal(1, metrics.ShadowCount("m", "disagreed"));
+        var window = shadowVersion.Stats.Snapshot(10);
+        Assert.Equal((2, 1), (window.ShadowCompared, window.ShadowDisagreed)); // the shadow version's own windowed figures
     }
 }

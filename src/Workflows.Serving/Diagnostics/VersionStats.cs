@@ -44,6 +44,17 @@ internal sealed class VersionStats
         }
     }
 
+    /// <summary>Counts a mirrored request this version scored as the shadow, and whether it disagreed with the answer served.</summary>
+    public void RecordShadow(bool disagreed)
+    {
+        lock (_gate)
+        {
+            var slot = Current();
+            slot.ShadowCompared++;
+            slot.ShadowDisagreed += disagreed ? 1 : 0;
+        }
+    }
+
     public void RecordFeedback(int labelled, int correct)
     {
         lock (_gate)
@@ -90,7 +101,7 @@ internal sealed class VersionStats
     private (WindowSnapshot Snapshot, long[] Latency) Sum(long first, long end, int seconds)
     {
         var latency = new long[Buckets];
-        long requests = 0, errors = 0, rows = 0, labelled = 0, correct = 0;
+        long requests = 0, errors = 0, rows = 0, labelled = 0, correct = 0, compared = 0, disagreed = 0;
         lock (_gate)
         {
             foreach (var slot in _slots)
@@ -102,6 +113,8 @@ internal sealed class VersionStats
                     rows += slot.Rows;
                     labelled += slot.Labelled;
                     correct += slot.Correct;
+                    compared += slot.ShadowCompared;
+                    disagreed += slot.ShadowDisagreed;
                     for (var b = 0; b < Buckets; b++)
                     {
                         latency[b] += slot.Latency[b];
@@ -120,7 +133,9 @@ internal sealed class VersionStats
             Percentile(latency, requests, 0.95),
             Percentile(latency, requests, 0.99),
             labelled,
-            labelled == 0 ? null : correct / (double)labelled);
+            labelled == 0 ? null : correct / (double)labelled,
+            compared,
+            disagreed);
         return (snapshot, latency);
     }
 
@@ -199,12 +214,16 @@ internal sealed class VersionStats
 
         public long Correct { get; set; }
 
+        public long ShadowCompared { get; set; }
+
+        public long ShadowDisagreed { get; set; }
+
         public long[] Latency { get; } = new long[Buckets];
 
         public void Reset(long second)
         {
             Second = second;
-            Requests = Errors = Rows = Labelled = Correct = 0;
+            Requests = Errors = Rows = Labelled = Correct = ShadowCompared = ShadowDisagreed = 0;
             Array.Clear(Latency);
         }
     }
@@ -221,6 +240,8 @@ internal sealed class VersionStats
 /// <param name="P99Ms">99th percentile.</param>
 /// <param name="LabelledRows">Rows whose label came back as feedback.</param>
 /// <param name="Accuracy">Correct over labelled rows, null without feedback.</param>
+/// <param name="ShadowCompared">Mirrored requests this version scored as the shadow and compared with the answer served.</param>
+/// <param name="ShadowDisagreed">Of those, the ones that disagreed.</param>
 internal sealed record WindowSnapshot(
     int WindowSeconds,
     long Requests,
@@ -231,7 +252,9 @@ internal sealed record WindowSnapshot(
     double? P95Ms,
     double? P99Ms,
     long LabelledRows,
-    double? Accuracy);
+    double? Accuracy,
+    long ShadowCompared,
+    long ShadowDisagreed);
 
 /// <summary>One version's figures over the whole seconds [<see cref="FromSecond"/>, <see cref="ToSecond"/>).</summary>
 /// <param name="FromSecond">First second of the window (Unix seconds).</param>
