@@ -20,23 +20,34 @@ public sealed class CanaryAdminContractTests
 
         var initial = await admin.GetRouteAsync("m", CancellationToken.None);
         var unknown = await admin.GetRouteAsync("nope", CancellationToken.None);
-        var weighted = await admin.SetCandidateAsync("m", 2, 0.5, CancellationToken.None);
+        var weighted = await admin.SetTrafficAsync("m", 2, 0.5, 2, 1.0, CancellationToken.None);
         var from = DateTimeOffset.UtcNow.AddSeconds(-1);
         for (var i = 0; i < 40; i++)
         {
             _ = await host.PostAsync("v2/models/m/infer", ServingHost.V2Request(TestModels.Rows(1), 1), requestKey: "user-" + i);
         }
 
-        var window = await admin.GetMetricsAsync("m", from, DateTimeOffset.UtcNow.AddSeconds(1), CancellationToken.None);
+        // The stable version's answers are mirrored to the candidate and compared: wait for the background loop.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        ServingWindow window;
+        do
+        {
+            window = await admin.GetMetricsAsync("m", from, DateTimeOffset.UtcNow.AddSeconds(1), CancellationToken.None);
+        }
+        while (window.Versions.Single(v => v.Version == 2).ShadowCompared < window.Versions.Single(v => v.Version == 1).Requests && DateTime.UtcNow < deadline);
+
         var promoted = await admin.PromoteAsync("m", 2, CancellationToken.None);
         var rolledBack = await admin.PromoteAsync("m", 1, CancellationToken.None);
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => wrongKey.GetRouteAsync("m", CancellationToken.None));
-        var conflict = await Assert.ThrowsAsync<HttpRequestException>(() => admin.SetCandidateAsync("m", 9, 0.5, CancellationToken.None));
+        var conflict = await Assert.ThrowsAsync<HttpRequestException>(() => admin.SetTrafficAsync("m", 9, 0.5, null, 0, CancellationToken.None));
 
         Assert.Equal((1, 2, 0.0, (int?)null), (initial!.Stable, initial.Candidate, initial.CandidateWeight, initial.Shadow));
         Assert.Equal([1, 2], initial.LoadedVersions);
         Assert.Null(unknown);
-        Assert.Equal((2, 0.5), (weighted.Candidate, weighted.CandidateWeight));
+        Assert.Equal((2, 0.5, (int?)2, 1.0), (weighted.Candidate, weighted.CandidateWeight, weighted.Shadow, weighted.ShadowShare));
+        var shadowed = window.Versions.Single(v => v.Version == 2);
+        Assert.Equal(window.Versions.Single(v => v.Version == 1).Requests, shadowed.ShadowCompared); // every request version 1 answered
+        Assert.InRange(shadowed.ShadowDisagreed, 0, shadowed.ShadowCompared);
         Assert.Equal(40, window.Versions.Sum(v => v.Requests));
         Assert.All(window.Versions, v => Assert.True(v.Requests > 0, $"version {v.Version} got no request"));
         Assert.All(window.Versions, v => Assert.Equal(v.Requests, v.Histogram.Sum(b => b.Count)));

@@ -16,7 +16,8 @@ public sealed record AnalyzeCanaryWindowInput(string Model, int StableVersion, i
 /// <summary>
 /// Reads both versions' figures over one window from the prediction service and judges every check on them
 /// (<see cref="CanaryCheck.Measure"/>): error rate = errors / (answered + errors), p99 latency, live accuracy over the
-/// labels that came back, and the Mann–Whitney test of the candidate's latencies against the stable version's (drawn
+/// labels that came back, shadow disagreement (of the stable version's requests mirrored to the candidate, the share
+/// whose answers differed), and the Mann–Whitney test of the candidate's latencies against the stable version's (drawn
 /// from the service's latency histograms). No requests make a measurement Inconclusive; a service that cannot be read,
 /// a version it has not loaded, or a window it no longer keeps (or has not finished) make it Error. Neither is a pass.
 /// </summary>
@@ -82,6 +83,8 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
                 return (new MetricObservation(c.P99Ms, c.Requests), c.Requests);
             case CheckKind.LiveAccuracy:
                 return (new MetricObservation(c.Accuracy, c.LabelledRows), c.LabelledRows);
+            case CheckKind.ShadowDisagreement:
+                return (new MetricObservation(c.ShadowCompared == 0 ? null : c.ShadowDisagreed / (double)c.ShadowCompared, c.ShadowCompared), c.ShadowCompared);
             case CheckKind.LatencyMannWhitney:
                 if (Unusable(stable, input.StableVersion, input) is { } stableError)
                 {

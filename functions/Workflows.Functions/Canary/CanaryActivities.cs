@@ -72,9 +72,13 @@ public sealed class ValidateCanaryActivity(IModelRegistry registry, IServingAdmi
 /// <param name="Model">The model.</param>
 /// <param name="CandidateVersion">The candidate.</param>
 /// <param name="Weight">Percent of traffic, 0 to 100.</param>
-public sealed record CanaryWeightInput(string Model, int CandidateVersion, int Weight);
+/// <param name="ShadowShare">When set, the candidate also shadows this share of the requests (those the stable version answers are compared); otherwise a shadow other than the candidate is kept and the candidate's is taken off.</param>
+public sealed record CanaryWeightInput(string Model, int CandidateVersion, int Weight, double? ShadowShare = null);
 
-/// <summary>Routes <see cref="CanaryWeightInput.Weight"/> percent of the model's request keys to the candidate (the shadow is kept); setting the same weight again changes nothing.</summary>
+/// <summary>
+/// Routes <see cref="CanaryWeightInput.Weight"/> percent of the model's request keys to the candidate, with the shadow
+/// as <see cref="CanaryWeightInput.ShadowShare"/> says; setting the same again changes nothing.
+/// </summary>
 [DurableTask(Name)]
 public sealed class SetCanaryWeightActivity(IServingAdmin serving) : TaskActivity<CanaryWeightInput, ServingRoute>
 {
@@ -82,10 +86,18 @@ public sealed class SetCanaryWeightActivity(IServingAdmin serving) : TaskActivit
     public const string Name = "CanarySetWeight";
 
     /// <inheritdoc />
-    public override Task<ServingRoute> RunAsync(TaskActivityContext context, CanaryWeightInput input)
+    public override async Task<ServingRoute> RunAsync(TaskActivityContext context, CanaryWeightInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return serving.SetCandidateAsync(input.Model, input.CandidateVersion, input.Weight / 100.0, CancellationToken.None);
+        var (shadow, share) = ((int?)input.CandidateVersion, input.ShadowShare ?? 0);
+        if (input.ShadowShare is null)
+        {
+            var route = await serving.GetRouteAsync(input.Model, CancellationToken.None)
+                ?? throw new InvalidOperationException($"the prediction service no longer serves '{input.Model}'.");
+            (shadow, share) = route.Shadow == input.CandidateVersion ? (null, 0) : (route.Shadow, route.ShadowShare);
+        }
+
+        return await serving.SetTrafficAsync(input.Model, input.CandidateVersion, input.Weight / 100.0, shadow, share, CancellationToken.None);
     }
 }
 
@@ -111,8 +123,8 @@ public sealed class PromoteCanaryActivity(IServingAdmin serving) : TaskActivity<
 }
 
 /// <summary>
-/// Sends all traffic back to the stable version: takes the candidate off (weight 0) and, when the candidate was
-/// promoted meanwhile, makes the old stable version stable again; idempotent.
+/// Sends all traffic back to the stable version: takes the candidate off (weight 0) and off the shadow, and, when the
+/// candidate was promoted meanwhile, makes the old stable version stable again; idempotent.
 /// </summary>
 [DurableTask(Name)]
 public sealed class RollbackCanaryActivity(IServingAdmin serving) : TaskActivity<CanaryVersionsInput, ServingRoute>
@@ -126,9 +138,10 @@ public sealed class RollbackCanaryActivity(IServingAdmin serving) : TaskActivity
         ArgumentNullException.ThrowIfNull(input);
         var route = await serving.GetRouteAsync(input.Model, CancellationToken.None)
             ?? throw new InvalidOperationException($"the prediction service no longer serves '{input.Model}'.");
-        if (route.Candidate is not null)
+        if (route.Candidate is not null || route.Shadow == input.CandidateVersion)
         {
-            route = await serving.SetCandidateAsync(input.Model, null, 0, CancellationToken.None);
+            var keepShadow = route.Shadow != input.CandidateVersion;
+            route = await serving.SetTrafficAsync(input.Model, null, 0, keepShadow ? route.Shadow : null, keepShadow ? route.ShadowShare : 0, CancellationToken.None);
         }
 
         if (route.Stable != input.StableVersion)

@@ -19,6 +19,7 @@ public sealed record CanaryStepInput(int Weight, TimeSpan Pause, bool Manual = f
 /// <param name="StableVersion">The version serving now; default: the service's stable version (when given, it must be that one).</param>
 /// <param name="PostPromotionWindow">How long analysis goes on after promotion, able to roll back (whole seconds; zero: none).</param>
 /// <param name="OnFailure"><c>rollback</c> (default): a failed analysis sends all traffic back to the stable version; <c>freeze</c>: the weights stay where they are.</param>
+/// <param name="ShadowShare">With a <see cref="CheckKind.ShadowDisagreement"/> check: the share of requests mirrored to the candidate below 100 % (0 to 1].</param>
 public sealed record CanaryPromotionInput(
     string Model,
     int CandidateVersion,
@@ -27,7 +28,8 @@ public sealed record CanaryPromotionInput(
     TimeSpan AnalysisInterval,
     int? StableVersion = null,
     TimeSpan PostPromotionWindow = default,
-    string OnFailure = CanaryPromotionInput.Rollback)
+    string OnFailure = CanaryPromotionInput.Rollback,
+    double ShadowShare = 0.1)
 {
     /// <summary><see cref="OnFailure"/>: send all traffic back to the stable version.</summary>
     public const string Rollback = "rollback";
@@ -36,7 +38,13 @@ public sealed record CanaryPromotionInput(
     public const string Freeze = "freeze";
 
     /// <summary>The check kinds the prediction service's metrics can measure.</summary>
-    public static readonly IReadOnlyList<CheckKind> SupportedKinds = [CheckKind.ErrorRate, CheckKind.LatencyP99, CheckKind.LiveAccuracy, CheckKind.LatencyMannWhitney];
+    public static readonly IReadOnlyList<CheckKind> SupportedKinds = [CheckKind.ErrorRate, CheckKind.LatencyP99, CheckKind.LiveAccuracy, CheckKind.LatencyMannWhitney, CheckKind.ShadowDisagreement];
+
+    /// <summary>Whether a check compares the candidate with the stable version's traffic (measured only while the stable version has some).</summary>
+    public static bool Compares(CheckKind kind) => kind is CheckKind.LatencyMannWhitney or CheckKind.ShadowDisagreement;
+
+    /// <summary>Whether the candidate shadows the stable version's requests (there is a shadow disagreement check).</summary>
+    public bool Shadows => Checks?.Any(c => c?.Kind == CheckKind.ShadowDisagreement) ?? false;
 
     /// <summary>The spec the analysis building blocks check, with the stable version resolved.</summary>
     public CanarySpec ToSpec(int stableVersion) =>
@@ -79,8 +87,13 @@ public sealed record CanaryPromotionInput(
         {
             if (Checks![i] is { } check && Enum.IsDefined(check.Kind) && !SupportedKinds.Contains(check.Kind))
             {
-                errors.Add($"checks[{i}].kind: {check.Kind} is not measured yet: the prediction service keeps no {(check.Kind == CheckKind.PsiVsStable ? "per-version prediction samples" : "per-version shadow counts over a window")}.");
+                errors.Add($"checks[{i}].kind: {check.Kind} is not measured yet: the prediction service keeps no per-version prediction samples.");
             }
+        }
+
+        if (Shadows && !(ShadowShare is > 0 and <= 1))
+        {
+            errors.Add($"shadowShare: a shadow disagreement check needs a share of requests above 0, at most 1; got {ShadowShare}.");
         }
 
         return errors;

@@ -204,11 +204,11 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
         }
 
         /// <summary>
-        /// The checks measured at <paramref name="weight"/>: all of them, except the Mann–Whitney comparison once the
-        /// stable version gets no traffic (at 100 % and after promotion) and there is nothing to compare with.
+        /// The checks measured at <paramref name="weight"/>: all of them, except the comparisons with the stable version
+        /// (Mann–Whitney, shadow disagreement) once it gets no traffic (at 100 % and after promotion).
         /// </summary>
         private List<CanaryCheck> ChecksAt(int weight, bool promoted = false) =>
-            [.. _input.Checks.Where(c => c.Kind != CheckKind.LatencyMannWhitney || (weight < 100 && !promoted))];
+            [.. _input.Checks.Where(c => !CanaryPromotionInput.Compares(c.Kind) || (weight < 100 && !promoted))];
 
         private async Task<CanaryPromotionOutput?> AnalyzeAsync(DateTime from, DateTime to, int weight, List<CanaryWindowAnalysis> analyses, List<CanaryCheck> checks)
         {
@@ -324,8 +324,10 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
         {
             _waiting = "the weight";
             SetStatus();
+            // The candidate shadows the stable version's requests while there are any, for a shadow disagreement check.
+            var shadowShare = _input.Shadows && weight < 100 ? _input.ShadowShare : (double?)null;
             _ = await _context.CallActivityAsync<ServingRoute>(
-                SetCanaryWeightActivity.Name, new CanaryWeightInput(_input.Model, _input.CandidateVersion, weight), Retried);
+                SetCanaryWeightActivity.Name, new CanaryWeightInput(_input.Model, _input.CandidateVersion, weight, shadowShare), Retried);
             _weight = weight;
             Decide("weight", $"step {_step}: candidate {_input.CandidateVersion} at {weight} %.");
         }

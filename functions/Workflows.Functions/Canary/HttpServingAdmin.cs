@@ -49,16 +49,14 @@ public sealed class HttpServingAdmin : IServingAdmin, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<ServingRoute> SetCandidateAsync(string model, int? candidate, double weight, CancellationToken cancellationToken)
+    public async Task<ServingRoute> SetTrafficAsync(string model, int? candidate, double weight, int? shadow, double shadowShare, CancellationToken cancellationToken)
     {
-        var current = await GetRouteAsync(model, cancellationToken).ConfigureAwait(false)
-            ?? throw new HttpRequestException($"the serving service does not serve model '{model}'.");
         var body = new JsonObject
         {
             ["candidate"] = candidate,
             ["weight"] = weight,
-            ["shadow"] = current.Shadow,
-            ["shadowShare"] = current.ShadowShare,
+            ["shadow"] = shadow,
+            ["shadowShare"] = shadowShare,
         };
         using var request = Request(HttpMethod.Put, $"admin/models/{Uri.EscapeDataString(model)}/traffic", body);
         using var response = await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -97,7 +95,9 @@ public sealed class HttpServingAdmin : IServingAdmin, IDisposable
                 (double?)figures["p99Ms"],
                 (long)figures["labelledRows"]!,
                 (double?)figures["accuracy"],
-                histogram));
+                histogram,
+                (long?)figures["shadowCompared"] ?? 0,
+                (long?)figures["shadowDisagreed"] ?? 0));
         }
 
         return new ServingWindow(versions);

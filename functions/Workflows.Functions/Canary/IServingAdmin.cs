@@ -11,10 +11,11 @@ public interface IServingAdmin
     Task<ServingRoute?> GetRouteAsync(string model, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Routes <paramref name="weight"/> (0 to 1) of the model's request keys to <paramref name="candidate"/>
-    /// (<see langword="null"/>: no candidate), keeping the shadow as it is.
+    /// Replaces the model's split: <paramref name="weight"/> (0 to 1) of the request keys to <paramref name="candidate"/>
+    /// (<see langword="null"/>: no candidate), and a copy of <paramref name="shadowShare"/> of the requests to
+    /// <paramref name="shadow"/> (<see langword="null"/>: no shadow).
     /// </summary>
-    Task<ServingRoute> SetCandidateAsync(string model, int? candidate, double weight, CancellationToken cancellationToken);
+    Task<ServingRoute> SetTrafficAsync(string model, int? candidate, double weight, int? shadow, double shadowShare, CancellationToken cancellationToken);
 
     /// <summary>Makes <paramref name="version"/> the model's stable version (the service keeps the old one for rollback).</summary>
     Task<ServingRoute> PromoteAsync(string model, int version, CancellationToken cancellationToken);
@@ -45,6 +46,8 @@ public sealed record ServingWindow(IReadOnlyList<ServingVersionFigures> Versions
 /// <param name="LabelledRows">Rows whose labels came back as feedback.</param>
 /// <param name="Accuracy">Correct over labelled rows, null without feedback.</param>
 /// <param name="Histogram">Latency buckets (upper bound in ms, requests), ascending, empty ones left out.</param>
+/// <param name="ShadowCompared">Mirrored requests this version scored as the shadow and compared with the answer served.</param>
+/// <param name="ShadowDisagreed">Of those, the ones whose answer disagreed.</param>
 public sealed record ServingVersionFigures(
     int Version,
     bool Complete,
@@ -53,7 +56,9 @@ public sealed record ServingVersionFigures(
     double? P99Ms,
     long LabelledRows,
     double? Accuracy,
-    IReadOnlyList<ServingLatencyBucket> Histogram);
+    IReadOnlyList<ServingLatencyBucket> Histogram,
+    long ShadowCompared = 0,
+    long ShadowDisagreed = 0);
 
 /// <summary>Requests whose latency fell in one histogram bucket.</summary>
 /// <param name="UpperMs">The bucket's upper bound in ms.</param>

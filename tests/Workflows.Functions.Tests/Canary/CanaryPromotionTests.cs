@@ -62,6 +62,7 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
         { "unknown-version", "candidateVersion: model 'm' has no version 7 in the registry" },
         { "unknown-model", "model: 'nope' is not in the model registry" },
         { "unsupported-check", "checks[3].kind: PsiVsStable is not measured yet" },
+        { "shadow-share-out-of-range", "shadowShare: a shadow disagreement check needs a share of requests above 0, at most 1; got 0" },
         { "wrong-stable", "stableVersion: the prediction service's stable version of 'm' is 1, not 2" },
     };
 
@@ -78,6 +79,7 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
             "unknown-version" => Input() with { CandidateVersion = 7 },
             "unknown-model" => Input() with { Model = "nope" },
             "unsupported-check" => Input() with { Checks = [.. Checks(), new("psi", CheckKind.PsiVsStable, 0.2)] },
+            "shadow-share-out-of-range" => Input() with { Checks = [.. Checks(), new("disagreement", CheckKind.ShadowDisagreement, 0.1)], ShadowShare = 0 },
             "wrong-stable" => Input() with { StableVersion = 2, CandidateVersion = 1 },
             _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
         };
@@ -187,6 +189,42 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
         Assert.Empty(_serving.Changes); // nothing had moved, and the rollback finds nothing to undo
         Assert.Equal((1, (int?)null), (_serving.Route.Stable, _serving.Route.Candidate));
         Assert.Equal(0, harness.CallsOf(AnalyzeCanaryWindowActivity.Name));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.4)]
+    public async Task ShadowDisagreement_MirrorsTheStableVersionsRequestsToTheCandidate_BelowFullWeight(double disagreement)
+    {
+        _serving.Behave(2, new FakeServing.Behaviour(0, 10, Disagreement: disagreement));
+        await using var harness = await StartAsync();
+        var input = Input() with
+        {
+            Steps = [new(20, Second), new(100, Second)],
+            Checks = [.. Checks(), new("disagreement", CheckKind.ShadowDisagreement, 0.1, MinSamples: 50)],
+            ShadowShare = 0.5,
+        };
+
+        var result = await harness.RunAsync(CanaryPromotionOrchestrator.Name, input);
+
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        var first = output.Steps[0].Analyses[0].Checks.Single(c => c.Name == "disagreement");
+        Assert.Equal(160, first.Samples); // 400 requests/s, 80 % answered by the stable version, half of them mirrored
+        Assert.Equal(disagreement, first.Measurement.Value!.Value, 6);
+        if (disagreement == 0)
+        {
+            Assert.Equal(CanaryOutcome.Promoted, output.Outcome);
+            Assert.Equal(["weight 2=20 shadow 2@50", "weight 2=100 shadow off", "promote 2"], _serving.Changes);
+            Assert.DoesNotContain(output.Steps[1].Analyses[0].Checks, c => c.Name == "disagreement");
+        }
+        else
+        {
+            Assert.Equal(CanaryOutcome.RolledBack, output.Outcome);
+            Assert.Equal(AnalysisPhase.Failed, Assert.Single(output.FailingChecks, c => c.Name == "disagreement").Phase);
+            Assert.Equal(["weight 2=20 shadow 2@50", "candidate off shadow off"], _serving.Changes);
+        }
+
+        Assert.Null(_serving.Route.Shadow);
     }
 
     [Fact]

@@ -24,8 +24,8 @@ internal sealed class FakeServing : IServingAdmin
         }
     }
 
-    /// <summary>A version's error rate, typical latency in ms and accuracy over labels (null: no feedback).</summary>
-    public sealed record Behaviour(double ErrorRate, double LatencyMs, double? Accuracy = null);
+    /// <summary>A version's error rate, typical latency in ms, accuracy over labels (null: no feedback), and its share of disagreements as a shadow.</summary>
+    public sealed record Behaviour(double ErrorRate, double LatencyMs, double? Accuracy = null, double Disagreement = 0);
 
     public string Model { get; }
 
@@ -81,7 +81,7 @@ internal sealed class FakeServing : IServingAdmin
         }
     }
 
-    public Task<ServingRoute> SetCandidateAsync(string model, int? candidate, double weight, CancellationToken cancellationToken)
+    public Task<ServingRoute> SetTrafficAsync(string model, int? candidate, double weight, int? shadow, double shadowShare, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -97,8 +97,15 @@ internal sealed class FakeServing : IServingAdmin
                 throw new HttpRequestException($"409: cannot route to {c}");
             }
 
-            _route = _route with { Candidate = candidate, CandidateWeight = candidate is null ? 0 : weight };
-            _changes.Add(candidate is null ? "candidate off" : $"weight {candidate}={Math.Round(weight * 100)}");
+            var before = _route;
+            _route = _route with { Candidate = candidate, CandidateWeight = candidate is null ? 0 : weight, Shadow = shadow, ShadowShare = shadow is null ? 0 : shadowShare };
+            var change = candidate is null ? "candidate off" : $"weight {candidate}={Math.Round(weight * 100)}";
+            if (shadow != before.Shadow || (shadow is not null && shadowShare != before.ShadowShare))
+            {
+                change += shadow is null ? " shadow off" : $" shadow {shadow}@{Math.Round(shadowShare * 100)}";
+            }
+
+            _changes.Add(change);
             return Task.FromResult(_route);
         }
     }
@@ -136,7 +143,15 @@ internal sealed class FakeServing : IServingAdmin
             var versions = _route.LoadedVersions.Select(version =>
             {
                 var share = version == _route.Candidate ? candidateShare : version == _route.Stable ? 1 - candidateShare : 0;
-                return Figures(version, (long)Math.Round(total * share), _behaviour[version]);
+                var figures = Figures(version, (long)Math.Round(total * share), _behaviour[version]);
+                if (version == _route.Shadow && version != _route.Stable)
+                {
+                    // It is mirrored a share of the requests the stable version answers.
+                    var compared = (long)Math.Round(total * (1 - candidateShare) * _route.ShadowShare);
+                    figures = figures with { ShadowCompared = compared, ShadowDisagreed = (long)Math.Round(compared * _behaviour[version].Disagreement) };
+                }
+
+                return figures;
             }).ToList();
             return Task.FromResult(new ServingWindow(versions));
         }
