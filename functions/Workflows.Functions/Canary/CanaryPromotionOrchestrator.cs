@@ -157,7 +157,7 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
                     return ended;
                 }
 
-                from = to;
+                from = NextFrom(to);
             }
         }
 
@@ -186,7 +186,7 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
                         return ended;
                     }
 
-                    from = to;
+                    from = NextFrom(to);
                 }
 
                 var verdict = Verdict(checks);
@@ -443,6 +443,22 @@ public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromoti
             JsonElement element => element.GetRawText(),
             _ => Convert.ToString(payload, CultureInfo.InvariantCulture) ?? string.Empty,
         };
+
+        /// <summary>
+        /// Where the next window starts: where the last ended, so windows follow without gaps; but after a hold (or an
+        /// analysis later than a whole interval) from now, so no window spans the time nothing was analysed.
+        /// </summary>
+        private DateTime NextFrom(DateTime to)
+        {
+            var now = _context.CurrentUtcDateTime;
+            if (now - to <= Interval)
+            {
+                return to;
+            }
+
+            Decide("analysis", $"windows start again from {now:O}: nothing was analysed since {to:O}.");
+            return now;
+        }
 
         private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

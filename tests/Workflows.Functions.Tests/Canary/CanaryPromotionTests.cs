@@ -269,6 +269,31 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnApprovalReleasesAHold_ANewRunStarts_AndItsWindowsStartFromThen()
+    {
+        _serving.RequestsPerSecond = 0;
+        await using var harness = await StartAsync();
+        var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync(CanaryPromotionOrchestrator.Name, Input() with { Steps = [new(10, TimeSpan.FromSeconds(3)), new(100, Second)] });
+
+        _ = await WaitForStatusAsync(harness, id, status => status.Phase == "holding");
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        _serving.RequestsPerSecond = 400;
+        await harness.Client.RaiseEventAsync(id, CanaryEvents.Approve, "traffic is back");
+        var result = await WaitAsync(harness, id);
+
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        Assert.Equal(CanaryOutcome.Promoted, output.Outcome);
+        var windows = output.Steps[0].Analyses;
+        Assert.Equal(3, windows.Count); // the inconclusive one, then the rest of the step's pause in a new run
+        Assert.Equal(AnalysisPhase.Inconclusive, windows[0].RunPhase);
+        Assert.True(windows[1].From - windows[0].To >= TimeSpan.FromSeconds(2), "the window after the hold spans the hold");
+        Assert.Equal(Second, windows[1].To - windows[1].From);
+        Assert.All(windows[1].Checks, c => Assert.Equal(MeasurementPhase.Successful, c.Measurement.Phase));
+        Assert.Contains(output.Decisions, d => d.What == "event" && d.Detail == "approve: traffic is back");
+        Assert.Contains(output.Decisions, d => d.Detail.StartsWith("windows start again", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task NoData_WithinTheInconclusiveLimit_DoesNotHold_AndTheRunIsJudgedOnTheDataThatCame()
     {
         _serving.RequestsPerSecond = 0;
