@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.DurableTask;
+using Workflows.Functions.Canary;
 using Workflows.Host;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
@@ -24,7 +25,8 @@ public static class FunctionRegistrations
     /// ILGPU on a CUDA device if there is one, else SIMD on the CPU), the model registry (default: a local folder,
     /// <see cref="ModelRegistryRootSetting"/> under the data root) and the training
     /// activities' cache of decoded chunks (default: sized by <see cref="ChunkCacheBudget"/>, whose budget a hosted
-    /// service logs at start-up). App settings are read through <paramref name="settings"/> (default: environment
+    /// service logs at start-up), and the prediction service's admin API for CanaryPromotion (<paramref name="servingAdmin"/>;
+    /// default: over HTTP at <see cref="ServingUrlSetting"/>). App settings are read through <paramref name="settings"/> (default: environment
     /// variables); an invalid one throws <see cref="HostConfigurationException"/> naming it.
     /// </summary>
     public static IServiceCollection AddWorkflowServices(
@@ -34,7 +36,8 @@ public static class FunctionRegistrations
         IModelRegistry? modelRegistry = null,
         DecodedChunkCache? chunkCache = null,
         Func<string, string?>? settings = null,
-        DataRoot? dataRoot = null)
+        DataRoot? dataRoot = null,
+        IServingAdmin? servingAdmin = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         settings ??= Environment.GetEnvironmentVariable;
@@ -60,6 +63,10 @@ public static class FunctionRegistrations
 
         // The rows a hyper-parameter search reads, kept per worker for its evaluations.
         services.AddSingleton(provider => new Search.SearchDataLoader(provider.GetRequiredService<DatasetReader>()));
+
+        // The prediction service's admin API for CanaryPromotion, created on first use: only canaries need the
+        // service, so its settings are read (and a bad one reported) then, and its key at each call.
+        services.AddSingleton(_ => servingAdmin ?? ServingAdminFrom(settings));
         return services;
     }
 
@@ -83,6 +90,51 @@ public static class FunctionRegistrations
     /// (an absolute path must lie inside it); default <c>models</c>.
     /// </summary>
     public const string ModelRegistryRootSetting = "WorkflowsModelRegistryRoot";
+
+    /// <summary>App setting with the prediction service's base address for CanaryPromotion; default <c>http://127.0.0.1:7072</c> (where ./run.sh starts it).</summary>
+    public const string ServingUrlSetting = "WorkflowsServingUrl";
+
+    /// <summary>App setting with the prediction service's admin key (its <c>Serving:AdminKey</c>).</summary>
+    public const string ServingAdminKeySetting = "WorkflowsServingAdminKey";
+
+    /// <summary>
+    /// App setting naming a file that holds the admin key, read when <see cref="ServingAdminKeySetting"/> is not set;
+    /// default <c>.serving/admin-key</c> (the key ./run.sh gives the service), relative to the working directory.
+    /// </summary>
+    public const string ServingAdminKeyFileSetting = "WorkflowsServingAdminKeyFile";
+
+    /// <summary>The prediction service's admin API as the settings name it (see <see cref="ServingUrlSetting"/>).</summary>
+    public static HttpServingAdmin ServingAdminFrom(Func<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var url = settings(ServingUrlSetting);
+        if (!Uri.TryCreate(string.IsNullOrWhiteSpace(url) ? "http://127.0.0.1:7072" : url, UriKind.Absolute, out var address)
+            || address.Scheme is not ("http" or "https"))
+        {
+            throw new HostConfigurationException($"{ServingUrlSetting} '{url}' is not an absolute http(s) address.");
+        }
+
+        var key = settings(ServingAdminKeySetting);
+        var keyFile = settings(ServingAdminKeyFileSetting);
+        return new HttpServingAdmin(address, () =>
+        {
+            if (!string.IsNullOrWhiteSpace(key))
+            {
+                return key;
+            }
+
+            var file = string.IsNullOrWhiteSpace(keyFile) ? Path.Combine(".serving", "admin-key") : keyFile;
+            try
+            {
+                return File.ReadAllText(file).Trim();
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException(
+                    $"no admin key for the prediction service: set {ServingAdminKeySetting}, or {ServingAdminKeyFileSetting} to a file that holds it ('{Path.GetFullPath(file)}': {exception.Message}).", exception);
+            }
+        });
+    }
 
     /// <summary>The data root that <see cref="DataRoot.Setting"/> names (default <see cref="DataRoot.DefaultFolder"/>), created when missing.</summary>
     public static DataRoot DataRootFrom(Func<string, string?> settings)
@@ -121,7 +173,9 @@ public static class FunctionRegistrations
     /// benchmarks that run the engine without the host use this). Datasets are read from and written to
     /// <paramref name="datasetStorage"/>, reduced with <paramref name="kernel"/>, trained models registered in
     /// <paramref name="modelRegistry"/>, and decoded training chunks kept in <paramref name="chunkCache"/> (defaults as
-    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?, DataRoot?)"/>).
+    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?, DataRoot?, IServingAdmin?)"/>);
+    /// CanaryPromotion reaches the prediction service through <paramref name="servingAdmin"/> (default: over HTTP as
+    /// the environment's settings name it).
     /// </summary>
     public static DurableTaskRegistry AddWorkflowFunctions(
         this DurableTaskRegistry registry,
@@ -129,10 +183,11 @@ public static class FunctionRegistrations
         IStatisticsKernel? kernel = null,
         IModelRegistry? modelRegistry = null,
         DecodedChunkCache? chunkCache = null,
-        DataRoot? dataRoot = null)
+        DataRoot? dataRoot = null,
+        IServingAdmin? servingAdmin = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        var services = new ServiceCollection().AddWorkflowServices(datasetStorage, kernel, modelRegistry, chunkCache, dataRoot: dataRoot).BuildServiceProvider();
+        var services = new ServiceCollection().AddWorkflowServices(datasetStorage, kernel, modelRegistry, chunkCache, dataRoot: dataRoot, servingAdmin: servingAdmin).BuildServiceProvider();
         return registry.AddFunctions(typeof(FunctionRegistrations).Assembly, services);
     }
 }

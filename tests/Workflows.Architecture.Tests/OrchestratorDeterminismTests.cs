@@ -15,6 +15,7 @@ public sealed class OrchestratorDeterminismTests
         var names = OrchestratorDeterminism.Orchestrators(app).Select(o => o.Name).ToList();
         Assert.Contains(typeof(Workflows.Functions.Statistics.ChunkedStatisticsOrchestrator).FullName, names);
         Assert.Contains($"{typeof(Workflows.Functions.Samples.FanOutFanIn).FullName}.RunOrchestrator", names);
+        Assert.Contains(typeof(Workflows.Functions.Canary.CanaryPromotionOrchestrator).FullName, names);
         var violations = OrchestratorDeterminism.Violations(app);
         Assert.True(violations.Count == 0, "Orchestrator code uses banned APIs:\n" + string.Join("\n", violations));
     }

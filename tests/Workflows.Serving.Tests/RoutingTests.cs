@@ -160,6 +160,34 @@ public sealed class RoutingTests
         Assert.Equal(1, (long)figures["requests"]!);
     }
 
+    [Fact]
+    public async Task Metrics_FromTo_GivesEachVersionsFiguresAndLatencyHistogramForThatWindow()
+    {
+        await using var host = await ServingHost.StartAsync(registry => TestModels.RegisterAsync(registry, "m", "onnx", TestModels.LinearOnnx()));
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        for (var i = 0; i < 3; i++)
+        {
+            _ = await host.PostAsync("v2/models/m/infer", ServingHost.V2Request(TestModels.Rows(1), 1));
+        }
+
+        var after = DateTimeOffset.UtcNow.AddSeconds(2);
+        var (ok, window) = await host.GetAsync($"admin/models/m/metrics?from={Uri.EscapeDataString(before.ToString("O"))}&to={Uri.EscapeDataString(after.ToString("O"))}", host.Admin);
+        var (earlier, empty) = await host.GetAsync($"admin/models/m/metrics?from={Uri.EscapeDataString(before.AddSeconds(-30).ToString("O"))}&to={Uri.EscapeDataString(before.AddSeconds(-20).ToString("O"))}", host.Admin);
+        var (bad, _) = await host.GetAsync("admin/models/m/metrics?from=yesterday", host.Admin);
+        var (backwards, _) = await host.GetAsync($"admin/models/m/metrics?from={Uri.EscapeDataString(after.ToString("O"))}&to={Uri.EscapeDataString(before.ToString("O"))}", host.Admin);
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var version = window["versions"]![0]!;
+        Assert.Equal(3, (long)version["figures"]!["requests"]!);
+        Assert.False((bool)version["complete"]!); // "to" is still ahead
+        Assert.Equal(3, version["histogram"]!.AsArray().Sum(b => (long)b!["count"]!));
+        Assert.Equal(HttpStatusCode.OK, earlier.StatusCode);
+        Assert.Equal(0, (long)empty["versions"]![0]!["figures"]!["requests"]!);
+        Assert.Empty(empty["versions"]![0]!["histogram"]!.AsArray());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, backwards.StatusCode);
+    }
+
     private static async Task<HttpResponseMessage> PutAsync(ServingHost host, string path, JsonObject body)
     {
         using var content = System.Net.Http.Json.JsonContent.Create(body);

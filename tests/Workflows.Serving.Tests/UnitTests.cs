@@ -118,6 +118,43 @@ public sealed class UnitTests
     }
 
     [Fact]
+    public void Stats_TimedWindow_CountsOnlyItsSeconds_WithTheHistogram_AndSaysWhetherItIsComplete()
+    {
+        var start = DateTimeOffset.UnixEpoch.AddDays(1);
+        var clock = new FakeTimeProvider(start);
+        var stats = new VersionStats(60, clock);
+        var t0 = start.ToUnixTimeSeconds();
+        stats.RecordRequest(TimeSpan.FromMilliseconds(1), 1);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 3; i++)
+        {
+            stats.RecordRequest(TimeSpan.FromMilliseconds(40), 1);
+        }
+
+        stats.RecordError();
+        clock.Advance(TimeSpan.FromSeconds(10));
+        stats.RecordRequest(TimeSpan.FromMilliseconds(1), 1);
+
+        var middle = stats.Window(t0 + 5, t0 + 15);
+        var open = stats.Window(t0 + 5, t0 + 25);
+
+        Assert.True(middle.Complete);
+        Assert.Equal(3, middle.Figures.Requests);
+        Assert.Equal(1, middle.Figures.Errors);
+        var bucket = Assert.Single(middle.Histogram);
+        Assert.Equal(3, bucket.Count);
+        Assert.InRange(bucket.UpperMs, 40.0, 40.0 * 1.125);
+        Assert.False(open.Complete); // its last seconds are not over yet
+        Assert.Equal(4, open.Figures.Requests);
+        Assert.Equal([1L, 3L], open.Histogram.Select(b => b.Count));
+
+        clock.Advance(TimeSpan.FromSeconds(60));
+        var forgotten = stats.Window(t0 + 5, t0 + 15);
+        Assert.False(forgotten.Complete); // older than the kept 60 s
+        Assert.Equal(0, forgotten.Figures.Requests);
+    }
+
+    [Fact]
     public async Task Shadow_FullChannel_DropsAndCounts_ThenScoresAndCountsDisagreements()
     {
         var metrics = new ServingMetrics();
@@ -150,5 +187,7 @@ public sealed class UnitTests
         Assert.Equal(2, metrics.ShadowCount("m", "mirrored"));
         Assert.Equal(2, metrics.ShadowCount("m", "dropped"));
         Assert.Equal(1, metrics.ShadowCount("m", "disagreed"));
+        var window = shadowVersion.Stats.Snapshot(10);
+        Assert.Equal((2, 1), (window.ShadowCompared, window.ShadowDisagreed)); // the shadow version's own windowed figures
     }
 }

@@ -44,6 +44,17 @@ internal sealed class VersionStats
         }
     }
 
+    /// <summary>Counts a mirrored request this version scored as the shadow, and whether it disagreed with the answer served.</summary>
+    public void RecordShadow(bool disagreed)
+    {
+        lock (_gate)
+        {
+            var slot = Current();
+            slot.ShadowCompared++;
+            slot.ShadowDisagreed += disagreed ? 1 : 0;
+        }
+    }
+
     public void RecordFeedback(int labelled, int correct)
     {
         lock (_gate)
@@ -59,19 +70,51 @@ internal sealed class VersionStats
     {
         windowSeconds = Math.Clamp(windowSeconds, 1, _slots.Length);
         var now = Second();
+        return Sum(now - windowSeconds + 1, now + 1, windowSeconds).Snapshot;
+    }
+
+    /// <summary>
+    /// The figures of the whole seconds from <paramref name="fromSecond"/> up to, not including,
+    /// <paramref name="toSecond"/> (Unix seconds), with the window's latency histogram. Seconds older than the kept
+    /// window or later than now count nothing; <see cref="TimedWindow.Complete"/> says whether every second of the
+    /// window is still kept and over.
+    /// </summary>
+    public TimedWindow Window(long fromSecond, long toSecond)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(fromSecond, toSecond);
+        var now = Second();
+        var oldestKept = now - _slots.Length + 1;
+        var (snapshot, latency) = Sum(Math.Max(fromSecond, oldestKept), Math.Min(toSecond, now + 1), (int)Math.Min(toSecond - fromSecond, int.MaxValue));
+        var histogram = new List<LatencyBucket>();
+        for (var b = 0; b < latency.Length; b++)
+        {
+            if (latency[b] > 0)
+            {
+                histogram.Add(new LatencyBucket(UpperBound(b) / 1000.0, latency[b]));
+            }
+        }
+
+        return new TimedWindow(fromSecond, toSecond, fromSecond >= oldestKept && toSecond <= now, snapshot, histogram);
+    }
+
+    /// <summary>Sums the slots of seconds in [<paramref name="first"/>, <paramref name="end"/>); rates are over <paramref name="seconds"/>.</summary>
+    private (WindowSnapshot Snapshot, long[] Latency) Sum(long first, long end, int seconds)
+    {
         var latency = new long[Buckets];
-        long requests = 0, errors = 0, rows = 0, labelled = 0, correct = 0;
+        long requests = 0, errors = 0, rows = 0, labelled = 0, correct = 0, compared = 0, disagreed = 0;
         lock (_gate)
         {
             foreach (var slot in _slots)
             {
-                if (slot.Second > now - windowSeconds && slot.Second <= now)
+                if (slot.Second >= first && slot.Second < end)
                 {
                     requests += slot.Requests;
                     errors += slot.Errors;
                     rows += slot.Rows;
                     labelled += slot.Labelled;
                     correct += slot.Correct;
+                    compared += slot.ShadowCompared;
+                    disagreed += slot.ShadowDisagreed;
                     for (var b = 0; b < Buckets; b++)
                     {
                         latency[b] += slot.Latency[b];
@@ -80,17 +123,20 @@ internal sealed class VersionStats
             }
         }
 
-        return new WindowSnapshot(
-            windowSeconds,
+        var snapshot = new WindowSnapshot(
+            seconds,
             requests,
             errors,
             rows,
-            requests / (double)windowSeconds,
+            requests / (double)seconds,
             Percentile(latency, requests, 0.50),
             Percentile(latency, requests, 0.95),
             Percentile(latency, requests, 0.99),
             labelled,
-            labelled == 0 ? null : correct / (double)labelled);
+            labelled == 0 ? null : correct / (double)labelled,
+            compared,
+            disagreed);
+        return (snapshot, latency);
     }
 
     /// <summary>The bucket of a latency in microseconds: exact below 16, then 8 sub-buckets per power of two.</summary>
@@ -168,12 +214,16 @@ internal sealed class VersionStats
 
         public long Correct { get; set; }
 
+        public long ShadowCompared { get; set; }
+
+        public long ShadowDisagreed { get; set; }
+
         public long[] Latency { get; } = new long[Buckets];
 
         public void Reset(long second)
         {
             Second = second;
-            Requests = Errors = Rows = Labelled = Correct = 0;
+            Requests = Errors = Rows = Labelled = Correct = ShadowCompared = ShadowDisagreed = 0;
             Array.Clear(Latency);
         }
     }
@@ -190,6 +240,8 @@ internal sealed class VersionStats
 /// <param name="P99Ms">99th percentile.</param>
 /// <param name="LabelledRows">Rows whose label came back as feedback.</param>
 /// <param name="Accuracy">Correct over labelled rows, null without feedback.</param>
+/// <param name="ShadowCompared">Mirrored requests this version scored as the shadow and compared with the answer served.</param>
+/// <param name="ShadowDisagreed">Of those, the ones that disagreed.</param>
 internal sealed record WindowSnapshot(
     int WindowSeconds,
     long Requests,
@@ -200,4 +252,19 @@ internal sealed record WindowSnapshot(
     double? P95Ms,
     double? P99Ms,
     long LabelledRows,
-    double? Accuracy);
+    double? Accuracy,
+    long ShadowCompared,
+    long ShadowDisagreed);
+
+/// <summary>One version's figures over the whole seconds [<see cref="FromSecond"/>, <see cref="ToSecond"/>).</summary>
+/// <param name="FromSecond">First second of the window (Unix seconds).</param>
+/// <param name="ToSecond">The second after the window's last.</param>
+/// <param name="Complete">Whether every second of the window is over and still kept; when not, the figures cover only its kept, past part.</param>
+/// <param name="Figures">The figures.</param>
+/// <param name="Histogram">Latency buckets with requests, by upper bound in milliseconds (each within 12.5 % of the latencies in it), ascending; empty buckets left out.</param>
+internal sealed record TimedWindow(long FromSecond, long ToSecond, bool Complete, WindowSnapshot Figures, IReadOnlyList<LatencyBucket> Histogram);
+
+/// <summary>Requests whose latency fell in one histogram bucket.</summary>
+/// <param name="UpperMs">The bucket's upper bound in milliseconds.</param>
+/// <param name="Count">Requests in it.</param>
+internal sealed record LatencyBucket(double UpperMs, long Count);

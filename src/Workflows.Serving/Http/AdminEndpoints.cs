@@ -59,10 +59,52 @@ internal static class AdminEndpoints
         return Results.Json(Describe(model));
     }
 
-    /// <summary>Per version over the last <c>window</c> seconds (default 60): requests, errors, rate, p50/p95/p99, accuracy; and shadow counts.</summary>
-    private static IResult Metrics(HttpContext context, InferenceHandler handler, ServingMetrics metrics, int? window)
+    /// <summary>
+    /// Per version over the last <c>window</c> seconds (default 60): requests, errors, rate, p50/p95/p99, accuracy; and
+    /// shadow counts. With <c>from</c> (and optionally <c>to</c>, default now), ISO 8601 times, the figures are those of
+    /// the whole seconds from <c>from</c> up to <c>to</c> instead, each version with its latency histogram and whether
+    /// the window is complete (over, and not older than the kept window).
+    /// </summary>
+    private static IResult Metrics(HttpContext context, InferenceHandler handler, ServingMetrics metrics, TimeProvider timeProvider, int? window, string? from, string? to)
     {
         var model = handler.FindModel(context);
+        var shadow = new
+        {
+            mirrored = metrics.ShadowCount(model.Name, "mirrored"),
+            dropped = metrics.ShadowCount(model.Name, "dropped"),
+            disagreed = metrics.ShadowCount(model.Name, "disagreed"),
+            failed = metrics.ShadowCount(model.Name, "failed"),
+        };
+        var loaded = model.Versions.Where(state => state.Loaded is not null).ToList();
+        if (from is not null || to is not null)
+        {
+            if (window is not null)
+            {
+                throw new Protocol.InputException("give either window or from (and to), not both.");
+            }
+
+            var start = ParseTime(from, "from") ?? throw new Protocol.InputException("to needs from.");
+            var end = ParseTime(to, "to") ?? timeProvider.GetUtcNow();
+            var (first, last) = (start.ToUnixTimeSeconds(), end.ToUnixTimeSeconds());
+            if (first >= last)
+            {
+                throw new Protocol.InputException("from must be at least a second before to.");
+            }
+
+            return Results.Json(new
+            {
+                name = model.Name,
+                from = DateTimeOffset.FromUnixTimeSeconds(first),
+                to = DateTimeOffset.FromUnixTimeSeconds(last),
+                versions = loaded.Select(state =>
+                {
+                    var timed = state.Loaded!.Stats.Window(first, last);
+                    return new { version = state.Manifest.Version, complete = timed.Complete, figures = timed.Figures, histogram = timed.Histogram };
+                }).ToArray(),
+                shadow,
+            });
+        }
+
         var seconds = window ?? 60;
         if (seconds < 1)
         {
@@ -73,17 +115,21 @@ internal static class AdminEndpoints
         {
             name = model.Name,
             windowSeconds = seconds,
-            versions = model.Versions.Where(state => state.Loaded is not null)
-                .Select(state => new { version = state.Manifest.Version, figures = state.Loaded!.Stats.Snapshot(seconds) })
-                .ToArray(),
-            shadow = new
-            {
-                mirrored = metrics.ShadowCount(model.Name, "mirrored"),
-                dropped = metrics.ShadowCount(model.Name, "dropped"),
-                disagreed = metrics.ShadowCount(model.Name, "disagreed"),
-                failed = metrics.ShadowCount(model.Name, "failed"),
-            },
+            versions = loaded.Select(state => new { version = state.Manifest.Version, figures = state.Loaded!.Stats.Snapshot(seconds) }).ToArray(),
+            shadow,
         });
+    }
+
+    private static DateTimeOffset? ParseTime(string? value, string name)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw new Protocol.InputException($"{name} must be an ISO 8601 time; got '{value}'.");
     }
 
     private static object Describe(ServedModel model) => new

@@ -9,8 +9,9 @@ namespace Workflows.Serving.Shadow;
 /// <summary>
 /// Mirrors sampled requests to a shadow version off the hot path: the request only offers its input and answer to a
 /// bounded channel (never waiting; when the channel is full the copy is dropped and counted) and goes on. One loop
-/// scores the copies on the shadow version and counts, and logs with the request id, every disagreement with the
-/// answer served: another label on any row, or for a model without labels a value more than 1e-6 apart.
+/// scores the copies on the shadow version and counts (per model, and in the shadow version's windowed figures), and
+/// logs with the request id, every disagreement with the answer served: another label on any row, or for a model
+/// without labels a value more than 1e-6 apart.
 /// </summary>
 internal sealed class ShadowMirror : IAsyncDisposable
 {
@@ -80,7 +81,9 @@ internal sealed class ShadowMirror : IAsyncDisposable
             try
             {
                 var shadowResult = await mirrored.Shadow.Batcher.ScoreAsync(mirrored.Features, mirrored.Rows).ConfigureAwait(false);
-                if (Disagree(mirrored.Served, shadowResult))
+                var disagreed = Disagree(mirrored.Served, shadowResult);
+                mirrored.Shadow.Stats.RecordShadow(disagreed);
+                if (disagreed)
                 {
                     _metrics.Shadow(mirrored.Model, "disagreed");
                     ServingLog.ShadowDisagreement(_logger, mirrored.Model, mirrored.RequestId, mirrored.ServedVersion, mirrored.Shadow.Version);

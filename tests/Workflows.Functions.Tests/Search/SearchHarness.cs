@@ -7,6 +7,7 @@ using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.DurableTask.InMemory;
+using Workflows.Functions.Canary;
 using Workflows.Functions.Search;
 using Workflows.ML.Data;
 using Workflows.ML.Registry;
@@ -23,11 +24,13 @@ internal sealed class SearchHarness : IAsyncDisposable
     /// <summary>Upper bound of any wait; reaching it fails the test instead of hanging it.</summary>
     public static readonly TimeSpan SafetyTimeout = TimeSpan.FromMinutes(3);
 
-    private readonly TaskHubWorkerHost _host;
+    private readonly DurableTaskRegistry _registry;
+    private TaskHubWorkerHost _host;
 
-    private SearchHarness(InMemoryOrchestrationService service, TaskHubWorkerHost host, ConcurrentDictionary<string, int> calls)
+    private SearchHarness(InMemoryOrchestrationService service, DurableTaskRegistry registry, TaskHubWorkerHost host, ConcurrentDictionary<string, int> calls)
     {
         Service = service;
+        _registry = registry;
         _host = host;
         Calls = calls;
         Client = new OrchestrationServiceDurableTaskClient(service, new OrchestrationServiceClientOptions { DataConverter = WebJsonDataConverter.Instance });
@@ -44,12 +47,15 @@ internal sealed class SearchHarness : IAsyncDisposable
 
     public int TotalCalls => Calls.Values.Sum();
 
-    /// <summary>Starts the app's functions; <paramref name="beforeActivity"/>, when given, runs before each activity execution with its name (a test's gate).</summary>
-    public static async Task<SearchHarness> StartAsync(IModelRegistry registry, Func<string, Task>? beforeActivity = null)
+    /// <summary>
+    /// Starts the app's functions; <paramref name="beforeActivity"/>, when given, runs before each activity execution
+    /// with its name (a test's gate); <paramref name="serving"/> stands for the prediction service's admin API.
+    /// </summary>
+    public static async Task<SearchHarness> StartAsync(IModelRegistry registry, Func<string, Task>? beforeActivity = null, IServingAdmin? serving = null)
     {
         var calls = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var registry2 = new DurableTaskRegistry();
-        var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root);
+        var app = new DurableTaskRegistry().AddWorkflowFunctions(TestStorage.Local, modelRegistry: registry, dataRoot: TestStorage.Root, servingAdmin: serving);
         foreach (var (name, factory) in app.GetOrchestrators())
         {
             registry2.AddOrchestrator(name, () => factory(NoServices.Instance));
@@ -61,9 +67,21 @@ internal sealed class SearchHarness : IAsyncDisposable
         }
 
         var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
-        var host = new TaskHubWorkerHost(service, registry2, workerOptions: new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
+        var host = Worker(service, registry2);
         await host.StartAsync();
-        return new SearchHarness(service, host, calls);
+        return new SearchHarness(service, registry2, host, calls);
+    }
+
+    /// <summary>
+    /// Stops the worker at once, as a crash would (the episode and activities in hand are abandoned), and starts a new
+    /// one on the same backend, which picks the instances up from their histories.
+    /// </summary>
+    public async Task RestartWorkerAsync()
+    {
+        await _host.StopAsync(isForced: true);
+        await _host.DisposeAsync();
+        _host = Worker(Service, _registry);
+        await _host.StartAsync();
     }
 
     /// <summary>Runs <paramref name="orchestrator"/> to its end and returns its metadata with input and output.</summary>
@@ -73,6 +91,9 @@ internal sealed class SearchHarness : IAsyncDisposable
         using var timeout = new CancellationTokenSource(SafetyTimeout);
         return await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
     }
+
+    private static TaskHubWorkerHost Worker(InMemoryOrchestrationService service, DurableTaskRegistry registry) =>
+        new(service, registry, workerOptions: new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
 
     public async ValueTask DisposeAsync()
     {
