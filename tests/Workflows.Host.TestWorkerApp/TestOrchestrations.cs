@@ -1,5 +1,8 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Workflows.Host.TestWorkerApp;
 
@@ -45,6 +48,22 @@ public static class TestOrchestrations
         {
             return exception.FailureDetails.ErrorType + ": " + exception.FailureDetails.ErrorMessage;
         }
+    }
+
+    /// <summary>
+    /// Starts <see cref="UppercaseAll"/> through the app's own durable client with the comma-separated <c>words</c> of
+    /// the query, and answers with the instance id.
+    /// </summary>
+    [Function(nameof(StartUppercase))]
+    public static async Task<IActionResult> StartUppercase(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post")] HttpRequest request,
+        [DurableClient] DurableTaskClient client)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        string[] words = (request.Query["words"].FirstOrDefault() ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries);
+        string id = await client.ScheduleNewOrchestrationInstanceAsync(nameof(UppercaseAll), words);
+        return new OkObjectResult(new { id });
     }
 
     /// <summary>Calls <see cref="TestFunctions.CrashOnce"/> with its input (a marker file) and returns what it returned.</summary>

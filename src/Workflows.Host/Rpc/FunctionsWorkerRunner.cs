@@ -15,7 +15,7 @@ namespace Workflows.Host.Rpc;
 /// failure details. A worker that dies mid-invocation, or is restarting, makes the work unavailable: the task hub
 /// delivers it again to the next worker.
 /// </summary>
-internal sealed class FunctionsWorkerRunner(WorkerChannel channel) : IRemoteTaskRunner
+internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBindings? bindings = null) : IRemoteTaskRunner
 {
     private const string OrchestrationTrigger = "orchestrationTrigger";
     private const string ActivityTrigger = "activityTrigger";
@@ -151,7 +151,8 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel) : IRemoteTask
             await channel.WaitUntilReadyAsync(cancellationToken).ConfigureAwait(false);
             var (function, trigger) = Find(channel.Functions, name, triggerType, nameProperty)
                 ?? throw new InvalidOperationException($"The app has no {triggerType} function for '{name}'.");
-            return await channel.InvokeAsync(function.Name, [new ParameterBinding { Name = trigger.Name, Data = data }], null, cancellationToken).ConfigureAwait(false);
+            ParameterBinding[] inputs = [new ParameterBinding { Name = trigger.Name, Data = data }, .. bindings?.InputsFor(function) ?? []];
+            return await channel.InvokeAsync(function.Name, inputs, null, cancellationToken).ConfigureAwait(false);
         }
         catch (WorkerExitedException exception)
         {

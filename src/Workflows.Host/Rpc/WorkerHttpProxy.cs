@@ -20,6 +20,7 @@ internal sealed class WorkerHttpProxy : IDisposable
     private const string HttpUriCapability = "HttpUri";
     private readonly WorkerChannel _channel;
     private readonly IHttpForwarder _forwarder;
+    private readonly WorkerBindings _bindings;
     private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -31,10 +32,11 @@ internal sealed class WorkerHttpProxy : IDisposable
 
     private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = TimeSpan.FromMinutes(4) };
 
-    public WorkerHttpProxy(WorkerChannel channel, IHttpForwarder forwarder)
+    public WorkerHttpProxy(WorkerChannel channel, IHttpForwarder forwarder, WorkerBindings bindings)
     {
         _channel = channel ?? throw new ArgumentNullException(nameof(channel));
         _forwarder = forwarder ?? throw new ArgumentNullException(nameof(forwarder));
+        _bindings = bindings ?? throw new ArgumentNullException(nameof(bindings));
     }
 
     /// <summary>
@@ -71,6 +73,7 @@ internal sealed class WorkerHttpProxy : IDisposable
         }
 
         request.InputData.Add(new ParameterBinding { Name = trigger.Name, Data = new TypedData { Http = http } });
+        request.InputData.Add(_bindings.InputsFor(function));
 
         // Forwarding starts first, as in the Functions host: the worker's middleware waits for both halves.
         var forwarding = _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, KeepHost.Instance).AsTask();
@@ -89,7 +92,7 @@ internal sealed class WorkerHttpProxy : IDisposable
         var error = await forwarding.ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
-            await FailAsync(context, StatusCodes.Status500InternalServerError, $"Function '{functionName}' failed: {response.Result.Exception?.Message}").ConfigureAwait(false);
+            await FailAsync(context, StatusCodes.Status500InternalServerError, $"Function '{functionName}' failed; the worker's log has its exception.").ConfigureAwait(false);
         }
         else if (error != ForwarderError.None)
         {

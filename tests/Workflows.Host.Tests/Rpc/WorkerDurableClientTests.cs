@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Workflows.DurableTask.Client;
+using Workflows.DurableTask.Hosting;
+using Workflows.DurableTask.InMemory;
+using Workflows.DurableTask.Sidecar;
+using Workflows.Host.Rpc;
+using Xunit;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Workflows.Host.Tests.Rpc;
+
+/// <summary>
+/// The whole isolated-app path: an HTTP function's <c>[DurableClient]</c> starts an orchestration through the Durable
+/// Task gRPC endpoint, and its episodes and activities run in the same worker.
+/// </summary>
+public sealed class WorkerDurableClientTests(WorkerAppFixture fixture) : IClassFixture<WorkerAppFixture>
+{
+    [Fact]
+    public async Task An_http_function_starts_an_orchestration_with_its_durable_client_and_the_worker_runs_it()
+    {
+        using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions());
+        var clientOptions = new OrchestrationServiceClientOptions { StatusPollingInterval = null };
+        await using var sidecar = new TaskHubSidecar(service, clientOptions);
+        await using WebApplication app = await StartAsync(sidecar, fixture.Channel);
+        await using var worker = new TaskHubWorkerHost(service, new FunctionsWorkerRunner(fixture.Channel));
+        await worker.StartAsync();
+        using var http = new HttpClient { BaseAddress = Address(app, HttpProtocols.Http1) };
+
+        using HttpResponseMessage started = await http.PostAsync(new Uri("api/StartUppercase?words=durable,client", UriKind.Relative), null);
+        Assert.True(started.StatusCode == HttpStatusCode.OK, await started.Content.ReadAsStringAsync());
+        string id = (await started.Content.ReadFromJsonAsync<Started>())!.Id;
+
+        var client = new OrchestrationServiceDurableTaskClient(service, clientOptions);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        OrchestrationMetadata done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(["DURABLE", "CLIENT"], done.ReadOutputAs<string[]>()!);
+        await worker.StopAsync(isForced: true);
+    }
+
+    [Fact]
+    public void Every_binding_of_the_test_app_is_one_the_host_supplies() =>
+        Assert.Empty(WorkerBindings.Unsupported(fixture.Channel.Functions));
+
+    [Fact]
+    public void A_binding_the_host_does_not_supply_is_named_with_its_function()
+    {
+        var function = new WorkerFunction("Ingest", "id", "App.Ingest", [
+            new WorkerBinding("message", "queueTrigger", WorkerBindingDirection.In, """{"name":"message","type":"queueTrigger","direction":"In"}"""),
+            new WorkerBinding("$return", "http", WorkerBindingDirection.Out, """{"name":"$return","type":"http","direction":"Out"}"""),
+        ]);
+
+        string problem = Assert.Single(WorkerBindings.Unsupported([function]));
+
+        Assert.Contains("function 'Ingest'", problem, StringComparison.Ordinal);
+        Assert.Contains("'queueTrigger'", problem, StringComparison.Ordinal);
+    }
+
+    /// <summary>One app: the sidecar on an HTTP/2 endpoint, the app's HTTP functions (forwarded to the worker) on an HTTP/1 one.</summary>
+    private static async Task<WebApplication> StartAsync(TaskHubSidecar sidecar, WorkerChannel channel)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(sidecar);
+        builder.Services.AddHttpForwarder();
+        WebApplication app = builder.Build();
+        app.MapGrpcService<TaskHubSidecar>();
+        await app.StartAsync();
+        var endpoint = new DurableClientEndpoint(Address(app, HttpProtocols.Http2), "test", Address(app, HttpProtocols.Http1));
+        var proxy = new WorkerHttpProxy(channel, app.Services.GetRequiredService<IHttpForwarder>(), new WorkerBindings(endpoint));
+        app.Map("/api/{function}", (HttpContext context) => proxy.InvokeAsync(context, (string)context.GetRouteValue("function")!, new Dictionary<string, string>()));
+        return app;
+    }
+
+    /// <summary>The address of the endpoint listening with <paramref name="protocols"/> (the HTTP/2 one was bound first).</summary>
+    private static Uri Address(WebApplication app, HttpProtocols protocols)
+    {
+        string[] addresses = [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
+        return new Uri(addresses[protocols == HttpProtocols.Http2 ? 0 : 1] + "/");
+    }
+
+    private sealed record Started(string Id);
+}
