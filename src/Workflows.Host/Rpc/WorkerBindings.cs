@@ -65,6 +65,20 @@ internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
     }
 
     /// <summary>
+    /// A timer trigger's value as the Functions host's timer extension sends it: the schedule's status (last and next
+    /// occurrence, when it was recorded) and whether this run is past its time.
+    /// </summary>
+    public static TypedData TimerTrigger(bool isPastDue, DateTimeOffset? last, DateTimeOffset? next, DateTimeOffset lastUpdated) => new()
+    {
+        Json = JsonSerializer.Serialize(new
+        {
+            Schedule = new { AdjustForDST = true },
+            ScheduleStatus = new { Last = last ?? DateTimeOffset.MinValue, Next = next ?? DateTimeOffset.MinValue, LastUpdated = lastUpdated },
+            IsPastDue = isPastDue,
+        }),
+    };
+
+    /// <summary>
     /// The client binding's data as the Durable extension sends it to isolated workers (out-of-process "v2"): the gRPC
     /// endpoint, the task hub and the host's base URL. The message size limit must be present (the worker reads a
     /// missing one as 0).

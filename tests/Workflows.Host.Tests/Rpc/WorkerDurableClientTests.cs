@@ -98,3 +98,25 @@ public sealed class WorkerDurableClientTests(WorkerAppFixture fixture) : IClassF
 
     private sealed record Started(string Id);
 }
+
+public sealed class WorkerTimerTests(WorkerAppFixture fixture) : IClassFixture<WorkerAppFixture>
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_timer_function_gets_its_schedule_status_and_whether_it_is_past_due(bool pastDue)
+    {
+        var now = new DateTimeOffset(2026, 12, 6, 8, 0, 0, TimeSpan.Zero);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Task<ScopedLogs.Entry> logged = fixture.Logs.WaitForAsync(entry => entry.Message.Contains($"Tick; past due: {pastDue}", StringComparison.Ordinal), timeout.Token);
+
+        var response = await fixture.Channel.InvokeAsync(
+            "Tick",
+            [new Microsoft.Azure.WebJobs.Script.Grpc.Messages.ParameterBinding { Name = "timer", Data = WorkerBindings.TimerTrigger(pastDue, now.AddMinutes(-5), now.AddMinutes(5), now) }],
+            null,
+            timeout.Token);
+
+        Assert.Equal(Microsoft.Azure.WebJobs.Script.Grpc.Messages.StatusResult.Types.Status.Success, response.Result.Status);
+        Assert.Equal("Tick", (await logged).Scope["FunctionName"]);
+    }
+}
