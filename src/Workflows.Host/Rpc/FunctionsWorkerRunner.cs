@@ -24,15 +24,15 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
     /// Whether the worker has the orchestrator. While no worker is ready (a restart) every name counts as known: the
     /// episode waits for the worker, which tells.
     /// </summary>
-    public bool HasOrchestrator(string name) => Knows(name, OrchestrationTrigger, "orchestration");
+    public bool HasOrchestrator(string name) => Knows(name, OrchestrationTrigger);
 
     /// <inheritdoc cref="HasOrchestrator"/>
-    public bool HasActivity(string name) => Knows(name, ActivityTrigger, "activity");
+    public bool HasActivity(string name) => Knows(name, ActivityTrigger);
 
     public async Task<P.OrchestratorResponse> RunOrchestratorAsync(string name, P.OrchestratorRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var response = await InvokeAsync(name, OrchestrationTrigger, "orchestration", new TypedData { String = Convert.ToBase64String(request.ToByteArray()) }, cancellationToken).ConfigureAwait(false);
+        var response = await InvokeAsync(name, OrchestrationTrigger, new TypedData { String = Convert.ToBase64String(request.ToByteArray()) }, cancellationToken).ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
             throw new InvalidOperationException(response.Result.Exception?.Message ?? "The orchestration function failed without an exception.");
@@ -50,7 +50,7 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
     public async Task<RemoteActivityResult> RunActivityAsync(RemoteActivityRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var response = await InvokeAsync(request.Name, ActivityTrigger, "activity", new TypedData { String = request.Input ?? "null" }, cancellationToken).ConfigureAwait(false);
+        var response = await InvokeAsync(request.Name, ActivityTrigger, new TypedData { String = request.Input ?? "null" }, cancellationToken).ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
             return RemoteActivityResult.Failed(Failure(response.Result.Exception));
@@ -111,46 +111,24 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
         return new FailureDetails(type, message, Text("stackTrace"), inner.Value.ValueKind == JsonValueKind.Object ? FromJson(inner.Value) : null, isNonRetriable: false);
     }
 
-    private bool Knows(string name, string triggerType, string nameProperty)
+    private bool Knows(string name, string triggerType)
     {
         var functions = channel.Functions;
-        return functions.Count == 0 || Find(functions, name, triggerType, nameProperty) is not null;
+        return functions.Count == 0 || Find(functions, name, triggerType) is not null;
     }
 
-    /// <summary>The function whose trigger of <paramref name="triggerType"/> answers to <paramref name="name"/>: its own name, or the name the trigger gives.</summary>
-    private static (WorkerFunction Function, WorkerBinding Trigger)? Find(IReadOnlyList<WorkerFunction> functions, string name, string triggerType, string nameProperty)
-    {
-        foreach (var function in functions)
-        {
-            if (function.Trigger is not { } trigger || !string.Equals(trigger.Type, triggerType, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
+    /// <summary>The function whose trigger of <paramref name="triggerType"/> answers to <paramref name="name"/> in the task hub.</summary>
+    private static WorkerFunction? Find(IReadOnlyList<WorkerFunction> functions, string name, string triggerType) =>
+        functions.FirstOrDefault(function => string.Equals(WorkerCatalog.TaskNameOf(function, triggerType), name, StringComparison.OrdinalIgnoreCase));
 
-            if (string.Equals(TaskName(function, trigger, nameProperty), name, StringComparison.OrdinalIgnoreCase))
-            {
-                return (function, trigger);
-            }
-        }
-
-        return null;
-    }
-
-    private static string TaskName(WorkerFunction function, WorkerBinding trigger, string nameProperty)
-    {
-        using var binding = JsonDocument.Parse(trigger.RawJson);
-        return binding.RootElement.TryGetProperty(nameProperty, out var given) && given.ValueKind == JsonValueKind.String && given.GetString() is { Length: > 0 } text
-            ? text
-            : function.Name;
-    }
-
-    private async Task<InvocationResponse> InvokeAsync(string name, string triggerType, string nameProperty, TypedData data, CancellationToken cancellationToken)
+    private async Task<InvocationResponse> InvokeAsync(string name, string triggerType, TypedData data, CancellationToken cancellationToken)
     {
         try
         {
             await channel.WaitUntilReadyAsync(cancellationToken).ConfigureAwait(false);
-            var (function, trigger) = Find(channel.Functions, name, triggerType, nameProperty)
+            var function = Find(channel.Functions, name, triggerType)
                 ?? throw new InvalidOperationException($"The app has no {triggerType} function for '{name}'.");
+            var trigger = function.Trigger!;
             ParameterBinding[] inputs = [new ParameterBinding { Name = trigger.Name, Data = data }, .. bindings?.InputsFor(function) ?? []];
             return await channel.InvokeAsync(function.Name, inputs, null, cancellationToken).ConfigureAwait(false);
         }
