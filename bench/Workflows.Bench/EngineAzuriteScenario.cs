@@ -97,14 +97,7 @@ internal static class EngineAzuriteScenario
             }
             finally
             {
-                if (service is IAsyncDisposable asyncDisposable)
-                {
-                    await asyncDisposable.DisposeAsync();
-                }
-                else
-                {
-                    (service as IDisposable)?.Dispose();
-                }
+                await EngineScenario.DisposeAsync(service);
             }
         }
 
@@ -175,19 +168,9 @@ internal static class EngineAzuriteScenario
     /// </summary>
     private static async Task<PatternFigures> MeasureAsync(Microsoft.DurableTask.Client.DurableTaskClient client, StorageTransactionCounter counter, string backend, string orchestrator, int count, int repeat)
     {
-        var rates = new List<double>(repeat);
         long before = counter.Total;
-        for (int run = 0; run < repeat; run++)
-        {
-            var (wall, instance) = await EngineScenario.RunOnceAsync(client, orchestrator, count);
-            rates.Add(count / instance.TotalSeconds);
-            Console.WriteLine(string.Create(
-                CultureInfo.InvariantCulture,
-                $"  {backend,-20} {orchestrator,-9} {count,6:N0}  run {run + 1}/{repeat}: instance {instance.TotalSeconds:F3} s, client wait {wall.TotalSeconds:F3} s"));
-        }
-
-        rates.Sort();
-        return new PatternFigures(rates[(rates.Count - 1) / 2], (double)(counter.Total - before) / ((long)count * repeat));
+        double median = await EngineScenario.MedianRateAsync(client, backend, orchestrator, count, repeat);
+        return new PatternFigures(median, (double)(counter.Total - before) / ((long)count * repeat));
     }
 
     /// <summary>

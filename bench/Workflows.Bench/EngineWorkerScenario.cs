@@ -63,22 +63,15 @@ internal static class EngineWorkerScenario
                 await host.StartAsync();
                 var client = new OrchestrationServiceDurableTaskClient((IOrchestrationServiceClient)service);
                 await EngineScenario.RunOnceAsync(client, "FanOut", Math.Min(count, 100));
-                double fanOut = await MedianAsync(client, path, "FanOut", count, repeat);
-                double sequence = await MedianAsync(client, path, "Sequence", sequenceCount, repeat);
+                double fanOut = await EngineScenario.MedianRateAsync(client, path, "FanOut", count, repeat);
+                double sequence = await EngineScenario.MedianRateAsync(client, path, "Sequence", sequenceCount, repeat);
                 figures.Add(new PathFigures(path, fanOut, sequence));
                 await host.StopAsync(isForced: true);
                 await service.DeleteAsync();
             }
             finally
             {
-                if (service is IAsyncDisposable asyncDisposable)
-                {
-                    await asyncDisposable.DisposeAsync();
-                }
-                else
-                {
-                    (service as IDisposable)?.Dispose();
-                }
+                await EngineScenario.DisposeAsync(service);
             }
         }
 
@@ -108,22 +101,6 @@ internal static class EngineWorkerScenario
             workerShare = new { fanOut = Math.Round(worker.FanOut / inProcess.FanOut, 2), sequence = Math.Round(worker.Sequence / inProcess.Sequence, 2) },
         }));
         return 0;
-    }
-
-    private static async Task<double> MedianAsync(Microsoft.DurableTask.Client.DurableTaskClient client, string path, string orchestrator, int count, int repeat)
-    {
-        var rates = new List<double>(repeat);
-        for (int run = 0; run < repeat; run++)
-        {
-            var (wall, instance) = await EngineScenario.RunOnceAsync(client, orchestrator, count);
-            rates.Add(count / instance.TotalSeconds);
-            Console.WriteLine(string.Create(
-                CultureInfo.InvariantCulture,
-                $"  {path,-10} {orchestrator,-9} {count,6:N0}  run {run + 1}/{repeat}: instance {instance.TotalSeconds:F3} s, client wait {wall.TotalSeconds:F3} s"));
-        }
-
-        rates.Sort();
-        return rates[(rates.Count - 1) / 2];
     }
 
     /// <summary>The worker app's build output: this project references it (without its assembly), so it is built first into the same layout.</summary>

@@ -48,32 +48,14 @@ internal sealed class RemoteDispatch(IRemoteTaskRunner runner, CancellationToken
         request.PastEvents.AddRange(state.Events.Take(past).Select(ToProto));
         request.NewEvents.AddRange(state.NewEvents.Select(ToProto));
 
-        OrchestratorResponse response;
-        try
-        {
-            response = await runner.RunOrchestratorAsync(name, request, stopping).ConfigureAwait(false);
-        }
-        catch (RemoteWorkerUnavailableException exception)
-        {
-            throw new SessionAbortedException(exception.Message, exception);
-        }
-        catch (OperationCanceledException exception) when (stopping.IsCancellationRequested)
-        {
-            throw new SessionAbortedException("The worker is stopping.", exception);
-        }
-#pragma warning disable CA1031 // Whatever the runner throws is the orchestration's failure.
-        catch (Exception exception)
-#pragma warning restore CA1031
-        {
-            context.SetProperty(Failed(exception.GetType().Name, $"Orchestrator '{name}' failed in its worker: {exception.Message}", exception.StackTrace));
-            return;
-        }
-
-        context.SetProperty(new OrchestratorExecutionResult
-        {
-            Actions = [.. response.Actions.Select(ProtobufUtils.ToOrchestratorAction)],
-            CustomStatus = response.CustomStatus,
-        });
+        var (response, failure) = await CallAsync(() => runner.RunOrchestratorAsync(name, request, stopping)).ConfigureAwait(false);
+        context.SetProperty(failure is not null
+            ? Failed(failure.GetType().Name, $"Orchestrator '{name}' failed in its worker: {failure.Message}", failure.StackTrace)
+            : new OrchestratorExecutionResult
+            {
+                Actions = [.. response!.Actions.Select(ProtobufUtils.ToOrchestratorAction)],
+                CustomStatus = response.CustomStatus,
+            });
     }
 
     public async Task RunActivityAsync(DispatchMiddlewareContext context, Func<Task> next)
@@ -93,31 +75,42 @@ internal sealed class RemoteDispatch(IRemoteTaskRunner runner, CancellationToken
         }
         else
         {
-            try
-            {
-                result = await runner.RunActivityAsync(new RemoteActivityRequest(name, instance.InstanceId, scheduled.EventId, SingleParameter(scheduled.Input)), stopping)
-                    .ConfigureAwait(false);
-            }
-            catch (RemoteWorkerUnavailableException exception)
-            {
-                throw new SessionAbortedException(exception.Message, exception);
-            }
-            catch (OperationCanceledException exception) when (stopping.IsCancellationRequested)
-            {
-                throw new SessionAbortedException("The worker is stopping.", exception);
-            }
-#pragma warning disable CA1031 // Whatever the runner throws is the activity's failure.
-            catch (Exception exception)
-#pragma warning restore CA1031
-            {
-                result = RemoteActivityResult.Failed(new FailureDetails(exception));
-            }
+            var request = new RemoteActivityRequest(name, instance.InstanceId, scheduled.EventId, SingleParameter(scheduled.Input));
+            var (ran, thrown) = await CallAsync(() => runner.RunActivityAsync(request, stopping)).ConfigureAwait(false);
+            result = thrown is null ? ran! : RemoteActivityResult.Failed(new FailureDetails(thrown));
         }
 
         HistoryEvent response = result.Failure is { } failure
             ? new TaskFailedEvent(-1, scheduled.EventId, failure.ErrorMessage, null, failure)
             : new TaskCompletedEvent(-1, scheduled.EventId, result.Output);
         context.SetProperty(new ActivityExecutionResult { ResponseEvent = response });
+    }
+
+    /// <summary>
+    /// Calls the runner: its answer, or the exception that is the work's failure. A worker that is unavailable, or a
+    /// stop that cancels the call, abandons the work item instead (<see cref="SessionAbortedException"/>).
+    /// </summary>
+    private async Task<(T? Answer, Exception? Failure)> CallAsync<T>(Func<Task<T>> call)
+        where T : class
+    {
+        try
+        {
+            return (await call().ConfigureAwait(false), null);
+        }
+        catch (RemoteWorkerUnavailableException exception)
+        {
+            throw new SessionAbortedException(exception.Message, exception);
+        }
+        catch (OperationCanceledException exception) when (stopping.IsCancellationRequested)
+        {
+            throw new SessionAbortedException("The worker is stopping.", exception);
+        }
+#pragma warning disable CA1031 // Whatever else the runner throws is the work's failure.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            return (null, exception);
+        }
     }
 
     /// <summary>
