@@ -53,6 +53,27 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
         return Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// An activity that returns its value; when asked to wait, it first marks the folder (<c>waiting</c>) and waits
+    /// until the folder's gate (<c>open</c>) exists.
+    /// </summary>
+    [Function(nameof(Gated))]
+    public static async Task<int> Gated([ActivityTrigger] GatedInput input, FunctionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(context);
+        if (input.Wait)
+        {
+            await File.WriteAllTextAsync(Path.Combine(input.Folder, "waiting"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), context.CancellationToken);
+            while (!File.Exists(Path.Combine(input.Folder, "open")))
+            {
+                await Task.Delay(20, context.CancellationToken);
+            }
+        }
+
+        return input.Value;
+    }
+
     /// <summary>An activity: the value of the environment variable (app setting) its input names, or null.</summary>
     [Function(nameof(Setting))]
     public static string? Setting([ActivityTrigger] string name) => Environment.GetEnvironmentVariable(name);
@@ -105,6 +126,9 @@ public sealed class TestFunctions(ILogger<TestFunctions> logger)
     public void Tick([TimerTrigger("0 */5 * * * *")] TimerInfo timer) =>
         logger.LogInformation("Tick; past due: {PastDue}", timer.IsPastDue.ToString(CultureInfo.InvariantCulture));
 }
+
+/// <summary>The input of <see cref="TestFunctions.Gated"/>.</summary>
+public sealed record GatedInput(string Folder, int Value, bool Wait);
 
 /// <summary>The input of <see cref="TestFunctions.Measure"/>.</summary>
 public sealed record MeasureInput(string Text, int Weight);

@@ -34,6 +34,20 @@ public static class TestOrchestrations
         return measured.Sum(measurement => measurement.Length);
     }
 
+    /// <summary>
+    /// Fans out <see cref="TestFunctions.Gated"/> over 0..count-1 in a folder: the first <c>Ungated</c> answer at once,
+    /// the rest wait for the folder's gate; returns the sum of the answers.
+    /// </summary>
+    [Function(nameof(GatedFanOut))]
+    public static async Task<int> GatedFanOut([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var input = context.GetInput<GatedFanOutInput>() ?? throw new InvalidOperationException("GatedFanOut needs its input.");
+        int[] answers = await Task.WhenAll(Enumerable.Range(0, input.Count)
+            .Select(i => context.CallActivityAsync<int>(nameof(TestFunctions.Gated), new GatedInput(input.Folder, i, Wait: i >= input.Ungated))));
+        return answers.Sum();
+    }
+
     /// <summary>Calls <see cref="TestFunctions.Throw"/> and returns the failure it caught: its type and message.</summary>
     [Function(nameof(CatchThrow))]
     public static async Task<string> CatchThrow([OrchestrationTrigger] TaskOrchestrationContext context)
@@ -74,3 +88,6 @@ public static class TestOrchestrations
         return context.CallActivityAsync<string>(nameof(TestFunctions.CrashOnce), context.GetInput<string>());
     }
 }
+
+/// <summary>The input of <see cref="TestOrchestrations.GatedFanOut"/>.</summary>
+public sealed record GatedFanOutInput(string Folder, int Count, int Ungated);

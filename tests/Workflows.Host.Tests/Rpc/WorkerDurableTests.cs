@@ -1,3 +1,4 @@
+using DurableTask.Core;
 using DurableTask.Core.History;
 using Microsoft.DurableTask.Client;
 using Workflows.DurableTask.Client;
@@ -11,21 +12,25 @@ namespace Workflows.Host.Tests.Rpc;
 /// <summary>A task hub whose orchestrators and activities run in the app's worker process, as the Durable extension runs an isolated app.</summary>
 internal sealed class WorkerTaskHub : IAsyncDisposable
 {
-    private readonly InMemoryOrchestrationService _service;
+    private readonly IOrchestrationService _service;
     private readonly TaskHubWorkerHost _host;
 
-    private WorkerTaskHub(InMemoryOrchestrationService service, TaskHubWorkerHost host)
+    private WorkerTaskHub(IOrchestrationService service, TaskHubWorkerHost host)
     {
         _service = service;
         _host = host;
-        Client = new OrchestrationServiceDurableTaskClient(service, new OrchestrationServiceClientOptions { StatusPollingInterval = null });
+        Client = new OrchestrationServiceDurableTaskClient((IOrchestrationServiceClient)service, new OrchestrationServiceClientOptions
+        {
+            StatusPollingInterval = service is InMemoryOrchestrationService ? null : TimeSpan.FromMilliseconds(100),
+        });
     }
 
     public OrchestrationServiceDurableTaskClient Client { get; }
 
-    public static async Task<WorkerTaskHub> StartAsync(WorkerChannel channel)
+    /// <summary>Runs the channel's app on <paramref name="service"/> (default: a new in-memory backend), which the hub then owns.</summary>
+    public static async Task<WorkerTaskHub> StartAsync(WorkerChannel channel, IOrchestrationService? service = null)
     {
-        var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
+        service ??= new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
         var host = new TaskHubWorkerHost(service, new FunctionsWorkerRunner(channel));
         await host.StartAsync();
         return new WorkerTaskHub(service, host);
@@ -34,6 +39,11 @@ internal sealed class WorkerTaskHub : IAsyncDisposable
     public async Task<OrchestrationMetadata> RunAsync(string name, object? input)
     {
         string id = await Client.ScheduleNewOrchestrationInstanceAsync(name, input);
+        return await CompletionAsync(id);
+    }
+
+    public async Task<OrchestrationMetadata> CompletionAsync(string id)
+    {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         return await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
     }
@@ -42,7 +52,15 @@ internal sealed class WorkerTaskHub : IAsyncDisposable
     {
         await _host.StopAsync(isForced: true);
         await _host.DisposeAsync();
-        _service.Dispose();
+        switch (_service)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync();
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
     }
 }
 
