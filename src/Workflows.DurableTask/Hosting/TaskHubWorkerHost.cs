@@ -72,7 +72,12 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
     /// <param name="service">The backend.</param>
     /// <param name="runner">Runs the episodes and activities.</param>
     /// <param name="loggerFactory">Logs of DTFx.</param>
-    public TaskHubWorkerHost(IOrchestrationService service, IRemoteTaskRunner runner, ILoggerFactory? loggerFactory = null)
+    /// <param name="sessionIdleTimeout">
+    /// When the backend's work items are extended sessions, how long the worker may keep an idle orchestration in
+    /// memory, so that later episodes send only their new events (the Durable Task SDK's extended sessions); null
+    /// sends the whole history with every episode.
+    /// </param>
+    public TaskHubWorkerHost(IOrchestrationService service, IRemoteTaskRunner runner, ILoggerFactory? loggerFactory = null, TimeSpan? sessionIdleTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(runner);
         _service = service ?? throw new ArgumentNullException(nameof(service));
@@ -80,7 +85,7 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
         {
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
-        var remote = new RemoteDispatch(runner, _stopping.Token);
+        var remote = new RemoteDispatch(runner, sessionIdleTimeout, _stopping.Token);
         Worker.AddOrchestrationDispatcherMiddleware(remote.OrchestrateAsync);
         Worker.AddActivityDispatcherMiddleware(remote.RunActivityAsync);
     }

@@ -21,7 +21,7 @@ namespace Workflows.DurableTask.Remote;
 /// become the episode's result. A worker that is unavailable abandons the work item (<see cref="SessionAbortedException"/>);
 /// an unknown name, or a runner that throws anything else, fails the instance or the task with a readable reason.
 /// </summary>
-internal sealed class RemoteDispatch(IRemoteTaskRunner runner, CancellationToken stopping)
+internal sealed class RemoteDispatch(IRemoteTaskRunner runner, TimeSpan? sessionIdleTimeout, CancellationToken stopping)
 {
     public async Task OrchestrateAsync(DispatchMiddlewareContext context, Func<Task> next)
     {
@@ -42,13 +42,18 @@ internal sealed class RemoteDispatch(IRemoteTaskRunner runner, CancellationToken
             return;
         }
 
-        var request = new OrchestratorRequest { InstanceId = instance.InstanceId, ExecutionId = instance.ExecutionId };
-        // Events is the whole history; an extended session's state can hold past events that its PastEvents lacks.
-        int past = state.Events.Count - state.NewEvents.Count;
-        request.PastEvents.AddRange(state.Events.Take(past).Select(ToProto));
-        request.NewEvents.AddRange(state.NewEvents.Select(ToProto));
+        // In an extended session the worker may keep the orchestration in memory between episodes (the Durable Task
+        // SDK's extended sessions): the episodes after the first send only their new events, unless the worker says it
+        // no longer has the state, and then the whole history goes again.
+        WorkItemMetadata? metadata = context.GetProperty<WorkItemMetadata>();
+        bool session = sessionIdleTimeout is not null && metadata?.IsExtendedSession == true;
+        bool includeState = !session || metadata!.IncludeState;
+        var (response, failure) = await CallAsync(() => runner.RunOrchestratorAsync(name, Request(instance, state, session, includeState), stopping)).ConfigureAwait(false);
+        if (failure is null && response!.RequiresHistory)
+        {
+            (response, failure) = await CallAsync(() => runner.RunOrchestratorAsync(name, Request(instance, state, session, includeState: true), stopping)).ConfigureAwait(false);
+        }
 
-        var (response, failure) = await CallAsync(() => runner.RunOrchestratorAsync(name, request, stopping)).ConfigureAwait(false);
         context.SetProperty(failure is not null
             ? Failed(failure.GetType().Name, $"Orchestrator '{name}' failed in its worker: {failure.Message}", failure.StackTrace)
             : new OrchestratorExecutionResult
@@ -84,6 +89,31 @@ internal sealed class RemoteDispatch(IRemoteTaskRunner runner, CancellationToken
             ? new TaskFailedEvent(-1, scheduled.EventId, failure.ErrorMessage, null, failure)
             : new TaskCompletedEvent(-1, scheduled.EventId, result.Output);
         context.SetProperty(new ActivityExecutionResult { ResponseEvent = response });
+    }
+
+    /// <summary>
+    /// The episode's request: the whole history (past and new events), or, when the worker keeps the session's state,
+    /// the new events alone; in a session, the properties that tell the worker so.
+    /// </summary>
+    private OrchestratorRequest Request(OrchestrationInstance instance, OrchestrationRuntimeState state, bool session, bool includeState)
+    {
+        var request = new OrchestratorRequest { InstanceId = instance.InstanceId, ExecutionId = instance.ExecutionId };
+        if (includeState)
+        {
+            // Events is the whole history; an extended session's state can hold past events that its PastEvents lacks.
+            int past = state.Events.Count - state.NewEvents.Count;
+            request.PastEvents.AddRange(state.Events.Take(past).Select(ToProto));
+        }
+
+        request.NewEvents.AddRange(state.NewEvents.Select(ToProto));
+        if (session)
+        {
+            request.Properties["IsExtendedSession"] = Value.ForBool(true);
+            request.Properties["IncludeState"] = Value.ForBool(includeState);
+            request.Properties["ExtendedSessionIdleTimeoutInSeconds"] = Value.ForNumber(sessionIdleTimeout!.Value.TotalSeconds);
+        }
+
+        return request;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Converters;
 using Microsoft.DurableTask.Protobuf;
+using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Grpc;
 using Workflows.DurableTask.Remote;
 
@@ -12,10 +13,13 @@ namespace Workflows.DurableTask.Tests.Remote;
 /// A remote runner without a process boundary: episodes go through the official SDK's
 /// <see cref="GrpcOrchestrationRunner"/>, the code an isolated Functions worker runs for an orchestration trigger,
 /// as base64 protobuf text both ways; activities get their input deserialized and their output serialized as JSON, as
-/// a worker's activity trigger does. Everything the dispatcher sends and receives crosses the wire format.
+/// a worker's activity trigger does. Everything the dispatcher sends and receives crosses the wire format. It keeps
+/// extended sessions as a worker does: an episode that sends only new events finds the orchestration in memory, or asks
+/// for the history again.
 /// </summary>
-internal sealed class InProcessRemoteRunner(DurableTaskRegistry registry, IServiceProvider? services = null) : IRemoteTaskRunner
+internal sealed class InProcessRemoteRunner(DurableTaskRegistry registry, IServiceProvider? services = null) : IRemoteTaskRunner, IDisposable
 {
+    private readonly ExtendedSessionsCache _sessions = new();
     private static readonly DataConverter Converter = JsonDataConverter.Default;
     private readonly Dictionary<TaskName, Func<IServiceProvider, ITaskOrchestrator>> _orchestrators = ByName(registry.GetOrchestrators());
     private readonly Dictionary<TaskName, Func<IServiceProvider, ITaskActivity>> _activities = ByName(registry.GetActivities());
@@ -28,7 +32,16 @@ internal sealed class InProcessRemoteRunner(DurableTaskRegistry registry, IServi
     public Task<OrchestratorResponse> RunOrchestratorAsync(string name, OrchestratorRequest request, CancellationToken cancellationToken)
     {
         ITaskOrchestrator orchestrator = _orchestrators[new TaskName(name)](_services);
-        string encoded = GrpcOrchestrationRunner.LoadAndRun(Convert.ToBase64String(request.ToByteArray()), orchestrator, _services);
+        string encoded = GrpcOrchestrationRunner.LoadAndRun(Convert.ToBase64String(request.ToByteArray()), orchestrator, _sessions, _services);
+        return Task.FromResult(OrchestratorResponse.Parser.ParseFrom(Convert.FromBase64String(encoded)));
+    }
+
+    /// <summary>Runs an episode as a worker that keeps no sessions (a restarted one): a request without the history is answered with a request for it.</summary>
+    public Task<OrchestratorResponse> RunWithoutSessionAsync(string name, OrchestratorRequest request)
+    {
+        ITaskOrchestrator orchestrator = _orchestrators[new TaskName(name)](_services);
+        using var empty = new ExtendedSessionsCache();
+        string encoded = GrpcOrchestrationRunner.LoadAndRun(Convert.ToBase64String(request.ToByteArray()), orchestrator, empty, _services);
         return Task.FromResult(OrchestratorResponse.Parser.ParseFrom(Convert.FromBase64String(encoded)));
     }
 
@@ -48,6 +61,8 @@ internal sealed class InProcessRemoteRunner(DurableTaskRegistry registry, IServi
             return RemoteActivityResult.Failed(new FailureDetails(exception));
         }
     }
+
+    public void Dispose() => _sessions.Dispose();
 
     private static Dictionary<TaskName, Func<IServiceProvider, T>> ByName<T>(IEnumerable<KeyValuePair<TaskName, Func<IServiceProvider, T>>> registrations)
     {
