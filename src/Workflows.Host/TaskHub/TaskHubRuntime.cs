@@ -50,6 +50,9 @@ internal sealed class TaskHubRuntime(
 
     public DurableTaskClient Client => _client ?? throw NotStarted();
 
+    /// <summary>How many Durable Task gRPC workers are connected to the endpoint now.</summary>
+    public int ConnectedGrpcWorkers => _workItems?.ConnectedWorkers ?? 0;
+
     /// <summary>Where the Durable Task gRPC endpoint listens, e.g. <c>http://127.0.0.1:4001</c>.</summary>
     public Uri SidecarAddress => _endpoint?.Address ?? throw NotStarted();
 
