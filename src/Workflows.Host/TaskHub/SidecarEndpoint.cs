@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Workflows.DurableTask.Sidecar;
 using Workflows.Host.Configuration;
@@ -39,8 +40,13 @@ internal sealed class SidecarEndpoint : IAsyncDisposable
     public static async Task<SidecarEndpoint> StartAsync(TaskHubSidecar sidecar, int port, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Its logs go to the host's loggers, less its own start and stop lines (the host logs the address, and its
+        // "Now listening on" is the HTTP endpoint's); it leaves Ctrl+C and SIGTERM to the host, which stops it.
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Logging.AddProvider(new HostLoggers(loggerFactory));
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.None);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2);
@@ -90,5 +96,23 @@ internal sealed class SidecarEndpoint : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The host's loggers, for the endpoint's server.</summary>
+    private sealed class HostLoggers(ILoggerFactory loggerFactory) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => loggerFactory.CreateLogger(categoryName);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    /// <summary>No lifetime of its own: the host starts and stops the endpoint.</summary>
+    private sealed class HostOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
