@@ -24,7 +24,8 @@ namespace Workflows.DurableTask.Hosting;
 /// sidecar's connected gRPC workers), else fails its instance or task with a <see cref="TaskNotRegisteredException"/>
 /// (the worker stays up). Work handed to a fallback that has no worker to run it
 /// (<see cref="RemoteWorkerUnavailableException"/>) is abandoned and delivered again later: it waits for a worker to
-/// connect rather than failing, as with a Durable Task sidecar.
+/// connect rather than failing, as with a Durable Task sidecar, for as long as the backend's rule for abandoned work
+/// allows (a backend with poison handling fails it after its retries).
 /// </para>
 /// </remarks>
 public sealed class TaskHubWorkerHost : IAsyncDisposable
