@@ -22,7 +22,8 @@ internal sealed class GrpcWorkerProcess : IDisposable
 
     /// <summary>
     /// Starts a worker on <paramref name="host"/>'s sidecar and waits until the host counts one more connected gRPC
-    /// worker; its activity marks <paramref name="markers"/> when it starts, and never ends when <paramref name="hang"/>.
+    /// worker (so a worker that went away before must no longer be counted); its activity marks
+    /// <paramref name="markers"/> when it starts, and never ends when <paramref name="hang"/>.
     /// </summary>
     public static async Task<GrpcWorkerProcess> StartAsync(TestHost host, string markers, bool hang = false)
     {

@@ -38,6 +38,24 @@ public sealed class SidecarEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Endpoint_RefusesHttp1_SoBrowsersCannotReachIt()
+    {
+        using var http = new HttpClient { Timeout = TestHost.SafetyTimeout };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(GrpcWorkerProcess.Runtime(_host).SidecarAddress, "TaskHubSidecarService/Hello"))
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new StringContent("{}"),
+        };
+
+        using var response = await http.SendAsync(request);
+
+        // Kestrel answers before anything is routed: the gRPC service never sees an HTTP/1.x request.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("HTTP/2 only endpoint", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GrpcWorker_RunsWhatTheAppLacks_StartedThroughTheHttpApiAndAGrpcClient()
     {
         using var worker = await GrpcWorkerProcess.StartAsync(_host, _markers);
@@ -87,6 +105,13 @@ public sealed class SidecarEndpointTests : IAsyncLifetime
                 });
                 hanging.Kill();
             }
+
+            // The host notices the dead worker's connection go (what it held is given back), then a new worker starts.
+            await TestHost.PollAsync<bool>(async _ =>
+            {
+                await Task.Yield();
+                return GrpcWorkerProcess.Runtime(_host).ConnectedGrpcWorkers == 0 ? true : null;
+            });
 
             using var second = await GrpcWorkerProcess.StartAsync(_host, _markers);
             using var timeout = new CancellationTokenSource(TestHost.SafetyTimeout);
