@@ -6,7 +6,13 @@
 # 127.0.0.1:10000; the emulator outlives a killed host, and a clean stop (Ctrl+C, kill -INT or kill -TERM of this
 # script, passed on to the host) stops it after the host has given back its leases. When the host exits, the serving
 # service is stopped and this script exits with the host's exit code.
-# --serving-port N moves the serving service; every other argument goes to the host, e.g. ./run.sh --urls http://127.0.0.1:8080
+# The host also serves the Durable Task gRPC endpoint (the sidecar Durable Task SDK clients and workers connect to) on
+# 127.0.0.1:4001.
+# Usage: ./run.sh [--serving-port N] [--grpc-port N] [host arguments ...]
+#   --serving-port N   moves the serving service (default 7072)
+#   --grpc-port N      moves the host's Durable Task gRPC endpoint (default 4001; 0 picks a free port, logged at start-up)
+#   --help             prints this and exits
+# Every other argument goes to the host, e.g. ./run.sh --urls http://127.0.0.1:8080
 # WORKFLOWS_RUN_DRY_RUN=1 prints what would run (one line per argument) and exits without building or starting anything.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,6 +29,28 @@ while [ $# -gt 0 ]; do
     --serving-port=*)
       serving_port="${1#--serving-port=}"
       shift
+      ;;
+    --grpc-port | --grpc-port=*)
+      if [ "$1" = --grpc-port ]; then
+        if [ $# -lt 2 ]; then echo "run.sh: --grpc-port needs a port number" >&2; exit 2; fi
+        grpc_port="$2"
+        shift 2
+      else
+        grpc_port="${1#--grpc-port=}"
+        shift
+      fi
+      case "$grpc_port" in
+        '' | *[!0-9]*) echo "run.sh: --grpc-port must be a port number from 0 to 65535 (got '$grpc_port')" >&2; exit 2 ;;
+      esac
+      if [ "$grpc_port" -gt 65535 ]; then
+        echo "run.sh: --grpc-port must be a port number from 0 to 65535 (got '$grpc_port')" >&2
+        exit 2
+      fi
+      host_args+=("--WorkflowsGrpcPort=$grpc_port")
+      ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+      exit 0
       ;;
     *)
       host_args+=("$1")

@@ -51,6 +51,7 @@ internal static class HttpStartScenario
                     "--AzureWebJobsScriptRoot=" + root,
                     "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
                     "--WorkflowsExportLocalSettings=false",
+                    "--WorkflowsGrpcPort=0",
                     azurite is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + azurite.ConnectionString,
                 ],
                 typeof(FanOutFanIn).Assembly);

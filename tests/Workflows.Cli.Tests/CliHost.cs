@@ -40,6 +40,8 @@ public sealed class CliHost : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
             "--WorkflowsExportLocalSettings=false",
+            // Any free port for the Durable Task gRPC endpoint: tests run side by side.
+            "--WorkflowsGrpcPort=0",
             "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
             "--WorkflowsStorageProvider=InMemory",
             "--Logging:LogLevel:Default=Warning",

@@ -77,6 +77,34 @@ public sealed partial class RunScriptTests : IDisposable
         Assert.Contains(builds, static b => b.StartsWith("build src/Workflows.Serving ", StringComparison.Ordinal) && b.Contains("-c Release", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("--grpc-port 4100", 0, "host-arg --WorkflowsGrpcPort=4100")]
+    [InlineData("--grpc-port=0", 0, "host-arg --WorkflowsGrpcPort=0")]
+    [InlineData("--grpc-port 70000", 2, "--grpc-port must be a port number from 0 to 65535 (got '70000')")]
+    [InlineData("--help", 0, "--grpc-port N      moves the host's Durable Task gRPC endpoint")]
+    public async Task GrpcPort_IsPassedToTheHostAsItsSetting(string arguments, int exitCode, string expected)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = _folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(_root, "run.sh"));
+        foreach (var argument in arguments.Split(' '))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["WORKFLOWS_RUN_DRY_RUN"] = "1";
+        using var script = Process.Start(info)!;
+        var output = await script.StandardOutput.ReadToEndAsync() + await script.StandardError.ReadToEndAsync();
+        await script.WaitForExitAsync();
+
+        Assert.Equal(exitCode, script.ExitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Azurite_IsPinnedToTheVersionTheReadmeNames_WithTheNodeVersionItSupports()
     {

@@ -48,6 +48,8 @@ internal sealed class TestHost : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
             "--WorkflowsExportLocalSettings=false",
+            // Any free port for the Durable Task gRPC endpoint: tests run side by side.
+            "--WorkflowsGrpcPort=0",
             // Local development over loopback: keys unchecked unless a test turns them on (WorkflowsEnforceKeys=true).
             "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
             storageConnectionString is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + storageConnectionString,

@@ -1,4 +1,5 @@
 using DurableTask.Core;
+using DurableTask.Core.History;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Shims;
@@ -16,8 +17,16 @@ namespace Workflows.DurableTask.Hosting;
 /// </summary>
 /// <remarks>
 /// Failures travel as <see cref="FailureDetails"/> (<see cref="ErrorPropagationMode.UseFailureDetails"/>), which
-/// is what the SDK's <see cref="TaskFailedException"/> carries. An orchestrator or activity name that is not
-/// registered fails its instance or task with a <see cref="TaskNotRegisteredException"/>; the worker stays up.
+/// is what the SDK's <see cref="TaskFailedException"/> carries.
+/// <para>
+/// One rule decides where an orchestrator or activity runs: a name registered in the <see cref="DurableTaskRegistry"/>
+/// runs in this process; any other name goes to the fallback <see cref="IRemoteTaskRunner"/> when one is given (the
+/// sidecar's connected gRPC workers), else fails its instance or task with a <see cref="TaskNotRegisteredException"/>
+/// (the worker stays up). Work handed to a fallback that has no worker to run it
+/// (<see cref="RemoteWorkerUnavailableException"/>) is abandoned and delivered again later: it waits for a worker to
+/// connect rather than failing, as with a Durable Task sidecar, for as long as the backend's rule for abandoned work
+/// allows (a backend with poison handling fails it after its retries).
+/// </para>
 /// </remarks>
 public sealed class TaskHubWorkerHost : IAsyncDisposable
 {
@@ -31,28 +40,32 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
     /// <param name="services">Resolves the constructor arguments of registered types; none when omitted.</param>
     /// <param name="loggerFactory">Logs of DTFx and of the SDK's shims.</param>
     /// <param name="workerOptions">The SDK's worker options the shims read (data converter and the like).</param>
+    /// <param name="fallback">Runs the orchestrators and activities that <paramref name="registry"/> does not name; none when null (they fail).</param>
     public TaskHubWorkerHost(
         IOrchestrationService service,
         DurableTaskRegistry registry,
         IServiceProvider? services = null,
         ILoggerFactory? loggerFactory = null,
-        DurableTaskWorkerOptions? workerOptions = null)
+        DurableTaskWorkerOptions? workerOptions = null,
+        IRemoteTaskRunner? fallback = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         _service = service ?? throw new ArgumentNullException(nameof(service));
         loggerFactory ??= NullLoggerFactory.Instance;
         services ??= EmptyServiceProvider.Instance;
         var shims = new DurableTaskShimFactory(workerOptions, loggerFactory);
+        Dictionary<TaskName, Func<IServiceProvider, ITaskOrchestrator>> orchestrators = ByName(registry.GetOrchestrators());
+        Dictionary<TaskName, Func<IServiceProvider, ITaskActivity>> activities = ByName(registry.GetActivities());
         Worker = new TaskHubWorker(
             service,
             new RegistryObjectManager<TaskOrchestration, ITaskOrchestrator>(
-                ByName(registry.GetOrchestrators()),
+                orchestrators,
                 services,
                 (name, orchestrator) => new ParentAwareOrchestration(name, orchestrator, shims),
                 name => new MissingOrchestration(name),
                 (name, exception) => new UnbuildableOrchestration(name, exception)),
             new RegistryObjectManager<global::DurableTask.Core.TaskActivity, ITaskActivity>(
-                ByName(registry.GetActivities()),
+                activities,
                 services,
                 shims.CreateActivity,
                 name => new MissingActivity(name),
@@ -62,6 +75,14 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,
         };
         Worker.AddOrchestrationDispatcherMiddleware(PassRuntimeStateAsync);
+        if (fallback is not null)
+        {
+            var remote = new RemoteDispatch(fallback, _stopping.Token);
+            Worker.AddOrchestrationDispatcherMiddleware((context, next) =>
+                OrchestratorName(context) is { } name && !orchestrators.ContainsKey(new TaskName(name)) ? remote.OrchestrateAsync(context, next) : next());
+            Worker.AddActivityDispatcherMiddleware((context, next) =>
+                context.GetProperty<TaskScheduledEvent>()?.Name is { } name && !activities.ContainsKey(new TaskName(name)) ? remote.RunActivityAsync(context, next) : next());
+        }
     }
 
     /// <summary>
@@ -144,6 +165,10 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
 
         return byName;
     }
+
+    /// <summary>The name of the orchestrator whose episode <paramref name="context"/> dispatches.</summary>
+    private static string? OrchestratorName(global::DurableTask.Core.Middleware.DispatchMiddlewareContext context) =>
+        (context.GetProperty<TaskOrchestrationWorkItem>()?.OrchestrationRuntimeState ?? context.GetProperty<OrchestrationRuntimeState>())?.Name;
 
     private static async Task PassRuntimeStateAsync(global::DurableTask.Core.Middleware.DispatchMiddlewareContext context, Func<Task> next)
     {

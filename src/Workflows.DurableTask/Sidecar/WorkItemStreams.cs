@@ -18,6 +18,7 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
     private readonly List<Connection> _connections = [];
     private readonly Lock _gate = new();
     private int _next;
+    private bool _closed;
 
     /// <summary>How many workers are connected now.</summary>
     public int ConnectedWorkers
@@ -62,13 +63,18 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
             : RemoteActivityResult.Completed(response.Result);
     }
 
-    /// <summary>Serves one worker's stream until it disconnects; what it held and had not completed runs again elsewhere.</summary>
+    /// <summary>Serves one worker's stream until it disconnects or <see cref="Close"/> is called; what it held and had not completed runs again elsewhere.</summary>
     public async Task ServeAsync(IAsyncStreamWriter<P.WorkItem> stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var connection = new Connection();
         lock (_gate)
         {
+            if (_closed)
+            {
+                return;
+            }
+
             _connections.Add(connection);
         }
 
@@ -97,6 +103,22 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
                 {
                     gone.Result.TrySetException(new RemoteWorkerUnavailableException("The gRPC worker disconnected before completing its work item."));
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends every worker's stream and serves no new ones (the sidecar is stopping): the work items they held and had not
+    /// completed are unavailable, and run again when the backend delivers them next.
+    /// </summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            _closed = true;
+            foreach (Connection connection in _connections)
+            {
+                connection.Queue.Writer.TryComplete();
             }
         }
     }

@@ -62,6 +62,13 @@ public sealed class FunctionsHostOptions
     public int AzuritePort { get; set; } = 10000;
 
     /// <summary>
+    /// Port of the Durable Task gRPC endpoint (the sidecar that Durable Task SDK clients and workers connect to) on
+    /// 127.0.0.1 (app setting <c>WorkflowsGrpcPort</c>, <c>./run.sh --grpc-port N</c>). 4001, where the Durable Task
+    /// SDKs look for a local sidecar; 0 picks a free port (the address is logged at start-up).
+    /// </summary>
+    public int GrpcPort { get; set; } = 4001;
+
+    /// <summary>
     /// Whether HTTP endpoints check keys (app setting <c>WorkflowsEnforceKeys</c>). Defaults to true; false only in
     /// local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>), and even then only loopback requests
     /// go unchecked.

@@ -104,6 +104,13 @@ internal static class HostJsonConfiguration
                 : throw new HostConfigurationException($"WorkflowsAzuritePort must be a port number (1-65533); got '{port}'.");
         }
 
+        if (configuration["WorkflowsGrpcPort"] is { } grpcPort)
+        {
+            options.GrpcPort = int.TryParse(grpcPort, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsedGrpcPort) && parsedGrpcPort is >= 0 and <= 65535
+                ? parsedGrpcPort
+                : throw new HostConfigurationException($"WorkflowsGrpcPort must be a port number (1-65535), or 0 for any free port; got '{grpcPort}'.");
+        }
+
         options.IsLocalDevelopment = string.Equals(configuration["AZURE_FUNCTIONS_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
         var enforce = configuration["WorkflowsEnforceKeys"];
         options.EnforceKeys = enforce is null

@@ -37,4 +37,7 @@ internal static partial class HostLog
 
     [LoggerMessage(10, LogLevel.Warning, "Timer {FunctionName}: storage call failed; retrying")]
     public static partial void TimerStorageFailed(ILogger logger, Exception exception, string functionName);
+
+    [LoggerMessage(15, LogLevel.Information, "Durable Task gRPC endpoint (sidecar) on {Address}: Durable Task SDK clients and workers connect here")]
+    public static partial void SidecarListening(ILogger logger, string address);
 }

@@ -12,6 +12,7 @@ using Workflows.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.Functions;
 using Workflows.Host.Security;
+using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Http;
 
@@ -60,7 +61,18 @@ internal static class DurableHttpApi
     {
         var name = (string)context.Request.RouteValues["functionName"]!;
         var instanceId = context.Request.RouteValues["instanceId"] is string routeId ? InstanceIdRoute.Decode(context, routeId) : null;
-        if (catalog.Find(name) is not { Kind: FunctionKind.Orchestrator } function)
+        // The app's orchestrators by their names; any other name only while a gRPC worker is connected to the Durable
+        // Task endpoint (its workers do not declare their orchestrators), so a mistyped name is still a 404 otherwise.
+        string orchestrator;
+        if (catalog.Find(name) is { Kind: FunctionKind.Orchestrator } function)
+        {
+            orchestrator = function.Name;
+        }
+        else if (catalog.Find(name) is null && context.RequestServices.GetRequiredService<TaskHubRuntime>().ConnectedGrpcWorkers > 0)
+        {
+            orchestrator = name;
+        }
+        else
         {
             await Problems.NotFound($"There is no orchestrator function named '{name}'.").ExecuteAsync(context).ConfigureAwait(false);
             return;
@@ -77,7 +89,7 @@ internal static class DurableHttpApi
         try
         {
             instanceId = await client.ScheduleNewOrchestrationInstanceAsync(
-                function.Name, input, new StartOrchestrationOptions(instanceId) { DedupeStatuses = LiveStatuses }, context.RequestAborted).ConfigureAwait(false);
+                orchestrator, input, new StartOrchestrationOptions(instanceId) { DedupeStatuses = LiveStatuses }, context.RequestAborted).ConfigureAwait(false);
         }
         catch (global::DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException exception)
         {

@@ -13,6 +13,7 @@ using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.DurableTask.InMemory;
+using Workflows.DurableTask.Sidecar;
 using Workflows.Host.Azurite;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
@@ -26,6 +27,8 @@ namespace Workflows.Host.TaskHub;
 /// <c>UseDevelopmentStorage=true</c> when no emulator listens), registers the discovered orchestrators and activities
 /// with the official SDK's registry and runs them on a DTFx <see cref="TaskHubWorker"/>; functions and the HTTP API
 /// use the official <see cref="DurableTaskClient"/>. Starts before the HTTP server accepts requests and stops after it.
+/// The Durable Task gRPC endpoint (<see cref="SidecarEndpoint"/>) serves the same backend to Durable Task SDK clients
+/// and workers: orchestrators and activities the app does not have go to the gRPC workers connected there.
 /// </summary>
 internal sealed class TaskHubRuntime(
     IOptions<FunctionsHostOptions> options,
@@ -41,8 +44,17 @@ internal sealed class TaskHubRuntime(
     private DurableTaskClient? _client;
     private IHostStateStore? _state;
     private WorkerIdentity? _identity;
+    private WorkItemStreams? _workItems;
+    private TaskHubSidecar? _sidecar;
+    private SidecarEndpoint? _endpoint;
 
     public DurableTaskClient Client => _client ?? throw NotStarted();
+
+    /// <summary>How many Durable Task gRPC workers are connected to the endpoint now.</summary>
+    public int ConnectedGrpcWorkers => _workItems?.ConnectedWorkers ?? 0;
+
+    /// <summary>Where the Durable Task gRPC endpoint listens, e.g. <c>http://127.0.0.1:4001</c>.</summary>
+    public Uri SidecarAddress => _endpoint?.Address ?? throw NotStarted();
 
     /// <summary>Keys, timer schedules and timer leases, next to the task hub.</summary>
     public IHostStateStore State => _state ?? throw NotStarted();
@@ -130,16 +142,24 @@ internal sealed class TaskHubRuntime(
 
         var registry = new DurableTaskRegistry();
         catalog.AddTo(registry, services);
-        _client = new OrchestrationServiceDurableTaskClient(serviceClient, new OrchestrationServiceClientOptions
+        var clientOptions = new OrchestrationServiceClientOptions
         {
             DataConverter = WebJsonDataConverter.Instance,
             TimeProvider = timeProvider,
             StatusPollingInterval = statusPolling,
             Rewind = rewind,
-        });
-        _worker = new TaskHubWorkerHost(_service, registry, services, loggerFactory, new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
+        };
+        _client = new OrchestrationServiceDurableTaskClient(serviceClient, clientOptions);
+
+        // One rule for where work runs: the app's own orchestrators and activities in this process, every other name on
+        // the gRPC workers connected to the sidecar (waiting for one to connect when none is).
+        _workItems = new WorkItemStreams();
+        _sidecar = new TaskHubSidecar(serviceClient, clientOptions, _workItems);
+        _worker = new TaskHubWorkerHost(_service, registry, services, loggerFactory, new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance }, _workItems);
         await _worker.StartAsync().ConfigureAwait(false);
         HostLog.TaskHubStarted(_logger, settings.HubName, storage, catalog.OfKind(FunctionKind.Orchestrator).Count(), catalog.OfKind(FunctionKind.Activity).Count());
+        _endpoint = await SidecarEndpoint.StartAsync(_sidecar, settings.GrpcPort, loggerFactory, cancellationToken).ConfigureAwait(false);
+        HostLog.SidecarListening(_logger, _endpoint.Address.ToString().TrimEnd('/'));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -154,10 +174,25 @@ internal sealed class TaskHubRuntime(
 
     public async ValueTask DisposeAsync()
     {
+        // The worker first: episodes and activities in hand on gRPC workers complete through the endpoint's streams.
         if (_worker is not null)
         {
             await _worker.DisposeAsync().ConfigureAwait(false);
             _worker = null;
+        }
+
+        _workItems?.Close();
+        if (_endpoint is not null)
+        {
+            await _endpoint.StopAsync().ConfigureAwait(false);
+            await _endpoint.DisposeAsync().ConfigureAwait(false);
+            _endpoint = null;
+        }
+
+        if (_sidecar is not null)
+        {
+            await _sidecar.DisposeAsync().ConfigureAwait(false);
+            _sidecar = null;
         }
 
         switch (_service)

@@ -46,6 +46,7 @@ internal sealed class FunctionAppProcesses
         info.Environment["WorkflowsAzuritePort"] = AzuritePort.ToString(CultureInfo.InvariantCulture);
         info.Environment["WorkflowsExportLocalSettings"] = "false";
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
+        info.Environment["WorkflowsGrpcPort"] = "0";
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
         {
             info.Environment[name] = value;
