@@ -58,7 +58,7 @@ internal static class EngineWorkerScenario
             try
             {
                 await using var host = path == "worker"
-                    ? new TaskHubWorkerHost(service, new FunctionsWorkerRunner(channel))
+                    ? new TaskHubWorkerHost(service, new FunctionsWorkerRunner(channel), sessionIdleTimeout: azurite is null ? null : TimeSpan.FromSeconds(30))
                     : new TaskHubWorkerHost(service, EngineScenario.Registry());
                 await host.StartAsync();
                 var client = new OrchestrationServiceDurableTaskClient((IOrchestrationServiceClient)service);

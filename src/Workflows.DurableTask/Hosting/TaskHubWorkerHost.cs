@@ -77,7 +77,7 @@ public sealed class TaskHubWorkerHost : IAsyncDisposable
         Worker.AddOrchestrationDispatcherMiddleware(PassRuntimeStateAsync);
         if (fallback is not null)
         {
-            var remote = new RemoteDispatch(fallback, _stopping.Token);
+            var remote = new RemoteDispatch(fallback, sessionIdleTimeout: null, _stopping.Token);
             Worker.AddOrchestrationDispatcherMiddleware((context, next) =>
                 OrchestratorName(context) is { } name && !orchestrators.ContainsKey(new TaskName(name)) ? remote.OrchestrateAsync(context, next) : next());
             Worker.AddActivityDispatcherMiddleware((context, next) =>

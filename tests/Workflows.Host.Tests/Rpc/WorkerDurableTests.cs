@@ -31,7 +31,8 @@ internal sealed class WorkerTaskHub : IAsyncDisposable
     public static async Task<WorkerTaskHub> StartAsync(WorkerChannel channel, IOrchestrationService? service = null)
     {
         service ??= new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions { AbandonRetryDelay = TimeSpan.FromMilliseconds(50) });
-        var host = new TaskHubWorkerHost(service, new FunctionsWorkerRunner(channel));
+        // Our task hub hands out extended sessions: the worker keeps them, as the Durable extension's isolated workers do.
+        var host = new TaskHubWorkerHost(service, new FunctionsWorkerRunner(channel), sessionIdleTimeout: service is InMemoryOrchestrationService ? null : TimeSpan.FromSeconds(30));
         await host.StartAsync();
         return new WorkerTaskHub(service, host);
     }
