@@ -17,7 +17,7 @@ namespace Workflows.Host.TaskHub;
 /// The task hub's Durable Task gRPC endpoint: a Kestrel server of its own on 127.0.0.1 (HTTP/2 without TLS, as the
 /// Durable Task SDKs reach a local sidecar) that serves <see cref="TaskHubSidecar"/> and nothing else. It shares no
 /// pipeline with the host's HTTP endpoint (keys, request guards, body limits do not apply); loopback binding is its
-/// access control (docs/decisions/0025-sidecar-endpoint.md).
+/// access control (docs/decisions/0025-durable-task-grpc-endpoint.md).
 /// </summary>
 internal sealed class SidecarEndpoint : IAsyncDisposable
 {
