@@ -103,7 +103,7 @@ public sealed class ConfigurationTests : IDisposable
         var missing = await RunAsync("bash", RunScript(), "--serving-port");
 
         Assert.Equal(
-            ["serving-url http://127.0.0.1:9001", "host-arg --urls", "host-arg http://127.0.0.1:8080", "host-arg --grpc-port", "host-arg 4002", "host-arg two words"],
+            ["serving-url http://127.0.0.1:9001", "host-arg --urls", "host-arg http://127.0.0.1:8080", "host-arg --WorkflowsGrpcPort=4002", "host-arg two words"],
             Lines(moved));
         Assert.Equal(["serving-url http://127.0.0.1:9002"], Lines(joined));
         Assert.Equal(["serving-url http://127.0.0.1:7072"], Lines(byDefault));

@@ -111,7 +111,7 @@ internal sealed class TaskHubRuntime(
             default:
             {
                 var connectionString = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
-                _identity = WorkerIdentity.Claim(settings.ScriptRoot, settings.HubName);
+                _identity = WorkerIdentity.Claim(settings.ScriptRoot, StorageAccountOf(connectionString), settings.HubName);
                 var azure = new AzureStorageOptions
                 {
                     ConnectionString = connectionString,
@@ -268,6 +268,17 @@ internal sealed class TaskHubRuntime(
         HostLog.StartingAzurite(_logger, port, location, log);
         _azurite = await AzuriteProcess.StartDetachedAsync(root, location, port, port + 1, port + 2, log, cancellationToken).ConfigureAwait(false);
         return connectionString;
+    }
+
+    /// <summary>The storage account a connection string names, without its key: its blob endpoint, or its account name and suffix.</summary>
+    private static string StorageAccountOf(string connectionString)
+    {
+        string? Part(string name) => connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => part.Split('=', 2))
+            .FirstOrDefault(pair => pair.Length == 2 && string.Equals(pair[0], name, StringComparison.OrdinalIgnoreCase))?[1];
+
+        return Part("BlobEndpoint")
+            ?? (Part("AccountName") is { } account ? account + "." + (Part("EndpointSuffix") ?? "core.windows.net") : "UseDevelopmentStorage");
     }
 
     private static InvalidOperationException NotStarted() => new("The task hub has not started yet.");

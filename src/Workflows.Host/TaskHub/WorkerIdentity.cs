@@ -4,7 +4,8 @@ using System.Text;
 namespace Workflows.Host.TaskHub;
 
 /// <summary>
-/// This host's stable name on its task hub: the machine, a hash of the app folder and the hub, and a slot number. The
+/// This host's stable name on its task hub: the machine, a hash of the app folder, the storage account and the hub, and
+/// a slot number. The
 /// slot is held by an exclusive lock on a file for as long as the host runs, so two hosts of the same app on one
 /// machine get different names, and a host that was killed (the system releases its lock) leaves its name to the
 /// next one, which then takes the dead host's partitions back at once instead of waiting for its leases to expire.
@@ -23,10 +24,14 @@ internal sealed class WorkerIdentity : IDisposable
     /// <summary>The name; null when no slot could be locked (the worker then takes a new random name).</summary>
     public string? Name { get; }
 
-    /// <summary>Claims the first free slot for the app in <paramref name="scriptRoot"/> on hub <paramref name="hubName"/>.</summary>
-    public static WorkerIdentity Claim(string scriptRoot, string hubName, string? lockFolder = null)
+    /// <summary>
+    /// Claims the first free slot for the app in <paramref name="scriptRoot"/> on hub <paramref name="hubName"/> of the
+    /// storage account <paramref name="storage"/> (its endpoint, never its key): hosts of the same app on other
+    /// accounts (another emulator, say) take no slot from each other.
+    /// </summary>
+    public static WorkerIdentity Claim(string scriptRoot, string storage, string hubName, string? lockFolder = null)
     {
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(scriptRoot) + "\n" + hubName)))[..16];
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(scriptRoot) + "\n" + storage + "\n" + hubName)))[..16];
         var folder = lockFolder ?? Path.Combine(Path.GetTempPath(), "workflows-workers");
         try
         {

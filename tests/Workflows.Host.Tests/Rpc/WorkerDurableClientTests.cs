@@ -6,10 +6,11 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Workflows.Host.TaskHub;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.DurableTask.InMemory;
@@ -31,11 +32,12 @@ public sealed class WorkerDurableClientTests(WorkerAppFixture fixture) : IClassF
     {
         using var service = new InMemoryOrchestrationService(new InMemoryOrchestrationServiceOptions());
         var clientOptions = new OrchestrationServiceClientOptions { StatusPollingInterval = null };
-        await using var sidecar = new TaskHubSidecar(service, clientOptions);
+        await using var sidecarService = new TaskHubSidecar(service, clientOptions);
+        await using var sidecar = await SidecarEndpoint.StartAsync(sidecarService, 0, NullLoggerFactory.Instance, CancellationToken.None);
         await using WebApplication app = await StartAsync(sidecar, fixture.Channel);
         await using var worker = new TaskHubWorkerHost(service, new FunctionsWorkerRunner(fixture.Channel));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = Address(app, HttpProtocols.Http1) };
+        using var http = new HttpClient { BaseAddress = Address(app) };
 
         using HttpResponseMessage started = await http.PostAsync(new Uri("api/StartUppercase?words=durable,client", UriKind.Relative), null);
         Assert.True(started.StatusCode == HttpStatusCode.OK, await started.Content.ReadAsStringAsync());
@@ -67,34 +69,26 @@ public sealed class WorkerDurableClientTests(WorkerAppFixture fixture) : IClassF
         Assert.Contains("'queueTrigger'", problem, StringComparison.Ordinal);
     }
 
-    /// <summary>One app: the sidecar on an HTTP/2 endpoint, the app's HTTP functions (forwarded to the worker) on an HTTP/1 one.</summary>
-    private static async Task<WebApplication> StartAsync(TaskHubSidecar sidecar, WorkerChannel channel)
+    /// <summary>The app's HTTP functions (forwarded to the worker) on a loopback port of their own, their durable clients pointed at <paramref name="sidecar"/>.</summary>
+    private static async Task<WebApplication> StartAsync(SidecarEndpoint sidecar, WorkerChannel channel)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
-        });
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(sidecar);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddHttpForwarder();
         WebApplication app = builder.Build();
-        app.MapGrpcService<TaskHubSidecar>();
+        WorkerHttpProxy? proxy = null;
+        app.Map("/api/{function}", (HttpContext context) => proxy!.InvokeAsync(context, (string)context.GetRouteValue("function")!, new Dictionary<string, string>()));
         await app.StartAsync();
-        var endpoint = new DurableClientEndpoint(Address(app, HttpProtocols.Http2), "test", Address(app, HttpProtocols.Http1));
-        var proxy = new WorkerHttpProxy(channel, app.Services.GetRequiredService<IHttpForwarder>(), new WorkerBindings(endpoint));
-        app.Map("/api/{function}", (HttpContext context) => proxy.InvokeAsync(context, (string)context.GetRouteValue("function")!, new Dictionary<string, string>()));
+
+        // The clients' base URL is this app's, known once it listens.
+        var endpoint = new DurableClientEndpoint(sidecar.Address, "test", Address(app));
+        proxy = new WorkerHttpProxy(channel, app.Services.GetRequiredService<IHttpForwarder>(), new WorkerBindings(endpoint));
         return app;
     }
 
-    /// <summary>The address of the endpoint listening with <paramref name="protocols"/> (the HTTP/2 one was bound first).</summary>
-    private static Uri Address(WebApplication app, HttpProtocols protocols)
-    {
-        string[] addresses = [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
-        return new Uri(addresses[protocols == HttpProtocols.Http2 ? 0 : 1] + "/");
-    }
+    private static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/");
 
     private sealed record Started(string Id);
 }
