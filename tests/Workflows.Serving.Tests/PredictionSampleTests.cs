@@ -46,6 +46,25 @@ public sealed class PredictionSampleTests
     }
 
     [Fact]
+    public void Record_OnTheHotPath_AllocatesNothing()
+    {
+        var sample = new PredictionSample(capacity: 1_000, features: 100);
+        var inputs = new float[100];
+        var single = new ScoreResult(1, 1, [0.5f], null);
+        var labelled = new ScoreResult(1, 3, [0.2f, 0.5f, 0.3f], [1]);
+        sample.Record(inputs, 1, single, second: 1);
+        sample.Record(inputs, 1, labelled, second: 1);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            sample.Record(inputs, 1, (i & 1) == 0 ? single : labelled, second: 2);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Record_ConcurrentWriters_EveryRowIsOneWritersWholeRow()
     {
         var sample = new PredictionSample(capacity: 64, features: 8);
