@@ -34,13 +34,14 @@ internal static class ServeScenario
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
-        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees", "warm-up");
+        args.AllowOnly("concurrency", "seconds", "batch-rows", "trees", "warm-up", "sample-rows");
         var concurrency = args.GetInt("concurrency", 64, 1);
         var seconds = args.GetInt("seconds", 10, 1);
         var batchRows = args.GetInt("batch-rows", 4096, 1);
         var trees = args.GetInt("trees", 50, 1);
         var warmUp = args.GetInt("warm-up", DefaultWarmUpSeconds, 0);
-        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} warm-up={warmUp} batch-rows={batchRows} trees={trees} processors={Environment.ProcessorCount}");
+        var sampleRows = args.GetInt("sample-rows", 10_000, 0);
+        Console.WriteLine($"serve benchmark: concurrency={concurrency} seconds={seconds} warm-up={warmUp} batch-rows={batchRows} trees={trees} sample-rows={sampleRows} processors={Environment.ProcessorCount}");
         var root = Directory.CreateTempSubdirectory("workflows-serve-").FullName;
         try
         {
@@ -54,6 +55,7 @@ internal static class ServeScenario
                 "--Serving:RegistryPollSeconds=0",
                 "--Serving:CacheEntries=0",
                 "--Serving:BatchQueueCapacity=100000",
+                "--Serving:SampleRows=" + sampleRows.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ]);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             await using var app = ServingApplication.Build(builder);

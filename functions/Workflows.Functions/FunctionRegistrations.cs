@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.DurableTask;
@@ -67,6 +68,9 @@ public static class FunctionRegistrations
         // The prediction service's admin API for CanaryPromotion, created on first use: only canaries need the
         // service, so its settings are read (and a bad one reported) then, and its key at each call.
         services.AddSingleton(_ => servingAdmin ?? ServingAdminFrom(settings));
+
+        // The clock DriftCheck measures a model's age with.
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 

@@ -48,6 +48,13 @@ public sealed class BlobModelRegistry : IModelRegistry
             version++;
         }
 
+        foreach (var file in registration.Files ?? new Dictionary<string, byte[]>())
+        {
+            // The version is claimed by the artifact; its files are written (over a crashed attempt's) before the manifest publishes it.
+            await _container.GetBlobClient(FileBlob(registration.Name, version, file.Key))
+                .UploadAsync(BinaryData.FromBytes(file.Value), overwrite: true, cancellationToken).ConfigureAwait(false);
+        }
+
         var manifest = RegistryNaming.Manifest(registration, version, _timeProvider.GetUtcNow(), artifact.Span);
         var manifestBytes = BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(manifest, RegistryNaming.ManifestJson));
         await _container.GetBlobClient(ManifestBlob(registration.Name, version))
@@ -129,6 +136,22 @@ public sealed class BlobModelRegistry : IModelRegistry
         return RegistryNaming.CheckedArtifact(model, bytes.ToArray());
     }
 
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadFileAsync(string name, int version, string fileName, CancellationToken cancellationToken = default)
+    {
+        var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
+        RegistryNaming.ValidateFileName(fileName, model.Format);
+        if (model.Files?.ContainsKey(fileName) != true)
+        {
+            return null;
+        }
+
+        var bytes = await DownloadOrNullAsync(FileBlob(name, version, fileName), cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"The file '{fileName}' of model '{name}' version {version} is missing.");
+        return RegistryNaming.CheckedFile(model, fileName, bytes.ToArray());
+    }
+
     /// <summary>
     /// The container, created once: every caller waits for the same creation (concurrent first registrations must not
     /// upload before it exists), and a creation that failed is tried again by the next caller.
@@ -155,6 +178,8 @@ public sealed class BlobModelRegistry : IModelRegistry
         await _container.CreateIfNotExistsAsync().ConfigureAwait(false);
 
     private static string ManifestBlob(string name, int version) => $"{name}/{RegistryNaming.VersionKey(version)}/{RegistryNaming.ManifestFileName}";
+
+    private static string FileBlob(string name, int version, string fileName) => $"{name}/{RegistryNaming.VersionKey(version)}/{fileName}";
 
     private static string ArtifactBlob(string name, int version, string format) =>
         $"{name}/{RegistryNaming.VersionKey(version)}/{RegistryNaming.ArtifactFileName(format)}";

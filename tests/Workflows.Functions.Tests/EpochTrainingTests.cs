@@ -14,6 +14,7 @@ using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Generation;
 using Workflows.ML.Kernels;
+using Workflows.ML.Monitoring;
 using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
@@ -82,6 +83,56 @@ public sealed class EpochTrainingTests : IDisposable
         // The registered ONNX graph scores the holdout chunk as our own scorer does with the kept checkpoint.
         await AssertOnnxMatchesScorerAsync(output, new ClassificationGenerator(Spec()).GenerateChunk(5, ChunkRows));
         Assert.Equal(await File.ReadAllBytesAsync(output.ArtifactPath), await _registry.ReadArtifactAsync("demo", output.Version));
+        await AssertReferenceProfileAsync(output, "demo");
+    }
+
+    /// <summary>
+    /// The profile stored with the version is the holdout's (the generator's held-out chunks, scored by the kept
+    /// model), with decile edges and shares counted exactly.
+    /// </summary>
+    private async Task AssertReferenceProfileAsync(EpochTrainingOutput output, string name)
+    {
+        var stored = await _registry.ReadFileAsync(name, output.Version, ReferenceProfile.FileName);
+        Assert.NotNull(stored);
+        var profile = ReferenceProfile.FromJson(stored);
+        var model = await ScorerAsync(output);
+        var chunks = output.HoldoutChunks!.Select(i => new ClassificationGenerator(Spec()).GenerateChunk(i, ChunkRows)).ToList();
+        var partial = new ReferencePartial([.. Enumerable.Range(0, Features).Select(f => $"f{f}")]);
+        var predictions = chunks.Select(chunk =>
+        {
+            var probabilities = new float[chunk.RowCount];
+            model.PredictProbabilities(RowMajor(chunk), chunk.RowCount, probabilities);
+            return probabilities;
+        }).ToList();
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            partial.AddChunk(chunks[c].Features, predictions[c]);
+        }
+
+        var expected = ReferenceProfile.Build(partial, profile.CreatedAt);
+        var counts = BinCounts.For(expected);
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            counts.Add(expected, chunks[c].Features, predictions[c]);
+        }
+
+        expected = expected.WithCountedProportions(counts);
+        Assert.Equal(1_000, profile.Rows);
+        Assert.Equal(Features, profile.Features.Count);
+        Assert.Equal(["f0", "f1", "f2", "f3", "f4", "f5"], profile.Features.Select(f => f.Name));
+        Assert.All(profile.Columns, column =>
+        {
+            Assert.Equal(1_000, column.Count);
+            Assert.Equal(0, column.ProportionError);
+            Assert.Equal(9, column.Edges.Length);
+            Assert.All(column.Proportions, share => Assert.InRange(share, 0.09, 0.11));
+        });
+        Assert.All(profile.Prediction.Edges, edge => Assert.InRange(edge, 0, 1));
+        foreach (var (actual, wanted) in profile.Columns.Zip(expected.Columns))
+        {
+            Assert.Equal(wanted.Edges, actual.Edges);
+            Assert.Equal(wanted.Proportions, actual.Proportions);
+        }
     }
 
     [Fact]
@@ -269,10 +320,11 @@ public sealed class EpochTrainingTests : IDisposable
         Assert.Equal(b.State.Weights.ToArray(), a.State.Weights.ToArray());
         Assert.Equal(b.LearningCurve, a.LearningCurve);
 
-        // Opened once to describe the dataset and once to decode; epochs 2 and 3 (and their evaluations) hit the cache.
+        // Opened once to describe the dataset and once to decode; epochs 2 and 3 (and their evaluations) hit the cache,
+        // and so do the registration's two passes over the holdout chunk for the reference profile.
         Assert.All(files, file => Assert.Equal(2, cachedStorage.Opened(file)));
         Assert.Equal(4, cache.Count);
-        Assert.Equal(8, cache.Hits);
+        Assert.Equal(10, cache.Hits);
     }
 
     [Fact]

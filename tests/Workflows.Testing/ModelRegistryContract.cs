@@ -117,6 +117,37 @@ public abstract class ModelRegistryContract
         await Assert.ThrowsAsync<ArgumentException>(() => Registry.RegisterAsync(Registration(name), new byte[] { 1 }));
     }
 
+    [Fact]
+    public async Task ReadFileAsync_FilesRegisteredWithTheVersion_ReadBackCheckedAndNullWhenAbsent()
+    {
+        var profile = new byte[] { 7, 8, 9 };
+        var registered = await Registry.RegisterAsync(
+            Registration("churn") with { Files = new Dictionary<string, byte[]> { ["reference-profile.json"] = profile } }, new byte[] { 1 });
+        await Registry.RegisterAsync(Registration("churn"), new byte[] { 2 });
+
+        Assert.Equal(profile, await Registry.ReadFileAsync("churn", 1, "reference-profile.json"));
+        Assert.Equal(
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(profile)),
+            (await Registry.GetAsync("churn", 1))!.Files!["reference-profile.json"]);
+        Assert.Equal(registered.Files, (await Registry.GetAsync("churn", 1))!.Files);
+        Assert.Null(await Registry.ReadFileAsync("churn", 2, "reference-profile.json"));
+        Assert.Null(await Registry.ReadFileAsync("churn", 1, "other.json"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => Registry.ReadFileAsync("churn", 3, "reference-profile.json"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Registry.ReadFileAsync("churn", 1, "manifest.json"));
+    }
+
+    [Theory]
+    [InlineData("manifest.json")]
+    [InlineData("model.onnx")]
+    [InlineData("../escape.json")]
+    [InlineData("Upper.json")]
+    public async Task RegisterAsync_FileNameNotAllowed_IsRefused(string fileName)
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Registry.RegisterAsync(
+            Registration("churn") with { Files = new Dictionary<string, byte[]> { [fileName] = [1] } }, new byte[] { 1 }));
+        Assert.Null(await Registry.GetLatestAsync("churn"));
+    }
+
     protected static ModelRegistration Registration(string name, double accuracy = 0.8) => new(
         name,
         "onnx",

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.ML.Canary;
+using Workflows.ML.Monitoring;
 
 namespace Workflows.Functions.Canary;
 
@@ -17,8 +18,11 @@ public sealed record AnalyzeCanaryWindowInput(string Model, int StableVersion, i
 /// Reads both versions' figures over one window from the prediction service and judges every check on them
 /// (<see cref="CanaryCheck.Measure"/>): error rate = errors / (answered + errors), p99 latency, live accuracy over the
 /// labels that came back, shadow disagreement (of the stable version's requests mirrored to the candidate, the share
-/// whose answers differed), and the Mann–Whitney test of the candidate's latencies against the stable version's (drawn
-/// from the service's latency histograms). No requests make a measurement Inconclusive; a service that cannot be read,
+/// whose answers differed), the Mann–Whitney test of the candidate's latencies against the stable version's (drawn
+/// from the service's latency histograms), and the PSI of the candidate's predictions against the stable version's
+/// over the window (from the service's per-version prediction samples, binned by the stable version's deciles;
+/// fewer than <c>minSamples</c> predictions on either side is Inconclusive). No requests make a measurement
+/// Inconclusive; a service that cannot be read,
 /// a version it has not loaded, or a window it no longer keeps (or has not finished) make it Error. Neither is a pass.
 /// </summary>
 [DurableTask(Name)]
@@ -29,6 +33,9 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
 
     /// <summary>At most this many latencies per side go into the Mann–Whitney test; bigger histograms are scaled down bucket by bucket.</summary>
     public const int MaxLatencySamples = 20_000;
+
+    /// <summary>At most this many of each version's most recent predictions in the window go into a PSI check.</summary>
+    public const int MaxPredictionSamples = 10_000;
 
     /// <inheritdoc />
     public override async Task<IReadOnlyList<CanaryCheckMeasurement>> RunAsync(TaskActivityContext context, AnalyzeCanaryWindowInput input)
@@ -49,11 +56,15 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
             return [.. input.Checks.Select(check => new CanaryCheckMeasurement(check.Name, check.Kind, 0, check.Measure(error)))];
         }
 
-        return Measure(input, window);
+        var predictions = input.Checks.Any(c => c.Kind == CheckKind.PsiVsStable) ? await PredictionsAsync(input).ConfigureAwait(false) : null;
+        return Measure(input, window, predictions);
     }
 
-    /// <summary>Judges every check of <paramref name="input"/> on the figures of <paramref name="window"/>.</summary>
-    public static IReadOnlyList<CanaryCheckMeasurement> Measure(AnalyzeCanaryWindowInput input, ServingWindow window)
+    /// <summary>
+    /// Judges every check of <paramref name="input"/> on the figures of <paramref name="window"/> and, for PSI
+    /// checks, the versions' predictions over the window (<paramref name="predictions"/>).
+    /// </summary>
+    public static IReadOnlyList<CanaryCheckMeasurement> Measure(AnalyzeCanaryWindowInput input, ServingWindow window, WindowPredictions? predictions = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(window);
@@ -61,12 +72,43 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
         var stable = window.Versions.FirstOrDefault(v => v.Version == input.StableVersion);
         return [.. input.Checks.Select(check =>
         {
-            var (observation, samples) = Observe(check, candidate, stable, input);
+            var (observation, samples) = Observe(check, candidate, stable, input, predictions);
             return new CanaryCheckMeasurement(check.Name, check.Kind, samples, check.Measure(observation));
         })];
     }
 
-    private static (MetricObservation Observation, long Samples) Observe(CanaryCheck check, ServingVersionFigures? candidate, ServingVersionFigures? stable, AnalyzeCanaryWindowInput input)
+    /// <summary>Both versions' predictions over the window, or the reason they could not be read.</summary>
+    private async Task<WindowPredictions> PredictionsAsync(AnalyzeCanaryWindowInput input)
+    {
+        var from = new DateTimeOffset(DateTime.SpecifyKind(input.From, DateTimeKind.Utc));
+        var to = new DateTimeOffset(DateTime.SpecifyKind(input.To, DateTimeKind.Utc));
+        try
+        {
+            var candidate = await serving.GetSampleAsync(input.Model, input.CandidateVersion, MaxPredictionSamples, from, to, CancellationToken.None).ConfigureAwait(false);
+            var stable = await serving.GetSampleAsync(input.Model, input.StableVersion, MaxPredictionSamples, from, to, CancellationToken.None).ConfigureAwait(false);
+            return new WindowPredictions(candidate.Predictions, stable.Predictions, null);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or InvalidOperationException or FormatException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            return new WindowPredictions([], [], $"the prediction service's prediction samples could not be read: {exception.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The PSI of <paramref name="candidate"/> predictions against <paramref name="stable"/> ones, binned by the stable
+    /// predictions' deciles (<see cref="PopulationStability.BetweenSamples"/>), over the predictions that are not NaN;
+    /// the samples are the smaller side's count, and the value is null when either side has none.
+    /// </summary>
+    internal static MetricObservation PsiObservation(IReadOnlyList<float> candidate, IReadOnlyList<float> stable)
+    {
+        var c = candidate.Where(v => !float.IsNaN(v)).Select(v => (double)v).ToArray();
+        var s = stable.Where(v => !float.IsNaN(v)).Select(v => (double)v).ToArray();
+        var samples = Math.Min(c.Length, s.Length);
+        return new MetricObservation(samples == 0 ? null : PopulationStability.BetweenSamples(s, c), samples);
+    }
+
+    private static (MetricObservation Observation, long Samples) Observe(
+        CanaryCheck check, ServingVersionFigures? candidate, ServingVersionFigures? stable, AnalyzeCanaryWindowInput input, WindowPredictions? predictions)
     {
         if (Unusable(candidate, input.CandidateVersion, input) is { } candidateError)
         {
@@ -93,6 +135,19 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
 
                 var candidateLatencies = Latencies(c.Histogram);
                 return (new MetricObservation(Candidate: candidateLatencies, Stable: Latencies(stable!.Histogram)), candidateLatencies.Count);
+            case CheckKind.PsiVsStable:
+                if (Unusable(stable, input.StableVersion, input) is { } stableUnusable)
+                {
+                    return (MetricObservation.Failure(stableUnusable), 0);
+                }
+
+                if (predictions is null || predictions.Error is not null)
+                {
+                    return (MetricObservation.Failure(predictions?.Error ?? "the prediction samples were not read."), 0);
+                }
+
+                var psi = PsiObservation(predictions.Candidate, predictions.Stable);
+                return (psi, psi.Samples);
             default:
                 return (MetricObservation.Failure($"{check.Kind} is not measured from the prediction service's metrics."), 0);
         }
@@ -131,3 +186,9 @@ public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskAct
         return values;
     }
 }
+
+/// <summary>Both versions' predictions over one window, for the PSI check.</summary>
+/// <param name="Candidate">The candidate's predictions.</param>
+/// <param name="Stable">The stable version's predictions.</param>
+/// <param name="Error">Why they could not be read, or null.</param>
+public sealed record WindowPredictions(IReadOnlyList<float> Candidate, IReadOnlyList<float> Stable, string? Error);

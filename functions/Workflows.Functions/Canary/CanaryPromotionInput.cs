@@ -37,11 +37,12 @@ public sealed record CanaryPromotionInput(
     /// <summary><see cref="OnFailure"/>: leave the weights as they are.</summary>
     public const string Freeze = "freeze";
 
-    /// <summary>The check kinds the prediction service's metrics can measure.</summary>
-    public static readonly IReadOnlyList<CheckKind> SupportedKinds = [CheckKind.ErrorRate, CheckKind.LatencyP99, CheckKind.LiveAccuracy, CheckKind.LatencyMannWhitney, CheckKind.ShadowDisagreement];
+    /// <summary>The check kinds the prediction service can measure (its metrics, and its prediction samples for PSI).</summary>
+    public static readonly IReadOnlyList<CheckKind> SupportedKinds =
+        [CheckKind.ErrorRate, CheckKind.LatencyP99, CheckKind.LiveAccuracy, CheckKind.LatencyMannWhitney, CheckKind.ShadowDisagreement, CheckKind.PsiVsStable];
 
     /// <summary>Whether a check compares the candidate with the stable version's traffic (measured only while the stable version has some).</summary>
-    public static bool Compares(CheckKind kind) => kind is CheckKind.LatencyMannWhitney or CheckKind.ShadowDisagreement;
+    public static bool Compares(CheckKind kind) => kind is CheckKind.LatencyMannWhitney or CheckKind.ShadowDisagreement or CheckKind.PsiVsStable;
 
     /// <summary>Whether the candidate shadows the stable version's requests (there is a shadow disagreement check).</summary>
     public bool Shadows => Checks?.Any(c => c?.Kind == CheckKind.ShadowDisagreement) ?? false;
@@ -87,7 +88,7 @@ public sealed record CanaryPromotionInput(
         {
             if (Checks![i] is { } check && Enum.IsDefined(check.Kind) && !SupportedKinds.Contains(check.Kind))
             {
-                errors.Add($"checks[{i}].kind: {check.Kind} is not measured yet: the prediction service keeps no per-version prediction samples.");
+                errors.Add($"checks[{i}].kind: {check.Kind} is not measured from the prediction service.");
             }
         }
 

@@ -104,7 +104,57 @@ public sealed class HttpServingAdmin : IServingAdmin, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<ServingSample> GetSampleAsync(string model, int? version, int max, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    {
+        var query = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"admin/models/{Uri.EscapeDataString(model)}/sample?max={max}"));
+        if (version is { } v)
+        {
+            query.Append(CultureInfo.InvariantCulture, $"&version={v}");
+        }
+
+        if (from is { } start)
+        {
+            query.Append("&from=").Append(Uri.EscapeDataString(start.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+        }
+
+        if (to is { } end)
+        {
+            query.Append("&to=").Append(Uri.EscapeDataString(end.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+        }
+
+        using var request = Request(HttpMethod.Get, query.ToString());
+        using var response = await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            await ReadAsync(response, cancellationToken).ConfigureAwait(false); // throws with the service's message
+        }
+
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        using var document = JsonDocument.Parse(bytes);
+        var root = document.RootElement;
+        return new ServingSample(
+            root.GetProperty("version").GetInt32(),
+            root.GetProperty("features").GetInt32(),
+            root.GetProperty("recorded").GetInt64(),
+            Floats(root.GetProperty("inputs")),
+            Floats(root.GetProperty("predictions")));
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _client.Dispose();
+
+    /// <summary>A JSON array of numbers, null read as NaN (a missing value).</summary>
+    private static float[] Floats(JsonElement array)
+    {
+        var values = new float[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            values[i++] = item.ValueKind == JsonValueKind.Null ? float.NaN : item.GetSingle();
+        }
+
+        return values;
+    }
 
     private HttpRequestMessage Request(HttpMethod method, string path, JsonNode? body = null)
     {

@@ -22,6 +22,25 @@ public interface IServingAdmin
 
     /// <summary>Each loaded version's figures over the whole seconds from <paramref name="from"/> up to <paramref name="to"/>.</summary>
     Task<ServingWindow> GetMetricsAsync(string model, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The recent rows <paramref name="version"/> (null: the stable version) answered, inputs and predictions: at most
+    /// <paramref name="max"/> of the most recent, only those answered from <paramref name="from"/> up to
+    /// <paramref name="to"/> when given, oldest first.
+    /// </summary>
+    Task<ServingSample> GetSampleAsync(string model, int? version, int max, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken);
+}
+
+/// <summary>Recent rows one version answered.</summary>
+/// <param name="Version">The version.</param>
+/// <param name="Features">Features per row.</param>
+/// <param name="Recorded">Rows the version had recorded since it loaded (more than it keeps once the ring is full).</param>
+/// <param name="Inputs">Row-major features, NaN where a value was missing.</param>
+/// <param name="Predictions">One prediction per row (a binary model's probability of class 1, a score, or the predicted class).</param>
+public sealed record ServingSample(int Version, int Features, long Recorded, float[] Inputs, float[] Predictions)
+{
+    /// <summary>Rows in the sample.</summary>
+    public int Rows => Predictions.Length;
 }
 
 /// <summary>A model's routing at the prediction service.</summary>

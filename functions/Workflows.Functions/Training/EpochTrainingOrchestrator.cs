@@ -69,7 +69,7 @@ public sealed class EpochTrainingOrchestrator(IDatasetStorage storage) : TaskOrc
         var registered = await context.CallActivityAsync<RegisteredModelReference>(
             RegisterModelActivity.Name,
             new RegisterModelInput(input.ModelName, input.Dataset, bestCheckpoint, plan.Features, plan.StatsArtifact, options, best, input.ToLineageParameters(holdout, plan.HoldoutChunks), plan.RunFolder,
-                $"{context.InstanceId}/{context.NewGuid():N}"));
+                $"{context.InstanceId}/{context.NewGuid():N}", plan.Holdout, plan.HoldoutFeatures));
         SetStatus(context, "done", curve.Count, input.Epochs, curve);
         return new EpochTrainingOutput(input.ModelName, registered.Version, registered.ArtifactPath, bestCheckpoint, best.Epoch, stoppedEarly, plan.StatsArtifact, curve, plan.HoldoutChunks);
     }

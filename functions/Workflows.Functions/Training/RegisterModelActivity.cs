@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Reflection;
 using Workflows.ML.Data;
+using Workflows.ML.Data.Caching;
+using Workflows.ML.Monitoring;
 using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;
@@ -10,10 +12,14 @@ namespace Workflows.Functions.Training;
 
 /// <summary>
 /// Exports the kept epoch's model to ONNX (standardization included), writes it next to the checkpoints and
-/// registers it with its metrics and lineage. The activity's idempotency key goes with the registration, so a
-/// retried attempt gets back the version the first attempt made instead of a second one.
+/// registers it with its metrics and lineage and its reference profile (<see cref="ReferenceProfile"/>, stored as
+/// <see cref="ReferenceProfile.FileName"/> beside the artifact; the manifest, written last, records its hash). The
+/// profile is computed on the holdout with the kept model: quantile edges per feature and of the prediction, then
+/// the holdout counted into those edges for exact shares (two passes over chunks the holdout evaluation left in the
+/// decoded-chunk cache). The activity's idempotency key goes with the registration, so a retried attempt gets back
+/// the version the first attempt made instead of a second one.
 /// </summary>
-public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistry registry)
+public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistry registry, DatasetReader reader, DecodedChunkCache chunkCache)
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RegisterModel";
@@ -51,8 +57,45 @@ public sealed class RegisterModelActivity(IDatasetStorage storage, IModelRegistr
         };
         var parameters = new SortedDictionary<string, string>(input.Parameters.ToDictionary(), StringComparer.Ordinal) { ["featureColumns"] = features };
         var lineage = new ModelLineage(input.Dataset, input.StatsArtifact, parameters, Commit());
-        var registered = await registry.RegisterAsync(new ModelRegistration(input.ModelName, "onnx", metrics, lineage, input.IdempotencyKey), onnx, cancellationToken);
+        var files = input.Holdout is null
+            ? null
+            : new Dictionary<string, byte[]>(StringComparer.Ordinal)
+            {
+                [ReferenceProfile.FileName] = (await ReferenceAsync(model, input, input.Holdout, cancellationToken)).ToJson(),
+            };
+        var registered = await registry.RegisterAsync(new ModelRegistration(input.ModelName, "onnx", metrics, lineage, input.IdempotencyKey, files), onnx, cancellationToken);
         return new RegisteredModelReference(registered.Version, artifactPath);
+    }
+
+    /// <summary>The reference profile of <paramref name="model"/> on the holdout: edges from a sketch pass, shares counted in a second pass.</summary>
+    private async Task<ReferenceProfile> ReferenceAsync(LogisticRegressionModel model, RegisterModelInput input, DatasetDescription holdout, CancellationToken cancellationToken)
+    {
+        var partial = new ReferencePartial([.. input.Features.Select(f => f.Name)]);
+        await ForEachChunkAsync(model, input, holdout, (columns, predictions) => partial.AddChunk(columns, predictions), cancellationToken);
+        var profile = ReferenceProfile.Build(partial, TimeProvider.System.GetUtcNow());
+        var counts = BinCounts.For(profile);
+        await ForEachChunkAsync(model, input, holdout, (columns, predictions) => counts.Add(profile, columns, predictions), cancellationToken);
+        return profile.WithCountedProportions(counts);
+    }
+
+    private async Task ForEachChunkAsync(
+        LogisticRegressionModel model, RegisterModelInput input, DatasetDescription holdout, Action<float[][], float[]> add, CancellationToken cancellationToken)
+    {
+        var chunks = TrainingStorage.ReadChunksAsync(
+            chunkCache, input.RunFolder, reader, holdout, holdout.Chunks, input.HoldoutFeatures ?? input.Features, TrainingStorage.DefaultReadAhead, cancellationToken);
+        await foreach (var chunk in chunks)
+        {
+            var rows = chunk.RowCount;
+            var probabilities = new float[rows * model.OutputCount];
+            model.PredictProbabilities(chunk.Features.Span, rows, probabilities, chunk.Index);
+            var predictions = new float[rows];
+            for (var r = 0; r < rows; r++)
+            {
+                predictions[r] = ReferencePrediction.Of(probabilities.AsSpan(r * model.OutputCount, model.OutputCount));
+            }
+
+            add(ReferencePrediction.Columns(chunk.Features.Span, rows, model.FeatureCount), predictions);
+        }
     }
 
     /// <summary>The source commit, or <see langword="null"/> when neither the environment nor the build records one.</summary>

@@ -17,6 +17,8 @@ namespace Workflows.Functions.Training;
 /// Stable across re-runs of the registering call (activities are at-least-once): the registry gives a re-run the
 /// version the first run registered.
 /// </param>
+/// <param name="Holdout">The holdout chunks the reference profile is computed on (null: no profile is stored).</param>
+/// <param name="HoldoutFeatures">The feature columns as the holdout stores them.</param>
 public sealed record RegisterModelInput(
     string ModelName,
     string Dataset,
@@ -27,4 +29,6 @@ public sealed record RegisterModelInput(
     EpochMetrics Best,
     IReadOnlyDictionary<string, string> Parameters,
     string RunFolder,
-    string IdempotencyKey);
+    string IdempotencyKey,
+    DatasetDescription? Holdout = null,
+    IReadOnlyList<DatasetColumn>? HoldoutFeatures = null);

@@ -33,6 +33,12 @@ public sealed record CanaryCheck(
     /// <summary>The fewest latencies per side a Mann–Whitney check may ask for: below it the normal approximation is too rough.</summary>
     public const int MannWhitneyMinSamples = 20;
 
+    /// <summary>
+    /// The fewest predictions per side a PSI check may ask for: PSI of two samples of one distribution is biased
+    /// upwards by about (bins − 1)·(1/n + 1/N), 0.18 for deciles at 100 per side.
+    /// </summary>
+    public const int PsiMinSamples = 100;
+
     /// <summary>Judges one observation: Error when it errored, Inconclusive without data or with too few samples, else Successful or Failed by the threshold.</summary>
     public Measurement Measure(MetricObservation observation)
     {
@@ -85,6 +91,11 @@ public sealed record CanaryCheck(
             {
                 yield return $"{path}.alpha: must be between 0 and 1 (exclusive); got {Format(Alpha)}.";
             }
+        }
+
+        if (Kind == CheckKind.PsiVsStable && MinSamples < PsiMinSamples)
+        {
+            yield return $"{path}.minSamples: the PSI check needs at least {PsiMinSamples} predictions per side; got {MinSamples}.";
         }
 
         if (Count is < 1)

@@ -23,6 +23,9 @@ public sealed record ReferenceProfile(
     /// <summary>Bins per column by default: deciles.</summary>
     public const int DefaultBinCount = 10;
 
+    /// <summary>Name of the file a model version's profile is stored in, beside its artifact in the registry.</summary>
+    public const string FileName = "reference-profile.json";
+
     /// <summary>Name of the prediction column.</summary>
     public const string PredictionName = "prediction";
 

@@ -24,4 +24,11 @@ public interface IModelRegistry
     /// <summary>The artifact of a version; throws <see cref="KeyNotFoundException"/> if it does not exist and
     /// <see cref="InvalidDataException"/> if its bytes no longer match the manifest's SHA-256.</summary>
     Task<byte[]> ReadArtifactAsync(string name, int version, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A file stored with a version (<see cref="ModelRegistration.Files"/>), or null when the version has none of that
+    /// name; throws <see cref="KeyNotFoundException"/> if the version does not exist and
+    /// <see cref="InvalidDataException"/> if the bytes no longer match the manifest's SHA-256.
+    /// </summary>
+    Task<byte[]?> ReadFileAsync(string name, int version, string fileName, CancellationToken cancellationToken = default);
 }

@@ -39,6 +39,10 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
         try
         {
             await File.WriteAllBytesAsync(Path.Combine(staging, RegistryNaming.ArtifactFileName(registration.Format)), artifact, cancellationToken).ConfigureAwait(false);
+            foreach (var file in registration.Files ?? new Dictionary<string, byte[]>())
+            {
+                await File.WriteAllBytesAsync(Path.Combine(staging, file.Key), file.Value, cancellationToken).ConfigureAwait(false);
+            }
             var version = versions.Count == 0 ? 1 : versions[^1].Version + 1;
             while (true)
             {
@@ -128,6 +132,21 @@ public sealed class LocalFolderModelRegistry : IModelRegistry
             ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
         var path = Path.Combine(_root, name, RegistryNaming.VersionKey(version), RegistryNaming.ArtifactFileName(model.Format));
         return RegistryNaming.CheckedArtifact(model, await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadFileAsync(string name, int version, string fileName, CancellationToken cancellationToken = default)
+    {
+        var model = await GetAsync(name, version, cancellationToken).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"Model '{name}' has no version {version}.");
+        RegistryNaming.ValidateFileName(fileName, model.Format);
+        if (model.Files?.ContainsKey(fileName) != true)
+        {
+            return null;
+        }
+
+        var path = Path.Combine(_root, name, RegistryNaming.VersionKey(version), fileName);
+        return RegistryNaming.CheckedFile(model, fileName, await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<RegisteredModel> ReadManifestAsync(string path, CancellationToken cancellationToken)

@@ -10,12 +10,18 @@ namespace Workflows.ML.Registry;
 /// that a version already carries returns that version instead of adding one, so an at-least-once activity
 /// registers its model once.
 /// </param>
+/// <param name="Files">
+/// Optional files stored with the version beside the artifact (e.g. <c>reference-profile.json</c>), by file name
+/// (lower-case letters, digits, '.', '_' or '-', not the manifest's or the artifact's name). They are written before
+/// the manifest, which records each file's SHA-256, so a visible version has all of them.
+/// </param>
 public sealed record ModelRegistration(
     string Name,
     string Format,
     IReadOnlyDictionary<string, double> Metrics,
     ModelLineage Lineage,
-    string? IdempotencyKey = null)
+    string? IdempotencyKey = null,
+    IReadOnlyDictionary<string, byte[]>? Files = null)
 {
     /// <summary>
     /// Throws <see cref="ArgumentException"/> unless <paramref name="name"/> is a model name every registry accepts:

@@ -10,6 +10,7 @@ namespace Workflows.ML.Registry;
 /// <param name="ArtifactSha256">Lower-case hex SHA-256 of the artifact, checked when it is read back.</param>
 /// <param name="ArtifactLength">Artifact size in bytes.</param>
 /// <param name="IdempotencyKey">The registering operation's key, if it gave one.</param>
+/// <param name="Files">The files stored with the version beside the artifact: file name → lower-case hex SHA-256 (null: none).</param>
 public sealed record RegisteredModel(
     string Name,
     int Version,
@@ -19,4 +20,5 @@ public sealed record RegisteredModel(
     DateTimeOffset RegisteredAt,
     string ArtifactSha256,
     long ArtifactLength,
-    string? IdempotencyKey);
+    string? IdempotencyKey,
+    IReadOnlyDictionary<string, string>? Files = null);

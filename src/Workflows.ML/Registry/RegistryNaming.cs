@@ -40,6 +40,12 @@ internal static class RegistryNaming
         ValidateName(registration.Name);
         ArgumentNullException.ThrowIfNull(registration.Metrics);
         ArgumentNullException.ThrowIfNull(registration.Lineage);
+        foreach (var file in registration.Files ?? new Dictionary<string, byte[]>())
+        {
+            ValidateFileName(file.Key, registration.Format ?? string.Empty);
+            ArgumentNullException.ThrowIfNull(file.Value, nameof(registration));
+        }
+
         if (string.IsNullOrEmpty(registration.Format) || registration.Format.Length > 20
             || !registration.Format.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c)))
         {
@@ -58,7 +64,28 @@ internal static class RegistryNaming
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     public static RegisteredModel Manifest(ModelRegistration registration, int version, DateTimeOffset now, ReadOnlySpan<byte> artifact) =>
-        new(registration.Name, version, registration.Format, registration.Metrics, registration.Lineage, now, Sha256Hex(artifact), artifact.Length, registration.IdempotencyKey);
+        new(registration.Name, version, registration.Format, registration.Metrics, registration.Lineage, now, Sha256Hex(artifact), artifact.Length, registration.IdempotencyKey,
+            registration.Files is null ? null : new SortedDictionary<string, string>(registration.Files.ToDictionary(f => f.Key, f => Sha256Hex(f.Value)), StringComparer.Ordinal));
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fileName"/> may name a file stored with a version of <paramref name="format"/>.</summary>
+    public static void ValidateFileName(string fileName, string format)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        if (fileName.Length is 0 or > 100 || !char.IsAsciiLetterLower(fileName[0]) && !char.IsAsciiDigit(fileName[0])
+            || !fileName.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-')
+            || fileName == ManifestFileName || fileName == ArtifactFileName(format))
+        {
+            throw new ArgumentException(
+                $"File name '{fileName}' must be 1 to 100 lower-case letters, digits, '.', '_' or '-', start with a letter or digit, and be neither '{ManifestFileName}' nor the artifact's name.",
+                nameof(fileName));
+        }
+    }
+
+    /// <summary>The bytes of a stored file when they match the manifest's SHA-256; throws <see cref="InvalidDataException"/> otherwise.</summary>
+    public static byte[] CheckedFile(RegisteredModel model, string fileName, byte[] bytes) =>
+        model.Files is { } files && files.TryGetValue(fileName, out var sha) && Sha256Hex(bytes) == sha
+            ? bytes
+            : throw new InvalidDataException($"The file '{fileName}' of model '{model.Name}' version {model.Version} does not match its manifest's SHA-256.");
 
     public static byte[] CheckedArtifact(RegisteredModel model, byte[] bytes) =>
         Sha256Hex(bytes) == model.ArtifactSha256

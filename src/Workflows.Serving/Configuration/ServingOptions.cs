@@ -82,6 +82,9 @@ public sealed class ServingOptions
     /// <summary>Seconds of per-version statistics kept for <c>/admin/models/{name}/metrics?window=</c>.</summary>
     public int StatsWindowSeconds { get; set; } = 600;
 
+    /// <summary>Rows each version keeps of its recent answers (inputs and predictions) for drift checks; 0 keeps none.</summary>
+    public int SampleRows { get; set; } = 10_000;
+
     /// <summary>Whether to time single-row and batched scoring when a version loads (the model report).</summary>
     public bool MeasureAtLoad { get; set; } = true;
 }

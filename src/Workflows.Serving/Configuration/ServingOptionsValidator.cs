@@ -31,6 +31,7 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
         Require(options.ShadowQueueCapacity >= 1, "ShadowQueueCapacity must be at least 1.");
         Require(options.FeedbackCapacity >= 1, "FeedbackCapacity must be at least 1.");
         Require(options.StatsWindowSeconds is >= 1 and <= 86_400, "StatsWindowSeconds must be 1 to 86,400.");
+        Require(options.SampleRows is >= 0 and <= 1_000_000, "SampleRows must be 0 to 1,000,000.");
         Require(
             options.AdminKey is null || options.AdminKey.Length >= 16,
             options.AdminKeyFile is null ? "AdminKey must be at least 16 characters." : $"AdminKey must be at least 16 characters (read from {options.AdminKeyFile}).");

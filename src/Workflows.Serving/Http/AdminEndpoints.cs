@@ -32,6 +32,7 @@ internal static class AdminEndpoints
             return ChangedAsync(model, model.Rollback(), "rollback", catalog, logger, context.RequestAborted);
         });
         admin.MapGet("/models/{name}/metrics", Metrics);
+        admin.MapGet("/models/{name}/sample", SampleAsync);
     }
 
     private static async Task<IResult> TrafficAsync(HttpContext context, InferenceHandler handler, ModelCatalog catalog, IOptions<ServingOptions> options, ILogger<ModelCatalog> logger)
@@ -118,6 +119,71 @@ internal static class AdminEndpoints
             versions = loaded.Select(state => new { version = state.Manifest.Version, figures = state.Loaded!.Stats.Snapshot(seconds) }).ToArray(),
             shadow,
         });
+    }
+
+    /// <summary>
+    /// The recent rows a version answered (default the stable version): at most <c>max</c> (default all kept) of the
+    /// most recent, optionally only those answered in the whole seconds from <c>from</c> up to <c>to</c>, oldest
+    /// first; inputs row-major with a missing value as null, one prediction per row.
+    /// </summary>
+    private static async Task SampleAsync(HttpContext context, InferenceHandler handler, int? version, int? max, string? from, string? to)
+    {
+        var model = handler.FindModel(context);
+        var chosen = version ?? model.Route?.Stable
+            ?? throw new ServingException(StatusCodes.Status503ServiceUnavailable, "not_loaded", $"Model '{model.Name}' has no loaded version yet.");
+        var loaded = model.Find(chosen)?.Loaded
+            ?? throw new ServingException(StatusCodes.Status404NotFound, "not_found", $"Model '{model.Name}' has no loaded version {chosen}.");
+        var sample = loaded.Sample
+            ?? throw new ServingException(StatusCodes.Status409Conflict, "no_sample", "The service keeps no prediction samples (Serving:SampleRows is 0).");
+        if (max is < 0)
+        {
+            throw new Protocol.InputException("max must be 0 or more.");
+        }
+
+        var start = ParseTime(from, "from");
+        var end = ParseTime(to, "to");
+        if (start is { } s && end is { } e && s.ToUnixTimeSeconds() >= e.ToUnixTimeSeconds())
+        {
+            throw new Protocol.InputException("from must be at least a second before to.");
+        }
+
+        var rows = sample.Read(max ?? sample.Capacity, start?.ToUnixTimeSeconds(), end?.ToUnixTimeSeconds());
+        var body = new System.Buffers.ArrayBufferWriter<byte>(256 + (rows.Inputs.Length * 12));
+        using (var json = new System.Text.Json.Utf8JsonWriter(body))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", model.Name);
+            json.WriteNumber("version", chosen);
+            json.WriteNumber("features", rows.Features);
+            json.WriteNumber("capacity", sample.Capacity);
+            json.WriteNumber("recorded", rows.Recorded);
+            json.WriteNumber("rows", rows.Rows);
+            WriteValues(json, "inputs", rows.Inputs);
+            WriteValues(json, "predictions", rows.Predictions);
+            json.WriteEndObject();
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.WrittenCount;
+        await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void WriteValues(System.Text.Json.Utf8JsonWriter json, string name, float[] values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            if (float.IsFinite(value))
+            {
+                json.WriteNumberValue(value);
+            }
+            else
+            {
+                json.WriteNullValue();
+            }
+        }
+
+        json.WriteEndArray();
     }
 
     private static DateTimeOffset? ParseTime(string? value, string name)

@@ -96,6 +96,7 @@ internal sealed class InferenceHandler(
 
         var elapsed = timeProvider.GetElapsedTime(started);
         version.Stats.RecordRequest(elapsed, input.Rows);
+        version.Sample?.Record(input.Data, input.Rows, result, timeProvider.GetUtcNow().ToUnixTimeSeconds());
         var instruments = version.Instruments;
         (v1 ? instruments.RequestsV1 : instruments.RequestsV2).Inc();
         instruments.Rows.Inc(input.Rows);

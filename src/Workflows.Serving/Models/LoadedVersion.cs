@@ -1,6 +1,7 @@
 using Workflows.ML.Registry;
 using Workflows.Serving.Batching;
 using Workflows.Serving.Diagnostics;
+using Workflows.Serving.Monitoring;
 using Workflows.Serving.Scoring;
 
 namespace Workflows.Serving.Models;
@@ -8,8 +9,10 @@ namespace Workflows.Serving.Models;
 /// <summary>A model version ready to serve: the opened model, its batcher, its load report, statistics and metrics.</summary>
 internal sealed class LoadedVersion : IAsyncDisposable
 {
-    public LoadedVersion(RegisteredModel manifest, IScoringModel model, MicroBatcher batcher, ModelReport report, VersionStats stats, VersionInstruments instruments)
+    public LoadedVersion(
+        RegisteredModel manifest, IScoringModel model, MicroBatcher batcher, ModelReport report, VersionStats stats, VersionInstruments instruments, PredictionSample? sample = null)
     {
+        Sample = sample;
         Manifest = manifest;
         Model = model;
         Batcher = batcher;
@@ -33,6 +36,9 @@ internal sealed class LoadedVersion : IAsyncDisposable
     public VersionStats Stats { get; }
 
     public VersionInstruments Instruments { get; }
+
+    /// <summary>The recent rows this version answered (inputs and predictions), or null when the service keeps none (<c>SampleRows</c> 0).</summary>
+    public PredictionSample? Sample { get; }
 
     public async ValueTask DisposeAsync()
     {

@@ -196,7 +196,8 @@ internal sealed class ModelCatalog : IAsyncDisposable
                 _timeProvider,
                 rows => instruments.BatchRows.Observe(rows));
             ServingLog.VersionLoaded(_logger, manifest.Name, manifest.Version, loadMs, model.Schema.Platform, model.Schema.FeatureCount, manifest.ArtifactLength);
-            return new VersionState(manifest, new LoadedVersion(manifest, model, batcher, report, new VersionStats(_options.StatsWindowSeconds, _timeProvider), instruments), null);
+            return new VersionState(manifest, new LoadedVersion(manifest, model, batcher, report, new VersionStats(_options.StatsWindowSeconds, _timeProvider), instruments,
+                _options.SampleRows == 0 ? null : new Monitoring.PredictionSample(_options.SampleRows, model.Schema.FeatureCount)), null);
         }
         catch (Exception exception) when (exception is ModelLoadException or InvalidDataException or KeyNotFoundException or IOException or NotSupportedException
             or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or InvalidOperationException or ArgumentException)

@@ -61,7 +61,7 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
         { "candidate-is-the-services-stable", "candidateVersion: the candidate must differ from the stable version (1)" },
         { "unknown-version", "candidateVersion: model 'm' has no version 7 in the registry" },
         { "unknown-model", "model: 'nope' is not in the model registry" },
-        { "unsupported-check", "checks[3].kind: PsiVsStable is not measured yet" },
+        { "psi-too-few-samples", "checks[3].minSamples: the PSI check needs at least 100 predictions per side; got 1" },
         { "shadow-share-out-of-range", "shadowShare: a shadow disagreement check needs a share of requests above 0, at most 1; got 0" },
         { "wrong-stable", "stableVersion: the prediction service's stable version of 'm' is 1, not 2" },
     };
@@ -78,7 +78,7 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
             "candidate-is-the-services-stable" => Input() with { CandidateVersion = 1 },
             "unknown-version" => Input() with { CandidateVersion = 7 },
             "unknown-model" => Input() with { Model = "nope" },
-            "unsupported-check" => Input() with { Checks = [.. Checks(), new("psi", CheckKind.PsiVsStable, 0.2)] },
+            "psi-too-few-samples" => Input() with { Checks = [.. Checks(), new("psi", CheckKind.PsiVsStable, 0.2)] },
             "shadow-share-out-of-range" => Input() with { Checks = [.. Checks(), new("disagreement", CheckKind.ShadowDisagreement, 0.1)], ShadowShare = 0 },
             "wrong-stable" => Input() with { StableVersion = 2, CandidateVersion = 1 },
             _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
@@ -121,6 +121,58 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
         Assert.Equal(output.Steps.Sum(s => s.Analyses.Count) + 1, harness.CallsOf(AnalyzeCanaryWindowActivity.Name));
         Assert.Equal(["start", "weight", "analysis"], output.Decisions.Take(3).Select(d => d.What));
         Assert.Equal("end", output.Decisions[^1].What);
+    }
+
+    [Theory]
+    [InlineData(0.5, CanaryOutcome.Promoted)]
+    [InlineData(0.8, CanaryOutcome.RolledBack)]
+    public async Task PsiVsStable_PassesTheSamePredictions_AndRollsBackShiftedOnes(double candidateMean, string outcome)
+    {
+        _serving.RequestsPerSecond = 4_000; // 5 % of it: 200 candidate predictions a window
+        _serving.Behave(2, new FakeServing.Behaviour(0, 10, PredictionMean: candidateMean));
+        await using var harness = await StartAsync();
+
+        var result = await harness.RunAsync(
+            CanaryPromotionOrchestrator.Name, Input() with { Checks = [.. Checks(), new("psi", CheckKind.PsiVsStable, 0.25, MinSamples: 150)] });
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        Assert.Equal(outcome, output.Outcome);
+        var psi = output.Steps.SelectMany(s => s.Analyses).SelectMany(a => a.Checks).Where(c => c.Name == "psi").ToList();
+        Assert.NotEmpty(psi);
+        Assert.All(psi, c => Assert.True(c.Samples >= 150, c.ToString()));
+        if (outcome == CanaryOutcome.Promoted)
+        {
+            Assert.All(psi, c => Assert.Equal(MeasurementPhase.Successful, c.Measurement.Phase));
+            Assert.All(psi, c => Assert.InRange(c.Measurement.Value!.Value, 0, 0.25));
+            // A comparison with the stable version's traffic: not measured at 100 %.
+            Assert.DoesNotContain(output.Steps.Single(s => s.Weight == 100).Analyses.SelectMany(a => a.Checks), c => c.Name == "psi");
+        }
+        else
+        {
+            Assert.Equal(["weight 2=5", "candidate off"], _serving.Changes);
+            var failing = Assert.Single(output.FailingChecks, c => c.Name == "psi");
+            Assert.Equal(AnalysisPhase.Failed, failing.Phase);
+            Assert.True(failing.Value > 1, failing.Message); // a 3-sd shift of the mean
+        }
+    }
+
+    [Fact]
+    public async Task PsiVsStable_WithFewerPredictionsThanMinSamples_IsInconclusive_AndHolds()
+    {
+        _serving.RequestsPerSecond = 400; // 20 candidate predictions a window at 5 %
+        await using var harness = await StartAsync();
+        var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync(
+            CanaryPromotionOrchestrator.Name, Input() with { Checks = [.. Checks(), new("psi", CheckKind.PsiVsStable, 0.25, MinSamples: 100)] });
+
+        var holding = await WaitForStatusAsync(harness, id, status => status.Phase == "holding");
+        await harness.Client.RaiseEventAsync(id, CanaryEvents.Abort, "too little traffic");
+        await WaitAsync(harness, id);
+
+        Assert.Equal(AnalysisPhase.Inconclusive, holding.LastAnalysis!.RunPhase);
+        var psi = Assert.Single(holding.LastAnalysis.Checks, c => c.Name == "psi");
+        Assert.Equal(MeasurementPhase.Inconclusive, psi.Measurement.Phase);
+        Assert.Equal(20, psi.Samples);
     }
 
     [Theory]

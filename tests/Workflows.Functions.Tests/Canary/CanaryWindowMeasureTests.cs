@@ -59,6 +59,38 @@ public sealed class CanaryWindowMeasureTests
     }
 
     [Fact]
+    public void PsiVsStable_FromBothVersionsPredictions_PassesTheSame_FailsAShift_AndTooFewOrUnreadableAreNotAPass()
+    {
+        var check = new CanaryCheck("psi", CheckKind.PsiVsStable, 0.25, MinSamples: 200);
+        var window = new ServingWindow([Figures(1, 1000, 0, 5), Figures(2, 300, 0, 5)]);
+        var stable = Normal(1_000, 0.5, seed: 1);
+
+        var same = AnalyzeCanaryWindowActivity.Measure(Input(check), window, new WindowPredictions(Normal(300, 0.5, seed: 2), stable, null));
+        var shifted = AnalyzeCanaryWindowActivity.Measure(Input(check), window, new WindowPredictions(Normal(300, 0.6, seed: 3), stable, null));
+        var few = AnalyzeCanaryWindowActivity.Measure(Input(check), window, new WindowPredictions(Normal(150, 0.9, seed: 4), stable, null));
+        var none = AnalyzeCanaryWindowActivity.Measure(Input(check), window, new WindowPredictions([], stable, null));
+        var unreadable = AnalyzeCanaryWindowActivity.Measure(Input(check), window, new WindowPredictions([], [], "connection refused"));
+        var stableIncomplete = AnalyzeCanaryWindowActivity.Measure(
+            Input(check), new ServingWindow([Figures(1, 1000, 0, 5, complete: false), Figures(2, 300, 0, 5)]), new WindowPredictions(stable, stable, null));
+
+        Assert.Equal((MeasurementPhase.Successful, 300L), (same[0].Measurement.Phase, same[0].Samples));
+        Assert.InRange(same[0].Measurement.Value!.Value, 0, 0.1);
+        Assert.Equal(MeasurementPhase.Failed, shifted[0].Measurement.Phase);
+        Assert.True(shifted[0].Measurement.Value > 0.25, shifted[0].Measurement.Message);
+        Assert.Equal((MeasurementPhase.Inconclusive, 150L), (few[0].Measurement.Phase, few[0].Samples));
+        Assert.Equal(MeasurementPhase.Inconclusive, none[0].Measurement.Phase);
+        Assert.Equal(MeasurementPhase.Error, unreadable[0].Measurement.Phase);
+        Assert.Contains("connection refused", unreadable[0].Measurement.Message, StringComparison.Ordinal);
+        Assert.Equal(MeasurementPhase.Error, stableIncomplete[0].Measurement.Phase);
+    }
+
+    private static float[] Normal(int count, double mean, int seed)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => (float)(mean + (0.1 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))))];
+    }
+
+    [Fact]
     public void Latencies_StandEachRequestAtItsBucket_AndScaleBigHistogramsDown()
     {
         var small = AnalyzeCanaryWindowActivity.Latencies([new(1, 2), new(4, 1)]);
@@ -87,7 +119,8 @@ public sealed class CanaryWindowMeasureTests
         Assert.Contains(errors, e => e.StartsWith("steps[1].weight: the last step must send 100 %", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("steps[0].pause: must be a whole number of seconds", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("checks[0].threshold:", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("checks[1].kind: PsiVsStable is not measured yet", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("checks[1].minSamples: the PSI check needs at least 100 predictions per side", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.StartsWith("checks[1].kind", StringComparison.Ordinal));
         Assert.DoesNotContain(errors, e => e.StartsWith("checks[2].kind", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("analysisInterval:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("postPromotionWindow:", StringComparison.Ordinal));

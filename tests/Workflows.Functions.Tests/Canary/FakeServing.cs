@@ -24,8 +24,11 @@ internal sealed class FakeServing : IServingAdmin
         }
     }
 
-    /// <summary>A version's error rate, typical latency in ms, accuracy over labels (null: no feedback), and its share of disagreements as a shadow.</summary>
-    public sealed record Behaviour(double ErrorRate, double LatencyMs, double? Accuracy = null, double Disagreement = 0);
+    /// <summary>
+    /// A version's error rate, typical latency in ms, accuracy over labels (null: no feedback), its share of
+    /// disagreements as a shadow, and the mean of its predictions (normal, sd 0.1, drawn afresh for each sample read).
+    /// </summary>
+    public sealed record Behaviour(double ErrorRate, double LatencyMs, double? Accuracy = null, double Disagreement = 0, double PredictionMean = 0.5);
 
     public string Model { get; }
 
@@ -64,6 +67,11 @@ internal sealed class FakeServing : IServingAdmin
     }
 
     public int MetricReads { get; private set; }
+
+    public int SampleReads { get; private set; }
+
+    /// <summary>Samples to answer as they are, by version (else one is drawn from the version's behaviour and traffic).</summary>
+    public Dictionary<int, ServingSample> Samples { get; } = [];
 
     public void Behave(int version, Behaviour behaviour)
     {
@@ -154,6 +162,51 @@ internal sealed class FakeServing : IServingAdmin
                 return figures;
             }).ToList();
             return Task.FromResult(new ServingWindow(versions));
+        }
+    }
+
+    public Task<ServingSample> GetSampleAsync(string model, int? version, int max, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Require(model);
+            SampleReads++;
+            if (MetricsFailure is { } failure)
+            {
+                throw failure;
+            }
+
+            var chosen = version ?? _route.Stable;
+            if (!_route.LoadedVersions.Contains(chosen))
+            {
+                throw new HttpRequestException($"404: no loaded version {chosen}");
+            }
+
+            if (Samples.TryGetValue(chosen, out var fixedSample))
+            {
+                var keep = Math.Min(max, fixedSample.Rows);
+                return Task.FromResult(fixedSample with
+                {
+                    Inputs = fixedSample.Inputs[((fixedSample.Rows - keep) * fixedSample.Features)..],
+                    Predictions = fixedSample.Predictions[(fixedSample.Rows - keep)..],
+                });
+            }
+
+            // As many rows as the version answered over the window at the current routing.
+            var seconds = from is { } f && to is { } t ? Math.Max(1, (long)Math.Round((t - f).TotalSeconds)) : 60;
+            var candidateShare = _route.Candidate is null ? 0 : _route.CandidateWeight;
+            var share = chosen == _route.Candidate ? candidateShare : chosen == _route.Stable ? 1 - candidateShare : 0;
+            var behaviour = _behaviour[chosen];
+            var rows = (int)Math.Min(max, Math.Round(RequestsPerSecond * seconds * share * (1 - behaviour.ErrorRate)));
+            var random = new Random(unchecked((chosen * 7919) + SampleReads));
+            var predictions = new float[rows];
+            for (var i = 0; i < rows; i++)
+            {
+                var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                predictions[i] = (float)(behaviour.PredictionMean + (0.1 * normal));
+            }
+
+            return Task.FromResult(new ServingSample(chosen, 1, rows, new float[rows], predictions));
         }
     }
 

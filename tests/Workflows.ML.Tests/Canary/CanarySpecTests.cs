@@ -14,7 +14,7 @@ public sealed class CanarySpecTests
             new CanaryCheck("errors", CheckKind.ErrorRate, 0.01, MinSamples: 100),
             new CanaryCheck("p99", CheckKind.LatencyP99, 250),
             new CanaryCheck("shadow", CheckKind.ShadowDisagreement, 0.05),
-            new CanaryCheck("psi", CheckKind.PsiVsStable, 0.1),
+            new CanaryCheck("psi", CheckKind.PsiVsStable, 0.1, MinSamples: 100),
             new CanaryCheck("accuracy", CheckKind.LiveAccuracy, 0.8, MinSamples: 500),
             new CanaryCheck("latency", CheckKind.LatencyMannWhitney, 0.1, MinSamples: 30, Alpha: 0.05),
         ]);
@@ -58,7 +58,7 @@ public sealed class CanarySpecTests
                 new CanaryCheck("errors", CheckKind.ErrorRate, 1.5),
                 new CanaryCheck("p99", CheckKind.LatencyP99, 0),
                 new CanaryCheck("latency", CheckKind.LatencyMannWhitney, 0.1, MinSamples: 10, Alpha: 1),
-                new CanaryCheck("limits", CheckKind.PsiVsStable, 0.2, Count: 0, FailureLimit: -1, InconclusiveLimit: -1, ConsecutiveErrorLimit: -1),
+                new CanaryCheck("limits", CheckKind.PsiVsStable, 0.2, MinSamples: 99, Count: 0, FailureLimit: -1, InconclusiveLimit: -1, ConsecutiveErrorLimit: -1),
                 new CanaryCheck("errors", CheckKind.LiveAccuracy, double.NaN, MinSamples: -5),
             ],
         };
@@ -71,6 +71,7 @@ public sealed class CanarySpecTests
             "checks[1].threshold: LatencyP99 needs a threshold a finite number above 0; got 0.",
             "checks[2].minSamples: the Mann–Whitney check needs at least 20 latencies per side; got 10.",
             "checks[2].alpha: must be between 0 and 1 (exclusive); got 1.",
+            "checks[3].minSamples: the PSI check needs at least 100 predictions per side; got 99.",
             "checks[3].count: must be at least 1 when set; got 0.",
             "checks[3].failureLimit: must be at least 0; got -1.",
             "checks[3].inconclusiveLimit: must be at least 0; got -1.",

@@ -36,6 +36,16 @@ public sealed class LocalFolderModelRegistryTests : ModelRegistryContract, IDisp
     }
 
     [Fact]
+    public async Task ReadFileAsync_FileChangedOnDisk_ThrowsInvalidData()
+    {
+        await Registry.RegisterAsync(Registration("churn") with { Files = new Dictionary<string, byte[]> { ["reference-profile.json"] = [5] } }, new byte[] { 1 });
+        Assert.Equal([5], await File.ReadAllBytesAsync(Path.Combine(_root, "churn", "000001", "reference-profile.json")));
+        await File.WriteAllBytesAsync(Path.Combine(_root, "churn", "000001", "reference-profile.json"), [6]);
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => Registry.ReadFileAsync("churn", 1, "reference-profile.json"));
+    }
+
+    [Fact]
     public async Task GetLatestAsync_UnpublishedFolderWithoutManifest_IsIgnored()
     {
         await Registry.RegisterAsync(Registration("churn"), new byte[] { 1 });
