@@ -129,6 +129,20 @@ public sealed class RetrainingPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task TooFewSamples_IsNoReasonToRetrain_EndsSayingSo()
+    {
+        await using var harness = await StartAsync(sampleShift: 2);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Drift = new DriftCheckInput("m", MinSamples: 5_000) });
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((DriftCheckStatus.InsufficientData, RetrainingOutcome.NotRetrained), (output.Drift.Status, output.Outcome));
+        Assert.Equal("too few samples for a drift verdict (1000 rows), model fresh.", output.Reason);
+        Assert.Equal(0, harness.CallsOf(PrepareTrainingActivity.Name));
+    }
+
+    [Fact]
     public async Task Drift_Retrains_Registers_AndPromotesByCanary_OneHistoryHoldingTheChain()
     {
         await using var harness = await StartAsync(sampleShift: 2);
