@@ -60,7 +60,7 @@ public sealed class RetrainingPipelineTests : IDisposable
     }
 
     /// <summary>Version 1, the stable one, with a reference profile of 2,000 rows; and the newest data, a small generated dataset.</summary>
-    private async Task<SearchHarness> StartAsync(double sampleShift)
+    private async Task<SearchHarness> StartAsync(double sampleShift, double stableLogLoss = 0.5, ModelLineage? stableLineage = null)
     {
         var rows = Rows(2_000, seed: 1);
         var partial = new ReferencePartial(["f0", "f1", "f2"]);
@@ -71,7 +71,7 @@ public sealed class RetrainingPipelineTests : IDisposable
         var counts = BinCounts.For(profile);
         counts.Add(profile, columns, predictions);
         await _registry.RegisterAsync(
-            new ModelRegistration("m", "onnx", new Dictionary<string, double> { ["logLoss"] = 0.5 }, new ModelLineage("old-data", "s", new Dictionary<string, string>(), null), null,
+            new ModelRegistration("m", "onnx", new Dictionary<string, double> { ["logLoss"] = stableLogLoss }, stableLineage ?? new ModelLineage("old-data", "s", new Dictionary<string, string>(), null), null,
                 new Dictionary<string, byte[]> { [ReferenceProfile.FileName] = profile.WithCountedProportions(counts).ToJson() }),
             OnnxModelExporter.Export(Model()));
         var sample = Rows(1_000, seed: 2, sampleShift);
@@ -162,6 +162,25 @@ public sealed class RetrainingPipelineTests : IDisposable
         Assert.Equal(["weight 2=50", "weight 2=100", "promote 2"], _serving.Changes.Where(c => !c.StartsWith("candidate off", StringComparison.Ordinal)));
         Assert.Equal(1, harness.CallsOf(PrepareTrainingActivity.Name));
         Assert.True(harness.CallsOf(ComputeChunkMomentsActivity.Name) >= 3);
+    }
+
+    [Fact]
+    public async Task ACandidateWorseOnTheSameHoldout_IsRegistered_ButNotCanaried()
+    {
+        // The stable version's lineage names the holdout EpochTraining will choose (1 of the 3 chunks, by seed 7).
+        var chunks = string.Join(',', HoldoutSplit.Choose(7, 3, 0.34));
+        var lineage = new ModelLineage(_data, "s", new Dictionary<string, string> { ["holdout"] = "1 of 3 chunks (holdoutFraction 0.34), chosen by seed 7", ["holdoutChunks"] = chunks }, null);
+        await using var harness = await StartAsync(sampleShift: 2, stableLogLoss: 0.001, lineage);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((RetrainingOutcome.CandidateWorse, 2, true, true), (output.Outcome, output.CandidateVersion, output.Comparison!.SameHoldout, output.Comparison.CandidateWorse));
+        Assert.Equal(0.001, output.Comparison.StableLogLoss);
+        Assert.Null(output.CanaryOutcome);
+        Assert.Empty(_serving.Changes);
+        Assert.Equal(2, (await _registry.ListVersionsAsync("m")).Count);
     }
 
     [Fact]
