@@ -16,6 +16,7 @@ public sealed class OrchestratorDeterminismTests
         Assert.Contains(typeof(Workflows.Functions.Statistics.ChunkedStatisticsOrchestrator).FullName, names);
         Assert.Contains($"{typeof(Workflows.Functions.Samples.FanOutFanIn).FullName}.RunOrchestrator", names);
         Assert.Contains(typeof(Workflows.Functions.Canary.CanaryPromotionOrchestrator).FullName, names);
+        Assert.Contains(typeof(Workflows.Functions.Retraining.RetrainingPipelineOrchestrator).FullName, names);
         var violations = OrchestratorDeterminism.Violations(app);
         Assert.True(violations.Count == 0, "Orchestrator code uses banned APIs:\n" + string.Join("\n", violations));
     }

@@ -1,0 +1,129 @@
+using System.Globalization;
+using Microsoft.DurableTask;
+using Workflows.Functions.Canary;
+using Workflows.Functions.Monitoring;
+using Workflows.Functions.Statistics;
+using Workflows.Functions.Training;
+using Workflows.ML.Data;
+
+namespace Workflows.Functions.Retraining;
+
+/// <summary>
+/// Retrains a served model when its inputs drift or it grows stale, and promotes the new version by canary
+/// (docs/workflows/retraining-pipeline.md): statistics on the newest data (ChunkedStatistics), a drift check of the
+/// service's stable version (DriftCheck), the decision, EpochTraining (which registers the new version), the candidate
+/// against the stable version on the registry's holdout metrics, and CanaryPromotion. The sub-orchestrations run as
+/// children of this instance, so one history holds the whole chain and every decision is in the output with its reason.
+/// </summary>
+[DurableTask(Name)]
+public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : TaskOrchestrator<RetrainingPipelineInput, RetrainingPipelineOutput>
+{
+    /// <summary>Registered name.</summary>
+    public const string Name = "RetrainingPipeline";
+
+    /// <inheritdoc />
+    public override async Task<RetrainingPipelineOutput> RunAsync(TaskOrchestrationContext context, RetrainingPipelineInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input, "input (model, dataset, training, canary, drift, force)");
+        var decisions = new List<RetrainingDecision>();
+        void Decide(string stage, string detail)
+        {
+            decisions.Add(new RetrainingDecision(context.CurrentUtcDateTime, stage, detail));
+            context.SetCustomStatus(new RetrainingStatus(stage, detail));
+        }
+
+        context.SetCustomStatus(new RetrainingStatus("validating", string.Empty));
+        var problems = input.Validate(storage);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid retraining pipeline: " + string.Join(" ", problems));
+        }
+
+        var target = await context.CallActivityAsync<RetrainingTarget>(ValidateRetrainingActivity.Name, input.Model);
+        if (target.Problems.Count > 0 || target.StableVersion is not { } stable)
+        {
+            throw new ArgumentException("invalid retraining pipeline: " + string.Join(" ", target.Problems));
+        }
+
+        var training = input.TrainingInput;
+        context.SetCustomStatus(new RetrainingStatus("statistics", $"the newest data '{input.Dataset}'"));
+        var statistics = await context.CallSubOrchestratorAsync<ChunkedStatisticsOutput>(
+            ChunkedStatisticsOrchestrator.Name,
+            new ChunkedStatisticsInput(input.Dataset, training.LabelColumn, training.Features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, training.CsvChunkRows));
+        Decide("statistics", Invariant($"the newest data '{input.Dataset}': {statistics.Statistics.Rows} rows ({statistics.ArtifactPath})."));
+
+        context.SetCustomStatus(new RetrainingStatus("drift", Invariant($"checking version {stable}")));
+        var report = await context.CallActivityAsync<DriftCheckOutput>(DriftCheckActivity.Name, input.DriftInput);
+        var drift = DriftSummary.Of(report);
+        Decide("drift", Describe(drift, input.DriftInput));
+
+        var (retrain, why) = ShouldRetrain(drift, input.Force);
+        Decide("decide", (retrain ? "retrain: " : "no retraining: ") + why);
+        RetrainingPipelineOutput End(string outcome, string reason, int? candidate = null, ModelComparison? comparison = null, string? canary = null, int? stableAtEnd = null)
+        {
+            Decide("end", $"{outcome}: {reason}");
+            context.SetCustomStatus(new RetrainingStatus("done", $"{outcome}: {reason}"));
+            return new RetrainingPipelineOutput(
+                input.Model, outcome, reason, stable, statistics.Statistics.Rows, statistics.ArtifactPath, drift, retrain, why, candidate, comparison, canary, stableAtEnd ?? stable, decisions);
+        }
+
+        if (!retrain)
+        {
+            return End(RetrainingOutcome.NotRetrained, why);
+        }
+
+        context.SetCustomStatus(new RetrainingStatus("training", $"EpochTraining on '{input.Dataset}'"));
+        var trained = await context.CallSubOrchestratorAsync<EpochTrainingOutput>(EpochTrainingOrchestrator.Name, training);
+        var best = trained.LearningCurve[trained.BestEpoch - 1].Holdout;
+        Decide("train", Invariant($"registered version {trained.Version} of '{input.Model}': epoch {trained.BestEpoch} of {trained.LearningCurve.Count}, holdout log loss {best.LogLoss:0.######}, accuracy {best.Accuracy:0.####}."));
+
+        context.SetCustomStatus(new RetrainingStatus("comparing", Invariant($"version {trained.Version} against {stable}")));
+        var comparison = await context.CallActivityAsync<ModelComparison>(
+            CompareWithStableActivity.Name, new CompareWithStableInput(input.Model, stable, trained.Version));
+        Decide("compare", comparison.Detail);
+        if (comparison.CandidateWorse)
+        {
+            return End(RetrainingOutcome.CandidateWorse, Invariant($"version {trained.Version} is worse than the stable version {stable} on the same holdout, so it is not canaried: {comparison.Detail}"), trained.Version, comparison);
+        }
+
+        context.SetCustomStatus(new RetrainingStatus("canary", Invariant($"version {trained.Version} against {stable}")));
+        var canary = await context.CallSubOrchestratorAsync<CanaryPromotionOutput>(
+            CanaryPromotionOrchestrator.Name, input.Canary.ToInput(input.Model, trained.Version, stable));
+        Decide("canary", $"{canary.Outcome}: {canary.Reason}");
+        return End(canary.Outcome, Invariant($"the canary of version {trained.Version}: {canary.Reason}"), trained.Version, comparison, canary.Outcome, canary.StableAtEnd);
+    }
+
+    /// <summary>The decision rules: drift at the alert threshold or a stale model retrains; so does <paramref name="force"/>; anything else does not.</summary>
+    private static (bool Retrain, string Why) ShouldRetrain(DriftSummary drift, bool force)
+    {
+        var reasons = new List<string>();
+        if (drift.Status == DriftCheckStatus.Drift)
+        {
+            reasons.Add(Invariant($"drift at the alert threshold (worst feature '{drift.WorstFeature}', PSI {drift.WorstFeaturePsi:0.####})"));
+        }
+
+        if (drift.Stale)
+        {
+            reasons.Add(Invariant($"the model is stale ({drift.ModelAge} old)"));
+        }
+
+        if (reasons.Count > 0)
+        {
+            return (true, string.Join(" and ", reasons) + (force ? "; forced too." : "."));
+        }
+
+        var instead = drift.Status switch
+        {
+            DriftCheckStatus.Ok => "no drift, model fresh",
+            DriftCheckStatus.Warn => Invariant($"moderate drift below the alert threshold (worst feature '{drift.WorstFeature}', PSI {drift.WorstFeaturePsi:0.####}), model fresh"),
+            _ => Invariant($"too few samples for a drift verdict ({drift.SampleRows} rows), model fresh"),
+        };
+        return force ? (true, $"forced ({instead})." ) : (false, instead + ".");
+    }
+
+    private static string Describe(DriftSummary drift, DriftCheckInput input) =>
+        Invariant($"version {drift.Version}: {drift.Status} over {drift.SampleRows} sampled rows (warn {input.WarnThreshold}, alert {input.AlertThreshold}); worst feature {drift.WorstFeature ?? "none"} PSI {drift.WorstFeaturePsi?.ToString("0.####", CultureInfo.InvariantCulture) ?? "n/a"}, prediction PSI {drift.PredictionPsi?.ToString("0.####", CultureInfo.InvariantCulture) ?? "n/a"}; age {drift.ModelAge}{(input.StalenessLimit is { } limit ? Invariant($" (limit {limit})") : string.Empty)}, stale: {drift.Stale}.");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

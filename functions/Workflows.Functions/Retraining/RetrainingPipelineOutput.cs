@@ -1,0 +1,98 @@
+using Workflows.Functions.Canary;
+using Workflows.Functions.Monitoring;
+
+namespace Workflows.Functions.Retraining;
+
+/// <summary>How a retraining pipeline ended (<see cref="RetrainingPipelineOutput.Outcome"/>), besides the canary's own outcomes (<see cref="CanaryOutcome"/>).</summary>
+public static class RetrainingOutcome
+{
+    /// <summary>The drift check did not warrant retraining (no drift and a fresh model, moderate drift, or too few samples) and it was not forced.</summary>
+    public const string NotRetrained = "NotRetrained";
+
+    /// <summary>The retrained model scored worse than the stable one on the same holdout: registered, never canaried.</summary>
+    public const string CandidateWorse = "CandidateWorse";
+}
+
+/// <summary>The drift check's verdict in short.</summary>
+/// <param name="Version">The stable version checked.</param>
+/// <param name="Status">Its verdict.</param>
+/// <param name="WorstFeature">The feature with the highest PSI, if any had a verdict.</param>
+/// <param name="WorstFeaturePsi">Its PSI.</param>
+/// <param name="PredictionPsi">The prediction's PSI, if it had a verdict.</param>
+/// <param name="SampleRows">Rows of the service's sample compared.</param>
+/// <param name="ModelAge">The stable version's age.</param>
+/// <param name="Stale">Whether the age reached the staleness limit.</param>
+/// <param name="RetrainRecommended">Drift at the alert threshold, or a stale model.</param>
+public sealed record DriftSummary(
+    int Version, DriftCheckStatus Status, string? WorstFeature, double? WorstFeaturePsi, double? PredictionPsi, long SampleRows, TimeSpan ModelAge, bool Stale, bool RetrainRecommended)
+{
+    /// <summary>The summary of <paramref name="report"/>.</summary>
+    public static DriftSummary Of(DriftCheckOutput report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new(report.Version, report.Status, report.WorstFeature?.Name, report.WorstFeature?.Psi, report.Prediction?.Psi, report.SampleRows, report.ModelAge, report.Stale, report.RetrainRecommended);
+    }
+}
+
+/// <summary>The retrained candidate against the stable version, from the registry's holdout metrics of each.</summary>
+/// <param name="StableVersion">The stable version.</param>
+/// <param name="CandidateVersion">The candidate.</param>
+/// <param name="StableLogLoss">The stable version's registered holdout log loss, if it has one.</param>
+/// <param name="CandidateLogLoss">The candidate's.</param>
+/// <param name="StableAccuracy">The stable version's registered holdout accuracy, if it has one.</param>
+/// <param name="CandidateAccuracy">The candidate's.</param>
+/// <param name="SameHoldout">Whether both were scored on the same holdout (same holdout data and chunks in their lineage); only then are the figures compared.</param>
+/// <param name="CandidateWorse">Whether, on the same holdout, the candidate's log loss is higher.</param>
+/// <param name="Detail">What was compared, in words.</param>
+public sealed record ModelComparison(
+    int StableVersion,
+    int CandidateVersion,
+    double? StableLogLoss,
+    double? CandidateLogLoss,
+    double? StableAccuracy,
+    double? CandidateAccuracy,
+    bool SameHoldout,
+    bool CandidateWorse,
+    string Detail);
+
+/// <summary>A decision of the pipeline, for the audit trail.</summary>
+/// <param name="At">When (orchestration time, UTC).</param>
+/// <param name="Stage">statistics, drift, decide, train, compare, canary or end.</param>
+/// <param name="Detail">What and why.</param>
+public sealed record RetrainingDecision(DateTime At, string Stage, string Detail);
+
+/// <summary>Output of <see cref="RetrainingPipelineOrchestrator"/>: every decision with its reason.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Outcome">One of <see cref="RetrainingOutcome"/>'s values, or the canary's outcome (<see cref="CanaryOutcome"/>).</param>
+/// <param name="Reason">Why it ended so.</param>
+/// <param name="StableVersion">The service's stable version when the pipeline began.</param>
+/// <param name="DatasetRows">Rows of the newest data (its statistics).</param>
+/// <param name="StatisticsArtifact">The newest data's statistics artifact.</param>
+/// <param name="Drift">The drift check's verdict.</param>
+/// <param name="Retrained">Whether a model was trained.</param>
+/// <param name="RetrainReason">Why it was, or was not.</param>
+/// <param name="CandidateVersion">The registered retrained version, if any.</param>
+/// <param name="Comparison">The candidate against the stable version, if retrained.</param>
+/// <param name="CanaryOutcome">The canary's outcome, if it ran.</param>
+/// <param name="StableAtEnd">The service's stable version at the end.</param>
+/// <param name="Decisions">Every decision, in order.</param>
+public sealed record RetrainingPipelineOutput(
+    string Model,
+    string Outcome,
+    string Reason,
+    int StableVersion,
+    long DatasetRows,
+    string StatisticsArtifact,
+    DriftSummary Drift,
+    bool Retrained,
+    string RetrainReason,
+    int? CandidateVersion,
+    ModelComparison? Comparison,
+    string? CanaryOutcome,
+    int StableAtEnd,
+    IReadOnlyList<RetrainingDecision> Decisions);
+
+/// <summary>The custom status while the pipeline runs.</summary>
+/// <param name="Stage">validating, statistics, drift, training, comparing, canary or done.</param>
+/// <param name="Detail">The last decision, if any.</param>
+public sealed record RetrainingStatus(string Stage, string Detail);

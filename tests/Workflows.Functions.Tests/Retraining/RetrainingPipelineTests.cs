@@ -1,0 +1,199 @@
+using Microsoft.DurableTask.Client;
+using Workflows.Functions.Canary;
+using Workflows.Functions.Datasets;
+using Workflows.Functions.Monitoring;
+using Workflows.Functions.Retraining;
+using Workflows.Functions.Statistics;
+using Workflows.Functions.Tests.Canary;
+using Workflows.Functions.Tests.Search;
+using Workflows.Functions.Training;
+using Workflows.ML.Canary;
+using Workflows.ML.Monitoring;
+using Workflows.ML.Onnx;
+using Workflows.ML.Registry;
+using Workflows.ML.Training;
+using Xunit;
+
+namespace Workflows.Functions.Tests.Retraining;
+
+/// <summary>The pipeline over the in-memory backend with a fake prediction service: stable version 1, version 2 loaded for the canary.</summary>
+public sealed class RetrainingPipelineTests : IDisposable
+{
+    private const int Features = 3;
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+    private readonly string _folder = Directory.CreateTempSubdirectory("wf-retrain-").FullName;
+    private readonly string _data;
+    private readonly LocalFolderModelRegistry _registry;
+    private readonly FakeServing _serving = new("m", 1, 2);
+
+    public RetrainingPipelineTests()
+    {
+        _data = Path.Combine(_folder, "data");
+        _registry = new LocalFolderModelRegistry(Path.Combine(_folder, "registry"));
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>Rows of <see cref="Features"/> standard normal features (feature 0 moved by <paramref name="shift"/>), row-major.</summary>
+    private static float[] Rows(int rows, int seed, double shift = 0)
+    {
+        var random = new Random(seed);
+        var values = new float[rows * Features];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            values[i] = (float)(normal + (i % Features == 0 ? shift : 0));
+        }
+
+        return values;
+    }
+
+    private static LogisticRegressionModel Model() => LogisticRegressionModel.FromState(
+        TrainerState.FromParts(Features, 2, [1f, -0.5f, 0.25f], [0.1f], 0, 0, [0, 0]),
+        new FeatureStandardization(new float[Features], [1f, 1f, 1f]));
+
+    private static float[] Predict(float[] rows)
+    {
+        var predictions = new float[rows.Length / Features];
+        Model().PredictProbabilities(rows, predictions.Length, predictions);
+        return predictions;
+    }
+
+    /// <summary>Version 1, the stable one, with a reference profile of 2,000 rows; and the newest data, a small generated dataset.</summary>
+    private async Task<SearchHarness> StartAsync(double sampleShift, double stableLogLoss = 0.5, ModelLineage? stableLineage = null)
+    {
+        var rows = Rows(2_000, seed: 1);
+        var partial = new ReferencePartial(["f0", "f1", "f2"]);
+        var columns = ReferencePrediction.Columns(rows, 2_000, Features);
+        var predictions = Predict(rows);
+        partial.AddChunk(columns, predictions);
+        var profile = ReferenceProfile.Build(partial, DateTimeOffset.UtcNow);
+        var counts = BinCounts.For(profile);
+        counts.Add(profile, columns, predictions);
+        await _registry.RegisterAsync(
+            new ModelRegistration("m", "onnx", new Dictionary<string, double> { ["logLoss"] = stableLogLoss }, stableLineage ?? new ModelLineage("old-data", "s", new Dictionary<string, string>(), null), null,
+                new Dictionary<string, byte[]> { [ReferenceProfile.FileName] = profile.WithCountedProportions(counts).ToJson() }),
+            OnnxModelExporter.Export(Model()));
+        var sample = Rows(1_000, seed: 2, sampleShift);
+        _serving.Samples[1] = new ServingSample(1, Features, 1_000, sample, Predict(sample));
+
+        var harness = await SearchHarness.StartAsync(_registry, serving: _serving);
+        var generated = await harness.RunAsync(GenerateDatasetOrchestrator.Name, new GenerateDatasetInput(1_500, Features, Informative: 2, ChunkRows: 500, Seed: 3, _data));
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, generated.RuntimeStatus);
+        harness.Calls.Clear();
+        return harness;
+    }
+
+    private RetrainingPipelineInput Input(bool force = false) => new(
+        "m",
+        _data,
+        new EpochTrainingInput(null!, "label", null!, Epochs: 1, Seed: 7, BatchSize: 16, LearningRate: 0.2f, HoldoutFraction: 0.34),
+        new RetrainingCanarySpec([new(50, Second), new(100, Second)], [new("error-rate", CheckKind.ErrorRate, 0.05, MinSamples: 10)], Second),
+        new DriftCheckInput(null!, MinSamples: 100),
+        force);
+
+    [Fact]
+    public async Task BadInput_FailsWithTheReason_BeforeAnythingRuns()
+    {
+        await using var harness = await StartAsync(sampleShift: 0);
+
+        var thresholds = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Drift = new DriftCheckInput("m", WarnThreshold: 0.3, AlertThreshold: 0.2) });
+        Assert.Equal(0, harness.TotalCalls);
+        var unknown = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Model = "nope" });
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, thresholds.RuntimeStatus);
+        Assert.Contains("drift.alertThreshold: must be a number at least warnThreshold", thresholds.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, unknown.RuntimeStatus);
+        Assert.Contains("model: 'nope' is not in the model registry", unknown.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal([ValidateRetrainingActivity.Name], harness.Calls.Keys);
+        Assert.Empty(_serving.Changes);
+    }
+
+    [Fact]
+    public async Task NoDrift_EndsWithTheReason_WithoutTraining()
+    {
+        await using var harness = await StartAsync(sampleShift: 0);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((RetrainingOutcome.NotRetrained, "no drift, model fresh.", false), (output.Outcome, output.Reason, output.Retrained));
+        Assert.Equal((DriftCheckStatus.Ok, 1, 1_500L), (output.Drift.Status, output.StableVersion, output.DatasetRows));
+        Assert.Null(output.CandidateVersion);
+        Assert.Equal(["statistics", "drift", "decide", "end"], output.Decisions.Select(d => d.Stage));
+        Assert.Equal(0, harness.CallsOf(PrepareTrainingActivity.Name));
+        Assert.Single(await _registry.ListVersionsAsync("m"));
+        Assert.Empty(_serving.Changes);
+        Assert.Contains("\"stage\":\"done\"", result.SerializedCustomStatus, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TooFewSamples_IsNoReasonToRetrain_EndsSayingSo()
+    {
+        await using var harness = await StartAsync(sampleShift: 2);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Drift = new DriftCheckInput("m", MinSamples: 5_000) });
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((DriftCheckStatus.InsufficientData, RetrainingOutcome.NotRetrained), (output.Drift.Status, output.Outcome));
+        Assert.Equal("too few samples for a drift verdict (1000 rows), model fresh.", output.Reason);
+        Assert.Equal(0, harness.CallsOf(PrepareTrainingActivity.Name));
+    }
+
+    [Fact]
+    public async Task Drift_Retrains_Registers_AndPromotesByCanary_OneHistoryHoldingTheChain()
+    {
+        await using var harness = await StartAsync(sampleShift: 2);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal(DriftCheckStatus.Drift, output.Drift.Status);
+        Assert.Equal("f0", output.Drift.WorstFeature);
+        Assert.True(output.Retrained);
+        Assert.StartsWith("drift at the alert threshold (worst feature 'f0'", output.RetrainReason, StringComparison.Ordinal);
+        Assert.Equal((2, CanaryOutcome.Promoted, CanaryOutcome.Promoted, 2), (output.CandidateVersion, output.Outcome, output.CanaryOutcome, output.StableAtEnd));
+        Assert.False(output.Comparison!.SameHoldout);
+        Assert.Equal(["statistics", "drift", "decide", "train", "compare", "canary", "end"], output.Decisions.Select(d => d.Stage));
+        Assert.Equal(2, (await _registry.ListVersionsAsync("m")).Count);
+        Assert.Equal(["weight 2=50", "weight 2=100", "promote 2"], _serving.Changes.Where(c => !c.StartsWith("candidate off", StringComparison.Ordinal)));
+        Assert.Equal(1, harness.CallsOf(PrepareTrainingActivity.Name));
+        Assert.True(harness.CallsOf(ComputeChunkMomentsActivity.Name) >= 3);
+    }
+
+    [Fact]
+    public async Task ACandidateWorseOnTheSameHoldout_IsRegistered_ButNotCanaried()
+    {
+        // The stable version's lineage names the holdout EpochTraining will choose (1 of the 3 chunks, by seed 7).
+        var chunks = string.Join(',', HoldoutSplit.Choose(7, 3, 0.34));
+        var lineage = new ModelLineage(_data, "s", new Dictionary<string, string> { ["holdout"] = "1 of 3 chunks (holdoutFraction 0.34), chosen by seed 7", ["holdoutChunks"] = chunks }, null);
+        await using var harness = await StartAsync(sampleShift: 2, stableLogLoss: 0.001, lineage);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((RetrainingOutcome.CandidateWorse, 2, true, true), (output.Outcome, output.CandidateVersion, output.Comparison!.SameHoldout, output.Comparison.CandidateWorse));
+        Assert.Equal(0.001, output.Comparison.StableLogLoss);
+        Assert.Null(output.CanaryOutcome);
+        Assert.Empty(_serving.Changes);
+        Assert.Equal(2, (await _registry.ListVersionsAsync("m")).Count);
+    }
+
+    [Fact]
+    public async Task Force_RetrainsWithoutDrift()
+    {
+        await using var harness = await StartAsync(sampleShift: 0);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input(force: true));
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal(DriftCheckStatus.Ok, output.Drift.Status);
+        Assert.Equal("forced (no drift, model fresh).", output.RetrainReason);
+        Assert.Equal((2, CanaryOutcome.Promoted), (output.CandidateVersion, output.Outcome));
+    }
+}
