@@ -10,13 +10,13 @@ using Workflows.ML.Registry;
 using Workflows.ML.Training;
 using Workflows.Serving.Hosting;
 using Xunit;
+using static Workflows.Functions.Tests.Monitoring.DriftTestModel;
 
 namespace Workflows.Functions.Tests.Monitoring;
 
 /// <summary>DriftCheck against a fake service's samples, and once against the real service in this process.</summary>
 public sealed class DriftCheckTests : IDisposable
 {
-    private const int Features = 3;
     private static readonly DateTimeOffset Trained = new(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
     private readonly string _root = Directory.CreateTempSubdirectory("wf-drift-").FullName;
     private readonly LocalFolderModelRegistry _registry;
@@ -25,33 +25,6 @@ public sealed class DriftCheckTests : IDisposable
     public DriftCheckTests() => _registry = new LocalFolderModelRegistry(Path.Combine(_root, "models"));
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    /// <summary>Rows of <see cref="Features"/> standard normal features (feature 0 moved by <paramref name="shift"/>), row-major.</summary>
-    private static float[] Rows(int rows, int seed, double shift = 0)
-    {
-        var random = new Random(seed);
-        var values = new float[rows * Features];
-        for (var i = 0; i < values.Length; i++)
-        {
-            var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-            values[i] = (float)(normal + (i % Features == 0 ? shift : 0));
-        }
-
-        return values;
-    }
-
-    private static LogisticRegressionModel Model()
-    {
-        var state = TrainerState.FromParts(Features, 2, [1f, -0.5f, 0.25f], [0.1f], 0, 0, [0, 0]);
-        return LogisticRegressionModel.FromState(state, new FeatureStandardization(new float[Features], [1f, 1f, 1f]));
-    }
-
-    private static float[] Predict(float[] rows)
-    {
-        var predictions = new float[rows.Length / Features];
-        Model().PredictProbabilities(rows, predictions.Length, predictions);
-        return predictions;
-    }
 
     /// <summary>Registers the model with the reference profile of 5,000 rows from the training distribution.</summary>
     private async Task RegisterAsync(bool withProfile = true)

@@ -13,13 +13,13 @@ using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;
 using Xunit;
+using static Workflows.Functions.Tests.Monitoring.DriftTestModel;
 
 namespace Workflows.Functions.Tests.Retraining;
 
 /// <summary>The pipeline over the in-memory backend with a fake prediction service: stable version 1, version 2 loaded for the canary.</summary>
 public sealed class RetrainingPipelineTests : IDisposable
 {
-    private const int Features = 3;
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
     private readonly string _folder = Directory.CreateTempSubdirectory("wf-retrain-").FullName;
     private readonly string _data;
@@ -33,31 +33,6 @@ public sealed class RetrainingPipelineTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    /// <summary>Rows of <see cref="Features"/> standard normal features (feature 0 moved by <paramref name="shift"/>), row-major.</summary>
-    private static float[] Rows(int rows, int seed, double shift = 0)
-    {
-        var random = new Random(seed);
-        var values = new float[rows * Features];
-        for (var i = 0; i < values.Length; i++)
-        {
-            var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-            values[i] = (float)(normal + (i % Features == 0 ? shift : 0));
-        }
-
-        return values;
-    }
-
-    private static LogisticRegressionModel Model() => LogisticRegressionModel.FromState(
-        TrainerState.FromParts(Features, 2, [1f, -0.5f, 0.25f], [0.1f], 0, 0, [0, 0]),
-        new FeatureStandardization(new float[Features], [1f, 1f, 1f]));
-
-    private static float[] Predict(float[] rows)
-    {
-        var predictions = new float[rows.Length / Features];
-        Model().PredictProbabilities(rows, predictions.Length, predictions);
-        return predictions;
-    }
 
     /// <summary>Version 1, the stable one, with a reference profile of 2,000 rows; and the newest data, a small generated dataset.</summary>
     private async Task<SearchHarness> StartAsync(double sampleShift, double stableLogLoss = 0.5, ModelLineage? stableLineage = null)
