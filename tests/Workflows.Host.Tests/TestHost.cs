@@ -2,15 +2,15 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Functions.Samples;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
 
 namespace Workflows.Host.Tests;
 
 /// <summary>
-/// The sample function app on the real host, in process, listening on a free loopback port: tests talk to it
-/// over real HTTP. In memory unless a storage connection string is given (Azurite).
+/// The real host, in process, listening on a free loopback port, running a function app's build output as its worker
+/// process (the product's app unless the test names another): tests talk to it over real HTTP. In memory unless a
+/// storage connection string is given (Azurite).
 /// </summary>
 internal sealed class TestHost : IAsyncDisposable
 {
@@ -36,6 +36,7 @@ internal sealed class TestHost : IAsyncDisposable
         string? storageConnectionString = null,
         string? hostJson = null,
         Action<IServiceCollection>? configureServices = null,
+        string? app = null,
         params string[] settings)
     {
         var root = Directory.CreateTempSubdirectory("workflows-host-").FullName;
@@ -47,6 +48,7 @@ internal sealed class TestHost : IAsyncDisposable
         {
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
+            "--WorkflowsAppPath=" + (app ?? TestApps.Functions),
             "--WorkflowsExportLocalSettings=false",
             // Any free port for the Durable Task gRPC endpoint: tests run side by side.
             "--WorkflowsGrpcPort=0",
@@ -57,7 +59,7 @@ internal sealed class TestHost : IAsyncDisposable
         args.AddRange(settings.Select(static s => "--" + s));
         try
         {
-            var builder = new FunctionsHostBuilder([.. args], typeof(HelloSequence).Assembly.GetTypes().Append(typeof(TestFunctions)));
+            var builder = new FunctionsHostBuilder([.. args]);
             configureServices?.Invoke(builder.Services);
             var app = builder.Build();
             await app.StartAsync();

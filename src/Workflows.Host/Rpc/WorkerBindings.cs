@@ -16,8 +16,14 @@ internal sealed record DurableClientEndpoint(Uri RpcBaseUrl, string TaskHubName,
 /// (the HTTP response, the return value). Anything else is refused when the worker is loaded, naming the function and
 /// the binding, instead of failing at the first invocation.
 /// </summary>
-internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
+internal sealed class WorkerBindings(Func<DurableClientEndpoint?> durableClient)
 {
+    /// <summary>Bindings whose <c>[DurableClient]</c> inputs reach <paramref name="durableClient"/> (none: refused).</summary>
+    public WorkerBindings(DurableClientEndpoint? durableClient)
+        : this(() => durableClient)
+    {
+    }
+
     private static readonly HashSet<string> Triggers = new(StringComparer.OrdinalIgnoreCase) { "httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger" };
     private static readonly HashSet<string> Outputs = new(StringComparer.OrdinalIgnoreCase) { "http" };
 
@@ -85,7 +91,7 @@ internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
     /// </summary>
     private string DurableClientData(WorkerBinding binding)
     {
-        var endpoint = durableClient ?? throw new InvalidOperationException(
+        var endpoint = durableClient() ?? throw new InvalidOperationException(
             $"The app asks for a durable client ('{binding.Name}'), and this host serves no Durable Task gRPC endpoint.");
         using var raw = JsonDocument.Parse(binding.RawJson);
         string hub = raw.RootElement.TryGetProperty("taskHub", out var given) && given.ValueKind == JsonValueKind.String && given.GetString() is { Length: > 0 } named
