@@ -58,7 +58,7 @@ public static class IsolatedFunctionRegistry
         return registry;
     }
 
-    /// <summary>An orchestrator function; it reads its input from the context, as official orchestrator functions do.</summary>
+    /// <summary>An orchestrator function; it reads its input (JSON to the engine) from the context, as official orchestrator functions do.</summary>
     private sealed class MethodOrchestrator(FunctionInvoker invoker) : ITaskOrchestrator
     {
         public Type InputType => typeof(object);
@@ -66,7 +66,7 @@ public static class IsolatedFunctionRegistry
         public Type OutputType => invoker.OutputType;
 
         public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
-            invoker.InvokeAsync(new Invocation(context, Input: null, InstanceId: context.InstanceId, CancellationToken.None));
+            invoker.InvokeAsync(new Invocation(new InputConvertingOrchestrationContext(context, input), Input: null, context.InstanceId, CancellationToken.None));
     }
 
     /// <summary>An activity function; it is cancelled when the services' host stops.</summary>
