@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace Workflows.Functions.Http;
+
+/// <summary>
+/// Starts orchestrations over HTTP: the generic starter the Durable Functions template has (any orchestrator by name,
+/// the JSON body as its input), and what the typed starters share. Each answers 202 with the official check-status
+/// response (the instance's status, raise-event, terminate and purge links).
+/// </summary>
+public static class HttpStarter
+{
+    /// <summary>Name of the generic starter.</summary>
+    public const string Name = "HttpStart";
+
+    /// <summary>
+    /// <c>POST /api/orchestrators/{functionName}/{instanceId?}</c>: schedules the orchestrator
+    /// <paramref name="functionName"/> (as <paramref name="instanceId"/> when given) with the request's JSON body as
+    /// its input (an empty body: no input). A body that is not JSON is answered 400 with a problem+json body.
+    /// </summary>
+    [Function(Name)]
+    public static async Task<HttpResponseData> HttpStart(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "orchestrators/{functionName}/{instanceId?}")] HttpRequest request,
+        [DurableClient] DurableTaskClient client,
+        FunctionContext executionContext,
+        string functionName,
+        string? instanceId)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var input = await ReadJsonInputAsync(request.Body, request.HttpContext.RequestAborted);
+        if (input.Problem is { } problem)
+        {
+            return await ProblemAsync(executionContext, problem);
+        }
+
+        return await StartAsync(client, executionContext, functionName, input.Value, instanceId);
+    }
+
+    /// <summary>
+    /// Schedules orchestrator <paramref name="name"/> with <paramref name="input"/> (as <paramref name="instanceId"/>
+    /// when given) and answers 202 with the official check-status response for the invocation's request.
+    /// </summary>
+    public static async Task<HttpResponseData> StartAsync(
+        DurableTaskClient client, FunctionContext executionContext, string name, object? input, string? instanceId = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(executionContext);
+        var cancellation = executionContext.CancellationToken;
+        var options = string.IsNullOrEmpty(instanceId) ? null : new StartOrchestrationOptions(instanceId);
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, options, cancellation);
+        return await client.CreateCheckStatusResponseAsync(await RequestDataAsync(executionContext), id, cancellation);
+    }
+
+    /// <summary>
+    /// The JSON document in <paramref name="body"/>: no value for an empty (or blank) body, a problem naming the
+    /// error for one that is not JSON.
+    /// </summary>
+    public static async Task<(JsonElement? Value, string? Problem)> ReadJsonInputAsync(Stream body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        using var buffer = new MemoryStream();
+        await body.CopyToAsync(buffer, cancellationToken);
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return (document.RootElement.Clone(), null);
+        }
+        catch (JsonException exception)
+        {
+            return (null, "The request body is not JSON: " + exception.Message);
+        }
+    }
+
+    private static async Task<HttpResponseData> ProblemAsync(FunctionContext executionContext, string detail)
+    {
+        var response = (await RequestDataAsync(executionContext)).CreateResponse(HttpStatusCode.BadRequest);
+        response.Headers.Add("Content-Type", "application/problem+json");
+        var problem = new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Invalid orchestration input", Detail = detail };
+        await response.WriteStringAsync(JsonSerializer.Serialize(problem), executionContext.CancellationToken);
+        return response;
+    }
+
+    private static async Task<HttpRequestData> RequestDataAsync(FunctionContext executionContext) =>
+        await executionContext.GetHttpRequestDataAsync()
+            ?? throw new InvalidOperationException($"Function '{executionContext.FunctionDefinition.Name}' was not invoked by an HTTP request.");
+}
