@@ -9,8 +9,8 @@ using Microsoft.DurableTask;
 namespace Workflows.Host.TestWorkerApp;
 
 /// <summary>
-/// The functions the host and CLI tests drive over HTTP: an orchestration that waits for an event, one that reports
-/// progress, one that fails once, HTTP triggers that throw, hang or read a body, and timers that record each firing.
+/// The functions the host and CLI tests drive over HTTP: a three-step sequence, an orchestration that waits for an
+/// event, one that reports progress, one that fails once, HTTP triggers that throw, hang or read a body, and timers that record each firing.
 /// </summary>
 public static class HostTestFunctions
 {
@@ -28,6 +28,25 @@ public static class HostTestFunctions
         var approver = await context.WaitForExternalEvent<string>("Approval");
         return $"approved by {approver}";
     }
+
+    /// <summary>Greets the input city (Tokyo when none), then Seattle and London, one activity after another: three completed tasks.</summary>
+    [Function(nameof(Greetings))]
+    public static async Task<List<string>> Greetings([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var input = context.GetInput<string?>();
+        var greetings = new List<string>();
+        foreach (var city in new[] { string.IsNullOrWhiteSpace(input) ? "Tokyo" : input, "Seattle", "London" })
+        {
+            greetings.Add(await context.CallActivityAsync<string>(nameof(Greet), city));
+        }
+
+        return greetings;
+    }
+
+    /// <summary>An activity: a greeting for the city.</summary>
+    [Function(nameof(Greet))]
+    public static string Greet([ActivityTrigger] string city) => $"Hello {city}!";
 
     /// <summary>Runs <c>total</c> steps (the input), reporting <c>{ phase, done, total }</c> in customStatus after each.</summary>
     [Function(nameof(ProgressSteps))]
