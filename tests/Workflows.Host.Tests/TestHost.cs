@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
+using Workflows.Testing;
 
 namespace Workflows.Host.Tests;
 
@@ -61,9 +62,9 @@ internal sealed class TestHost : IAsyncDisposable
         {
             var builder = new FunctionsHostBuilder([.. args]);
             configureServices?.Invoke(builder.Services);
-            var app = builder.Build();
-            await app.StartAsync();
-            return new TestHost(app, root);
+            var application = builder.Build();
+            await application.StartAsync();
+            return new TestHost(application, root);
         }
         catch
         {
