@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -36,7 +37,7 @@ public static class HttpStarter
         var input = await ReadJsonInputAsync(request.Body, request.HttpContext.RequestAborted);
         if (input.Problem is { } problem)
         {
-            return await ProblemAsync(executionContext, problem);
+            return await ProblemAsync(executionContext, HttpStatusCode.BadRequest, "Invalid orchestration input", problem);
         }
 
         return await StartAsync(client, executionContext, functionName, input.Value, instanceId);
@@ -44,7 +45,9 @@ public static class HttpStarter
 
     /// <summary>
     /// Schedules orchestrator <paramref name="name"/> with <paramref name="input"/> (as <paramref name="instanceId"/>
-    /// when given) and answers 202 with the official check-status response for the invocation's request.
+    /// when given) and answers 202 with the official check-status response for the invocation's request. What the task
+    /// hub refuses is answered as problem+json: an orchestrator it does not know 404, an instance id it does not accept
+    /// 400, the id of an instance that is still running 409.
     /// </summary>
     public static async Task<HttpResponseData> StartAsync(
         DurableTaskClient client, FunctionContext executionContext, string name, object? input, string? instanceId = null)
@@ -53,9 +56,26 @@ public static class HttpStarter
         ArgumentNullException.ThrowIfNull(executionContext);
         var cancellation = executionContext.CancellationToken;
         var options = string.IsNullOrEmpty(instanceId) ? null : new StartOrchestrationOptions(instanceId);
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, options, cancellation);
+        string id;
+        try
+        {
+            id = await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, options, cancellation);
+        }
+        catch (RpcException exception) when (Refusal(exception.StatusCode) is { } refusal)
+        {
+            return await ProblemAsync(executionContext, refusal.Status, refusal.Title, exception.Status.Detail);
+        }
+
         return await client.CreateCheckStatusResponseAsync(await RequestDataAsync(executionContext), id, cancellation);
     }
+
+    private static (HttpStatusCode Status, string Title)? Refusal(StatusCode code) => code switch
+    {
+        StatusCode.NotFound => (HttpStatusCode.NotFound, "Unknown orchestrator"),
+        StatusCode.InvalidArgument => (HttpStatusCode.BadRequest, "Invalid start request"),
+        StatusCode.AlreadyExists => (HttpStatusCode.Conflict, "Instance already exists"),
+        _ => null,
+    };
 
     /// <summary>
     /// The JSON document in <paramref name="body"/>: no value for an empty (or blank) body, a problem naming the
@@ -83,11 +103,11 @@ public static class HttpStarter
         }
     }
 
-    private static async Task<HttpResponseData> ProblemAsync(FunctionContext executionContext, string detail)
+    private static async Task<HttpResponseData> ProblemAsync(FunctionContext executionContext, HttpStatusCode status, string title, string detail)
     {
-        var response = (await RequestDataAsync(executionContext)).CreateResponse(HttpStatusCode.BadRequest);
+        var response = (await RequestDataAsync(executionContext)).CreateResponse(status);
         response.Headers.Add("Content-Type", "application/problem+json");
-        var problem = new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Invalid orchestration input", Detail = detail };
+        var problem = new ProblemDetails { Status = (int)status, Title = title, Detail = detail };
         await response.WriteStringAsync(JsonSerializer.Serialize(problem), executionContext.CancellationToken);
         return response;
     }

@@ -1,4 +1,5 @@
 using Workflows.DurableTask.Remote;
+using Workflows.DurableTask.Sidecar;
 using Workflows.Host.Diagnostics;
 using Workflows.Host.Hosting;
 using P = Microsoft.DurableTask.Protobuf;
@@ -7,14 +8,16 @@ namespace Workflows.Host.TaskHub;
 
 /// <summary>
 /// One rule for where work runs: the app's own orchestrators and activities (by the names its worker indexed) in the
-/// function app's worker process, every other name on the Durable Task gRPC workers connected to the sidecar (which
-/// wait for one to connect when none is). Each invocation in the app counts in the host's metrics.
+/// function app's worker process, every other name on the Durable Task gRPC workers connected to the sidecar. A name
+/// the app does not have while no gRPC worker is connected is unknown: its start is refused and its episode or
+/// activity fails at once with a readable reason, rather than waiting for a worker that may never come. Each
+/// invocation in the app counts in the host's metrics.
 /// </summary>
-internal sealed class AppTaskRunner(FunctionAppWorker app, IRemoteTaskRunner grpcWorkers, FunctionMetrics metrics) : IRemoteTaskRunner
+internal sealed class AppTaskRunner(FunctionAppWorker app, WorkItemStreams grpcWorkers, FunctionMetrics metrics) : IRemoteTaskRunner
 {
-    public bool HasOrchestrator(string name) => app.HasOrchestrator(name) || grpcWorkers.HasOrchestrator(name);
+    public bool HasOrchestrator(string name) => app.HasOrchestrator(name) || grpcWorkers.ConnectedWorkers > 0;
 
-    public bool HasActivity(string name) => app.HasActivity(name) || grpcWorkers.HasActivity(name);
+    public bool HasActivity(string name) => app.HasActivity(name) || grpcWorkers.ConnectedWorkers > 0;
 
     public Task<P.OrchestratorResponse> RunOrchestratorAsync(string name, P.OrchestratorRequest request, CancellationToken cancellationToken) =>
         app.HasOrchestrator(name)

@@ -151,14 +151,15 @@ internal sealed class TaskHubRuntime(
 
         // The endpoint first: the app's durable clients reach the task hub through it.
         _workItems = new WorkItemStreams();
-        _sidecar = new TaskHubSidecar(serviceClient, clientOptions, _workItems);
+        var runner = new AppTaskRunner(app, _workItems, metrics);
+        _sidecar = new TaskHubSidecar(serviceClient, clientOptions, _workItems, runner.HasOrchestrator);
         _endpoint = await SidecarEndpoint.StartAsync(_sidecar, settings.GrpcPort, loggerFactory, cancellationToken).ConfigureAwait(false);
         app.UseSidecar(_endpoint.Address);
         HostLog.SidecarListening(_logger, _endpoint.Address.ToString().TrimEnd('/'));
 
         // Extended sessions on the worker too: later episodes of an orchestration kept in its memory send only new events.
         var sessionIdleTimeout = settings.ExtendedSessionsEnabled ? TimeSpan.FromSeconds(settings.ExtendedSessionIdleTimeoutInSeconds) : (TimeSpan?)null;
-        _worker = new TaskHubWorkerHost(_service, new AppTaskRunner(app, _workItems, metrics), loggerFactory, sessionIdleTimeout);
+        _worker = new TaskHubWorkerHost(_service, runner, loggerFactory, sessionIdleTimeout);
         await _worker.StartAsync().ConfigureAwait(false);
         HostLog.TaskHubStarted(_logger, settings.HubName, storage, app.Catalog.Orchestrators.Count(), app.Catalog.Activities.Count());
     }
