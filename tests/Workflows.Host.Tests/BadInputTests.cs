@@ -15,7 +15,8 @@ public sealed class BadInputTests(AzuriteFixture azurite)
     [InlineData("api/Sum")]
     public async Task MalformedJson_Answers400ProblemNamingTheProblem(string path)
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        // The starters are the product app's; Sum (a function that reads a JSON body) is the test worker app's.
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: path == "api/Sum" ? TestApps.Worker : null);
 
         using var response = await host.PostAsync(path, "{\"city\": ");
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -148,7 +149,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
     [Fact]
     public async Task ExceptionInFunction_Answers500WithErrorIdAndNoDetail_HostStaysUp()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
 
         using var boom = await host.Http.GetAsync(new Uri("api/Boom", UriKind.Relative));
         var problem = await boom.Content.ReadFromJsonAsync<JsonElement>();
@@ -164,7 +165,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
     [Fact]
     public async Task StartingAnInstanceIdThatIsRunning_Answers409()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
 
@@ -176,7 +177,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
     [Fact]
     public async Task FunctionOverFunctionTimeout_IsCancelledAndAnswers500_HostStaysUp()
     {
-        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:00.2", "extensions": { "durableTask": { "hubName": "timeouts" } } }""");
+        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:00.2", "extensions": { "durableTask": { "hubName": "timeouts" } } }""", app: TestApps.Worker);
 
         using var slow = await host.Http.GetAsync(new Uri("api/Slow", UriKind.Relative));
         using var after = await host.PostAsync("api/Sum", "[4]");

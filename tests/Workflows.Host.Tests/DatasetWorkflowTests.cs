@@ -88,8 +88,10 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
     private static async Task<JsonElement> RunAsync(TestHost host, string name, object input)
     {
         using var response = await host.PostAsync($"api/orchestrators/{name}", JsonSerializer.Serialize(input));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var statusUri = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusQueryGetUri").GetString()!;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"start of {name} answered {(int)response.StatusCode}: {body}");
+        Assert.True(JsonDocument.Parse(body).RootElement.TryGetProperty("statusQueryGetUri", out var link), $"start of {name} answered {body}");
+        var statusUri = link.GetString()!;
         var status = await host.WaitForCompletionAsync(statusUri);
         Assert.True(TestHost.IsStatus(status, "Completed"), $"{name} ended {status}");
         return status.GetProperty("output");

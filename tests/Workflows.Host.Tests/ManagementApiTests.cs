@@ -149,7 +149,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task RaiseEvent_CompletesWaitingInstance_ThenAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         var waiting = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running") && s.GetProperty("customStatus").ValueKind == JsonValueKind.String);
 
@@ -157,7 +157,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         var done = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Completed"));
         using var again = await host.PostAsync($"{Api}/instances/{id}/raiseEvent/Approval", "\"bob\"");
 
-        Assert.Equal("waiting", waiting.GetProperty("customStatus").GetString());
+        Assert.Equal("waiting for approval", waiting.GetProperty("customStatus").GetString());
         Assert.Equal(HttpStatusCode.Accepted, raise.StatusCode);
         Assert.Equal("approved by ada", done.GetProperty("output").GetString());
         Assert.Equal(HttpStatusCode.Gone, again.StatusCode);
@@ -166,7 +166,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task SuspendResumeTerminate_ChangeStatus_ThenTerminateAgainAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
 
@@ -190,7 +190,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task Rewind_FailedInstance_Completes_AndRewindOfCompletedAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("FailsOnce");
         var failed = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Failed"));
 
@@ -273,7 +273,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task PurgeRunningInstance_Answers409AndKeepsIt()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
 
