@@ -32,6 +32,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
         using var response = await host.PostAsync("api/orchestrators/HelloSequence/" + new string('x', 300));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
     }
 
     [Theory]

@@ -144,6 +144,9 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         using var purge = await host.Http.DeleteAsync(new Uri($"{Api}/instances/nobody", UriKind.Relative));
 
         Assert.All([get, start, activityAsOrchestrator, terminate, purge], static r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        // The app's starter answers the task hub's refusal as problem+json naming the orchestrator.
+        Assert.Equal("application/problem+json", start.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("NoSuchOrchestrator", (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
