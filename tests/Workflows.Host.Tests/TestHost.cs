@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
+using Workflows.Testing;
 
 namespace Workflows.Host.Tests;
 
@@ -61,9 +62,9 @@ internal sealed class TestHost : IAsyncDisposable
         {
             var builder = new FunctionsHostBuilder([.. args]);
             configureServices?.Invoke(builder.Services);
-            var app = builder.Build();
-            await app.StartAsync();
-            return new TestHost(app, root);
+            var application = builder.Build();
+            await application.StartAsync();
+            return new TestHost(application, root);
         }
         catch
         {
@@ -117,10 +118,14 @@ internal sealed class TestHost : IAsyncDisposable
     public Task<HttpResponseMessage> PostAsync(string path, string? json = null) =>
         Http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json ?? string.Empty, System.Text.Encoding.UTF8, "application/json"));
 
-    /// <summary>Starts <paramref name="orchestrator"/> through the generic starter and returns its instance id.</summary>
+    /// <summary>
+    /// Starts <paramref name="orchestrator"/> through the host's Durable Functions start route (the host's own API, the
+    /// same whatever starters the app has; the app's starters have tests of their own) and returns its instance id.
+    /// </summary>
     public async Task<string> StartAsync(string orchestrator, string? json = null, string? instanceId = null)
     {
-        using var response = await PostAsync(instanceId is null ? $"api/orchestrators/{orchestrator}" : $"api/orchestrators/{orchestrator}/{instanceId}", json);
+        const string route = "runtime/webhooks/durabletask/orchestrators";
+        using var response = await PostAsync(instanceId is null ? $"{route}/{orchestrator}" : $"{route}/{orchestrator}/{instanceId}", json);
         if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
         {
             throw new InvalidOperationException($"Start of {orchestrator} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -1,6 +1,7 @@
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Microsoft.Extensions.Logging;
 using Workflows.Host.Rpc;
+using Workflows.Testing;
 
 namespace Workflows.Host.Tests.Rpc;
 

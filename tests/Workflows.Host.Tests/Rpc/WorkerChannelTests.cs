@@ -42,7 +42,7 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
         Assert.Equal(
-            ["CatchThrow", "Crash", "CrashOnce", "Echo", "Fail", "Gated", "GatedFanOut", "Hello", "Measure", "MeasureAll", "Setting", "StartUppercase", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForCancel"],
+            ["Boom", "CatchThrow", "Crash", "CrashOnce", "Echo", "EveryFiveMinutes", "Fail", "FailsOnce", "Flaky", "Gated", "GatedFanOut", "Hello", "Measure", "MeasureAll", "OnStartup", "ProgressSteps", "Setting", "Slow", "StartUppercase", "Step", "Sum", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForApproval", "WaitForCancel"],
             functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
