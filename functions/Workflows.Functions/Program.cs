@@ -1,4 +1,8 @@
+using System.Text.Json;
+using Azure.Core.Serialization;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Workflows.Functions;
 
@@ -9,6 +13,11 @@ using Workflows.Functions;
 // the setting, and exit code 1, which the host reports with the worker's standard error.
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+
+// JSON the web's way (camelCase names, case-insensitive reads) for everything the worker serializes: HTTP responses
+// such as the check-status payload, and orchestration and activity inputs and outputs (the Durable extension's data
+// converter wraps this serializer), as the Durable Functions HTTP API and the dashboard read them.
+builder.Services.Configure<WorkerOptions>(options => options.Serializer = new JsonObjectSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web)));
 try
 {
     var configuration = builder.Configuration;

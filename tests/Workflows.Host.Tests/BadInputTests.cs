@@ -138,7 +138,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
             var uri = payload.GetProperty(link).GetString()!;
             var instance = $"{host.BaseAddress}/runtime/webhooks/durabletask/instances/{encoded}";
             Assert.StartsWith(instance, uri, StringComparison.Ordinal);
-            Assert.Contains(uri[instance.Length], "?/");
+            Assert.True(uri.Length == instance.Length || uri[instance.Length] is '?' or '/', uri);
         }
 
         Assert.Equal(id, status.GetProperty("instanceId").GetString());
@@ -176,7 +176,7 @@ public sealed class BadInputTests(AzuriteFixture azurite)
     [Fact]
     public async Task FunctionOverFunctionTimeout_IsCancelledAndAnswers500_HostStaysUp()
     {
-        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:00.2", "extensions": { "durableTask": { "hubName": "timeouts" } } }""", app: TestApps.Worker);
+        await using var host = await TestHost.StartAsync(hostJson: """{ "functionTimeout": "00:00:03", "extensions": { "durableTask": { "hubName": "timeouts" } } }""", app: TestApps.Worker);
 
         using var slow = await host.Http.GetAsync(new Uri("api/Slow", UriKind.Relative));
         using var after = await host.PostAsync("api/Sum", "[4]");

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.ML.Canary;
 using Workflows.ML.Monitoring;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 

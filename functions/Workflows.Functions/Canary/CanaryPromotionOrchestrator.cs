@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.DurableTask;
 using Workflows.ML.Canary;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
@@ -17,6 +18,8 @@ namespace Workflows.Functions.Http;
 /// </summary>
 public static class HttpStarter
 {
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
     /// <summary>Name of the generic starter.</summary>
     public const string Name = "HttpStart";
 
@@ -40,12 +43,29 @@ public static class HttpStarter
             return await ProblemAsync(executionContext, HttpStatusCode.BadRequest, "Invalid orchestration input", problem);
         }
 
-        return await StartAsync(client, executionContext, functionName, input.Value, instanceId);
+        return await StartAsync(client, executionContext, functionName, input.Value, DecodeOnce(request, instanceId));
+    }
+
+    /// <summary>
+    /// The instance id as the client wrote it, decoded exactly once. The server decodes a path except <c>%2F</c>, which
+    /// it leaves as written, so a route value with a '%' is read again from the raw request target, whose last segment
+    /// it is: <c>a%2Fb</c> is the id <c>a/b</c> (which the task hub refuses) and <c>a%252Fb</c> the id <c>a%2Fb</c>.
+    /// </summary>
+    private static string? DecodeOnce(HttpRequest request, string? routeValue)
+    {
+        var raw = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (routeValue is null || !routeValue.Contains('%', StringComparison.Ordinal) || raw is null)
+        {
+            return routeValue;
+        }
+
+        var path = raw.Split('?')[0];
+        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
     }
 
     /// <summary>
     /// Schedules orchestrator <paramref name="name"/> with <paramref name="input"/> (as <paramref name="instanceId"/>
-    /// when given) and answers 202 with the official check-status response for the invocation's request. What the task
+    /// when given) and answers 202 with the official check-status payload for the invocation's request. What the task
     /// hub refuses is answered as problem+json: an orchestrator it does not know 404, an instance id it does not accept
     /// 400, the id of an instance that is still running 409.
     /// </summary>
@@ -65,8 +85,22 @@ public static class HttpStarter
         {
             return await ProblemAsync(executionContext, refusal.Status, refusal.Title, exception.Status.Detail);
         }
+        catch (ArgumentException exception)
+        {
+            // The gRPC client raises the task hub's InvalidArgument answer (an instance id it does not accept) as this.
+            return await ProblemAsync(executionContext, HttpStatusCode.BadRequest, "Invalid start request", exception.Message);
+        }
 
-        return await client.CreateCheckStatusResponseAsync(await RequestDataAsync(executionContext), id, cancellation);
+        // The official payload, answered as the Durable Functions HTTP API answers a start: 202, the status link as
+        // Location, and Retry-After (headers go before the body, which starts the response).
+        var request = await RequestDataAsync(executionContext);
+        var payload = client.CreateHttpManagementPayload(id, request);
+        var response = request.CreateResponse(HttpStatusCode.Accepted);
+        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        response.Headers.Add("Location", payload.StatusQueryGetUri);
+        response.Headers.Add("Retry-After", "10");
+        await response.WriteStringAsync(JsonSerializer.Serialize(payload, WebJson), cancellation);
+        return response;
     }
 
     private static (HttpStatusCode Status, string Title)? Refusal(StatusCode code) => code switch

@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
 using Workflows.ML.Monitoring;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Monitoring;
 

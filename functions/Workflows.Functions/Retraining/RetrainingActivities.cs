@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Retraining;
 

@@ -6,6 +6,7 @@ using Workflows.Functions.Monitoring;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Retraining;
 

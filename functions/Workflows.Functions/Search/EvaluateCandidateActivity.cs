@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.DurableTask;
 using Workflows.ML.Data;
 using Workflows.ML.Search.Evaluation;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Search;
 

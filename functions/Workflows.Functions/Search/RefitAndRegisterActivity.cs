@@ -5,6 +5,7 @@ using Workflows.ML.Registry;
 using Workflows.ML.Search;
 using Workflows.ML.Search.Learners;
 using Workflows.ML.Search.Space;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Search;
 

@@ -4,6 +4,7 @@ using Microsoft.DurableTask;
 using Workflows.Functions.Statistics;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Training;
 

@@ -9,6 +9,9 @@ namespace Workflows.Host.Configuration;
 /// </summary>
 public sealed class FunctionsHostOptions
 {
+    /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
     /// <summary>Task hub name (<c>extensions.durableTask.hubName</c>).</summary>
     public string HubName { get; set; } = "WorkflowsHub";
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Rpc;
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
 
@@ -21,7 +22,7 @@ namespace Workflows.Host.Hosting;
 public sealed class FunctionsHostBuilder
 {
     /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
-    public const string DefaultUrl = "http://127.0.0.1:7071";
+    public const string DefaultUrl = FunctionsHostOptions.DefaultUrl;
 
     /// <summary>The setting that names the hosting environment (as in Azure Functions).</summary>
     private const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
@@ -59,7 +60,9 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddLogging(logging =>
         {
             // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
+            // The same for the forwarder's lines about a request it passes to the worker (the URL with its query).
             logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            logging.AddFilter("Yarp", LogLevel.Warning);
 
             // DTFx and the SDK's shims log every work item at Information: warnings and up unless host.json asks.
             logging.AddFilter("DurableTask", LogLevel.Warning);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Http;
 

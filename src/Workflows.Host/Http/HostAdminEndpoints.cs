@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Hosting;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
 

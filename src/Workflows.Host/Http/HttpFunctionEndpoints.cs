@@ -7,7 +7,7 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Primitives;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Hosting;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Rpc;
 using Workflows.Host.Security;
 
@@ -97,6 +97,11 @@ internal static class HttpFunctionEndpoints
 
                 builder.Metadata.Add(new HttpFunctionMetadata(function.Name));
                 builder.Metadata.Add(new RequiredKeyLevel(Enum.Parse<AuthorizationLevel>(function.AuthLevel)));
+                if (string.Equals(function.RouteTemplate, DurableHttpApi.StarterRoute, StringComparison.OrdinalIgnoreCase))
+                {
+                    // The app's generic starter is guarded as the host's own starter on that route is.
+                    builder.Metadata.Add(new JsonRequestsOnly());
+                }
                 endpoints.Add(builder.Build());
             }
 

@@ -16,7 +16,7 @@ using Workflows.DurableTask.Sidecar;
 using Workflows.Host.Azurite;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Hosting;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.State;
 
 namespace Workflows.Host.TaskHub;
@@ -52,6 +52,9 @@ internal sealed class TaskHubRuntime(
 
     /// <summary>How many Durable Task gRPC workers are connected to the endpoint now.</summary>
     public int ConnectedGrpcWorkers => _workItems?.ConnectedWorkers ?? 0;
+
+    /// <summary>Whether a Durable Task gRPC worker has connected since the task hub started (see <see cref="AppTaskRunner"/>).</summary>
+    public bool GrpcWorkersEverConnected => _workItems?.EverConnected ?? false;
 
     /// <summary>Where the Durable Task gRPC endpoint listens, e.g. <c>http://127.0.0.1:4001</c>.</summary>
     public Uri SidecarAddress => _endpoint?.Address ?? throw NotStarted();

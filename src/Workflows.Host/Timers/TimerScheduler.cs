@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Rpc;
-using Workflows.Host.Hosting;
 using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Timers;

@@ -5,11 +5,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
-using Workflows.Host.Http;
 using Workflows.Host.Rpc;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace Workflows.Host.Hosting;
+namespace Workflows.Host.FunctionApp;
 
 /// <summary>
 /// The function app as the host runs it, as the Functions host runs an isolated app: its build output started as the
@@ -31,6 +30,7 @@ internal sealed class FunctionAppWorker : IHostedService, IAsyncDisposable
     private readonly IServer _server;
     private readonly IHttpForwarder _forwarder;
     private readonly ILoggerFactory _loggerFactory;
+    private string _managementQuery = string.Empty;
     private WorkerChannel? _channel;
     private WorkerCatalog? _catalog;
     private WorkerHttpProxy? _proxy;
@@ -70,6 +70,17 @@ internal sealed class FunctionAppWorker : IHostedService, IAsyncDisposable
 
     /// <summary>Called by the task hub once its Durable Task gRPC endpoint listens: the app's durable clients reach it there.</summary>
     public void UseSidecar(Uri address) => _sidecar = address;
+
+    /// <summary>
+    /// The query the management links of the app's durable clients carry, as the Durable extension gives it: the system
+    /// key of the management API while keys are enforced (set by the key provider once it has the keys), so whoever
+    /// started a run can follow them.
+    /// </summary>
+    public void UseManagementQuery(string query)
+    {
+        _managementQuery = query;
+        _durableClient = null;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -133,8 +144,8 @@ internal sealed class FunctionAppWorker : IHostedService, IAsyncDisposable
         }
 
         // The host's own address for the management links: known once the server listens (it has, for any request).
-        var address = _server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? FunctionsHostBuilder.DefaultUrl;
-        var endpoint = new DurableClientEndpoint(sidecar, _options.HubName, new Uri(address.TrimEnd('/') + "/" + CheckStatusLinks.WebhookBase));
+        var address = _server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? FunctionsHostOptions.DefaultUrl;
+        var endpoint = new DurableClientEndpoint(sidecar, _options.HubName, new Uri(address.TrimEnd('/') + "/" + DurableClientEndpoint.WebhookBase), _managementQuery);
         if (!address.EndsWith(":0", StringComparison.Ordinal))
         {
             _durableClient = endpoint;

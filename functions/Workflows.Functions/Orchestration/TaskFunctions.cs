@@ -2,7 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Workflows.Functions;
+namespace Workflows.Functions.Orchestration;
 
 /// <summary>
 /// Runs the app's class-based orchestrators (<see cref="TaskOrchestrator{TInput, TOutput}"/>) and activities
