@@ -22,14 +22,14 @@ internal sealed class WorkerHttpProxy : IDisposable
     private readonly WorkerChannel _channel;
     private readonly IHttpForwarder _forwarder;
     private readonly WorkerBindings _bindings;
-    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _client = new(new ConnectRetryHandler(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
+    }));
 
     private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = TimeSpan.FromMinutes(4) };
 
@@ -124,6 +124,33 @@ internal sealed class WorkerHttpProxy : IDisposable
             options: null,
             contentType: "application/problem+json",
             cancellationToken: context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Connects again while the worker's HTTP server refuses: a worker reports its functions loaded as its server starts
+    /// listening, and a restarted worker listens a moment after it connects. Nothing of the request has left when a
+    /// connection fails, so sending it again is safe for any method. Bounded well inside the worker's own wait for the
+    /// request (5 s), so a server that never listens still fails the invocation plainly.
+    /// </summary>
+    private sealed class ConnectRetryHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        private const int MaxAttempts = 30;
+        private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && attempt < MaxAttempts)
+                {
+                    await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
     }
 
     /// <summary>
