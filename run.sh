@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh clone: installs Azurite from package.json when node_modules lacks it, creates
-# local.settings.json from the sample when missing, builds the function app and the serving service (Release), starts
-# the serving service in the background on http://127.0.0.1:7072 (its log in .serving/serving.log) and runs the host on
-# http://127.0.0.1:7071. The host starts Azurite itself (data and log under .azurite/) when nothing listens on
+# local.settings.json from the sample when missing, builds the function app, the host and the serving service (Release),
+# starts the serving service in the background on http://127.0.0.1:7072 (its log in .serving/serving.log) and runs the
+# host on http://127.0.0.1:7071 with this folder's host.json and local.settings.json; the host starts the function app's
+# build output (functions/Workflows.Functions/bin/Release/net10.0) as its worker process, as the Core Tools do. The host starts Azurite itself (data and log under .azurite/) when nothing listens on
 # 127.0.0.1:10000; the emulator outlives a killed host, and a clean stop (Ctrl+C, kill -INT or kill -TERM of this
 # script, passed on to the host) stops it after the host has given back its leases. When the host exits, the serving
 # service is stopped and this script exits with the host's exit code.
@@ -85,8 +86,9 @@ if [ ! -f local.settings.json ]; then
   cp local.settings.sample.json local.settings.json
 fi
 
-echo "run.sh: building the function app and the serving service (Release; the first build takes a minute) ..."
+echo "run.sh: building the function app, the host and the serving service (Release; the first build takes a minute) ..."
 dotnet build functions/Workflows.Functions -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build src/Workflows.Host -c Release -nologo -v quiet -clp:ErrorsOnly
 dotnet build src/Workflows.Serving -c Release -nologo -v quiet -clp:ErrorsOnly
 
 # The serving service reads local.settings.json's Values from this folder, as the host does, so both use the same
@@ -115,7 +117,8 @@ trap 'forward TERM' TERM
 # The host runs as this script's child with SIGINT restored (a background child of a script ignores it) and the
 # terminal as its input, so a Ctrl+C reaches it as it reaches a foreground program; kill -INT/-TERM of this script is
 # passed on to it. The loop waits again when a signal interrupted the wait, until the host has exited.
-( trap - INT QUIT; exec functions/Workflows.Functions/bin/Release/net10.0/Workflows.Functions ${host_args[@]+"${host_args[@]}"} ) <&0 &
+( trap - INT QUIT; exec src/Workflows.Host/bin/Release/net10.0/Workflows.Host --WorkflowsAppPath=functions/Workflows.Functions/bin/Release/net10.0 \
+  ${host_args[@]+"${host_args[@]}"} ) <&0 &
 host_pid=$!
 host_status=0
 while true; do

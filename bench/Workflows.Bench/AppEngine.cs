@@ -6,6 +6,7 @@ using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.Functions;
+using Workflows.Testing;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;

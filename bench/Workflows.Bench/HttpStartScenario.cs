@@ -3,27 +3,38 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Workflows.Durable.AzureStorage;
 using Workflows.Functions.Samples;
 using Workflows.Host;
 using Workflows.Host.Azurite;
 using Workflows.Host.Hosting;
+using Workflows.Testing;
 
 namespace Workflows.Bench;
 
 /// <summary>
-/// The <c>http-start</c> scenario: the function app on the real host (Kestrel on a free loopback port, Azurite in
-/// memory or the in-memory backend), <c>--count</c> FanOutFanIn(1) orchestrations started over HTTP through the
-/// generic starter by <c>--concurrency</c> clients, then waited for over the management API until all completed.
-/// Reports starts/s, start latency percentiles and completions/s; the last line is one JSON object.
+/// The <c>http-start</c> scenario: the host (Kestrel on a free loopback port, Azurite or the in-memory backend) runs
+/// the function app's build output as its worker process; <c>--count</c> FanOutFanIn(1) orchestrations are started
+/// over HTTP by <c>--concurrency</c> clients through each starter in turn, then waited for over the management API
+/// until all completed. Two starters, one run: the app's generic starter (<c>api/orchestrators/{name}</c>, an HTTP
+/// function in the worker process whose <c>[DurableClient]</c> schedules through the host's Durable Task gRPC endpoint)
+/// and the host's own start route (<c>runtime/webhooks/durabletask/orchestrators/{name}</c>, in process). Reports
+/// starts/s, start latency percentiles and completions/s for each and the worker/in-process starts ratio; the last
+/// line is one JSON object.
 /// </summary>
 internal static class HttpStartScenario
 {
     private const string Api = "runtime/webhooks/durabletask/instances";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The starters measured: name in the report, route.</summary>
+    private static readonly (string Name, string Route)[] Starters =
+    [
+        ("worker", "api/orchestrators/" + FanOutFanIn.Name),
+        ("inProcess", "runtime/webhooks/durabletask/orchestrators/" + FanOutFanIn.Name),
+    ];
 
     public static async Task<int> RunAsync(BenchArgs args)
     {
@@ -45,16 +56,16 @@ internal static class HttpStartScenario
             await File.WriteAllTextAsync(
                 Path.Combine(root, "host.json"),
                 $$"""{ "extensions": { "durableTask": { "hubName": "b{{Guid.NewGuid().ToString("N")[..20]}}", "storageProvider": { "partitionCount": 4 } } } }""");
-            var builder = FunctionsHost.CreateBuilder(
+            var builder = new FunctionsHostBuilder(
                 [
                     "--urls=http://127.0.0.1:0",
                     "--AzureWebJobsScriptRoot=" + root,
+                    "--WorkflowsAppPath=" + TestApps.Functions,
                     "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
                     "--WorkflowsExportLocalSettings=false",
                     "--WorkflowsGrpcPort=0",
                     azurite is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + azurite.ConnectionString,
-                ],
-                typeof(FanOutFanIn).Assembly);
+                ]);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             await using var app = builder.Build();
             await app.StartAsync();
@@ -65,38 +76,54 @@ internal static class HttpStartScenario
             };
             using var timeout = new CancellationTokenSource(RunTimeout);
 
-            // Warm-up: JIT, connection pool, queue and table creation paths, outside the measurement.
-            await StartAllAsync(http, Math.Min(20, count), concurrency, timeout.Token);
-            await WaitForAllAsync(http, timeout.Token);
+            var results = new Dictionary<string, StarterResult>(StringComparer.Ordinal);
+            var started = 0;
+            foreach (var (name, route) in Starters)
+            {
+                // Warm-up: JIT, connection pool, queue and table creation paths, outside the measurement.
+                var warmUp = Math.Min(20, count);
+                await StartAllAsync(http, route, warmUp, concurrency, timeout.Token);
+                await WaitForAllAsync(http, timeout.Token);
 
-            var wall = Stopwatch.StartNew();
-            var latencies = await StartAllAsync(http, count, concurrency, timeout.Token);
-            var startSeconds = wall.Elapsed.TotalSeconds;
-            await WaitForAllAsync(http, timeout.Token);
-            var completeSeconds = wall.Elapsed.TotalSeconds;
-            await VerifyCompletedAsync(http, count + Math.Min(20, count), timeout.Token);
+                var wall = Stopwatch.StartNew();
+                var latencies = await StartAllAsync(http, route, count, concurrency, timeout.Token);
+                var startSeconds = wall.Elapsed.TotalSeconds;
+                await WaitForAllAsync(http, timeout.Token);
+                var completeSeconds = wall.Elapsed.TotalSeconds;
+                started += warmUp + count;
+                Array.Sort(latencies);
+                results[name] = new StarterResult(
+                    Math.Round(count / startSeconds, 1),
+                    Math.Round(Percentile(latencies, 0.50), 2),
+                    Math.Round(Percentile(latencies, 0.99), 2),
+                    Math.Round(latencies[^1], 2),
+                    Math.Round(count / completeSeconds, 1),
+                    Math.Round(completeSeconds, 3));
+            }
+
+            await VerifyCompletedAsync(http, started, timeout.Token);
             await app.StopAsync(CancellationToken.None);
 
-            Array.Sort(latencies);
             var report = new
             {
                 scenario = "http-start",
                 backend,
                 count,
                 concurrency,
-                startsPerSecond = Math.Round(count / startSeconds, 1),
-                startP50Ms = Math.Round(Percentile(latencies, 0.50), 2),
-                startP99Ms = Math.Round(Percentile(latencies, 0.99), 2),
-                startMaxMs = Math.Round(latencies[^1], 2),
-                completedPerSecond = Math.Round(count / completeSeconds, 1),
-                wallSeconds = Math.Round(completeSeconds, 3),
+                worker = results["worker"],
+                inProcess = results["inProcess"],
+                workerToInProcessStarts = Math.Round(results["worker"].StartsPerSecond / results["inProcess"].StartsPerSecond, 3),
             };
             Console.WriteLine();
-            Console.WriteLine("| starts/s | p50 start ms | p99 start ms | max start ms | completed/s | wall s |");
-            Console.WriteLine("|---|---|---|---|---|---|");
-            Console.WriteLine(string.Create(
-                CultureInfo.InvariantCulture,
-                $"| {report.startsPerSecond} | {report.startP50Ms} | {report.startP99Ms} | {report.startMaxMs} | {report.completedPerSecond} | {report.wallSeconds} |"));
+            Console.WriteLine("| starter | starts/s | p50 start ms | p99 start ms | max start ms | completed/s | wall s |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            foreach (var (name, result) in results)
+            {
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"| {name} | {result.StartsPerSecond} | {result.StartP50Ms} | {result.StartP99Ms} | {result.StartMaxMs} | {result.CompletedPerSecond} | {result.WallSeconds} |"));
+            }
+
             Console.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
             return 0;
         }
@@ -106,8 +133,10 @@ internal static class HttpStartScenario
         }
     }
 
+    private sealed record StarterResult(double StartsPerSecond, double StartP50Ms, double StartP99Ms, double StartMaxMs, double CompletedPerSecond, double WallSeconds);
+
     /// <summary>Starts <paramref name="count"/> runs with <paramref name="concurrency"/> clients; returns each start's latency in ms.</summary>
-    private static async Task<double[]> StartAllAsync(HttpClient http, int count, int concurrency, CancellationToken cancellationToken)
+    private static async Task<double[]> StartAllAsync(HttpClient http, string route, int count, int concurrency, CancellationToken cancellationToken)
     {
         var latencies = new double[count];
         var next = -1;
@@ -118,7 +147,7 @@ internal static class HttpStartScenario
             {
                 var started = Stopwatch.GetTimestamp();
                 using var content = new StringContent("1", System.Text.Encoding.UTF8, "application/json");
-                using var response = await http.PostAsync(new Uri("api/orchestrators/FanOutFanIn", UriKind.Relative), content, cancellationToken);
+                using var response = await http.PostAsync(new Uri(route, UriKind.Relative), content, cancellationToken);
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (response.StatusCode != HttpStatusCode.Accepted)
                 {

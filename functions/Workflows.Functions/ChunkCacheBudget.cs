@@ -1,6 +1,4 @@
 using System.Globalization;
-using Workflows.Host;
-using Workflows.Host.Configuration;
 using Workflows.ML.Data.Caching;
 
 namespace Workflows.Functions;
@@ -39,8 +37,8 @@ public sealed record ChunkCacheBudget(long Bytes, string Origin)
 
     /// <summary>
     /// The budget from the setting's value <paramref name="configured"/> (<see langword="null"/> or blank: the
-    /// default for <paramref name="availableMemoryBytes"/>). Throws <see cref="HostConfigurationException"/>, which
-    /// stops the host's start-up with its message, for anything but a whole number of MiB.
+    /// default for <paramref name="availableMemoryBytes"/>). Throws <see cref="AppSettingException"/>, which
+    /// stops the worker's start-up with its message, for anything but a whole number of MiB.
     /// </summary>
     public static ChunkCacheBudget Resolve(string? configured, long availableMemoryBytes)
     {
@@ -54,7 +52,7 @@ public sealed record ChunkCacheBudget(long Bytes, string Origin)
         const NumberStyles Whole = NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite;
         if (!long.TryParse(configured, Whole, CultureInfo.InvariantCulture, out var megabytes) || megabytes > (long.MaxValue >> 20))
         {
-            throw new HostConfigurationException($"app setting {Setting} must be a whole number of MiB (0 turns the cache off), not '{configured}'.");
+            throw new AppSettingException($"app setting {Setting} must be a whole number of MiB (0 turns the cache off), not '{configured}'.");
         }
 
         return new ChunkCacheBudget(megabytes << 20, megabytes == 0 ? $"off: {Setting} is 0" : $"{Setting} = {megabytes.ToString(CultureInfo.InvariantCulture)}");

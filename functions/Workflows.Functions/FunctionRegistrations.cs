@@ -2,12 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
-using Workflows.Host;
-using Workflows.Host.Configuration;
-using Workflows.Host.Functions;
-using Workflows.Host.Hosting;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
@@ -16,7 +11,7 @@ using Workflows.ML.Training;
 
 namespace Workflows.Functions;
 
-/// <summary>Every orchestrator and activity of the function app, and the services its ML activities need.</summary>
+/// <summary>The services the function app's orchestrators and activities need, and the app settings that configure them.</summary>
 public static class FunctionRegistrations
 {
     /// <summary>
@@ -28,7 +23,7 @@ public static class FunctionRegistrations
     /// activities' cache of decoded chunks (default: sized by <see cref="ChunkCacheBudget"/>, whose budget a hosted
     /// service logs at start-up), and the prediction service's admin API for CanaryPromotion (<paramref name="servingAdmin"/>;
     /// default: over HTTP at <see cref="ServingUrlSetting"/>). App settings are read through <paramref name="settings"/> (default: environment
-    /// variables); an invalid one throws <see cref="HostConfigurationException"/> naming it.
+    /// variables); an invalid one throws <see cref="AppSettingException"/> naming it.
     /// </summary>
     public static IServiceCollection AddWorkflowServices(
         this IServiceCollection services,
@@ -74,18 +69,6 @@ public static class FunctionRegistrations
         return services;
     }
 
-    /// <summary>
-    /// Adds the app's services to the host, reading app settings from its configuration (local.settings.json's
-    /// Values, environment variables, command line): what the function app's Program does.
-    /// </summary>
-    public static FunctionsHostBuilder AddWorkflowServices(this FunctionsHostBuilder builder)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        var configuration = builder.Configuration;
-        builder.Services.AddWorkflowServices(settings: key => configuration[key]);
-        return builder;
-    }
-
     /// <summary>App setting (or environment variable) with the decoded-chunk cache budget in MiB; 0 turns it off.</summary>
     public const string ChunkCacheMegabytesSetting = ChunkCacheBudget.Setting;
 
@@ -115,7 +98,7 @@ public static class FunctionRegistrations
         if (!Uri.TryCreate(string.IsNullOrWhiteSpace(url) ? "http://127.0.0.1:7072" : url, UriKind.Absolute, out var address)
             || address.Scheme is not ("http" or "https"))
         {
-            throw new HostConfigurationException($"{ServingUrlSetting} '{url}' is not an absolute http(s) address.");
+            throw new AppSettingException($"{ServingUrlSetting} '{url}' is not an absolute http(s) address.");
         }
 
         var key = settings(ServingAdminKeySetting);
@@ -151,7 +134,7 @@ public static class FunctionRegistrations
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new HostConfigurationException($"{DataRoot.Setting} '{configured}' cannot be used as the data root: {exception.Message}", exception);
+            throw new AppSettingException($"{DataRoot.Setting} '{configured}' cannot be used as the data root: {exception.Message}", exception);
         }
     }
 
@@ -167,31 +150,7 @@ public static class FunctionRegistrations
         }
         catch (DataPathException exception)
         {
-            throw new HostConfigurationException(exception.Message, exception);
+            throw new AppSettingException(exception.Message, exception);
         }
-    }
-
-    /// <summary>
-    /// Adds the app's functions to <paramref name="registry"/>: the <c>[Function]</c> orchestrators and activities
-    /// and the <c>[DurableTask]</c> classes of this assembly, found the way the host finds them (tests and
-    /// benchmarks that run the engine without the host use this). Datasets are read from and written to
-    /// <paramref name="datasetStorage"/>, reduced with <paramref name="kernel"/>, trained models registered in
-    /// <paramref name="modelRegistry"/>, and decoded training chunks kept in <paramref name="chunkCache"/> (defaults as
-    /// in <see cref="AddWorkflowServices(IServiceCollection, IDatasetStorage?, IStatisticsKernel?, IModelRegistry?, DecodedChunkCache?, Func{string, string?}?, DataRoot?, IServingAdmin?)"/>);
-    /// CanaryPromotion reaches the prediction service through <paramref name="servingAdmin"/> (default: over HTTP as
-    /// the environment's settings name it).
-    /// </summary>
-    public static DurableTaskRegistry AddWorkflowFunctions(
-        this DurableTaskRegistry registry,
-        IDatasetStorage? datasetStorage = null,
-        IStatisticsKernel? kernel = null,
-        IModelRegistry? modelRegistry = null,
-        DecodedChunkCache? chunkCache = null,
-        DataRoot? dataRoot = null,
-        IServingAdmin? servingAdmin = null)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        var services = new ServiceCollection().AddWorkflowServices(datasetStorage, kernel, modelRegistry, chunkCache, dataRoot: dataRoot, servingAdmin: servingAdmin).BuildServiceProvider();
-        return registry.AddFunctions(typeof(FunctionRegistrations).Assembly, services);
     }
 }

@@ -1,14 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Functions.Samples;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
+using Workflows.Testing;
 
 namespace Workflows.Cli.Tests;
 
 /// <summary>
-/// The sample function app and <see cref="CliTestFunctions"/> on the real host, in process, in memory, listening on a
-/// free loopback port: the CLI talks to it over real HTTP.
+/// The real host, in process, in memory, listening on a free loopback port, running the test worker app
+/// (tests/Workflows.Host.TestWorkerApp) as its worker process: the CLI talks to it over real HTTP.
 /// </summary>
 public sealed class CliHost : IAsyncDisposable
 {
@@ -39,6 +39,7 @@ public sealed class CliHost : IAsyncDisposable
         [
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
+            "--WorkflowsAppPath=" + TestApps.Worker,
             "--WorkflowsExportLocalSettings=false",
             // Any free port for the Durable Task gRPC endpoint: tests run side by side.
             "--WorkflowsGrpcPort=0",
@@ -49,7 +50,7 @@ public sealed class CliHost : IAsyncDisposable
         ];
         try
         {
-            var builder = new FunctionsHostBuilder(args, typeof(HelloSequence).Assembly.GetTypes().Append(typeof(CliTestFunctions)));
+            var builder = new FunctionsHostBuilder(args);
             var app = builder.Build();
             await app.StartAsync();
             return new CliHost(app, root);

@@ -27,7 +27,7 @@ public sealed class FailureTests
 
         var wrong = await Cli.RunAsync("get-instances", "--url", host.Url, "--key", wrongKey);
         var none = await Cli.RunAsync("get-instances", "--url", host.Url);
-        var right = await Cli.RunAsync("start-new", "--function-name", "HelloSequence", "--wait", "--url", host.Url, "--key", host.MasterKey, "--output", "json");
+        var right = await Cli.RunAsync("start-new", "--function-name", "Greetings", "--wait", "--url", host.Url, "--key", host.MasterKey, "--output", "json");
 
         Assert.Equal(ExitCodes.KeyRefused, wrong.ExitCode);
         Assert.Contains("refused the key", wrong.Stderr, StringComparison.Ordinal);
@@ -44,7 +44,7 @@ public sealed class FailureTests
     {
         await using var host = await CliHost.StartAsync("WorkflowsEnforceKeys=true");
 
-        var run = await Cli.RunAsync("start-new", "--function-name", "HelloSequence", "--url", host.Url, "--key", host.MasterKey, "--output", "json");
+        var run = await Cli.RunAsync("start-new", "--function-name", "Greetings", "--url", host.Url, "--key", host.MasterKey, "--output", "json");
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("code=***", run.Json.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
@@ -53,10 +53,10 @@ public sealed class FailureTests
 
     [Theory]
     [InlineData("get-runtime-status")]
-    [InlineData("start-new", "--input", "{not json", "--function-name", "HelloSequence")]
+    [InlineData("start-new", "--input", "{not json", "--function-name", "Greetings")]
     [InlineData("purge-history", "--id", "x", "--runtime-status", "Completed")]
     [InlineData("get-instances", "--output", "yaml")]
-    [InlineData("start-new", "--function-name", "HelloSequence", "--wait", "--timeout", "0")]
+    [InlineData("start-new", "--function-name", "Greetings", "--wait", "--timeout", "0")]
     public async Task BadCommandLine_IsAUsageError(params string[] args)
     {
         var run = await Cli.RunAsync([.. args, "--url", $"http://127.0.0.1:{ClosedPort()}"]);

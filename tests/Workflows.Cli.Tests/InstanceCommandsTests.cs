@@ -26,7 +26,7 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
     [Fact]
     public async Task StartNew_WaitJson_PrintsTheFinalStatusDocument()
     {
-        var run = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--input", "\"Lisbon\"", "--wait", "--output", "json");
+        var run = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--input", "\"Lisbon\"", "--wait", "--output", "json");
 
         Assert.Equal("Completed", run.Json.GetProperty("runtimeStatus").GetString());
         Assert.Equal(["Hello Lisbon!", "Hello Seattle!", "Hello London!"], run.Json.GetProperty("output").EnumerateArray().Select(static e => e.GetString()));
@@ -41,8 +41,8 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
             await File.WriteAllTextAsync(file, "\"Oslo\"");
             var id = NewId("file");
 
-            var table = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--id", id, "--input", "@" + file);
-            var json = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--input", "@" + file, "--output", "json");
+            var table = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--id", id, "--input", "@" + file);
+            var json = await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--input", "@" + file, "--output", "json");
 
             Assert.Contains($"instance '{id}'", table.Stdout, StringComparison.Ordinal);
             Assert.StartsWith(_host.Url + "/runtime/webhooks/durabletask/instances/", json.Json.GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
@@ -91,14 +91,14 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
     public async Task GetRuntimeStatus_JsonIsTheApiDocument_TableShowsInputAndOutputWhenAsked()
     {
         var id = NewId("status");
-        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--id", id, "--input", "\"Rome\"", "--wait");
+        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--id", id, "--input", "\"Rome\"", "--wait");
 
         var json = await Cli.SucceedsAsync(_host, "get-runtime-status", "--id", id, "--output", "json");
         var plain = await Cli.SucceedsAsync(_host, "get-runtime-status", "--id", id);
         var full = await Cli.SucceedsAsync(_host, "get-runtime-status", "--id", id, "--show-input", "--show-output");
 
         Assert.Equal(id, json.Json.GetProperty("instanceId").GetString());
-        Assert.Equal("HelloSequence", json.Json.GetProperty("name").GetString());
+        Assert.Equal("Greetings", json.Json.GetProperty("name").GetString());
         Assert.Equal(JsonValueKind.Null, json.Json.GetProperty("input").ValueKind);
         Assert.Matches(@"│\s*Runtime status\s*│\s*Completed", plain.Stdout);
         Assert.DoesNotContain("Hello Rome!", plain.Stdout, StringComparison.Ordinal);
@@ -112,7 +112,7 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
         var prefix = NewId("page") + "-";
         foreach (var n in new[] { "a", "b", "c" })
         {
-            await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--id", prefix + n, "--wait");
+            await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--id", prefix + n, "--wait");
         }
 
         var first = await Cli.SucceedsAsync(_host, "get-instances", "--id-prefix", prefix, "--runtime-status", "Completed", "--top", "2");
@@ -144,7 +144,7 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
     public async Task GetHistory_ListsTheEventsWithResults()
     {
         var id = NewId("history");
-        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--id", id, "--input", "\"Kyiv\"", "--wait");
+        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--id", id, "--input", "\"Kyiv\"", "--wait");
 
         var table = await Cli.SucceedsAsync(_host, "get-history", "--id", id);
         var json = await Cli.SucceedsAsync(_host, "get-history", "--id", id, "--output", "json");
@@ -210,7 +210,7 @@ public sealed class InstanceCommandsTests(HostFixture fixture) : IClassFixture<H
         var since = DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O");
         var one = NewId("purge");
         var other = NewId("purge");
-        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "HelloSequence", "--id", one, "--wait");
+        await Cli.SucceedsAsync(_host, "start-new", "--function-name", "Greetings", "--id", one, "--wait");
         await Cli.SucceedsAsync(_host, "start-new", "--function-name", "WaitForApproval", "--id", other);
         await Cli.SucceedsAsync(_host, "terminate", "--id", other);
         await Cli.WaitForStatusAsync(_host, other, "Terminated");

@@ -1,11 +1,11 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Workflows.Host;
-using Workflows.Host.Configuration;
-using Workflows.Host.Hosting;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Functions.Tests;
@@ -61,7 +61,7 @@ public sealed class ChunkCacheBudgetTests
     [InlineData("9223372036854775807")]
     public void Resolve_InvalidOverride_ThrowsHostConfigurationErrorNamingTheSetting(string configured)
     {
-        var error = Assert.Throws<HostConfigurationException>(() => ChunkCacheBudget.Resolve(configured, 16 * GiB));
+        var error = Assert.Throws<AppSettingException>(() => ChunkCacheBudget.Resolve(configured, 16 * GiB));
 
         Assert.Equal($"app setting WorkflowsChunkCacheMegabytes must be a whole number of MiB (0 turns the cache off), not '{configured}'.", error.Message);
     }
@@ -111,29 +111,41 @@ public sealed class ChunkCacheBudgetTests
     }
 
     [Fact]
-    public void HostStartUp_InvalidChunkCacheSetting_FailsNamingTheSetting()
+    public async Task AppStartUp_InvalidChunkCacheSetting_ExitsWithOneLineNamingTheSetting()
     {
-        var builder = FunctionsHost.CreateBuilder(
-            ["--WorkflowsChunkCacheMegabytes=half", "--WorkflowsStorageProvider=InMemory", "--WorkflowsExportLocalSettings=false", "--AzureWebJobsScriptRoot=" + AppContext.BaseDirectory],
-            typeof(FunctionRegistrations).Assembly);
+        // The function app's own process, as a Functions host starts it: app settings are environment variables.
+        var start = new ProcessStartInfo("dotnet", [AppBuildOutput.WorkerPath])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            WorkingDirectory = Path.GetTempPath(),
+            Environment =
+            {
+                ["WorkflowsChunkCacheMegabytes"] = "half",
+                ["WorkflowsDataRoot"] = Path.GetTempPath(),
+            },
+        };
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
 
-        // What the function app's Program runs inside FunctionsHost.Run, which turns this exception into
-        // "Start-up failed: <message>" on standard error and exit code 1.
-        var error = Assert.Throws<HostConfigurationException>(() => builder.AddWorkflowServices());
-
-        Assert.Equal("app setting WorkflowsChunkCacheMegabytes must be a whole number of MiB (0 turns the cache off), not 'half'.", error.Message);
+        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(
+            "Start-up failed: app setting WorkflowsChunkCacheMegabytes must be a whole number of MiB (0 turns the cache off), not 'half'.",
+            (await error).TrimEnd());
+        Assert.Equal(string.Empty, (await output).Trim());
     }
 
     [Fact]
-    public void HostStartUp_ChunkCacheSettingInConfiguration_SizesTheCache()
+    public void AppStartUp_ChunkCacheSettingInConfiguration_SizesTheCache()
     {
-        var builder = FunctionsHost.CreateBuilder(
-            ["--WorkflowsChunkCacheMegabytes=96", "--WorkflowsStorageProvider=InMemory", "--WorkflowsExportLocalSettings=false", "--AzureWebJobsScriptRoot=" + AppContext.BaseDirectory],
-            typeof(FunctionRegistrations).Assembly);
+        // What the function app's Program does: app settings read through the builder's configuration.
+        var configuration = new ConfigurationBuilder().AddCommandLine(["--WorkflowsChunkCacheMegabytes=96"]).Build();
+        var services = new ServiceCollection().AddWorkflowServices(settings: key => configuration[key], dataRoot: TestStorage.Root);
 
-        builder.AddWorkflowServices();
-
-        var cache = builder.Services.Single(d => d.ServiceType == typeof(DecodedChunkCache)).ImplementationInstance;
+        var cache = services.Single(d => d.ServiceType == typeof(DecodedChunkCache)).ImplementationInstance;
         Assert.Equal(96 * MiB, Assert.IsType<DecodedChunkCache>(cache).BudgetBytes);
     }
 

@@ -1,9 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Workflows.Functions.Samples;
-using Workflows.Host;
-using Workflows.Host.Functions;
 using Workflows.Testing;
 using Xunit;
 
@@ -67,8 +67,12 @@ public sealed class SampleOrchestrationTests
         await using var harness = await SdkHarness.StartAsync(r => r.AddWorkflowFunctions(dataRoot: TestStorage.Root));
         var finished = await harness.RunAsync(HelloSequence.Name, "Lisbon");
 
-        var tooEarly = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
-        var due = await PurgeHistory.Run(new TimerInfo { ScheduledTime = finished.CreatedAt + PurgeHistory.Retention + TimeSpan.FromMinutes(1) }, harness.Client, NullLogger.Instance, CancellationToken.None);
+        var clock = new FakeTimeProvider(finished.CreatedAt + PurgeHistory.Retention - TimeSpan.FromMinutes(1));
+        var purge = new PurgeHistory(clock, NullLogger<PurgeHistory>.Instance);
+
+        var tooEarly = await purge.Run(new TimerInfo(), harness.Client, CancellationToken.None);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var due = await purge.Run(new TimerInfo(), harness.Client, CancellationToken.None);
 
         Assert.Equal(0, tooEarly);
         Assert.Equal(1, due);

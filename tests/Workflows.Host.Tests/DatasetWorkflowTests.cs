@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Workflows.Functions;
 using Workflows.ML.Data;
 using Workflows.ML.Registry;
 using Workflows.ML.Statistics;
@@ -21,7 +20,7 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
     [Fact]
     public async Task GenerateDatasetThenChunkedStatistics_OverHttp_CompletesWithStatisticsOfEveryRowAndWritesArtifact()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(dataRoot: new DataRoot(_folder)));
+        await using var host = await StartAsync();
         const string destination = "demo";
 
         var generated = await RunAsync(host, "GenerateDataset", new { rows = 3_000, features = 5, informative = 2, chunkRows = 500, seed = 7, destination });
@@ -55,9 +54,7 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
     [Fact]
     public async Task GenerateDatasetThenEpochTraining_OverHttp_RegistersAnOnnxModelWithItsLearningCurve()
     {
-        var registry = new LocalFolderModelRegistry(Path.Combine(_folder, "models"));
-        await using var host = await TestHost.StartAsync(
-            azurite.ConnectionString, configureServices: services => services.AddWorkflowServices(modelRegistry: registry, dataRoot: new DataRoot(_folder)));
+        await using var host = await StartAsync();
         const string destination = "train";
         await RunAsync(host, "GenerateDataset", new { rows = 4_000, features = 6, informative = 3, chunkRows = 500, seed = 3, destination });
 
@@ -75,18 +72,26 @@ public sealed class DatasetWorkflowTests(AzuriteFixture azurite) : IDisposable
         // Balanced classes, 3 informative of 6 features: a learned model, not a majority vote (0.755 / 0.805 today).
         Assert.True(holdout.GetProperty("accuracy").GetDouble() > 0.7 && holdout.GetProperty("rocAuc").GetDouble() > 0.75, $"holdout {holdout}");
         Assert.Equal(2, output.GetProperty("holdoutChunks").GetArrayLength());
+        // The app's default registry: a local folder, models/ under the data root.
+        var registry = new LocalFolderModelRegistry(Path.Combine(_folder, "models"));
         var model = await registry.GetAsync("host-demo", 1);
         Assert.NotNull(model);
         Assert.Equal("onnx", model.Format);
         Assert.True(File.Exists(Path.Combine(_folder, output.GetProperty("artifactPath").GetString()!)));
     }
 
+    /// <summary>A host on Azurite running the product's app with its data root (app setting) in this test's folder.</summary>
+    private Task<TestHost> StartAsync() =>
+        TestHost.StartAsync(azurite.ConnectionString, settings: $"{DataRoot.Setting}={_folder}");
+
     /// <summary>Starts <paramref name="name"/> through the generic starter, polls its statusQueryGetUri and returns its output.</summary>
     private static async Task<JsonElement> RunAsync(TestHost host, string name, object input)
     {
         using var response = await host.PostAsync($"api/orchestrators/{name}", JsonSerializer.Serialize(input));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var statusUri = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusQueryGetUri").GetString()!;
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"start of {name} answered {(int)response.StatusCode}: {body}");
+        Assert.True(JsonDocument.Parse(body).RootElement.TryGetProperty("statusQueryGetUri", out var link), $"start of {name} answered {body}");
+        var statusUri = link.GetString()!;
         var status = await host.WaitForCompletionAsync(statusUri);
         Assert.True(TestHost.IsStatus(status, "Completed"), $"{name} ended {status}");
         return status.GetProperty("output");

@@ -76,7 +76,7 @@ public sealed class HostUrlTests
             args.Add("--urls=" + urls);
         }
 
-        var builder = new FunctionsHostBuilder([.. args], [typeof(Workflows.Functions.Samples.HelloSequence)]);
+        var builder = new FunctionsHostBuilder([.. args]);
 
         Assert.Equal(expected, builder.ConfiguredUrls);
     }

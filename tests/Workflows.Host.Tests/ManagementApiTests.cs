@@ -144,12 +144,15 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         using var purge = await host.Http.DeleteAsync(new Uri($"{Api}/instances/nobody", UriKind.Relative));
 
         Assert.All([get, start, activityAsOrchestrator, terminate, purge], static r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        // The app's starter answers the task hub's refusal as problem+json naming the orchestrator.
+        Assert.Equal("application/problem+json", start.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("NoSuchOrchestrator", (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task RaiseEvent_CompletesWaitingInstance_ThenAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         var waiting = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running") && s.GetProperty("customStatus").ValueKind == JsonValueKind.String);
 
@@ -157,7 +160,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         var done = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Completed"));
         using var again = await host.PostAsync($"{Api}/instances/{id}/raiseEvent/Approval", "\"bob\"");
 
-        Assert.Equal("waiting", waiting.GetProperty("customStatus").GetString());
+        Assert.Equal("waiting for approval", waiting.GetProperty("customStatus").GetString());
         Assert.Equal(HttpStatusCode.Accepted, raise.StatusCode);
         Assert.Equal("approved by ada", done.GetProperty("output").GetString());
         Assert.Equal(HttpStatusCode.Gone, again.StatusCode);
@@ -166,7 +169,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task SuspendResumeTerminate_ChangeStatus_ThenTerminateAgainAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
 
@@ -190,7 +193,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task Rewind_FailedInstance_Completes_AndRewindOfCompletedAnswers410()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("FailsOnce");
         var failed = await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Failed"));
 
@@ -273,7 +276,7 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
     [Fact]
     public async Task PurgeRunningInstance_Answers409AndKeepsIt()
     {
-        await using var host = await TestHost.StartAsync(azurite.ConnectionString);
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Running"));
 

@@ -74,7 +74,9 @@ public sealed partial class RunScriptTests : IDisposable
         Assert.True(building < log.IndexOf("dotnet build", StringComparison.Ordinal), "the message comes before the build:\n" + log);
         var builds = (await File.ReadAllLinesAsync(Path.Combine(_folder, "dotnet-calls"))).ToList();
         Assert.Contains(builds, static b => b.StartsWith("build functions/Workflows.Functions ", StringComparison.Ordinal) && b.Contains("-c Release", StringComparison.Ordinal));
+        Assert.Contains(builds, static b => b.StartsWith("build src/Workflows.Host ", StringComparison.Ordinal) && b.Contains("-c Release", StringComparison.Ordinal));
         Assert.Contains(builds, static b => b.StartsWith("build src/Workflows.Serving ", StringComparison.Ordinal) && b.Contains("-c Release", StringComparison.Ordinal));
+        Assert.StartsWith("--WorkflowsAppPath=functions/Workflows.Functions/bin/Release/net10.0", (await File.ReadAllTextAsync(Path.Combine(_folder, "host-args"))).Trim(), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -120,7 +122,7 @@ public sealed partial class RunScriptTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>A copy of run.sh beside an installed Azurite, a settings sample and stand-ins for dotnet and the two programs.</summary>
+    /// <summary>A copy of run.sh beside an installed Azurite, a settings sample and stand-ins for dotnet, the host and the serving service.</summary>
     private void Prepare()
     {
         File.Copy(Path.Combine(_root, "run.sh"), Path.Combine(_folder, "run.sh"));
@@ -131,8 +133,9 @@ public sealed partial class RunScriptTests : IDisposable
             echo "dotnet $*"
             echo "$*" >> '{_folder}/dotnet-calls'
             """);
-        Write("functions/Workflows.Functions/bin/Release/net10.0/Workflows.Functions", $"""
+        Write("src/Workflows.Host/bin/Release/net10.0/Workflows.Host", $"""
             #!/usr/bin/env bash
+            echo "$*" > '{_folder}/host-args'
             trap 'echo INT > '{_folder}/host-signal'; exit 3' INT
             trap 'echo TERM > '{_folder}/host-signal'; exit 4' TERM
             touch '{_folder}/host-started'

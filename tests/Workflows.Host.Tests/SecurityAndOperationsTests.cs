@@ -35,7 +35,9 @@ public sealed class SecurityAndOperationsTests(AzuriteFixture azurite)
         using var managementWithCode = await host.Http.GetAsync(new Uri($"{Api}/instances/{id}?code={Uri.EscapeDataString(keys.MasterKey)}", UriKind.Relative));
         var followed = await host.WaitForCompletionAsync(payload.GetProperty("statusQueryGetUri").GetString()!);
         using var typedWithCode = await host.Http.PostAsync(new Uri($"api/hello/Zurich?code={Uri.EscapeDataString(functionKey)}", UriKind.Relative), null);
-        using var anonymous = await host.PostAsync("api/Sum", "[2, 3]");
+        // An anonymous function (the test worker app's Sum) needs no key, keys enforced or not.
+        await using var worker = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker, settings: "WorkflowsEnforceKeys=true");
+        using var anonymous = await worker.PostAsync("api/Sum", "[2, 3]");
 
         Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);

@@ -2,15 +2,16 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Workflows.Functions.Samples;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
+using Workflows.Testing;
 
 namespace Workflows.Host.Tests;
 
 /// <summary>
-/// The sample function app on the real host, in process, listening on a free loopback port: tests talk to it
-/// over real HTTP. In memory unless a storage connection string is given (Azurite).
+/// The real host, in process, listening on a free loopback port, running a function app's build output as its worker
+/// process (the product's app unless the test names another): tests talk to it over real HTTP. In memory unless a
+/// storage connection string is given (Azurite).
 /// </summary>
 internal sealed class TestHost : IAsyncDisposable
 {
@@ -36,6 +37,7 @@ internal sealed class TestHost : IAsyncDisposable
         string? storageConnectionString = null,
         string? hostJson = null,
         Action<IServiceCollection>? configureServices = null,
+        string? app = null,
         params string[] settings)
     {
         var root = Directory.CreateTempSubdirectory("workflows-host-").FullName;
@@ -47,6 +49,7 @@ internal sealed class TestHost : IAsyncDisposable
         {
             "--urls=http://127.0.0.1:0",
             "--AzureWebJobsScriptRoot=" + root,
+            "--WorkflowsAppPath=" + (app ?? TestApps.Functions),
             "--WorkflowsExportLocalSettings=false",
             // Any free port for the Durable Task gRPC endpoint: tests run side by side.
             "--WorkflowsGrpcPort=0",
@@ -57,11 +60,11 @@ internal sealed class TestHost : IAsyncDisposable
         args.AddRange(settings.Select(static s => "--" + s));
         try
         {
-            var builder = new FunctionsHostBuilder([.. args], typeof(HelloSequence).Assembly.GetTypes().Append(typeof(TestFunctions)));
+            var builder = new FunctionsHostBuilder([.. args]);
             configureServices?.Invoke(builder.Services);
-            var app = builder.Build();
-            await app.StartAsync();
-            return new TestHost(app, root);
+            var application = builder.Build();
+            await application.StartAsync();
+            return new TestHost(application, root);
         }
         catch
         {
@@ -115,10 +118,14 @@ internal sealed class TestHost : IAsyncDisposable
     public Task<HttpResponseMessage> PostAsync(string path, string? json = null) =>
         Http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json ?? string.Empty, System.Text.Encoding.UTF8, "application/json"));
 
-    /// <summary>Starts <paramref name="orchestrator"/> through the generic starter and returns its instance id.</summary>
+    /// <summary>
+    /// Starts <paramref name="orchestrator"/> through the host's Durable Functions start route (the host's own API, the
+    /// same whatever starters the app has; the app's starters have tests of their own) and returns its instance id.
+    /// </summary>
     public async Task<string> StartAsync(string orchestrator, string? json = null, string? instanceId = null)
     {
-        using var response = await PostAsync(instanceId is null ? $"api/orchestrators/{orchestrator}" : $"api/orchestrators/{orchestrator}/{instanceId}", json);
+        const string route = "runtime/webhooks/durabletask/orchestrators";
+        using var response = await PostAsync(instanceId is null ? $"{route}/{orchestrator}" : $"{route}/{orchestrator}/{instanceId}", json);
         if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
         {
             throw new InvalidOperationException($"Start of {orchestrator} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -1,7 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.ML.Canary;
 using Workflows.ML.Monitoring;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 
@@ -25,11 +27,15 @@ public sealed record AnalyzeCanaryWindowInput(string Model, int StableVersion, i
 /// Inconclusive; a service that cannot be read,
 /// a version it has not loaded, or a window it no longer keeps (or has not finished) make it Error. Neither is a pass.
 /// </summary>
-[DurableTask(Name)]
 public sealed class AnalyzeCanaryWindowActivity(IServingAdmin serving) : TaskActivity<AnalyzeCanaryWindowInput, IReadOnlyList<CanaryCheckMeasurement>>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanaryAnalyzeWindow";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<IReadOnlyList<CanaryCheckMeasurement>> RunFunctionAsync([ActivityTrigger] AnalyzeCanaryWindowInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<AnalyzeCanaryWindowActivity, AnalyzeCanaryWindowInput, IReadOnlyList<CanaryCheckMeasurement>>(Name, input, instanceId, executionContext);
 
     /// <summary>At most this many latencies per side go into the Mann–Whitney test; bigger histograms are scaled down bucket by bucket.</summary>
     public const int MaxLatencySamples = 20_000;

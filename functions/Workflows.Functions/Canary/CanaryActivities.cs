@@ -1,5 +1,7 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 
@@ -20,11 +22,15 @@ public sealed record CanaryTarget(int? StableVersion, IReadOnlyList<string> Prob
 /// the service's (the input's, when it names one, must be that one). Problems are returned, not thrown, so they are
 /// in the history as the reason the instance failed.
 /// </summary>
-[DurableTask(Name)]
 public sealed class ValidateCanaryActivity(IModelRegistry registry, IServingAdmin serving) : TaskActivity<ValidateCanaryInput, CanaryTarget>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanaryValidate";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<CanaryTarget> RunFunctionAsync([ActivityTrigger] ValidateCanaryInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<ValidateCanaryActivity, ValidateCanaryInput, CanaryTarget>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<CanaryTarget> RunAsync(TaskActivityContext context, ValidateCanaryInput input)
@@ -79,11 +85,15 @@ public sealed record CanaryWeightInput(string Model, int CandidateVersion, int W
 /// Routes <see cref="CanaryWeightInput.Weight"/> percent of the model's request keys to the candidate, with the shadow
 /// as <see cref="CanaryWeightInput.ShadowShare"/> says; setting the same again changes nothing.
 /// </summary>
-[DurableTask(Name)]
 public sealed class SetCanaryWeightActivity(IServingAdmin serving) : TaskActivity<CanaryWeightInput, ServingRoute>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanarySetWeight";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<ServingRoute> RunFunctionAsync([ActivityTrigger] CanaryWeightInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<SetCanaryWeightActivity, CanaryWeightInput, ServingRoute>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<ServingRoute> RunAsync(TaskActivityContext context, CanaryWeightInput input)
@@ -108,11 +118,15 @@ public sealed class SetCanaryWeightActivity(IServingAdmin serving) : TaskActivit
 public sealed record CanaryVersionsInput(string Model, int StableVersion, int CandidateVersion);
 
 /// <summary>Makes the candidate the service's stable version (the old stable is kept for rollback); idempotent.</summary>
-[DurableTask(Name)]
 public sealed class PromoteCanaryActivity(IServingAdmin serving) : TaskActivity<CanaryVersionsInput, ServingRoute>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanaryPromote";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<ServingRoute> RunFunctionAsync([ActivityTrigger] CanaryVersionsInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<PromoteCanaryActivity, CanaryVersionsInput, ServingRoute>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override Task<ServingRoute> RunAsync(TaskActivityContext context, CanaryVersionsInput input)
@@ -126,11 +140,15 @@ public sealed class PromoteCanaryActivity(IServingAdmin serving) : TaskActivity<
 /// Sends all traffic back to the stable version: takes the candidate off (weight 0) and off the shadow, and, when the
 /// candidate was promoted meanwhile, makes the old stable version stable again; idempotent.
 /// </summary>
-[DurableTask(Name)]
 public sealed class RollbackCanaryActivity(IServingAdmin serving) : TaskActivity<CanaryVersionsInput, ServingRoute>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanaryRollback";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<ServingRoute> RunFunctionAsync([ActivityTrigger] CanaryVersionsInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<RollbackCanaryActivity, CanaryVersionsInput, ServingRoute>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<ServingRoute> RunAsync(TaskActivityContext context, CanaryVersionsInput input)

@@ -1,7 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.DurableTask;
 using Workflows.ML.Canary;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Canary;
 
@@ -16,11 +18,15 @@ namespace Workflows.Functions.Canary;
 /// able to roll back. Every measurement is an activity's output and every decision is in the output, so the history
 /// is the audit trail and a replay decides the same.
 /// </summary>
-[DurableTask(Name)]
 public sealed class CanaryPromotionOrchestrator : TaskOrchestrator<CanaryPromotionInput, CanaryPromotionOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "CanaryPromotion";
+
+    /// <summary>The orchestrator as a function: <see cref="TaskFunctions.RunOrchestratorAsync{TOrchestrator, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<CanaryPromotionOutput> RunFunctionAsync([OrchestrationTrigger] TaskOrchestrationContext context, FunctionContext executionContext) =>
+        TaskFunctions.RunOrchestratorAsync<CanaryPromotionOrchestrator, CanaryPromotionInput, CanaryPromotionOutput>(context, executionContext);
 
     /// <inheritdoc />
     public override async Task<CanaryPromotionOutput> RunAsync(TaskOrchestrationContext context, CanaryPromotionInput input)

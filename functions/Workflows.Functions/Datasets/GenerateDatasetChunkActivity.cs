@@ -1,6 +1,6 @@
 using Workflows.ML.Data;
 using Workflows.ML.Generation;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Datasets;
 

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.Functions.Orchestration;
 using Workflows.ML.Data;
@@ -11,11 +12,15 @@ namespace Workflows.Functions.Datasets;
 /// is scheduled; so does one that holds files, unless the input sets <c>overwrite</c> (see
 /// <see cref="PrepareDestinationActivity"/>).
 /// </summary>
-[DurableTask(Name)]
 public sealed class GenerateDatasetOrchestrator(IDatasetStorage storage) : TaskOrchestrator<GenerateDatasetInput, GenerateDatasetOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "GenerateDataset";
+
+    /// <summary>The orchestrator as a function: <see cref="TaskFunctions.RunOrchestratorAsync{TOrchestrator, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<GenerateDatasetOutput> RunFunctionAsync([OrchestrationTrigger] TaskOrchestrationContext context, FunctionContext executionContext) =>
+        TaskFunctions.RunOrchestratorAsync<GenerateDatasetOrchestrator, GenerateDatasetInput, GenerateDatasetOutput>(context, executionContext);
 
     public override async Task<GenerateDatasetOutput> RunAsync(TaskOrchestrationContext context, GenerateDatasetInput input)
     {

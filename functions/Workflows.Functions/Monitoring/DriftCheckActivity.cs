@@ -1,7 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
 using Workflows.ML.Monitoring;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Monitoring;
 
@@ -13,11 +15,15 @@ namespace Workflows.Functions.Monitoring;
 /// staleness limit. Too few samples is <see cref="DriftCheckStatus.InsufficientData"/>, never Ok. An invalid input, a
 /// version without a profile, or a sample of other features fails the activity, saying why.
 /// </summary>
-[DurableTask(Name)]
 public sealed class DriftCheckActivity(IModelRegistry registry, IServingAdmin serving, TimeProvider timeProvider) : TaskActivity<DriftCheckInput, DriftCheckOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "DriftCheck";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<DriftCheckOutput> RunFunctionAsync([ActivityTrigger] DriftCheckInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<DriftCheckActivity, DriftCheckInput, DriftCheckOutput>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override Task<DriftCheckOutput> RunAsync(TaskActivityContext context, DriftCheckInput input) => CheckAsync(input, CancellationToken.None);

@@ -1,7 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
 using Workflows.ML.Registry;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Retraining;
 
@@ -15,11 +17,15 @@ public sealed record RetrainingTarget(int? StableVersion, IReadOnlyList<string> 
 /// service serves it with a stable version that is registered. Problems are returned, not thrown, so they are in the
 /// history as the reason the instance failed.
 /// </summary>
-[DurableTask(Name)]
 public sealed class ValidateRetrainingActivity(IModelRegistry registry, IServingAdmin serving) : TaskActivity<string, RetrainingTarget>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RetrainingValidate";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<RetrainingTarget> RunFunctionAsync([ActivityTrigger] string input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<ValidateRetrainingActivity, string, RetrainingTarget>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<RetrainingTarget> RunAsync(TaskActivityContext context, string model)
@@ -55,11 +61,15 @@ public sealed record CompareWithStableInput(string Model, int StableVersion, int
 /// same holdout (the same holdout dataset, or the same chunks of the same dataset); otherwise they were scored on
 /// different rows and the comparison says so, deciding nothing.
 /// </summary>
-[DurableTask(Name)]
 public sealed class CompareWithStableActivity(IModelRegistry registry) : TaskActivity<CompareWithStableInput, ModelComparison>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RetrainingCompareWithStable";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<ModelComparison> RunFunctionAsync([ActivityTrigger] CompareWithStableInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<CompareWithStableActivity, CompareWithStableInput, ModelComparison>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<ModelComparison> RunAsync(TaskActivityContext context, CompareWithStableInput input)

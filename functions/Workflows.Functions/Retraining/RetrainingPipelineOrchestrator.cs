@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
@@ -5,6 +6,7 @@ using Workflows.Functions.Monitoring;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Retraining;
 
@@ -15,11 +17,15 @@ namespace Workflows.Functions.Retraining;
 /// against the stable version on the registry's holdout metrics, and CanaryPromotion. The sub-orchestrations run as
 /// children of this instance, so one history holds the whole chain and every decision is in the output with its reason.
 /// </summary>
-[DurableTask(Name)]
 public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : TaskOrchestrator<RetrainingPipelineInput, RetrainingPipelineOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RetrainingPipeline";
+
+    /// <summary>The orchestrator as a function: <see cref="TaskFunctions.RunOrchestratorAsync{TOrchestrator, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<RetrainingPipelineOutput> RunFunctionAsync([OrchestrationTrigger] TaskOrchestrationContext context, FunctionContext executionContext) =>
+        TaskFunctions.RunOrchestratorAsync<RetrainingPipelineOrchestrator, RetrainingPipelineInput, RetrainingPipelineOutput>(context, executionContext);
 
     /// <inheritdoc />
     public override async Task<RetrainingPipelineOutput> RunAsync(TaskOrchestrationContext context, RetrainingPipelineInput input)

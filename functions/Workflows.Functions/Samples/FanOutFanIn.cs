@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using Workflows.Host;
-using Workflows.Host.Functions;
-using Workflows.Host.Http;
+using Workflows.Functions.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
 
 namespace Workflows.Functions.Samples;
 
@@ -23,12 +23,13 @@ public static class FanOutFanIn
     public const int MaxCount = 100_000;
 
     [Function(Name)]
-    public static async Task<long> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context, int count)
+    public static async Task<long> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var count = context.GetInput<int>();
         if (count is < 0 or > MaxCount)
         {
-            throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 0 and {MaxCount}.");
+            throw new ArgumentException($"count must be between 0 and {MaxCount} (was {count}).");
         }
 
         var work = new Task<long>[count];
@@ -53,14 +54,10 @@ public static class FanOutFanIn
 
     /// <summary>Typed starter: <c>POST /api/fanout/{count}</c> answers 202 with the check-status links.</summary>
     [Function("FanOutFanIn_HttpStart")]
-    public static async Task<IResult> HttpStart(
+    public static Task<HttpResponseData> HttpStart(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "fanout/{count:int}")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
-        int count,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, count, cancellation: cancellationToken);
-        return client.CreateCheckStatusResponse(request, instanceId);
-    }
+        FunctionContext executionContext,
+        int count) =>
+        HttpStarter.StartAsync(client, executionContext, Name, count);
 }

@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using Workflows.Host;
-using Workflows.Host.Functions;
-using Workflows.Host.Http;
+using Workflows.Functions.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
 
 namespace Workflows.Functions.Samples;
 
@@ -21,9 +21,10 @@ public static class HelloSequence
     public const string SayHelloName = "SayHello";
 
     [Function(Name)]
-    public static async Task<List<string>> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context, string? input)
+    public static async Task<List<string>> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var input = context.GetInput<string?>();
         var logger = context.CreateReplaySafeLogger(typeof(HelloSequence).FullName!);
         var greetings = new List<string>();
         foreach (var city in new[] { string.IsNullOrWhiteSpace(input) ? "Tokyo" : input, "Seattle", "London" })
@@ -46,14 +47,10 @@ public static class HelloSequence
 
     /// <summary>Typed starter: <c>POST /api/hello/{city}</c> answers 202 with the check-status links.</summary>
     [Function("HelloSequence_HttpStart")]
-    public static async Task<IResult> HttpStart(
+    public static Task<HttpResponseData> HttpStart(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "hello/{city?}")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
-        string? city,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(client);
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Name, city, cancellation: cancellationToken);
-        return client.CreateCheckStatusResponse(request, instanceId);
-    }
+        FunctionContext executionContext,
+        string? city) =>
+        HttpStarter.StartAsync(client, executionContext, Name, city);
 }

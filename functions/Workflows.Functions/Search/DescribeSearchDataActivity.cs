@@ -1,5 +1,7 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.ML.Data;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Search;
 
@@ -8,11 +10,15 @@ namespace Workflows.Functions.Search;
 /// per class, and names the folder of the search's checkpoints. Fails with a <see cref="DatasetException"/> whose
 /// message says what is wrong (no such dataset, no label column, a label that is not a class index).
 /// </summary>
-[DurableTask(Name)]
 public sealed class DescribeSearchDataActivity(IDatasetStorage storage, SearchDataLoader loader) : TaskActivity<SearchDataRef, SearchDataSummary>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "SearchDescribeData";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<SearchDataSummary> RunFunctionAsync([ActivityTrigger] SearchDataRef input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<DescribeSearchDataActivity, SearchDataRef, SearchDataSummary>(Name, input, instanceId, executionContext);
 
     /// <summary>Folder, next to or inside the dataset, of the searches' checkpoints (readers list only .parquet/.csv files).</summary>
     public const string SearchFolderName = "_search";

@@ -1,7 +1,9 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using Microsoft.DurableTask;
 using Workflows.ML.Data;
 using Workflows.ML.Search.Evaluation;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Search;
 
@@ -26,11 +28,15 @@ public sealed record EvaluateCandidateOutput(IReadOnlyList<double?> FoldScores, 
 /// resource (<see cref="TrialEvaluator"/>), resuming each fold from <see cref="EvaluateCandidateInput.ResumeFrom"/>
 /// when given, and the folds' checkpoints written to <see cref="EvaluateCandidateInput.CheckpointPath"/>.
 /// </summary>
-[DurableTask(Name)]
 public sealed class EvaluateCandidateActivity(IDatasetStorage storage, SearchDataLoader loader) : TaskActivity<EvaluateCandidateInput, EvaluateCandidateOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "SearchEvaluateCandidate";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<EvaluateCandidateOutput> RunFunctionAsync([ActivityTrigger] EvaluateCandidateInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<EvaluateCandidateActivity, EvaluateCandidateInput, EvaluateCandidateOutput>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<EvaluateCandidateOutput> RunAsync(TaskActivityContext context, EvaluateCandidateInput input)

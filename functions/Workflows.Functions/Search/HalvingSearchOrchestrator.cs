@@ -3,7 +3,7 @@ using Workflows.ML.Search;
 using Workflows.ML.Search.Asha;
 using Workflows.ML.Search.Halving;
 using Workflows.ML.Search.Space;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Search;
 
@@ -25,9 +25,10 @@ public static class HalvingSearchOrchestrator
     /// when a model name is given.
     /// </summary>
     [Function(Name)]
-    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context, SearchInput input)
+    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var input = context.GetInput<SearchInput>();
         ArgumentNullException.ThrowIfNull(input);
         input.Validate(input.Mode);
         var (data, max) = await SearchSteps.PrepareAsync(context, input);
@@ -92,7 +93,11 @@ public static class HalvingSearchOrchestrator
         var running = new List<(Task<EvaluateCandidateOutput> Task, AshaJob Job)>();
         var evaluations = 0;
         string? firstFailure = null;
+
+        // Bounded: the scheduler hands out each (trial, rung) once, and the loop ends when nothing is running.
+#pragma warning disable DURABLE0011
         while (true)
+#pragma warning restore DURABLE0011
         {
             while (running.Count < input.Parallelism)
             {

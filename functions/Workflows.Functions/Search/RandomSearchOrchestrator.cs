@@ -1,7 +1,7 @@
 using Microsoft.DurableTask;
 using Workflows.ML.Search;
 using Workflows.ML.Search.Halving;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Search;
 
@@ -17,9 +17,10 @@ public static class RandomSearchOrchestrator
 
     /// <summary>Validates the input before any activity, evaluates every candidate at the max resource, and refits and registers the winner when a model name is given.</summary>
     [Function(Name)]
-    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context, SearchInput input)
+    public static async Task<SearchOutput> RunAsync([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var input = context.GetInput<SearchInput>();
         ArgumentNullException.ThrowIfNull(input);
         input.Validate(SearchInput.RandomMode);
         var (data, max) = await SearchSteps.PrepareAsync(context, input);

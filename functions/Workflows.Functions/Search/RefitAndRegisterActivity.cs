@@ -1,9 +1,11 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.Functions.Training;
 using Workflows.ML.Registry;
 using Workflows.ML.Search;
 using Workflows.ML.Search.Learners;
 using Workflows.ML.Search.Space;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Search;
 
@@ -36,11 +38,15 @@ public sealed record SearchModelReference(string Name, int Version, string Forma
 /// Fits the search's winner on all rows and registers it with its cross-validated score and lineage. The
 /// registration carries an idempotency key of the instance, so a retried attempt gets the version the first made.
 /// </summary>
-[DurableTask(Name)]
 public sealed class RefitAndRegisterActivity(SearchDataLoader loader, IModelRegistry registry) : TaskActivity<RefitInput, SearchModelReference>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "SearchRefitAndRegister";
+
+    /// <summary>The activity as a function: <see cref="TaskFunctions.RunActivityAsync{TActivity, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<SearchModelReference> RunFunctionAsync([ActivityTrigger] RefitInput input, string instanceId, FunctionContext executionContext) =>
+        TaskFunctions.RunActivityAsync<RefitAndRegisterActivity, RefitInput, SearchModelReference>(Name, input, instanceId, executionContext);
 
     /// <inheritdoc />
     public override async Task<SearchModelReference> RunAsync(TaskActivityContext context, RefitInput input)

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.Functions.Orchestration;
 using Workflows.ML.Data;
@@ -21,11 +22,15 @@ namespace Workflows.Functions.Statistics;
 /// </para>
 /// Every finished group is in history, so after a crash only unfinished groups run again.
 /// </summary>
-[DurableTask(Name)]
 public sealed class ChunkedStatisticsOrchestrator(IDatasetStorage storage) : TaskOrchestrator<ChunkedStatisticsInput, ChunkedStatisticsOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "ChunkedStatistics";
+
+    /// <summary>The orchestrator as a function: <see cref="TaskFunctions.RunOrchestratorAsync{TOrchestrator, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<ChunkedStatisticsOutput> RunFunctionAsync([OrchestrationTrigger] TaskOrchestrationContext context, FunctionContext executionContext) =>
+        TaskFunctions.RunOrchestratorAsync<ChunkedStatisticsOrchestrator, ChunkedStatisticsInput, ChunkedStatisticsOutput>(context, executionContext);
 
     public override async Task<ChunkedStatisticsOutput> RunAsync(TaskOrchestrationContext context, ChunkedStatisticsInput input)
     {

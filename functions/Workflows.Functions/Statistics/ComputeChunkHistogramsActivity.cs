@@ -3,8 +3,7 @@ using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
-using Microsoft.DurableTask;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Statistics;
 
@@ -18,16 +17,16 @@ public sealed class ComputeChunkHistogramsActivity(DatasetReader reader, IStatis
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkHistograms";
 
-    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="activity"/> names the calling instance.</summary>
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="instanceId"/> is the calling instance's id (the trigger's metadata).</summary>
     [Function(Name)]
-    public Task<HistogramPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, TaskActivityContext activity, FunctionContext context)
+    public Task<HistogramPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, string instanceId, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ranges = input.Ranges ?? throw new ArgumentException("the histogram pass needs the first pass's ranges.", nameof(input));
 
         // No cache, no lookups: each would cost a version read per chunk (a request on Blob storage).
-        var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, activity.InstanceId) : null;
+        var cache = chunkCache.BudgetBytes > 0 ? new ChunkCacheScope(chunkCache, instanceId) : null;
         var request = new SecondPassRequest
         {
             Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),

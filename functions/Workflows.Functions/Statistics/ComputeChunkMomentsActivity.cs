@@ -3,8 +3,7 @@ using Workflows.ML.Data.Caching;
 using Workflows.ML.Kernels;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
-using Microsoft.DurableTask;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Statistics;
 
@@ -19,13 +18,13 @@ public sealed class ComputeChunkMomentsActivity(DatasetReader reader, IStatistic
     /// <summary>Registered name.</summary>
     public const string Name = "ComputeChunkMoments";
 
-    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="activity"/> names the calling instance.</summary>
+    /// <summary>Runs the activity; <paramref name="context"/> carries the host's stopping token; <paramref name="instanceId"/> is the calling instance's id (the trigger's metadata).</summary>
     [Function(Name)]
-    public Task<FirstPassPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, TaskActivityContext activity, FunctionContext context)
+    public Task<FirstPassPartial> RunAsync([ActivityTrigger] ChunkGroupInput input, string instanceId, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, activity.InstanceId) : null;
+        var keep = input.KeepForSecondPass ? new ChunkCacheScope(chunkCache, instanceId) : null;
         var request = new FirstPassRequest
         {
             Group = new ChunkGroup(reader, input.Dataset, input.Dataset.Chunks, input.Columns),

@@ -1,5 +1,5 @@
 using Workflows.ML.Data;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Statistics;
 

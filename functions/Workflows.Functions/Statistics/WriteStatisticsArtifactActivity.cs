@@ -1,6 +1,6 @@
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Statistics;
 

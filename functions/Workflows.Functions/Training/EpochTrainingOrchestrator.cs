@@ -1,8 +1,10 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Statistics;
 using Workflows.ML.Data;
 using Workflows.ML.Training;
+using Workflows.Functions.Orchestration;
 
 namespace Workflows.Functions.Training;
 
@@ -13,11 +15,15 @@ namespace Workflows.Functions.Training;
 /// epoch starts from the previous epoch's checkpoint, so a crash mid-epoch re-runs only that epoch's activities and
 /// gives the same model as an uninterrupted run. Ends by exporting the best epoch to ONNX and registering it.
 /// </summary>
-[DurableTask(Name)]
 public sealed class EpochTrainingOrchestrator(IDatasetStorage storage) : TaskOrchestrator<EpochTrainingInput, EpochTrainingOutput>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "EpochTraining";
+
+    /// <summary>The orchestrator as a function: <see cref="TaskFunctions.RunOrchestratorAsync{TOrchestrator, TInput, TOutput}"/>.</summary>
+    [Function(Name)]
+    public static Task<EpochTrainingOutput> RunFunctionAsync([OrchestrationTrigger] TaskOrchestrationContext context, FunctionContext executionContext) =>
+        TaskFunctions.RunOrchestratorAsync<EpochTrainingOrchestrator, EpochTrainingInput, EpochTrainingOutput>(context, executionContext);
 
     public override async Task<EpochTrainingOutput> RunAsync(TaskOrchestrationContext context, EpochTrainingInput input)
     {

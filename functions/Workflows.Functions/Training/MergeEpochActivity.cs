@@ -1,6 +1,6 @@
 using Workflows.ML.Data;
 using Workflows.ML.Training;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Training;
 

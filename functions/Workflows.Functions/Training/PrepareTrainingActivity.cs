@@ -2,7 +2,7 @@ using System.Globalization;
 using Workflows.ML.Data;
 using Workflows.ML.Statistics;
 using Workflows.ML.Training;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Training;
 

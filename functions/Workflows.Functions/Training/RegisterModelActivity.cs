@@ -6,7 +6,7 @@ using Workflows.ML.Monitoring;
 using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
 using Workflows.ML.Training;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Training;
 

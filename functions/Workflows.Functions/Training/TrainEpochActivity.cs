@@ -1,7 +1,7 @@
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
 using Workflows.ML.Training;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Functions.Training;
 

@@ -22,19 +22,25 @@ namespace Workflows.DurableTask.Sidecar;
 /// <remarks>
 /// Payloads pass through as the caller serialized them. A missing instance is <see cref="StatusCode.NotFound"/>, an
 /// operation the instance's state forbids <see cref="StatusCode.FailedPrecondition"/>, an id in use
-/// <see cref="StatusCode.AlreadyExists"/>, bad arguments <see cref="StatusCode.InvalidArgument"/>. Entities are not
+/// <see cref="StatusCode.AlreadyExists"/>, bad arguments <see cref="StatusCode.InvalidArgument"/>, a start of an
+/// orchestrator no worker runs <see cref="StatusCode.NotFound"/>. Entities are not
 /// supported (<see cref="StatusCode.Unimplemented"/>).
 /// </remarks>
 public sealed class TaskHubSidecar : P.TaskHubSidecarService.TaskHubSidecarServiceBase, IAsyncDisposable
 {
     private const int HistoryChunkSize = 200;
     private readonly OrchestrationServiceDurableTaskClient _client;
+    private readonly Func<string, bool> _orchestratorExists;
 
     /// <summary>Creates the sidecar over <paramref name="client"/>, its work items served by <paramref name="workItems"/>.</summary>
     /// <param name="client">The backend's client side.</param>
     /// <param name="options">How the backend's client polls, rewinds and tells time; its data converter is not used.</param>
     /// <param name="workItems">The work-item streams of the gRPC workers that connect; none are served when null.</param>
-    public TaskHubSidecar(IOrchestrationServiceClient client, OrchestrationServiceClientOptions options, WorkItemStreams? workItems = null)
+    /// <param name="orchestratorExists">
+    /// Whether an orchestrator name can run on this task hub's workers: a start of a name it refuses is answered
+    /// <see cref="StatusCode.NotFound"/>. Every name can when null.
+    /// </param>
+    public TaskHubSidecar(IOrchestrationServiceClient client, OrchestrationServiceClientOptions options, WorkItemStreams? workItems = null, Func<string, bool>? orchestratorExists = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -46,6 +52,7 @@ public sealed class TaskHubSidecar : P.TaskHubSidecarService.TaskHubSidecarServi
             Rewind = options.Rewind,
         });
         WorkItems = workItems;
+        _orchestratorExists = orchestratorExists ?? (static _ => true);
     }
 
     /// <summary>The work-item streams this sidecar serves, or null.</summary>
@@ -61,6 +68,11 @@ public sealed class TaskHubSidecar : P.TaskHubSidecarService.TaskHubSidecarServi
     public override Task<P.CreateInstanceResponse> StartInstance(P.CreateInstanceRequest request, ServerCallContext context) => Answer(async () =>
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (!_orchestratorExists(request.Name))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"No orchestrator named '{request.Name}' is registered with this task hub's workers."));
+        }
+
         var options = new StartOrchestrationOptions(
             string.IsNullOrEmpty(request.InstanceId) ? null : request.InstanceId,
             request.ScheduledStartTimestamp?.ToDateTimeOffset())

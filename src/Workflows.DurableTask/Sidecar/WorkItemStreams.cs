@@ -19,6 +19,7 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
     private readonly Lock _gate = new();
     private int _next;
     private bool _closed;
+    private bool _everConnected;
 
     /// <summary>How many workers are connected now.</summary>
     public int ConnectedWorkers
@@ -28,6 +29,21 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
             lock (_gate)
             {
                 return _connections.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a worker has connected since this task hub started: from then on a name no other runner has is taken to
+    /// be a gRPC worker's, and its work waits for one to connect (again) rather than failing.
+    /// </summary>
+    public bool EverConnected
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _everConnected;
             }
         }
     }
@@ -42,6 +58,13 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
     public async Task<P.OrchestratorResponse> RunOrchestratorAsync(string name, P.OrchestratorRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Properties.TryGetValue("IncludeState", out var includeState) && !includeState.BoolValue)
+        {
+            // A worker of the Durable Task SDK keeps no orchestration between work items: an extended session's later
+            // episode, which carries its new events alone, is asked for again with the whole history.
+            return new P.OrchestratorResponse { InstanceId = request.InstanceId, RequiresHistory = true };
+        }
+
         object result = await SendAsync(token => new P.WorkItem { OrchestratorRequest = request, CompletionToken = token }, cancellationToken).ConfigureAwait(false);
         return (P.OrchestratorResponse)result;
     }
@@ -76,6 +99,7 @@ public sealed class WorkItemStreams : IRemoteTaskRunner
             }
 
             _connections.Add(connection);
+            _everConnected = true;
         }
 
         try

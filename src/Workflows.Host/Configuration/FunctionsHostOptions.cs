@@ -9,6 +9,9 @@ namespace Workflows.Host.Configuration;
 /// </summary>
 public sealed class FunctionsHostOptions
 {
+    /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
     /// <summary>Task hub name (<c>extensions.durableTask.hubName</c>).</summary>
     public string HubName { get; set; } = "WorkflowsHub";
 
@@ -86,8 +89,15 @@ public sealed class FunctionsHostOptions
     /// <summary>True in local development (<c>AZURE_FUNCTIONS_ENVIRONMENT=Development</c>, as the Core Tools set it).</summary>
     public bool IsLocalDevelopment { get; set; }
 
-    /// <summary>Folder with host.json and local.settings.json (the function app's root).</summary>
+    /// <summary>Folder with host.json and local.settings.json (the function app's root); the worker process runs in it.</summary>
     public string ScriptRoot { get; set; } = Directory.GetCurrentDirectory();
+
+    /// <summary>
+    /// The function app's build output: the folder with its <c>worker.config.json</c> and <c>functions.metadata</c>
+    /// (app setting <c>WorkflowsAppPath</c>, relative to <see cref="ScriptRoot"/>; default: the script root itself, as
+    /// in Azure, where host.json is published next to the app).
+    /// </summary>
+    public string AppPath { get; set; } = Directory.GetCurrentDirectory();
 
     /// <summary>Throws <see cref="HostConfigurationException"/> naming the first invalid setting.</summary>
     public void Validate()

@@ -111,6 +111,7 @@ internal static class HostJsonConfiguration
                 : throw new HostConfigurationException($"WorkflowsGrpcPort must be a port number (1-65535), or 0 for any free port; got '{grpcPort}'.");
         }
 
+        options.AppPath = Path.GetFullPath(configuration["WorkflowsAppPath"] is { Length: > 0 } appPath ? appPath : ".", options.ScriptRoot);
         options.IsLocalDevelopment = string.Equals(configuration["AZURE_FUNCTIONS_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
         var enforce = configuration["WorkflowsEnforceKeys"];
         options.EnforceKeys = enforce is null

@@ -42,6 +42,9 @@ internal sealed class FunctionMetrics
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>Counts a failure that an invocation reported as its result instead of throwing (an activity's failure details).</summary>
+    public void CountFailure(string function, string trigger) => _failures.WithLabels(function, trigger).Inc();
+
     public async Task<T> MeasureAsync<T>(string function, string trigger, Func<Task<T>> invocation)
     {
         var started = Stopwatch.GetTimestamp();

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
+using Workflows.Host.Rpc;
 
 namespace Workflows.Host.Hosting;
 
@@ -18,7 +19,7 @@ namespace Workflows.Host.Hosting;
 internal sealed class FunctionListing(
     IHostApplicationLifetime lifetime,
     IServer server,
-    FunctionCatalog catalog,
+    FunctionAppWorker app,
     IOptions<FunctionsHostOptions> options,
     HostStartupWarnings warnings,
     ILoggerFactory loggerFactory) : IHostedService
@@ -42,19 +43,19 @@ internal sealed class FunctionListing(
     {
         var text = new StringBuilder();
         text.AppendLine().AppendLine("Functions:").AppendLine();
-        foreach (var function in catalog.Functions.OrderBy(static f => f.Name, StringComparer.OrdinalIgnoreCase))
+        foreach (var function in app.Catalog.Entries.OrderBy(static f => f.Name, StringComparer.OrdinalIgnoreCase))
         {
             text.Append('\t').Append(function.Name).Append(": ");
-            switch (function.Kind)
+            switch (function)
             {
-                case FunctionKind.Http:
-                    var methods = function.HttpMethods.Count == 0 ? "*" : string.Join(',', function.HttpMethods);
-                    text.Append('[').Append(methods).Append("] ").Append(baseAddress).Append('/').Append(HttpFunctionEndpoints.RouteOf(options.Value, function));
+                case WorkerHttpEntry http:
+                    var methods = http.Methods.Count == 0 ? "*" : string.Join(',', http.Methods);
+                    text.Append('[').Append(methods).Append("] ").Append(baseAddress).Append('/').Append(HttpFunctionEndpoints.RouteOf(options.Value, http));
                     break;
-                case FunctionKind.Timer:
-                    text.Append("timerTrigger (").Append(function.ScheduleText).Append(')');
+                case WorkerTimerEntry timer:
+                    text.Append("timerTrigger (").Append(timer.ScheduleText).Append(')');
                     break;
-                case FunctionKind.Orchestrator:
+                case WorkerTaskEntry { IsOrchestrator: true }:
                     text.Append("orchestrationTrigger");
                     break;
                 default:

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
 
@@ -22,7 +22,7 @@ namespace Workflows.Host.Hosting;
 public sealed class FunctionsHostBuilder
 {
     /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
-    public const string DefaultUrl = "http://127.0.0.1:7071";
+    public const string DefaultUrl = FunctionsHostOptions.DefaultUrl;
 
     /// <summary>The setting that names the hosting environment (as in Azure Functions).</summary>
     private const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
@@ -32,7 +32,9 @@ public sealed class FunctionsHostBuilder
 
     private readonly WebApplicationBuilder _builder;
 
-    internal FunctionsHostBuilder(string[] args, IEnumerable<Type> functionTypes)
+    /// <summary>Creates the builder; <paramref name="args"/> are the command line (<c>--Name=value</c> settings, <c>--urls</c>).</summary>
+    /// <exception cref="HostConfigurationException">A setting is invalid; the message names it.</exception>
+    public FunctionsHostBuilder(string[] args)
     {
         _builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, EnvironmentName = HostingEnvironment(args) });
         var scriptRoot = _builder.Configuration["AzureWebJobsScriptRoot"] ?? FindScriptRoot();
@@ -48,7 +50,7 @@ public sealed class FunctionsHostBuilder
         // hub and re-run. Bounded, so a host whose storage is gone still stops within seconds.
         _builder.Services.Configure<HostOptions>(static host => host.ShutdownTimeout = ShutdownTimeout);
         _builder.Logging.AddSimpleConsole(static console => console.SingleLine = true);
-        _builder.Services.AddFunctionsHost(functionTypes, _builder.Configuration, scriptRoot);
+        _builder.Services.AddFunctionsHost(_builder.Configuration, scriptRoot);
     }
 
     /// <summary>Services, for the app's own registrations and test doubles (e.g. a fake <see cref="TimeProvider"/>).</summary>
@@ -63,21 +65,21 @@ public sealed class FunctionsHostBuilder
     /// <summary>The URLs Kestrel will bind (the default, or what <c>--urls</c> / <c>ASPNETCORE_URLS</c> said).</summary>
     internal string? ConfiguredUrls => _builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
 
-    /// <summary>Builds the host with every function and the Durable Functions HTTP API mapped.</summary>
+    /// <summary>Builds the host with the app's HTTP functions (mapped once its worker has started) and the Durable Functions HTTP API.</summary>
     public WebApplication Build()
     {
         var app = _builder.Build();
         // Uptime counts from here, the host's start, whenever /admin/host/status is first asked.
         _ = app.Services.GetRequiredService<HostUptime>();
         var options = app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value;
-        var catalog = app.Services.GetRequiredService<FunctionCatalog>();
+        var worker = app.Services.GetRequiredService<FunctionAppWorker>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseStatusCodePages(EmptyErrorProblems.WriteAsync);
         app.UseRouting();
         app.UseMiddleware<RequestGuardMiddleware>();
         app.UseMiddleware<KeyAuthorizationMiddleware>();
-        app.MapHttpFunctions(catalog, options);
-        app.MapDurableHttpApi(catalog, options);
+        app.MapHttpFunctions(worker, options);
+        app.MapDurableHttpApi(worker, options);
         app.MapHostAdminEndpoints();
         return app;
     }

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -9,7 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
@@ -21,21 +20,12 @@ namespace Workflows.Host.Hosting;
 public static class FunctionsHostServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the host for the functions of <paramref name="functionsAssembly"/>: options from
-    /// <paramref name="configuration"/> (host.json under <c>AzureFunctionsJobHost</c>, app settings), validated
-    /// now; function discovery; the task hub and worker; the <see cref="DurableTaskClient"/>.
+    /// Adds the host for the function app whose build output <c>WorkflowsAppPath</c> names (default: the script root):
+    /// options from <paramref name="configuration"/> (host.json under <c>AzureFunctionsJobHost</c>, app settings),
+    /// validated now; the app's worker process; the task hub; the <see cref="DurableTaskClient"/>.
     /// </summary>
     /// <exception cref="HostConfigurationException">A setting is invalid; the message names it.</exception>
-    /// <exception cref="FunctionIndexingException">A function is malformed; the message names it.</exception>
-    public static IServiceCollection AddFunctionsHost(
-        this IServiceCollection services, Assembly functionsAssembly, IConfiguration configuration, string? scriptRoot = null)
-    {
-        ArgumentNullException.ThrowIfNull(functionsAssembly);
-        return services.AddFunctionsHost(functionsAssembly.GetTypes(), configuration, scriptRoot);
-    }
-
-    /// <summary>As the public overload, for the functions of the given types only (tests mix apps).</summary>
-    internal static IServiceCollection AddFunctionsHost(this IServiceCollection services, IEnumerable<Type> functionTypes, IConfiguration configuration, string? scriptRoot)
+    internal static IServiceCollection AddFunctionsHost(this IServiceCollection services, IConfiguration configuration, string? scriptRoot)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -43,13 +33,16 @@ public static class FunctionsHostServiceCollectionExtensions
         var options = new FunctionsHostOptions { ScriptRoot = scriptRoot ?? Directory.GetCurrentDirectory() };
         HostJsonConfiguration.Bind(configuration, options, warnings);
         options.Validate();
-        var catalog = FunctionDiscovery.Discover(functionTypes, key => configuration[key]);
-
         services.AddSingleton(warnings);
-        services.AddSingleton(catalog);
         services.AddSingleton(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<HostUptime>();
+
+        // The app's worker first: hosted services start in order and stop in reverse, so the worker is up before the
+        // task hub and timers need its functions, and goes last, after the work in flight on it.
+        services.AddHttpForwarder();
+        services.AddSingleton<FunctionAppWorker>();
+        services.AddHostedService(static sp => sp.GetRequiredService<FunctionAppWorker>());
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
@@ -67,7 +60,9 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddLogging(logging =>
         {
             // ASP.NET Core's request-start lines carry the query string, where keys travel as ?code=: never log them.
+            // The same for the forwarder's lines about a request it passes to the worker (the URL with its query).
             logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+            logging.AddFilter("Yarp", LogLevel.Warning);
 
             // DTFx and the SDK's shims log every work item at Information: warnings and up unless host.json asks.
             logging.AddFilter("DurableTask", LogLevel.Warning);

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
+using Workflows.Host.Rpc;
 using Workflows.Host.Security;
 
 namespace Workflows.Host.Http;
@@ -12,7 +13,7 @@ namespace Workflows.Host.Http;
 /// </summary>
 internal sealed class CheckStatusLinks(IOptions<FunctionsHostOptions> options, HostKeyProvider keys)
 {
-    public const string WebhookBase = "runtime/webhooks/durabletask";
+    public const string WebhookBase = DurableClientEndpoint.WebhookBase;
 
     /// <summary>How long a client should wait before polling again, in seconds (the Retry-After header).</summary>
     public const int RetryAfterSeconds = 1;

@@ -5,7 +5,7 @@ using Microsoft.DurableTask.Client;
 namespace Workflows.Host.Http;
 
 /// <summary>HTTP helpers for <see cref="DurableTaskClient"/> in HTTP-triggered functions, as Durable Functions offers.</summary>
-public static class DurableClientHttpExtensions
+internal static class DurableClientHttpExtensions
 {
     /// <summary>
     /// 202 Accepted for a started instance, with <c>Location</c> (the status URL), <c>Retry-After</c> and Durable

@@ -10,7 +10,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.DurableTask.Client;
 using Workflows.Host.Configuration;
-using Workflows.Host.Functions;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
 
@@ -29,19 +29,24 @@ internal static class DurableHttpApi
     /// <summary>Largest page of <c>GET instances</c> (<c>top</c>).</summary>
     public const int MaxPageSize = 1000;
 
+    /// <summary>The generic starter's route (under the route prefix): the host's own, or the app's function on it.</summary>
+    public const string StarterRoute = "orchestrators/{functionName}/{instanceId?}";
+
     /// <summary>What the generic starter will not start over: a live instance of the id answers 409.</summary>
     private static readonly string[] LiveStatuses = [nameof(OrchestrationRuntimeStatus.Pending), nameof(OrchestrationRuntimeStatus.Running), nameof(OrchestrationRuntimeStatus.Suspended)];
 
     private static readonly OrchestrationRuntimeStatus[] FinishedStatuses = [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated];
 
-    public static void MapDurableHttpApi(this IEndpointRouteBuilder endpoints, FunctionCatalog catalog, FunctionsHostOptions options)
+    public static void MapDurableHttpApi(this IEndpointRouteBuilder endpoints, FunctionAppWorker app, FunctionsHostOptions options)
     {
         var prefix = options.RoutePrefix.Length == 0 ? string.Empty : options.RoutePrefix + "/";
-        RequestDelegate start = context => StartAsync(context, catalog);
-        endpoints.MapPost(prefix + "orchestrators/{functionName}/{instanceId?}", start).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function), new JsonRequestsOnly());
+        RequestDelegate start = context => StartAsync(context, app);
+
+        // The app's own starter on this route, when it has one (as the Durable Functions template does), comes first.
+        endpoints.MapPost(prefix + StarterRoute, start).WithOrder(1).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function), new JsonRequestsOnly());
 
         var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint(), new JsonRequestsOnly());
-        api.MapPost("orchestrators/{functionName}/{instanceId?}", start);
+        api.MapPost(StarterRoute, start);
         api.MapGet("instances/{instanceId}", GetAsync);
         api.MapGet("instances", (Func<HttpContext, Task<IResult>>)ListAsync);
         api.MapDelete("instances/{instanceId}", PurgeAsync);
@@ -57,18 +62,19 @@ internal static class DurableHttpApi
         api.MapPost("instances/{instanceId}/restart", RestartAsync);
     }
 
-    private static async Task StartAsync(HttpContext context, FunctionCatalog catalog)
+    private static async Task StartAsync(HttpContext context, FunctionAppWorker app)
     {
         var name = (string)context.Request.RouteValues["functionName"]!;
         var instanceId = context.Request.RouteValues["instanceId"] is string routeId ? InstanceIdRoute.Decode(context, routeId) : null;
-        // The app's orchestrators by their names; any other name only while a gRPC worker is connected to the Durable
-        // Task endpoint (its workers do not declare their orchestrators), so a mistyped name is still a 404 otherwise.
+        // The app's orchestrators by their names; any other name only once a gRPC worker has connected to the Durable
+        // Task endpoint (its workers do not declare their orchestrators), so a mistyped name is still a 404 before.
         string orchestrator;
-        if (catalog.Find(name) is { Kind: FunctionKind.Orchestrator } function)
+        if (app.Catalog.Orchestrators.FirstOrDefault(entry => string.Equals(entry.TaskName, name, StringComparison.OrdinalIgnoreCase)) is { } function)
         {
-            orchestrator = function.Name;
+            orchestrator = function.TaskName;
         }
-        else if (catalog.Find(name) is null && context.RequestServices.GetRequiredService<TaskHubRuntime>().ConnectedGrpcWorkers > 0)
+        else if (!app.Catalog.Entries.Any(entry => string.Equals(entry.Name, name, StringComparison.OrdinalIgnoreCase))
+            && context.RequestServices.GetRequiredService<TaskHubRuntime>().GrpcWorkersEverConnected)
         {
             orchestrator = name;
         }

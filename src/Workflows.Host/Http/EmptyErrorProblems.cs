@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
-using Workflows.Host.Functions;
 
 namespace Workflows.Host.Http;
 
@@ -15,7 +14,7 @@ internal static class EmptyErrorProblems
     public static Task WriteAsync(StatusCodeContext statusCodeContext)
     {
         var context = statusCodeContext.HttpContext;
-        if (context.GetEndpoint()?.Metadata.GetMetadata<FunctionDescriptor>() is not null)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<HttpFunctionMetadata>() is not null)
         {
             return Task.CompletedTask;
         }

@@ -4,8 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
-using Workflows.Host.Hosting;
 
 namespace Workflows.Host.Http;
 
@@ -56,7 +54,7 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILoggerFacto
     private IResult Failed(HttpContext context, Exception exception)
     {
         var errorId = Guid.NewGuid().ToString("N");
-        var function = context.GetEndpoint()?.Metadata.GetMetadata<FunctionDescriptor>();
+        var function = context.GetEndpoint()?.Metadata.GetMetadata<HttpFunctionMetadata>();
         if (function is not null)
         {
             HostLog.FunctionFailed(_logger, exception, function.Name, errorId);

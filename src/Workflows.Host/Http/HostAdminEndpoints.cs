@@ -7,8 +7,7 @@ using Microsoft.Extensions.Options;
 using Prometheus;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
-using Workflows.Host.Hosting;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
 
@@ -22,14 +21,14 @@ internal static class HostAdminEndpoints
 {
     public static void MapHostAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("admin/host/status", (IOptions<FunctionsHostOptions> options, FunctionCatalog catalog, TaskHubRuntime taskHub, HostUptime uptime) => Results.Json(new
+        endpoints.MapGet("admin/host/status", (IOptions<FunctionsHostOptions> options, FunctionAppWorker app, TaskHubRuntime taskHub, HostUptime uptime) => Results.Json(new
         {
             id = Environment.MachineName.ToLowerInvariant() + "-" + Environment.ProcessId,
             state = "Running",
             version = typeof(HostAdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0",
             hubName = options.Value.HubName,
             storage = options.Value.StorageKind.ToString(),
-            functions = catalog.Functions.Select(static f => f.Name).Order(StringComparer.OrdinalIgnoreCase).ToArray(),
+            functions = app.Catalog.Entries.Select(static f => f.Name).Order(StringComparer.OrdinalIgnoreCase).ToArray(),
             storageTransactions = taskHub.TransactionCounter?.Total,
             processUptimeSeconds = (long)uptime.Elapsed.TotalSeconds,
         })).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin));

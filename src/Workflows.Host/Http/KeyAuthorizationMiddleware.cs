@@ -2,15 +2,14 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
-using Workflows.Host.Functions;
 using Workflows.Host.Security;
 
 namespace Workflows.Host.Http;
 
 /// <summary>
 /// Checks the key a request presents (<c>x-functions-key</c> header or <c>code</c> query) against the level its
-/// endpoint needs: a function's <see cref="HttpTriggerAttribute.AuthLevel"/>, function level for the generic
-/// starter, admin (master key, or DF's system key on its webhook routes) for the management API. In local
+/// endpoint needs: an HTTP function's <c>authLevel</c> (from the worker's
+/// indexing), admin (master key, or DF's system key on its webhook routes) for the management API. In local
 /// development keys may be off, and then only for requests that arrive over loopback.
 /// </summary>
 internal sealed class KeyAuthorizationMiddleware(RequestDelegate next, HostKeyProvider keys, IOptions<FunctionsHostOptions> options)
@@ -18,8 +17,7 @@ internal sealed class KeyAuthorizationMiddleware(RequestDelegate next, HostKeyPr
     public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
-        var level = endpoint?.Metadata.GetMetadata<FunctionDescriptor>()?.HttpTrigger?.AuthLevel
-            ?? endpoint?.Metadata.GetMetadata<RequiredKeyLevel>()?.Level
+        var level = endpoint?.Metadata.GetMetadata<RequiredKeyLevel>()?.Level
             ?? AuthorizationLevel.Anonymous;
         if (level == AuthorizationLevel.Anonymous || (!options.Value.EnforceKeys && IsLoopback(context.Connection)))
         {

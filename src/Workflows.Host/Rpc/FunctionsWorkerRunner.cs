@@ -32,7 +32,7 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
     public async Task<P.OrchestratorResponse> RunOrchestratorAsync(string name, P.OrchestratorRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var response = await InvokeAsync(name, OrchestrationTrigger, new TypedData { String = Convert.ToBase64String(request.ToByteArray()) }, cancellationToken).ConfigureAwait(false);
+        var response = await InvokeAsync(name, OrchestrationTrigger, new TypedData { String = Convert.ToBase64String(request.ToByteArray()) }, null, cancellationToken).ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
             throw new InvalidOperationException(response.Result.Exception?.Message ?? "The orchestration function failed without an exception.");
@@ -50,7 +50,9 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
     public async Task<RemoteActivityResult> RunActivityAsync(RemoteActivityRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var response = await InvokeAsync(request.Name, ActivityTrigger, new TypedData { String = request.Input ?? "null" }, cancellationToken).ConfigureAwait(false);
+        // As the Durable extension, the activity's binding data names its orchestration instance (an `instanceId` parameter binds to it).
+        var metadata = new Dictionary<string, TypedData>(StringComparer.Ordinal) { ["instanceId"] = new TypedData { String = request.InstanceId } };
+        var response = await InvokeAsync(request.Name, ActivityTrigger, new TypedData { String = request.Input ?? "null" }, metadata, cancellationToken).ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
             return RemoteActivityResult.Failed(Failure(response.Result.Exception));
@@ -121,7 +123,8 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
     private static WorkerFunction? Find(IReadOnlyList<WorkerFunction> functions, string name, string triggerType) =>
         functions.FirstOrDefault(function => string.Equals(WorkerCatalog.TaskNameOf(function, triggerType), name, StringComparison.OrdinalIgnoreCase));
 
-    private async Task<InvocationResponse> InvokeAsync(string name, string triggerType, TypedData data, CancellationToken cancellationToken)
+    private async Task<InvocationResponse> InvokeAsync(
+        string name, string triggerType, TypedData data, IReadOnlyDictionary<string, TypedData>? triggerMetadata, CancellationToken cancellationToken)
     {
         try
         {
@@ -130,7 +133,7 @@ internal sealed class FunctionsWorkerRunner(WorkerChannel channel, WorkerBinding
                 ?? throw new InvalidOperationException($"The app has no {triggerType} function for '{name}'.");
             var trigger = function.Trigger!;
             ParameterBinding[] inputs = [new ParameterBinding { Name = trigger.Name, Data = data }, .. bindings?.InputsFor(function) ?? []];
-            return await channel.InvokeAsync(function.Name, inputs, null, cancellationToken).ConfigureAwait(false);
+            return await channel.InvokeAsync(function.Name, inputs, triggerMetadata, cancellationToken).ConfigureAwait(false);
         }
         catch (WorkerExitedException exception)
         {

@@ -7,8 +7,13 @@ namespace Workflows.Host.Rpc;
 /// <param name="RpcBaseUrl">The gRPC endpoint (the sidecar).</param>
 /// <param name="TaskHubName">The task hub.</param>
 /// <param name="HttpBaseUrl">The host's base URL for the Durable HTTP API (management links the client builds).</param>
+/// <param name="RequiredQueryStringParameters">The query the management links carry (<c>code=</c> the system key while keys are enforced; empty otherwise).</param>
 /// <param name="MaxGrpcMessageSizeInBytes">The largest gRPC message the client may send or receive.</param>
-internal sealed record DurableClientEndpoint(Uri RpcBaseUrl, string TaskHubName, Uri HttpBaseUrl, int MaxGrpcMessageSizeInBytes = 16 * 1024 * 1024);
+internal sealed record DurableClientEndpoint(Uri RpcBaseUrl, string TaskHubName, Uri HttpBaseUrl, string RequiredQueryStringParameters = "", int MaxGrpcMessageSizeInBytes = 16 * 1024 * 1024)
+{
+    /// <summary>The Durable Functions HTTP API's path under the host's address (the base of the management links).</summary>
+    public const string WebhookBase = "runtime/webhooks/durabletask";
+}
 
 /// <summary>
 /// The bindings the host supplies to the app's functions, as the Functions host and its extensions do: triggers
@@ -16,8 +21,14 @@ internal sealed record DurableClientEndpoint(Uri RpcBaseUrl, string TaskHubName,
 /// (the HTTP response, the return value). Anything else is refused when the worker is loaded, naming the function and
 /// the binding, instead of failing at the first invocation.
 /// </summary>
-internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
+internal sealed class WorkerBindings(Func<DurableClientEndpoint?> durableClient)
 {
+    /// <summary>Bindings whose <c>[DurableClient]</c> inputs reach <paramref name="durableClient"/> (none: refused).</summary>
+    public WorkerBindings(DurableClientEndpoint? durableClient)
+        : this(() => durableClient)
+    {
+    }
+
     private static readonly HashSet<string> Triggers = new(StringComparer.OrdinalIgnoreCase) { "httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger" };
     private static readonly HashSet<string> Outputs = new(StringComparer.OrdinalIgnoreCase) { "http" };
 
@@ -80,12 +91,13 @@ internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
 
     /// <summary>
     /// The client binding's data as the Durable extension sends it to isolated workers (out-of-process "v2"): the gRPC
-    /// endpoint, the task hub and the host's base URL. The message size limit must be present (the worker reads a
+    /// endpoint, the task hub, the host's base URL and the query its management links need (the system key, while keys
+    /// are enforced). The message size limit must be present (the worker reads a
     /// missing one as 0).
     /// </summary>
     private string DurableClientData(WorkerBinding binding)
     {
-        var endpoint = durableClient ?? throw new InvalidOperationException(
+        var endpoint = durableClient() ?? throw new InvalidOperationException(
             $"The app asks for a durable client ('{binding.Name}'), and this host serves no Durable Task gRPC endpoint.");
         using var raw = JsonDocument.Parse(binding.RawJson);
         string hub = raw.RootElement.TryGetProperty("taskHub", out var given) && given.ValueKind == JsonValueKind.String && given.GetString() is { Length: > 0 } named
@@ -97,7 +109,7 @@ internal sealed class WorkerBindings(DurableClientEndpoint? durableClient)
             ["connectionName"] = raw.RootElement.TryGetProperty("connectionName", out var connection) && connection.ValueKind == JsonValueKind.String ? connection.GetString() : null,
             ["rpcBaseUrl"] = endpoint.RpcBaseUrl.OriginalString,
             ["httpBaseUrl"] = endpoint.HttpBaseUrl.OriginalString,
-            ["requiredQueryStringParameters"] = string.Empty,
+            ["requiredQueryStringParameters"] = endpoint.RequiredQueryStringParameters,
             ["maxGrpcMessageSizeInBytes"] = endpoint.MaxGrpcMessageSizeInBytes,
         });
     }

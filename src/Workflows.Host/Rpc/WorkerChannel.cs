@@ -42,6 +42,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
     private Task? _supervisor;
     private int _started;
     private int _stopped;
+    private readonly string _workingDirectory;
 
     public WorkerChannel(WorkerChannelOptions options, ILoggerFactory loggerFactory)
     {
@@ -51,6 +52,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<WorkerChannel>();
         AppDirectory = Path.GetFullPath(options.AppDirectory);
+        _workingDirectory = Path.GetFullPath(options.WorkingDirectory ?? options.AppDirectory);
     }
 
     /// <summary>The app folder, as a full path.</summary>
@@ -299,7 +301,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         try
         {
             WorkerChannelLog.Starting(_logger, AppDirectory, launch.ToString(), workerId);
-            var process = WorkerProcess.Start(launch, HostArguments(workerId, requestId), WorkerEnvironment(), AppDirectory, _logger);
+            var process = WorkerProcess.Start(launch, HostArguments(workerId, requestId), WorkerEnvironment(), _workingDirectory, _logger);
             session.Process = process;
             _ = FailWhenExitedAsync(session, process);
 

@@ -6,6 +6,9 @@ internal sealed class WorkerChannelOptions
     /// <summary>The app's build output: the folder with its <c>worker.config.json</c>, <c>functions.metadata</c> and dll.</summary>
     public required string AppDirectory { get; init; }
 
+    /// <summary>The worker process's working directory; default: <see cref="AppDirectory"/>.</summary>
+    public string? WorkingDirectory { get; init; }
+
     /// <summary>App settings (<c>local.settings.json</c> Values): environment variables of the worker process; their values are never logged.</summary>
     public IReadOnlyDictionary<string, string> AppSettings { get; init; } = new Dictionary<string, string>();
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -21,14 +22,14 @@ internal sealed class WorkerHttpProxy : IDisposable
     private readonly WorkerChannel _channel;
     private readonly IHttpForwarder _forwarder;
     private readonly WorkerBindings _bindings;
-    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _client = new(new ConnectRetryHandler(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         UseCookies = false,
         ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
+    }));
 
     private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = TimeSpan.FromMinutes(4) };
 
@@ -76,7 +77,7 @@ internal sealed class WorkerHttpProxy : IDisposable
         request.InputData.Add(_bindings.InputsFor(function));
 
         // Forwarding starts first, as in the Functions host: the worker's middleware waits for both halves.
-        var forwarding = _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, KeepHost.Instance).AsTask();
+        var forwarding = _forwarder.SendAsync(context, destination.GetLeftPart(UriPartial.Authority), _client, _config, AsReceived.Instance).AsTask();
         InvocationResponse response;
         try
         {
@@ -85,25 +86,30 @@ internal sealed class WorkerHttpProxy : IDisposable
         catch (WorkerExitedException exception)
         {
             await forwarding.ConfigureAwait(false);
-            await FailAsync(context, StatusCodes.Status502BadGateway, exception.Message).ConfigureAwait(false);
+            await BadGatewayAsync(context, exception.Message).ConfigureAwait(false);
             return;
         }
 
         var error = await forwarding.ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
         {
-            await FailAsync(context, StatusCodes.Status500InternalServerError, $"Function '{functionName}' failed; the worker's log has its exception.").ConfigureAwait(false);
+            // The error middleware logs it under an error id and answers 500 with that id, when nothing was sent yet.
+            if (!context.Response.HasStarted)
+            {
+                var failure = response.Result.Exception;
+                throw new WorkerFunctionException($"Function '{functionName}' failed in the worker: {failure?.Type} {failure?.Message}".TrimEnd());
+            }
         }
         else if (error != ForwarderError.None)
         {
-            await FailAsync(context, StatusCodes.Status502BadGateway, $"Forwarding the request to the worker failed: {error}.").ConfigureAwait(false);
+            await BadGatewayAsync(context, $"Forwarding the request to the worker failed: {error}.").ConfigureAwait(false);
         }
     }
 
     public void Dispose() => _client.Dispose();
 
     /// <summary>Answers with a problem when nothing of the response was sent yet (a started response is the worker's).</summary>
-    private static async Task FailAsync(HttpContext context, int status, string reason)
+    private static async Task BadGatewayAsync(HttpContext context, string reason)
     {
         if (context.Response.HasStarted)
         {
@@ -111,23 +117,59 @@ internal sealed class WorkerHttpProxy : IDisposable
         }
 
         context.Response.Clear();
+        const int status = StatusCodes.Status502BadGateway;
         context.Response.StatusCode = status;
         await context.Response.WriteAsJsonAsync(
-            new { type = "about:blank", title = status == StatusCodes.Status502BadGateway ? "Bad Gateway" : "Internal Server Error", status, detail = reason },
+            new { type = "about:blank", title = "Bad Gateway", status, detail = reason },
             options: null,
             contentType: "application/problem+json",
             cancellationToken: context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>YARP's default transform, keeping the request's own Host header.</summary>
-    private sealed class KeepHost : HttpTransformer
+    /// <summary>
+    /// Connects again while the worker's HTTP server refuses: a worker reports its functions loaded as its server starts
+    /// listening, and a restarted worker listens a moment after it connects. Nothing of the request has left when a
+    /// connection fails, so sending it again is safe for any method. Bounded well inside the worker's own wait for the
+    /// request (5 s), so a server that never listens still fails the invocation plainly.
+    /// </summary>
+    private sealed class ConnectRetryHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
     {
-        public static readonly KeepHost Instance = new();
+        private const int MaxAttempts = 30;
+        private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(100);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                }
+                catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && attempt < MaxAttempts)
+                {
+                    await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// YARP's default transform, keeping the request's own Host header and its target as the client wrote it: the
+    /// server decodes the path (all but <c>%2F</c>), and re-encoding it would make <c>a%2Fb</c> and <c>a%252Fb</c> one
+    /// path, so the worker reads its route values from the very bytes the client sent.
+    /// </summary>
+    private sealed class AsReceived : HttpTransformer
+    {
+        public static readonly AsReceived Instance = new();
 
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await Default.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
             proxyRequest.Headers.Host = httpContext.Request.Host.Value;
+            if (httpContext.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw && raw[0] == '/')
+            {
+                proxyRequest.RequestUri = new Uri(destinationPrefix.TrimEnd('/') + raw, UriKind.Absolute);
+            }
         }
     }
 }

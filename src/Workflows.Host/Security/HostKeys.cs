@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
-using Workflows.Host.Functions;
 
 namespace Workflows.Host.Security;
 

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Durable.AzureStorage;
 using Workflows.Durable.AzureStorage.Core;
-using Microsoft.DurableTask.Worker;
 using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
@@ -17,23 +16,24 @@ using Workflows.DurableTask.Sidecar;
 using Workflows.Host.Azurite;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
+using Workflows.Host.FunctionApp;
 using Workflows.Host.State;
 
 namespace Workflows.Host.TaskHub;
 
 /// <summary>
 /// The host's task hub: builds the backend that host.json's <c>storageProvider.type</c> names (starting Azurite for
-/// <c>UseDevelopmentStorage=true</c> when no emulator listens), registers the discovered orchestrators and activities
-/// with the official SDK's registry and runs them on a DTFx <see cref="TaskHubWorker"/>; functions and the HTTP API
-/// use the official <see cref="DurableTaskClient"/>. Starts before the HTTP server accepts requests and stops after it.
-/// The Durable Task gRPC endpoint (<see cref="SidecarEndpoint"/>) serves the same backend to Durable Task SDK clients
-/// and workers: orchestrators and activities the app does not have go to the gRPC workers connected there.
+/// <c>UseDevelopmentStorage=true</c> when no emulator listens) and dispatches its work on a DTFx worker: orchestration
+/// episodes and activities of the app run in the app's worker process (<see cref="FunctionAppWorker"/>), as the Durable
+/// Functions extension runs isolated apps; the HTTP API uses the official <see cref="DurableTaskClient"/>. Starts before
+/// the HTTP server accepts requests and stops after it. The Durable Task gRPC endpoint (<see cref="SidecarEndpoint"/>)
+/// serves the same backend to the app's <c>[DurableClient]</c> bindings and to Durable Task SDK clients and workers:
+/// orchestrators and activities the app does not have go to the gRPC workers connected there.
 /// </summary>
 internal sealed class TaskHubRuntime(
     IOptions<FunctionsHostOptions> options,
-    FunctionCatalog catalog,
-    IServiceProvider services,
+    FunctionAppWorker app,
+    FunctionMetrics metrics,
     ILoggerFactory loggerFactory,
     TimeProvider timeProvider) : IHostedService, IAsyncDisposable
 {
@@ -52,6 +52,9 @@ internal sealed class TaskHubRuntime(
 
     /// <summary>How many Durable Task gRPC workers are connected to the endpoint now.</summary>
     public int ConnectedGrpcWorkers => _workItems?.ConnectedWorkers ?? 0;
+
+    /// <summary>Whether a Durable Task gRPC worker has connected since the task hub started (see <see cref="AppTaskRunner"/>).</summary>
+    public bool GrpcWorkersEverConnected => _workItems?.EverConnected ?? false;
 
     /// <summary>Where the Durable Task gRPC endpoint listens, e.g. <c>http://127.0.0.1:4001</c>.</summary>
     public Uri SidecarAddress => _endpoint?.Address ?? throw NotStarted();
@@ -140,8 +143,6 @@ internal sealed class TaskHubRuntime(
             }
         }
 
-        var registry = new DurableTaskRegistry();
-        catalog.AddTo(registry, services);
         var clientOptions = new OrchestrationServiceClientOptions
         {
             DataConverter = WebJsonDataConverter.Instance,
@@ -151,15 +152,19 @@ internal sealed class TaskHubRuntime(
         };
         _client = new OrchestrationServiceDurableTaskClient(serviceClient, clientOptions);
 
-        // One rule for where work runs: the app's own orchestrators and activities in this process, every other name on
-        // the gRPC workers connected to the sidecar (waiting for one to connect when none is).
+        // The endpoint first: the app's durable clients reach the task hub through it.
         _workItems = new WorkItemStreams();
-        _sidecar = new TaskHubSidecar(serviceClient, clientOptions, _workItems);
-        _worker = new TaskHubWorkerHost(_service, registry, services, loggerFactory, new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance }, _workItems);
-        await _worker.StartAsync().ConfigureAwait(false);
-        HostLog.TaskHubStarted(_logger, settings.HubName, storage, catalog.OfKind(FunctionKind.Orchestrator).Count(), catalog.OfKind(FunctionKind.Activity).Count());
+        var runner = new AppTaskRunner(app, _workItems, metrics);
+        _sidecar = new TaskHubSidecar(serviceClient, clientOptions, _workItems, runner.HasOrchestrator);
         _endpoint = await SidecarEndpoint.StartAsync(_sidecar, settings.GrpcPort, loggerFactory, cancellationToken).ConfigureAwait(false);
+        app.UseSidecar(_endpoint.Address);
         HostLog.SidecarListening(_logger, _endpoint.Address.ToString().TrimEnd('/'));
+
+        // Extended sessions on the worker too: later episodes of an orchestration kept in its memory send only new events.
+        var sessionIdleTimeout = settings.ExtendedSessionsEnabled ? TimeSpan.FromSeconds(settings.ExtendedSessionIdleTimeoutInSeconds) : (TimeSpan?)null;
+        _worker = new TaskHubWorkerHost(_service, runner, loggerFactory, sessionIdleTimeout);
+        await _worker.StartAsync().ConfigureAwait(false);
+        HostLog.TaskHubStarted(_logger, settings.HubName, storage, app.Catalog.Orchestrators.Count(), app.Catalog.Activities.Count());
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
-using Workflows.Host.Functions;
-using Workflows.Host.Hosting;
+using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
+using Workflows.Host.FunctionApp;
+using Workflows.Host.Rpc;
 using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Timers;
@@ -28,8 +29,7 @@ internal sealed class TimerScheduler : BackgroundService
     private static readonly TimeSpan AcquireRetryInterval = TimeSpan.FromSeconds(15);
 
     private readonly TaskHubRuntime _taskHub;
-    private readonly FunctionCatalog _catalog;
-    private readonly IServiceScopeFactory _scopes;
+    private readonly FunctionAppWorker _app;
     private readonly FunctionMetrics _metrics;
     private readonly FunctionsHostOptions _options;
     private readonly TimeProvider _time;
@@ -39,40 +39,38 @@ internal sealed class TimerScheduler : BackgroundService
 
     public TimerScheduler(
         TaskHubRuntime taskHub,
-        FunctionCatalog catalog,
+        FunctionAppWorker app,
         IServiceProvider services,
         FunctionMetrics metrics,
         IOptions<FunctionsHostOptions> options,
         ILoggerFactory loggerFactory)
     {
         _taskHub = taskHub;
-        _catalog = catalog;
-        _scopes = services.GetRequiredService<IServiceScopeFactory>();
+        _app = app;
         _metrics = metrics;
         _options = options.Value;
         _time = services.GetKeyedService<TimeProvider>(ClockKey) ?? services.GetRequiredService<TimeProvider>();
         _logger = loggerFactory.CreateLogger("Workflows.Host.Timers");
-        foreach (var timer in catalog.OfKind(FunctionKind.Timer))
-        {
-            _firstAttempts[timer.Name] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
     }
 
     /// <summary>True while this host holds the timer's singleton lease.</summary>
     public bool Holds(string functionName) => _holding.TryGetValue(functionName, out var holds) && holds;
 
     /// <summary>Completes once this host has tried to take the timer's lease the first time.</summary>
-    public Task FirstLeaseAttempt(string functionName) => _firstAttempts[functionName].Task;
+    public Task FirstLeaseAttempt(string functionName) => FirstAttempt(functionName).Task;
 
     public static string StatusName(string functionName) => $"timers/{functionName}.status.json";
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_catalog.OfKind(FunctionKind.Timer).Select(timer => RunAsync(timer, stoppingToken)));
+        Task.WhenAll(_app.Catalog.Timers.Select(timer => RunAsync(timer, stoppingToken)));
 
-    private async Task RunAsync(FunctionDescriptor timer, CancellationToken stoppingToken)
+    private TaskCompletionSource FirstAttempt(string functionName) =>
+        _firstAttempts.GetOrAdd(functionName, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private async Task RunAsync(WorkerTimerEntry timer, CancellationToken stoppingToken)
     {
         var leaseName = $"timers/{timer.Name}.lease";
-        var runOnStartup = timer.TimerTrigger!.RunOnStartup;
+        var runOnStartup = timer.RunOnStartup;
         while (!stoppingToken.IsCancellationRequested)
         {
             string? lease = null;
@@ -80,7 +78,7 @@ internal sealed class TimerScheduler : BackgroundService
             {
                 lease = await _taskHub.State.TryAcquireLeaseAsync(leaseName, LeaseDuration, stoppingToken).ConfigureAwait(false);
                 _holding[timer.Name] = lease is not null;
-                _firstAttempts[timer.Name].TrySetResult();
+                FirstAttempt(timer.Name).TrySetResult();
                 if (lease is not null)
                 {
                     await RunWhileHoldingAsync(timer, leaseName, lease, runOnStartup, stoppingToken).ConfigureAwait(false);
@@ -115,7 +113,7 @@ internal sealed class TimerScheduler : BackgroundService
         }
     }
 
-    private async Task RunWhileHoldingAsync(FunctionDescriptor timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
+    private async Task RunWhileHoldingAsync(WorkerTimerEntry timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
     {
         var statusName = StatusName(timer.Name);
         var stored = await _taskHub.State.ReadAsync(statusName, stoppingToken).ConfigureAwait(false);
@@ -186,10 +184,12 @@ internal sealed class TimerScheduler : BackgroundService
     /// the lease was lost meanwhile (another host runs the timer from now on).
     /// </summary>
     private async Task<bool> FireAsync(
-        FunctionDescriptor timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
+        WorkerTimerEntry timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
     {
         HostLog.TimerFired(_logger, timer.Name, scheduled, isPastDue);
-        var invocation = InvokeAsync(timer, new TimerInfo { ScheduledTime = scheduled, Last = last, Next = Next(timer, scheduled), IsPastDue = isPastDue }, stoppingToken);
+        // As the Functions host's timer trigger: during a run the schedule status holds the previous occurrence (Last)
+        // and this one (Next).
+        var invocation = InvokeAsync(timer, WorkerBindings.TimerTrigger(isPastDue, last, scheduled, _time.GetUtcNow()), stoppingToken);
         var held = true;
         while (!invocation.IsCompleted)
         {
@@ -209,7 +209,7 @@ internal sealed class TimerScheduler : BackgroundService
         return held;
     }
 
-    private async Task InvokeAsync(FunctionDescriptor timer, TimerInfo info, CancellationToken stoppingToken)
+    private async Task InvokeAsync(WorkerTimerEntry timer, TypedData trigger, CancellationToken stoppingToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         if (_options.FunctionTimeout is { } limit)
@@ -217,17 +217,16 @@ internal sealed class TimerScheduler : BackgroundService
             timeout.CancelAfter(limit);
         }
 
-        var scope = _scopes.CreateAsyncScope();
-        await using var scopeDisposal = scope.ConfigureAwait(false);
         try
         {
-            await _metrics.MeasureAsync(timer.Name, "timerTrigger", () => timer.InvokeAsync(new InvocationContext
+            var inputs = _app.Bindings.InputsFor(timer.Function).Prepend(new ParameterBinding { Name = timer.Function.Trigger!.Name, Data = trigger });
+            await _metrics.MeasureAsync(timer.Name, "timerTrigger", async () =>
             {
-                FunctionName = timer.Name,
-                Services = scope.ServiceProvider,
-                CancellationToken = timeout.Token,
-                TriggerValue = info,
-            })).ConfigureAwait(false);
+                var response = await _app.Channel.InvokeAsync(timer.Name, inputs, triggerMetadata: null, timeout.Token).ConfigureAwait(false);
+                return response.Result.Status == StatusResult.Types.Status.Success
+                    ? true
+                    : throw new InvalidOperationException(response.Result.Exception?.Message ?? "The timer function failed without an exception.");
+            }).ConfigureAwait(false);
         }
         catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
         {
@@ -236,8 +235,8 @@ internal sealed class TimerScheduler : BackgroundService
         }
     }
 
-    private static DateTimeOffset? Next(FunctionDescriptor timer, DateTimeOffset after) =>
-        timer.Schedule!.GetNextOccurrence(after.UtcDateTime) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
+    private static DateTimeOffset? Next(WorkerTimerEntry timer, DateTimeOffset after) =>
+        timer.Schedule.GetNextOccurrence(after.UtcDateTime) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
 
     /// <summary>How long a stopping host tries to give a timer lease back.</summary>
     private static readonly TimeSpan ReleaseBudget = TimeSpan.FromSeconds(3);

@@ -159,7 +159,7 @@ public static class ConformanceTasks
         {
             try
             {
-                await context.CallActivityAsync(nameof(Explode), "boom");
+                await context.CallActivityAsync<string>(nameof(Explode), "boom");
                 return "no failure";
             }
             catch (TaskFailedException e)
@@ -173,7 +173,7 @@ public static class ConformanceTasks
     {
         public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
         {
-            await context.CallActivityAsync(nameof(Explode), "kaboom");
+            await context.CallActivityAsync<string>(nameof(Explode), "kaboom");
             return "unreachable";
         }
     }

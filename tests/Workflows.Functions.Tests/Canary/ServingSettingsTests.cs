@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Functions.Canary;
-using Workflows.Host.Configuration;
 using Workflows.Testing;
 using Xunit;
 
@@ -13,7 +12,7 @@ public sealed class ServingSettingsTests
     public void ServingAdmin_DefaultsToRunShsAddress_AndABadAddressNamesTheSetting()
     {
         using var admin = FunctionRegistrations.ServingAdminFrom(_ => null);
-        var bad = Assert.Throws<HostConfigurationException>(() => FunctionRegistrations.ServingAdminFrom(
+        var bad = Assert.Throws<AppSettingException>(() => FunctionRegistrations.ServingAdminFrom(
             name => name == FunctionRegistrations.ServingUrlSetting ? "ftp://serving" : null));
 
         Assert.Equal(new Uri("http://127.0.0.1:7072"), admin.BaseAddress);

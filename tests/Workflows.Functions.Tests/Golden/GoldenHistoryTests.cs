@@ -107,7 +107,7 @@ public sealed class GoldenHistoryTests
     public async Task TodaysRuns_ReplayToTheirResults_AndBecomeTheGoldenFilesWhenAskedTo()
     {
         var record = Environment.GetEnvironmentVariable("WORKFLOWS_RECORD_GOLDEN") == "1";
-        var folder = Path.Combine(FindRepositoryFolder(), "tests", "Workflows.Functions.Tests", "Golden");
+        var folder = Path.Combine(AppBuildOutput.RepositoryFolder, "tests", "Workflows.Functions.Tests", "Golden");
         await using var harness = await SdkHarness.StartAsync(Register);
         foreach (var (file, orchestrator, input, approval) in Recordings)
         {
@@ -151,18 +151,5 @@ public sealed class GoldenHistoryTests
         var state = new Dt.OrchestrationRuntimeState([.. history]);
         var executor = new TaskOrchestrationExecutor(state, orchestration, BehaviorOnContinueAsNew.Carryover, ErrorPropagationMode.UseFailureDetails);
         return [.. executor.Execute().Actions];
-    }
-
-    private static string FindRepositoryFolder()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Workflows.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Workflows.sln not found above the test's folder.");
     }
 }

@@ -5,12 +5,13 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Workflows.Host.Azurite;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests.Azurite;
 
 /// <summary>
-/// The function app's own executable run as `./run.sh` runs it (<c>UseDevelopmentStorage=true</c>, the host starts
+/// The host's executable running the function app's build output (<c>--WorkflowsAppPath</c>) from the repository root (<c>UseDevelopmentStorage=true</c>, the host starts
 /// Azurite on ports of its own), one host after another on the same emulator, with their output gathered.
 /// <see cref="CleanUpAsync"/> kills the hosts still running, stops the emulator through its pid file and drops its data.
 /// </summary>
@@ -21,6 +22,17 @@ internal sealed class FunctionAppProcesses
 
     /// <summary>The repository root (the hosts' working directory, where the emulator keeps its data).</summary>
     public string Root { get; } = AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory);
+
+    /// <summary>The host's build output (src/Workflows.Host, built with this test project in the same configuration).</summary>
+    private string HostAssembly
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            var host = Path.Combine(Root, "src", "Workflows.Host", "bin", configuration, "net10.0", "Workflows.Host.dll");
+            return File.Exists(host) ? host : throw new FileNotFoundException("The host is not built; build the test project first.", host);
+        }
+    }
 
     /// <summary>The emulator's Blob port (Queue and Table take the next two); 0 before the first host.</summary>
     public int AzuritePort { get; private set; }
@@ -36,10 +48,9 @@ internal sealed class FunctionAppProcesses
             AzuritePort = FreePortRun();
         }
 
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var app = Path.Combine(Root, "functions", "Workflows.Functions", "bin", configuration, "net10.0", "Workflows.Functions.dll");
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(app);
+        info.ArgumentList.Add(HostAssembly);
+        info.ArgumentList.Add("--WorkflowsAppPath=" + TestApps.Functions);
         info.Environment["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
         info.Environment["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development";
         info.Environment["WorkflowsEnforceKeys"] = "false";

@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 namespace Workflows.Host.Tests.Azurite;
 
 /// <summary>
-/// HalvingSearch killed mid-rung for real: the function app's own executable (as `./run.sh` runs it) generates a
+/// HalvingSearch killed mid-rung for real: the host executable running the function app (as `./run.sh` runs it) generates a
 /// dataset and starts a successive-halving search over HTTP; once the first rung has some but not all of its
 /// evaluations finished, the host gets SIGKILL. A second host resumes the search to exactly the decisions and scores of
 /// an uninterrupted run of the same input, with every evaluation scheduled once and completed once in the history.

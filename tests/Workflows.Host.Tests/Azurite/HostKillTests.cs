@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Workflows.Host.Tests.Azurite;
 
 /// <summary>
-/// The function app's own executable, run as `./run.sh` runs it (<c>UseDevelopmentStorage=true</c>, the host starts
+/// The host executable running the function app, from the repository root as `./run.sh` runs it (<c>UseDevelopmentStorage=true</c>, the host starts
 /// Azurite), killed with SIGKILL mid fan-out: the emulator it started keeps running, the next host takes it over and
 /// its own partitions back, the run completes with its real creation time and a history with every step once, and a
 /// clean stop (SIGINT) of that host stops the emulator too; a host whose emulator died stops within seconds. Linux only

@@ -1,6 +1,7 @@
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Microsoft.Extensions.Logging;
 using Workflows.Host.Rpc;
+using Workflows.Testing;
 
 namespace Workflows.Host.Tests.Rpc;
 
@@ -9,11 +10,8 @@ internal static class WorkerApp
 {
     private const string ProjectName = "Workflows.Host.TestWorkerApp";
 
-    /// <summary>
-    /// The app folder: this test project references the app (without using its assembly) so that it is built first,
-    /// into the same bin/&lt;configuration&gt;/&lt;framework&gt; layout under its own project folder.
-    /// </summary>
-    public static string Directory { get; } = Locate();
+    /// <summary>The app folder.</summary>
+    public static string Directory => TestApps.Worker;
 
     /// <summary>The file name of the app's assembly.</summary>
     public const string AssemblyFileName = ProjectName + ".dll";
@@ -58,20 +56,4 @@ internal static class WorkerApp
     /// <summary>An activity's input as the host sends it: the trigger parameter's name, the input as JSON text in a string.</summary>
     public static ParameterBinding ActivityInput(string parameterName, string json) =>
         new() { Name = parameterName, Data = new TypedData { String = json } };
-
-    private static string Locate()
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Workflows.sln")))
-        {
-            root = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(root)) ?? throw new DirectoryNotFoundException("No Workflows.sln above " + AppContext.BaseDirectory);
-        }
-
-        var testProject = Path.Combine(root, "tests", "Workflows.Host.Tests");
-        var layout = Path.GetRelativePath(testProject, AppContext.BaseDirectory);
-        var directory = Path.GetFullPath(Path.Combine(root, "tests", ProjectName, layout));
-        return File.Exists(Path.Combine(directory, WorkerLaunch.ConfigFileName))
-            ? directory
-            : throw new DirectoryNotFoundException($"The test worker app is not built at {directory}; build the test project first.");
-    }
 }

@@ -17,9 +17,10 @@ public sealed class WorkerCatalogTests(WorkerAppFixture fixture) : IClassFixture
         Assert.NotNull(echo.Route.GetParameter("item"));
         Assert.Equal("Hello", Assert.Single(catalog.Http, entry => entry.Name == "Hello").RouteTemplate);
 
-        WorkerTimerEntry tick = Assert.Single(catalog.Timers);
+        WorkerTimerEntry tick = Assert.Single(catalog.Timers, entry => entry.Name == "Tick");
         Assert.Equal("0 */5 * * * *", tick.ScheduleText);
         Assert.False(tick.RunOnStartup);
+        Assert.True(Assert.Single(catalog.Timers, entry => entry.Name == "OnStartup").RunOnStartup);
 
         Assert.Contains(catalog.Orchestrators, entry => entry.TaskName == "UppercaseAll");
         Assert.Contains(catalog.Activities, entry => entry.TaskName == "Uppercase");

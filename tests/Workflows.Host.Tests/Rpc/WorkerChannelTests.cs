@@ -42,7 +42,7 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
         Assert.Equal(
-            ["CatchThrow", "Crash", "CrashOnce", "Echo", "Fail", "Gated", "GatedFanOut", "Hello", "Measure", "MeasureAll", "Setting", "StartUppercase", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForCancel"],
+            ["Boom", "CatchThrow", "Crash", "CrashOnce", "Echo", "EveryFiveMinutes", "Fail", "FailsOnce", "Flaky", "Gated", "GatedFanOut", "Greet", "Greetings", "Hello", "Measure", "MeasureAll", "OnStartup", "ProgressSteps", "Setting", "Slow", "StartUppercase", "Step", "Sum", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForApproval", "WaitForCancel"],
             functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
@@ -122,8 +122,8 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         Assert.True(response.Result.Status == StatusResult.Types.Status.Success, response.Result.Exception?.Message);
         Assert.Equal(TypedData.DataOneofCase.Json, response.ReturnValue.DataCase);
         using var output = JsonDocument.Parse(response.ReturnValue.Json);
-        Assert.Equal(5, output.RootElement.GetProperty("Length").GetInt32());
-        Assert.Equal(6, output.RootElement.GetProperty("WeightedWords").GetInt32());
+        Assert.Equal(5, output.RootElement.GetProperty("length").GetInt32());
+        Assert.Equal(6, output.RootElement.GetProperty("weightedWords").GetInt32());
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class WorkerHttpProxyTests(WorkerAppFixture fixture) : IClassFixtu
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddHttpForwarder();
         _app = builder.Build();
-        var proxy = new WorkerHttpProxy(fixture.Channel, _app.Services.GetRequiredService<IHttpForwarder>(), new WorkerBindings(null));
+        var proxy = new WorkerHttpProxy(fixture.Channel, _app.Services.GetRequiredService<IHttpForwarder>(), new WorkerBindings((DurableClientEndpoint?)null));
         _app.Map("/api/echo/{item}", (HttpContext context) => proxy.InvokeAsync(context, "Echo", RouteValues(context)));
         _app.Map("/api/{function}", (HttpContext context) => proxy.InvokeAsync(context, (string)context.GetRouteValue("function")!, RouteValues(context)));
         await _app.StartAsync();

@@ -6,6 +6,7 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Workflows.Host.Configuration;
+using Workflows.Testing;
 using Xunit;
 
 namespace Workflows.Host.Tests.Sidecar;
@@ -20,7 +21,7 @@ public sealed class SidecarEndpointTests : IAsyncLifetime
     private readonly string _markers = Directory.CreateTempSubdirectory("workflows-grpc-worker-").FullName;
     private TestHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await TestHost.StartAsync();
+    public async Task InitializeAsync() => _host = await TestHost.StartAsync(app: TestApps.Worker);
 
     public async Task DisposeAsync()
     {
@@ -64,7 +65,7 @@ public sealed class SidecarEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         var links = await start.Content.ReadFromJsonAsync<JsonElement>();
         var status = await _host.WaitForCompletionAsync(links.GetProperty("statusQueryGetUri").GetString()!);
-        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.True(status.GetProperty("runtimeStatus").GetString() == "Completed", status.ToString());
         Assert.Equal("Hello, Lisbon! (from a gRPC worker)", status.GetProperty("output").GetString());
 
         var (client, services) = GrpcWorkerProcess.Client(_host);

@@ -1,5 +1,5 @@
 using Microsoft.DurableTask;
-using Workflows.Host.Functions;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Workflows.Architecture.Tests.Samples.Orchestrators;
 

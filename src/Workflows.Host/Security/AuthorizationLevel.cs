@@ -1,4 +1,4 @@
-namespace Workflows.Host.Functions;
+namespace Workflows.Host.Security;
 
 /// <summary>Which key an HTTP-triggered function needs, as in Azure Functions.</summary>
 public enum AuthorizationLevel
