@@ -58,16 +58,23 @@ internal sealed class TestHost : IAsyncDisposable
             storageConnectionString is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + storageConnectionString,
         };
         args.AddRange(settings.Select(static s => "--" + s));
+        WebApplication? application = null;
         try
         {
             var builder = new FunctionsHostBuilder([.. args]);
             configureServices?.Invoke(builder.Services);
-            var application = builder.Build();
+            application = builder.Build();
             await application.StartAsync();
             return new TestHost(application, root);
         }
         catch
         {
+            // What started before the failure (the app's worker process) stops with the host, as in the host's Run.
+            if (application is not null)
+            {
+                await application.DisposeAsync();
+            }
+
             Directory.Delete(root, recursive: true);
             throw;
         }

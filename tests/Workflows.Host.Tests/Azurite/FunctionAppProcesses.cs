@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Workflows.Host.Azurite;
 using Workflows.Testing;
 using Xunit;
@@ -13,11 +14,13 @@ namespace Workflows.Host.Tests.Azurite;
 /// <summary>
 /// The host's executable running the function app's build output (<c>--WorkflowsAppPath</c>) from the repository root (<c>UseDevelopmentStorage=true</c>, the host starts
 /// Azurite on ports of its own), one host after another on the same emulator, with their output gathered.
-/// <see cref="CleanUpAsync"/> kills the hosts still running, stops the emulator through its pid file and drops its data.
+/// <see cref="CleanUpAsync"/> kills the hosts still running and the worker processes of hosts killed alone (a worker
+/// outlives a host killed with SIGKILL), stops the emulator through its pid file and drops its data.
 /// </summary>
-internal sealed class FunctionAppProcesses
+internal sealed partial class FunctionAppProcesses
 {
     private readonly List<Process> _hosts = [];
+    private readonly List<int> _workers = [];
     private readonly StringBuilder _log = new();
 
     /// <summary>The repository root (the hosts' working directory, where the emulator keeps its data).</summary>
@@ -143,9 +146,15 @@ internal sealed class FunctionAppProcesses
         }
     }
 
-    /// <summary>Kills the hosts still running, stops the emulator through its pid file and drops its data.</summary>
+    /// <summary>Kills the hosts still running and every worker they started, stops the emulator through its pid file and drops its data.</summary>
     public async Task CleanUpAsync()
     {
+        int[] workers;
+        lock (_log)
+        {
+            workers = [.. _workers];
+        }
+
         foreach (var host in _hosts)
         {
             if (!host.HasExited)
@@ -155,6 +164,20 @@ internal sealed class FunctionAppProcesses
             }
 
             host.Dispose();
+        }
+
+        foreach (var pid in workers)
+        {
+            try
+            {
+                using var worker = Process.GetProcessById(pid);
+                worker.Kill(entireProcessTree: true);
+                await worker.WaitForExitAsync();
+            }
+            catch (ArgumentException)
+            {
+                // Gone already (it stopped with its host).
+            }
         }
 
         if (AzuritePort == 0)
@@ -210,7 +233,15 @@ internal sealed class FunctionAppProcesses
             lock (_log)
             {
                 _log.AppendLine(line);
+                if (WorkerReady().Match(line) is { Success: true } ready)
+                {
+                    _workers.Add(int.Parse(ready.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
             }
         }
     }
+
+    /// <summary>The host's line for a worker that has started (WorkerChannel, event 102).</summary>
+    [GeneratedRegex(@"Worker process (\d+) is ready")]
+    private static partial Regex WorkerReady();
 }
