@@ -43,6 +43,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
     private int _started;
     private int _stopped;
     private readonly string _workingDirectory;
+    private readonly WorkerRecords _records;
 
     public WorkerChannel(WorkerChannelOptions options, ILoggerFactory loggerFactory)
     {
@@ -53,6 +54,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         _logger = loggerFactory.CreateLogger<WorkerChannel>();
         AppDirectory = Path.GetFullPath(options.AppDirectory);
         _workingDirectory = Path.GetFullPath(options.WorkingDirectory ?? options.AppDirectory);
+        _records = new WorkerRecords(_workingDirectory, _logger);
     }
 
     /// <summary>The app folder, as a full path.</summary>
@@ -86,6 +88,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         {
             // Read before the server starts so that a missing app or config fails fast.
             WorkerLaunch.Read(AppDirectory);
+            _records.StopOrphans();
             _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
             using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
             var session = await StartWorkerAsync(starting.Token).ConfigureAwait(false);
@@ -199,6 +202,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
         }
 
         session?.Process?.Dispose();
+        _records.Forget();
         session?.Fail(new WorkerExitedException("The worker channel stopped."));
         lock (_gate)
         {
@@ -303,6 +307,7 @@ internal sealed class WorkerChannel : IAsyncDisposable
             WorkerChannelLog.Starting(_logger, AppDirectory, launch.ToString(), workerId);
             var process = WorkerProcess.Start(launch, HostArguments(workerId, requestId), WorkerEnvironment(), _workingDirectory, _logger);
             session.Process = process;
+            _records.Record(process);
             _ = FailWhenExitedAsync(session, process);
 
             await Task.WhenAny(session.Connected, session.Ended).WaitAsync(timeout.Token).ConfigureAwait(false);

@@ -43,4 +43,10 @@ internal static partial class WorkerChannelLog
 
     [LoggerMessage(112, LogLevel.Debug, "Worker sent {MessageType}, which the host does not use")]
     public static partial void Ignored(ILogger logger, string messageType);
+
+    [LoggerMessage(114, LogLevel.Warning, "Stopped worker process {ProcessId}, left running by host process {HostProcessId}, which is gone")]
+    public static partial void OrphanStopped(ILogger logger, int processId, int hostProcessId);
+
+    [LoggerMessage(115, LogLevel.Warning, "Could not write down the worker process in {Folder}: {Reason}")]
+    public static partial void WorkerRecordFailed(ILogger logger, string folder, string reason);
 }

@@ -28,6 +28,9 @@ internal sealed class WorkerProcess : IDisposable
     /// <summary>The operating system's id of the process.</summary>
     public int Id { get; private set; }
 
+    /// <summary>When the process started (UTC).</summary>
+    public DateTime StartTime { get; private set; }
+
     /// <summary>Completes with the exit code once the process has exited and its output has been read to the end.</summary>
     public Task<int> Exited { get; }
 
@@ -69,6 +72,16 @@ internal sealed class WorkerProcess : IDisposable
         }
 
         worker.Id = process.Id;
+        try
+        {
+            worker.StartTime = process.StartTime.ToUniversalTime();
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited already: its exit is reported through Exited.
+            worker.StartTime = DateTime.UtcNow;
+        }
+
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         worker._started.SetResult();

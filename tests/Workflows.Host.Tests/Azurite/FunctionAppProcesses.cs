@@ -37,6 +37,18 @@ internal sealed partial class FunctionAppProcesses
         }
     }
 
+    /// <summary>The worker processes the hosts started, in order (from the hosts' logs).</summary>
+    public IReadOnlyList<int> Workers
+    {
+        get
+        {
+            lock (_log)
+            {
+                return [.. _workers];
+            }
+        }
+    }
+
     /// <summary>The emulator's Blob port (Queue and Table take the next two); 0 before the first host.</summary>
     public int AzuritePort { get; private set; }
 

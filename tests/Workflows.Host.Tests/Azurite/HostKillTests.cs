@@ -44,13 +44,17 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         using var start = await http.PostAsync(new Uri($"api/orchestrators/FanOutFanIn/{InstanceId}", UriKind.Relative), new StringContent(Count.ToString(CultureInfo.InvariantCulture), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         var created = (await StatusAsync(http)).GetProperty("createdTime").GetString();
+        var orphan = Assert.Single(_app.Workers);
         first.Kill(entireProcessTree: false); // SIGKILL to the host alone
         await first.WaitForExitAsync();
+        Assert.True(IsRunning(orphan), "the killed host's worker outlives it");
 
         Assert.True(await AzuriteProcess.IsListeningAsync(_app.AzuritePort, CancellationToken.None), "the Azurite the killed host started must keep running");
 
         var restart = Stopwatch.StartNew();
         var second = await _app.StartHostAsync(httpPort, http);
+        Assert.False(IsRunning(orphan), "the next host stops the worker the killed host left running");
+        Assert.Contains($"Stopped worker process {orphan}, left running by host process {first.Id}", _app.Logs(), StringComparison.Ordinal);
         var status = await Eventually(http, s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed");
         var resumed = restart.Elapsed;
         output.WriteLine($"completed {resumed.TotalSeconds:F1} s after the second host was started");
@@ -130,5 +134,18 @@ public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
     {
         output.WriteLine(_app.Logs());
         await _app.CleanUpAsync();
+    }
+
+    private static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }
