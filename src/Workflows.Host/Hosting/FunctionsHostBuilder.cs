@@ -21,9 +21,6 @@ namespace Workflows.Host.Hosting;
 /// </summary>
 public sealed class FunctionsHostBuilder
 {
-    /// <summary>Where the host listens unless told otherwise (as the Functions Core Tools).</summary>
-    public const string DefaultUrl = FunctionsHostOptions.DefaultUrl;
-
     /// <summary>The setting that names the hosting environment (as in Azure Functions).</summary>
     private const string EnvironmentSetting = "AZURE_FUNCTIONS_ENVIRONMENT";
 
@@ -43,7 +40,7 @@ public sealed class FunctionsHostBuilder
 
         if (string.IsNullOrEmpty(_builder.Configuration["urls"]))
         {
-            _builder.WebHost.UseUrls(DefaultUrl);
+            _builder.WebHost.UseUrls(FunctionsHostOptions.DefaultUrl);
         }
 
         // A stop (Ctrl+C, SIGTERM) gives work in flight this long to finish; what does not is given back to the task

@@ -13,15 +13,13 @@ namespace Workflows.Host.Http;
 /// </summary>
 internal sealed class CheckStatusLinks(IOptions<FunctionsHostOptions> options, HostKeyProvider keys)
 {
-    public const string WebhookBase = DurableClientEndpoint.WebhookBase;
-
     /// <summary>How long a client should wait before polling again, in seconds (the Retry-After header).</summary>
     public const int RetryAfterSeconds = 1;
 
     public CheckStatusPayload Create(HttpRequest request, string instanceId)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var instance = $"{request.Scheme}://{request.Host}{request.PathBase}/{WebhookBase}/instances/{Uri.EscapeDataString(instanceId)}";
+        var instance = $"{request.Scheme}://{request.Host}{request.PathBase}/{DurableClientEndpoint.WebhookBase}/instances/{Uri.EscapeDataString(instanceId)}";
         var query = $"taskHub={Uri.EscapeDataString(options.Value.HubName)}&connection=Storage";
         if (options.Value.EnforceKeys)
         {

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Workflows.DurableTask.Client;
 using Workflows.Host.Configuration;
 using Workflows.Host.FunctionApp;
+using Workflows.Host.Rpc;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
 
@@ -45,7 +46,7 @@ internal static class DurableHttpApi
         // The app's own starter on this route, when it has one (as the Durable Functions template does), comes first.
         endpoints.MapPost(prefix + StarterRoute, start).WithOrder(1).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Function), new JsonRequestsOnly());
 
-        var api = endpoints.MapGroup(CheckStatusLinks.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint(), new JsonRequestsOnly());
+        var api = endpoints.MapGroup(DurableClientEndpoint.WebhookBase).WithMetadata(new RequiredKeyLevel(AuthorizationLevel.Admin), new DurableExtensionEndpoint(), new JsonRequestsOnly());
         api.MapPost(StarterRoute, start);
         api.MapGet("instances/{instanceId}", GetAsync);
         api.MapGet("instances", (Func<HttpContext, Task<IResult>>)ListAsync);
