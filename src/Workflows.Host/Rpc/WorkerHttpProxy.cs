@@ -89,6 +89,13 @@ internal sealed class WorkerHttpProxy : IDisposable
             await BadGatewayAsync(context, exception.Message).ConfigureAwait(false);
             return;
         }
+        catch
+        {
+            // Cancelled (functionTimeout, the client gone) or failed otherwise: the forwarded request ends with the same
+            // token, and only once it has may anyone else (the error middleware's 500) write the response.
+            await forwarding.ConfigureAwait(false);
+            throw;
+        }
 
         var error = await forwarding.ConfigureAwait(false);
         if (response.Result.Status != StatusResult.Types.Status.Success)
