@@ -48,6 +48,15 @@ param taskHubName string = 'WorkflowsHub'
 @description('Data root of the app (WorkflowsDataRoot): a writable folder on each instance (the deployment package is mounted read-only). Local to the instance and lost when it is recycled.')
 param dataRoot string = '/tmp/workflows-data'
 
+@description('Schedule of the RetrainingTimer function (WorkflowsRetrainingSchedule): six-field NCRONTAB, UTC. Default 02:00 every day.')
+param retrainingSchedule string = '0 0 2 * * *'
+
+@description('Pipeline input file of the RetrainingTimer function (WorkflowsRetrainingInput), relative to the data root.')
+param retrainingInput string = 'retraining/pipeline.json'
+
+@description('Whether the RetrainingTimer function runs (AzureWebJobs.RetrainingTimer.Disabled is its negation). Off by default: put the pipeline input file in place first.')
+param retrainingTimerEnabled bool = false
+
 @description('Whether the Storage account accepts Shared Key (account key) requests. The function app never uses one; serving.bicep builds its registry connection from the account key, so set false only when the prediction service does not read this account.')
 param allowSharedKeyAccess bool = true
 
@@ -201,6 +210,19 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
         {
           name: 'WorkflowsDataRoot'
           value: dataRoot
+        }
+        // The scheduled retraining (functions/Workflows.Functions/Retraining/RetrainingTimer.cs).
+        {
+          name: 'WorkflowsRetrainingSchedule'
+          value: retrainingSchedule
+        }
+        {
+          name: 'WorkflowsRetrainingInput'
+          value: retrainingInput
+        }
+        {
+          name: 'AzureWebJobs.RetrainingTimer.Disabled'
+          value: retrainingTimerEnabled ? 'false' : 'true'
         }
       ]
     }

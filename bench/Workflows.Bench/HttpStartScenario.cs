@@ -65,6 +65,7 @@ internal static class HttpStartScenario
                     "--WorkflowsExportLocalSettings=false",
                     "--WorkflowsGrpcPort=0",
                     azurite is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + azurite.ConnectionString,
+                    .. TestApps.SampleSettings.Select(static s => $"--{s.Key}={s.Value}"),
                 ]);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             await using var app = builder.Build();

@@ -57,6 +57,11 @@ internal sealed class TestHost : IAsyncDisposable
             "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
             storageConnectionString is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + storageConnectionString,
         };
+        if (app is null)
+        {
+            args.AddRange(TestApps.SampleSettings.Select(static s => $"--{s.Key}={s.Value}"));
+        }
+
         args.AddRange(settings.Select(static s => "--" + s));
         WebApplication? application = null;
         try

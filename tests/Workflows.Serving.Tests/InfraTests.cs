@@ -95,6 +95,13 @@ public sealed class InfraTests
         Assert.Equal("AzureStorage", settings["AzureFunctionsJobHost__extensions__durableTask__storageProvider__type"]);
         Assert.Equal("[parameters('dataRoot')]", settings["WorkflowsDataRoot"]);
 
+        // The retraining timer: its schedule and input from parameters, and off unless enabled (as the app ships it).
+        Assert.Equal("[parameters('retrainingSchedule')]", settings["WorkflowsRetrainingSchedule"]);
+        Assert.Equal("0 0 2 * * *", (string)template["parameters"]!["retrainingSchedule"]!["defaultValue"]!);
+        Assert.Equal("[parameters('retrainingInput')]", settings["WorkflowsRetrainingInput"]);
+        Assert.Equal("[if(parameters('retrainingTimerEnabled'), 'false', 'true')]", settings["AzureWebJobs.RetrainingTimer.Disabled"]);
+        Assert.False((bool)template["parameters"]!["retrainingTimerEnabled"]!["defaultValue"]!);
+
         // Flex Consumption refuses the settings its functionAppConfig replaces.
         Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
         Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", settings.Keys);

@@ -15,8 +15,25 @@ public static class TestApps
     /// <summary>The test app (tests/Workflows.Host.TestWorkerApp): functions that wait, fail, crash or record.</summary>
     public static string Worker => Locate("tests", "Workflows.Host.TestWorkerApp");
 
+    /// <summary>
+    /// The app settings of local.settings.sample.json (what ./run.sh gives the product's app) other than the storage
+    /// connection and the environment, which each harness sets itself: harnesses that run the product's app outside the
+    /// repository root pass them, so the app starts as it does under ./run.sh (its retraining timer disabled).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> SampleSettings => Sample.Value;
+
     /// <summary>The repository root.</summary>
     public static string RepositoryRoot { get; } = AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory);
+
+    private static readonly Lazy<Dictionary<string, string>> Sample = new(ReadSampleSettings);
+
+    private static Dictionary<string, string> ReadSampleSettings()
+    {
+        using var sample = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot, "local.settings.sample.json")));
+        return sample.RootElement.GetProperty("Values").EnumerateObject()
+            .Where(static p => p.Name is not ("AzureWebJobsStorage" or "AZURE_FUNCTIONS_ENVIRONMENT"))
+            .ToDictionary(static p => p.Name, static p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal);
+    }
 
     private static string Locate(string folder, string project)
     {

@@ -18,7 +18,8 @@ public sealed record CanaryTarget(int? StableVersion, IReadOnlyList<string> Prob
 
 /// <summary>
 /// Checks what the input names against the registry and the prediction service, before any traffic moves: the model
-/// and both versions are registered, the service serves the model with the candidate loaded, and the stable version is
+/// and both versions are registered, the service serves the model with the candidate loaded (a registered candidate it
+/// has not loaded yet is loaded by having the service scan its registry), and the stable version is
 /// the service's (the input's, when it names one, must be that one). Problems are returned, not thrown, so they are
 /// in the history as the reason the instance failed.
 /// </summary>
@@ -49,6 +50,13 @@ public sealed class ValidateCanaryActivity(IModelRegistry registry, IServingAdmi
         }
 
         var route = await serving.GetRouteAsync(input.Model, CancellationToken.None);
+        if (route is not null && !route.LoadedVersions.Contains(input.CandidateVersion) && versions.Any(v => v.Version == input.CandidateVersion))
+        {
+            // Registered since the service's last scan (a version just trained): have it scanned now rather than wait for its poll.
+            await serving.RefreshAsync(CancellationToken.None);
+            route = await serving.GetRouteAsync(input.Model, CancellationToken.None);
+        }
+
         if (route is null)
         {
             problems.Add($"model: the prediction service does not serve '{input.Model}'.");

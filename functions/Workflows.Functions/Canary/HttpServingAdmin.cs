@@ -49,6 +49,14 @@ public sealed class HttpServingAdmin : IServingAdmin, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<int> RefreshAsync(CancellationToken cancellationToken)
+    {
+        using var request = Request(HttpMethod.Post, "admin/refresh");
+        using var response = await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return (await ReadAsync(response, cancellationToken).ConfigureAwait(false))["loaded"]?.GetValue<int>() ?? 0;
+    }
+
+    /// <inheritdoc />
     public async Task<ServingRoute> SetTrafficAsync(string model, int? candidate, double weight, int? shadow, double shadowShare, CancellationToken cancellationToken)
     {
         var body = new JsonObject

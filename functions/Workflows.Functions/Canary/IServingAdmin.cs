@@ -2,13 +2,16 @@ namespace Workflows.Functions.Canary;
 
 /// <summary>
 /// The prediction service's admin API as the canary activities use it (src/Workflows.Serving, docs/serving.md): read a
-/// model's routing, set the candidate's weight, promote a version to stable, and read per-version figures over a time
+/// model's routing, have the registry scanned, set the candidate's weight, promote a version to stable, and read per-version figures over a time
 /// window. <see cref="HttpServingAdmin"/> calls the service over HTTP; tests may use a fake.
 /// </summary>
 public interface IServingAdmin
 {
     /// <summary>The model's routing and loaded versions; <see langword="null"/> when the service does not serve the name.</summary>
     Task<ServingRoute?> GetRouteAsync(string model, CancellationToken cancellationToken);
+
+    /// <summary>Has the service scan its registry now, loading the versions registered since its last scan; returns how many loaded.</summary>
+    Task<int> RefreshAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces the model's split: <paramref name="weight"/> (0 to 1) of the request keys to <paramref name="candidate"/>

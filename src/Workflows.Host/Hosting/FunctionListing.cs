@@ -66,6 +66,11 @@ internal sealed class FunctionListing(
             text.AppendLine();
         }
 
+        foreach (var name in app.Catalog.Disabled.Order(StringComparer.OrdinalIgnoreCase))
+        {
+            text.Append('\t').Append(name).Append(": disabled (AzureWebJobs.").Append(name).AppendLine(".Disabled)");
+        }
+
         text.AppendLine()
             .Append("Start any orchestrator: [POST] ").Append(baseAddress).Append('/').Append(options.Value.RoutePrefix.Length == 0 ? string.Empty : options.Value.RoutePrefix + "/").AppendLine("orchestrators/{name}[/{instanceId}]")
             .Append("Durable Functions HTTP API: ").Append(baseAddress).AppendLine("/runtime/webhooks/durabletask/")

@@ -23,13 +23,22 @@ internal sealed record WorkerTaskEntry(WorkerFunction Function, string TaskName,
 /// The app's functions as the host serves them, built from the worker's own indexing (no reflection over the app):
 /// HTTP routes, timer schedules, orchestrators and activities. Anything the host cannot serve, a malformed route or
 /// schedule, or two functions claiming one route or task name, is a <see cref="WorkerStartException"/> naming the
-/// function, so a broken app stops at start-up rather than at its first request.
+/// function, so a broken app stops at start-up rather than at its first request. An HTTP or timer function that the app
+/// setting <c>AzureWebJobs.&lt;name&gt;.Disabled</c> disables (as the Functions host reads it) is left out: no route, no
+/// schedule (its schedule setting is not read), only its name in <see cref="Disabled"/>.
 /// </summary>
 internal sealed class WorkerCatalog
 {
-    private WorkerCatalog(IReadOnlyList<WorkerEntry> entries) => Entries = entries;
+    private WorkerCatalog(IReadOnlyList<WorkerEntry> entries, IReadOnlyList<string> disabled)
+    {
+        Entries = entries;
+        Disabled = disabled;
+    }
 
     public IReadOnlyList<WorkerEntry> Entries { get; }
+
+    /// <summary>The HTTP and timer functions that their <c>AzureWebJobs.&lt;name&gt;.Disabled</c> setting turns off.</summary>
+    public IReadOnlyList<string> Disabled { get; }
 
     public IEnumerable<WorkerHttpEntry> Http => Entries.OfType<WorkerHttpEntry>();
 
@@ -39,17 +48,25 @@ internal sealed class WorkerCatalog
 
     public IEnumerable<WorkerTaskEntry> Activities => Entries.OfType<WorkerTaskEntry>().Where(entry => !entry.IsOrchestrator);
 
-    /// <summary>Builds the catalog; <paramref name="appSetting"/> resolves <c>%Name%</c> schedules.</summary>
+    /// <summary>Builds the catalog; <paramref name="appSetting"/> resolves <c>%Name%</c> schedules and the <c>Disabled</c> settings.</summary>
     public static WorkerCatalog From(IReadOnlyList<WorkerFunction> functions, Func<string, string?> appSetting)
     {
         ArgumentNullException.ThrowIfNull(functions);
         ArgumentNullException.ThrowIfNull(appSetting);
         var problems = new List<string>(WorkerBindings.Unsupported(functions));
         var entries = new List<WorkerEntry>();
+        var disabled = new List<string>();
         foreach (var function in functions)
         {
             if (function.Trigger is not { } trigger)
             {
+                continue;
+            }
+
+            // Orchestrator and activity functions are always served: instances already running must be able to finish.
+            if (trigger.Type.ToUpperInvariant() is "HTTPTRIGGER" or "TIMERTRIGGER" && IsDisabled(function.Name, appSetting))
+            {
+                disabled.Add(function.Name);
                 continue;
             }
 
@@ -80,7 +97,7 @@ internal sealed class WorkerCatalog
         problems.AddRange(Duplicates(entries.OfType<WorkerTaskEntry>().Where(e => e.IsOrchestrator), entry => entry.TaskName, "orchestrator"));
         problems.AddRange(Duplicates(entries.OfType<WorkerTaskEntry>().Where(e => !e.IsOrchestrator), entry => entry.TaskName, "activity"));
         return problems.Count == 0
-            ? new WorkerCatalog(entries)
+            ? new WorkerCatalog(entries, disabled)
             : throw new WorkerStartException("The app's functions cannot be served:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", problems));
     }
 
@@ -98,6 +115,17 @@ internal sealed class WorkerCatalog
 
         using var binding = JsonDocument.Parse(trigger.RawJson);
         return TaskName(function, binding.RootElement, triggerType.Replace("Trigger", string.Empty, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// Whether app setting <c>AzureWebJobs.&lt;name&gt;.Disabled</c> (or <c>AzureWebJobs__&lt;name&gt;__Disabled</c>, the
+    /// environment variable form) turns function <paramref name="name"/> off: <c>true</c> (any case) or <c>1</c>.
+    /// </summary>
+    public static bool IsDisabled(string name, Func<string, string?> appSetting)
+    {
+        ArgumentNullException.ThrowIfNull(appSetting);
+        var value = (appSetting($"AzureWebJobs.{name}.Disabled") ?? appSetting($"AzureWebJobs:{name}:Disabled"))?.Trim();
+        return value == "1" || (bool.TryParse(value, out var flag) && flag);
     }
 
     private static string TaskName(WorkerFunction function, JsonElement json, string nameProperty) => Text(json, nameProperty) ?? function.Name;
@@ -141,7 +169,7 @@ internal sealed class WorkerCatalog
         if (text.Length > 2 && text.StartsWith('%') && text.EndsWith('%'))
         {
             string setting = text[1..^1];
-            text = appSetting(setting)?.Trim() ?? throw new FormatException($"the schedule reads app setting '{setting}', which is not set.");
+            text = appSetting(setting)?.Trim() ?? throw new FormatException($"the schedule reads app setting '{setting}', which is not set (set it, or turn the function off with AzureWebJobs.{function.Name}.Disabled=true).");
         }
 
         CronExpression schedule;

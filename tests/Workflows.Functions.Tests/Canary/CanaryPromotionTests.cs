@@ -123,6 +123,21 @@ public sealed class CanaryPromotionTests : IAsyncLifetime
         Assert.Equal("end", output.Decisions[^1].What);
     }
 
+    [Fact]
+    public async Task ACandidateRegisteredSinceTheServicesLastScan_IsLoadedByAScan_ThenCanaried()
+    {
+        var serving = new FakeServing(Model, 1);
+        serving.Unscanned.Add(2);
+        await using var harness = await SearchHarness.StartAsync(_registry, serving: serving);
+
+        var result = await harness.RunAsync(CanaryPromotionOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        Assert.Equal(CanaryOutcome.Promoted, result.ReadOutputAs<CanaryPromotionOutput>()!.Outcome);
+        Assert.Equal(1, serving.Refreshes);
+        Assert.Equal(2, serving.Route.Stable);
+    }
+
     [Theory]
     [InlineData(0.5, CanaryOutcome.Promoted)]
     [InlineData(0.8, CanaryOutcome.RolledBack)]

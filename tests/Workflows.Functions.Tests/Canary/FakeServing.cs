@@ -68,6 +68,12 @@ internal sealed class FakeServing : IServingAdmin
 
     public int MetricReads { get; private set; }
 
+    /// <summary>Registry scans asked for.</summary>
+    public int Refreshes { get; private set; }
+
+    /// <summary>Versions registered since the last scan: the next <see cref="RefreshAsync"/> loads them.</summary>
+    public HashSet<int> Unscanned { get; } = [];
+
     public int SampleReads { get; private set; }
 
     /// <summary>Samples to answer as they are, by version (else one is drawn from the version's behaviour and traffic).</summary>
@@ -86,6 +92,23 @@ internal sealed class FakeServing : IServingAdmin
         lock (_gate)
         {
             return Task.FromResult(model == Model ? _route : null);
+        }
+    }
+
+    public Task<int> RefreshAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Refreshes++;
+            var loaded = Unscanned.Count;
+            foreach (var version in Unscanned)
+            {
+                _behaviour[version] = new Behaviour(0, 10);
+            }
+
+            _route = _route with { LoadedVersions = [.. _route.LoadedVersions, .. Unscanned] };
+            Unscanned.Clear();
+            return Task.FromResult(loaded);
         }
     }
 

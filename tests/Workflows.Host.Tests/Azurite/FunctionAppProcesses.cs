@@ -73,7 +73,7 @@ internal sealed partial class FunctionAppProcesses
         info.Environment["WorkflowsExportLocalSettings"] = "false";
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
         info.Environment["WorkflowsGrpcPort"] = "0";
-        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        foreach (var (name, value) in TestApps.SampleSettings.Concat(settings ?? new Dictionary<string, string>()))
         {
             info.Environment[name] = value;
         }

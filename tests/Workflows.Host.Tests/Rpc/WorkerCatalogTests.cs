@@ -38,6 +38,52 @@ public sealed class WorkerCatalogTests(WorkerAppFixture fixture) : IClassFixture
         Assert.True(entry.RunOnStartup);
     }
 
+    [Theory]
+    [InlineData("AzureWebJobs.Nightly.Disabled", "true")]
+    [InlineData("AzureWebJobs:Nightly:Disabled", "1")]
+    [InlineData("AzureWebJobs.Nightly.Disabled", " True ")]
+    public void A_disabled_timer_is_left_out_and_its_schedule_setting_is_not_read(string setting, string value)
+    {
+        WorkerFunction timer = Function("Nightly", """{"name":"timer","type":"timerTrigger","direction":"In","schedule":"%NotSet%"}""");
+        var read = new List<string>();
+
+        var catalog = WorkerCatalog.From([timer], name =>
+        {
+            read.Add(name);
+            return name == setting ? value : null;
+        });
+
+        Assert.Empty(catalog.Timers);
+        Assert.Equal(["Nightly"], catalog.Disabled);
+        Assert.DoesNotContain("NotSet", read);
+    }
+
+    [Fact]
+    public void A_disabled_http_function_has_no_route_while_orchestrators_and_activities_are_always_served()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["AzureWebJobs.Hello.Disabled"] = "true",
+            ["AzureWebJobs.Run.Disabled"] = "true",
+            ["AzureWebJobs.Step.Disabled"] = "true",
+            ["AzureWebJobs.Other.Disabled"] = "false",
+        };
+        WorkerFunction[] functions =
+        [
+            Function("Hello", """{"name":"req","type":"httpTrigger","direction":"In","route":"hello"}"""),
+            Function("Other", """{"name":"req","type":"httpTrigger","direction":"In","route":"other"}"""),
+            Function("Run", """{"name":"context","type":"orchestrationTrigger","direction":"In"}"""),
+            Function("Step", """{"name":"input","type":"activityTrigger","direction":"In"}"""),
+        ];
+
+        var catalog = WorkerCatalog.From(functions, name => settings.GetValueOrDefault(name));
+
+        Assert.Equal(["other"], catalog.Http.Select(static entry => entry.RouteTemplate));
+        Assert.Equal(["Hello"], catalog.Disabled);
+        Assert.Equal("Run", Assert.Single(catalog.Orchestrators).TaskName);
+        Assert.Equal("Step", Assert.Single(catalog.Activities).TaskName);
+    }
+
     [Fact]
     public void A_task_named_by_its_trigger_goes_by_that_name()
     {
