@@ -1,16 +1,12 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Workflows.Host.TaskHub;
 using Workflows.Host.Timers;
 using Workflows.ML.Data;
-using Workflows.Serving.Hosting;
+using Workflows.Host.Tests.Serving;
 using Workflows.Testing;
 using Xunit;
 
@@ -24,12 +20,11 @@ namespace Workflows.Host.Tests.Azurite;
 /// finished starts the next run under the same id.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetime, IDisposable
+public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetime
 {
     private const string Model = "churn";
     private const string Timer = "RetrainingTimer";
     private const string InstanceId = "retraining-" + Model;
-    private const string AdminKey = "retraining-timer-admin-key";
     private const int Features = 4;
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
 
@@ -38,33 +33,12 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
 
     private readonly string _folder = Directory.CreateTempSubdirectory("retraining-timer-").FullName;
     private readonly FakeTimeProvider _clock = new(Start);
-    private WebApplication _serving = null!;
-    private HttpClient _servingHttp = null!;
-    private int _answered;
-    private int _failed;
-    private string? _firstFailure;
+    private InProcessServing _serving = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = ServingApplication.CreateBuilder(
-        [
-            "--urls=http://127.0.0.1:0",
-            "--" + DataRoot.Setting + "=" + _folder,
-            "--Serving:RegistryPollSeconds=0",
-            "--Serving:AdminKey=" + AdminKey,
-            "--Serving:CacheEntries=0",
-        ]);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        _serving = ServingApplication.Build(builder);
-        await _serving.StartAsync();
-        _servingHttp = new HttpClient { BaseAddress = new Uri(_serving.Urls.First().TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(30) };
-    }
-
-    public void Dispose() => _servingHttp?.Dispose();
+    public async Task InitializeAsync() => _serving = await InProcessServing.StartAsync(_folder);
 
     public async Task DisposeAsync()
     {
-        await _serving.StopAsync();
         await _serving.DisposeAsync();
         Directory.Delete(_folder, recursive: true);
     }
@@ -78,8 +52,7 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             settings:
             [
                 $"{DataRoot.Setting}={_folder}",
-                "WorkflowsServingUrl=" + _servingHttp.BaseAddress,
-                "WorkflowsServingAdminKey=" + AdminKey,
+                .. _serving.AppSettings,
                 "WorkflowsRetrainingInput=pipeline.json",
                 $"AzureWebJobs.{Timer}.Disabled=false",
             ]);
@@ -88,8 +61,8 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         // Version 1, trained on last season's data, becomes the service's stable version.
         await RunAsync(host, "GenerateDataset", new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 1, destination = "old" });
         await RunAsync(host, "EpochTraining", new { dataset = "old", labelColumn = "label", modelName = Model, epochs = 2, holdoutFraction = 0.2, learningRate = 0.3, seed = 3 });
-        await AdminAsync(HttpMethod.Post, "admin/refresh");
-        Assert.Equal(1, (await AdminAsync(HttpMethod.Get, $"admin/models/{Model}"))["routing"]!["stable"]!.GetValue<int>());
+        await _serving.AdminAsync(HttpMethod.Post, "admin/refresh");
+        Assert.Equal(1, (await _serving.RoutingAsync(Model))["stable"]!.GetValue<int>());
         await RunAsync(host, "GenerateDataset", new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 2, destination = "new" });
         await File.WriteAllTextAsync(Path.Combine(_folder, "pipeline.json"), JsonSerializer.Serialize(new
         {
@@ -107,11 +80,10 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         }));
 
         // Traffic whose inputs have moved away from the training data's (every feature shifted by 4).
-        using var stop = new CancellationTokenSource();
-        var load = Enumerable.Range(0, 2).Select(worker => LoadAsync(worker, stop.Token)).ToArray();
+        _serving.StartLoad(Model, Features, center: 4);
         try
         {
-            await TestHost.PollAsync(_ => Task.FromResult(Volatile.Read(ref _answered) >= 40 ? true : (bool?)null));
+            await _serving.WaitForAnswersAsync(40);
 
             // 02:00: the tick starts the pipeline under its fixed id.
             _clock.Advance(TimeSpan.FromMinutes(1));
@@ -137,8 +109,8 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             Assert.Equal(
                 ["statistics", "drift", "decide", "train", "compare", "canary", "end"],
                 output.GetProperty("decisions").EnumerateArray().Select(static d => d.GetProperty("stage").GetString()));
-            var route = await AdminAsync(HttpMethod.Get, $"admin/models/{Model}");
-            Assert.Equal((2, null), (route["routing"]!["stable"]!.GetValue<int>(), route["routing"]!["candidate"]?.GetValue<int>()));
+            var route = await _serving.RoutingAsync(Model);
+            Assert.Equal((2, null), (route["stable"]!.GetValue<int>(), route["candidate"]?.GetValue<int>()));
 
             // One history holds the chain, in order, each step once: drift → retrain → canary → promote.
             var history = await HistoryAsync(host);
@@ -150,11 +122,10 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         }
         finally
         {
-            await stop.CancelAsync();
-            await Task.WhenAll(load);
+            await _serving.StopLoadAsync();
         }
 
-        Assert.True(_failed == 0, $"{_failed} of {_answered + _failed} requests failed through the promotion; the first: {_firstFailure}");
+        Assert.True(_serving.Failed == 0, $"{_serving.Failed} of {_serving.Answered + _serving.Failed} requests failed through the promotion; the first: {_serving.FirstFailure}");
 
         // A day later the run has finished: the tick starts the next one under the same id.
         var previous = (await StatusAsync(host))!.Value.GetProperty("createdTime").GetString();
@@ -164,57 +135,6 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Contains(next.GetProperty("runtimeStatus").GetString(), new[] { "Pending", "Running" });
         using var terminate = await host.PostAsync($"runtime/webhooks/durabletask/instances/{InstanceId}/terminate?reason=test%20over");
         Assert.Equal(HttpStatusCode.Accepted, terminate.StatusCode);
-    }
-
-    private async Task LoadAsync(int worker, CancellationToken cancellationToken)
-    {
-        var random = new Random(worker);
-        var i = 0;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var data = new JsonArray();
-            for (var value = 0; value < 20 * Features; value++)
-            {
-                data.Add((float)(4 + random.NextDouble() * 2 - 1));
-            }
-
-            var body = new JsonObject
-            {
-                ["inputs"] = new JsonArray(new JsonObject { ["name"] = "features", ["shape"] = new JsonArray(20, Features), ["datatype"] = "FP32", ["data"] = data }),
-            };
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"v2/models/{Model}/infer") { Content = JsonContent.Create(body) };
-            request.Headers.Add("x-request-key", $"user-{worker}-{i++}");
-            try
-            {
-                using var response = await _servingHttp.SendAsync(request, cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    Interlocked.Increment(ref _answered);
-                }
-                else
-                {
-                    Interlocked.Increment(ref _failed);
-                    _firstFailure ??= $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(CancellationToken.None)}";
-                }
-
-                // Paced, so training and the task hub keep their share of the two cores.
-                await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task<JsonNode> AdminAsync(HttpMethod method, string path)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Add("x-admin-key", AdminKey);
-        using var response = await _servingHttp.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!;
     }
 
     private static async Task RunAsync(TestHost host, string orchestrator, object input)
