@@ -6,6 +6,7 @@ using Workflows.DurableTask;
 using Workflows.DurableTask.Client;
 using Workflows.DurableTask.Hosting;
 using Workflows.Functions;
+using Workflows.Functions.Canary;
 using Workflows.Testing;
 using Workflows.ML.Data;
 using Workflows.ML.Data.Caching;
@@ -41,9 +42,10 @@ internal sealed class AppEngine : IAsyncDisposable
         IOrchestrationService service,
         IStatisticsKernel? kernel = null,
         IModelRegistry? modelRegistry = null,
-        DecodedChunkCache? chunkCache = null)
+        DecodedChunkCache? chunkCache = null,
+        IServingAdmin? servingAdmin = null)
     {
-        var registry = new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, kernel, modelRegistry, chunkCache, BenchStorage.Root);
+        var registry = new DurableTaskRegistry().AddWorkflowFunctions(BenchStorage.Local, kernel, modelRegistry, chunkCache, BenchStorage.Root, servingAdmin);
         var host = new TaskHubWorkerHost(service, registry, workerOptions: new DurableTaskWorkerOptions { DataConverter = WebJsonDataConverter.Instance });
         await host.StartAsync();
         return new AppEngine(service, host);

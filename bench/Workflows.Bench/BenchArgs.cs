@@ -15,6 +15,7 @@ internal sealed class BenchArgs
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
         + "       Workflows.Bench halving [--rows N] [--features F] [--candidates C] [--folds K] [--seed S] [--workers W] [--resource n_samples|n_estimators] [--learners gradient_boosting,lightgbm] [--searches random,halving-f2,halving-f3,halving-f4,asha-f3] [--min-resources exhaust|N]\n"
+        + "       Workflows.Bench canary-load [--concurrency C] [--step-seconds S] [--warm-up S]\n"
         + "       Workflows.Bench serve [--concurrency C] [--seconds S] [--warm-up S] [--batch-rows N] [--trees T] [--sample-rows N]\n"
         + "       Workflows.Bench stats [--rows N] [--features F] [--chunks C] [--repeat R] [--kernel-rows N] [--chunks-per-activity K] [--cache-mb M]";
 
@@ -32,7 +33,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: engine, halving, http-start, serve, stats, train).");
+            throw new UsageException("missing scenario (available: canary-load, engine, halving, http-start, serve, stats, train).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

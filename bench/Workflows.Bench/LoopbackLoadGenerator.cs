@@ -15,9 +15,12 @@ namespace Workflows.Bench;
 /// </summary>
 internal static class LoopbackLoadGenerator
 {
-    /// <summary>Sends the POST <paramref name="bodies"/> round-robin to <paramref name="path"/> until the time is up; every request's latency in ms.</summary>
+    /// <summary>
+    /// Sends the POST <paramref name="bodies"/> round-robin to <paramref name="path"/> until the time is up or
+    /// <paramref name="stop"/> is cancelled; every request's latency in ms.
+    /// </summary>
     public static async Task<(long Requests, double Seconds, double[] LatenciesMs)> RunAsync(
-        Uri server, string path, byte[][] bodies, int concurrency, TimeSpan duration)
+        Uri server, string path, byte[][] bodies, int concurrency, TimeSpan duration, CancellationToken stop = default)
     {
         var requests = bodies.Select(body => Encode(server, path, body)).ToArray();
         var endPoint = new IPEndPoint(IPAddress.Parse(server.Host), server.Port);
@@ -32,7 +35,7 @@ internal static class LoopbackLoadGenerator
             }
 
             var wall = Stopwatch.StartNew();
-            var loops = connections.Select((socket, worker) => Task.Run(() => LoopAsync(socket, requests, worker, concurrency, wall, duration))).ToArray();
+            var loops = connections.Select((socket, worker) => Task.Run(() => LoopAsync(socket, requests, worker, concurrency, wall, duration, stop))).ToArray();
             var latencies = (await Task.WhenAll(loops)).SelectMany(list => list).ToArray();
             return (latencies.Length, wall.Elapsed.TotalSeconds, latencies);
         }
@@ -45,11 +48,11 @@ internal static class LoopbackLoadGenerator
         }
     }
 
-    private static async Task<List<double>> LoopAsync(Socket socket, byte[][] requests, int worker, int concurrency, Stopwatch wall, TimeSpan duration)
+    private static async Task<List<double>> LoopAsync(Socket socket, byte[][] requests, int worker, int concurrency, Stopwatch wall, TimeSpan duration, CancellationToken stop)
     {
         var latencies = new List<double>(4096);
         var buffer = new byte[64 * 1024];
-        for (var i = worker; wall.Elapsed < duration; i += concurrency)
+        for (var i = worker; wall.Elapsed < duration && !stop.IsCancellationRequested; i += concurrency)
         {
             var started = Stopwatch.GetTimestamp();
             await socket.SendAsync(requests[i % requests.Length], SocketFlags.None);

@@ -27,6 +27,11 @@ internal static class Program
                 return await TrainScenario.RunAsync(TrainOptions.From(parsed));
             }
 
+            if (string.Equals(parsed.Scenario, "canary-load", StringComparison.OrdinalIgnoreCase))
+            {
+                return await CanaryLoadScenario.RunAsync(parsed);
+            }
+
             if (string.Equals(parsed.Scenario, "serve", StringComparison.OrdinalIgnoreCase))
             {
                 return await ServeScenario.RunAsync(parsed);
@@ -39,7 +44,7 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: engine, halving, http-start, serve, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: canary-load, engine, halving, http-start, serve, stats, train).");
             }
 
             return await EngineScenario.RunAsync(parsed);

@@ -152,7 +152,8 @@ internal static class ServeScenario
         return scored / wall.Elapsed.TotalSeconds;
     }
 
-    private static byte[][] Bodies(int seed)
+    /// <summary><see cref="DistinctRequests"/> single-row v2 request bodies of <see cref="Features"/> values in [-2, 2).</summary>
+    internal static byte[][] Bodies(int seed)
     {
         var random = new Random(seed);
         var bodies = new byte[DistinctRequests][];
@@ -171,11 +172,12 @@ internal static class ServeScenario
         return bodies;
     }
 
-    private static byte[] LinearOnnx()
+    /// <summary>A <see cref="Features"/>-feature logistic regression as ONNX, its weights drawn from seed 1, its bias 0.1 plus <paramref name="biasShift"/>.</summary>
+    internal static byte[] LinearOnnx(float biasShift = 0)
     {
         var random = new Random(1);
         var weights = Enumerable.Range(0, Features).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        var state = TrainerState.FromParts(Features, 2, weights, [0.1f], 0, 0, [0, 0]);
+        var state = TrainerState.FromParts(Features, 2, weights, [0.1f + biasShift], 0, 0, [0, 0]);
         var standardization = new FeatureStandardization(new float[Features], Enumerable.Repeat(1f, Features).ToArray());
         return OnnxModelExporter.Export(LogisticRegressionModel.FromState(state, standardization));
     }
@@ -196,7 +198,7 @@ internal static class ServeScenario
         return stream.ToArray();
     }
 
-    private static Task<RegisteredModel> RegisterAsync(LocalFolderModelRegistry registry, string name, string format, byte[] artifact) =>
+    internal static Task<RegisteredModel> RegisterAsync(LocalFolderModelRegistry registry, string name, string format, byte[] artifact) =>
         registry.RegisterAsync(new ModelRegistration(name, format, new Dictionary<string, double>(), new ModelLineage("bench", "none", new Dictionary<string, string>(), null)), artifact);
 
     private sealed class ForestRow

@@ -27,14 +27,16 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime, IDisposable
     private WebApplication _serving = null!;
     private HttpClient _client = null!;
     private int _answered;
+    private int _failed;
 
     public async Task InitializeAsync()
     {
         _registry = new LocalFolderModelRegistry(Path.Combine(_root, "models"));
-        foreach (var scale in new[] { 1f, 2f })
+        // 1 and 2 predict alike in distribution; 3 has its bias moved far, so its predictions crowd near 1.
+        foreach (var (scale, bias) in new[] { (1f, 0f), (2f, 0f), (1f, 6f) })
         {
             var lineage = new ModelLineage("test", "none", new Dictionary<string, string>(), null);
-            _ = await _registry.RegisterAsync(new ModelRegistration("m", "onnx", new Dictionary<string, double>(), lineage), LinearOnnx(scale));
+            _ = await _registry.RegisterAsync(new ModelRegistration("m", "onnx", new Dictionary<string, double>(), lineage), LinearOnnx(scale, bias));
         }
 
         var builder = ServingApplication.CreateBuilder(
@@ -117,6 +119,53 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime, IDisposable
         Assert.All(input.Checks, check => Assert.Contains(measured, c => c.Name == check.Name && c.Measurement.Phase == MeasurementPhase.Successful));
         Assert.Contains(measured, c => c.Name == "latency-vs-stable" && c.Samples >= 20);
         Assert.Single(output.PostPromotion);
+        Assert.Equal(0, _failed);
+    }
+
+    [Fact]
+    public async Task ABadCandidateUnderLoad_IsRolledBack_AndNoRequestFails()
+    {
+        using var admin = new HttpServingAdmin(_client.BaseAddress!, () => AdminKey);
+        await using var harness = await SearchHarness.StartAsync(_registry, serving: admin);
+        using var stop = new CancellationTokenSource();
+        var load = Enumerable.Range(0, 4).Select(worker => LoadAsync(worker, stop.Token)).ToArray();
+        while (Volatile.Read(ref _answered) < 200)
+        {
+            await Task.Delay(20);
+        }
+
+        var input = new CanaryPromotionInput(
+            "m",
+            CandidateVersion: 3,
+            Steps: [new(50, TimeSpan.FromSeconds(5)), new(100, TimeSpan.FromSeconds(1))],
+            Checks:
+            [
+                new("error-rate", CheckKind.ErrorRate, 0.01, MinSamples: 5, InconclusiveLimit: 4),
+                new("predictions", CheckKind.PsiVsStable, 0.25, MinSamples: 100, InconclusiveLimit: 4),
+            ],
+            AnalysisInterval: TimeSpan.FromSeconds(1));
+
+        OrchestrationMetadata? result;
+        var id = await harness.Client.ScheduleNewOrchestrationInstanceAsync(CanaryPromotionOrchestrator.Name, input);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            result = await harness.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, timeout.Token);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+        }
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<CanaryPromotionOutput>()!;
+        Assert.True(output.Outcome == CanaryOutcome.RolledBack, output.Reason + "\n" + string.Join("\n", output.Decisions.Select(d => d.Detail)));
+        Assert.Equal("predictions", Assert.Single(output.FailingChecks).Name);
+        Assert.Single(output.Steps);
+        var route = await admin.GetRouteAsync("m", CancellationToken.None);
+        Assert.Equal((1, (int?)null), (route!.Stable, route.Candidate));
+        Assert.Equal(0, _failed);
     }
 
     private async Task LoadAsync(int worker, CancellationToken cancellationToken)
@@ -140,16 +189,27 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime, IDisposable
             try
             {
                 using var response = await _client.SendAsync(request, cancellationToken);
-                _ = Interlocked.Increment(ref _answered);
+                if (response.IsSuccessStatusCode)
+                {
+                    _ = Interlocked.Increment(ref _answered);
+                }
+                else
+                {
+                    _ = Interlocked.Increment(ref _failed);
+                }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (HttpRequestException)
+            {
+                _ = Interlocked.Increment(ref _failed);
             }
         }
     }
 
-    private static byte[] LinearOnnx(float scale)
+    private static byte[] LinearOnnx(float scale, float biasShift)
     {
         var weights = new float[Features];
         var mean = new float[Features];
@@ -161,7 +221,7 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime, IDisposable
             std[i] = 1f + (0.05f * i);
         }
 
-        var state = TrainerState.FromParts(Features, 2, weights, [0.3f * scale], 0, 0, [0, 0]);
+        var state = TrainerState.FromParts(Features, 2, weights, [(0.3f * scale) + biasShift], 0, 0, [0, 0]);
         return OnnxModelExporter.Export(LogisticRegressionModel.FromState(state, new FeatureStandardization(mean, std)));
     }
 }
