@@ -2,6 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
+using Workflows.ML.Data;
 using Workflows.ML.Registry;
 using Workflows.Functions.Orchestration;
 
@@ -53,15 +54,21 @@ public sealed class ValidateRetrainingActivity(IModelRegistry registry, IServing
 /// <param name="Model">The model.</param>
 /// <param name="StableVersion">The stable version.</param>
 /// <param name="CandidateVersion">The retrained candidate.</param>
-public sealed record CompareWithStableInput(string Model, int StableVersion, int CandidateVersion);
+/// <param name="HoldoutDataset">The candidate's holdout: a holdout dataset, or the dataset some of whose chunks were held out.</param>
+/// <param name="HoldoutChunks">The held-out chunks of <paramref name="HoldoutDataset"/>; null: all of it.</param>
+/// <param name="LabelColumn">The label column.</param>
+public sealed record CompareWithStableInput(
+    string Model, int StableVersion, int CandidateVersion, string? HoldoutDataset = null, IReadOnlyList<int>? HoldoutChunks = null, string? LabelColumn = null);
 
 /// <summary>
-/// Compares the candidate with the stable version on the holdout metrics the registry holds for each (EpochTraining
-/// registers its best epoch's holdout accuracy and log loss). The figures are compared only when the lineages name the
-/// same holdout (the same holdout dataset, or the same chunks of the same dataset); otherwise they were scored on
-/// different rows and the comparison says so, deciding nothing.
+/// Compares the candidate with the stable version on the same rows. When the input names the candidate's holdout and
+/// both versions are ONNX models over the same feature columns (their lineages' <c>featureColumns</c>), both are
+/// scored on that holdout here (<see cref="HoldoutScorer"/>) and the candidate is worse when its log loss is higher.
+/// Otherwise the registry's holdout metrics (EpochTraining registers its best epoch's holdout accuracy and log loss)
+/// are compared, and only when the lineages name the same holdout (the same holdout dataset, or the same chunks of the
+/// same dataset); else they were scored on different rows and the comparison says so, deciding nothing.
 /// </summary>
-public sealed class CompareWithStableActivity(IModelRegistry registry) : TaskActivity<CompareWithStableInput, ModelComparison>
+public sealed class CompareWithStableActivity(IModelRegistry registry, DatasetReader reader) : TaskActivity<CompareWithStableInput, ModelComparison>
 {
     /// <summary>Registered name.</summary>
     public const string Name = "RetrainingCompareWithStable";
@@ -79,17 +86,59 @@ public sealed class CompareWithStableActivity(IModelRegistry registry) : TaskAct
             ?? throw new InvalidOperationException($"model '{input.Model}' has no version {input.StableVersion} in the registry.");
         var candidate = await registry.GetAsync(input.Model, input.CandidateVersion, CancellationToken.None)
             ?? throw new InvalidOperationException($"model '{input.Model}' has no version {input.CandidateVersion} in the registry.");
+        var (rescored, why) = await RescoreAsync(input, stable, candidate);
+        if (rescored is not null)
+        {
+            return rescored;
+        }
+
         double? Metric(RegisteredModel model, string name) => model.Metrics.TryGetValue(name, out var value) ? value : null;
         var (stableLoss, candidateLoss) = (Metric(stable, "logLoss"), Metric(candidate, "logLoss"));
         var same = SameHoldout(stable.Lineage, candidate.Lineage);
         var worse = same && stableLoss is { } s && candidateLoss is { } c && c > s;
-        var detail = !same
+        var detail = why + (!same
             ? $"not compared: version {input.CandidateVersion} was scored on holdout '{Holdout(candidate.Lineage)}', version {input.StableVersion} on '{Holdout(stable.Lineage)}'; the canary judges the candidate on live traffic."
             : stableLoss is null || candidateLoss is null
                 ? $"not compared: a version has no registered holdout log loss (stable {Text(stableLoss)}, candidate {Text(candidateLoss)})."
-                : $"same holdout '{Holdout(candidate.Lineage)}': log loss {Text(candidateLoss)} (candidate) against {Text(stableLoss)} (stable){(worse ? ", worse" : ", not worse")}.";
+                : $"same holdout '{Holdout(candidate.Lineage)}': log loss {Text(candidateLoss)} (candidate) against {Text(stableLoss)} (stable){(worse ? ", worse" : ", not worse")}.");
         return new ModelComparison(
             input.StableVersion, input.CandidateVersion, stableLoss, candidateLoss, Metric(stable, "accuracy"), Metric(candidate, "accuracy"), same, worse, detail);
+    }
+
+    /// <summary>Both versions scored on the candidate's holdout, or why they could not be (a sentence that leads the detail).</summary>
+    private async Task<(ModelComparison? Comparison, string Why)> RescoreAsync(CompareWithStableInput input, RegisteredModel stable, RegisteredModel candidate)
+    {
+        if (input.HoldoutDataset is not { } dataset || input.LabelColumn is not { } label)
+        {
+            return (null, string.Empty);
+        }
+
+        var features = Parameter(candidate.Lineage, "featureColumns");
+        var stableFeatures = Parameter(stable.Lineage, "featureColumns");
+        if (features is null || stableFeatures != features || stable.Format != "onnx" || candidate.Format != "onnx")
+        {
+            var reason = stable.Format != "onnx" || candidate.Format != "onnx"
+                ? $"not both ONNX models ({stable.Format}, {candidate.Format})"
+                : stableFeatures is null || features is null
+                    ? "a lineage names no feature columns"
+                    : $"their feature columns differ ([{stableFeatures}] against [{features}])";
+            return (null, $"not re-scored on the candidate's holdout ({reason}); ");
+        }
+
+        var artifacts = new[]
+        {
+            await registry.ReadArtifactAsync(input.Model, input.StableVersion, CancellationToken.None),
+            await registry.ReadArtifactAsync(input.Model, input.CandidateVersion, CancellationToken.None),
+        };
+        var scores = await new HoldoutScorer(reader).ScoreAsync(dataset, input.HoldoutChunks, label, features.Split(','), artifacts, CancellationToken.None);
+        var (s, c) = (scores[0], scores[1]);
+        var worse = c.LogLoss > s.LogLoss;
+        var holdout = input.HoldoutChunks is { } chunks ? $"chunks {string.Join(',', chunks)} of {dataset}" : dataset;
+        var detail = string.Create(
+            CultureInfo.InvariantCulture,
+            $"both re-scored on the candidate's holdout ({holdout}, {c.Rows} rows): log loss {Text(c.LogLoss)} (candidate) against {Text(s.LogLoss)} (stable), accuracy {Text(c.Accuracy)} against {Text(s.Accuracy)}{(worse ? ", worse" : ", not worse")}.");
+        return (new ModelComparison(
+            input.StableVersion, input.CandidateVersion, s.LogLoss, c.LogLoss, s.Accuracy, c.Accuracy, SameHoldout: true, worse, detail, Rescored: true, HoldoutRows: c.Rows), string.Empty);
     }
 
     private static bool SameHoldout(ModelLineage stable, ModelLineage candidate)

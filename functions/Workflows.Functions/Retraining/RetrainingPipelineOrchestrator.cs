@@ -14,7 +14,7 @@ namespace Workflows.Functions.Retraining;
 /// Retrains a served model when its inputs drift or it grows stale, and promotes the new version by canary
 /// (docs/workflows/retraining-pipeline.md): statistics on the newest data (ChunkedStatistics), a drift check of the
 /// service's stable version (DriftCheck), the decision, EpochTraining (which registers the new version), the candidate
-/// against the stable version on the registry's holdout metrics, and CanaryPromotion. The sub-orchestrations run as
+/// against the stable version on the same holdout rows (both re-scored on the candidate's holdout), and CanaryPromotion. The sub-orchestrations run as
 /// children of this instance, so one history holds the whole chain and every decision is in the output with its reason.
 /// </summary>
 public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : TaskOrchestrator<RetrainingPipelineInput, RetrainingPipelineOutput>
@@ -86,7 +86,8 @@ public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : Ta
 
         context.SetCustomStatus(new RetrainingStatus("comparing", Invariant($"version {trained.Version} against {stable}")));
         var comparison = await context.CallActivityAsync<ModelComparison>(
-            CompareWithStableActivity.Name, new CompareWithStableInput(input.Model, stable, trained.Version));
+            CompareWithStableActivity.Name,
+            new CompareWithStableInput(input.Model, stable, trained.Version, training.Holdout ?? input.Dataset, training.Holdout is null ? trained.HoldoutChunks : null, training.LabelColumn));
         Decide("compare", comparison.Detail);
         if (comparison.CandidateWorse)
         {

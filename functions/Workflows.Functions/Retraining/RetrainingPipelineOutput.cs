@@ -34,16 +34,18 @@ public sealed record DriftSummary(
     }
 }
 
-/// <summary>The retrained candidate against the stable version, from the registry's holdout metrics of each.</summary>
+/// <summary>The retrained candidate against the stable version: both re-scored on the candidate's holdout, else the registry's holdout metrics of each.</summary>
 /// <param name="StableVersion">The stable version.</param>
 /// <param name="CandidateVersion">The candidate.</param>
 /// <param name="StableLogLoss">The stable version's registered holdout log loss, if it has one.</param>
 /// <param name="CandidateLogLoss">The candidate's.</param>
 /// <param name="StableAccuracy">The stable version's registered holdout accuracy, if it has one.</param>
 /// <param name="CandidateAccuracy">The candidate's.</param>
-/// <param name="SameHoldout">Whether both were scored on the same holdout (same holdout data and chunks in their lineage); only then are the figures compared.</param>
+/// <param name="SameHoldout">Whether both figures are on the same rows (re-scored, or the same holdout in both lineages); only then are they compared.</param>
 /// <param name="CandidateWorse">Whether, on the same holdout, the candidate's log loss is higher.</param>
 /// <param name="Detail">What was compared, in words.</param>
+/// <param name="Rescored">Whether both versions were scored on the candidate's holdout by the comparison (the figures are then those, not the registry's).</param>
+/// <param name="HoldoutRows">The rows re-scored.</param>
 public sealed record ModelComparison(
     int StableVersion,
     int CandidateVersion,
@@ -53,7 +55,9 @@ public sealed record ModelComparison(
     double? CandidateAccuracy,
     bool SameHoldout,
     bool CandidateWorse,
-    string Detail);
+    string Detail,
+    bool Rescored = false,
+    long? HoldoutRows = null);
 
 /// <summary>A decision of the pipeline, for the audit trail.</summary>
 /// <param name="At">When (orchestration time, UTC).</param>

@@ -35,7 +35,7 @@ public sealed class RetrainingPipelineTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>Version 1, the stable one, with a reference profile of 2,000 rows; and the newest data, a small generated dataset.</summary>
-    private async Task<SearchHarness> StartAsync(double sampleShift, double stableLogLoss = 0.5, ModelLineage? stableLineage = null)
+    private async Task<SearchHarness> StartAsync(double sampleShift, double stableLogLoss = 0.5, ModelLineage? stableLineage = null, LogisticRegressionModel? stableModel = null)
     {
         var rows = Rows(2_000, seed: 1);
         var partial = new ReferencePartial(["f0", "f1", "f2"]);
@@ -48,7 +48,7 @@ public sealed class RetrainingPipelineTests : IDisposable
         await _registry.RegisterAsync(
             new ModelRegistration("m", "onnx", new Dictionary<string, double> { ["logLoss"] = stableLogLoss }, stableLineage ?? new ModelLineage("old-data", "s", new Dictionary<string, string>(), null), null,
                 new Dictionary<string, byte[]> { [ReferenceProfile.FileName] = profile.WithCountedProportions(counts).ToJson() }),
-            OnnxModelExporter.Export(Model()));
+            OnnxModelExporter.Export(stableModel ?? Model()));
         var sample = Rows(1_000, seed: 2, sampleShift);
         _serving.Samples[1] = new ServingSample(1, Features, 1_000, sample, Predict(sample));
 
@@ -156,6 +156,45 @@ public sealed class RetrainingPipelineTests : IDisposable
         Assert.Null(output.CanaryOutcome);
         Assert.Empty(_serving.Changes);
         Assert.Equal(2, (await _registry.ListVersionsAsync("m")).Count);
+    }
+
+    /// <summary>A stable version over the generated data's feature columns that answers 0.5 for every row: log loss ln 2 on any holdout.</summary>
+    private static (ModelLineage Lineage, LogisticRegressionModel Model) ConstantStable() =>
+        (new ModelLineage("old-data", "s", new Dictionary<string, string> { ["featureColumns"] = "f0,f1,f2" }, null),
+         LogisticRegressionModel.FromState(TrainerState.FromParts(Features, 2, [0f, 0f, 0f], [0f], 0, 0, [0, 0]), new FeatureStandardization(new float[Features], [1f, 1f, 1f])));
+
+    [Fact]
+    public async Task TheStableVersion_IsReScoredOnTheCandidatesHoldout_AndABetterCandidateGoesToTheCanary()
+    {
+        var (lineage, model) = ConstantStable();
+        await using var harness = await StartAsync(sampleShift: 2, stableLineage: lineage, stableModel: model);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        var comparison = output.Comparison!;
+        Assert.Equal((true, true, false, 500L), (comparison.Rescored, comparison.SameHoldout, comparison.CandidateWorse, comparison.HoldoutRows));
+        Assert.Equal(Math.Log(2), comparison.StableLogLoss!.Value, 9);
+        Assert.True(comparison.CandidateLogLoss < Math.Log(2), comparison.Detail);
+        Assert.StartsWith("both re-scored on the candidate's holdout (chunks ", comparison.Detail, StringComparison.Ordinal);
+        Assert.Equal(CanaryOutcome.Promoted, output.Outcome);
+    }
+
+    [Fact]
+    public async Task ACandidateWorseThanTheStableVersionOnItsOwnHoldout_IsNotCanaried()
+    {
+        var (lineage, model) = ConstantStable();
+        await using var harness = await StartAsync(sampleShift: 2, stableLineage: lineage, stableModel: model);
+
+        // A learning rate far too high: probabilities saturate, and every misclassified row costs about 34 nats.
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Training = Input().Training with { LearningRate = 50f } });
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((RetrainingOutcome.CandidateWorse, true, true), (output.Outcome, output.Comparison!.Rescored, output.Comparison.CandidateWorse));
+        Assert.True(output.Comparison.CandidateLogLoss > Math.Log(2), output.Comparison.Detail);
+        Assert.Empty(_serving.Changes);
     }
 
     [Fact]

@@ -15,7 +15,8 @@ namespace Workflows.Host.Tests.Azurite;
 /// <summary>
 /// The whole loop on Azurite, started by its timer: the product app's <c>RetrainingTimer</c> (its schedule from app
 /// settings, the timers on a fake clock) starts <c>RetrainingPipeline</c> under its fixed instance id, which finds the
-/// served model drifted, retrains it, and promotes the new version by canary on the real prediction service, under
+/// served model drifted, retrains it, scores both versions on the new holdout, and promotes the new version by canary
+/// on the real prediction service, under
 /// steady traffic that never sees a failed request. A tick while the run is going starts nothing; a tick after it has
 /// finished starts the next run under the same id.
 /// </summary>
@@ -106,6 +107,8 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             Assert.True(output.GetProperty("retrained").GetBoolean());
             Assert.Equal("Drift", output.GetProperty("drift").GetProperty("status").GetString());
             Assert.Equal(2, output.GetProperty("candidateVersion").GetInt32());
+            var comparison = output.GetProperty("comparison");
+            Assert.True(comparison.GetProperty("rescored").GetBoolean() && !comparison.GetProperty("candidateWorse").GetBoolean(), comparison.ToString());
             Assert.Equal(
                 ["statistics", "drift", "decide", "train", "compare", "canary", "end"],
                 output.GetProperty("decisions").EnumerateArray().Select(static d => d.GetProperty("stage").GetString()));
