@@ -1,5 +1,7 @@
+using System.Text.Json.Serialization;
 using Workflows.Functions.Canary;
 using Workflows.Functions.Monitoring;
+using Workflows.Functions.Search;
 using Workflows.Functions.Training;
 using Workflows.ML.Canary;
 using Workflows.ML.Data;
@@ -32,22 +34,37 @@ public sealed record RetrainingCanarySpec(
 /// </summary>
 /// <param name="Model">The model's name, in the registry and at the prediction service.</param>
 /// <param name="Dataset">The newest data: statistics are computed on it and, when retraining, the model is trained on it.</param>
-/// <param name="Training">EpochTraining's input; its dataset and model name may be left out (they are the pipeline's) and must otherwise be the same.</param>
+/// <param name="Training">EpochTraining's input; its dataset and model name may be left out (they are the pipeline's) and must otherwise be the same. Give this or <paramref name="Search"/>.</param>
 /// <param name="Canary">How the retrained model is promoted.</param>
 /// <param name="Drift">DriftCheck's input for the service's stable version (thresholds, staleness, samples); its model may be left out and its version must be.</param>
 /// <param name="Force">Retrain whatever the drift check says.</param>
+/// <param name="Search">Instead of <paramref name="Training"/>: HalvingSearch's input (mode <c>halving</c> or <c>asha</c>), whose winner is refitted on the dataset and registered; its dataset and model name may be left out and must otherwise be the pipeline's.</param>
 public sealed record RetrainingPipelineInput(
     string Model,
     string Dataset,
-    EpochTrainingInput Training,
+    EpochTrainingInput? Training,
     RetrainingCanarySpec Canary,
     DriftCheckInput? Drift = null,
-    bool Force = false)
+    bool Force = false,
+    SearchInput? Search = null)
 {
-    /// <summary>EpochTraining's input with the pipeline's dataset and model.</summary>
-    public EpochTrainingInput TrainingInput => Training with { Dataset = Dataset, ModelName = Model };
+    /// <summary>EpochTraining's input with the pipeline's dataset and model (null when the pipeline searches).</summary>
+    [JsonIgnore]
+    public EpochTrainingInput? TrainingInput => Training is null ? null : Training with { Dataset = Dataset, ModelName = Model };
+
+    /// <summary>HalvingSearch's input with the pipeline's dataset and model (null when the pipeline trains by epochs).</summary>
+    [JsonIgnore]
+    public SearchInput? SearchInput => Search is null ? null : Search with { Dataset = Dataset, ModelName = Model };
+
+    /// <summary>The label column, the feature columns (null: all) and the CSV chunk size of whichever trains.</summary>
+    [JsonIgnore]
+    public (string LabelColumn, IReadOnlyList<string>? Features, int CsvChunkRows) Columns =>
+        TrainingInput is { } training
+            ? (training.LabelColumn, training.Features, training.CsvChunkRows)
+            : (Search!.LabelColumn, Search.Features, Search.CsvChunkRows);
 
     /// <summary>DriftCheck's input for the service's stable version of the pipeline's model.</summary>
+    [JsonIgnore]
     public DriftCheckInput DriftInput => (Drift ?? new DriftCheckInput(Model)) with { Model = Model, Version = null };
 
     /// <summary>Every problem found without looking anything up, each naming its field; empty when the input is valid.</summary>
@@ -69,11 +86,34 @@ public sealed record RetrainingPipelineInput(
             problems.Add("dataset: required.");
         }
 
-        if (Training is null)
+        if ((Training is null) == (Search is null))
         {
-            problems.Add("training: required (EpochTraining's input: labelColumn, epochs, ...).");
+            problems.Add("training, search: give exactly one (EpochTraining's input: labelColumn, epochs, ...; or HalvingSearch's: labelColumn, learner, space, ...).");
         }
-        else
+        else if (Search is not null)
+        {
+            if (!string.IsNullOrWhiteSpace(Search.Dataset) && Search.Dataset != Dataset)
+            {
+                problems.Add($"search.dataset: the pipeline searches on its dataset '{Dataset}'; leave it out or give the same, not '{Search.Dataset}'.");
+            }
+
+            if (!string.IsNullOrWhiteSpace(Search.ModelName) && Search.ModelName != Model)
+            {
+                problems.Add($"search.modelName: the pipeline registers '{Model}'; leave it out or give the same, not '{Search.ModelName}'.");
+            }
+
+            if (Search.Mode is not (Functions.Search.SearchInput.HalvingMode or Functions.Search.SearchInput.AshaMode))
+            {
+                problems.Add($"search.mode: '{Functions.Search.SearchInput.HalvingMode}' or '{Functions.Search.SearchInput.AshaMode}' (HalvingSearch), not '{Search.Mode}'.");
+            }
+
+            if (problems.Count == 0)
+            {
+                Catch(problems, "search: ", () => SearchInput!.Validate(SearchInput.Mode));
+                Catch(problems, "search: ", () => storage.ValidatePath(Dataset, "dataset"));
+            }
+        }
+        else if (Training is not null)
         {
             if (!string.IsNullOrWhiteSpace(Training.Dataset) && Training.Dataset != Dataset)
             {
@@ -87,8 +127,8 @@ public sealed record RetrainingPipelineInput(
 
             if (problems.Count == 0)
             {
-                Catch(problems, "training: ", () => TrainingInput.Validate());
-                Catch(problems, "training: ", () => TrainingInput.ValidatePaths(storage));
+                Catch(problems, "training: ", () => TrainingInput!.Validate());
+                Catch(problems, "training: ", () => TrainingInput!.ValidatePaths(storage));
             }
         }
 

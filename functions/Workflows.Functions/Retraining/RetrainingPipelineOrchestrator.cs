@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.DurableTask;
 using Workflows.Functions.Canary;
 using Workflows.Functions.Monitoring;
+using Workflows.Functions.Search;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Training;
 using Workflows.ML.Data;
@@ -13,8 +14,9 @@ namespace Workflows.Functions.Retraining;
 /// <summary>
 /// Retrains a served model when its inputs drift or it grows stale, and promotes the new version by canary
 /// (docs/workflows/retraining-pipeline.md): statistics on the newest data (ChunkedStatistics), a drift check of the
-/// service's stable version (DriftCheck), the decision, EpochTraining (which registers the new version), the candidate
-/// against the stable version on the same holdout rows (both re-scored on the candidate's holdout), and CanaryPromotion. The sub-orchestrations run as
+/// service's stable version (DriftCheck), the decision, EpochTraining or HalvingSearch (which register the new
+/// version), the candidate against the stable version on the same rows (both re-scored on the candidate's holdout where
+/// that can be done), and CanaryPromotion. The sub-orchestrations run as
 /// children of this instance, so one history holds the whole chain and every decision is in the output with its reason.
 /// </summary>
 public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : TaskOrchestrator<RetrainingPipelineInput, RetrainingPipelineOutput>
@@ -52,11 +54,11 @@ public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : Ta
             throw new ArgumentException("invalid retraining pipeline: " + string.Join(" ", target.Problems));
         }
 
-        var training = input.TrainingInput;
+        var (labelColumn, features, csvChunkRows) = input.Columns;
         context.SetCustomStatus(new RetrainingStatus("statistics", $"the newest data '{input.Dataset}'"));
         var statistics = await context.CallSubOrchestratorAsync<ChunkedStatisticsOutput>(
             ChunkedStatisticsOrchestrator.Name,
-            new ChunkedStatisticsInput(input.Dataset, training.LabelColumn, training.Features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, training.CsvChunkRows));
+            new ChunkedStatisticsInput(input.Dataset, labelColumn, features, HistogramBins: 0, Quantiles: [], ChunksPerActivity: 1, csvChunkRows));
         Decide("statistics", Invariant($"the newest data '{input.Dataset}': {statistics.Statistics.Rows} rows ({statistics.ArtifactPath})."));
 
         context.SetCustomStatus(new RetrainingStatus("drift", Invariant($"checking version {stable}")));
@@ -79,26 +81,46 @@ public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : Ta
             return End(RetrainingOutcome.NotRetrained, why);
         }
 
-        context.SetCustomStatus(new RetrainingStatus("training", $"EpochTraining on '{input.Dataset}'"));
-        var trained = await context.CallSubOrchestratorAsync<EpochTrainingOutput>(EpochTrainingOrchestrator.Name, training);
-        var best = trained.LearningCurve[trained.BestEpoch - 1].Holdout;
-        Decide("train", Invariant($"registered version {trained.Version} of '{input.Model}': epoch {trained.BestEpoch} of {trained.LearningCurve.Count}, holdout log loss {best.LogLoss:0.######}, accuracy {best.Accuracy:0.####}."));
+        var (candidate, compare) = input.TrainingInput is { } training
+            ? await TrainAsync(context, input, training, stable, Decide)
+            : await SearchAsync(context, input, input.SearchInput!, stable, Decide);
 
-        context.SetCustomStatus(new RetrainingStatus("comparing", Invariant($"version {trained.Version} against {stable}")));
-        var comparison = await context.CallActivityAsync<ModelComparison>(
-            CompareWithStableActivity.Name,
-            new CompareWithStableInput(input.Model, stable, trained.Version, training.Holdout ?? input.Dataset, training.Holdout is null ? trained.HoldoutChunks : null, training.LabelColumn));
+        context.SetCustomStatus(new RetrainingStatus("comparing", Invariant($"version {candidate} against {stable}")));
+        var comparison = await context.CallActivityAsync<ModelComparison>(CompareWithStableActivity.Name, compare);
         Decide("compare", comparison.Detail);
         if (comparison.CandidateWorse)
         {
-            return End(RetrainingOutcome.CandidateWorse, Invariant($"version {trained.Version} is worse than the stable version {stable} on the same holdout, so it is not canaried: {comparison.Detail}"), trained.Version, comparison);
+            return End(RetrainingOutcome.CandidateWorse, Invariant($"version {candidate} is worse than the stable version {stable} on the same holdout, so it is not canaried: {comparison.Detail}"), candidate, comparison);
         }
 
-        context.SetCustomStatus(new RetrainingStatus("canary", Invariant($"version {trained.Version} against {stable}")));
+        context.SetCustomStatus(new RetrainingStatus("canary", Invariant($"version {candidate} against {stable}")));
         var canary = await context.CallSubOrchestratorAsync<CanaryPromotionOutput>(
-            CanaryPromotionOrchestrator.Name, input.Canary.ToInput(input.Model, trained.Version, stable));
+            CanaryPromotionOrchestrator.Name, input.Canary.ToInput(input.Model, candidate, stable));
         Decide("canary", $"{canary.Outcome}: {canary.Reason}");
-        return End(canary.Outcome, Invariant($"the canary of version {trained.Version}: {canary.Reason}"), trained.Version, comparison, canary.Outcome, canary.StableAtEnd);
+        return End(canary.Outcome, Invariant($"the canary of version {candidate}: {canary.Reason}"), candidate, comparison, canary.Outcome, canary.StableAtEnd);
+    }
+
+    /// <summary>EpochTraining registers the candidate; it is compared with the stable version on its holdout.</summary>
+    private static async Task<(int Candidate, CompareWithStableInput Compare)> TrainAsync(
+        TaskOrchestrationContext context, RetrainingPipelineInput input, EpochTrainingInput training, int stable, Action<string, string> decide)
+    {
+        context.SetCustomStatus(new RetrainingStatus("training", $"EpochTraining on '{input.Dataset}'"));
+        var trained = await context.CallSubOrchestratorAsync<EpochTrainingOutput>(EpochTrainingOrchestrator.Name, training);
+        var best = trained.LearningCurve[trained.BestEpoch - 1].Holdout;
+        decide("train", Invariant($"registered version {trained.Version} of '{input.Model}': epoch {trained.BestEpoch} of {trained.LearningCurve.Count}, holdout log loss {best.LogLoss:0.######}, accuracy {best.Accuracy:0.####}."));
+        return (trained.Version, new CompareWithStableInput(
+            input.Model, stable, trained.Version, training.Holdout ?? input.Dataset, training.Holdout is null ? trained.HoldoutChunks : null, training.LabelColumn));
+    }
+
+    /// <summary>HalvingSearch refits its winner on the dataset and registers it; with no holdout, the comparison uses the registry's figures.</summary>
+    private static async Task<(int Candidate, CompareWithStableInput Compare)> SearchAsync(
+        TaskOrchestrationContext context, RetrainingPipelineInput input, SearchInput search, int stable, Action<string, string> decide)
+    {
+        context.SetCustomStatus(new RetrainingStatus("training", $"HalvingSearch ({search.Learner}) on '{input.Dataset}'"));
+        var searched = await context.CallSubOrchestratorAsync<SearchOutput>(HalvingSearchOrchestrator.Name, search);
+        var model = searched.Model ?? throw new InvalidOperationException("HalvingSearch registered no model.");
+        decide("train", Invariant($"registered version {model.Version} of '{input.Model}' ({model.Format}): {search.Learner}, the best of {searched.Evaluations} evaluations, cross-validated {search.Metric} {searched.BestScore:0.####} at {searched.BestResources} {search.Resource}."));
+        return (model.Version, new CompareWithStableInput(input.Model, stable, model.Version));
     }
 
     /// <summary>The decision rules: drift at the alert threshold or a stale model retrains; so does <paramref name="force"/>; anything else does not.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Workflows.Functions.Training;
+using Workflows.ML.Monitoring;
 using Workflows.ML.Registry;
 using Workflows.ML.Search;
 using Workflows.ML.Search.Learners;
@@ -35,8 +36,10 @@ public sealed record RefitInput(
 public sealed record SearchModelReference(string Name, int Version, string Format);
 
 /// <summary>
-/// Fits the search's winner on all rows and registers it with its cross-validated score and lineage. The
-/// registration carries an idempotency key of the instance, so a retried attempt gets the version the first made.
+/// Fits the search's winner on all rows and registers it with its cross-validated score and lineage (its feature
+/// columns as <c>featureColumns</c>) and with a reference profile of those rows (<see cref="ReferenceProfile"/>, as
+/// EpochTraining stores one), so drift checks of the version work once it serves. The registration carries an
+/// idempotency key of the instance, so a retried attempt gets the version the first made.
 /// </summary>
 public sealed class RefitAndRegisterActivity(SearchDataLoader loader, IModelRegistry registry) : TaskActivity<RefitInput, SearchModelReference>
 {
@@ -62,9 +65,36 @@ public sealed class RefitAndRegisterActivity(SearchDataLoader loader, IModelRegi
 
         // The registry's formats are lower-case letters and digits; serving loads "mlnet" as ML.NET's .zip.
         var format = model.Format == "onnx" ? "onnx" : "mlnet";
-        var lineage = new ModelLineage(input.Data.Dataset, string.Empty, input.Lineage, RegisterModelActivity.Commit());
-        var registration = new ModelRegistration(input.ModelName, format, input.Metrics, lineage, $"{context.InstanceId}:{Name}");
+        var features = await loader.FeatureNamesAsync(input.Data, CancellationToken.None);
+        var parameters = new SortedDictionary<string, string>(input.Lineage.ToDictionary(), StringComparer.Ordinal) { ["featureColumns"] = string.Join(',', features) };
+        var lineage = new ModelLineage(input.Data.Dataset, string.Empty, parameters, RegisterModelActivity.Commit());
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal) { [ReferenceProfile.FileName] = Reference(model, data, features).ToJson() };
+        var registration = new ModelRegistration(input.ModelName, format, input.Metrics, lineage, $"{context.InstanceId}:{Name}", files);
         var registered = await registry.RegisterAsync(registration, artifact.ToArray(), CancellationToken.None);
         return new SearchModelReference(registered.Name, registered.Version, registered.Format);
+    }
+
+    /// <summary>
+    /// The reference profile of <paramref name="model"/> on <paramref name="data"/>. Its prediction is what the
+    /// prediction service samples for the model: a binary classifier's probability of class 1, else the class.
+    /// </summary>
+    internal static ReferenceProfile Reference(ITrainedModel model, TrainingSet data, IReadOnlyList<string> features)
+    {
+        var rows = data.RowCount;
+        var classes = model.ClassCount;
+        var probabilities = model.PredictProbabilities(data.Features, rows);
+        var predictions = new float[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            predictions[r] = classes == 2 ? probabilities[(r * 2) + 1] : ReferencePrediction.Of(probabilities.AsSpan(r * classes, classes));
+        }
+
+        var columns = ReferencePrediction.Columns(data.Features, rows, data.FeatureCount);
+        var partial = new ReferencePartial(features);
+        partial.AddChunk(columns, predictions);
+        var profile = ReferenceProfile.Build(partial, TimeProvider.System.GetUtcNow());
+        var counts = BinCounts.For(profile);
+        counts.Add(profile, columns, predictions);
+        return profile.WithCountedProportions(counts);
     }
 }

@@ -30,6 +30,14 @@ public sealed class SearchDataLoader
         _capacity = capacity;
     }
 
+    /// <summary>The names of the feature columns of <paramref name="data"/>, in the order <see cref="LoadAsync"/> gives them.</summary>
+    public async Task<IReadOnlyList<string>> FeatureNamesAsync(SearchDataRef data, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var dataset = await _reader.DescribeAsync(new DatasetSpec(data.Dataset, data.LabelColumn, data.CsvChunkRows), cancellationToken).ConfigureAwait(false);
+        return [.. DatasetReader.ResolveColumns(dataset, data.Features).Select(static column => column.Name)];
+    }
+
     /// <summary>
     /// The rows of <paramref name="data"/>. Throws <see cref="DatasetException"/> for a dataset without feature
     /// columns, a missing label or a label that is not a class index.

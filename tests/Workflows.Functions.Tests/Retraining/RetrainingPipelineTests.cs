@@ -2,6 +2,7 @@ using Microsoft.DurableTask.Client;
 using Workflows.Functions.Canary;
 using Workflows.Functions.Datasets;
 using Workflows.Functions.Monitoring;
+using Workflows.Functions.Search;
 using Workflows.Functions.Retraining;
 using Workflows.Functions.Statistics;
 using Workflows.Functions.Tests.Canary;
@@ -11,6 +12,8 @@ using Workflows.ML.Canary;
 using Workflows.ML.Monitoring;
 using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
+using Workflows.ML.Search.Learners;
+using Workflows.ML.Search.Space;
 using Workflows.ML.Training;
 using Xunit;
 using static Workflows.Functions.Tests.Monitoring.DriftTestModel;
@@ -188,13 +191,62 @@ public sealed class RetrainingPipelineTests : IDisposable
         await using var harness = await StartAsync(sampleShift: 2, stableLineage: lineage, stableModel: model);
 
         // A learning rate far too high: probabilities saturate, and every misclassified row costs about 34 nats.
-        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Training = Input().Training with { LearningRate = 50f } });
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input() with { Training = Input().Training! with { LearningRate = 50f } });
 
         Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
         var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
         Assert.Equal((RetrainingOutcome.CandidateWorse, true, true), (output.Outcome, output.Comparison!.Rescored, output.Comparison.CandidateWorse));
         Assert.True(output.Comparison.CandidateLogLoss > Math.Log(2), output.Comparison.Detail);
         Assert.Empty(_serving.Changes);
+    }
+
+    private RetrainingPipelineInput SearchingInput() => Input() with
+    {
+        Training = null,
+        Search = new SearchInput(
+            null!, "label", LearnerCatalog.GradientBoosting,
+            new ParameterSpace([new ParameterDefinition("n_estimators", ParameterKind.IntRange, 5, 20), new ParameterDefinition("max_depth", ParameterKind.IntRange, 1, 3)]),
+            Seed: 3, NCandidates: "4", Factor: 2, Folds: 2),
+    };
+
+    [Fact]
+    public async Task HalvingSearch_AsTheTrainingStep_RegistersItsWinnerWithAProfile_AndTheCanaryJudgesIt()
+    {
+        await using var harness = await StartAsync(sampleShift: 2);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, SearchingInput());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
+        Assert.Equal((2, CanaryOutcome.Promoted), (output.CandidateVersion, output.Outcome));
+        Assert.Contains("gradient_boosting, the best of", output.Decisions.Single(d => d.Stage == "train").Detail, StringComparison.Ordinal);
+        Assert.Equal(0, harness.CallsOf(PrepareTrainingActivity.Name));
+        Assert.Equal(1, harness.CallsOf(RefitAndRegisterActivity.Name));
+
+        // A search has no holdout (cross-validation), so nothing is re-scored and the comparison decides nothing.
+        Assert.False(output.Comparison!.Rescored);
+        Assert.StartsWith("not compared: version 2 was scored on holdout 'unknown'", output.Comparison.Detail, StringComparison.Ordinal);
+
+        // The version carries what the next drift check needs: its feature columns and a reference profile of its rows.
+        var registered = (await _registry.GetAsync("m", 2))!;
+        Assert.Equal(("mlnet", "f0,f1,f2"), (registered.Format, registered.Lineage.Parameters!["featureColumns"]));
+        var profile = ReferenceProfile.FromJson((await _registry.ReadFileAsync("m", 2, ReferenceProfile.FileName))!);
+        Assert.Equal(["f0", "f1", "f2"], profile.Features.Select(f => f.Name));
+        Assert.Equal(1_500, profile.Rows);
+    }
+
+    [Fact]
+    public async Task BothTrainingAndSearch_OrNeither_IsBadInput()
+    {
+        await using var harness = await StartAsync(sampleShift: 0);
+
+        var both = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, SearchingInput() with { Training = Input().Training });
+        var neither = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, SearchingInput() with { Search = null });
+        var random = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, SearchingInput() with { Search = SearchingInput().Search! with { Mode = "random" } });
+
+        Assert.All([both, neither], r => Assert.Contains("training, search: give exactly one", r.FailureDetails!.ErrorMessage, StringComparison.Ordinal));
+        Assert.Contains("search.mode: 'halving' or 'asha' (HalvingSearch), not 'random'", random.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(0, harness.TotalCalls);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class RetrainingTimerTests : IDisposable
 
         var input = await Timer().ReadInputAsync("pipeline.json", CancellationToken.None);
 
-        Assert.Equal(("churn", "new", true, 2), (input.Model, input.Dataset, input.Force, input.Training.Epochs));
+        Assert.Equal(("churn", "new", true, 2), (input.Model, input.Dataset, input.Force, input.Training!.Epochs));
         Assert.Equal("retraining-churn", RetrainingTimer.InstanceIdFor(input.Model));
     }
 
