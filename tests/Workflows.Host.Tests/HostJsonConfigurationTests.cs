@@ -120,6 +120,59 @@ public sealed class HostJsonConfigurationTests : IDisposable
         Assert.Contains("AzureWebJobsStorage is not set", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bind_RetentionPolicies_WithTheirDefaults()
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), """
+            {
+              "workflows": { "retention": {
+                "schedule": "0 30 2 * * *", "batchSize": 50, "batchPause": "00:00:02",
+                "policies": [
+                  { "orchestration": "HelloSequence", "statuses": [ "Completed" ], "maxAge": "7.00:00:00" },
+                  { "maxAge": "30.00:00:00" }
+                ] } }
+            }
+            """);
+
+        var (options, warnings) = Bind();
+
+        Assert.Empty(warnings);
+        var retention = options.Retention;
+        Assert.Equal(("0 30 2 * * *", 50, TimeSpan.FromSeconds(2)), (retention.ScheduleText, retention.BatchSize, retention.BatchPause));
+        Assert.Equal(
+            ["HelloSequence Completed older than 7.00:00:00", "* Completed/Failed/Terminated older than 30.00:00:00"],
+            retention.Policies.Select(static p => p.ToString()));
+        Assert.True(retention.Policies[0].Covers("hellosequence"));
+        Assert.False(retention.Policies[0].Covers("FanOutFanIn"));
+        Assert.True(retention.Policies[1].Covers("FanOutFanIn"));
+    }
+
+    [Theory]
+    [InlineData("""{ "schedule": "hourly", "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.schedule must be a six-field NCRONTAB expression")]
+    [InlineData("""{ "batchSize": 0, "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchSize must be from 1 to 1000; got '0'")]
+    [InlineData("""{ "batchPause": "00:05:00", "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchPause must be a time span from 00:00:00 to 00:01:00")]
+    [InlineData("""{ "policies": [ { "orchestration": "X" } ] }""", "workflows.retention.policies.0.maxAge must be a time span")]
+    [InlineData("""{ "policies": [ { "maxAge": "-1.00:00:00" } ] }""", "workflows.retention.policies.0.maxAge must be a positive time span")]
+    [InlineData("""{ "policies": [ { "maxAge": "1.00:00:00", "statuses": [ "Running" ] } ] }""", "workflows.retention.policies.0.statuses.0 must be Completed, Failed or Terminated")]
+    public void Bind_BadRetention_IsAClearStartUpError(string retention, string expected)
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), $$"""{ "workflows": { "retention": {{retention}} } }""");
+
+        var exception = Assert.Throws<HostConfigurationException>(() => Bind());
+
+        Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bind_UnknownRetentionKey_IsAWarning()
+    {
+        File.WriteAllText(Path.Combine(_root, "host.json"), """{ "workflows": { "retention": { "policies": [ { "maxAge": "1.00:00:00", "orchestrations": "X" } ] } } }""");
+
+        var (_, warnings) = Bind();
+
+        Assert.Equal(["host.json: unknown key 'workflows.retention.policies.0.orchestrations' is ignored."], warnings);
+    }
+
     private (FunctionsHostOptions Options, List<string> Warnings) Bind(Dictionary<string, string?>? environment = null)
     {
         var configuration = new ConfigurationManager();

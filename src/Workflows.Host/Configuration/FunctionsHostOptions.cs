@@ -39,6 +39,9 @@ public sealed class FunctionsHostOptions
     /// <summary>Prefix of HTTP function routes (<c>extensions.http.routePrefix</c>), default <c>api</c>; may be empty.</summary>
     public string RoutePrefix { get; set; } = "api";
 
+    /// <summary>host.json's <c>workflows.retention</c>: purge policies for finished instances and the job that applies them.</summary>
+    internal RetentionOptions Retention { get; } = new();
+
     /// <summary>Largest accepted request body in bytes (<c>extensions.http.maxRequestBodySize</c>); larger gets 413.</summary>
     public long MaxRequestBodySize { get; set; } = 4 * 1024 * 1024;
 

@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Cronos;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Logging;
@@ -12,7 +15,7 @@ namespace Workflows.Host.Configuration;
 /// environment overrides it), local.settings.json's <c>Values</c> become app settings; both rank below environment
 /// variables and the command line.
 /// </summary>
-internal static class HostJsonConfiguration
+internal static partial class HostJsonConfiguration
 {
     public const string Section = "AzureFunctionsJobHost";
 
@@ -69,7 +72,7 @@ internal static class HostJsonConfiguration
         var host = configuration.GetSection(Section);
         foreach (var (key, value) in host.AsEnumerable(makePathsRelative: true))
         {
-            if (value is not null && !KnownKeys.Contains(key) && !key.StartsWith("logging:logLevel:", StringComparison.OrdinalIgnoreCase))
+            if (value is not null && !KnownKeys.Contains(key) && !key.StartsWith("logging:logLevel:", StringComparison.OrdinalIgnoreCase) && !RetentionKey().IsMatch(key))
             {
                 warnings.Add($"host.json: unknown key '{Dotted(key)}' is ignored.");
             }
@@ -93,6 +96,7 @@ internal static class HostJsonConfiguration
                 : throw Invalid($"logging:logLevel:{level.Key}", level.Value, "a log level (Trace, Debug, Information, Warning, Error, Critical, None)");
         }
 
+        BindRetention(host.GetSection("workflows:retention"), options.Retention);
         options.StorageKind = StorageKind(configuration["WorkflowsStorageProvider"], "WorkflowsStorageProvider")
             ?? StorageKind(host["extensions:durableTask:storageProvider:type"], "extensions.durableTask.storageProvider.type")
             ?? options.StorageKind;
@@ -171,6 +175,54 @@ internal static class HostJsonConfiguration
         host[key] is not { } raw ? null
         : TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out var value) ? value
         : throw Invalid(key, raw, "a time span hh:mm:ss");
+
+    /// <summary>The keys of <c>workflows.retention</c>; any other key under it is unknown (a warning).</summary>
+    [GeneratedRegex(@"^workflows:retention:(schedule|batchSize|batchPause|policies:\d+:(orchestration|maxAge|statuses:\d+))$", RegexOptions.IgnoreCase)]
+    private static partial Regex RetentionKey();
+
+    private static void BindRetention(IConfigurationSection section, RetentionOptions retention)
+    {
+        const string prefix = "workflows:retention:";
+        if (section["schedule"] is { } schedule)
+        {
+            try
+            {
+                retention.Schedule = CronExpression.Parse(schedule.Trim(), CronFormat.IncludeSeconds);
+                retention.ScheduleText = schedule.Trim();
+            }
+            catch (CronFormatException)
+            {
+                throw Invalid(prefix + "schedule", schedule, "a six-field NCRONTAB expression (second minute hour day month day-of-week)");
+            }
+        }
+
+        retention.BatchSize = Int(section, "batchSize") is { } size
+            ? size is >= 1 and <= RetentionOptions.MaxBatchSize ? size : throw Invalid(prefix + "batchSize", section["batchSize"], $"from 1 to {RetentionOptions.MaxBatchSize}")
+            : retention.BatchSize;
+        retention.BatchPause = Time(section, "batchPause") is { } pause
+            ? pause >= TimeSpan.Zero && pause <= RetentionOptions.MaxBatchPause ? pause : throw Invalid(prefix + "batchPause", section["batchPause"], "a time span from 00:00:00 to 00:01:00")
+            : retention.BatchPause;
+        foreach (var policy in section.GetSection("policies").GetChildren())
+        {
+            var key = $"{prefix}policies:{policy.Key}:";
+            var orchestration = policy["orchestration"]?.Trim() is { Length: > 0 } name ? name : RetentionPolicy.AnyOrchestration;
+            var maxAge = Time(policy, "maxAge") ?? throw Invalid(key + "maxAge", null, "a time span d.hh:mm:ss (how long after its creation an instance is kept)");
+            if (maxAge <= TimeSpan.Zero)
+            {
+                throw Invalid(key + "maxAge", policy["maxAge"], "a positive time span");
+            }
+
+            var statuses = new List<OrchestrationRuntimeStatus>();
+            foreach (var status in policy.GetSection("statuses").GetChildren())
+            {
+                statuses.Add(Enum.TryParse<OrchestrationRuntimeStatus>(status.Value, ignoreCase: true, out var parsed) && RetentionPolicy.TerminalStatuses.Contains(parsed)
+                    ? parsed
+                    : throw Invalid($"{key}statuses:{status.Key}", status.Value, "Completed, Failed or Terminated (only finished instances are purged)"));
+            }
+
+            retention.Policies.Add(new RetentionPolicy(orchestration, statuses.Count > 0 ? statuses.Distinct().ToList() : RetentionPolicy.TerminalStatuses, maxAge));
+        }
+    }
 
     private static HostConfigurationException Invalid(string key, string? raw, string expected) =>
         new($"{Dotted(key)} must be {expected}; got '{raw}'.");

@@ -40,4 +40,10 @@ internal static partial class HostLog
 
     [LoggerMessage(15, LogLevel.Information, "Durable Task gRPC endpoint (sidecar) on {Address}: Durable Task SDK clients and workers connect here")]
     public static partial void SidecarListening(ILogger logger, string address);
+
+    [LoggerMessage(16, LogLevel.Information, "Retention purged {Count} instances: {Policy} (created before {Cutoff:O})")]
+    public static partial void RetentionPurged(ILogger logger, int count, string policy, DateTimeOffset cutoff);
+
+    [LoggerMessage(17, LogLevel.Warning, "Retention run failed; the next run goes on from what is left")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception);
 }

@@ -12,6 +12,7 @@ using Workflows.Host.FunctionApp;
 using Workflows.Host.Http;
 using Workflows.Host.Security;
 using Workflows.Host.TaskHub;
+using Workflows.Host.Retention;
 using Workflows.Host.Timers;
 
 namespace Workflows.Host.Hosting;
@@ -49,6 +50,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton<HostKeyProvider>();
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
         services.AddSingleton(provider => new FunctionMetrics(() => provider.GetRequiredService<TaskHubRuntime>().TransactionCounter));
+        services.AddSingleton<RetentionJob>();
         services.AddSingleton<TimerScheduler>();
         services.AddHostedService(static sp => sp.GetRequiredService<TimerScheduler>());
         services.AddHostedService<FunctionListing>();

@@ -8,14 +8,25 @@ using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Workflows.Host.FunctionApp;
+using Workflows.Host.Retention;
 using Workflows.Host.Rpc;
 using Workflows.Host.TaskHub;
 
 namespace Workflows.Host.Timers;
 
+/// <summary>One occurrence's run: whether it is past due, the previous occurrence, this one.</summary>
+internal delegate Task ScheduledRun(bool isPastDue, DateTimeOffset? last, DateTimeOffset scheduled, CancellationToken cancellationToken);
+
+/// <summary>A job on a schedule: one of the app's timer functions, or one of the host's own jobs (retention).</summary>
+/// <param name="Name">The function's name, or the host job's (which has a dot, so no function name can clash).</param>
+/// <param name="Schedule">Its six-field NCRONTAB schedule.</param>
+/// <param name="RunOnStartup">Whether it also runs when the host takes its lease the first time.</param>
+/// <param name="Run">One run.</param>
+internal sealed record ScheduledJob(string Name, Cronos.CronExpression Schedule, bool RunOnStartup, ScheduledRun Run);
+
 /// <summary>
-/// Runs the timer functions. Each timer is a singleton across the hosts sharing a task hub: only the holder of
-/// its blob lease runs it. The last and next occurrence are persisted, so an occurrence missed while no host was
+/// Runs the timer functions and the host's own scheduled jobs (<see cref="RetentionJob"/>). Each is a singleton
+/// across the hosts sharing a task hub: only the holder of its blob lease runs it. The last and next occurrence are persisted, so an occurrence missed while no host was
 /// up fires once (past due) when a host next takes the lease. Time comes from a <see cref="TimeProvider"/> (the
 /// keyed service <see cref="ClockKey"/> when registered, else the host's), so tests fire timers with a fake clock.
 /// </summary>
@@ -29,6 +40,7 @@ internal sealed class TimerScheduler : BackgroundService
     private static readonly TimeSpan AcquireRetryInterval = TimeSpan.FromSeconds(15);
 
     private readonly TaskHubRuntime _taskHub;
+    private readonly RetentionJob _retention;
     private readonly FunctionAppWorker _app;
     private readonly FunctionMetrics _metrics;
     private readonly FunctionsHostOptions _options;
@@ -43,8 +55,10 @@ internal sealed class TimerScheduler : BackgroundService
         IServiceProvider services,
         FunctionMetrics metrics,
         IOptions<FunctionsHostOptions> options,
+        RetentionJob retention,
         ILoggerFactory loggerFactory)
     {
+        _retention = retention;
         _taskHub = taskHub;
         _app = app;
         _metrics = metrics;
@@ -61,13 +75,30 @@ internal sealed class TimerScheduler : BackgroundService
 
     public static string StatusName(string functionName) => $"timers/{functionName}.status.json";
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_app.Catalog.Timers.Select(timer => RunAsync(timer, stoppingToken)));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(Jobs().Select(job => RunAsync(job, stoppingToken)));
+
+    /// <summary>The app's timers, then the host's retention job when host.json gives it policies.</summary>
+    private IEnumerable<ScheduledJob> Jobs()
+    {
+        foreach (var timer in _app.Catalog.Timers)
+        {
+            yield return new ScheduledJob(
+                timer.Name,
+                timer.Schedule,
+                timer.RunOnStartup,
+                (isPastDue, last, scheduled, cancellationToken) => InvokeAsync(timer, WorkerBindings.TimerTrigger(isPastDue, last, scheduled, _time.GetUtcNow()), cancellationToken));
+        }
+
+        if (_retention.Job is { } retention)
+        {
+            yield return retention;
+        }
+    }
 
     private TaskCompletionSource FirstAttempt(string functionName) =>
         _firstAttempts.GetOrAdd(functionName, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    private async Task RunAsync(WorkerTimerEntry timer, CancellationToken stoppingToken)
+    private async Task RunAsync(ScheduledJob timer, CancellationToken stoppingToken)
     {
         var leaseName = $"timers/{timer.Name}.lease";
         var runOnStartup = timer.RunOnStartup;
@@ -113,7 +144,7 @@ internal sealed class TimerScheduler : BackgroundService
         }
     }
 
-    private async Task RunWhileHoldingAsync(WorkerTimerEntry timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
+    private async Task RunWhileHoldingAsync(ScheduledJob timer, string leaseName, string lease, bool runOnStartup, CancellationToken stoppingToken)
     {
         var statusName = StatusName(timer.Name);
         var stored = await _taskHub.State.ReadAsync(statusName, stoppingToken).ConfigureAwait(false);
@@ -184,12 +215,12 @@ internal sealed class TimerScheduler : BackgroundService
     /// the lease was lost meanwhile (another host runs the timer from now on).
     /// </summary>
     private async Task<bool> FireAsync(
-        WorkerTimerEntry timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
+        ScheduledJob timer, string leaseName, string lease, DateTimeOffset scheduled, DateTimeOffset? last, bool isPastDue, CancellationToken stoppingToken)
     {
         HostLog.TimerFired(_logger, timer.Name, scheduled, isPastDue);
         // As the Functions host's timer trigger: during a run the schedule status holds the previous occurrence (Last)
         // and this one (Next).
-        var invocation = InvokeAsync(timer, WorkerBindings.TimerTrigger(isPastDue, last, scheduled, _time.GetUtcNow()), stoppingToken);
+        var invocation = timer.Run(isPastDue, last, scheduled, stoppingToken);
         var held = true;
         while (!invocation.IsCompleted)
         {
@@ -235,7 +266,7 @@ internal sealed class TimerScheduler : BackgroundService
         }
     }
 
-    private static DateTimeOffset? Next(WorkerTimerEntry timer, DateTimeOffset after) =>
+    private static DateTimeOffset? Next(ScheduledJob timer, DateTimeOffset after) =>
         timer.Schedule.GetNextOccurrence(after.UtcDateTime) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
 
     /// <summary>How long a stopping host tries to give a timer lease back.</summary>

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Workflows.Host.Retention;
+using Workflows.Host.TaskHub;
+using Workflows.Host.Timers;
+using Workflows.Testing;
+using Xunit;
+
+namespace Workflows.Host.Tests.Azurite;
+
+/// <summary>
+/// host.json's retention policies on Azurite, the job's schedule on a fake clock (the task hub keeps real time, so
+/// the clock starts a day ahead of the instances' creation): each run purges exactly the finished instances its
+/// policies name once they are old enough, across several batches, and leaves running instances and other statuses
+/// and names alone.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class RetentionTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Each_run_purges_what_its_policies_name_once_old_enough_and_nothing_else()
+    {
+        // The job runs at midnight; its first run is at the midnight three days from today's (a minute after the clock
+        // starts): the one-day policy's cutoff is then after every instance this test creates, the three-day policy's
+        // before them (today's midnight); a day later, that one's is after them too.
+        var midnight = new DateTimeOffset(DateTimeOffset.UtcNow.UtcDateTime.Date, TimeSpan.Zero).AddDays(3);
+        var start = midnight.AddMinutes(-1);
+        var clock = new FakeTimeProvider(start);
+        var hub = "r" + Guid.NewGuid().ToString("N")[..20];
+        await using var host = await TestHost.StartAsync(
+            azurite.ConnectionString,
+            $$"""
+            { "extensions": { "durableTask": { "hubName": "{{hub}}" } },
+              "workflows": { "retention": { "schedule": "0 0 0 * * *", "batchSize": 2, "batchPause": "00:00:00", "policies": [
+                { "orchestration": "Greetings", "statuses": [ "Completed" ], "maxAge": "1.00:00:00" },
+                { "orchestration": "*", "statuses": [ "Failed" ], "maxAge": "3.00:00:00" } ] } } }
+            """,
+            services => services.AddKeyedSingleton<TimeProvider>(TimerScheduler.ClockKey, clock),
+            TestApps.Worker);
+        var status = host.App.Services.GetRequiredService<TaskHubRuntime>().State;
+
+        // Five completed Greetings (one with a payload large enough for blobs), a failed FailsOnce, a completed
+        // UppercaseAll, a terminated and a running WaitForApproval.
+        var greetings = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            greetings.Add(await RunAsync(host, "Greetings", i == 0 ? JsonSerializer.Serialize(new string('x', 200_000)) : "\"Lisbon\"", "Completed"));
+        }
+
+        var failed = await RunAsync(host, "FailsOnce", null, "Failed");
+        var other = await RunAsync(host, "UppercaseAll", """["a","b"]""", "Completed");
+        var running = await host.StartAsync("WaitForApproval");
+        var terminated = await host.StartAsync("WaitForApproval");
+        await host.WaitForStatusAsync(running, static s => TestHost.IsStatus(s, "Running"));
+        await host.WaitForStatusAsync(terminated, static s => TestHost.IsStatus(s, "Running"));
+        using (var terminate = await host.PostAsync($"runtime/webhooks/durabletask/instances/{terminated}/terminate?reason=test"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, terminate.StatusCode);
+        }
+
+        await host.WaitForStatusAsync(terminated, static s => TestHost.IsStatus(s, "Terminated"));
+
+        // The first run: the Greetings (over a day old by the job's clock) go, in three batches of two; the failed
+        // instance is not three days old yet.
+        var first = midnight;
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await WaitForRunAsync(status, first);
+        foreach (var id in greetings)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await StatusCodeAsync(host, id));
+        }
+
+        foreach (var id in new[] { failed, other, running, terminated })
+        {
+            Assert.NotEqual(HttpStatusCode.NotFound, await StatusCodeAsync(host, id));
+        }
+
+        // A day later: the failed instance goes too; the completed UppercaseAll, the terminated and the running
+        // WaitForApproval stay (no policy names them).
+        clock.Advance(TimeSpan.FromDays(1));
+        await WaitForRunAsync(status, first.AddDays(1));
+        Assert.Equal(HttpStatusCode.NotFound, await StatusCodeAsync(host, failed));
+        Assert.Equal(HttpStatusCode.OK, await StatusCodeAsync(host, other));
+        Assert.Equal(HttpStatusCode.OK, await StatusCodeAsync(host, terminated));
+        Assert.Equal(HttpStatusCode.Accepted, await StatusCodeAsync(host, running));
+    }
+
+    private static async Task<string> RunAsync(TestHost host, string orchestrator, string? input, string expected)
+    {
+        var id = await host.StartAsync(orchestrator, input);
+        var status = await host.WaitForStatusAsync(id, static s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
+        Assert.True(TestHost.IsStatus(status, expected), $"{orchestrator} ended {status}");
+        return id;
+    }
+
+    private static async Task<HttpStatusCode> StatusCodeAsync(TestHost host, string instanceId)
+    {
+        using var response = await host.Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{instanceId}", UriKind.Relative));
+        return response.StatusCode;
+    }
+
+    /// <summary>Polls the job's persisted schedule until its run of <paramref name="occurrence"/> has returned.</summary>
+    private static Task<bool> WaitForRunAsync(Workflows.Host.State.IHostStateStore status, DateTimeOffset occurrence) =>
+        TestHost.PollAsync(async cancellationToken =>
+        {
+            var stored = await status.ReadAsync(TimerScheduler.StatusName(RetentionJob.Name), cancellationToken);
+            return stored is not null && JsonSerializer.Deserialize<TimerStatus>(stored)?.Last == occurrence ? true : (bool?)null;
+        });
+}
