@@ -3,8 +3,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Workflows.Host.Azurite;
-using Workflows.Host.Tests.Serving;
 using Workflows.ML.Data;
+using Workflows.Testing;
 using Xunit;
 using Xunit.Abstractions;
 

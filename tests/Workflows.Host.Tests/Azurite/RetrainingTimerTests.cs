@@ -6,7 +6,6 @@ using Microsoft.Extensions.Time.Testing;
 using Workflows.Host.TaskHub;
 using Workflows.Host.Timers;
 using Workflows.ML.Data;
-using Workflows.Host.Tests.Serving;
 using Workflows.Testing;
 using Xunit;
 

@@ -6,14 +6,15 @@ using Workflows.ML.Data;
 using Workflows.Serving.Hosting;
 using Xunit;
 
-namespace Workflows.Host.Tests.Serving;
+namespace Workflows.Testing;
 
 /// <summary>
 /// The prediction service (src/Workflows.Serving) in this process on a free loopback port, reading the model registry
 /// under <c>dataRoot</c> as the function app does, with an admin key for the app's canary activities; and a steady load
-/// of v2 inference requests against one model that counts what was answered and what failed.
+/// of v2 inference requests against one model (each with a request key of its own, so a candidate's weight splits
+/// them) that counts what was answered and what failed.
 /// </summary>
-internal sealed class InProcessServing : IAsyncDisposable
+public sealed class InProcessServing : IAsyncDisposable
 {
     public const string AdminKey = "in-process-serving-admin-key";
 
@@ -84,9 +85,15 @@ internal sealed class InProcessServing : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the load has had <paramref name="requests"/> answers.</summary>
-    public Task WaitForAnswersAsync(int requests) =>
-        TestHost.PollAsync(_ => Task.FromResult(Answered >= requests ? true : (bool?)null));
+    /// <summary>Waits until the load has had <paramref name="requests"/> answers (at most a minute).</summary>
+    public async Task WaitForAnswersAsync(int requests)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (Answered < requests)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), timeout.Token);
+        }
+    }
 
     /// <summary>Stops the load and waits for its loops to end.</summary>
     public async Task StopLoadAsync()
