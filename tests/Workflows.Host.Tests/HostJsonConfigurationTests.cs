@@ -129,7 +129,7 @@ public sealed class HostJsonConfigurationTests : IDisposable
                 "schedule": "0 30 2 * * *", "batchSize": 50, "batchPause": "00:00:02",
                 "policies": [
                   { "orchestration": "HelloSequence", "statuses": [ "Completed" ], "maxAge": "7.00:00:00" },
-                  { "maxAge": "30.00:00:00" }
+                  { "orchestration": "*", "maxAge": "30.00:00:00" }
                 ] } }
             }
             """);
@@ -148,12 +148,17 @@ public sealed class HostJsonConfigurationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{ "schedule": "hourly", "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.schedule must be a six-field NCRONTAB expression")]
-    [InlineData("""{ "batchSize": 0, "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchSize must be from 1 to 1000; got '0'")]
-    [InlineData("""{ "batchPause": "00:05:00", "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchPause must be a time span from 00:00:00 to 00:01:00")]
+    [InlineData("""{ "schedule": "hourly", "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00" } ] }""", "workflows.retention.schedule must be a six-field NCRONTAB expression")]
+    [InlineData("""{ "batchSize": 0, "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchSize must be from 1 to 1000; got '0'")]
+    [InlineData("""{ "batchSize": "many", "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchSize must be an integer; got 'many'")]
+    [InlineData("""{ "batchPause": "00:05:00", "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00" } ] }""", "workflows.retention.batchPause must be a time span from 00:00:00 to 00:01:00")]
     [InlineData("""{ "policies": [ { "orchestration": "X" } ] }""", "workflows.retention.policies.0.maxAge must be a time span")]
-    [InlineData("""{ "policies": [ { "maxAge": "-1.00:00:00" } ] }""", "workflows.retention.policies.0.maxAge must be a positive time span")]
-    [InlineData("""{ "policies": [ { "maxAge": "1.00:00:00", "statuses": [ "Running" ] } ] }""", "workflows.retention.policies.0.statuses.0 must be Completed, Failed or Terminated")]
+    [InlineData("""{ "policies": [ { "orchestration": "X", "maxAge": "a week" } ] }""", "workflows.retention.policies.0.maxAge must be a time span hh:mm:ss; got 'a week'")]
+    [InlineData("""{ "policies": [ { "maxAge": "1.00:00:00" } ] }""", "workflows.retention.policies.0.orchestration must be an orchestration's name, or * for every orchestration")]
+    [InlineData("""{ "policies": [ { "orchestration": "*", "maxAge": "-1.00:00:00" } ] }""", "workflows.retention.policies.0.maxAge must be a positive time span")]
+    [InlineData("""{ "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00", "statuses": [ "Running" ] } ] }""", "workflows.retention.policies.0.statuses.0 must be Completed, Failed or Terminated")]
+    [InlineData("""{ "policies": [ { "orchestration": "*", "maxAge": "1.00:00:00", "statuses": "Completed" } ] }""", "workflows.retention.policies.0.statuses must be an array of statuses")]
+    [InlineData("""{ "policies": [ { "orchestrations": "X", "maxAge": "1.00:00:00" } ] }""", "unknown key 'workflows.retention.policies.0.orchestrations' in workflows.retention")]
     public void Bind_BadRetention_IsAClearStartUpError(string retention, string expected)
     {
         File.WriteAllText(Path.Combine(_root, "host.json"), $$"""{ "workflows": { "retention": {{retention}} } }""");
@@ -161,16 +166,6 @@ public sealed class HostJsonConfigurationTests : IDisposable
         var exception = Assert.Throws<HostConfigurationException>(() => Bind());
 
         Assert.Contains(expected, exception.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Bind_UnknownRetentionKey_IsAWarning()
-    {
-        File.WriteAllText(Path.Combine(_root, "host.json"), """{ "workflows": { "retention": { "policies": [ { "maxAge": "1.00:00:00", "orchestrations": "X" } ] } } }""");
-
-        var (_, warnings) = Bind();
-
-        Assert.Equal(["host.json: unknown key 'workflows.retention.policies.0.orchestrations' is ignored."], warnings);
     }
 
     private (FunctionsHostOptions Options, List<string> Warnings) Bind(Dictionary<string, string?>? environment = null)

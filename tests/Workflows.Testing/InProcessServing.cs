@@ -149,8 +149,9 @@ public sealed class InProcessServing : IAsyncDisposable
             {
                 return;
             }
-            catch (HttpRequestException exception)
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
             {
+                // Refused, cut, or past the client's timeout: a failed request.
                 Interlocked.Increment(ref _failed);
                 _firstFailure ??= exception.Message;
             }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.DurableTask;
+using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask.Client;
 
 namespace Workflows.Functions.Http;
@@ -64,6 +65,22 @@ public static class HttpStarter
     }
 
     /// <summary>
+    /// The statuses an instance id may not be reused in, as Durable Functions' default (<c>NonRunningStates</c>
+    /// overridable): a start under the id of a pending, running or suspended instance is refused rather than
+    /// replacing it; a finished instance's id starts a new run.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LiveStatuses =
+        [nameof(OrchestrationRuntimeStatus.Pending), nameof(OrchestrationRuntimeStatus.Running), nameof(OrchestrationRuntimeStatus.Suspended)];
+
+    /// <summary>The start options for <paramref name="instanceId"/> (none: a new id) that refuse to replace a live instance.</summary>
+    public static StartOrchestrationOptions? OptionsFor(string? instanceId) =>
+        string.IsNullOrEmpty(instanceId) ? null : new StartOrchestrationOptions(instanceId) { DedupeStatuses = LiveStatuses };
+
+    /// <summary>Whether <paramref name="exception"/> is the task hub's refusal to start over a live instance's id.</summary>
+    public static bool IsAlreadyExists(Exception exception) =>
+        exception is OrchestrationAlreadyExistsException or RpcException { StatusCode: StatusCode.AlreadyExists };
+
+    /// <summary>
     /// Schedules orchestrator <paramref name="name"/> with <paramref name="input"/> (as <paramref name="instanceId"/>
     /// when given) and answers 202 with the official check-status payload for the invocation's request. What the task
     /// hub refuses is answered as problem+json: an orchestrator it does not know 404, an instance id it does not accept
@@ -75,11 +92,14 @@ public static class HttpStarter
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(executionContext);
         var cancellation = executionContext.CancellationToken;
-        var options = string.IsNullOrEmpty(instanceId) ? null : new StartOrchestrationOptions(instanceId);
         string id;
         try
         {
-            id = await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, options, cancellation);
+            id = await client.ScheduleNewOrchestrationInstanceAsync(new TaskName(name), input, OptionsFor(instanceId), cancellation);
+        }
+        catch (OrchestrationAlreadyExistsException exception)
+        {
+            return await ProblemAsync(executionContext, HttpStatusCode.Conflict, "Instance already exists", exception.Message);
         }
         catch (RpcException exception) when (Refusal(exception.StatusCode) is { } refusal)
         {

@@ -21,21 +21,24 @@ public sealed class HoldoutScorer(DatasetReader reader)
 
     /// <summary>
     /// The figures of each of <paramref name="models"/> (ONNX bytes) on <paramref name="chunks"/> of
-    /// <paramref name="dataset"/> (all its chunks when null), features <paramref name="features"/> in that order.
+    /// <paramref name="dataset"/> (its path, label column and CSV chunk size, as training read it; all its chunks when
+    /// null), features <paramref name="features"/> in that order.
     /// </summary>
     public async Task<IReadOnlyList<HoldoutScore>> ScoreAsync(
-        string dataset, IReadOnlyList<int>? chunks, string labelColumn, IReadOnlyList<string> features, IReadOnlyList<byte[]> models, CancellationToken cancellationToken)
+        DatasetSpec dataset, IReadOnlyList<int>? chunks, IReadOnlyList<string> features, IReadOnlyList<byte[]> models, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(models);
-        var description = await reader.DescribeAsync(new DatasetSpec(dataset, labelColumn), cancellationToken);
+        var description = await reader.DescribeAsync(dataset, cancellationToken);
         var columns = DatasetReader.ResolveColumns(description, features);
         var selected = chunks is null
             ? description.Chunks
             : [.. chunks.Select(i => i >= 0 && i < description.Chunks.Count
                 ? description.Chunks[i]
-                : throw new InvalidOperationException($"holdout chunk {i} is not in '{dataset}' ({description.Chunks.Count} chunks)."))];
+                : throw new InvalidOperationException($"holdout chunk {i} is not in '{dataset.Path}' ({description.Chunks.Count} chunks)."))];
         var sessions = new List<InferenceSession>(models.Count);
+        using var runOptions = new RunOptions();
         try
         {
             foreach (var model in models)
@@ -49,7 +52,12 @@ public sealed class HoldoutScorer(DatasetReader reader)
             foreach (var location in selected)
             {
                 var chunk = await reader.ReadChunkAsync(description, location, columns, cancellationToken);
-                var label = chunk.Label ?? throw new InvalidOperationException($"'{dataset}' has no label column '{labelColumn}'.");
+                if (chunk.RowCount == 0)
+                {
+                    continue;
+                }
+
+                var label = chunk.Label ?? throw new InvalidOperationException($"'{dataset.Path}' has no label column '{dataset.LabelColumn}'.");
                 var x = new float[chunk.RowCount * columns.Count];
                 for (var c = 0; c < columns.Count; c++)
                 {
@@ -62,14 +70,14 @@ public sealed class HoldoutScorer(DatasetReader reader)
 
                 for (var m = 0; m < sessions.Count; m++)
                 {
-                    Score(sessions[m], x, chunk.RowCount, columns.Count, label, ref loss[m], ref correct[m]);
+                    Score(sessions[m], runOptions, x, chunk.RowCount, columns.Count, label, ref loss[m], ref correct[m]);
                 }
 
                 rows += chunk.RowCount;
             }
 
             return rows == 0
-                ? throw new InvalidOperationException($"the holdout of '{dataset}' has no rows.")
+                ? throw new InvalidOperationException($"the holdout of '{dataset.Path}' has no rows.")
                 : [.. loss.Select((total, m) => new HoldoutScore(total / rows, (double)correct[m] / rows, rows))];
         }
         finally
@@ -81,10 +89,10 @@ public sealed class HoldoutScorer(DatasetReader reader)
         }
     }
 
-    private static void Score(InferenceSession session, float[] x, int rows, int featureCount, ChunkColumn label, ref double loss, ref long correct)
+    private static void Score(InferenceSession session, RunOptions runOptions, float[] x, int rows, int featureCount, ChunkColumn label, ref double loss, ref long correct)
     {
         using var input = OrtValue.CreateTensorValueFromMemory(x, [rows, featureCount]);
-        using var results = session.Run(new RunOptions(), [OnnxModelExporter.FeaturesInput], [input], [OnnxModelExporter.ProbabilitiesOutput]);
+        using var results = session.Run(runOptions, [OnnxModelExporter.FeaturesInput], [input], [OnnxModelExporter.ProbabilitiesOutput]);
         var probabilities = results[0].GetTensorDataAsSpan<float>();
         var classes = probabilities.Length / rows;
         for (var r = 0; r < rows; r++)

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker;
 using System.Globalization;
 using Microsoft.DurableTask;
+using Microsoft.ML.OnnxRuntime;
 using Workflows.Functions.Canary;
 using Workflows.ML.Data;
 using Workflows.ML.Registry;
@@ -57,8 +58,15 @@ public sealed class ValidateRetrainingActivity(IModelRegistry registry, IServing
 /// <param name="HoldoutDataset">The candidate's holdout: a holdout dataset, or the dataset some of whose chunks were held out.</param>
 /// <param name="HoldoutChunks">The held-out chunks of <paramref name="HoldoutDataset"/>; null: all of it.</param>
 /// <param name="LabelColumn">The label column.</param>
+/// <param name="CsvChunkRows">Rows per chunk of a CSV holdout, as training chunked it (the held-out chunk indices depend on it).</param>
 public sealed record CompareWithStableInput(
-    string Model, int StableVersion, int CandidateVersion, string? HoldoutDataset = null, IReadOnlyList<int>? HoldoutChunks = null, string? LabelColumn = null);
+    string Model,
+    int StableVersion,
+    int CandidateVersion,
+    string? HoldoutDataset = null,
+    IReadOnlyList<int>? HoldoutChunks = null,
+    string? LabelColumn = null,
+    int CsvChunkRows = DatasetSpec.DefaultCsvChunkRows);
 
 /// <summary>
 /// Compares the candidate with the stable version on the same rows. When the input names the candidate's holdout and
@@ -115,22 +123,37 @@ public sealed class CompareWithStableActivity(IModelRegistry registry, DatasetRe
 
         var features = Parameter(candidate.Lineage, "featureColumns");
         var stableFeatures = Parameter(stable.Lineage, "featureColumns");
-        if (features is null || stableFeatures != features || stable.Format != "onnx" || candidate.Format != "onnx")
+        string? reason = stable.Format != "onnx" || candidate.Format != "onnx"
+            ? $"not both ONNX models ({stable.Format}, {candidate.Format})"
+            : stableFeatures is null || features is null
+                ? "a lineage names no feature columns"
+                : stableFeatures != features
+                    ? $"their feature columns differ ([{stableFeatures}] against [{features}])"
+                    : TrainedOnTheHoldout(stable.Lineage, dataset, input.HoldoutChunks)
+                        ? $"the stable version was trained on '{dataset}' too, not on the same held-out chunks, so some of these rows were its training rows"
+                        : null;
+        if (reason is not null)
         {
-            var reason = stable.Format != "onnx" || candidate.Format != "onnx"
-                ? $"not both ONNX models ({stable.Format}, {candidate.Format})"
-                : stableFeatures is null || features is null
-                    ? "a lineage names no feature columns"
-                    : $"their feature columns differ ([{stableFeatures}] against [{features}])";
             return (null, $"not re-scored on the candidate's holdout ({reason}); ");
         }
 
-        var artifacts = new[]
+        IReadOnlyList<HoldoutScore> scores;
+        try
         {
-            await registry.ReadArtifactAsync(input.Model, input.StableVersion, CancellationToken.None),
-            await registry.ReadArtifactAsync(input.Model, input.CandidateVersion, CancellationToken.None),
-        };
-        var scores = await new HoldoutScorer(reader).ScoreAsync(dataset, input.HoldoutChunks, label, features.Split(','), artifacts, CancellationToken.None);
+            var artifacts = new[]
+            {
+                await registry.ReadArtifactAsync(input.Model, input.StableVersion, CancellationToken.None),
+                await registry.ReadArtifactAsync(input.Model, input.CandidateVersion, CancellationToken.None),
+            };
+            scores = await new HoldoutScorer(reader).ScoreAsync(
+                new DatasetSpec(dataset, label, input.CsvChunkRows), input.HoldoutChunks, features!.Split(','), artifacts, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is OnnxRuntimeException or DatasetException or InvalidOperationException or ArgumentException or IOException)
+        {
+            // A model ONNX Runtime cannot load, a holdout that cannot be read: the registry's figures decide instead.
+            return (null, $"not re-scored on the candidate's holdout ({exception.Message}); ");
+        }
+
         var (s, c) = (scores[0], scores[1]);
         var worse = c.LogLoss > s.LogLoss;
         var holdout = input.HoldoutChunks is { } chunks ? $"chunks {string.Join(',', chunks)} of {dataset}" : dataset;
@@ -140,6 +163,15 @@ public sealed class CompareWithStableActivity(IModelRegistry registry, DatasetRe
         return (new ModelComparison(
             input.StableVersion, input.CandidateVersion, s.LogLoss, c.LogLoss, s.Accuracy, c.Accuracy, SameHoldout: true, worse, detail, Rescored: true, HoldoutRows: c.Rows), string.Empty);
     }
+
+    /// <summary>
+    /// Whether the stable version was trained on <paramref name="dataset"/> with other chunks held out than
+    /// <paramref name="holdoutChunks"/> (or with none held out): then some of the candidate's holdout rows were its
+    /// training rows, and scoring it there would favour it.
+    /// </summary>
+    private static bool TrainedOnTheHoldout(ModelLineage stable, string dataset, IReadOnlyList<int>? holdoutChunks) =>
+        stable.Dataset == dataset
+        && (holdoutChunks is null || Parameter(stable, "holdoutChunks") != string.Join(',', holdoutChunks.Select(c => c.ToString(CultureInfo.InvariantCulture))));
 
     private static bool SameHoldout(ModelLineage stable, ModelLineage candidate)
     {

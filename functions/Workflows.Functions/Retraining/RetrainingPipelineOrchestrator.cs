@@ -109,7 +109,7 @@ public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : Ta
         var best = trained.LearningCurve[trained.BestEpoch - 1].Holdout;
         decide("train", Invariant($"registered version {trained.Version} of '{input.Model}': epoch {trained.BestEpoch} of {trained.LearningCurve.Count}, holdout log loss {best.LogLoss:0.######}, accuracy {best.Accuracy:0.####}."));
         return (trained.Version, new CompareWithStableInput(
-            input.Model, stable, trained.Version, training.Holdout ?? input.Dataset, training.Holdout is null ? trained.HoldoutChunks : null, training.LabelColumn));
+            input.Model, stable, trained.Version, training.Holdout ?? input.Dataset, training.Holdout is null ? trained.HoldoutChunks : null, training.LabelColumn, training.CsvChunkRows));
     }
 
     /// <summary>HalvingSearch refits its winner on the dataset and registers it; with no holdout, the comparison uses the registry's figures.</summary>

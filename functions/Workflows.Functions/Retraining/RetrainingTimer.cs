@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Grpc.Core;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Workflows.Functions.Http;
 using Workflows.ML.Data;
 
 namespace Workflows.Functions.Retraining;
@@ -57,9 +57,9 @@ public sealed class RetrainingTimer(DataRoot dataRoot, IConfiguration configurat
         try
         {
             await client.ScheduleNewOrchestrationInstanceAsync(
-                new TaskName(RetrainingPipelineOrchestrator.Name), input, new StartOrchestrationOptions(instanceId), cancellationToken);
+                new TaskName(RetrainingPipelineOrchestrator.Name), input, HttpStarter.OptionsFor(instanceId), cancellationToken);
         }
-        catch (RpcException exception) when (exception.StatusCode == StatusCode.AlreadyExists)
+        catch (Exception exception) when (HttpStarter.IsAlreadyExists(exception))
         {
             // Started by someone else (over HTTP, or another tick) between the look and the start.
             logger.LogInformation("Retraining tick skipped: {InstanceId} was started meanwhile", instanceId);

@@ -72,6 +72,12 @@ internal static partial class HostJsonConfiguration
         var host = configuration.GetSection(Section);
         foreach (var (key, value) in host.AsEnumerable(makePathsRelative: true))
         {
+            if (value is not null && key.StartsWith(RetentionPrefix, StringComparison.OrdinalIgnoreCase) && !RetentionKey().IsMatch(key))
+            {
+                // A retention typo must not widen what is purged (a misspelt orchestration reads as every one): an error.
+                throw new HostConfigurationException($"host.json: unknown key '{Dotted(key)}' in workflows.retention (policies take orchestration, statuses and maxAge).");
+            }
+
             if (value is not null && !KnownKeys.Contains(key) && !key.StartsWith("logging:logLevel:", StringComparison.OrdinalIgnoreCase) && !RetentionKey().IsMatch(key))
             {
                 warnings.Add($"host.json: unknown key '{Dotted(key)}' is ignored.");
@@ -96,7 +102,7 @@ internal static partial class HostJsonConfiguration
                 : throw Invalid($"logging:logLevel:{level.Key}", level.Value, "a log level (Trace, Debug, Information, Warning, Error, Critical, None)");
         }
 
-        BindRetention(host.GetSection("workflows:retention"), options.Retention);
+        BindRetention(host, options.Retention);
         options.StorageKind = StorageKind(configuration["WorkflowsStorageProvider"], "WorkflowsStorageProvider")
             ?? StorageKind(host["extensions:durableTask:storageProvider:type"], "extensions.durableTask.storageProvider.type")
             ?? options.StorageKind;
@@ -177,13 +183,15 @@ internal static partial class HostJsonConfiguration
         : throw Invalid(key, raw, "a time span hh:mm:ss");
 
     /// <summary>The keys of <c>workflows.retention</c>; any other key under it is unknown (a warning).</summary>
-    [GeneratedRegex(@"^workflows:retention:(schedule|batchSize|batchPause|policies:\d+:(orchestration|maxAge|statuses:\d+))$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^workflows:retention:(schedule|batchSize|batchPause|policies:\d+:(orchestration|maxAge|statuses(:\d+)?))$", RegexOptions.IgnoreCase)]
     private static partial Regex RetentionKey();
 
-    private static void BindRetention(IConfigurationSection section, RetentionOptions retention)
+    private const string RetentionPrefix = "workflows:retention:";
+
+    private static void BindRetention(IConfiguration host, RetentionOptions retention)
     {
-        const string prefix = "workflows:retention:";
-        if (section["schedule"] is { } schedule)
+        const string prefix = RetentionPrefix;
+        if (host[prefix + "schedule"] is { } schedule)
         {
             try
             {
@@ -196,20 +204,27 @@ internal static partial class HostJsonConfiguration
             }
         }
 
-        retention.BatchSize = Int(section, "batchSize") is { } size
-            ? size is >= 1 and <= RetentionOptions.MaxBatchSize ? size : throw Invalid(prefix + "batchSize", section["batchSize"], $"from 1 to {RetentionOptions.MaxBatchSize}")
+        retention.BatchSize = Int(host, prefix + "batchSize") is { } size
+            ? size is >= 1 and <= RetentionOptions.MaxBatchSize ? size : throw Invalid(prefix + "batchSize", host[prefix + "batchSize"], $"from 1 to {RetentionOptions.MaxBatchSize}")
             : retention.BatchSize;
-        retention.BatchPause = Time(section, "batchPause") is { } pause
-            ? pause >= TimeSpan.Zero && pause <= RetentionOptions.MaxBatchPause ? pause : throw Invalid(prefix + "batchPause", section["batchPause"], "a time span from 00:00:00 to 00:01:00")
+        retention.BatchPause = Time(host, prefix + "batchPause") is { } pause
+            ? pause >= TimeSpan.Zero && pause <= RetentionOptions.MaxBatchPause ? pause : throw Invalid(prefix + "batchPause", host[prefix + "batchPause"], "a time span from 00:00:00 to 00:01:00")
             : retention.BatchPause;
-        foreach (var policy in section.GetSection("policies").GetChildren())
+        foreach (var policy in host.GetSection(prefix + "policies").GetChildren())
         {
             var key = $"{prefix}policies:{policy.Key}:";
-            var orchestration = policy["orchestration"]?.Trim() is { Length: > 0 } name ? name : RetentionPolicy.AnyOrchestration;
-            var maxAge = Time(policy, "maxAge") ?? throw Invalid(key + "maxAge", null, "a time span d.hh:mm:ss (how long after its creation an instance is kept)");
+            var orchestration = policy["orchestration"]?.Trim() is { Length: > 0 } name
+                ? name
+                : throw Invalid(key + "orchestration", policy["orchestration"], "an orchestration's name, or * for every orchestration");
+            var maxAge = Time(host, key + "maxAge") ?? throw Invalid(key + "maxAge", null, "a time span d.hh:mm:ss (how long after its creation an instance is kept)");
             if (maxAge <= TimeSpan.Zero)
             {
                 throw Invalid(key + "maxAge", policy["maxAge"], "a positive time span");
+            }
+
+            if (policy["statuses"] is { } single)
+            {
+                throw Invalid(key + "statuses", single, "an array of statuses, e.g. [\"Completed\", \"Failed\"]");
             }
 
             var statuses = new List<OrchestrationRuntimeStatus>();

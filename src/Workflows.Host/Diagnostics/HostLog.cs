@@ -46,4 +46,7 @@ internal static partial class HostLog
 
     [LoggerMessage(17, LogLevel.Warning, "Retention run failed; the next run goes on from what is left")]
     public static partial void RetentionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(18, LogLevel.Information, "Retention left {InstanceId}: {Reason}")]
+    public static partial void RetentionSkipped(ILogger logger, string instanceId, string reason);
 }

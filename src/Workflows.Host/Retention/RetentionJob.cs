@@ -51,8 +51,16 @@ internal sealed class RetentionJob(TaskHubRuntime taskHub, IOptions<FunctionsHos
                 first = false;
                 foreach (var instance in page.Values.Where(instance => policy.Covers(instance.Name)))
                 {
-                    var result = await taskHub.Client.PurgeInstanceAsync(instance.InstanceId, cancellation: cancellationToken).ConfigureAwait(false);
-                    purged += result.PurgedInstanceCount;
+                    try
+                    {
+                        var result = await taskHub.Client.PurgeInstanceAsync(instance.InstanceId, cancellation: cancellationToken).ConfigureAwait(false);
+                        purged += result.PurgedInstanceCount;
+                    }
+                    catch (InvalidOperationException exception)
+                    {
+                        // Started again under its id since the query (a fixed id, a timer's): it is live now, and stays.
+                        HostLog.RetentionSkipped(_logger, instance.InstanceId, exception.Message);
+                    }
                 }
             }
 

@@ -185,6 +185,20 @@ public sealed class RetrainingPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task AStableVersionTrainedOnTheSameData_IsNotReScoredOnRowsItTrainedOn()
+    {
+        var (lineage, model) = ConstantStable();
+        await using var harness = await StartAsync(sampleShift: 2, stableLineage: lineage with { Dataset = _data }, stableModel: model);
+
+        var result = await harness.RunAsync(RetrainingPipelineOrchestrator.Name, Input());
+
+        Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
+        var comparison = result.ReadOutputAs<RetrainingPipelineOutput>()!.Comparison!;
+        Assert.False(comparison.Rescored);
+        Assert.StartsWith($"not re-scored on the candidate's holdout (the stable version was trained on '{_data}' too", comparison.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ACandidateWorseThanTheStableVersionOnItsOwnHoldout_IsNotCanaried()
     {
         var (lineage, model) = ConstantStable();

@@ -22,18 +22,21 @@ public sealed class RetentionTests(AzuriteFixture azurite)
     [Fact]
     public async Task Each_run_purges_what_its_policies_name_once_old_enough_and_nothing_else()
     {
-        // The job runs at midnight; its first run is at the midnight three days from today's (a minute after the clock
-        // starts): the one-day policy's cutoff is then after every instance this test creates, the three-day policy's
-        // before them (today's midnight); a day later, that one's is after them too.
-        var midnight = new DateTimeOffset(DateTimeOffset.UtcNow.UtcDateTime.Date, TimeSpan.Zero).AddDays(3);
-        var start = midnight.AddMinutes(-1);
+        // The job runs daily at the time of day of T0 + 12 h (T0: now, to the minute). Its first run, at D = T0 + 2 days
+        // 12 h, has the one-day policy's cutoff after every instance this test creates and the three-day policy's
+        // 12 h before them; the next day's run has that one's cutoff 12 h after them. No wall-clock boundary matters.
+        var now = DateTimeOffset.UtcNow;
+        var t0 = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        var first = t0.AddDays(2).AddHours(12);
+        var start = first.AddMinutes(-1);
+        var schedule = $"0 {first.Minute} {first.Hour} * * *";
         var clock = new FakeTimeProvider(start);
         var hub = "r" + Guid.NewGuid().ToString("N")[..20];
         await using var host = await TestHost.StartAsync(
             azurite.ConnectionString,
             $$"""
             { "extensions": { "durableTask": { "hubName": "{{hub}}" } },
-              "workflows": { "retention": { "schedule": "0 0 0 * * *", "batchSize": 2, "batchPause": "00:00:00", "policies": [
+              "workflows": { "retention": { "schedule": "{{schedule}}", "batchSize": 2, "batchPause": "00:00:00", "policies": [
                 { "orchestration": "Greetings", "statuses": [ "Completed" ], "maxAge": "1.00:00:00" },
                 { "orchestration": "*", "statuses": [ "Failed" ], "maxAge": "3.00:00:00" } ] } } }
             """,
@@ -64,7 +67,6 @@ public sealed class RetentionTests(AzuriteFixture azurite)
 
         // The first run: the Greetings (over a day old by the job's clock) go, in three batches of two; the failed
         // instance is not three days old yet.
-        var first = midnight;
         clock.Advance(TimeSpan.FromMinutes(1));
         await WaitForRunAsync(status, first);
         foreach (var id in greetings)

@@ -16,8 +16,8 @@ namespace Workflows.Host.Tests.Azurite;
 /// settings, the timers on a fake clock) starts <c>RetrainingPipeline</c> under its fixed instance id, which finds the
 /// served model drifted, retrains it, scores both versions on the new holdout, and promotes the new version by canary
 /// on the real prediction service, under
-/// steady traffic that never sees a failed request. A tick while the run is going starts nothing; a tick after it has
-/// finished starts the next run under the same id.
+/// steady traffic that never sees a failed request. A tick or a start by hand while the run is going starts nothing;
+/// a tick after it has finished starts the next run under the same id.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetime
@@ -91,6 +91,12 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             var started = await StatusAsync(host);
             Assert.True(started is { } s && s.GetProperty("runtimeStatus").GetString() is "Pending" or "Running", $"after the first tick: {started}");
             var created = started!.Value.GetProperty("createdTime").GetString();
+
+            // A start by hand under the same id while the run is going is refused, not a replacement.
+            using (var byHand = await host.PostAsync($"api/orchestrators/RetrainingPipeline/{InstanceId}", await File.ReadAllTextAsync(Path.Combine(_folder, "pipeline.json"))))
+            {
+                Assert.Equal(HttpStatusCode.Conflict, byHand.StatusCode);
+            }
 
             // The next day's tick comes while the run is going: it starts nothing.
             _clock.Advance(TimeSpan.FromDays(1));
