@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Workflows.Host.Tests;
 using Workflows.ML.Data;
+using Workflows.ML.Registry;
 using Workflows.Testing;
 using Xunit;
 
@@ -8,8 +9,8 @@ namespace Workflows.Dashboard.Tests;
 
 /// <summary>
 /// The host's dashboard in Debian's Chromium (headless), against hosts on Azurite: a finished training run's learning
-/// curve is drawn, a running instance is terminated from the page, and without a key the page gets nothing when keys
-/// are enforced.
+/// curve, a statistics run's histograms and a rolled-back canary's weights are drawn, a running instance is terminated
+/// from the page, and without a key the page gets nothing when keys are enforced.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDisposable
@@ -24,15 +25,23 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
     [Fact]
-    public async Task A_finished_training_runs_learning_curve_is_drawn()
+    public async Task A_finished_training_runs_learning_curve_and_a_statistics_runs_histograms_are_drawn()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: $"{DataRoot.Setting}={_data}");
         await RunAsync(host, "GenerateDataset", new { rows = 4_000, features = 4, informative = 3, chunkRows = 1_000, seed = 1, destination = "data" });
         var training = await RunAsync(host, "EpochTraining", new { dataset = "data", labelColumn = "label", modelName = "m", epochs = 3, holdoutFraction = 0.25, seed = 2 });
+        var statistics = await RunAsync(host, "ChunkedStatistics", new { dataset = "data", labelColumn = "label", histogramBins = 10 });
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
-        await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{training}\"]')");
-        await _browser.EvaluateAsync($"document.querySelector('tr[data-instance=\"{training}\"] a').click()");
+        await OpenAsync(statistics);
+
+        // One histogram per feature column, ten bars each.
+        await _browser.WaitForAsync("document.querySelectorAll('#histograms svg').length === 4");
+        Assert.Equal(
+            [10, 10, 10, 10],
+            (await _browser.EvaluateAsync("[...document.querySelectorAll('#histograms svg')].map(svg => svg.querySelectorAll('rect[data-bin]').length)")).EnumerateArray().Select(static n => n.GetInt32()));
+
+        await OpenAsync(training);
 
         // One point per epoch on each series, and the polyline through them.
         await _browser.WaitForAsync("document.querySelectorAll('#learning-curve circle[data-series=\"logLoss\"]').length === 3");
@@ -43,6 +52,39 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     }
 
     [Fact]
+    public async Task A_rolled_back_canary_shows_its_weight_its_failed_analysis_and_the_rollback()
+    {
+        var registry = new LocalFolderModelRegistry(Path.Combine(_data, "models"));
+        foreach (var bias in new[] { 0f, 6f })
+        {
+            await registry.RegisterAsync(new ModelRegistration("m", "onnx", new Dictionary<string, double>(), new ModelLineage("test", "none", new Dictionary<string, string>(), null)), TestModels.LinearOnnx(4, biasShift: bias));
+        }
+
+        await using var serving = await InProcessServing.StartAsync(_data);
+        await serving.AdminAsync(HttpMethod.Post, "admin/refresh");
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: [$"{DataRoot.Setting}={_data}", .. serving.AppSettings]);
+        serving.StartLoad("m", 4, center: 0);
+        await serving.WaitForAnswersAsync(100);
+        var canary = await RunAsync(host, "CanaryPromotion", new
+        {
+            model = "m",
+            candidateVersion = 2,
+            steps = new[] { new { weight = 50, pause = "00:00:05" }, new { weight = 100, pause = "00:00:01" } },
+            analysisInterval = "00:00:01",
+            checks = new[] { new { name = "predictions", kind = "PsiVsStable", threshold = 0.25, minSamples = 100, inconclusiveLimit = 4 } },
+        });
+        await serving.StopLoadAsync();
+
+        await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
+        await OpenAsync(canary);
+
+        // The weight at 50 %, the failed analysis that ended it, and the rollback marked.
+        await _browser.WaitForAsync("document.querySelector('#canary-weights line[data-rollback]')");
+        Assert.True((await _browser.EvaluateAsync("document.querySelectorAll('#canary-weights circle[data-phase=\"Failed\"]').length")).GetInt32() >= 1);
+        Assert.Contains("RolledBack", (await _browser.EvaluateAsync("document.querySelector('#canary-weights').parentElement.textContent")).GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_running_instance_is_terminated_from_the_page()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
@@ -50,8 +92,7 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await host.WaitForStatusAsync(waiting, static s => TestHost.IsStatus(s, "Running"));
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
-        await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{waiting}\"]')");
-        await _browser.EvaluateAsync($"document.querySelector('tr[data-instance=\"{waiting}\"] a').click()");
+        await OpenAsync(waiting);
         await _browser.WaitForAsync("!document.getElementById('terminate').hidden");
         await _browser.EvaluateAsync("document.getElementById('terminate').click()");
 
@@ -80,6 +121,14 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/?code=" + Uri.EscapeDataString(master)));
         await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{id}\"]')");
         Assert.Equal(string.Empty, (await _browser.EvaluateAsync("document.getElementById('error').textContent")).GetString());
+    }
+
+    /// <summary>Waits for the instance's row in the list and opens it.</summary>
+    private async Task OpenAsync(string instanceId)
+    {
+        await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{instanceId}\"]')");
+        await _browser.EvaluateAsync($"document.querySelector('tr[data-instance=\"{instanceId}\"] a').click()");
+        await _browser.WaitForAsync($"document.getElementById('detail-id').textContent === '{instanceId}'");
     }
 
     private static async Task<string> RunAsync(TestHost host, string orchestrator, object input)

@@ -51,6 +51,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
         services.AddSingleton(provider => new FunctionMetrics(() => provider.GetRequiredService<TaskHubRuntime>().TransactionCounter));
         services.AddSingleton<RetentionJob>();
+        services.AddSingleton<IHostScheduledJob>(static sp => sp.GetRequiredService<RetentionJob>());
         services.AddSingleton<TimerScheduler>();
         services.AddHostedService(static sp => sp.GetRequiredService<TimerScheduler>());
         services.AddHostedService<FunctionListing>();

@@ -18,7 +18,7 @@ namespace Workflows.Host.Retention;
 /// Purging is idempotent: a run cut short (a crash, a lost lease) leaves the rest to the next run, which finds them
 /// by the same query.
 /// </summary>
-internal sealed class RetentionJob(TaskHubRuntime taskHub, IOptions<FunctionsHostOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
+internal sealed class RetentionJob(TaskHubRuntime taskHub, IOptions<FunctionsHostOptions> options, TimeProvider time, ILoggerFactory loggerFactory) : IHostScheduledJob
 {
     /// <summary>The job's name for its lease and persisted schedule (a dot, which no function name has).</summary>
     public const string Name = "host.retention";

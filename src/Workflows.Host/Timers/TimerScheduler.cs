@@ -8,7 +8,6 @@ using Workflows.Host.Configuration;
 using Workflows.Host.Diagnostics;
 using Microsoft.Azure.WebJobs.Script.Grpc.Messages;
 using Workflows.Host.FunctionApp;
-using Workflows.Host.Retention;
 using Workflows.Host.Rpc;
 using Workflows.Host.TaskHub;
 
@@ -24,8 +23,14 @@ internal delegate Task ScheduledRun(bool isPastDue, DateTimeOffset? last, DateTi
 /// <param name="Run">One run.</param>
 internal sealed record ScheduledJob(string Name, Cronos.CronExpression Schedule, bool RunOnStartup, ScheduledRun Run);
 
+/// <summary>One of the host's own scheduled jobs (retention), registered as this service; its job is null when it has nothing to do.</summary>
+internal interface IHostScheduledJob
+{
+    ScheduledJob? Job { get; }
+}
+
 /// <summary>
-/// Runs the timer functions and the host's own scheduled jobs (<see cref="RetentionJob"/>). Each is a singleton
+/// Runs the timer functions and the host's own scheduled jobs (<see cref="IHostScheduledJob"/>: retention). Each is a singleton
 /// across the hosts sharing a task hub: only the holder of its blob lease runs it. The last and next occurrence are persisted, so an occurrence missed while no host was
 /// up fires once (past due) when a host next takes the lease. Time comes from a <see cref="TimeProvider"/> (the
 /// keyed service <see cref="ClockKey"/> when registered, else the host's), so tests fire timers with a fake clock.
@@ -40,7 +45,7 @@ internal sealed class TimerScheduler : BackgroundService
     private static readonly TimeSpan AcquireRetryInterval = TimeSpan.FromSeconds(15);
 
     private readonly TaskHubRuntime _taskHub;
-    private readonly RetentionJob _retention;
+    private readonly IReadOnlyList<IHostScheduledJob> _hostJobs;
     private readonly FunctionAppWorker _app;
     private readonly FunctionMetrics _metrics;
     private readonly FunctionsHostOptions _options;
@@ -55,10 +60,10 @@ internal sealed class TimerScheduler : BackgroundService
         IServiceProvider services,
         FunctionMetrics metrics,
         IOptions<FunctionsHostOptions> options,
-        RetentionJob retention,
+        IEnumerable<IHostScheduledJob> hostJobs,
         ILoggerFactory loggerFactory)
     {
-        _retention = retention;
+        _hostJobs = [.. hostJobs];
         _taskHub = taskHub;
         _app = app;
         _metrics = metrics;
@@ -77,7 +82,7 @@ internal sealed class TimerScheduler : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(Jobs().Select(job => RunAsync(job, stoppingToken)));
 
-    /// <summary>The app's timers, then the host's retention job when host.json gives it policies.</summary>
+    /// <summary>The app's timers, then the host's own jobs that have something to do (retention with policies).</summary>
     private IEnumerable<ScheduledJob> Jobs()
     {
         foreach (var timer in _app.Catalog.Timers)
@@ -89,9 +94,12 @@ internal sealed class TimerScheduler : BackgroundService
                 (isPastDue, last, scheduled, cancellationToken) => InvokeAsync(timer, WorkerBindings.TimerTrigger(isPastDue, last, scheduled, _time.GetUtcNow()), cancellationToken));
         }
 
-        if (_retention.Job is { } retention)
+        foreach (var job in _hostJobs)
         {
-            yield return retention;
+            if (job.Job is { } scheduled)
+            {
+                yield return scheduled;
+            }
         }
     }
 

@@ -2,9 +2,7 @@ using Microsoft.DurableTask.Client;
 using Workflows.Functions.Canary;
 using Workflows.Functions.Tests.Search;
 using Workflows.ML.Canary;
-using Workflows.ML.Onnx;
 using Workflows.ML.Registry;
-using Workflows.ML.Training;
 using Workflows.Testing;
 using Xunit;
 
@@ -29,7 +27,7 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         foreach (var (scale, bias) in new[] { (1f, 0f), (2f, 0f), (1f, 6f) })
         {
             var lineage = new ModelLineage("test", "none", new Dictionary<string, string>(), null);
-            _ = await _registry.RegisterAsync(new ModelRegistration("m", "onnx", new Dictionary<string, double>(), lineage), LinearOnnx(scale, bias));
+            _ = await _registry.RegisterAsync(new ModelRegistration("m", "onnx", new Dictionary<string, double>(), lineage), TestModels.LinearOnnx(Features, scale, bias));
         }
 
         _serving = await InProcessServing.StartAsync(_root);
@@ -123,21 +121,5 @@ public sealed class CanaryEndToEndTests : IAsyncLifetime
         Assert.True(result.RuntimeStatus == OrchestrationRuntimeStatus.Completed, result.FailureDetails?.ErrorMessage);
         Assert.True(_serving.Failed == 0, $"{_serving.Failed} of {_serving.Answered + _serving.Failed} requests failed; the first: {_serving.FirstFailure}");
         return (result.ReadOutputAs<CanaryPromotionOutput>()!, (await admin.GetRouteAsync("m", CancellationToken.None))!);
-    }
-
-    private static byte[] LinearOnnx(float scale, float biasShift)
-    {
-        var weights = new float[Features];
-        var mean = new float[Features];
-        var std = new float[Features];
-        for (var i = 0; i < Features; i++)
-        {
-            weights[i] = scale * ((i % 3) - 1 + (0.25f * i));
-            mean[i] = 0.1f * i;
-            std[i] = 1f + (0.05f * i);
-        }
-
-        var state = TrainerState.FromParts(Features, 2, weights, [(0.3f * scale) + biasShift], 0, 0, [0, 0]);
-        return OnnxModelExporter.Export(LogisticRegressionModel.FromState(state, new FeatureStandardization(mean, std)));
     }
 }

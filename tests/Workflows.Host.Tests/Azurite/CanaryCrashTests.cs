@@ -16,6 +16,7 @@ namespace Workflows.Host.Tests.Azurite;
 /// step put it while no host runs, the next host resumes the promotion at that same step (no step set again, none
 /// skipped), and no request fails through the crash and the promotion. Linux only (signals).
 /// </summary>
+[Collection(RepositoryRootHosts.Name)]
 public sealed class CanaryCrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Model = "m";

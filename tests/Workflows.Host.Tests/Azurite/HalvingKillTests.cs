@@ -17,6 +17,7 @@ namespace Workflows.Host.Tests.Azurite;
 /// an uninterrupted run of the same input, with every evaluation scheduled once and completed once in the history.
 /// Linux only (signals, /proc).
 /// </summary>
+[Collection(RepositoryRootHosts.Name)]
 public sealed class HalvingKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Killed = "halving-kill";

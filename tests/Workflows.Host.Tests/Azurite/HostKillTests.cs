@@ -16,6 +16,7 @@ namespace Workflows.Host.Tests.Azurite;
 /// clean stop (SIGINT) of that host stops the emulator too; a host whose emulator died stops within seconds. Linux only
 /// (signals, /proc).
 /// </summary>
+[Collection(RepositoryRootHosts.Name)]
 public sealed class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Count = 2_000;
