@@ -9,8 +9,9 @@ namespace Workflows.Dashboard.Tests;
 
 /// <summary>
 /// The host's dashboard in Debian's Chromium (headless), against hosts on Azurite: a finished training run's learning
-/// curve, a statistics run's histograms and a rolled-back canary's weights are drawn, a running instance is terminated
-/// from the page, and without a key the page gets nothing when keys are enforced.
+/// curve, a statistics run's histograms and a rolled-back canary's weights are drawn, the actions (terminate, suspend,
+/// resume, raise event, restart, purge, rewind) work from the page, and without a key the page gets nothing when keys
+/// are enforced.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDisposable
@@ -104,6 +105,50 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     }
 
     [Fact]
+    public async Task Suspend_resume_raise_event_restart_purge_and_rewind_from_the_page()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
+        var waiting = await host.StartAsync("WaitForApproval");
+        await host.WaitForStatusAsync(waiting, static s => TestHost.IsStatus(s, "Running"));
+        await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
+        await OpenAsync(waiting);
+
+        await ClickAsync("suspend");
+        await _browser.WaitForAsync("document.getElementById('detail-status').textContent === 'Suspended' && !document.getElementById('resume').hidden");
+        await ClickAsync("resume");
+        await _browser.WaitForAsync("document.getElementById('detail-status').textContent === 'Running'");
+
+        await _browser.EvaluateAsync("document.getElementById('event-name').value = 'Approval'; document.getElementById('event-data').value = '\"Ada\"'");
+        await ClickAsync("raise-event");
+        await _browser.WaitForAsync("document.getElementById('detail-status').textContent === 'Completed'");
+        Assert.Equal("approved by Ada", (await host.WaitForStatusAsync(waiting, static s => TestHost.IsStatus(s, "Completed"))).GetProperty("output").GetString());
+
+        // Restart: a new instance of the same orchestration and input, opened in the panel.
+        await ClickAsync("restart");
+        await _browser.WaitForAsync($"document.getElementById('detail-id').textContent !== '{waiting}' && document.getElementById('detail-status').textContent === 'Running'");
+        var restarted = (await _browser.EvaluateAsync("document.getElementById('detail-id').textContent")).GetString()!;
+        Assert.Equal("WaitForApproval", (await host.WaitForStatusAsync(restarted, static s => TestHost.IsStatus(s, "Running"))).GetProperty("name").GetString());
+
+        // Purge the first one (confirmed): gone from the API and from the list.
+        await OpenAsync(waiting);
+        await _browser.EvaluateAsync("window.confirm = () => true");
+        await ClickAsync("purge");
+        await _browser.WaitForAsync($"document.getElementById('detail').hidden && !document.querySelector('tr[data-instance=\"{waiting}\"]')");
+        using (var gone = await host.Http.GetAsync(new Uri($"runtime/webhooks/durabletask/instances/{waiting}", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        }
+
+        // Rewind: an instance whose activity failed once runs its failed step again and completes.
+        var failed = await host.StartAsync("FailsOnce");
+        await host.WaitForStatusAsync(failed, static s => TestHost.IsStatus(s, "Failed"));
+        await OpenAsync(failed);
+        await ClickAsync("rewind");
+        await _browser.WaitForAsync("document.getElementById('detail-status').textContent === 'Completed'");
+        Assert.Equal(string.Empty, (await _browser.EvaluateAsync("document.getElementById('action-error').textContent")).GetString());
+    }
+
+    [Fact]
     public async Task With_keys_enforced_the_page_gets_nothing_without_the_master_key()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker, settings: "WorkflowsEnforceKeys=true");
@@ -121,6 +166,13 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/?code=" + Uri.EscapeDataString(master)));
         await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{id}\"]')");
         Assert.Equal(string.Empty, (await _browser.EvaluateAsync("document.getElementById('error').textContent")).GetString());
+    }
+
+    /// <summary>Clicks the panel's button <paramref name="id"/> once it shows.</summary>
+    private async Task ClickAsync(string id)
+    {
+        await _browser.WaitForAsync($"!document.getElementById('{id}').hidden && !document.getElementById('{id}').closest('[hidden]')");
+        await _browser.EvaluateAsync($"document.getElementById('{id}').click()");
     }
 
     /// <summary>Waits for the instance's row in the list and opens it.</summary>
