@@ -12,21 +12,7 @@ internal static class TestModels
     public const int Features = 4;
 
     /// <summary>A binary logistic regression over <paramref name="features"/> features; <paramref name="scale"/> makes versions differ.</summary>
-    public static byte[] LinearOnnx(int features = Features, float scale = 1f)
-    {
-        var weights = new float[features];
-        var mean = new float[features];
-        var std = new float[features];
-        for (var i = 0; i < features; i++)
-        {
-            weights[i] = scale * ((i % 3) - 1 + (0.25f * i));
-            mean[i] = 0.1f * i;
-            std[i] = 1f + (0.05f * i);
-        }
-
-        var state = TrainerState.FromParts(features, 2, weights, [0.3f * scale], 0, 0, [0, 0]);
-        return OnnxModelExporter.Export(LogisticRegressionModel.FromState(state, new FeatureStandardization(mean, std)));
-    }
+    public static byte[] LinearOnnx(int features = Features, float scale = 1f) => Workflows.Testing.TestModels.LinearOnnx(features, scale);
 
     /// <summary>A FastTree binary classifier trained on a separable rule, saved with MLContext.Model.Save.</summary>
     public static byte[] FastTreeZip(int trees = 5)
