@@ -29,9 +29,9 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     public async Task A_finished_training_runs_learning_curve_and_a_statistics_runs_histograms_are_drawn()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: $"{DataRoot.Setting}={_data}");
-        await RunAsync(host, "GenerateDataset", new { rows = 4_000, features = 4, informative = 3, chunkRows = 1_000, seed = 1, destination = "data" });
-        var training = await RunAsync(host, "EpochTraining", new { dataset = "data", labelColumn = "label", modelName = "m", epochs = 3, holdoutFraction = 0.25, seed = 2 });
-        var statistics = await RunAsync(host, "ChunkedStatistics", new { dataset = "data", labelColumn = "label", histogramBins = 10 });
+        await host.RunToEndAsync("GenerateDataset", JsonSerializer.Serialize(new { rows = 4_000, features = 4, informative = 3, chunkRows = 1_000, seed = 1, destination = "data" }));
+        var training = await host.RunToEndAsync("EpochTraining", JsonSerializer.Serialize(new { dataset = "data", labelColumn = "label", modelName = "m", epochs = 3, holdoutFraction = 0.25, seed = 2 }));
+        var statistics = await host.RunToEndAsync("ChunkedStatistics", JsonSerializer.Serialize(new { dataset = "data", labelColumn = "label", histogramBins = 10 }));
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
         await OpenAsync(statistics);
@@ -66,14 +66,14 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: [$"{DataRoot.Setting}={_data}", .. serving.AppSettings]);
         serving.StartLoad("m", 4, center: 0);
         await serving.WaitForAnswersAsync(100);
-        var canary = await RunAsync(host, "CanaryPromotion", new
+        var canary = await host.RunToEndAsync("CanaryPromotion", JsonSerializer.Serialize(new
         {
             model = "m",
             candidateVersion = 2,
             steps = new[] { new { weight = 50, pause = "00:00:05" }, new { weight = 100, pause = "00:00:01" } },
             analysisInterval = "00:00:01",
             checks = new[] { new { name = "predictions", kind = "PsiVsStable", threshold = 0.25, minSamples = 100, inconclusiveLimit = 4 } },
-        });
+        }));
         await serving.StopLoadAsync();
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
@@ -181,13 +181,5 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{instanceId}\"]')");
         await _browser.EvaluateAsync($"document.querySelector('tr[data-instance=\"{instanceId}\"] a').click()");
         await _browser.WaitForAsync($"document.getElementById('detail-id').textContent === '{instanceId}'");
-    }
-
-    private static async Task<string> RunAsync(TestHost host, string orchestrator, object input)
-    {
-        var id = await host.StartAsync(orchestrator, JsonSerializer.Serialize(input));
-        var status = await host.WaitForStatusAsync(id, static s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
-        Assert.True(TestHost.IsStatus(status, "Completed"), $"{orchestrator} ended {status}");
-        return id;
     }
 }

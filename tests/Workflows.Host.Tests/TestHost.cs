@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Workflows.Host.Hosting;
 using Workflows.Host.Security;
 using Workflows.Testing;
+using Xunit;
 
 namespace Workflows.Host.Tests;
 
@@ -151,6 +152,22 @@ internal sealed class TestHost : IAsyncDisposable
 
     public static bool IsStatus(JsonElement status, string runtimeStatus) =>
         status.GetProperty("runtimeStatus").GetString() == runtimeStatus;
+
+    /// <summary>Whether the status JSON is of a finished instance (Completed, Failed or Terminated).</summary>
+    public static bool IsFinished(JsonElement status) =>
+        status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
+
+    /// <summary>
+    /// Starts <paramref name="orchestrator"/> with <paramref name="json"/>, waits until it has finished and asserts it
+    /// ended <paramref name="expected"/>; returns its instance id.
+    /// </summary>
+    public async Task<string> RunToEndAsync(string orchestrator, string? json, string expected = "Completed")
+    {
+        var id = await StartAsync(orchestrator, json);
+        var status = await WaitForStatusAsync(id, IsFinished);
+        Assert.True(IsStatus(status, expected), $"{orchestrator} ended {status}");
+        return id;
+    }
 
     public async ValueTask DisposeAsync()
     {

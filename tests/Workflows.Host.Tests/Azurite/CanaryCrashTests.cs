@@ -6,6 +6,7 @@ using Workflows.Host.Azurite;
 using Workflows.ML.Data;
 using Workflows.Testing;
 using Xunit;
+using static Workflows.Host.Tests.Azurite.HistoryEvents;
 using Xunit.Abstractions;
 
 namespace Workflows.Host.Tests.Azurite;
@@ -75,8 +76,8 @@ public sealed class CanaryCrashTests(ITestOutputHelper output) : IAsyncLifetime
         });
 
         // The candidate at 50 % (its second step, index 1): kill the host alone, as a crash would.
-        var atStep = await _app.EventuallyAsync(http, InstanceId, static s => Finished(s) || Weight(s) == 50, Bound, TimeSpan.FromMilliseconds(50));
-        Assert.False(Finished(atStep), $"the promotion ended before the kill: {atStep}");
+        var atStep = await _app.EventuallyAsync(http, InstanceId, static s => TestHost.IsFinished(s) || Weight(s) == 50, Bound, TimeSpan.FromMilliseconds(50));
+        Assert.False(TestHost.IsFinished(atStep), $"the promotion ended before the kill: {atStep}");
         first.Kill(entireProcessTree: false);
         await first.WaitForExitAsync();
         var killedAt = DateTime.UtcNow;
@@ -86,7 +87,7 @@ public sealed class CanaryCrashTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal((2, 0.5), (during["candidate"]!.GetValue<int>(), during["candidateWeight"]!.GetValue<double>()));
 
         await _app.StartHostAsync(httpPort, http, settings);
-        var done = await _app.EventuallyAsync(http, InstanceId, Finished, Bound, TimeSpan.FromMilliseconds(250));
+        var done = await _app.EventuallyAsync(http, InstanceId, TestHost.IsFinished, Bound, TimeSpan.FromMilliseconds(250));
         await _serving.StopLoadAsync();
 
         Assert.True(done.GetProperty("runtimeStatus").GetString() == "Completed", $"the promotion ended {done}");
@@ -114,7 +115,7 @@ public sealed class CanaryCrashTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task RunAsync(HttpClient http, string orchestrator, string instanceId, object input)
     {
         await StartAsync(http, orchestrator, instanceId, input);
-        var status = await _app.EventuallyAsync(http, instanceId, Finished, Bound, TimeSpan.FromMilliseconds(100));
+        var status = await _app.EventuallyAsync(http, instanceId, TestHost.IsFinished, Bound, TimeSpan.FromMilliseconds(100));
         Assert.True(status.GetProperty("runtimeStatus").GetString() == "Completed", $"{orchestrator} ended {status}");
     }
 
@@ -125,16 +126,9 @@ public sealed class CanaryCrashTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"start of {orchestrator}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
-    private static bool Finished(JsonElement status) => status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
-
     /// <summary>The candidate's weight from CanaryPromotion's <c>customStatus</c>; -1 before there is one.</summary>
     private static int Weight(JsonElement status) =>
         status.TryGetProperty("customStatus", out var custom) && custom.ValueKind == JsonValueKind.Object && custom.TryGetProperty("weight", out var weight)
             ? weight.GetInt32()
             : -1;
-
-    private static string? Type(JsonElement historyEvent) => historyEvent.GetProperty("EventType").GetString();
-
-    private static DateTime Time(JsonElement historyEvent) =>
-        DateTime.Parse(historyEvent.GetProperty("Timestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }

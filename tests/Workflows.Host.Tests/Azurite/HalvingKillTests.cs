@@ -6,6 +6,7 @@ using System.Text.Json;
 using Workflows.Host.Azurite;
 using Workflows.ML.Data;
 using Xunit;
+using static Workflows.Host.Tests.Azurite.HistoryEvents;
 using Xunit.Abstractions;
 
 namespace Workflows.Host.Tests.Azurite;
@@ -79,12 +80,12 @@ public sealed class HalvingKillTests(ITestOutputHelper output) : IAsyncLifetime
             ["AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions"] = "2",
         });
         await StartAsync(http, "GenerateDataset", "dataset", new { rows = Rows, features = 8, informative = 4, chunkRows = Rows / 3, seed = 11, destination = "search" });
-        var generated = await _app.EventuallyAsync(http, "dataset", Finished, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
+        var generated = await _app.EventuallyAsync(http, "dataset", TestHost.IsFinished, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(100));
         Assert.Equal("Completed", generated.GetProperty("runtimeStatus").GetString());
 
         await StartAsync(http, "HalvingSearch", Killed, Search);
         var midRung = await _app.EventuallyAsync(
-            http, Killed, s => Finished(s) || Progress(s) is { } p && (p.Round > 0 || p.Completed > 0), TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
+            http, Killed, s => TestHost.IsFinished(s) || Progress(s) is { } p && (p.Round > 0 || p.Completed > 0), TimeSpan.FromMinutes(3), TimeSpan.FromMilliseconds(100));
         var seen = Progress(midRung) ?? (Round: -1, Completed: 0);
         Assert.True(
             seen is (0, > 0 and < Candidates),
@@ -145,7 +146,7 @@ public sealed class HalvingKillTests(ITestOutputHelper output) : IAsyncLifetime
 
         async Task<(JsonElement Status, TimeSpan After)> CompletionAsync(string instanceId)
         {
-            var status = await _app.EventuallyAsync(http, instanceId, Finished, ResumeBound, TimeSpan.FromMilliseconds(250));
+            var status = await _app.EventuallyAsync(http, instanceId, TestHost.IsFinished, ResumeBound, TimeSpan.FromMilliseconds(250));
             return (status, restart.Elapsed);
         }
     }
@@ -156,8 +157,6 @@ public sealed class HalvingKillTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
     }
 
-    private static bool Finished(JsonElement status) => status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
-
     /// <summary>The round and the evaluations finished in it, from a halving search's <c>customStatus</c>; null before the first round.</summary>
     private static (int Round, int Completed)? Progress(JsonElement status) =>
         status.TryGetProperty("customStatus", out var custom) && custom.ValueKind == JsonValueKind.Object && custom.GetProperty("round").ValueKind == JsonValueKind.Number
@@ -166,13 +165,6 @@ public sealed class HalvingKillTests(ITestOutputHelper output) : IAsyncLifetime
 
     private static IEnumerable<int> Rows0(JsonElement cv) =>
         Enumerable.Range(0, cv.GetProperty("iter").GetArrayLength()).Where(r => cv.GetProperty("iter")[r].GetInt32() == 0);
-
-    private static string? Type(JsonElement historyEvent) => historyEvent.GetProperty("EventType").GetString();
-
-    private static string? Function(JsonElement historyEvent) => historyEvent.GetProperty("FunctionName").GetString();
-
-    private static DateTime Time(JsonElement historyEvent) =>
-        DateTime.Parse(historyEvent.GetProperty("Timestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 
     /// <summary>An evaluation request's identity: its parameters and its resource.</summary>
     private static string Key(JsonElement request) =>

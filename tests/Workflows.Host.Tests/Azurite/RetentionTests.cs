@@ -49,11 +49,11 @@ public sealed class RetentionTests(AzuriteFixture azurite)
         var greetings = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            greetings.Add(await RunAsync(host, "Greetings", i == 0 ? JsonSerializer.Serialize(new string('x', 200_000)) : "\"Lisbon\"", "Completed"));
+            greetings.Add(await host.RunToEndAsync("Greetings", i == 0 ? JsonSerializer.Serialize(new string('x', 200_000)) : "\"Lisbon\""));
         }
 
-        var failed = await RunAsync(host, "FailsOnce", null, "Failed");
-        var other = await RunAsync(host, "UppercaseAll", """["a","b"]""", "Completed");
+        var failed = await host.RunToEndAsync("FailsOnce", null, "Failed");
+        var other = await host.RunToEndAsync("UppercaseAll", """["a","b"]""");
         var running = await host.StartAsync("WaitForApproval");
         var terminated = await host.StartAsync("WaitForApproval");
         await host.WaitForStatusAsync(running, static s => TestHost.IsStatus(s, "Running"));
@@ -87,14 +87,6 @@ public sealed class RetentionTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, await StatusCodeAsync(host, other));
         Assert.Equal(HttpStatusCode.OK, await StatusCodeAsync(host, terminated));
         Assert.Equal(HttpStatusCode.Accepted, await StatusCodeAsync(host, running));
-    }
-
-    private static async Task<string> RunAsync(TestHost host, string orchestrator, string? input, string expected)
-    {
-        var id = await host.StartAsync(orchestrator, input);
-        var status = await host.WaitForStatusAsync(id, static s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
-        Assert.True(TestHost.IsStatus(status, expected), $"{orchestrator} ended {status}");
-        return id;
     }
 
     private static async Task<HttpStatusCode> StatusCodeAsync(TestHost host, string instanceId)

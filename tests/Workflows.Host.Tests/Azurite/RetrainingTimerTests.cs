@@ -8,6 +8,7 @@ using Workflows.Host.Timers;
 using Workflows.ML.Data;
 using Workflows.Testing;
 using Xunit;
+using static Workflows.Host.Tests.Azurite.HistoryEvents;
 
 namespace Workflows.Host.Tests.Azurite;
 
@@ -59,11 +60,11 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         var status = host.App.Services.GetRequiredService<TaskHubRuntime>().State;
 
         // Version 1, trained on last season's data, becomes the service's stable version.
-        await RunAsync(host, "GenerateDataset", new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 1, destination = "old" });
-        await RunAsync(host, "EpochTraining", new { dataset = "old", labelColumn = "label", modelName = Model, epochs = 2, holdoutFraction = 0.2, learningRate = 0.3, seed = 3 });
+        await host.RunToEndAsync("GenerateDataset", JsonSerializer.Serialize(new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 1, destination = "old" }));
+        await host.RunToEndAsync("EpochTraining", JsonSerializer.Serialize(new { dataset = "old", labelColumn = "label", modelName = Model, epochs = 2, holdoutFraction = 0.2, learningRate = 0.3, seed = 3 }));
         await _serving.AdminAsync(HttpMethod.Post, "admin/refresh");
         Assert.Equal(1, (await _serving.RoutingAsync(Model))["stable"]!.GetValue<int>());
-        await RunAsync(host, "GenerateDataset", new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 2, destination = "new" });
+        await host.RunToEndAsync("GenerateDataset", JsonSerializer.Serialize(new { rows = 6_000, features = Features, informative = 3, chunkRows = 1_000, seed = 2, destination = "new" }));
         await File.WriteAllTextAsync(Path.Combine(_folder, "pipeline.json"), JsonSerializer.Serialize(new
         {
             model = Model,
@@ -104,7 +105,7 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             var during = await StatusAsync(host);
             Assert.Equal(created, during!.Value.GetProperty("createdTime").GetString());
 
-            var done = await EventuallyAsync(host, static s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
+            var done = await EventuallyAsync(host, TestHost.IsFinished);
             Assert.True(TestHost.IsStatus(done, "Completed"), $"the pipeline ended {done}");
             Assert.Equal(created, done.GetProperty("createdTime").GetString());
             var output = done.GetProperty("output");
@@ -145,13 +146,6 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.Accepted, terminate.StatusCode);
     }
 
-    private static async Task RunAsync(TestHost host, string orchestrator, object input)
-    {
-        var id = await host.StartAsync(orchestrator, JsonSerializer.Serialize(input));
-        var status = await host.WaitForStatusAsync(id, static s => s.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
-        Assert.True(TestHost.IsStatus(status, "Completed"), $"{orchestrator} ended {status}");
-    }
-
     /// <summary>Polls the persisted schedule status until the run of occurrence <paramref name="last"/> has returned.</summary>
     private static Task<bool> WaitForTimerAsync(Workflows.Host.State.IHostStateStore status, DateTimeOffset last) =>
         TestHost.PollAsync(async cancellationToken =>
@@ -189,6 +183,4 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
         var status = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
         return [.. status.GetProperty("historyEvents").EnumerateArray()];
     }
-
-    private static string? Type(JsonElement historyEvent) => historyEvent.GetProperty("EventType").GetString();
 }

@@ -7,6 +7,7 @@ using Workflows.Host.FunctionApp;
 using Workflows.ML.Data;
 using Workflows.Testing;
 using Xunit;
+using static Workflows.Host.Tests.Azurite.HistoryEvents;
 
 namespace Workflows.Host.Tests.Azurite;
 
@@ -27,13 +28,13 @@ public sealed class WorkerTrainingKillTests(AzuriteFixture azurite) : IDisposabl
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: $"{DataRoot.Setting}={_folder}");
         var channel = host.App.Services.GetRequiredService<FunctionAppWorker>().Channel;
         var generate = await host.StartAsync("GenerateDataset", JsonSerializer.Serialize(new { rows = 200_000, features = 8, informative = 4, chunkRows = 10_000, seed = 11, destination = "kill" }));
-        Assert.Equal("Completed", (await EventuallyAsync(host, generate, Finished)).GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Completed", (await EventuallyAsync(host, generate, TestHost.IsFinished)).GetProperty("runtimeStatus").GetString());
 
         var killed = await host.StartAsync("EpochTraining", Training("killed-model"), "killed");
 
         // One epoch in and the run still going: kill the worker that runs its activities.
-        var midRun = await EventuallyAsync(host, killed, static s => Finished(s) || Epoch(s) >= 1);
-        Assert.True(!Finished(midRun), $"the run finished before the kill could land: {midRun}");
+        var midRun = await EventuallyAsync(host, killed, static s => TestHost.IsFinished(s) || Epoch(s) >= 1);
+        Assert.True(!TestHost.IsFinished(midRun), $"the run finished before the kill could land: {midRun}");
         var killedProcess = channel.ProcessId ?? throw new InvalidOperationException("No worker process.");
         var killedAt = DateTime.UtcNow;
         using (var process = Process.GetProcessById(killedProcess))
@@ -41,8 +42,8 @@ public sealed class WorkerTrainingKillTests(AzuriteFixture azurite) : IDisposabl
             process.Kill();
         }
 
-        var resumed = await EventuallyAsync(host, killed, Finished);
-        var reference = await EventuallyAsync(host, await host.StartAsync("EpochTraining", Training("reference-model"), "reference"), Finished);
+        var resumed = await EventuallyAsync(host, killed, TestHost.IsFinished);
+        var reference = await EventuallyAsync(host, await host.StartAsync("EpochTraining", Training("reference-model"), "reference"), TestHost.IsFinished);
 
         Assert.True(TestHost.IsStatus(resumed, "Completed"), $"the killed run ended {resumed}");
         Assert.True(TestHost.IsStatus(reference, "Completed"), $"the reference run ended {reference}");
@@ -97,18 +98,9 @@ public sealed class WorkerTrainingKillTests(AzuriteFixture azurite) : IDisposabl
         return [.. status.GetProperty("historyEvents").EnumerateArray()];
     }
 
-    private static bool Finished(JsonElement status) => status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
-
     /// <summary>The epochs done, from EpochTraining's <c>customStatus</c>; 0 before the first.</summary>
     private static int Epoch(JsonElement status) =>
         status.TryGetProperty("customStatus", out var custom) && custom.ValueKind == JsonValueKind.Object && custom.TryGetProperty("epoch", out var epoch) && epoch.ValueKind == JsonValueKind.Number
             ? epoch.GetInt32()
             : 0;
-
-    private static string? Type(JsonElement historyEvent) => historyEvent.GetProperty("EventType").GetString();
-
-    private static string? Function(JsonElement historyEvent) => historyEvent.TryGetProperty("FunctionName", out var name) ? name.GetString() : null;
-
-    private static DateTime Time(JsonElement historyEvent) =>
-        DateTime.Parse(historyEvent.GetProperty("Timestamp").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 }
