@@ -29,9 +29,6 @@ public sealed class RetrainingTimer(DataRoot dataRoot, IConfiguration configurat
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private static readonly HashSet<OrchestrationRuntimeStatus> Active =
-        [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended];
-
     /// <summary>The one instance id under which the pipeline of <paramref name="model"/> runs, from the timer and by convention over HTTP.</summary>
     public static string InstanceIdFor(string model) => "retraining-" + model;
 
@@ -46,23 +43,15 @@ public sealed class RetrainingTimer(DataRoot dataRoot, IConfiguration configurat
         ArgumentNullException.ThrowIfNull(client);
         var input = await ReadInputAsync(configuration[InputSetting], cancellationToken);
         var instanceId = InstanceIdFor(input.Model);
-        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
-        if (existing is not null && Active.Contains(existing.RuntimeStatus))
-        {
-            logger.LogInformation(
-                "Retraining tick skipped: {InstanceId} is still {Status} (created {Created:O})", instanceId, existing.RuntimeStatus, existing.CreatedAt);
-            return;
-        }
-
         try
         {
+            // Refused while the id's instance is pending, running or suspended (the start's dedupe statuses): one run at a time.
             await client.ScheduleNewOrchestrationInstanceAsync(
                 new TaskName(RetrainingPipelineOrchestrator.Name), input, HttpStarter.OptionsFor(instanceId), cancellationToken);
         }
         catch (Exception exception) when (HttpStarter.IsAlreadyExists(exception))
         {
-            // Started by someone else (over HTTP, or another tick) between the look and the start.
-            logger.LogInformation("Retraining tick skipped: {InstanceId} was started meanwhile", instanceId);
+            logger.LogInformation("Retraining tick skipped: {InstanceId} is still pending, running or suspended", instanceId);
             return;
         }
 
