@@ -149,6 +149,88 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     }
 
     [Fact]
+    public async Task The_timeline_draws_a_fan_out_a_timer_a_retry_a_sub_orchestration_an_event_and_the_failures()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
+        var id = await host.StartAsync("TimelineSample");
+        await host.WaitForStatusAsync(id, static s => s.TryGetProperty("customStatus", out var custom) && custom.ValueKind == JsonValueKind.String && custom.GetString() == "waiting for Go");
+        using (await host.PostAsync($"runtime/webhooks/durabletask/instances/{id}/raiseEvent/Go", "\"now\"")) { }
+        await host.WaitForStatusAsync(id, static s => TestHost.IsStatus(s, "Completed"));
+
+        await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
+        await OpenAsync(id);
+        await _browser.WaitForAsync("document.querySelector('#timeline')");
+
+        // The fan-out's three bars, the retried activity's failed first attempt and its second, the failed last step.
+        Assert.Equal(3, await CountAsync("#timeline rect[data-kind=\"activity\"][data-name=\"Greet\"][data-status=\"completed\"]"));
+        Assert.Equal(1, await CountAsync("#timeline rect[data-name=\"Flaky\"][data-status=\"failed\"]:not([data-retry])"));
+        Assert.Equal(1, await CountAsync("#timeline rect[data-name=\"Flaky\"][data-status=\"completed\"][data-retry=\"2\"]"));
+        Assert.Equal(1, await CountAsync("#timeline rect[data-name=\"Throw\"][data-status=\"failed\"]"));
+
+        // The explicit timer and the retry's delay; the raised event; both failures listed with their reasons.
+        Assert.True(await CountAsync("#timeline rect[data-kind=\"timer\"][data-fired=\"true\"]") >= 2);
+        Assert.Equal(1, await CountAsync("#timeline circle[data-kind=\"event\"][data-label=\"Go\"]"));
+        var failures = (await _browser.EvaluateAsync("[...document.querySelectorAll('#failures li')].map(li => li.textContent).join('|')")).GetString()!;
+        Assert.Contains("first attempt fails", failures, StringComparison.Ordinal);
+        Assert.Contains("Throw was asked to fail: last step", failures, StringComparison.Ordinal);
+
+        // The sub-orchestration's bar opens it, with its own three activities.
+        var child = (await _browser.EvaluateAsync("document.querySelector('#timeline rect[data-kind=\"suborchestration\"]').dataset.instance")).GetString()!;
+        await _browser.EvaluateAsync("document.querySelector('#timeline rect[data-kind=\"suborchestration\"]').dispatchEvent(new MouseEvent('click'))");
+        await _browser.WaitForAsync($"document.getElementById('detail-id').textContent === '{child}'");
+        await _browser.WaitForAsync("document.querySelectorAll('#timeline rect[data-name=\"Greet\"]').length === 3");
+        Assert.Equal("Greetings", (await host.WaitForStatusAsync(child, static s => TestHost.IsStatus(s, "Completed"))).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task The_list_filters_by_name_status_and_created_time_counts_per_status_and_pages()
+    {
+        await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
+        var greetings = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            greetings.Add(await host.RunToEndAsync("Greetings", "\"Lisbon\""));
+        }
+
+        var waiting = await host.StartAsync("WaitForApproval");
+        await host.WaitForStatusAsync(waiting, static s => TestHost.IsStatus(s, "Running"));
+        var failed = await host.RunToEndAsync("FailsOnce", null, expected: "Failed");
+
+        await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
+        await _browser.WaitForAsync("document.querySelector('#total') && document.querySelector('#total').dataset.count === '5'");
+        Assert.Equal(("3", "1", "1"), (await StatusCountAsync("Completed"), await StatusCountAsync("Running"), await StatusCountAsync("Failed")));
+
+        // By name (a prefix, any case): the three Greetings runs, and the counts follow the filter.
+        await _browser.EvaluateAsync("{ const name = document.getElementById('name'); name.value = 'greet'; name.onkeydown({ key: 'Enter' }); }");
+        await _browser.WaitForAsync("document.querySelectorAll('#instances tr').length === 3 && document.querySelector('#total').dataset.count === '3'");
+        Assert.Equal(greetings.Order(), (await RowIdsAsync()).Order());
+
+        // A count is a link to its status: Failed shows the one failed run (the name filter cleared first).
+        await _browser.EvaluateAsync("document.getElementById('name').value = ''; document.querySelector('#counts a[data-status=\"Failed\"]').click()");
+        await _browser.WaitForAsync($"document.querySelectorAll('#instances tr').length === 1 && document.querySelector('tr[data-instance=\"{failed}\"]')");
+
+        // Pages of two: three pages for five instances, forward and back.
+        await _browser.EvaluateAsync("{ document.getElementById('status').value = ''; const size = document.getElementById('top'); size.add(new Option('2', '2')); size.value = '2'; size.onchange(); }");
+        await _browser.WaitForAsync("document.querySelectorAll('#instances tr').length === 2 && !document.getElementById('next').disabled");
+        var seen = new HashSet<string>(await RowIdsAsync());
+        await _browser.EvaluateAsync("document.getElementById('next').click()");
+        await _browser.WaitForAsync("document.getElementById('page').textContent.startsWith('page 2')");
+        await _browser.WaitForAsync("document.querySelectorAll('#instances tr').length === 2");
+        seen.UnionWith(await RowIdsAsync());
+        await _browser.EvaluateAsync("document.getElementById('next').click()");
+        await _browser.WaitForAsync("document.getElementById('page').textContent.startsWith('page 3') && document.querySelectorAll('#instances tr').length === 1");
+        seen.UnionWith(await RowIdsAsync());
+        Assert.Equal(greetings.Append(waiting).Append(failed).Order(), seen.Order());
+        Assert.True((await _browser.EvaluateAsync("document.getElementById('next').disabled")).GetBoolean());
+        await _browser.EvaluateAsync("document.getElementById('previous').click()");
+        await _browser.WaitForAsync("document.getElementById('page').textContent.startsWith('page 2') && document.querySelectorAll('#instances tr').length === 2");
+
+        // Created from tomorrow: nothing, and counts of nothing.
+        await _browser.EvaluateAsync("{ const from = document.getElementById('created-from'); from.value = new Date(Date.now() + 86400000).toISOString().slice(0, 16); from.onchange(); }");
+        await _browser.WaitForAsync("document.querySelectorAll('#instances tr').length === 0 && document.querySelector('#total').dataset.count === '0'");
+    }
+
+    [Fact]
     public async Task With_keys_enforced_the_page_gets_nothing_without_the_master_key()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker, settings: "WorkflowsEnforceKeys=true");
@@ -167,6 +249,16 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         await _browser.WaitForAsync($"document.querySelector('tr[data-instance=\"{id}\"]')");
         Assert.Equal(string.Empty, (await _browser.EvaluateAsync("document.getElementById('error').textContent")).GetString());
     }
+
+    /// <summary>How many elements match <paramref name="selector"/> (no single quotes in it).</summary>
+    private async Task<int> CountAsync(string selector) =>
+        (await _browser.EvaluateAsync($"document.querySelectorAll('{selector}').length")).GetInt32();
+
+    private async Task<string?> StatusCountAsync(string status) =>
+        (await _browser.EvaluateAsync($"document.querySelector('#counts a[data-status=\"{status}\"]').dataset.count")).GetString();
+
+    private async Task<string[]> RowIdsAsync() =>
+        [.. (await _browser.EvaluateAsync("[...document.querySelectorAll('#instances tr')].map(row => row.dataset.instance)")).EnumerateArray().Select(static id => id.GetString()!)];
 
     /// <summary>Clicks the panel's button <paramref name="id"/> once it shows.</summary>
     private async Task ClickAsync(string id)

@@ -81,6 +81,34 @@ public static class HostTestFunctions
     public static string Flaky([ActivityTrigger] string key) =>
         FlakyAttempts.AddOrUpdate(key, 1, static (_, n) => n + 1) == 1 ? throw new InvalidOperationException("first attempt fails") : "recovered";
 
+    /// <summary>
+    /// A history with every kind of timeline entry: a fan-out of three <see cref="Greet"/> calls, a timer,
+    /// <see cref="Flaky"/> retried after its first failure, the <see cref="Greetings"/> sub-orchestration, the <c>Go</c>
+    /// event, and a last activity that fails (caught). Returns what the retried activity returned.
+    /// </summary>
+    [Function(nameof(TimelineSample))]
+    public static async Task<string> TimelineSample([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await Task.WhenAll(new[] { "Oslo", "Rome", "Kyiv" }.Select(city => context.CallActivityAsync<string>(nameof(Greet), city)));
+        await context.CreateTimer(context.CurrentUtcDateTime.AddMilliseconds(200), CancellationToken.None);
+        var recovered = await context.CallActivityAsync<string>(
+            nameof(Flaky), context.InstanceId, TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromMilliseconds(200))));
+        await context.CallSubOrchestratorAsync<List<string>>(nameof(Greetings), "Lisbon");
+        context.SetCustomStatus("waiting for Go");
+        await context.WaitForExternalEvent<string>("Go");
+        try
+        {
+            await context.CallActivityAsync<string>(nameof(TestFunctions.Throw), "last step");
+        }
+        catch (TaskFailedException)
+        {
+            context.SetCustomStatus("done");
+        }
+
+        return recovered;
+    }
+
     /// <summary>An HTTP trigger that throws an exception whose message must not reach the caller.</summary>
     [Function(nameof(Boom))]
     public static IActionResult Boom([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>

@@ -132,6 +132,35 @@ public sealed class ManagementApiTests(AzuriteFixture azurite)
         static List<string> Names(JsonElement element) => [.. element.EnumerateObject().Select(static p => p.Name).Order(StringComparer.Ordinal)];
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ListByName_AndCountsPerStatus_FollowTheFilters(bool onAzurite)
+    {
+        // Our task hub filters by name in its table query; the in-memory backend's pages are filtered by the host.
+        await using var host = await TestHost.StartAsync(onAzurite ? azurite.ConnectionString : null, app: TestApps.Worker);
+        var greetings = await host.RunToEndAsync("Greetings", "\"Oslo\"");
+        var waiting = await host.StartAsync("WaitForApproval");
+        await host.WaitForStatusAsync(waiting, static s => TestHost.IsStatus(s, "Running"));
+        await host.RunToEndAsync("FailsOnce", null, expected: "Failed");
+
+        using var byName = await host.Http.GetAsync(new Uri($"{Api}/instances?name=GREET&top=1000", UriKind.Relative));
+        Assert.Equal([greetings], (await byName.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(static i => i.GetProperty("instanceId").GetString()));
+
+        var counts = await host.Http.GetFromJsonAsync<JsonElement>(new Uri($"{Api}/counts", UriKind.Relative));
+        Assert.Equal(3, counts.GetProperty("total").GetInt64());
+        Assert.Equal(
+            (1, 1, 1, 0),
+            (counts.GetProperty("counts").GetProperty("Completed").GetInt64(), counts.GetProperty("counts").GetProperty("Running").GetInt64(),
+             counts.GetProperty("counts").GetProperty("Failed").GetInt64(), counts.GetProperty("counts").GetProperty("Pending").GetInt64()));
+        var named = await host.Http.GetFromJsonAsync<JsonElement>(new Uri($"{Api}/counts?name=wait&runtimeStatus=Running", UriKind.Relative));
+        Assert.Equal(1, named.GetProperty("total").GetInt64());
+
+        using var bad = await host.Http.GetAsync(new Uri($"{Api}/counts?createdTimeFrom=yesterday", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("createdTimeFrom", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task UnknownInstanceOrOrchestrator_Answers404()
     {

@@ -1,5 +1,6 @@
 using Workflows.Durable.History;
 using Workflows.Durable.Storage;
+using Workflows.DurableTask.Client;
 using Dt = global::DurableTask.Core;
 using DtExceptions = global::DurableTask.Core.Exceptions;
 using DtHistory = global::DurableTask.Core.History;
@@ -9,7 +10,7 @@ using DtSerializing = global::DurableTask.Core.Serializing;
 namespace Workflows.Durable.AzureStorage.Core;
 
 /// <summary>The client side of the task hub as a DTFx backend: creating, messaging, waiting for, querying and purging instances.</summary>
-public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServiceClient, DtQuery.IOrchestrationServiceQueryClient, Dt.IOrchestrationServicePurgeClient
+public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServiceClient, DtQuery.IOrchestrationServiceQueryClient, Dt.IOrchestrationServicePurgeClient, IOrchestrationServiceNameQueryClient
 {
     private static readonly DtSerializing.JsonDataConverter HistoryConverter = new();
 
@@ -182,7 +183,14 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
     }
 
     /// <summary>One page of instances in the task hub's order; the continuation token is the provider's.</summary>
-    public async Task<DtQuery.OrchestrationQueryResult> GetOrchestrationWithQueryAsync(DtQuery.OrchestrationQuery query, CancellationToken cancellationToken)
+    public Task<DtQuery.OrchestrationQueryResult> GetOrchestrationWithQueryAsync(DtQuery.OrchestrationQuery query, CancellationToken cancellationToken) =>
+        QueryAsync(query, null, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<DtQuery.OrchestrationQueryResult> GetOrchestrationWithQueryAsync(DtQuery.OrchestrationQuery query, string namePrefix, CancellationToken cancellationToken) =>
+        QueryAsync(query, namePrefix, cancellationToken);
+
+    private async Task<DtQuery.OrchestrationQueryResult> QueryAsync(DtQuery.OrchestrationQuery query, string? namePrefix, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (query.TaskHubNames is { Count: > 0 } hubs && !hubs.Contains(TaskHubName, StringComparer.OrdinalIgnoreCase))
@@ -194,6 +202,7 @@ public sealed partial class TaskHubOrchestrationService : Dt.IOrchestrationServi
             new OrchestrationQuery
             {
                 InstanceIdPrefix = query.InstanceIdPrefix,
+                NamePrefix = namePrefix,
                 Statuses = query.RuntimeStatus is { Count: > 0 } statuses ? statuses.Select(s => s.ToStorage()).ToList() : null,
                 CreatedFrom = query.CreatedTimeFrom is { } from ? new DateTimeOffset(DateTime.SpecifyKind(from, DateTimeKind.Utc)) : null,
                 CreatedTo = query.CreatedTimeTo is { } to ? new DateTimeOffset(DateTime.SpecifyKind(to, DateTimeKind.Utc)) : null,

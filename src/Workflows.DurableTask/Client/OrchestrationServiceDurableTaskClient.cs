@@ -152,9 +152,19 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
     }
 
     /// <inheritdoc />
-    public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(Microsoft.DurableTask.Client.OrchestrationQuery? filter = null)
+    public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(Microsoft.DurableTask.Client.OrchestrationQuery? filter = null) =>
+        GetAllInstancesAsync(filter, namePrefix: null);
+
+    /// <summary>
+    /// The instances that match <paramref name="filter"/> and, when <paramref name="namePrefix"/> is given, whose
+    /// orchestration name starts with it (ignoring case). A backend that implements
+    /// <see cref="IOrchestrationServiceNameQueryClient"/> filters by name in its query; on any other, each page is
+    /// filtered here, so a page may hold fewer instances than asked for (even none) and still have a next one.
+    /// </summary>
+    public AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(Microsoft.DurableTask.Client.OrchestrationQuery? filter, string? namePrefix)
     {
         IOrchestrationServiceQueryClient queries = Backend<IOrchestrationServiceQueryClient>();
+        string? name = string.IsNullOrEmpty(namePrefix) ? null : namePrefix;
         return Pageable.Create(async (continuation, pageSize, cancellation) =>
         {
             var query = new Core.Query.OrchestrationQuery
@@ -168,10 +178,37 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
                 InstanceIdPrefix = filter?.InstanceIdPrefix,
                 FetchInputsAndOutputs = filter?.FetchInputsAndOutputs ?? false,
             };
-            OrchestrationQueryResult result = await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false);
-            List<OrchestrationMetadata> page = [.. result.OrchestrationState.Select(s => ToMetadata(s, query.FetchInputsAndOutputs))];
+            OrchestrationQueryResult result = name is null
+                ? await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false)
+                : _client is IOrchestrationServiceNameQueryClient byName
+                    ? await byName.GetOrchestrationWithQueryAsync(query, name, cancellation).ConfigureAwait(false)
+                    : await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false);
+            IEnumerable<OrchestrationState> states = result.OrchestrationState;
+            if (name is not null && _client is not IOrchestrationServiceNameQueryClient)
+            {
+                states = states.Where(s => s.Name is not null && s.Name.StartsWith(name, StringComparison.OrdinalIgnoreCase));
+            }
+
+            List<OrchestrationMetadata> page = [.. states.Select(s => ToMetadata(s, query.FetchInputsAndOutputs))];
             return new Page<OrchestrationMetadata>(page, result.ContinuationToken);
         });
+    }
+
+    /// <summary>
+    /// How many instances match <paramref name="filter"/> (and <paramref name="namePrefix"/>), by runtime status: one
+    /// pass over the backend's query in pages of <paramref name="pageSize"/>, without inputs and outputs.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<OrchestrationRuntimeStatus, long>> CountInstancesAsync(
+        Microsoft.DurableTask.Client.OrchestrationQuery? filter, string? namePrefix, int pageSize = 1000, CancellationToken cancellation = default)
+    {
+        var counts = new Dictionary<OrchestrationRuntimeStatus, long>();
+        var query = (filter ?? new Microsoft.DurableTask.Client.OrchestrationQuery()) with { FetchInputsAndOutputs = false, PageSize = pageSize };
+        await foreach (OrchestrationMetadata instance in GetAllInstancesAsync(query, namePrefix).WithCancellation(cancellation).ConfigureAwait(false))
+        {
+            counts[instance.RuntimeStatus] = counts.GetValueOrDefault(instance.RuntimeStatus) + 1;
+        }
+
+        return counts;
     }
 
     /// <summary>Purges a finished instance (one still running makes this throw <see cref="InvalidOperationException"/>).</summary>

@@ -46,7 +46,8 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<FunctionAppWorker>());
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
-        services.AddSingleton(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
+        services.AddSingleton<DurableTaskClient>(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
+        services.AddSingleton<InstanceCounts>();
         services.AddSingleton<HostKeyProvider>();
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
         services.AddSingleton(provider => new FunctionMetrics(() => provider.GetRequiredService<TaskHubRuntime>().TransactionCounter));

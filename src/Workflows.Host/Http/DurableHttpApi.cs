@@ -50,6 +50,7 @@ internal static class DurableHttpApi
         api.MapPost(StarterRoute, start);
         api.MapGet("instances/{instanceId}", GetAsync);
         api.MapGet("instances", (Func<HttpContext, Task<IResult>>)ListAsync);
+        api.MapGet("counts", (Func<HttpContext, Task<IResult>>)CountAsync);
         api.MapDelete("instances/{instanceId}", PurgeAsync);
         api.MapDelete("instances", (Func<HttpContext, Task<IResult>>)PurgeManyAsync);
         api.MapPost("instances/{instanceId}/raiseEvent/{eventName}", RaiseEventAsync);
@@ -151,15 +152,17 @@ internal static class DurableHttpApi
         Page<OrchestrationMetadata>? page = null;
         try
         {
-            var pages = Client(context).GetAllInstancesAsync(new OrchestrationQuery
-            {
-                CreatedFrom = createdFrom,
-                CreatedTo = createdTo,
-                Statuses = statuses,
-                InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
-                PageSize = top,
-                FetchInputsAndOutputs = true,
-            }).AsPages(token.Length > 0 ? token : null, top);
+            var pages = Client(context).GetAllInstancesAsync(
+                new OrchestrationQuery
+                {
+                    CreatedFrom = createdFrom,
+                    CreatedTo = createdTo,
+                    Statuses = statuses,
+                    InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
+                    PageSize = top,
+                    FetchInputsAndOutputs = true,
+                },
+                NamePrefix(query)).AsPages(token.Length > 0 ? token : null, top);
             await foreach (var first in pages.WithCancellation(context.RequestAborted).ConfigureAwait(false))
             {
                 page = first;
@@ -186,6 +189,47 @@ internal static class DurableHttpApi
 
         return Results.Json(items);
     }
+
+    /// <summary>
+    /// <c>GET counts</c>: how many instances match the list's filters (runtimeStatus, createdTimeFrom, createdTimeTo,
+    /// instanceIdPrefix, name), per runtime status; shared and reused for a few seconds (<see cref="InstanceCounts"/>).
+    /// </summary>
+    private static async Task<IResult> CountAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (ParseFilter(query, out var createdFrom, out var createdTo, out var statuses) is { } invalid)
+        {
+            return Problems.BadRequest(invalid);
+        }
+
+        var filter = new OrchestrationQuery
+        {
+            CreatedFrom = createdFrom,
+            CreatedTo = createdTo,
+            Statuses = statuses,
+            InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
+        };
+        var answer = await context.RequestServices.GetRequiredService<InstanceCounts>()
+            .GetAsync(Client(context), filter, NamePrefix(query))
+            .WaitAsync(context.RequestAborted)
+            .ConfigureAwait(false);
+        var counts = new JsonObject();
+        foreach (var status in Enum.GetValues<OrchestrationRuntimeStatus>())
+        {
+            counts[status.ToString()] = answer.Counts.GetValueOrDefault(status);
+        }
+
+        return Results.Json(new JsonObject
+        {
+            ["counts"] = counts,
+            ["total"] = answer.Counts.Values.Sum(),
+            ["asOf"] = answer.AsOf.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["tookMs"] = (long)answer.Took.TotalMilliseconds,
+        });
+    }
+
+    /// <summary>The list's <c>name</c> filter: instances whose orchestration name starts with it, ignoring case.</summary>
+    private static string? NamePrefix(IQueryCollection query) => query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null;
 
     private static async Task<IResult> PurgeAsync(HttpContext context, string instanceId)
     {
@@ -351,5 +395,6 @@ internal static class DurableHttpApi
         }
     }
 
-    private static DurableTaskClient Client(HttpContext context) => context.RequestServices.GetRequiredService<DurableTaskClient>();
+    private static OrchestrationServiceDurableTaskClient Client(HttpContext context) =>
+        context.RequestServices.GetRequiredService<TaskHubRuntime>().Client;
 }

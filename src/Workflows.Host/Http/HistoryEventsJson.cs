@@ -174,6 +174,8 @@ internal static class HistoryEventsJson
         }
         else
         {
+            // The sub-orchestration's id, so a view of the history can open it.
+            node["InstanceId"] = ((SubOrchestrationInstanceCreatedEvent)scheduling).InstanceId;
             AddInput(node, input, showInput);
         }
     }

@@ -41,14 +41,14 @@ internal sealed class TaskHubRuntime(
     private AzuriteProcess? _azurite;
     private IOrchestrationService? _service;
     private TaskHubWorkerHost? _worker;
-    private DurableTaskClient? _client;
+    private OrchestrationServiceDurableTaskClient? _client;
     private IHostStateStore? _state;
     private WorkerIdentity? _identity;
     private WorkItemStreams? _workItems;
     private TaskHubSidecar? _sidecar;
     private SidecarEndpoint? _endpoint;
 
-    public DurableTaskClient Client => _client ?? throw NotStarted();
+    public OrchestrationServiceDurableTaskClient Client => _client ?? throw NotStarted();
 
     /// <summary>How many Durable Task gRPC workers are connected to the endpoint now.</summary>
     public int ConnectedGrpcWorkers => _workItems?.ConnectedWorkers ?? 0;
