@@ -33,7 +33,7 @@ internal sealed class BenchArgs
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            throw new UsageException("missing scenario (available: canary-load, engine, halving, http-start, serve, stats, train).");
+            throw new UsageException("missing scenario (available: canary-load, dashboard, engine, halving, http-start, serve, stats, train).");
         }
 
         var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -17,6 +17,11 @@ internal static class Program
                 return await HttpStartScenario.RunAsync(parsed);
             }
 
+            if (string.Equals(parsed.Scenario, "dashboard", StringComparison.OrdinalIgnoreCase))
+            {
+                return await DashboardScenario.RunAsync(parsed);
+            }
+
             if (string.Equals(parsed.Scenario, "halving", StringComparison.OrdinalIgnoreCase))
             {
                 return await HalvingScenario.RunAsync(parsed);
@@ -44,7 +49,7 @@ internal static class Program
 
             if (!string.Equals(parsed.Scenario, "engine", StringComparison.OrdinalIgnoreCase))
             {
-                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: canary-load, engine, halving, http-start, serve, stats, train).");
+                throw new UsageException($"unknown scenario '{parsed.Scenario}' (available: canary-load, dashboard, engine, halving, http-start, serve, stats, train).");
             }
 
             return await EngineScenario.RunAsync(parsed);

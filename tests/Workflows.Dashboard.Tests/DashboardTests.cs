@@ -26,12 +26,25 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     public void Dispose() => Directory.Delete(_data, recursive: true);
 
     [Fact]
-    public async Task A_finished_training_runs_learning_curve_and_a_statistics_runs_histograms_are_drawn()
+    public async Task A_training_runs_learning_curve_a_statistics_runs_histograms_and_a_searchs_rungs_are_drawn()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, settings: $"{DataRoot.Setting}={_data}");
         await host.RunToEndAsync("GenerateDataset", JsonSerializer.Serialize(new { rows = 4_000, features = 4, informative = 3, chunkRows = 1_000, seed = 1, destination = "data" }));
         var training = await host.RunToEndAsync("EpochTraining", JsonSerializer.Serialize(new { dataset = "data", labelColumn = "label", modelName = "m", epochs = 3, holdoutFraction = 0.25, seed = 2 }));
         var statistics = await host.RunToEndAsync("ChunkedStatistics", JsonSerializer.Serialize(new { dataset = "data", labelColumn = "label", histogramBins = 10 }));
+        var search = await host.RunToEndAsync("HalvingSearch", JsonSerializer.Serialize(new
+        {
+            dataset = "data",
+            labelColumn = "label",
+            learner = "sgd_logistic",
+            space = new { parameters = new object[] { new { name = "alpha", kind = "LogUniform", min = 0.00001, max = 0.1 } } },
+            mode = "halving",
+            seed = 3,
+            nCandidates = 9,
+            factor = 3,
+            minResources = "exhaust",
+            folds = 2,
+        }));
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
         await OpenAsync(statistics);
@@ -41,6 +54,18 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         Assert.Equal(
             [10, 10, 10, 10],
             (await _browser.EvaluateAsync("[...document.querySelectorAll('#histograms svg')].map(svg => svg.querySelectorAll('rect[data-bin]').length)")).EnumerateArray().Select(static n => n.GetInt32()));
+
+        // The search: nine candidates at rung 0, three at rung 1, one at rung 2; the survivors of each rung are the
+        // candidates of the next, and the winner is marked.
+        await OpenAsync(search);
+        await _browser.WaitForAsync("document.querySelectorAll('#search-rungs circle[data-rung]').length > 0");
+        Assert.Equal(
+            [9, 3, 1],
+            (await _browser.EvaluateAsync("[0, 1, 2].map(r => document.querySelectorAll('#search-rungs circle[data-rung=\"' + r + '\"]').length)")).EnumerateArray().Select(static n => n.GetInt32()));
+        Assert.Equal(
+            [3, 1, 0],
+            (await _browser.EvaluateAsync("[0, 1, 2].map(r => document.querySelectorAll('#search-rungs circle[data-rung=\"' + r + '\"][data-survivor=\"true\"]').length)")).EnumerateArray().Select(static n => n.GetInt32()));
+        Assert.Equal("2", (await _browser.EvaluateAsync("[...document.querySelectorAll('#search-rungs circle[data-best]')].map(c => c.dataset.rung).pop()")).GetString());
 
         await OpenAsync(training);
 

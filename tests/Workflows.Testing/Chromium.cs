@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Workflows.Dashboard.Tests;
+namespace Workflows.Testing;
 
 /// <summary>
 /// Debian's Chromium, headless, driven over the Chrome DevTools protocol on one page: navigate, evaluate JavaScript,
@@ -14,7 +14,7 @@ namespace Workflows.Dashboard.Tests;
 /// when it is missing on a machine where this process may run apt-get (root), it is installed as .ci/run does; otherwise
 /// starting fails with what to install, so the tests fail rather than skip.
 /// </summary>
-internal sealed class Chromium : IAsyncDisposable
+public sealed class Chromium : IAsyncDisposable
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
     private static readonly SemaphoreSlim InstallGate = new(1, 1);
