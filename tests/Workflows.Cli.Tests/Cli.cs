@@ -8,12 +8,15 @@ internal static class Cli
 {
     private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<CliRun> RunAsync(params string[] args)
+    public static Task<CliRun> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>Runs the CLI with <paramref name="environment"/> as its environment variables and current directory (null: the process's).</summary>
+    public static async Task<CliRun> RunAsync(CliEnvironment? environment, params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         using var timeout = new CancellationTokenSource(SafetyTimeout);
-        var exitCode = await DurableCli.RunAsync(args, stdout, stderr, cancellationToken: timeout.Token);
+        var exitCode = await DurableCli.RunAsync(args, stdout, stderr, environment: environment, cancellationToken: timeout.Token);
         return new CliRun(exitCode, stdout.ToString(), stderr.ToString());
     }
 

@@ -65,6 +65,72 @@ public sealed class FailureTests
         Assert.NotEmpty(run.Stderr);
     }
 
+    [Fact]
+    public async Task StorageMode_SettingMissing_NamesItAndWhereItLooked_WithoutPrintingOtherSettings()
+    {
+        var folder = Directory.CreateTempSubdirectory("workflows-cli-").FullName;
+        try
+        {
+            const string secret = "c2VjcmV0LWtleS1ub3QtZm9yLWV5ZXM=";
+            await File.WriteAllTextAsync(Path.Combine(folder, "local.settings.json"), $$"""{ "Values": { "OtherStorage": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey={{secret}}" } }""");
+            var environment = new CliEnvironment(static _ => null, folder);
+
+            var run = await Cli.RunAsync(environment, "get-instances", "--connection-string-setting", "MissingStorage");
+
+            Assert.Equal(ExitCodes.Usage, run.ExitCode);
+            Assert.Equal(
+                $"durable: the connection string setting 'MissingStorage' is not set: looked for the environment variable MissingStorage and for MissingStorage in the Values of {Path.Combine(folder, "local.settings.json")}",
+                run.Stderr.Trim());
+            Assert.DoesNotContain(secret, run.Stdout + run.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task StorageMode_StorageDown_SaysNoStorageAnswersAndExitsHostDown_Quickly_WithoutTheKey()
+    {
+        const string key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+        var port = ClosedPort();
+        var connectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
+            + $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+        var environment = new CliEnvironment(name => name == "DownStorage" ? connectionString : null, Path.GetTempPath());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var run = await Cli.RunAsync(environment, "get-runtime-status", "--id", "x", "--connection-string-setting", "DownStorage", "--task-hub-name", "anyhub");
+
+        Assert.Equal(ExitCodes.HostDown, run.ExitCode);
+        Assert.Equal($"durable: no storage answers at http://127.0.0.1:{port}/devstoreaccount1 (setting 'DownStorage'); is Azurite running? (./run.sh starts it)", run.Stderr.Trim());
+        Assert.DoesNotContain(key, run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+    }
+
+    [Theory]
+    [InlineData("delete-task-hub", "--url", "http://127.0.0.1:7071")]
+    [InlineData("delete-task-hub")]
+    public async Task DeleteTaskHub_WithoutTheStorageMode_IsAUsageError(params string[] args)
+    {
+        var run = await Cli.RunAsync(new CliEnvironment(static _ => null, Path.GetTempPath()), args);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.StartsWith("durable: delete-task-hub needs the storage mode", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("InMemory", "that task hub lives in a running host's memory")]
+    [InlineData("Cosmos", "must be Workflows or AzureStorage")]
+    public async Task StorageMode_AProviderOtherThanTheTwoStorageOnes_IsAUsageError(string provider, string message)
+    {
+        var environment = new CliEnvironment(static name => name == "AzureWebJobsStorage" ? "UseDevelopmentStorage=true" : null, Path.GetTempPath());
+
+        var run = await Cli.RunAsync(environment, "get-instances", "--storage-provider", provider);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains(message, run.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>A loopback port nothing listens on: one the system just handed out and took back.</summary>
     private static int ClosedPort()
     {

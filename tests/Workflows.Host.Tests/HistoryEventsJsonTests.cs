@@ -1,6 +1,6 @@
 using DurableTask.Core;
 using DurableTask.Core.History;
-using Workflows.Host.Http;
+using Workflows.DurableTask.Client;
 using Xunit;
 
 namespace Workflows.Host.Tests;

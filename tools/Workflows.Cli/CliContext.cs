@@ -2,10 +2,14 @@ using Spectre.Console;
 
 namespace Workflows.Cli;
 
-/// <summary>What a command runs with: the API client, the consoles and the output format.</summary>
-internal sealed class CliContext(DurableApiClient api, IAnsiConsole console, TextWriter stdout, TextWriter stderr, bool json)
+/// <summary>What a command runs with: the backend (HTTP or storage), the storage target in the storage mode, the consoles and the output format.</summary>
+internal sealed class CliContext(IDurableBackend? backend, StorageTarget? target, IAnsiConsole console, TextWriter stdout, TextWriter stderr, bool json)
 {
-    public DurableApiClient Api { get; } = api;
+    /// <summary>Where the command acts; a storage-only command (delete-task-hub) has none and works on <see cref="Target"/>.</summary>
+    public IDurableBackend Backend => backend ?? throw new InvalidOperationException("This command works on the storage target, not through a backend.");
+
+    /// <summary>The task hub in the storage mode; null in the HTTP mode.</summary>
+    public StorageTarget? Target { get; } = target;
 
     /// <summary>Standard output as Spectre sees it: tables, progress.</summary>
     public IAnsiConsole Console { get; } = console;

@@ -1,6 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
@@ -9,7 +9,8 @@ namespace Workflows.Cli;
 
 /// <summary>
 /// The <c>durable</c> command line: Azure Functions Core Tools' <c>func durable</c> commands, run against a host's
-/// Durable Functions HTTP API (HTTP and JSON only, whatever backend the host runs).
+/// Durable Functions HTTP API (the HTTP mode, the default) or straight against the task hub's storage (the storage
+/// mode, chosen by <c>--connection-string-setting</c>, <c>--task-hub-name</c> or <c>--storage-provider</c>).
 /// </summary>
 internal static class DurableCli
 {
@@ -20,11 +21,13 @@ internal static class DurableCli
     /// <summary>
     /// Parses <paramref name="args"/> and runs the command, writing to <paramref name="stdout"/> and
     /// <paramref name="stderr"/>; returns the exit code (<see cref="ExitCodes"/>). <paramref name="handler"/>, when
-    /// given, carries the HTTP requests.
+    /// given, carries the HTTP requests; <paramref name="environment"/>, when given, stands for the process's
+    /// environment variables and current directory.
     /// </summary>
-    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler = null, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(
+        string[] args, TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler = null, CliEnvironment? environment = null, CancellationToken cancellationToken = default)
     {
-        var root = new DurableCommands(stdout, stderr, handler).Root;
+        var root = new DurableCommands(stdout, stderr, handler, environment ?? CliEnvironment.Process).Root;
         // '@path' is an option value here (--input @file), never a response file.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         return parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
@@ -36,6 +39,7 @@ internal static class DurableCli
         private readonly TextWriter _stdout;
         private readonly TextWriter _stderr;
         private readonly HttpMessageHandler? _handler;
+        private readonly CliEnvironment _environment;
 
         private readonly Option<string?> _url = new("--url")
         {
@@ -49,6 +53,24 @@ internal static class DurableCli
             Recursive = true,
         };
 
+        private readonly Option<string?> _connectionSetting = new("--connection-string-setting")
+        {
+            Description = $"Storage mode: the setting (environment variable, else local.settings.json value) holding the storage connection string (default: {StorageTarget.DefaultSetting}); never printed",
+            Recursive = true,
+        };
+
+        private readonly Option<string?> _hubName = new("--task-hub-name")
+        {
+            Description = $"Storage mode: the task hub (default: host.json's extensions.durableTask.hubName, else {StorageTarget.DefaultHubName})",
+            Recursive = true,
+        };
+
+        private readonly Option<string?> _storageProvider = new("--storage-provider")
+        {
+            Description = $"Storage mode: Workflows or AzureStorage (default: the {StorageTarget.ProviderSetting} setting, else host.json's extensions.durableTask.storageProvider.type, else Workflows)",
+            Recursive = true,
+        };
+
         private readonly Option<string> _output = new("--output", "-o")
         {
             Description = "table, or json: the API's JSON, one document on standard output, for scripts",
@@ -56,47 +78,31 @@ internal static class DurableCli
             Recursive = true,
         };
 
-        public DurableCommands(TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler)
+        public DurableCommands(TextWriter stdout, TextWriter stderr, HttpMessageHandler? handler, CliEnvironment environment)
         {
             _stdout = stdout;
             _stderr = stderr;
             _handler = handler;
+            _environment = environment;
             _output.AcceptOnlyFromAmong("table", "json");
-            Root = new RootCommand("Manages durable orchestration instances on a running host through the Durable Functions HTTP API (as 'func durable').")
+            Root = new RootCommand(
+                "Manages durable orchestration instances (as 'func durable'): on a running host through the Durable Functions HTTP API, "
+                + "or straight in the task hub's storage with --connection-string-setting, --task-hub-name or --storage-provider.")
             {
-                _url, _key, _output,
+                _url, _key, _connectionSetting, _hubName, _storageProvider, _output,
                 StartNew(), GetInstances(), GetRuntimeStatus(), GetHistory(), RaiseEvent(),
                 Operation("terminate", "Terminates a running instance.", "Terminated"),
                 Operation("suspend", "Suspends a running instance.", "Suspended"),
                 Operation("resume", "Resumes a suspended instance.", "Resumed"),
                 Operation("rewind", "Rewinds a failed instance: its failed steps run again.", "Rewound"),
                 PurgeHistory(),
+                DeleteTaskHub(),
             };
         }
 
         public RootCommand Root { get; }
 
         private static Option<string> RequiredId(string description) => new("--id") { Description = description, Required = true };
-
-        private static string Escape(string segment) => Uri.EscapeDataString(segment);
-
-        private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-
-        private static string Query(IEnumerable<(string Name, string? Value)> parameters)
-        {
-            var query = new StringBuilder();
-            foreach (var (name, value) in parameters)
-            {
-                if (value is null)
-                {
-                    continue;
-                }
-
-                query.Append(query.Length == 0 ? '?' : '&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
-            }
-
-            return query.ToString();
-        }
 
         private Command StartNew()
         {
@@ -117,8 +123,7 @@ internal static class DurableCli
             {
                 var name = parse.GetRequiredValue(functionName);
                 var body = JsonInput.Read(parse.GetValue(input), "--input");
-                var path = "orchestrators/" + Escape(name) + (parse.GetValue(id) is { } chosen ? "/" + Escape(chosen) : string.Empty);
-                var answer = await context.Api.SendAsync(HttpMethod.Post, path, body, null, cancellationToken);
+                var answer = await context.Backend.StartAsync(name, parse.GetValue(id), body, cancellationToken);
                 var instanceId = Views.Text(answer.Json(), "id");
                 if (parse.GetValue(wait))
                 {
@@ -152,16 +157,8 @@ internal static class DurableCli
             var command = new Command("get-instances", "Lists instances, one page at a time.") { runtimeStatus, createdAfter, createdBefore, idPrefix, top, continuation };
             SetAction(command, async (context, parse, cancellationToken) =>
             {
-                var statuses = parse.GetValue(runtimeStatus) ?? [];
-                var query = Query(
-                [
-                    ("runtimeStatus", statuses.Length == 0 ? null : string.Join(',', statuses)),
-                    ("createdTimeFrom", parse.GetValue(createdAfter) is { } from ? Time(from) : null),
-                    ("createdTimeTo", parse.GetValue(createdBefore) is { } to ? Time(to) : null),
-                    ("instanceIdPrefix", parse.GetValue(idPrefix)),
-                    ("top", parse.GetValue(top)?.ToString(CultureInfo.InvariantCulture)),
-                ]);
-                var answer = await context.Api.SendAsync(HttpMethod.Get, "instances" + query, null, null, cancellationToken, parse.GetValue(continuation));
+                var filter = new InstanceFilter(parse.GetValue(runtimeStatus) ?? [], parse.GetValue(createdAfter), parse.GetValue(createdBefore), parse.GetValue(idPrefix));
+                var answer = await context.Backend.ListAsync(filter, parse.GetValue(top), parse.GetValue(continuation), cancellationToken);
                 if (context.Json)
                 {
                     context.Out.WriteLine(answer.Body);
@@ -194,8 +191,7 @@ internal static class DurableCli
             {
                 var instanceId = parse.GetRequiredValue(id);
                 var withInput = parse.GetValue(showInput);
-                var answer = await context.Api.SendAsync(
-                    HttpMethod.Get, DurableApiClient.InstancePath(instanceId) + Query([("showInput", withInput ? "true" : "false")]), null, instanceId, cancellationToken);
+                var answer = await context.Backend.GetAsync(instanceId, withInput, showHistory: false, cancellationToken);
                 if (context.Json)
                 {
                     context.Out.WriteLine(answer.Body);
@@ -217,8 +213,7 @@ internal static class DurableCli
             SetAction(command, async (context, parse, cancellationToken) =>
             {
                 var instanceId = parse.GetRequiredValue(id);
-                var answer = await context.Api.SendAsync(
-                    HttpMethod.Get, DurableApiClient.InstancePath(instanceId) + "?showHistory=true&showHistoryOutput=true", null, instanceId, cancellationToken);
+                var answer = await context.Backend.GetAsync(instanceId, showInput: true, showHistory: true, cancellationToken);
                 if (context.Json)
                 {
                     context.Out.WriteLine(answer.Body);
@@ -244,14 +239,14 @@ internal static class DurableCli
                 var instanceId = parse.GetRequiredValue(id);
                 var name = parse.GetRequiredValue(eventName);
                 var body = JsonInput.Read(parse.GetValue(eventData), "--event-data");
-                await context.Api.SendAsync(HttpMethod.Post, $"{DurableApiClient.InstancePath(instanceId)}/raiseEvent/{Escape(name)}", body, instanceId, cancellationToken);
+                await context.Backend.RaiseEventAsync(instanceId, name, body, cancellationToken);
                 Accepted(context, instanceId, "raiseEvent", $"Raised event '{name}' on instance '{instanceId}'.");
                 return ExitCodes.Success;
             });
             return command;
         }
 
-        /// <summary>terminate, suspend, resume, rewind: <c>POST instances/{id}/{operation}[?reason=...]</c>.</summary>
+        /// <summary>terminate, suspend, resume, rewind (over HTTP: <c>POST instances/{id}/{operation}[?reason=...]</c>).</summary>
         private Command Operation(string name, string description, string done)
         {
             var id = RequiredId("The instance id");
@@ -260,9 +255,9 @@ internal static class DurableCli
             SetAction(command, async (context, parse, cancellationToken) =>
             {
                 var instanceId = parse.GetRequiredValue(id);
-                await context.Api.SendAsync(
-                    HttpMethod.Post, $"{DurableApiClient.InstancePath(instanceId)}/{name}{Query([("reason", parse.GetValue(reason))])}", null, instanceId, cancellationToken);
-                Accepted(context, instanceId, name, $"{done} instance '{instanceId}' (the host has taken the request; the instance acts on it next).");
+                await context.Backend.OperateAsync(instanceId, name, parse.GetValue(reason), cancellationToken);
+                var taken = context.Backend is StorageBackend ? "the request is in the task hub" : "the host has taken the request";
+                Accepted(context, instanceId, name, $"{done} instance '{instanceId}' ({taken}; the instance acts on it next).");
                 return ExitCodes.Success;
             });
             return command;
@@ -284,34 +279,10 @@ internal static class DurableCli
             });
             SetAction(command, async (context, parse, cancellationToken) =>
             {
-                int deleted;
-                string body;
-                if (parse.GetValue(id) is { } instanceId)
-                {
-                    var answer = await context.Api.SendAsync(HttpMethod.Delete, DurableApiClient.InstancePath(instanceId), null, instanceId, cancellationToken);
-                    (deleted, body) = (Deleted(answer), answer.Body);
-                }
-                else
-                {
-                    var statuses = parse.GetValue(runtimeStatus) ?? [];
-                    var query = Query(
-                    [
-                        ("runtimeStatus", statuses.Length == 0 ? null : string.Join(',', statuses)),
-                        ("createdTimeFrom", parse.GetValue(createdAfter) is { } from ? Time(from) : null),
-                        ("createdTimeTo", parse.GetValue(createdBefore) is { } to ? Time(to) : null),
-                    ]);
-                    try
-                    {
-                        var answer = await context.Api.SendAsync(HttpMethod.Delete, "instances" + query, null, null, cancellationToken);
-                        (deleted, body) = (Deleted(answer), answer.Body);
-                    }
-                    catch (CliException exception) when (exception.ExitCode == ExitCodes.NotFound)
-                    {
-                        // The API answers 404 when no finished instance matches: nothing to purge is not an error here.
-                        (deleted, body) = (0, new JsonObject { ["instancesDeleted"] = 0 }.ToJsonString());
-                    }
-                }
-
+                var answer = parse.GetValue(id) is { } instanceId
+                    ? await context.Backend.PurgeAsync(instanceId, cancellationToken)
+                    : await context.Backend.PurgeManyAsync(new InstanceFilter(parse.GetValue(runtimeStatus) ?? [], parse.GetValue(createdAfter), parse.GetValue(createdBefore), null), cancellationToken);
+                var (deleted, body) = (Deleted(answer), answer.Body);
                 context.Out.WriteLine(context.Json ? body : $"Purged {deleted} instance{(deleted == 1 ? string.Empty : "s")}.");
                 return ExitCodes.Success;
             });
@@ -327,13 +298,58 @@ internal static class DurableCli
                 ? new JsonObject { ["instanceId"] = instanceId, ["operation"] = operation, ["accepted"] = true }.ToJsonString()
                 : message);
 
-        /// <summary>Runs <paramref name="run"/> as the command's action: a <see cref="CliException"/> is one line on standard error and its exit code.</summary>
-        private void SetAction(Command command, Func<CliContext, ParseResult, CancellationToken, Task<int>> run) =>
+        private Command DeleteTaskHub()
+        {
+            var command = new Command(
+                "delete-task-hub",
+                "Deletes the task hub's storage: its tables, queues and containers, with every instance and its history. Storage mode only; it does not ask for confirmation.");
+            SetAction(command, storageOnly: true, async (context, parse, cancellationToken) =>
+            {
+                var target = context.Target!;
+                var deleted = await StorageBackend.DeleteTaskHubAsync(target, cancellationToken);
+                if (context.Json)
+                {
+                    context.Out.WriteLine(new JsonObject
+                    {
+                        ["taskHub"] = target.TaskHubName,
+                        ["storageProvider"] = target.Provider.ToString(),
+                        ["deleted"] = deleted is not null,
+                        ["resources"] = new JsonArray([.. (deleted ?? []).Select(static name => JsonValue.Create(name))]),
+                    }.ToJsonString());
+                }
+                else if (deleted is null)
+                {
+                    context.Out.WriteLine($"There is no task hub '{target.TaskHubName}' in the storage of setting '{target.SettingName}'; nothing was deleted.");
+                }
+                else
+                {
+                    context.Out.WriteLine($"Deleted task hub '{target.TaskHubName}' ({target.Provider}, storage of setting '{target.SettingName}'):");
+                    foreach (var name in deleted)
+                    {
+                        context.Out.WriteLine("  " + name);
+                    }
+
+                    context.Out.WriteLine($"The host's own container {target.TaskHubName.ToLowerInvariant()}-host (keys, timer schedules), if any, is kept.");
+                }
+
+                return ExitCodes.Success;
+            });
+            return command;
+        }
+
+        private void SetAction(Command command, Func<CliContext, ParseResult, CancellationToken, Task<int>> run) => SetAction(command, storageOnly: false, run);
+
+        /// <summary>
+        /// Runs <paramref name="run"/> as the command's action, in the mode the options choose (a storage-only command
+        /// gets the storage target and no backend): a <see cref="CliException"/> is one line on standard error and its
+        /// exit code.
+        /// </summary>
+        private void SetAction(Command command, bool storageOnly, Func<CliContext, ParseResult, CancellationToken, Task<int>> run) =>
             command.SetAction(async (parse, cancellationToken) =>
             {
                 try
                 {
-                    using var api = new DurableApiClient(HostUrl(parse), Key(parse), _handler);
+                    var target = StorageMode(parse, command.Name, storageOnly);
                     var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(_stdout) });
                     if (!console.Profile.Out.IsTerminal)
                     {
@@ -341,7 +357,16 @@ internal static class DurableCli
                         console.Profile.Width = 240;
                     }
 
-                    return await run(new CliContext(api, console, _stdout, _stderr, parse.GetValue(_output) == "json"), parse, cancellationToken);
+                    var json = parse.GetValue(_output) == "json";
+                    if (storageOnly)
+                    {
+                        return await run(new CliContext(null, target, console, _stdout, _stderr, json), parse, cancellationToken);
+                    }
+
+                    await using var backend = target is null
+                        ? new HttpBackend(new DurableApiClient(HostUrl(parse), Key(parse), _handler))
+                        : (IDurableBackend)await StorageBackend.OpenAsync(target, cancellationToken);
+                    return await run(new CliContext(backend, target, console, _stdout, _stderr, json), parse, cancellationToken);
                 }
                 catch (CliException exception)
                 {
@@ -353,18 +378,48 @@ internal static class DurableCli
                     await _stderr.WriteLineAsync("durable: stopped");
                     return ExitCodes.Canceled;
                 }
+                catch (OperationCanceledException)
+                {
+                    await _stderr.WriteLineAsync("durable: storage did not answer in time");
+                    return ExitCodes.HostError;
+                }
             });
+
+        /// <summary>
+        /// The storage target when an option of the storage mode is given (<c>--connection-string-setting</c>,
+        /// <c>--task-hub-name</c>, <c>--storage-provider</c>); null for the HTTP mode. Mixing the modes' options, or a
+        /// storage-only command in the HTTP mode, is a usage error.
+        /// </summary>
+        private StorageTarget? StorageMode(ParseResult parse, string commandName, bool storageOnly)
+        {
+            var storageOption = new Option[] { _connectionSetting, _hubName, _storageProvider }.FirstOrDefault(option => parse.GetResult(option) is not null);
+            var httpOption = new Option[] { _url, _key }.FirstOrDefault(option => parse.GetResult(option) is not null);
+            if (storageOption is not null && httpOption is not null)
+            {
+                throw new CliException(
+                    ExitCodes.Usage, $"{storageOption.Name} chooses the storage mode (straight to the task hub's storage) and {httpOption.Name} the HTTP mode (through a host); give one or the other");
+            }
+
+            if (storageOption is null)
+            {
+                return storageOnly
+                    ? throw new CliException(
+                        ExitCodes.Usage,
+                        $"{commandName} needs the storage mode: give --task-hub-name (with --connection-string-setting and --storage-provider where the defaults do not fit); it has no HTTP mode")
+                    : null;
+            }
+
+            return StorageTarget.Resolve(parse.GetValue(_connectionSetting), parse.GetValue(_hubName), parse.GetValue(_storageProvider), _environment);
+        }
 
         private Uri HostUrl(ParseResult parse)
         {
-            var text = parse.GetValue(_url) is { Length: > 0 } given ? given
-                : Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultUrl;
+            var text = parse.GetValue(_url) is { Length: > 0 } given ? given : _environment.Variable(UrlVariable) ?? DefaultUrl;
             return Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
                 ? url
                 : throw new CliException(ExitCodes.Usage, $"--url must be an absolute http or https URL; got '{text}'");
         }
 
-        private string? Key(ParseResult parse) =>
-            parse.GetValue(_key) is { Length: > 0 } key ? key : Environment.GetEnvironmentVariable(KeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null;
+        private string? Key(ParseResult parse) => parse.GetValue(_key) is { Length: > 0 } key ? key : _environment.Variable(KeyVariable);
     }
 }

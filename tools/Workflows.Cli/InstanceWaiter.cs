@@ -77,7 +77,7 @@ internal static class InstanceWaiter
         var delay = FirstPoll;
         while (true)
         {
-            var answer = await context.Api.SendAsync(HttpMethod.Get, DurableApiClient.InstancePath(instanceId) + "?showInput=false", null, instanceId, cancellationToken);
+            var answer = await context.Backend.GetAsync(instanceId, showInput: false, showHistory: false, cancellationToken);
             var status = answer.Json();
             var runtimeStatus = Views.Text(status, "runtimeStatus");
             report(runtimeStatus, StatusProgress.From(status.TryGetProperty("customStatus", out var custom) ? custom : default));

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using DurableTask.Core;
 using DurableTask.Core.History;
 
-namespace Workflows.Host.Http;
+namespace Workflows.DurableTask.Client;
 
 /// <summary>
 /// An instance's history in Durable Functions' <c>historyEvents</c> shape: one object per event with PascalCase fields
@@ -13,8 +13,9 @@ namespace Workflows.Host.Http;
 /// <c>Name</c>. Episode markers (OrchestratorStarted, OrchestratorCompleted) are left out. Results and inputs are JSON
 /// values, not JSON-encoded strings: <c>Result</c> only with showHistoryOutput, <c>Input</c> only with showInput.
 /// </summary>
-internal static class HistoryEventsJson
+public static class HistoryEventsJson
 {
+    /// <summary>The <c>historyEvents</c> array of <paramref name="history"/>, in order.</summary>
     public static JsonArray Create(IList<HistoryEvent> history, bool showInput, bool showHistoryOutput)
     {
         // Scheduling events by task id, and the ids whose outcome is in the history (their scheduling event folds into it).

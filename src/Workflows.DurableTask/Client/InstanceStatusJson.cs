@@ -4,11 +4,18 @@ using System.Text.Json.Nodes;
 using DurableTask.Core.History;
 using Microsoft.DurableTask.Client;
 
-namespace Workflows.Host.Http;
+namespace Workflows.DurableTask.Client;
 
-/// <summary>An instance's state in Durable Functions' status JSON (<c>name</c>, <c>instanceId</c>, <c>runtimeStatus</c>, ...).</summary>
-internal static class InstanceStatusJson
+/// <summary>
+/// An instance's state in Durable Functions' status JSON (<c>name</c>, <c>instanceId</c>, <c>runtimeStatus</c>, ...):
+/// what the host's HTTP API answers, and what the <c>durable</c> command line prints in its storage mode.
+/// </summary>
+public static class InstanceStatusJson
 {
+    /// <summary>
+    /// The status document of <paramref name="metadata"/> (read with its inputs and outputs); <c>input</c> only with
+    /// <paramref name="showInput"/>, <c>historyEvents</c> when <paramref name="history"/> is given.
+    /// </summary>
     public static JsonObject Create(OrchestrationMetadata metadata, bool showInput, IList<HistoryEvent>? history = null, bool showHistoryOutput = false)
     {
         var status = new JsonObject
