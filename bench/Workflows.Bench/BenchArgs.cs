@@ -13,6 +13,7 @@ internal sealed class BenchArgs
         + "       Workflows.Bench engine --backend azurite [--backends dtfx-azurestorage,workflows-taskhub] [--count N] [--sequence-count N] [--repeat R] [--partitions P] [--extended-sessions on|off] [--idle-seconds S]\n"
         + "       Workflows.Bench engine --path worker [--backend azurite|memory] [--count N] [--sequence-count N] [--repeat R] [--partitions P]\n"
         + "       Workflows.Bench http-start [--backend azurite|memory] [--count N] [--concurrency C]\n"
+        + "       Workflows.Bench dashboard [--instances N] [--fan-out N] [--repeat R] [--concurrency C]\n"
         + "       Workflows.Bench train [--rows N] [--features F] [--informative I] [--chunks C] [--epochs E] [--holdout-rows H] [--batch-size B] [--learning-rate R] [--workers K] [--cache-mb M] [--baseline on|off] [--seed S]\n"
         + "       Workflows.Bench halving [--rows N] [--features F] [--candidates C] [--folds K] [--seed S] [--workers W] [--resource n_samples|n_estimators] [--learners gradient_boosting,lightgbm] [--searches random,halving-f2,halving-f3,halving-f4,asha-f3] [--min-resources exhaust|N]\n"
         + "       Workflows.Bench canary-load [--concurrency C] [--step-seconds S] [--warm-up S]\n"

@@ -212,8 +212,9 @@ internal sealed class HeldMessages : IAsyncDisposable
                 await Task.Delay(tick, _time, _stop.Token).ConfigureAwait(false);
                 await RenewDueAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (Exception) when (_stop.IsCancellationRequested)
             {
+                // Stopping: whatever the interrupted renewals threw ends the loop, never the dispose.
                 return;
             }
         }
@@ -230,7 +231,7 @@ internal sealed class HeldMessages : IAsyncDisposable
             {
                 await RenewAsync(message, onlyIfDue: true, token).ConfigureAwait(false);
             }
-            catch (Exception exception) when (StorageErrors.IsTransient(exception) || (exception is OperationCanceledException && !token.IsCancellationRequested))
+            catch (Exception exception) when (!token.IsCancellationRequested && (StorageErrors.IsTransient(exception) || exception is OperationCanceledException))
             {
                 // Storage hiccup: the next tick retries while the message is still invisible.
                 TaskHubLog.RenewalFailed(_logger, message.Queue.Name, message.Id, exception.GetType().Name);

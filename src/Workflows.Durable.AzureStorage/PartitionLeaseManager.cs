@@ -154,8 +154,10 @@ internal sealed class PartitionLeaseManager : IAsyncDisposable
                 await Task.Delay(_renewInterval, _time, _stop.Token).ConfigureAwait(false);
                 await BalanceAsync(_stop.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (Exception) when (_stop.IsCancellationRequested)
             {
+                // Stopping: whatever the interrupted call threw (a cancelled SDK call ends its retries with an
+                // AggregateException, not an OperationCanceledException) ends the loop, never the dispose.
                 return;
             }
             catch (Exception exception) when (StorageErrors.IsTransient(exception))

@@ -119,6 +119,39 @@ public sealed class FailureTests
     }
 
     [Theory]
+    [InlineData("delete-task-hub", "--storage-provider", "AzureStorage")]
+    [InlineData("delete-task-hub", "--connection-string-setting", "AzureWebJobsStorage")]
+    public async Task DeleteTaskHub_TakesTheHubFromItsCommandLineOnly(params string[] args)
+    {
+        // host.json here names a hub: deleting never takes it from there, nor from the default.
+        var folder = Directory.CreateTempSubdirectory("cli-delete-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "host.json"), """{ "extensions": { "durableTask": { "hubName": "ProductionHub" } } }""");
+            var run = await Cli.RunAsync(new CliEnvironment(static name => name == "AzureWebJobsStorage" ? "UseDevelopmentStorage=true" : null, folder), args);
+
+            Assert.Equal(ExitCodes.Usage, run.ExitCode);
+            Assert.Equal("durable: delete-task-hub deletes only a task hub named on its command line: give --task-hub-name", run.Stderr.Trim());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AConnectionStringGivenAsTheSettingsName_IsRefusedWithoutRepeatingIt()
+    {
+        const string secret = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleS1ub3QtdG8tYmUtcHJpbnRlZA==";
+
+        var run = await Cli.RunAsync(new CliEnvironment(static _ => null, Path.GetTempPath()), "get-instances", "--connection-string-setting", secret);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("not the connection string itself", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("c2VjcmV0", run.Stderr + run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("InMemory", "that task hub lives in a running host's memory")]
     [InlineData("Cosmos", "must be Workflows or AzureStorage")]
     public async Task StorageMode_AProviderOtherThanTheTwoStorageOnes_IsAUsageError(string provider, string message)

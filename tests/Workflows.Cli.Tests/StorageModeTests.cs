@@ -67,6 +67,11 @@ public sealed class StorageModeTests(AzuriteFixture azurite)
             Assert.Equal("Lisbon", status.Json.GetProperty("input").GetString());
             Assert.Matches(@"│\s*Input\s*│\s*Lisbon\s", statusTable.Stdout);
             Assert.Equal([greeting, steps], list.Json.EnumerateArray().Select(static i => i.GetProperty("instanceId").GetString()).Order());
+
+            // By the start of the orchestration's name, any case, in both modes.
+            var byName = await StorageSucceeds("get-instances", "--id-prefix", prefix, "--name", "greet", "-o", "json");
+            Assert.Equal([greeting], byName.Json.EnumerateArray().Select(static i => i.GetProperty("instanceId").GetString()));
+            Assert.Equal((await Cli.SucceedsAsync(host, "get-instances", "--id-prefix", prefix, "--name", "greet", "-o", "json")).Stdout, byName.Stdout);
             Assert.Equal(3, history.Json.GetProperty("historyEvents").EnumerateArray().Count(static e => e.GetProperty("EventType").GetString() == "TaskCompleted"));
             Assert.Contains("Hello Lisbon!", historyTable.Stdout, StringComparison.Ordinal);
 

@@ -99,9 +99,16 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
             analysisInterval = "00:00:01",
             checks = new[] { new { name = "predictions", kind = "PsiVsStable", threshold = 0.25, minSamples = 100, inconclusiveLimit = 4 } },
         }));
-        await serving.StopLoadAsync();
 
         await _browser.NavigateAsync(new Uri(host.BaseAddress + "/"));
+
+        // Serving, read through the host from the service the app calls: the stable version's latency and throughput
+        // under the load that still runs.
+        await _browser.WaitForAsync("!document.getElementById('serving').hidden && document.querySelector('#latency-m polyline[data-series=\"v1 p99\"]')");
+        Assert.Equal(1, await CountAsync("#latency-m polyline[data-series=\"v1 p50\"]"));
+        Assert.Equal(1, await CountAsync("#throughput-m polyline[data-series=\"v1\"]"));
+        await serving.StopLoadAsync();
+
         await OpenAsync(canary);
 
         // The weight at 50 %, the failed analysis that ended it, and the rollback marked.
@@ -174,7 +181,7 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
     }
 
     [Fact]
-    public async Task The_timeline_draws_a_fan_out_a_timer_a_retry_a_sub_orchestration_an_event_and_the_failures()
+    public async Task The_timeline_draws_a_fan_out_a_timer_a_retry_a_sub_orchestration_an_event_and_the_failures_and_drift_is_drawn_per_feature()
     {
         await using var host = await TestHost.StartAsync(azurite.ConnectionString, app: TestApps.Worker);
         var id = await host.StartAsync("TimelineSample");
@@ -203,8 +210,34 @@ public sealed class DashboardTests(AzuriteFixture azurite) : IAsyncLifetime, IDi
         var child = (await _browser.EvaluateAsync("document.querySelector('#timeline rect[data-kind=\"suborchestration\"]').dataset.instance")).GetString()!;
         await _browser.EvaluateAsync("document.querySelector('#timeline rect[data-kind=\"suborchestration\"]').dispatchEvent(new MouseEvent('click'))");
         await _browser.WaitForAsync($"document.getElementById('detail-id').textContent === '{child}'");
-        await _browser.WaitForAsync("document.querySelectorAll('#timeline rect[data-name=\"Greet\"]').length === 3");
+        await _browser.WaitForAsync("document.querySelectorAll('#timeline rect[data-name=\"Greet\"]').length === 3 && !document.querySelector('#timeline rect[data-name=\"Flaky\"]')");
         Assert.Equal("Greetings", (await host.WaitForStatusAsync(child, static s => TestHost.IsStatus(s, "Completed"))).GetProperty("name").GetString());
+
+        // A retraining pipeline's drift (its output's shape): a bar per feature coloured by its verdict, the thresholds.
+        var drift = await host.RunToEndAsync("ReturnInput", JsonSerializer.Serialize(new
+        {
+            drift = new
+            {
+                version = 3,
+                status = "Drift",
+                features = new object[]
+                {
+                    new { name = "f0", psi = (double?)0.42, status = "Significant", samples = 900 },
+                    new { name = "f1", psi = (double?)0.04, status = "Stable", samples = 900 },
+                    new { name = "f2", psi = (double?)null, status = "Inconclusive", samples = 12 },
+                },
+                warnThreshold = 0.1,
+                alertThreshold = 0.25,
+            },
+        }));
+        await OpenAsync(drift);
+        await _browser.WaitForAsync("document.querySelectorAll('#drift rect[data-feature]').length === 3");
+        Assert.Equal(
+            ["Significant", "Stable", "Inconclusive"],
+            (await _browser.EvaluateAsync("[...document.querySelectorAll('#drift rect[data-feature]')].map(r => r.dataset.status)")).EnumerateArray().Select(static s => s.GetString()));
+        Assert.True((await _browser.EvaluateAsync(
+            "const w = f => Number(document.querySelector('#drift rect[data-feature=\"' + f + '\"]').getAttribute('width')); w('f0') > w('f1') && w('f1') > w('f2')")).GetBoolean());
+        Assert.Equal(2, await CountAsync("#drift line[data-threshold]"));
     }
 
     [Fact]

@@ -109,6 +109,14 @@ public static class HostTestFunctions
         return recovered;
     }
 
+    /// <summary>Returns its input as its output: the dashboard tests draw a workflow output's shape from it.</summary>
+    [Function(nameof(ReturnInput))]
+    public static Task<JsonElement> ReturnInput([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Task.FromResult(context.GetInput<JsonElement>());
+    }
+
     /// <summary>An HTTP trigger that throws an exception whose message must not reach the caller.</summary>
     [Function(nameof(Boom))]
     public static IActionResult Boom([HttpTrigger(AuthorizationLevel.Anonymous, "get")] HttpRequest request) =>

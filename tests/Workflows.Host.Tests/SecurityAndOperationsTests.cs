@@ -123,6 +123,33 @@ public sealed class SecurityAndOperationsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task ServingView_NamesTheMissingSetting_AndAServiceThatDoesNotAnswer()
+    {
+        await using (var unset = await TestHost.StartAsync())
+        {
+            using var none = await unset.Http.GetAsync(new Uri("admin/host/serving/models", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+            Assert.Contains("WorkflowsServingUrl", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // A closed port: 502 naming the service, and the admin key never in the answer.
+        await using var host = await TestHost.StartAsync(settings: ["WorkflowsServingUrl=http://127.0.0.1:1/", "WorkflowsServingAdminKey=serving-admin-key-123456"]);
+        using var down = await host.Http.GetAsync(new Uri("admin/host/serving/models/m/metrics?window=10", UriKind.Relative));
+        var body = await down.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, down.StatusCode);
+        Assert.Contains("does not answer", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("serving-admin-key", body, StringComparison.Ordinal);
+        using var badWindow = await host.Http.GetAsync(new Uri("admin/host/serving/models/m/metrics?window=0", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, badWindow.StatusCode);
+
+        // No admin key anywhere: 503 naming both settings.
+        await using var keyless = await TestHost.StartAsync(settings: "WorkflowsServingUrl=http://127.0.0.1:1/");
+        using var noKey = await keyless.Http.GetAsync(new Uri("admin/host/serving/models", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, noKey.StatusCode);
+        Assert.Contains("WorkflowsServingAdminKeyFile", await noKey.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HostStatusUptime_CountsFromTheHostStart_OnTheHostClock()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));

@@ -152,12 +152,13 @@ internal static class DurableCli
             var createdAfter = new Option<DateTimeOffset?>("--created-after") { Description = "Only instances created at or after this time (ISO 8601)" };
             var createdBefore = new Option<DateTimeOffset?>("--created-before") { Description = "Only instances created at or before this time (ISO 8601)" };
             var idPrefix = new Option<string?>("--id-prefix") { Description = "Only instances whose id starts with this" };
+            var name = new Option<string?>("--name") { Description = "Only instances of orchestrations whose name starts with this (any case)" };
             var top = new Option<int?>("--top") { Description = "Instances per page (the host's default: 100)" };
             var continuation = new Option<string?>("--continuation-token") { Description = "The token a previous page printed, for the next page" };
-            var command = new Command("get-instances", "Lists instances, one page at a time.") { runtimeStatus, createdAfter, createdBefore, idPrefix, top, continuation };
+            var command = new Command("get-instances", "Lists instances, one page at a time.") { runtimeStatus, createdAfter, createdBefore, idPrefix, name, top, continuation };
             SetAction(command, async (context, parse, cancellationToken) =>
             {
-                var filter = new InstanceFilter(parse.GetValue(runtimeStatus) ?? [], parse.GetValue(createdAfter), parse.GetValue(createdBefore), parse.GetValue(idPrefix));
+                var filter = new InstanceFilter(parse.GetValue(runtimeStatus) ?? [], parse.GetValue(createdAfter), parse.GetValue(createdBefore), parse.GetValue(idPrefix), parse.GetValue(name));
                 var answer = await context.Backend.ListAsync(filter, parse.GetValue(top), parse.GetValue(continuation), cancellationToken);
                 if (context.Json)
                 {
@@ -407,6 +408,12 @@ internal static class DurableCli
                         ExitCodes.Usage,
                         $"{commandName} needs the storage mode: give --task-hub-name (with --connection-string-setting and --storage-provider where the defaults do not fit); it has no HTTP mode")
                     : null;
+            }
+
+            if (storageOnly && parse.GetResult(_hubName) is null)
+            {
+                // Deleting takes the hub's name from the command line only: never from host.json or a default.
+                throw new CliException(ExitCodes.Usage, $"{commandName} deletes only a task hub named on its command line: give --task-hub-name");
             }
 
             return StorageTarget.Resolve(parse.GetValue(_connectionSetting), parse.GetValue(_hubName), parse.GetValue(_storageProvider), _environment);

@@ -22,7 +22,7 @@ internal sealed class HttpBackend(DurableApiClient api) : IDurableBackend
     public Task<ApiAnswer> ListAsync(InstanceFilter filter, int? top, string? continuationToken, CancellationToken cancellationToken) =>
         api.SendAsync(
             HttpMethod.Get,
-            "instances" + Query([.. FilterParameters(filter), ("instanceIdPrefix", filter.IdPrefix), ("top", top?.ToString(CultureInfo.InvariantCulture))]),
+            "instances" + Query([.. FilterParameters(filter), ("instanceIdPrefix", filter.IdPrefix), ("name", filter.NamePrefix), ("top", top?.ToString(CultureInfo.InvariantCulture))]),
             null,
             null,
             cancellationToken,

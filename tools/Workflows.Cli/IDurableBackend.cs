@@ -29,5 +29,8 @@ internal interface IDurableBackend : IAsyncDisposable
     Task<ApiAnswer> PurgeManyAsync(InstanceFilter filter, CancellationToken cancellationToken);
 }
 
-/// <summary>Which instances a list or purge takes: runtime statuses as given on the command line, creation times, an id prefix.</summary>
-internal sealed record InstanceFilter(IReadOnlyList<string> Statuses, DateTimeOffset? CreatedFrom, DateTimeOffset? CreatedTo, string? IdPrefix);
+/// <summary>
+/// Which instances a list or purge takes: runtime statuses as given on the command line, creation times, an id prefix,
+/// and (lists only) the start of the orchestration's name, any case.
+/// </summary>
+internal sealed record InstanceFilter(IReadOnlyList<string> Statuses, DateTimeOffset? CreatedFrom, DateTimeOffset? CreatedTo, string? IdPrefix, string? NamePrefix = null);

@@ -32,13 +32,13 @@ internal sealed class StorageBackend : IDurableBackend
     private static readonly OrchestrationRuntimeStatus[] LiveStatuses = [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended];
 
     private readonly IOrchestrationService _service;
-    private readonly DurableTaskClient _client;
-    private readonly StorageErrors _errors;
+    private readonly OrchestrationServiceDurableTaskClient _client;
+    private readonly HubStorage _hub;
 
-    private StorageBackend(StorageTarget target, StorageErrors errors)
+    private StorageBackend(StorageTarget target, HubStorage hub)
     {
         Target = target;
-        _errors = errors;
+        _hub = hub;
         IOrchestrationServiceClient serviceClient;
         Func<string, string?, Task>? rewind = null;
         if (target.Provider == StorageProvider.AzureStorage)
@@ -68,13 +68,15 @@ internal sealed class StorageBackend : IDurableBackend
     /// <summary>Opens the target's task hub: a clear error when storage does not answer or the hub does not exist.</summary>
     public static async Task<StorageBackend> OpenAsync(StorageTarget target, CancellationToken cancellationToken)
     {
-        var errors = new StorageErrors(target);
-        if (!await errors.HubExistsAsync(cancellationToken))
+        var hub = new HubStorage(target);
+        if (!await hub.HubExistsAsync(cancellationToken))
         {
-            throw errors.NoHub();
+            throw hub.NoHub();
         }
 
-        return new StorageBackend(target, errors);
+        // Messages go to the control queue of the instance's partition: the hub's own count, whatever host.json says here.
+        var partitions = await hub.ControlQueueCountAsync(cancellationToken);
+        return new StorageBackend(partitions > 0 ? target.WithPartitionCount(partitions) : target, hub);
     }
 
     /// <summary>
@@ -83,27 +85,27 @@ internal sealed class StorageBackend : IDurableBackend
     /// </summary>
     public static async Task<IReadOnlyList<string>?> DeleteTaskHubAsync(StorageTarget target, CancellationToken cancellationToken)
     {
-        var errors = new StorageErrors(target);
-        if (!await errors.HubExistsAsync(cancellationToken))
+        var hub = new HubStorage(target);
+        if (!await hub.HubExistsAsync(cancellationToken))
         {
             return null;
         }
 
-        await using var backend = new StorageBackend(target, errors);
-        return await errors.GuardAsync(async () =>
+        await using var backend = new StorageBackend(target, hub);
+        return await hub.GuardAsync(async () =>
         {
-            var before = await errors.ResourcesAsync(cancellationToken);
+            var before = await hub.ResourcesAsync(cancellationToken);
             await backend._service.DeleteAsync(deleteInstanceStore: true);
 
             // DTFx's delete leaves its app lease container ({hub}-applease): whatever of the hub is left goes too.
-            await errors.DeleteAsync(await errors.ResourcesAsync(cancellationToken), cancellationToken);
-            var after = await errors.ResourcesAsync(cancellationToken);
+            await hub.DeleteAsync(await hub.ResourcesAsync(cancellationToken), cancellationToken);
+            var after = await hub.ResourcesAsync(cancellationToken);
             return (IReadOnlyList<string>)[.. before.Except(after, StringComparer.Ordinal)];
         });
     }
 
     public Task<ApiAnswer> StartAsync(string orchestrator, string? instanceId, string? inputJson, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             if (instanceId is not null)
             {
@@ -130,7 +132,7 @@ internal sealed class StorageBackend : IDurableBackend
         });
 
     public Task<ApiAnswer> GetAsync(string instanceId, bool showInput, bool showHistory, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             var metadata = await RequireAsync(instanceId, cancellationToken);
             var history = showHistory ? await _client.GetOrchestrationHistoryAsync(instanceId, cancellationToken) : null;
@@ -138,7 +140,7 @@ internal sealed class StorageBackend : IDurableBackend
         });
 
     public Task<ApiAnswer> ListAsync(InstanceFilter filter, int? top, string? continuationToken, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             var statuses = Statuses(filter.Statuses);
             var size = top ?? 100;
@@ -150,7 +152,7 @@ internal sealed class StorageBackend : IDurableBackend
             Page<OrchestrationMetadata>? page = null;
             try
             {
-                var pages = _client.GetAllInstancesAsync(new OrchestrationQuery
+                var query = new OrchestrationQuery
                 {
                     CreatedFrom = filter.CreatedFrom,
                     CreatedTo = filter.CreatedTo,
@@ -158,7 +160,8 @@ internal sealed class StorageBackend : IDurableBackend
                     InstanceIdPrefix = filter.IdPrefix is { Length: > 0 } prefix ? prefix : null,
                     PageSize = size,
                     FetchInputsAndOutputs = true,
-                }).AsPages(continuationToken, size);
+                };
+                var pages = _client.GetAllInstancesAsync(query, filter.NamePrefix).AsPages(continuationToken, size);
                 await foreach (var first in pages.WithCancellation(cancellationToken))
                 {
                     page = first;
@@ -187,7 +190,7 @@ internal sealed class StorageBackend : IDurableBackend
         "terminate" => OnUnfinishedAsync(instanceId, () => _client.TerminateInstanceAsync(instanceId, reason, cancellationToken), cancellationToken),
         "suspend" => OnUnfinishedAsync(instanceId, () => _client.SuspendInstanceAsync(instanceId, reason, cancellationToken), cancellationToken),
         "resume" => OnUnfinishedAsync(instanceId, () => _client.ResumeInstanceAsync(instanceId, reason, cancellationToken), cancellationToken),
-        "rewind" => _errors.GuardAsync(async () =>
+        "rewind" => _hub.GuardAsync(async () =>
         {
             var metadata = await RequireAsync(instanceId, cancellationToken);
             if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed)
@@ -204,7 +207,7 @@ internal sealed class StorageBackend : IDurableBackend
     };
 
     public Task<ApiAnswer> PurgeAsync(string instanceId, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             var metadata = await RequireAsync(instanceId, cancellationToken);
             if (!metadata.IsCompleted)
@@ -217,7 +220,7 @@ internal sealed class StorageBackend : IDurableBackend
         });
 
     public Task<ApiAnswer> PurgeManyAsync(InstanceFilter filter, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             var statuses = Statuses(filter.Statuses);
             if (statuses?.Where(static s => !FinishedStatuses.Contains(s)).Select(static s => (OrchestrationRuntimeStatus?)s).FirstOrDefault() is { } live)
@@ -293,7 +296,7 @@ internal sealed class StorageBackend : IDurableBackend
 
     /// <summary>Runs an operation on an unfinished instance, as the HTTP API: unknown is not found, finished is refused.</summary>
     private Task<bool> OnUnfinishedAsync(string instanceId, Func<Task> operation, CancellationToken cancellationToken) =>
-        _errors.GuardAsync(async () =>
+        _hub.GuardAsync(async () =>
         {
             var metadata = await RequireAsync(instanceId, cancellationToken);
             if (metadata.IsCompleted)

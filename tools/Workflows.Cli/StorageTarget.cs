@@ -45,7 +45,15 @@ internal sealed class StorageTarget
 
     public StorageProvider Provider { get; }
 
+    /// <summary>
+    /// Control queues of the hub: the count its storage shows once the hub is opened (<see cref="WithPartitionCount"/>),
+    /// host.json's <c>partitionCount</c> (default 4) until then. Messages go to the queue of the instance's partition,
+    /// so the count must be the hub's own.
+    /// </summary>
     public int PartitionCount { get; }
+
+    /// <summary>The same target with the hub's own partition count.</summary>
+    public StorageTarget WithPartitionCount(int partitionCount) => new(SettingName, ConnectionString, TaskHubName, Provider, partitionCount);
 
     /// <summary>Whether the connection string is the emulator's shorthand (Azurite on its default ports).</summary>
     public bool IsDevelopmentStorage =>
@@ -65,6 +73,12 @@ internal sealed class StorageTarget
         var values = Property(Read(localSettingsPath), "Values");
 
         var setting = settingName ?? DefaultSetting;
+        if (setting.Contains('=', StringComparison.Ordinal) || setting.Contains(';', StringComparison.Ordinal))
+        {
+            // A connection string given in place of a setting's name: never repeated back, it holds a key.
+            throw new CliException(ExitCodes.Usage, "--connection-string-setting takes the name of the setting that holds the connection string, not the connection string itself");
+        }
+
         if (setting.Length == 0 || setting.Any(char.IsWhiteSpace))
         {
             throw new CliException(ExitCodes.Usage, $"--connection-string-setting takes the name of a setting; got '{setting}'");

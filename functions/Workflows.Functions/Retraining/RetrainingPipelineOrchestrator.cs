@@ -63,7 +63,7 @@ public sealed class RetrainingPipelineOrchestrator(IDatasetStorage storage) : Ta
 
         context.SetCustomStatus(new RetrainingStatus("drift", Invariant($"checking version {stable}")));
         var report = await context.CallActivityAsync<DriftCheckOutput>(DriftCheckActivity.Name, input.DriftInput);
-        var drift = DriftSummary.Of(report);
+        var drift = DriftSummary.Of(report, input.DriftInput);
         Decide("drift", Describe(drift, input.DriftInput));
 
         var (retrain, why) = ShouldRetrain(drift, input.Force);

@@ -1,3 +1,4 @@
+using Workflows.ML.Monitoring;
 using Workflows.Functions.Canary;
 using Workflows.Functions.Monitoring;
 
@@ -13,7 +14,7 @@ public static class RetrainingOutcome
     public const string CandidateWorse = "CandidateWorse";
 }
 
-/// <summary>The drift check's verdict in short.</summary>
+/// <summary>The drift check's verdict in short, with each feature's PSI.</summary>
 /// <param name="Version">The stable version checked.</param>
 /// <param name="Status">Its verdict.</param>
 /// <param name="WorstFeature">The feature with the highest PSI, if any had a verdict.</param>
@@ -23,16 +24,50 @@ public static class RetrainingOutcome
 /// <param name="ModelAge">The stable version's age.</param>
 /// <param name="Stale">Whether the age reached the staleness limit.</param>
 /// <param name="RetrainRecommended">Drift at the alert threshold, or a stale model.</param>
+/// <param name="Features">Each feature's PSI and verdict, in the model's input order.</param>
+/// <param name="WarnThreshold">The PSI from which a column drifted moderately.</param>
+/// <param name="AlertThreshold">The PSI from which a column drifted significantly.</param>
 public sealed record DriftSummary(
-    int Version, DriftCheckStatus Status, string? WorstFeature, double? WorstFeaturePsi, double? PredictionPsi, long SampleRows, TimeSpan ModelAge, bool Stale, bool RetrainRecommended)
+    int Version,
+    DriftCheckStatus Status,
+    string? WorstFeature,
+    double? WorstFeaturePsi,
+    double? PredictionPsi,
+    long SampleRows,
+    TimeSpan ModelAge,
+    bool Stale,
+    bool RetrainRecommended,
+    IReadOnlyList<FeatureDrift> Features,
+    double WarnThreshold,
+    double AlertThreshold)
 {
-    /// <summary>The summary of <paramref name="report"/>.</summary>
-    public static DriftSummary Of(DriftCheckOutput report)
+    /// <summary>The summary of <paramref name="report"/>, checked with <paramref name="input"/>'s thresholds.</summary>
+    public static DriftSummary Of(DriftCheckOutput report, DriftCheckInput input)
     {
         ArgumentNullException.ThrowIfNull(report);
-        return new(report.Version, report.Status, report.WorstFeature?.Name, report.WorstFeature?.Psi, report.Prediction?.Psi, report.SampleRows, report.ModelAge, report.Stale, report.RetrainRecommended);
+        ArgumentNullException.ThrowIfNull(input);
+        return new(
+            report.Version,
+            report.Status,
+            report.WorstFeature?.Name,
+            report.WorstFeature?.Psi,
+            report.Prediction?.Psi,
+            report.SampleRows,
+            report.ModelAge,
+            report.Stale,
+            report.RetrainRecommended,
+            [.. report.Features.Select(static f => new FeatureDrift(f.Name, f.Psi, f.Status, f.Samples))],
+            input.WarnThreshold,
+            input.AlertThreshold);
     }
 }
+
+/// <summary>One feature's drift in <see cref="DriftSummary"/>.</summary>
+/// <param name="Name">The feature.</param>
+/// <param name="Psi">Its PSI against the reference; null when the verdict is Inconclusive.</param>
+/// <param name="Status">Its verdict.</param>
+/// <param name="Samples">Its non-missing values in the sample.</param>
+public sealed record FeatureDrift(string Name, double? Psi, DriftStatus Status, long Samples);
 
 /// <summary>The retrained candidate against the stable version: both re-scored on the candidate's holdout, else the registry's holdout metrics of each.</summary>
 /// <param name="StableVersion">The stable version.</param>

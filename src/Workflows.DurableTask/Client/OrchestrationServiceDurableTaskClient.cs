@@ -196,19 +196,28 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
 
     /// <summary>
     /// How many instances match <paramref name="filter"/> (and <paramref name="namePrefix"/>), by runtime status: one
-    /// pass over the backend's query in pages of <paramref name="pageSize"/>, without inputs and outputs.
+    /// pass over the backend's query in pages of <paramref name="pageSize"/>, without inputs and outputs, that stops
+    /// once <paramref name="limit"/> instances are counted (the answer is then not <see cref="InstanceCounts.Complete"/>).
     /// </summary>
-    public async Task<IReadOnlyDictionary<OrchestrationRuntimeStatus, long>> CountInstancesAsync(
-        Microsoft.DurableTask.Client.OrchestrationQuery? filter, string? namePrefix, int pageSize = 1000, CancellationToken cancellation = default)
+    public async Task<InstanceCounts> CountInstancesAsync(
+        Microsoft.DurableTask.Client.OrchestrationQuery? filter, string? namePrefix, long limit = long.MaxValue, int pageSize = 1000, CancellationToken cancellation = default)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         var counts = new Dictionary<OrchestrationRuntimeStatus, long>();
-        var query = (filter ?? new Microsoft.DurableTask.Client.OrchestrationQuery()) with { FetchInputsAndOutputs = false, PageSize = pageSize };
+        var query = (filter ?? new Microsoft.DurableTask.Client.OrchestrationQuery()) with { FetchInputsAndOutputs = false, PageSize = (int)Math.Min(pageSize, limit) };
+        long counted = 0;
         await foreach (OrchestrationMetadata instance in GetAllInstancesAsync(query, namePrefix).WithCancellation(cancellation).ConfigureAwait(false))
         {
+            if (counted == limit)
+            {
+                return new InstanceCounts(counts, Complete: false);
+            }
+
             counts[instance.RuntimeStatus] = counts.GetValueOrDefault(instance.RuntimeStatus) + 1;
+            counted++;
         }
 
-        return counts;
+        return new InstanceCounts(counts, Complete: true);
     }
 
     /// <summary>Purges a finished instance (one still running makes this throw <see cref="InvalidOperationException"/>).</summary>

@@ -78,6 +78,7 @@ public sealed class FunctionsHostBuilder
         app.MapHttpFunctions(worker, options);
         app.MapDurableHttpApi(worker, options);
         app.MapHostAdminEndpoints();
+        app.MapServingEndpoints();
         return app;
     }
 

@@ -47,7 +47,7 @@ public static class FunctionsHostServiceCollectionExtensions
         services.AddSingleton<TaskHubRuntime>();
         services.AddHostedService(static sp => sp.GetRequiredService<TaskHubRuntime>());
         services.AddSingleton<DurableTaskClient>(static sp => sp.GetRequiredService<TaskHubRuntime>().Client);
-        services.AddSingleton<InstanceCounts>();
+        services.AddSingleton<InstanceCountCache>();
         services.AddSingleton<HostKeyProvider>();
         services.AddHostedService(static sp => sp.GetRequiredService<HostKeyProvider>());
         services.AddSingleton(provider => new FunctionMetrics(() => provider.GetRequiredService<TaskHubRuntime>().TransactionCounter));

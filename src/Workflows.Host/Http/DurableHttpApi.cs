@@ -30,6 +30,12 @@ internal static class DurableHttpApi
     /// <summary>Largest page of <c>GET instances</c> (<c>top</c>).</summary>
     public const int MaxPageSize = 1000;
 
+    /// <summary>Instances <c>GET counts</c> counts at most unless asked for more (<c>limit</c>): a count is a scan.</summary>
+    public const long DefaultCountLimit = 10_000;
+
+    /// <summary>Largest <c>limit</c> of <c>GET counts</c>.</summary>
+    public const long MaxCountLimit = 10_000_000;
+
     /// <summary>The generic starter's route (under the route prefix): the host's own, or the app's function on it.</summary>
     public const string StarterRoute = "orchestrators/{functionName}/{instanceId?}";
 
@@ -192,7 +198,8 @@ internal static class DurableHttpApi
 
     /// <summary>
     /// <c>GET counts</c>: how many instances match the list's filters (runtimeStatus, createdTimeFrom, createdTimeTo,
-    /// instanceIdPrefix, name), per runtime status; shared and reused for a few seconds (<see cref="InstanceCounts"/>).
+    /// instanceIdPrefix, name), per runtime status, counting at most <c>limit</c> (default
+    /// <see cref="DefaultCountLimit"/>); shared and reused for a few seconds (<see cref="InstanceCountCache"/>).
     /// </summary>
     private static async Task<IResult> CountAsync(HttpContext context)
     {
@@ -202,6 +209,13 @@ internal static class DurableHttpApi
             return Problems.BadRequest(invalid);
         }
 
+        long limit = DefaultCountLimit;
+        if (query["limit"].ToString() is { Length: > 0 } rawLimit
+            && (!long.TryParse(rawLimit, NumberStyles.Integer, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxCountLimit))
+        {
+            return Problems.BadRequest($"limit must be an integer between 1 and {MaxCountLimit}; got '{rawLimit}'.");
+        }
+
         var filter = new OrchestrationQuery
         {
             CreatedFrom = createdFrom,
@@ -209,20 +223,32 @@ internal static class DurableHttpApi
             Statuses = statuses,
             InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
         };
-        var answer = await context.RequestServices.GetRequiredService<InstanceCounts>()
-            .GetAsync(Client(context), filter, NamePrefix(query))
-            .WaitAsync(context.RequestAborted)
-            .ConfigureAwait(false);
+        InstanceCountCache.Answer answer;
+        try
+        {
+            answer = await context.RequestServices.GetRequiredService<InstanceCountCache>()
+                .GetAsync(Client(context), filter, NamePrefix(query), limit)
+                .WaitAsync(context.RequestAborted)
+                .ConfigureAwait(false);
+        }
+        catch (ArgumentException exception)
+        {
+            // The query refuses the filter (createdTimeFrom after createdTimeTo), as the list does.
+            return Problems.BadRequest(exception.Message);
+        }
+
         var counts = new JsonObject();
         foreach (var status in Enum.GetValues<OrchestrationRuntimeStatus>())
         {
-            counts[status.ToString()] = answer.Counts.GetValueOrDefault(status);
+            counts[status.ToString()] = answer.Counts.Counts.GetValueOrDefault(status);
         }
 
         return Results.Json(new JsonObject
         {
             ["counts"] = counts,
-            ["total"] = answer.Counts.Values.Sum(),
+            ["total"] = answer.Counts.Counts.Values.Sum(),
+            ["complete"] = answer.Counts.Complete,
+            ["limit"] = limit,
             ["asOf"] = answer.AsOf.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             ["tookMs"] = (long)answer.Took.TotalMilliseconds,
         });

@@ -131,6 +131,12 @@ public sealed class RetrainingPipelineTests : IDisposable
         var output = result.ReadOutputAs<RetrainingPipelineOutput>()!;
         Assert.Equal(DriftCheckStatus.Drift, output.Drift.Status);
         Assert.Equal("f0", output.Drift.WorstFeature);
+
+        // Each feature's PSI and verdict, as the dashboard draws them, with the thresholds they were judged by.
+        Assert.Equal(output.Drift.WorstFeaturePsi, output.Drift.Features.Single(f => f.Name == "f0").Psi);
+        Assert.Equal(DriftStatus.Significant, output.Drift.Features.Single(f => f.Name == "f0").Status);
+        Assert.All(output.Drift.Features, f => Assert.True(f.Psi <= output.Drift.WorstFeaturePsi));
+        Assert.Equal((0.1, 0.25), (output.Drift.WarnThreshold, output.Drift.AlertThreshold));
         Assert.True(output.Retrained);
         Assert.StartsWith("drift at the alert threshold (worst feature 'f0'", output.RetrainReason, StringComparison.Ordinal);
         Assert.Equal((2, CanaryOutcome.Promoted, CanaryOutcome.Promoted, 2), (output.CandidateVersion, output.Outcome, output.CanaryOutcome, output.StableAtEnd));

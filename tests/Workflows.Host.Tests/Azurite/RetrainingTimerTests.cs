@@ -112,6 +112,8 @@ public sealed class RetrainingTimerTests(AzuriteFixture azurite) : IAsyncLifetim
             Assert.Equal("Promoted", output.GetProperty("outcome").GetString());
             Assert.True(output.GetProperty("retrained").GetBoolean());
             Assert.Equal("Drift", output.GetProperty("drift").GetProperty("status").GetString());
+            Assert.Equal(Features, output.GetProperty("drift").GetProperty("features").GetArrayLength());
+            Assert.Contains(output.GetProperty("drift").GetProperty("features").EnumerateArray(), static f => f.GetProperty("status").GetString() == "Significant");
             Assert.Equal(2, output.GetProperty("candidateVersion").GetInt32());
             var comparison = output.GetProperty("comparison");
             Assert.True(comparison.GetProperty("rescored").GetBoolean() && !comparison.GetProperty("candidateWorse").GetBoolean(), comparison.ToString());

@@ -13,12 +13,12 @@ namespace Workflows.Cli;
 /// failures as one-line <see cref="CliException"/>s with the exit codes of the HTTP mode (storage that does not answer
 /// is "host down"). No message carries the connection string or anything of it but the endpoint.
 /// </summary>
-internal sealed class StorageErrors
+internal sealed class HubStorage
 {
     private readonly StorageTarget _target;
     private readonly Lazy<(TableServiceClient Tables, QueueServiceClient Queues, BlobServiceClient Blobs)> _clients;
 
-    public StorageErrors(StorageTarget target)
+    public HubStorage(StorageTarget target)
     {
         _target = target;
         _clients = new(Create);
@@ -57,6 +57,9 @@ internal sealed class StorageErrors
         var (tables, queues, blobs) = _clients.Value;
         var hub = _target.TaskHubName;
         var prefix = hub.ToLowerInvariant() + "-";
+        // The names the two layouts use, and no other: an unrelated '{hub}-archive' container in the account stays.
+        var hubQueue = new System.Text.RegularExpressions.Regex("^" + prefix + @"(control-\d{2}|workitems|poison)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        string[] hubContainers = [prefix + "largemessages", prefix + "leases", prefix + "applease"];
         var names = new List<string>();
         string[] hubTables = [hub + "Instances", hub + "History", hub + "Partitions"];
         await foreach (var table in tables.QueryAsync(cancellationToken: cancellationToken))
@@ -69,12 +72,15 @@ internal sealed class StorageErrors
 
         await foreach (var queue in queues.GetQueuesAsync(prefix: prefix, cancellationToken: cancellationToken))
         {
-            names.Add(QueuePrefix + queue.Name);
+            if (hubQueue.IsMatch(queue.Name))
+            {
+                names.Add(QueuePrefix + queue.Name);
+            }
         }
 
         await foreach (var container in blobs.GetBlobContainersAsync(prefix: prefix, cancellationToken: cancellationToken))
         {
-            if (container.Name != HostContainer)
+            if (hubContainers.Contains(container.Name, StringComparer.Ordinal))
             {
                 names.Add(ContainerPrefix + container.Name);
             }
@@ -82,6 +88,19 @@ internal sealed class StorageErrors
 
         return names;
     }
+
+    /// <summary>The hub's control queues (<c>{hub}-control-NN</c>): its partition count; 0 when it has none.</summary>
+    public Task<int> ControlQueueCountAsync(CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            var count = 0;
+            await foreach (var _ in _clients.Value.Queues.GetQueuesAsync(prefix: _target.TaskHubName.ToLowerInvariant() + "-control-", cancellationToken: cancellationToken))
+            {
+                count++;
+            }
+
+            return count;
+        });
 
     /// <summary>Deletes resources <see cref="ResourcesAsync"/> named (what a backend's own delete left of the hub).</summary>
     public async Task DeleteAsync(IEnumerable<string> resources, CancellationToken cancellationToken)
