@@ -4,12 +4,10 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DurableTask.Core;
 using DurableTask.Core.History;
-using Microsoft.Extensions.Logging;
 using Workflows.Durable.AzureStorage;
 using Workflows.Durable.AzureStorage.Core;
 using Workflows.Functions.Samples;
 using Workflows.Host.Azurite;
-using Workflows.Host.Hosting;
 using Workflows.Testing;
 
 namespace Workflows.Bench;
@@ -154,56 +152,6 @@ internal static class DashboardScenario
         }
 
         return 0;
-    }
-
-    /// <summary>A host on a task hub of Azurite running the function app, and a client for its HTTP API.</summary>
-    private sealed class BenchHost : IAsyncDisposable
-    {
-        private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
-        private readonly string _root;
-
-        private BenchHost(Microsoft.AspNetCore.Builder.WebApplication app, string root)
-        {
-            _app = app;
-            _root = root;
-            BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/");
-            Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(10) };
-        }
-
-        public Uri BaseAddress { get; }
-
-        public HttpClient Http { get; }
-
-        public static async Task<BenchHost> StartAsync(string connectionString, string hub)
-        {
-            var root = Directory.CreateTempSubdirectory("workflows-dashboard-bench-").FullName;
-            await File.WriteAllTextAsync(
-                Path.Combine(root, "host.json"),
-                $$"""{ "extensions": { "durableTask": { "hubName": "{{hub}}", "storageProvider": { "partitionCount": 4 } } } }""");
-            var builder = new FunctionsHostBuilder(
-                [
-                    "--urls=http://127.0.0.1:0",
-                    "--AzureWebJobsScriptRoot=" + root,
-                    "--WorkflowsAppPath=" + TestApps.Functions,
-                    "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
-                    "--WorkflowsExportLocalSettings=false",
-                    "--WorkflowsGrpcPort=0",
-                    "--AzureWebJobsStorage=" + connectionString,
-                    .. TestApps.SampleSettings.Select(static s => $"--{s.Key}={s.Value}"),
-                ]);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            var app = builder.Build();
-            await app.StartAsync();
-            return new BenchHost(app, root);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Http.Dispose();
-            await _app.StopAsync(CancellationToken.None);
-            await _app.DisposeAsync();
-            Directory.Delete(_root, recursive: true);
-        }
     }
 
     /// <summary>

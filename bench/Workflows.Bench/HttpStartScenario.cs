@@ -3,13 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
-using Workflows.Durable.AzureStorage;
 using Workflows.Functions.Samples;
-using Workflows.Host;
 using Workflows.Host.Azurite;
-using Workflows.Host.Hosting;
-using Workflows.Testing;
 
 namespace Workflows.Bench;
 
@@ -50,31 +45,9 @@ internal static class HttpStartScenario
         Console.WriteLine($"http-start benchmark: backend={backend} count={count} concurrency={concurrency} processors={Environment.ProcessorCount}");
         var repository = AzuriteProcess.FindRepositoryRoot(AppContext.BaseDirectory);
         await using var azurite = backend == "azurite" ? await AzuriteProcess.StartAsync(repository) : null;
-        var root = Directory.CreateTempSubdirectory("workflows-http-start-").FullName;
-        try
+        await using (var host = await BenchHost.StartAsync(azurite?.ConnectionString, "b" + Guid.NewGuid().ToString("N")[..20], concurrency, RunTimeout))
         {
-            await File.WriteAllTextAsync(
-                Path.Combine(root, "host.json"),
-                $$"""{ "extensions": { "durableTask": { "hubName": "b{{Guid.NewGuid().ToString("N")[..20]}}", "storageProvider": { "partitionCount": 4 } } } }""");
-            var builder = new FunctionsHostBuilder(
-                [
-                    "--urls=http://127.0.0.1:0",
-                    "--AzureWebJobsScriptRoot=" + root,
-                    "--WorkflowsAppPath=" + TestApps.Functions,
-                    "--AZURE_FUNCTIONS_ENVIRONMENT=Development",
-                    "--WorkflowsExportLocalSettings=false",
-                    "--WorkflowsGrpcPort=0",
-                    azurite is null ? "--WorkflowsStorageProvider=InMemory" : "--AzureWebJobsStorage=" + azurite.ConnectionString,
-                    .. TestApps.SampleSettings.Select(static s => $"--{s.Key}={s.Value}"),
-                ]);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            await using var app = builder.Build();
-            await app.StartAsync();
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency })
-            {
-                BaseAddress = new Uri(app.Urls.First().TrimEnd('/') + "/"),
-                Timeout = RunTimeout,
-            };
+            var http = host.Http;
             using var timeout = new CancellationTokenSource(RunTimeout);
 
             var results = new Dictionary<string, StarterResult>(StringComparer.Ordinal);
@@ -103,7 +76,6 @@ internal static class HttpStartScenario
             }
 
             await VerifyCompletedAsync(http, started, timeout.Token);
-            await app.StopAsync(CancellationToken.None);
 
             var report = new
             {
@@ -127,10 +99,6 @@ internal static class HttpStartScenario
 
             Console.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
             return 0;
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
         }
     }
 
