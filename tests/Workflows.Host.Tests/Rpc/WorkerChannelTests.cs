@@ -42,7 +42,7 @@ public sealed class WorkerChannelTests(WorkerAppFixture fixture) : IClassFixture
         var functions = fixture.Channel.Functions.ToDictionary(function => function.Name);
 
         Assert.Equal(
-            ["Boom", "CatchThrow", "Crash", "CrashOnce", "Echo", "EveryFiveMinutes", "Fail", "FailsOnce", "Flaky", "Gated", "GatedFanOut", "Greet", "Greetings", "Hello", "Measure", "MeasureAll", "OnStartup", "ProgressSteps", "Setting", "Slow", "StartUppercase", "Step", "Sum", "SurviveCrash", "Throw", "Tick", "Uppercase", "UppercaseAll", "WaitForApproval", "WaitForCancel"],
+            ["Boom", "CatchThrow", "Crash", "CrashOnce", "Echo", "EveryFiveMinutes", "Fail", "FailsOnce", "Flaky", "Gated", "GatedFanOut", "Greet", "Greetings", "Hello", "Measure", "MeasureAll", "OnStartup", "ProgressSteps", "ReturnInput", "Setting", "Slow", "StartUppercase", "Step", "Sum", "SurviveCrash", "Throw", "Tick", "TimelineSample", "Uppercase", "UppercaseAll", "WaitForApproval", "WaitForCancel"],
             functions.Keys.Order(StringComparer.Ordinal));
         var uppercase = functions["Uppercase"];
         var trigger = Assert.Single(uppercase.Bindings);
