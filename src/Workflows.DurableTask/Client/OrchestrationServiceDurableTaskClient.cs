@@ -165,6 +165,7 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
     {
         IOrchestrationServiceQueryClient queries = Backend<IOrchestrationServiceQueryClient>();
         string? name = string.IsNullOrEmpty(namePrefix) ? null : namePrefix;
+        IOrchestrationServiceNameQueryClient? byName = name is null ? null : _client as IOrchestrationServiceNameQueryClient;
         return Pageable.Create(async (continuation, pageSize, cancellation) =>
         {
             var query = new Core.Query.OrchestrationQuery
@@ -178,13 +179,11 @@ public sealed class OrchestrationServiceDurableTaskClient : DurableTaskClient
                 InstanceIdPrefix = filter?.InstanceIdPrefix,
                 FetchInputsAndOutputs = filter?.FetchInputsAndOutputs ?? false,
             };
-            OrchestrationQueryResult result = name is null
-                ? await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false)
-                : _client is IOrchestrationServiceNameQueryClient byName
-                    ? await byName.GetOrchestrationWithQueryAsync(query, name, cancellation).ConfigureAwait(false)
-                    : await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false);
+            OrchestrationQueryResult result = byName is not null
+                ? await byName.GetOrchestrationWithQueryAsync(query, name!, cancellation).ConfigureAwait(false)
+                : await queries.GetOrchestrationWithQueryAsync(query, cancellation).ConfigureAwait(false);
             IEnumerable<OrchestrationState> states = result.OrchestrationState;
-            if (name is not null && _client is not IOrchestrationServiceNameQueryClient)
+            if (name is not null && byName is null)
             {
                 states = states.Where(s => s.Name is not null && s.Name.StartsWith(name, StringComparison.OrdinalIgnoreCase));
             }

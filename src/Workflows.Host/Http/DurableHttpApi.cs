@@ -158,17 +158,8 @@ internal static class DurableHttpApi
         Page<OrchestrationMetadata>? page = null;
         try
         {
-            var pages = Client(context).GetAllInstancesAsync(
-                new OrchestrationQuery
-                {
-                    CreatedFrom = createdFrom,
-                    CreatedTo = createdTo,
-                    Statuses = statuses,
-                    InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
-                    PageSize = top,
-                    FetchInputsAndOutputs = true,
-                },
-                NamePrefix(query)).AsPages(token.Length > 0 ? token : null, top);
+            var filter = ListFilter(query, createdFrom, createdTo, statuses) with { PageSize = top, FetchInputsAndOutputs = true };
+            var pages = Client(context).GetAllInstancesAsync(filter, NamePrefix(query)).AsPages(token.Length > 0 ? token : null, top);
             await foreach (var first in pages.WithCancellation(context.RequestAborted).ConfigureAwait(false))
             {
                 page = first;
@@ -216,13 +207,7 @@ internal static class DurableHttpApi
             return Problems.BadRequest($"limit must be an integer between 1 and {MaxCountLimit}; got '{rawLimit}'.");
         }
 
-        var filter = new OrchestrationQuery
-        {
-            CreatedFrom = createdFrom,
-            CreatedTo = createdTo,
-            Statuses = statuses,
-            InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
-        };
+        var filter = ListFilter(query, createdFrom, createdTo, statuses);
         InstanceCountCache.Answer answer;
         try
         {
@@ -253,6 +238,15 @@ internal static class DurableHttpApi
             ["tookMs"] = (long)answer.Took.TotalMilliseconds,
         });
     }
+
+    /// <summary>The filters the list and the counts share, <c>name</c> aside (<see cref="NamePrefix"/>).</summary>
+    private static OrchestrationQuery ListFilter(IQueryCollection query, DateTimeOffset? createdFrom, DateTimeOffset? createdTo, List<OrchestrationRuntimeStatus>? statuses) => new()
+    {
+        CreatedFrom = createdFrom,
+        CreatedTo = createdTo,
+        Statuses = statuses,
+        InstanceIdPrefix = query["instanceIdPrefix"].ToString() is { Length: > 0 } prefix ? prefix : null,
+    };
 
     /// <summary>The list's <c>name</c> filter: instances whose orchestration name starts with it, ignoring case.</summary>
     private static string? NamePrefix(IQueryCollection query) => query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null;
